@@ -1,0 +1,32 @@
+// ast.cpp — the node arena and small helpers of the syntax tree.
+#include "ast/ast.h"
+
+#include <algorithm>
+
+namespace cfm::ast {
+
+Arena::~Arena() {
+  for (size_t i = dtors_.size(); i-- > 0;) dtors_[i].fn(dtors_[i].obj);
+}
+
+void *Arena::allocate(size_t size, size_t align) {
+  size_t pad = (align - reinterpret_cast<uintptr_t>(cur_) % align) % align;
+  if (size + pad > left_) {
+    size_t n = std::max<size_t>(64 * 1024, size + align);
+    blocks_.push_back(std::make_unique<char[]>(n));
+    cur_ = blocks_.back().get();
+    left_ = n;
+    pad = (align - reinterpret_cast<uintptr_t>(cur_) % align) % align;
+  }
+  char *p = cur_ + pad;
+  cur_ = p + size;
+  left_ -= size + pad;
+  return p;
+}
+
+const char *binOpText(BinOp op) {
+  static const char *const t[] = {"||", "&&", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"};
+  return t[static_cast<int>(op)];
+}
+
+} // namespace cfm::ast

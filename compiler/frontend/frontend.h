@@ -1,0 +1,40 @@
+// frontend.h — one compilation: load a file and its imports, parse them, check the program.
+//
+// This is the entry point every client of the front end uses (cfmc check, the REPL, the test
+// driver, later the engines). Nothing here prints: diagnostics stay in the Compilation.
+#pragma once
+
+#include "ast/ast.h"
+#include "sema/checker.h"
+#include "support/diagnostics.h"
+#include "support/result.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cfm::frontend {
+
+struct Compilation {
+  support::SourceManager sources;
+  support::DiagnosticEngine diags{sources};
+  std::vector<std::unique_ptr<ast::Module>> modules; // the root file first, then its imports
+  sema::Program program;
+  bool syntaxErrors = false;
+  bool ok() const { return diags.errorCount() == 0; }
+};
+
+/// Loads `path` (an error if it cannot be read), follows its imports (paths relative to the
+/// importing file; each file once; cycles allowed), parses everything and, when there were no
+/// syntax errors, type-checks the program. Diagnostics are in the returned Compilation.
+Result<std::unique_ptr<Compilation>> compileFile(const std::string &path);
+
+/// The same for source text that is not in a file (REPL, tests); `path` names it in diagnostics.
+std::unique_ptr<Compilation> compileText(const std::string &path, std::string text);
+
+/// Runs `fn` on a thread with a `stackBytes` stack and waits for it: the front end recurses over
+/// trees whose depth kMaxNesting/kMaxExprDepth bound, which needs more than a default stack.
+void runWithLargeStack(const std::function<void()> &fn, size_t stackBytes = size_t(512) << 20);
+
+} // namespace cfm::frontend

@@ -1,0 +1,632 @@
+// build_ast.cpp — parse tree → AST (compiler/parse's adapter; ANTLR types end here).
+//
+// Besides copying structure it decodes literals (integer ranges, exact durations, escapes),
+// applies the template whitespace rule (LANGUAGE.md "Templates": a line holding only one tag
+// produces no output), pairs template tags with `{% end %}`, and reports what the grammar
+// accepts but the language does not (assignment to a non-place, calls of non-names).
+#include "parse/parse_internal.h"
+#include "parse/parser.h"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace cfm::parse {
+
+using namespace cfm_grammar;
+using support::DiagKind;
+using support::Loc;
+using support::Range;
+
+namespace {
+
+void appendUtf8(std::string &out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+std::string stripUnderscores(const std::string &s) {
+  std::string o;
+  o.reserve(s.size());
+  for (char c : s)
+    if (c != '_') o += c;
+  return o;
+}
+
+constexpr unsigned __int128 kTwo63 = static_cast<unsigned __int128>(1) << 63;
+
+/// Value of an integer literal (decimal, 0x, 0o, 0b); saturates past 2^64.
+unsigned __int128 intValue(const std::string &text) {
+  std::string s = stripUnderscores(text);
+  unsigned base = 10;
+  size_t i = 0;
+  if (s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, i = 2;
+  else if (s.size() > 1 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8, i = 2;
+  else if (s.size() > 1 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2, i = 2;
+  unsigned __int128 v = 0;
+  for (; i < s.size(); ++i) {
+    char c = s[i];
+    unsigned d = c <= '9' ? unsigned(c - '0') : unsigned((c | 0x20) - 'a' + 10);
+    v = v * base + d;
+    if (v > (static_cast<unsigned __int128>(1) << 64)) return v; // out of range already
+  }
+  return v;
+}
+
+/// A pending template piece before the whitespace rule and tag pairing.
+struct Piece {
+  enum Kind { Text, Expr, Tag } kind;
+  std::string text;
+  CfpParser::TplExprContext *expr = nullptr;
+  CfpParser::TplTagContext *tag = nullptr;
+  Range range;
+};
+
+/// LANGUAGE.md "Templates": a line that holds only one `{% %}` tag and white space produces no
+/// output — the white space before the tag, the tag and the line's newline all vanish.
+void applyWhitespaceRule(std::vector<Piece> &ps, bool lineStart) {
+  size_t n = ps.size();
+  std::vector<bool> cutTail(n, false), cutHead(n, false);
+  auto blank = [](std::string_view s) {
+    for (char c : s)
+      if (c != ' ' && c != '\t' && c != '\r') return false;
+    return true;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (ps[i].kind != Piece::Tag) continue;
+    bool left;
+    if (i == 0) {
+      left = lineStart;
+    } else if (ps[i - 1].kind != Piece::Text) {
+      left = false;
+    } else {
+      const std::string &pv = ps[i - 1].text;
+      size_t nl = pv.rfind('\n');
+      if (nl != std::string::npos) left = blank(std::string_view(pv).substr(nl + 1));
+      else left = i - 1 == 0 && lineStart && blank(pv);
+    }
+    if (!left) continue;
+    bool right;
+    if (i == n - 1) {
+      right = true;
+    } else if (ps[i + 1].kind != Piece::Text) {
+      right = false;
+    } else {
+      const std::string &nv = ps[i + 1].text;
+      size_t nl = nv.find('\n');
+      if (nl != std::string::npos) right = blank(std::string_view(nv).substr(0, nl));
+      else right = i + 1 == n - 1 && blank(nv);
+    }
+    if (right) {
+      if (i > 0) cutTail[i - 1] = true;
+      if (i + 1 < n) cutHead[i + 1] = true;
+    }
+  }
+  std::vector<Piece> out;
+  for (size_t j = 0; j < n; ++j) {
+    Piece &p = ps[j];
+    if (p.kind == Piece::Text && (cutTail[j] || cutHead[j])) {
+      size_t s = 0, e = p.text.size();
+      if (cutHead[j]) {
+        size_t nl = p.text.find('\n');
+        s = nl != std::string::npos ? nl + 1 : p.text.size();
+      }
+      if (cutTail[j]) {
+        size_t nl = p.text.rfind('\n');
+        e = nl != std::string::npos ? nl + 1 : 0;
+      }
+      p.text = s < e ? p.text.substr(s, e - s) : std::string();
+      if (p.text.empty()) continue;
+    }
+    out.push_back(std::move(p));
+  }
+  ps = std::move(out);
+}
+
+class Builder {
+public:
+  Builder(const TokenFacts &f, support::DiagnosticEngine &d, ast::Module &m)
+      : f_(f), d_(d), m_(m), a_(m.arena) {}
+
+  void file(CfpParser::FileContext *ctx) {
+    for (auto *dc : ctx->decl()) {
+      if (ast::Decl *dd = decl(dc)) m_.decls.push_back(dd);
+    }
+  }
+
+private:
+  const TokenFacts &f_;
+  support::DiagnosticEngine &d_;
+  ast::Module &m_;
+  ast::Arena &a_;
+  int depth_ = 0;
+
+  Loc at(antlr4::Token *t) const { return f_.begin(t); }
+  Loc at(antlr4::tree::TerminalNode *n) const { return f_.begin(n->getSymbol()); }
+  Range range(antlr4::ParserRuleContext *c) const { return Range{f_.begin(c->getStart()), f_.end(c->getStop())}; }
+  Range range(antlr4::Token *t) const { return Range{f_.begin(t), f_.end(t)}; }
+  Range range(antlr4::tree::TerminalNode *n) const { return range(n->getSymbol()); }
+  Range span(Loc b, antlr4::ParserRuleContext *last) const { return Range{b, f_.end(last->getStop())}; }
+
+  // ---- declarations ----
+  ast::Decl *decl(CfpParser::DeclContext *c) {
+    if (auto *i = c->importDecl()) {
+      auto *d = a_.make<ast::ImportDecl>(range(i));
+      ast::StringLit *s = string(i->string());
+      if (s->parts.size() != 1 || s->parts[0].expr) {
+        d_.report(DiagKind::ImportNotPlain, s->range);
+        return nullptr;
+      }
+      d->path = s->parts[0].text;
+      d->nameLoc = s->loc();
+      return d;
+    }
+    if (auto *k = c->constDecl()) {
+      auto *d = a_.make<ast::ConstDecl>(range(k));
+      d->name = k->ID()->getText();
+      d->nameLoc = at(k->ID());
+      d->annot = k->type() ? type(k->type()) : nullptr;
+      d->init = expr(k->expr());
+      return d;
+    }
+    if (auto *r = c->recordDecl()) {
+      auto *d = a_.make<ast::RecordDecl>(range(r));
+      d->name = r->ID()->getText();
+      d->nameLoc = at(r->ID());
+      for (auto *fc : r->field()) d->fields.push_back({fc->ID()->getText(), at(fc->ID()), type(fc->type())});
+      return d;
+    }
+    if (auto *fn = c->fnDecl()) {
+      auto *d = a_.make<ast::FnDecl>(range(fn));
+      d->fnKind = fn->PROCEDURE() ? ast::FnKind::Procedure : ast::FnKind::Fn;
+      d->name = fn->ID()->getText();
+      d->nameLoc = at(fn->ID());
+      params(fn->params(), d->params);
+      d->ret = fn->type() ? type(fn->type()) : nullptr;
+      d->body = block(fn->block());
+      d->endLoc = at(fn->block()->RBRACE());
+      return d;
+    }
+    auto *t = c->templateDecl();
+    auto *d = a_.make<ast::FnDecl>(range(t));
+    d->fnKind = ast::FnKind::Template;
+    d->name = t->ID()->getText();
+    d->nameLoc = at(t->ID());
+    params(t->params(), d->params);
+    d->endLoc = at(t->TPL_CLOSE());
+    d->tplBody = templateBody(t);
+    return d;
+  }
+
+  void params(CfpParser::ParamsContext *c, std::vector<ast::Param> &out) {
+    for (auto *p : c->param()) {
+      ast::Param prm;
+      prm.name = p->ID()->getText();
+      prm.loc = at(p->ID());
+      prm.type = type(p->type());
+      prm.defaultValue = p->expr() ? expr(p->expr()) : nullptr;
+      out.push_back(prm);
+    }
+  }
+
+  ast::TypeRef *type(CfpParser::TypeContext *c) {
+    auto *t = a_.make<ast::TypeRef>();
+    t->name = c->ID()->getText();
+    t->range = range(c->ID());
+    for (auto *a : c->type()) t->args.push_back(type(a));
+    return t;
+  }
+
+  // ---- statements ----
+  ast::Block block(CfpParser::BlockContext *c) {
+    ast::Block b;
+    b.reserve(c->stmt().size());
+    for (auto *s : c->stmt()) b.push_back(stmt(s));
+    return b;
+  }
+
+  void forHead(ast::ForHead &h, const std::vector<antlr4::tree::TerminalNode *> &ids, ast::Expr *it, ast::Expr *end) {
+    h.var1 = ids[0]->getText();
+    h.var1Loc = at(ids[0]);
+    if (ids.size() > 1) {
+      h.var2 = ids[1]->getText();
+      h.var2Loc = at(ids[1]);
+    }
+    h.iter = it;
+    h.end = end;
+  }
+
+  ast::Stmt *stmt(CfpParser::StmtContext *c) {
+    Range r = range(c);
+    if (auto *s = dynamic_cast<CfpParser::ExprStmtContext *>(c)) {
+      auto es = s->expr();
+      ast::Expr *lhs = expr(es[0]);
+      if (!s->aop) return a_.make<ast::ExprStmt>(r, lhs);
+      ast::Expr *rhs = expr(es[1]);
+      if (lhs->kind != ast::ExprKind::Name && lhs->kind != ast::ExprKind::Index &&
+          lhs->kind != ast::ExprKind::Member)
+        d_.report(DiagKind::CannotAssignExpr, lhs->range);
+      std::string op = s->aop->getText();
+      return a_.make<ast::AssignStmt>(r, op[0] == '=' ? '=' : op[0], at(s->aop), lhs, rhs);
+    }
+    if (auto *s = dynamic_cast<CfpParser::LetStmtContext *>(c)) {
+      return a_.make<ast::LetStmt>(r, s->VAR() != nullptr, s->ID()->getText(), at(s->ID()),
+                                   s->type() ? type(s->type()) : nullptr, expr(s->expr()));
+    }
+    if (auto *s = dynamic_cast<CfpParser::IfStmtContext *>(c)) {
+      auto *n = a_.make<ast::IfStmt>(r);
+      auto conds = s->cond();
+      auto blocks = s->block();
+      for (size_t i = 0; i < conds.size(); ++i) n->branches.push_back({expr(conds[i]->expr()), block(blocks[i])});
+      if (blocks.size() > conds.size()) {
+        n->hasElse = true;
+        n->elseBody = block(blocks.back());
+      }
+      return n;
+    }
+    if (auto *s = dynamic_cast<CfpParser::WhileStmtContext *>(c)) {
+      auto *n = a_.make<ast::WhileStmt>(r, expr(s->cond()->expr()));
+      n->body = block(s->block());
+      return n;
+    }
+    if (auto *s = dynamic_cast<CfpParser::ForStmtContext *>(c)) {
+      auto *n = a_.make<ast::ForStmt>(r);
+      auto cs = s->cond();
+      forHead(n->head, s->ID(), expr(cs[0]->expr()), cs.size() > 1 ? expr(cs[1]->expr()) : nullptr);
+      n->body = block(s->block());
+      return n;
+    }
+    if (dynamic_cast<CfpParser::BreakStmtContext *>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Break, r);
+    if (dynamic_cast<CfpParser::ContinueStmtContext *>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Continue, r);
+    if (auto *s = dynamic_cast<CfpParser::ReturnStmtContext *>(c))
+      return a_.make<ast::ReturnStmt>(r, s->expr() ? expr(s->expr()) : nullptr);
+    if (auto *s = dynamic_cast<CfpParser::ThrowStmtContext *>(c)) return a_.make<ast::ThrowStmt>(r, expr(s->expr()));
+    if (auto *s = dynamic_cast<CfpParser::TryStmtContext *>(c)) {
+      auto *n = a_.make<ast::TryStmt>(r);
+      auto bs = s->block();
+      n->body = block(bs[0]);
+      n->errName = s->ID()->getText();
+      n->errLoc = at(s->ID());
+      n->handler = block(bs[1]);
+      return n;
+    }
+    auto *s = dynamic_cast<CfpParser::AsyncStmtContext *>(c);
+    auto *ab = a_.make<ast::AsyncBlockExpr>(r);
+    ab->body = block(s->block());
+    return a_.make<ast::ExprStmt>(r, ab);
+  }
+
+  // ---- expressions ----
+  struct DepthGuard {
+    int &d;
+    explicit DepthGuard(int &x) : d(x) { ++d; }
+    ~DepthGuard() { --d; }
+  };
+
+  ast::Expr *expr(CfpParser::ExprContext *c) {
+    DepthGuard g(depth_);
+    Range r = range(c);
+    if (depth_ > kMaxExprDepth) {
+      if (depth_ == kMaxExprDepth + 1)
+        d_.report(DiagKind::NestingTooDeep, r.begin, {std::to_string(kMaxExprDepth)});
+      return a_.make<ast::IntLit>(r, 0);
+    }
+    if (auto *p = dynamic_cast<CfpParser::PrimaryExprContext *>(c)) return primary(p->primary());
+    if (auto *b = dynamic_cast<CfpParser::BinaryExprContext *>(c)) {
+      auto es = b->expr();
+      ast::Expr *l = expr(es[0]);
+      ast::Expr *rr = expr(es[1]);
+      return a_.make<ast::BinaryExpr>(r, binOp(b->op->getType()), at(b->op), l, rr);
+    }
+    if (auto *m = dynamic_cast<CfpParser::MemberExprContext *>(c)) {
+      ast::Expr *base = expr(m->expr());
+      if (m->LPAREN()) {
+        auto *mc = a_.make<ast::MethodCallExpr>(r, base, m->ID()->getText(), at(m->ID()));
+        mc->args = args(m->args());
+        return mc;
+      }
+      return a_.make<ast::MemberExpr>(r, base, m->ID()->getText(), at(m->ID()));
+    }
+    if (auto *cl = dynamic_cast<CfpParser::CallExprContext *>(c)) {
+      ast::Expr *callee = expr(cl->expr());
+      auto *call = a_.make<ast::CallExpr>(r, callee->kind == ast::ExprKind::Name
+                                                 ? static_cast<ast::NameExpr *>(callee)->name
+                                                 : std::string());
+      call->range.begin = callee->range.begin;
+      if (callee->kind != ast::ExprKind::Name) d_.report(DiagKind::OnlyNamedCalls, at(cl->LPAREN()));
+      call->args = args(cl->args());
+      return call;
+    }
+    if (auto *ix = dynamic_cast<CfpParser::IndexExprContext *>(c)) {
+      ast::Expr *base = expr(ix->expr());
+      return a_.make<ast::IndexExpr>(r, base, expr(ix->nested()->expr()), at(ix->LBRACK()));
+    }
+    if (auto *u = dynamic_cast<CfpParser::UnaryExprContext *>(c)) {
+      char op = u->op->getType() == CfpParser::MINUS ? '-' : '!';
+      // `-9223372036854775808` is the one literal that only exists negated.
+      if (op == '-') {
+        if (auto *pe = dynamic_cast<CfpParser::PrimaryExprContext *>(u->expr())) {
+          if (auto *il = dynamic_cast<CfpParser::IntLitContext *>(pe->primary())) {
+            if (intValue(il->INT_LIT()->getText()) == kTwo63) return a_.make<ast::IntLit>(r, INT64_MIN);
+          }
+        }
+      }
+      return a_.make<ast::UnaryExpr>(r, op, expr(u->expr()));
+    }
+    auto *as = dynamic_cast<CfpParser::AsyncExprContext *>(c);
+    ast::Expr *inner = expr(as->expr());
+    if (inner->kind != ast::ExprKind::Call) {
+      d_.report(DiagKind::AsyncNeedsCall, at(as->ASYNC()));
+      return inner;
+    }
+    return a_.make<ast::AsyncCallExpr>(r, static_cast<ast::CallExpr *>(inner));
+  }
+
+  static ast::BinOp binOp(size_t t) {
+    switch (t) {
+    case CfpParser::OR: return ast::BinOp::Or;
+    case CfpParser::AND: return ast::BinOp::And;
+    case CfpParser::EQ: return ast::BinOp::Eq;
+    case CfpParser::NE: return ast::BinOp::Ne;
+    case CfpParser::LT: return ast::BinOp::Lt;
+    case CfpParser::LE: return ast::BinOp::Le;
+    case CfpParser::GT: return ast::BinOp::Gt;
+    case CfpParser::GE: return ast::BinOp::Ge;
+    case CfpParser::PLUS: return ast::BinOp::Add;
+    case CfpParser::MINUS: return ast::BinOp::Sub;
+    case CfpParser::STAR: return ast::BinOp::Mul;
+    case CfpParser::SLASH: return ast::BinOp::Div;
+    default: return ast::BinOp::Mod;
+    }
+  }
+
+  std::vector<ast::Arg> args(CfpParser::ArgsContext *c) {
+    std::vector<ast::Arg> out;
+    for (auto *a : c->arg()) {
+      ast::Expr *v = expr(a->nested()->expr());
+      if (a->ID()) out.push_back({a->ID()->getText(), at(a->ID()), v});
+      else out.push_back({std::string(), v->loc(), v});
+    }
+    return out;
+  }
+
+  ast::Expr *primary(CfpParser::PrimaryContext *c) {
+    Range r = range(c);
+    if (auto *p = dynamic_cast<CfpParser::NameExprContext *>(c)) return a_.make<ast::NameExpr>(r, p->ID()->getText());
+    if (auto *p = dynamic_cast<CfpParser::IntLitContext *>(c)) {
+      unsigned __int128 v = intValue(p->INT_LIT()->getText());
+      if (v > static_cast<unsigned __int128>(INT64_MAX)) {
+        d_.report(DiagKind::IntOutOfRange, r);
+        v = 0;
+      }
+      return a_.make<ast::IntLit>(r, static_cast<int64_t>(v));
+    }
+    if (auto *p = dynamic_cast<CfpParser::StringLitContext *>(c)) return string(p->string());
+    if (auto *p = dynamic_cast<CfpParser::FloatLitContext *>(c)) {
+      std::string s = stripUnderscores(p->FLOAT_LIT()->getText());
+      double v = std::strtod(s.c_str(), nullptr);
+      if (std::isinf(v)) {
+        d_.report(DiagKind::FloatOutOfRange, r);
+        v = 0;
+      }
+      return a_.make<ast::FloatLit>(r, v);
+    }
+    if (auto *p = dynamic_cast<CfpParser::DurationLitContext *>(c)) return duration(p->DURATION_LIT()->getText(), r);
+    if (auto *p = dynamic_cast<CfpParser::BoolLitContext *>(c)) return a_.make<ast::BoolLit>(r, p->TRUE_LIT() != nullptr);
+    if (dynamic_cast<CfpParser::NullLitContext *>(c)) return a_.make<ast::NullLit>(r);
+    if (auto *p = dynamic_cast<CfpParser::RecordLitContext *>(c)) {
+      auto *n = a_.make<ast::RecordLit>(r, p->ID()->getText());
+      for (auto *fi : p->fieldInit()) n->fields.push_back({fi->ID()->getText(), at(fi->ID()), expr(fi->nested()->expr())});
+      return n;
+    }
+    if (auto *p = dynamic_cast<CfpParser::ParenExprContext *>(c)) return expr(p->nested()->expr());
+    if (auto *p = dynamic_cast<CfpParser::ListLitContext *>(c)) {
+      auto *n = a_.make<ast::ListLit>(r);
+      for (auto *e : p->nested()) n->elems.push_back(expr(e->expr()));
+      return n;
+    }
+    if (auto *p = dynamic_cast<CfpParser::MapLitContext *>(c)) {
+      auto *n = a_.make<ast::MapLit>(r);
+      for (auto *e : p->mapEntry()) {
+        auto kv = e->nested();
+        ast::Expr *k = expr(kv[0]->expr());
+        n->entries.push_back({k, expr(kv[1]->expr())});
+      }
+      return n;
+    }
+    auto *p = dynamic_cast<CfpParser::AsyncBlockContext *>(c);
+    auto *n = a_.make<ast::AsyncBlockExpr>(r);
+    n->body = block(p->block());
+    return n;
+  }
+
+  /// LANGUAGE.md "Lexical": a duration is a whole number of milliseconds; `1.5m` is 90000 ms.
+  ast::Expr *duration(const std::string &text, Range r) {
+    bool ms = text.size() >= 2 && text.compare(text.size() - 2, 2, "ms") == 0;
+    std::string unit = ms ? "ms" : text.substr(text.size() - 1);
+    size_t u = text.size() - unit.size();
+    int64_t unitMs = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 3600000;
+    std::string num = stripUnderscores(text.substr(0, u));
+    // value = mantissa * 10^exp10, exactly
+    unsigned __int128 mant = 0;
+    int exp10 = 0;
+    bool overflow = false;
+    size_t i = 0;
+    for (; i < num.size() && std::isdigit(static_cast<unsigned char>(num[i])); ++i) {
+      mant = mant * 10 + unsigned(num[i] - '0');
+      if (mant > (static_cast<unsigned __int128>(1) << 100)) overflow = true, mant /= 10, ++exp10;
+    }
+    if (i < num.size() && num[i] == '.') {
+      for (++i; i < num.size() && std::isdigit(static_cast<unsigned char>(num[i])); ++i) {
+        if (mant < (static_cast<unsigned __int128>(1) << 100)) {
+          mant = mant * 10 + unsigned(num[i] - '0');
+          --exp10;
+        } else if (num[i] != '0') {
+          overflow = true; // more precision than any duration has
+        }
+      }
+    }
+    if (i < num.size() && (num[i] == 'e' || num[i] == 'E')) exp10 += std::atoi(num.c_str() + i + 1);
+    unsigned __int128 v = mant * static_cast<unsigned __int128>(unitMs);
+    bool whole = true;
+    if (exp10 < 0) {
+      for (int k = 0; k < -exp10 && v != 0; ++k) {
+        if (v % 10 != 0) whole = false;
+        v /= 10;
+      }
+    } else {
+      for (int k = 0; k < exp10 && v != 0; ++k) {
+        v *= 10;
+        if (v > static_cast<unsigned __int128>(INT64_MAX)) { overflow = true; break; }
+      }
+    }
+    if (!whole) {
+      d_.report(DiagKind::DurationNotWholeMs, r, {text});
+      return a_.make<ast::DurationLit>(r, 0);
+    }
+    if (overflow || v > static_cast<unsigned __int128>(INT64_MAX)) {
+      d_.report(DiagKind::DurationOutOfRange, r);
+      return a_.make<ast::DurationLit>(r, 0);
+    }
+    return a_.make<ast::DurationLit>(r, static_cast<int64_t>(v));
+  }
+
+  ast::StringLit *string(CfpParser::StringContext *c) {
+    auto *s = a_.make<ast::StringLit>(range(c));
+    auto text = [&](const std::string &t) {
+      if (s->parts.empty() || s->parts.back().expr) s->parts.push_back({});
+      s->parts.back().text += t;
+    };
+    for (auto *p : c->strPart()) {
+      if (auto *t = dynamic_cast<CfpParser::StrTextContext *>(p)) {
+        text(t->getStart()->getText());
+      } else if (auto *e = dynamic_cast<CfpParser::StrEscapeContext *>(p)) {
+        char ch = e->getStart()->getText()[1];
+        text(std::string(1, ch == 'n' ? '\n' : ch == 't' ? '\t' : ch == 'r' ? '\r' : ch));
+      } else if (auto *u = dynamic_cast<CfpParser::StrUnicodeContext *>(p)) {
+        std::string t = u->getStart()->getText();
+        std::string cp;
+        appendUtf8(cp, static_cast<uint32_t>(std::stoul(t.substr(3, t.size() - 4), nullptr, 16)));
+        text(cp);
+      } else {
+        auto *in = dynamic_cast<CfpParser::StrInterpContext *>(p);
+        s->parts.push_back({std::string(), expr(in->expr())});
+      }
+    }
+    // LANGUAGE.md: a newline right after the opening `"""` is dropped.
+    if (c->TSTR_OPEN() && !s->parts.empty() && !s->parts[0].expr) {
+      std::string &t = s->parts[0].text;
+      if (t.rfind("\r\n", 0) == 0) t.erase(0, 2);
+      else if (!t.empty() && t[0] == '\n') t.erase(0, 1);
+    }
+    if (s->parts.empty()) s->parts.push_back({});
+    return s;
+  }
+
+  // ---- template bodies ----
+  ast::TplBody templateBody(CfpParser::TemplateDeclContext *t) {
+    std::vector<Piece> ps;
+    for (auto *p : t->tplPart()) {
+      if (auto *tx = dynamic_cast<CfpParser::TplTextContext *>(p)) {
+        std::string s = tx->getStart()->getText();
+        if (!ps.empty() && ps.back().kind == Piece::Text) ps.back().text += s;
+        else ps.push_back({Piece::Text, s, nullptr, nullptr, range(tx)});
+      } else if (auto *ex = dynamic_cast<CfpParser::TplExprContext *>(p)) {
+        ps.push_back({Piece::Expr, {}, ex, nullptr, range(ex)});
+      } else {
+        auto *tg = dynamic_cast<CfpParser::TplTagPartContext *>(p);
+        ps.push_back({Piece::Tag, {}, nullptr, tg->tplTag(), range(tg)});
+      }
+    }
+    bool lineStart = false;
+    if (!ps.empty() && ps[0].kind == Piece::Text) {
+      std::string &s = ps[0].text;
+      if (s.rfind("\r\n", 0) == 0) s.erase(0, 2), lineStart = true;
+      else if (!s.empty() && s[0] == '\n') s.erase(0, 1), lineStart = true;
+      if (s.empty()) ps.erase(ps.begin());
+    }
+    applyWhitespaceRule(ps, lineStart);
+
+    ast::TplBody root;
+    struct Open {
+      ast::TplNode *node;
+      ast::TplBody *body;
+    };
+    std::vector<Open> stack{{nullptr, &root}};
+    for (Piece &p : ps) {
+      ast::TplBody &cur = *stack.back().body;
+      if (p.kind == Piece::Text) {
+        auto *n = a_.make<ast::TplNode>(ast::TplKind::Text, p.range);
+        n->text = std::move(p.text);
+        cur.push_back(n);
+        continue;
+      }
+      if (p.kind == Piece::Expr) {
+        auto *n = a_.make<ast::TplNode>(ast::TplKind::Expr, p.range);
+        n->expr = expr(p.expr->expr());
+        cur.push_back(n);
+        continue;
+      }
+      if (auto *f = dynamic_cast<CfpParser::TagForContext *>(p.tag)) {
+        auto *n = a_.make<ast::TplNode>(ast::TplKind::For, p.range);
+        auto es = f->expr();
+        forHead(n->head, f->ID(), expr(es[0]), es.size() > 1 ? expr(es[1]) : nullptr);
+        cur.push_back(n);
+        stack.push_back({n, &n->body});
+      } else if (auto *i = dynamic_cast<CfpParser::TagIfContext *>(p.tag)) {
+        auto *n = a_.make<ast::TplNode>(ast::TplKind::If, p.range);
+        n->branches.push_back({expr(i->expr()), {}});
+        cur.push_back(n);
+        stack.push_back({n, &n->branches.back().second});
+      } else if (dynamic_cast<CfpParser::TagElseIfContext *>(p.tag) || dynamic_cast<CfpParser::TagElseContext *>(p.tag)) {
+        ast::TplNode *top = stack.back().node;
+        if (!top || top->kind != ast::TplKind::If || top->hasElse) {
+          d_.report(DiagKind::TplElseWithoutIf, p.range);
+          continue;
+        }
+        if (auto *ei = dynamic_cast<CfpParser::TagElseIfContext *>(p.tag)) {
+          top->branches.push_back({expr(ei->expr()), {}});
+          stack.back().body = &top->branches.back().second;
+        } else {
+          top->hasElse = true;
+          stack.back().body = &top->elseBody;
+        }
+      } else {
+        auto *w = dynamic_cast<CfpParser::TagWordContext *>(p.tag);
+        std::string word = w->ID()->getText();
+        if (word != "end") {
+          d_.report(DiagKind::TplUnknownTag, p.range, {"`" + word + "`"});
+        } else if (stack.size() == 1) {
+          d_.report(DiagKind::TplEndWithoutOpen, p.range);
+        } else {
+          stack.pop_back();
+        }
+      }
+    }
+    for (size_t i = 1; i < stack.size(); ++i)
+      d_.report(DiagKind::TplUnclosed, stack[i].node->range,
+                {stack[i].node->kind == ast::TplKind::For ? "for" : "if"});
+    return root;
+  }
+};
+
+} // namespace
+
+void buildModule(CfpParser::FileContext *tree, const TokenFacts &facts, support::DiagnosticEngine &diags,
+                 ast::Module &out) {
+  Builder(facts, diags, out).file(tree);
+}
+
+} // namespace cfm::parse

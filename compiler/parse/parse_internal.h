@@ -1,0 +1,35 @@
+// parse_internal.h — shared between parser.cpp and build_ast.cpp; ANTLR types allowed here only.
+#pragma once
+
+#include "ast/ast.h"
+#include "support/diagnostics.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CfpParser.h>
+
+namespace cfm::parse {
+
+/// Positions and human descriptions of the tokens of one file.
+struct TokenFacts {
+  support::FileId file;
+  const std::vector<antlr4::Token *> *tokens;
+  std::set<uint32_t> lexErrorLines; // lines where the lexer reported an error
+  support::Loc begin(const antlr4::Token *t) const;
+  support::Loc end(const antlr4::Token *t) const;
+  antlr4::Token *previous(const antlr4::Token *t) const;
+  std::string describe(const antlr4::Token *t) const;
+  /// "`;`", "`)` or `,`", "an expression"; empty when the set is too large to be useful.
+  std::string describeSet(const antlr4::misc::IntervalSet &set, antlr4::Parser *p) const;
+};
+
+void reportLexError(support::DiagnosticEngine &diags, int code, support::Loc l, const std::string &t);
+
+/// Builds `out` from a parse tree that has no syntax errors; reports the errors a grammar cannot
+/// express (literal ranges, places, template structure).
+void buildModule(cfm_grammar::CfpParser::FileContext *tree, const TokenFacts &facts, support::DiagnosticEngine &diags,
+                 ast::Module &out);
+
+} // namespace cfm::parse

@@ -1,0 +1,330 @@
+// parser.cpp — runs the ANTLR lexer and parser over one file and reports lexical and syntax
+// errors in CFM's words; build_ast.cpp turns the parse tree into the AST.
+#include "parse/parser.h"
+
+#include "parse/parse_internal.h"
+
+#include <CfpLexer.h>
+#include <CfpParser.h>
+#include <antlr4-runtime.h>
+
+#include <set>
+#include <string>
+
+namespace cfm::parse {
+
+using support::DiagKind;
+using support::Loc;
+using support::Range;
+
+size_t findInvalidUtf8(std::string_view s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) { ++i; continue; }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+namespace {
+
+/// Line and character column of byte `off` in `text` (for errors found before lexing).
+Loc locOfByte(support::FileId file, std::string_view text, size_t off) {
+  uint32_t line = 1, col = 1;
+  for (size_t i = 0; i < off && i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') { ++line; col = 1; }
+    else if ((c & 0xC0) != 0x80) ++col;
+  }
+  return Loc{file, line, col};
+}
+
+std::string describeChar(const std::string &t) {
+  // Printable characters are shown as themselves, others as U+XXXX.
+  if (t.size() == 1 && (static_cast<unsigned char>(t[0]) < 0x20 || t[0] == 0x7F)) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(static_cast<unsigned char>(t[0])));
+    return buf;
+  }
+  return "`" + t + "`";
+}
+
+/// Reports syntax errors in CFM's words. Mirrors DefaultErrorStrategy's bookkeeping (one report
+/// per error-recovery episode, so one mistake gives one diagnostic) but not its messages.
+class SyntaxErrors : public antlr4::DefaultErrorStrategy {
+public:
+  SyntaxErrors(TokenFacts &facts, support::DiagnosticEngine &diags, bool quietAtEof)
+      : facts_(facts), diags_(diags), quietAtEof_(quietAtEof) {}
+  int count = 0;
+
+protected:
+  void reportNoViableAlternative(antlr4::Parser *p, const antlr4::NoViableAltException &e) override {
+    emit(p, e.getOffendingToken(), e.getExpectedTokens());
+  }
+  void reportInputMismatch(antlr4::Parser *p, const antlr4::InputMismatchException &e) override {
+    emit(p, e.getOffendingToken(), e.getExpectedTokens());
+  }
+  void reportFailedPredicate(antlr4::Parser *p, const antlr4::FailedPredicateException &e) override {
+    emit(p, e.getOffendingToken(), p->getExpectedTokens());
+  }
+  void reportUnwantedToken(antlr4::Parser *p) override {
+    if (inErrorRecoveryMode(p)) return;
+    beginErrorCondition(p);
+    emit(p, p->getCurrentToken(), getExpectedTokens(p));
+  }
+  void reportMissingToken(antlr4::Parser *p) override {
+    if (inErrorRecoveryMode(p)) return;
+    beginErrorCondition(p);
+    emit(p, p->getCurrentToken(), getExpectedTokens(p));
+  }
+
+private:
+  TokenFacts &facts_;
+  support::DiagnosticEngine &diags_;
+  bool quietAtEof_;
+
+  void emit(antlr4::Parser *p, antlr4::Token *tok, const antlr4::misc::IntervalSet &expected) {
+    ++count;
+    if (tok->getType() == antlr4::Token::EOF && quietAtEof_) return; // the lexer said why
+    std::string found = facts_.describe(tok);
+    std::string want = facts_.describeSet(expected, p);
+    Loc at = facts_.begin(tok);
+    // Like clang and rustc: a missing `;` (or closer) at the end of a line is reported where it is
+    // missing, right after the previous token.
+    if (expected.contains(static_cast<size_t>(cfm_grammar::CfpParser::SEMI))) {
+      antlr4::Token *prev = facts_.previous(tok);
+      if (prev && prev->getLine() < tok->getLine()) at = facts_.end(prev);
+      if (want.empty() || (prev && prev->getLine() < tok->getLine())) want = "`;`";
+    }
+    // A lexical error on this line already explains it (e.g. an unterminated string).
+    if (facts_.lexErrorLines.count(at.line)) return;
+    if (want.empty())
+      diags_.report(DiagKind::SyntaxUnexpected, Range{at, at}, {found});
+    else
+      diags_.report(DiagKind::SyntaxExpected, Range{at, at}, {want, found});
+  }
+};
+
+/// Pre-scan: the deepest bracket/brace/interpolation nesting plus runs of prefix operators.
+/// Returns the token where kMaxNesting is first exceeded, or nullptr.
+antlr4::Token *tooDeep(const std::vector<antlr4::Token *> &toks) {
+  using L = cfm_grammar::CfpLexer;
+  int depth = 0, run = 0;
+  for (antlr4::Token *t : toks) {
+    size_t ty = t->getType();
+    switch (ty) {
+    case L::LPAREN: case L::LBRACK: case L::LBRACE: case L::INTERP_OPEN: case L::TPL_EXPR_OPEN:
+    case L::TPL_TAG_OPEN: case L::STR_OPEN: case L::TSTR_OPEN:
+      ++depth;
+      run = 0;
+      break;
+    case L::RPAREN: case L::RBRACK: case L::RBRACE: case L::INTERP_CLOSE: case L::TPL_EXPR_CLOSE:
+    case L::TAG_CLOSE: case L::STR_CLOSE: case L::TSTR_CLOSE:
+      if (depth > 0) --depth;
+      run = 0;
+      break;
+    case L::MINUS: case L::BANG: case L::ASYNC:
+      ++run;
+      break;
+    default:
+      run = 0;
+    }
+    if (depth + run > kMaxNesting) return t;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+// ---- TokenFacts: positions and descriptions of tokens ----
+
+Loc TokenFacts::begin(const antlr4::Token *t) const {
+  return Loc{file, static_cast<uint32_t>(t->getLine()),
+             static_cast<uint32_t>(t->getCharPositionInLine() + 1)};
+}
+
+Loc TokenFacts::end(const antlr4::Token *t) const {
+  Loc b = begin(t);
+  if (t->getType() == antlr4::Token::EOF) return b;
+  // Tokens that span lines (strings, comments are skipped) end somewhere we need not be exact.
+  size_t len = t->getStopIndex() >= t->getStartIndex() ? t->getStopIndex() - t->getStartIndex() + 1 : 0;
+  b.col += static_cast<uint32_t>(len);
+  return b;
+}
+
+antlr4::Token *TokenFacts::previous(const antlr4::Token *t) const {
+  size_t i = t->getTokenIndex();
+  return i > 0 && i - 1 < tokens->size() ? (*tokens)[i - 1] : nullptr;
+}
+
+std::string TokenFacts::describe(const antlr4::Token *t) const {
+  using L = cfm_grammar::CfpLexer;
+  switch (t->getType()) {
+  case antlr4::Token::EOF: return "end of input";
+  case L::INT_LIT: case L::FLOAT_LIT: case L::DURATION_LIT: return "a number";
+  case L::STR_OPEN: case L::TSTR_OPEN: case L::TPL_OPEN: return "a string literal";
+  case L::STR_TEXT: case L::TSTR_TEXT: case L::TPL_TEXT: return "text";
+  default: {
+    std::string s = t->getText();
+    if (s.size() > 40) s = s.substr(0, 40) + "...";
+    return "`" + s + "`";
+  }
+  }
+}
+
+std::string TokenFacts::describeSet(const antlr4::misc::IntervalSet &set, antlr4::Parser *p) const {
+  using L = cfm_grammar::CfpLexer;
+  std::vector<ssize_t> types = set.toList();
+  // Anything that can start an expression: say "an expression" rather than listing tokens.
+  if (set.contains(size_t(L::ID)) && set.contains(size_t(L::INT_LIT)) && set.contains(size_t(L::LPAREN))) return "an expression";
+  if (types.size() > 4) return "";
+  std::vector<std::string> names;
+  for (ssize_t ty : types) {
+    if (ty == static_cast<ssize_t>(antlr4::Token::EOF)) { names.push_back("end of input"); continue; }
+    if (ty == L::ID) { names.push_back("a name"); continue; }
+    if (ty == L::TPL_OPEN) { names.push_back("a `\"\"\"` template body"); continue; }
+    if (ty == L::STR_OPEN || ty == L::TSTR_OPEN) { names.push_back("a string literal"); continue; }
+    std::string lit = p->getVocabulary().getLiteralName(static_cast<size_t>(ty));
+    if (lit.size() >= 2 && lit.front() == '\'') lit = lit.substr(1, lit.size() - 2);
+    if (lit.empty()) lit = p->getVocabulary().getSymbolicName(static_cast<size_t>(ty));
+    names.push_back("`" + lit + "`");
+  }
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
+                      support::DiagnosticEngine &diags) {
+  ParseResult result;
+  result.module = std::make_unique<ast::Module>();
+  result.module->file = file;
+  const std::string &text = sm.file(file).text();
+
+  size_t bad = findInvalidUtf8(text);
+  if (bad != std::string_view::npos) {
+    Loc l = locOfByte(file, text, bad);
+    diags.report(DiagKind::InvalidUtf8, Range{l, l});
+    result.hadErrors = true;
+    return result;
+  }
+  std::string_view body = text;
+  if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3); // a UTF-8 byte order mark
+
+  size_t before = diags.errorCount();
+  antlr4::ANTLRInputStream input(body.data(), body.size());
+  cfm_grammar::CfpLexer lexer(&input);
+  std::set<uint32_t> lexLines;
+  lexer.removeErrorListeners();
+  lexer.onError = [&](int code, size_t line, size_t col, const std::string &t) {
+    Loc l{file, static_cast<uint32_t>(line), static_cast<uint32_t>(col)};
+    reportLexError(diags, code, l, t);
+    lexLines.insert(l.line);
+  };
+  antlr4::CommonTokenStream tokens(&lexer);
+  tokens.fill();
+  const std::vector<antlr4::Token *> allTokens = tokens.getTokens();
+  TokenFacts facts{file, &allTokens, std::move(lexLines)};
+
+  if (antlr4::Token *deep = tooDeep(allTokens)) {
+    Loc l = facts.begin(deep);
+    diags.report(DiagKind::NestingTooDeep, Range{l, l}, {std::to_string(kMaxNesting)});
+    result.hadErrors = true;
+    return result;
+  }
+
+  cfm_grammar::CfpParser parser(&tokens);
+  parser.removeErrorListeners();
+  cfm_grammar::CfpParser::FileContext *tree = nullptr;
+  // Stage 1: SLL prediction, bail out at the first error (fast path for correct files).
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+      antlr4::atn::PredictionMode::SLL);
+  parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+  try {
+    tree = parser.file();
+  } catch (antlr4::ParseCancellationException &) {
+    tree = nullptr;
+  }
+  int syntaxErrors = 0;
+  if (!tree) {
+    // Stage 2: full LL with error reporting and recovery.
+    parser.noRecord = false;
+    parser.reset();
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
+        antlr4::atn::PredictionMode::LL);
+    auto strategy = std::make_shared<SyntaxErrors>(facts, diags, lexer.unterminatedAtEof);
+    parser.setErrorHandler(strategy);
+    try {
+      tree = parser.file();
+    } catch (std::exception &) {
+      tree = nullptr;
+    }
+    syntaxErrors = strategy->count;
+    if (syntaxErrors == 0 && !tree) syntaxErrors = 1;
+  }
+  if (syntaxErrors > 0 || diags.errorCount() > before) {
+    result.hadErrors = true;
+    return result;
+  }
+  buildModule(tree, facts, diags, *result.module);
+  result.hadErrors = diags.errorCount() > before;
+  return result;
+}
+
+void reportLexError(support::DiagnosticEngine &diags, int code, Loc l, const std::string &t) {
+  using L = cfm_grammar::CfpLexer;
+  Range r{l, l};
+  switch (code) {
+  case L::LE_UnterminatedString: diags.report(DiagKind::UnterminatedString, r); break;
+  case L::LE_UnterminatedTemplate: diags.report(DiagKind::UnterminatedTemplate, r); break;
+  case L::LE_UnterminatedInterp: diags.report(DiagKind::UnterminatedInterp, r); break;
+  case L::LE_UnterminatedTplPart: diags.report(DiagKind::UnterminatedTemplatePart, r, {t}); break;
+  case L::LE_UnterminatedComment: diags.report(DiagKind::UnterminatedBlockComment, r); break;
+  case L::LE_UnknownEscape: diags.report(DiagKind::UnknownEscape, r, {t}); break;
+  case L::LE_BadUnicodeEscape: diags.report(DiagKind::InvalidUnicodeEscape, r); break;
+  case L::LE_BadUnicodeScalar: diags.report(DiagKind::InvalidUnicodeScalar, r, {t}); break;
+  case L::LE_BadNumberSuffix: {
+    // The token is number + suffix; report the suffix where it starts, as written.
+    size_t i = 0;
+    bool radix = t.size() > 1 && t[0] == '0' && std::string("xXoObB").find(t[1]) != std::string::npos;
+    if (radix) {
+      i = 2;
+      while (i < t.size() && (isxdigit(static_cast<unsigned char>(t[i])) || t[i] == '_')) ++i;
+    } else {
+      while (i < t.size() && (isdigit(static_cast<unsigned char>(t[i])) || t[i] == '_' || t[i] == '.')) ++i;
+    }
+    if (radix && i == 2) {
+      diags.report(DiagKind::NumberNoDigits, r);
+      break;
+    }
+    Loc s{l.file, l.line, l.col + static_cast<uint32_t>(i)};
+    diags.report(DiagKind::BadNumberSuffix, Range{s, s}, {t.substr(i)});
+    break;
+  }
+  case L::LE_NoDigits: diags.report(DiagKind::NumberNoDigits, r); break;
+  case L::LE_UnexpectedChar: diags.report(DiagKind::UnexpectedChar, r, {describeChar(t)}); break;
+  default: diags.report(DiagKind::SyntaxUnexpected, r, {"`" + t + "`"});
+  }
+}
+
+} // namespace cfm::parse
