@@ -147,7 +147,8 @@ struct BinaryExpr : Expr {
 struct IndexExpr : Expr {
   Expr *base, *index;
   Loc bracketLoc;
-  IndexExpr(Range r, Expr *b, Expr *i, Loc bl) : Expr(ExprKind::Index, r), base(b), index(i), bracketLoc(bl) {}
+  IndexExpr(Range r, Expr *b, Expr *i, Loc bl)
+      : Expr(ExprKind::Index, r), base(b), index(i), bracketLoc(bl) {}
 };
 struct MemberExpr : Expr {
   Expr *base;
@@ -172,11 +173,11 @@ struct CallExpr : Expr {
   std::string callee;
   std::vector<Arg> args;
   Builtin builtin = Builtin::None;
-  sema::FnInfo *fn = nullptr;         // user function
-  std::vector<Expr *> boundArgs;      // per parameter: the argument, or nullptr (default)
-  std::vector<int> evalOrder;         // parameter indexes in the order written
-  Expr *timeout = nullptr;            // `wait(..., timeout: d)`
-  bool spawned = false;               // the call of an `async f(...)`
+  sema::FnInfo *fn = nullptr;    // user function
+  std::vector<Expr *> boundArgs; // per parameter: the argument, or nullptr (default)
+  std::vector<int> evalOrder;    // parameter indexes in the order written
+  Expr *timeout = nullptr;       // `wait(..., timeout: d)`
+  bool spawned = false;          // the call of an `async f(...)`
   CallExpr(Range r, std::string c) : Expr(ExprKind::Call, r), callee(std::move(c)) {}
 };
 struct MethodCallExpr : Expr {
@@ -292,12 +293,12 @@ using TplBody = std::vector<TplNode *>;
 struct TplNode {
   TplKind kind;
   Range range;
-  std::string text;                      // Text
-  ast::Expr *expr = nullptr;             // Expr
-  ForHead head;                          // For
-  TplBody body;                          // For
+  std::string text;                                      // Text
+  ast::Expr *expr = nullptr;                             // Expr
+  ForHead head;                                          // For
+  TplBody body;                                          // For
   std::vector<std::pair<ast::Expr *, TplBody>> branches; // If
-  TplBody elseBody;                      // If
+  TplBody elseBody;                                      // If
   bool hasElse = false;
   TplNode(TplKind k, Range r) : kind(k), range(r) {}
 };
@@ -342,9 +343,9 @@ struct FnDecl : Decl {
   FnKind fnKind = FnKind::Fn;
   std::vector<Param> params;
   TypeRef *ret = nullptr;
-  Block body;       // Fn, Procedure
-  Loc endLoc;       // the closing `}` (or the template's closing `"""`)
-  TplBody tplBody;  // Template
+  Block body;      // Fn, Procedure
+  Loc endLoc;      // the closing `}` (or the template's closing `"""`)
+  TplBody tplBody; // Template
   sema::FnInfo *info = nullptr;
   explicit FnDecl(Range r) : Decl(DeclKind::Fn, r) {}
 };

@@ -56,7 +56,8 @@ int cmdCheck(const std::vector<std::string> &args) {
     }
     if (a == "--format" || a.rfind("--format=", 0) == 0) {
       if (a == "--format") {
-        if (i + 1 >= args.size()) return usageError("`--format` needs a value (`text` or `json`)", kCheckHelp);
+        if (i + 1 >= args.size())
+          return usageError("`--format` needs a value (`text` or `json`)", kCheckHelp);
         format = args[++i];
       } else {
         format = a.substr(9);
@@ -82,8 +83,10 @@ int cmdCheck(const std::vector<std::string> &args) {
     std::string readError;
     cfm::frontend::runWithLargeStack([&] {
       auto r = cfm::frontend::compileFile(f);
-      if (r) comp = std::move(*r);
-      else readError = r.error().message;
+      if (r)
+        comp = std::move(*r);
+      else
+        readError = r.error().message;
     });
     if (!comp) {
       std::cerr << "cfmc: error: " << readError << '\n';
@@ -91,8 +94,10 @@ int cmdCheck(const std::vector<std::string> &args) {
       continue;
     }
     if (!comp->ok()) status = 1;
-    if (format == "json") cfm::support::appendJson(comp->diags, std::cout, first);
-    else cfm::support::printConsole(comp->diags, std::cerr);
+    if (format == "json")
+      cfm::support::appendJson(comp->diags, std::cout, first);
+    else
+      cfm::support::printConsole(comp->diags, std::cerr);
   }
   if (format == "json") std::cout << "]}\n";
   return status;

@@ -52,9 +52,12 @@ unsigned __int128 intValue(const std::string &text) {
   std::string s = stripUnderscores(text);
   unsigned base = 10;
   size_t i = 0;
-  if (s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, i = 2;
-  else if (s.size() > 1 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8, i = 2;
-  else if (s.size() > 1 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2, i = 2;
+  if (s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+    base = 16, i = 2;
+  else if (s.size() > 1 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+    base = 8, i = 2;
+  else if (s.size() > 1 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+    base = 2, i = 2;
   unsigned __int128 v = 0;
   for (; i < s.size(); ++i) {
     char c = s[i];
@@ -94,8 +97,10 @@ void applyWhitespaceRule(std::vector<Piece> &ps, bool lineStart) {
     } else {
       const std::string &pv = ps[i - 1].text;
       size_t nl = pv.rfind('\n');
-      if (nl != std::string::npos) left = blank(std::string_view(pv).substr(nl + 1));
-      else left = i - 1 == 0 && lineStart && blank(pv);
+      if (nl != std::string::npos)
+        left = blank(std::string_view(pv).substr(nl + 1));
+      else
+        left = i - 1 == 0 && lineStart && blank(pv);
     }
     if (!left) continue;
     bool right;
@@ -106,8 +111,10 @@ void applyWhitespaceRule(std::vector<Piece> &ps, bool lineStart) {
     } else {
       const std::string &nv = ps[i + 1].text;
       size_t nl = nv.find('\n');
-      if (nl != std::string::npos) right = blank(std::string_view(nv).substr(0, nl));
-      else right = i + 1 == n - 1 && blank(nv);
+      if (nl != std::string::npos)
+        right = blank(std::string_view(nv).substr(0, nl));
+      else
+        right = i + 1 == n - 1 && blank(nv);
     }
     if (right) {
       if (i > 0) cutTail[i - 1] = true;
@@ -155,7 +162,9 @@ private:
 
   Loc at(antlr4::Token *t) const { return f_.begin(t); }
   Loc at(antlr4::tree::TerminalNode *n) const { return f_.begin(n->getSymbol()); }
-  Range range(antlr4::ParserRuleContext *c) const { return Range{f_.begin(c->getStart()), f_.end(c->getStop())}; }
+  Range range(antlr4::ParserRuleContext *c) const {
+    return Range{f_.begin(c->getStart()), f_.end(c->getStop())};
+  }
   Range range(antlr4::Token *t) const { return Range{f_.begin(t), f_.end(t)}; }
   Range range(antlr4::tree::TerminalNode *n) const { return range(n->getSymbol()); }
   Range span(Loc b, antlr4::ParserRuleContext *last) const { return Range{b, f_.end(last->getStop())}; }
@@ -237,7 +246,8 @@ private:
     return b;
   }
 
-  void forHead(ast::ForHead &h, const std::vector<antlr4::tree::TerminalNode *> &ids, ast::Expr *it, ast::Expr *end) {
+  void forHead(ast::ForHead &h, const std::vector<antlr4::tree::TerminalNode *> &ids, ast::Expr *it,
+               ast::Expr *end) {
     h.var1 = ids[0]->getText();
     h.var1Loc = at(ids[0]);
     if (ids.size() > 1) {
@@ -269,7 +279,8 @@ private:
       auto *n = a_.make<ast::IfStmt>(r);
       auto conds = s->cond();
       auto blocks = s->block();
-      for (size_t i = 0; i < conds.size(); ++i) n->branches.push_back({expr(conds[i]->expr()), block(blocks[i])});
+      for (size_t i = 0; i < conds.size(); ++i)
+        n->branches.push_back({expr(conds[i]->expr()), block(blocks[i])});
       if (blocks.size() > conds.size()) {
         n->hasElse = true;
         n->elseBody = block(blocks.back());
@@ -288,11 +299,14 @@ private:
       n->body = block(s->block());
       return n;
     }
-    if (dynamic_cast<CfpParser::BreakStmtContext *>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Break, r);
-    if (dynamic_cast<CfpParser::ContinueStmtContext *>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Continue, r);
+    if (dynamic_cast<CfpParser::BreakStmtContext *>(c))
+      return a_.make<ast::JumpStmt>(ast::StmtKind::Break, r);
+    if (dynamic_cast<CfpParser::ContinueStmtContext *>(c))
+      return a_.make<ast::JumpStmt>(ast::StmtKind::Continue, r);
     if (auto *s = dynamic_cast<CfpParser::ReturnStmtContext *>(c))
       return a_.make<ast::ReturnStmt>(r, s->expr() ? expr(s->expr()) : nullptr);
-    if (auto *s = dynamic_cast<CfpParser::ThrowStmtContext *>(c)) return a_.make<ast::ThrowStmt>(r, expr(s->expr()));
+    if (auto *s = dynamic_cast<CfpParser::ThrowStmtContext *>(c))
+      return a_.make<ast::ThrowStmt>(r, expr(s->expr()));
     if (auto *s = dynamic_cast<CfpParser::TryStmtContext *>(c)) {
       auto *n = a_.make<ast::TryStmt>(r);
       auto bs = s->block();
@@ -396,15 +410,18 @@ private:
     std::vector<ast::Arg> out;
     for (auto *a : c->arg()) {
       ast::Expr *v = expr(a->nested()->expr());
-      if (a->ID()) out.push_back({a->ID()->getText(), at(a->ID()), v});
-      else out.push_back({std::string(), v->loc(), v});
+      if (a->ID())
+        out.push_back({a->ID()->getText(), at(a->ID()), v});
+      else
+        out.push_back({std::string(), v->loc(), v});
     }
     return out;
   }
 
   ast::Expr *primary(CfpParser::PrimaryContext *c) {
     Range r = range(c);
-    if (auto *p = dynamic_cast<CfpParser::NameExprContext *>(c)) return a_.make<ast::NameExpr>(r, p->ID()->getText());
+    if (auto *p = dynamic_cast<CfpParser::NameExprContext *>(c))
+      return a_.make<ast::NameExpr>(r, p->ID()->getText());
     if (auto *p = dynamic_cast<CfpParser::IntLitContext *>(c)) {
       unsigned __int128 v = intValue(p->INT_LIT()->getText());
       if (v > static_cast<unsigned __int128>(INT64_MAX)) {
@@ -423,12 +440,15 @@ private:
       }
       return a_.make<ast::FloatLit>(r, v);
     }
-    if (auto *p = dynamic_cast<CfpParser::DurationLitContext *>(c)) return duration(p->DURATION_LIT()->getText(), r);
-    if (auto *p = dynamic_cast<CfpParser::BoolLitContext *>(c)) return a_.make<ast::BoolLit>(r, p->TRUE_LIT() != nullptr);
+    if (auto *p = dynamic_cast<CfpParser::DurationLitContext *>(c))
+      return duration(p->DURATION_LIT()->getText(), r);
+    if (auto *p = dynamic_cast<CfpParser::BoolLitContext *>(c))
+      return a_.make<ast::BoolLit>(r, p->TRUE_LIT() != nullptr);
     if (dynamic_cast<CfpParser::NullLitContext *>(c)) return a_.make<ast::NullLit>(r);
     if (auto *p = dynamic_cast<CfpParser::RecordLitContext *>(c)) {
       auto *n = a_.make<ast::RecordLit>(r, p->ID()->getText());
-      for (auto *fi : p->fieldInit()) n->fields.push_back({fi->ID()->getText(), at(fi->ID()), expr(fi->nested()->expr())});
+      for (auto *fi : p->fieldInit())
+        n->fields.push_back({fi->ID()->getText(), at(fi->ID()), expr(fi->nested()->expr())});
       return n;
     }
     if (auto *p = dynamic_cast<CfpParser::ParenExprContext *>(c)) return expr(p->nested()->expr());
@@ -489,7 +509,10 @@ private:
     } else {
       for (int k = 0; k < exp10 && v != 0; ++k) {
         v *= 10;
-        if (v > static_cast<unsigned __int128>(INT64_MAX)) { overflow = true; break; }
+        if (v > static_cast<unsigned __int128>(INT64_MAX)) {
+          overflow = true;
+          break;
+        }
       }
     }
     if (!whole) {
@@ -528,8 +551,10 @@ private:
     // LANGUAGE.md: a newline right after the opening `"""` is dropped.
     if (c->TSTR_OPEN() && !s->parts.empty() && !s->parts[0].expr) {
       std::string &t = s->parts[0].text;
-      if (t.rfind("\r\n", 0) == 0) t.erase(0, 2);
-      else if (!t.empty() && t[0] == '\n') t.erase(0, 1);
+      if (t.rfind("\r\n", 0) == 0)
+        t.erase(0, 2);
+      else if (!t.empty() && t[0] == '\n')
+        t.erase(0, 1);
     }
     if (s->parts.empty()) s->parts.push_back({});
     return s;
@@ -541,8 +566,10 @@ private:
     for (auto *p : t->tplPart()) {
       if (auto *tx = dynamic_cast<CfpParser::TplTextContext *>(p)) {
         std::string s = tx->getStart()->getText();
-        if (!ps.empty() && ps.back().kind == Piece::Text) ps.back().text += s;
-        else ps.push_back({Piece::Text, s, nullptr, nullptr, range(tx)});
+        if (!ps.empty() && ps.back().kind == Piece::Text)
+          ps.back().text += s;
+        else
+          ps.push_back({Piece::Text, s, nullptr, nullptr, range(tx)});
       } else if (auto *ex = dynamic_cast<CfpParser::TplExprContext *>(p)) {
         ps.push_back({Piece::Expr, {}, ex, nullptr, range(ex)});
       } else {
@@ -553,8 +580,10 @@ private:
     bool lineStart = false;
     if (!ps.empty() && ps[0].kind == Piece::Text) {
       std::string &s = ps[0].text;
-      if (s.rfind("\r\n", 0) == 0) s.erase(0, 2), lineStart = true;
-      else if (!s.empty() && s[0] == '\n') s.erase(0, 1), lineStart = true;
+      if (s.rfind("\r\n", 0) == 0)
+        s.erase(0, 2), lineStart = true;
+      else if (!s.empty() && s[0] == '\n')
+        s.erase(0, 1), lineStart = true;
       if (s.empty()) ps.erase(ps.begin());
     }
     applyWhitespaceRule(ps, lineStart);
@@ -590,7 +619,8 @@ private:
         n->branches.push_back({expr(i->expr()), {}});
         cur.push_back(n);
         stack.push_back({n, &n->branches.back().second});
-      } else if (dynamic_cast<CfpParser::TagElseIfContext *>(p.tag) || dynamic_cast<CfpParser::TagElseContext *>(p.tag)) {
+      } else if (dynamic_cast<CfpParser::TagElseIfContext *>(p.tag) ||
+                 dynamic_cast<CfpParser::TagElseContext *>(p.tag)) {
         ast::TplNode *top = stack.back().node;
         if (!top || top->kind != ast::TplKind::If || top->hasElse) {
           d_.report(DiagKind::TplElseWithoutIf, p.range);

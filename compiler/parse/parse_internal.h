@@ -29,7 +29,7 @@ void reportLexError(support::DiagnosticEngine &diags, int code, support::Loc l, 
 
 /// Builds `out` from a parse tree that has no syntax errors; reports the errors a grammar cannot
 /// express (literal ranges, places, template structure).
-void buildModule(cfm_grammar::CfpParser::FileContext *tree, const TokenFacts &facts, support::DiagnosticEngine &diags,
-                 ast::Module &out);
+void buildModule(cfm_grammar::CfpParser::FileContext *tree, const TokenFacts &facts,
+                 support::DiagnosticEngine &diags, ast::Module &out);
 
 } // namespace cfm::parse

@@ -21,13 +21,23 @@ size_t findInvalidUtf8(std::string_view s) {
   size_t i = 0, n = s.size();
   while (i < n) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) { ++i; continue; }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     size_t len;
     uint32_t cp;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return i;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else
+      return i;
     if (i + len > n) return i;
     for (size_t k = 1; k < len; ++k) {
       unsigned char d = static_cast<unsigned char>(s[i + k]);
@@ -35,8 +45,8 @@ size_t findInvalidUtf8(std::string_view s) {
       cp = (cp << 6) | (d & 0x3F);
     }
     // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
       return i;
     i += len;
   }
@@ -50,8 +60,11 @@ Loc locOfByte(support::FileId file, std::string_view text, size_t off) {
   uint32_t line = 1, col = 1;
   for (size_t i = 0; i < off && i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') { ++line; col = 1; }
-    else if ((c & 0xC0) != 0x80) ++col;
+    if (c == '\n') {
+      ++line;
+      col = 1;
+    } else if ((c & 0xC0) != 0x80)
+      ++col;
   }
   return Loc{file, line, col};
 }
@@ -130,21 +143,32 @@ antlr4::Token *tooDeep(const std::vector<antlr4::Token *> &toks) {
   for (antlr4::Token *t : toks) {
     size_t ty = t->getType();
     switch (ty) {
-    case L::LPAREN: case L::LBRACK: case L::LBRACE: case L::INTERP_OPEN: case L::TPL_EXPR_OPEN:
-    case L::TPL_TAG_OPEN: case L::STR_OPEN: case L::TSTR_OPEN:
+    case L::LPAREN:
+    case L::LBRACK:
+    case L::LBRACE:
+    case L::INTERP_OPEN:
+    case L::TPL_EXPR_OPEN:
+    case L::TPL_TAG_OPEN:
+    case L::STR_OPEN:
+    case L::TSTR_OPEN:
       ++depth;
       run = 0;
       break;
-    case L::RPAREN: case L::RBRACK: case L::RBRACE: case L::INTERP_CLOSE: case L::TPL_EXPR_CLOSE:
-    case L::TAG_CLOSE: case L::STR_CLOSE: case L::TSTR_CLOSE:
+    case L::RPAREN:
+    case L::RBRACK:
+    case L::RBRACE:
+    case L::INTERP_CLOSE:
+    case L::TPL_EXPR_CLOSE:
+    case L::TAG_CLOSE:
+    case L::STR_CLOSE:
+    case L::TSTR_CLOSE:
       if (depth > 0) --depth;
       run = 0;
       break;
-    case L::MINUS: case L::BANG: case L::ASYNC:
-      ++run;
-      break;
-    default:
-      run = 0;
+    case L::MINUS:
+    case L::BANG:
+    case L::ASYNC: ++run; break;
+    default: run = 0;
     }
     if (depth + run > kMaxNesting) return t;
   }
@@ -178,9 +202,15 @@ std::string TokenFacts::describe(const antlr4::Token *t) const {
   using L = cfm_grammar::CfpLexer;
   switch (t->getType()) {
   case antlr4::Token::EOF: return "end of input";
-  case L::INT_LIT: case L::FLOAT_LIT: case L::DURATION_LIT: return "a number";
-  case L::STR_OPEN: case L::TSTR_OPEN: case L::TPL_OPEN: return "a string literal";
-  case L::STR_TEXT: case L::TSTR_TEXT: case L::TPL_TEXT: return "text";
+  case L::INT_LIT:
+  case L::FLOAT_LIT:
+  case L::DURATION_LIT: return "a number";
+  case L::STR_OPEN:
+  case L::TSTR_OPEN:
+  case L::TPL_OPEN: return "a string literal";
+  case L::STR_TEXT:
+  case L::TSTR_TEXT:
+  case L::TPL_TEXT: return "text";
   default: {
     std::string s = t->getText();
     if (s.size() > 40) s = s.substr(0, 40) + "...";
@@ -193,14 +223,27 @@ std::string TokenFacts::describeSet(const antlr4::misc::IntervalSet &set, antlr4
   using L = cfm_grammar::CfpLexer;
   std::vector<ssize_t> types = set.toList();
   // Anything that can start an expression: say "an expression" rather than listing tokens.
-  if (set.contains(size_t(L::ID)) && set.contains(size_t(L::INT_LIT)) && set.contains(size_t(L::LPAREN))) return "an expression";
+  if (set.contains(size_t(L::ID)) && set.contains(size_t(L::INT_LIT)) && set.contains(size_t(L::LPAREN)))
+    return "an expression";
   if (types.size() > 4) return "";
   std::vector<std::string> names;
   for (ssize_t ty : types) {
-    if (ty == static_cast<ssize_t>(antlr4::Token::EOF)) { names.push_back("end of input"); continue; }
-    if (ty == L::ID) { names.push_back("a name"); continue; }
-    if (ty == L::TPL_OPEN) { names.push_back("a `\"\"\"` template body"); continue; }
-    if (ty == L::STR_OPEN || ty == L::TSTR_OPEN) { names.push_back("a string literal"); continue; }
+    if (ty == static_cast<ssize_t>(antlr4::Token::EOF)) {
+      names.push_back("end of input");
+      continue;
+    }
+    if (ty == L::ID) {
+      names.push_back("a name");
+      continue;
+    }
+    if (ty == L::TPL_OPEN) {
+      names.push_back("a `\"\"\"` template body");
+      continue;
+    }
+    if (ty == L::STR_OPEN || ty == L::TSTR_OPEN) {
+      names.push_back("a string literal");
+      continue;
+    }
     std::string lit = p->getVocabulary().getLiteralName(static_cast<size_t>(ty));
     if (lit.size() >= 2 && lit.front() == '\'') lit = lit.substr(1, lit.size() - 2);
     if (lit.empty()) lit = p->getVocabulary().getSymbolicName(static_cast<size_t>(ty));

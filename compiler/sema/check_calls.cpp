@@ -23,7 +23,8 @@ Builtin findBuiltin(const std::string &n) {
 }
 // Built-ins with effects cannot run where no effects are allowed (constants, defaults).
 bool effectful(Builtin b) {
-  return b == Builtin::Print || b == Builtin::Sleep || b == Builtin::Now || b == Builtin::Fail || b == Builtin::Wait;
+  return b == Builtin::Print || b == Builtin::Sleep || b == Builtin::Now || b == Builtin::Fail ||
+         b == Builtin::Wait;
 }
 std::string plural(size_t n) { return n == 1 ? "" : "s"; }
 } // namespace
@@ -44,8 +45,10 @@ const Type *Checker::exCall(ast::CallExpr *e, bool spawned) {
     if (restrict_ && effectful(b)) err(DiagKind::BuiltinRestricted, e->loc(), name, restrict_);
     return builtinCall(e, b);
   }
-  if (p_.recordByName.count(name)) err(DiagKind::RecordNotFunction, e->loc(), name);
-  else if (!name.empty()) err(DiagKind::UndefinedFunction, e->loc(), name);
+  if (p_.recordByName.count(name))
+    err(DiagKind::RecordNotFunction, e->loc(), name);
+  else if (!name.empty())
+    err(DiagKind::UndefinedFunction, e->loc(), name);
   for (auto &a : e->args) ex(a.value);
   return tc_.errorT;
 }
@@ -164,9 +167,7 @@ const Type *Checker::builtinCall(ast::CallExpr *e, Builtin b) {
     if (fn_) fn_->waits = true;
     if (plainArgs(e, 1, 1, a)) expect(a[0], tc_.durationT, "for `sleep`");
     return tc_.voidT;
-  case Builtin::Now:
-    plainArgs(e, 0, 0, a);
-    return tc_.intT;
+  case Builtin::Now: plainArgs(e, 0, 0, a); return tc_.intT;
   case Builtin::ParseJson:
     if (plainArgs(e, 1, 1, a)) expect(a[0], tc_.stringT, "for `parse_json`");
     return tc_.jsonT;
@@ -188,8 +189,10 @@ const Type *Checker::builtinCall(ast::CallExpr *e, Builtin b) {
         e->timeout = arg.value;
         expect(arg.value, tc_.durationT, "for `timeout`");
       } else {
-        if (arg.name != "timeout") err(DiagKind::WaitNoParam, arg.loc, arg.name);
-        else err(DiagKind::ArgGivenTwice, arg.loc, arg.name);
+        if (arg.name != "timeout")
+          err(DiagKind::WaitNoParam, arg.loc, arg.name);
+        else
+          err(DiagKind::ArgGivenTwice, arg.loc, arg.name);
         ex(arg.value);
       }
     }
@@ -205,8 +208,7 @@ const Type *Checker::builtinCall(ast::CallExpr *e, Builtin b) {
     if (!t->bad()) errR(DiagKind::WaitType, a[0]->range, t->str());
     return tc_.errorT;
   }
-  default:
-    return tc_.errorT;
+  default: return tc_.errorT;
   }
 }
 
@@ -301,10 +303,14 @@ const Type *Checker::exMethodCall(ast::MethodCallExpr *e) {
       const Type *ret;
     };
     const Sig sigs[] = {
-        {"split", 1, Builtin::StrSplit, tc_.list(tc_.stringT)}, {"trim", 0, Builtin::StrTrim, tc_.stringT},
-        {"upper", 0, Builtin::StrUpper, tc_.stringT},           {"lower", 0, Builtin::StrLower, tc_.stringT},
-        {"contains", 1, Builtin::StrContains, tc_.boolT},       {"starts_with", 1, Builtin::StrStartsWith, tc_.boolT},
-        {"ends_with", 1, Builtin::StrEndsWith, tc_.boolT},      {"replace", 2, Builtin::StrReplace, tc_.stringT},
+        {"split", 1, Builtin::StrSplit, tc_.list(tc_.stringT)},
+        {"trim", 0, Builtin::StrTrim, tc_.stringT},
+        {"upper", 0, Builtin::StrUpper, tc_.stringT},
+        {"lower", 0, Builtin::StrLower, tc_.stringT},
+        {"contains", 1, Builtin::StrContains, tc_.boolT},
+        {"starts_with", 1, Builtin::StrStartsWith, tc_.boolT},
+        {"ends_with", 1, Builtin::StrEndsWith, tc_.boolT},
+        {"replace", 2, Builtin::StrReplace, tc_.stringT},
     };
     for (const Sig &s : sigs) {
       if (name != s.name) continue;
@@ -319,8 +325,10 @@ const Type *Checker::exMethodCall(ast::MethodCallExpr *e) {
       Builtin id;
       const Type *ret;
     };
-    const Sig sigs[] = {{"as_string", Builtin::JsonAsString, tc_.stringT}, {"as_int", Builtin::JsonAsInt, tc_.intT},
-                        {"as_float", Builtin::JsonAsFloat, tc_.floatT},    {"as_bool", Builtin::JsonAsBool, tc_.boolT},
+    const Sig sigs[] = {{"as_string", Builtin::JsonAsString, tc_.stringT},
+                        {"as_int", Builtin::JsonAsInt, tc_.intT},
+                        {"as_float", Builtin::JsonAsFloat, tc_.floatT},
+                        {"as_bool", Builtin::JsonAsBool, tc_.boolT},
                         {"len", Builtin::JsonLen, tc_.intT}};
     for (const Sig &s : sigs) {
       if (name != s.name) continue;

@@ -54,8 +54,10 @@ void Checker::run() {
       seen.push_back(prm.name);
       f.params.push_back({prm.name, t, &prm});
     }
-    if (f.decl->fnKind == ast::FnKind::Template) f.ret = tc_.stringT;
-    else f.ret = f.decl->ret ? resolveType(f.decl->ret) : tc_.voidT;
+    if (f.decl->fnKind == ast::FnKind::Template)
+      f.ret = tc_.stringT;
+    else
+      f.ret = f.decl->ret ? resolveType(f.decl->ret) : tc_.voidT;
   }
   for (ast::Module *m : p_.modules)
     for (ast::Decl *d : m->decls)
@@ -283,8 +285,10 @@ void Checker::checkTemplateBody(ast::TplBody &body) {
     case ast::TplKind::Text: break;
     case ast::TplKind::Expr: {
       const Type *t = ex(n->expr);
-      if (t == tc_.voidT) errR(DiagKind::TemplateVoid, n->expr->range);
-      else if (t == tc_.nullT) errR(DiagKind::NullOnlyJson, n->expr->range);
+      if (t == tc_.voidT)
+        errR(DiagKind::TemplateVoid, n->expr->range);
+      else if (t == tc_.nullT)
+        errR(DiagKind::NullOnlyJson, n->expr->range);
       break;
     }
     case ast::TplKind::For:

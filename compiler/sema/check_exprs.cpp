@@ -46,9 +46,14 @@ bool Checker::jsonable(const Type *t) {
 
 bool Checker::jsonable(const Type *t, std::vector<const RecordInfo *> &seen) {
   switch (t->kind) {
-  case TypeKind::Int: case TypeKind::Float: case TypeKind::Bool: case TypeKind::String:
-  case TypeKind::Duration: case TypeKind::Json: case TypeKind::Null: case TypeKind::Error:
-    return true;
+  case TypeKind::Int:
+  case TypeKind::Float:
+  case TypeKind::Bool:
+  case TypeKind::String:
+  case TypeKind::Duration:
+  case TypeKind::Json:
+  case TypeKind::Null:
+  case TypeKind::Error: return true;
   case TypeKind::List: return jsonable(t->a, seen);
   case TypeKind::Map: return jsonable(t->b, seen);
   case TypeKind::Record: {
@@ -70,9 +75,13 @@ bool Checker::equatable(const Type *t) {
 
 bool Checker::equatable(const Type *t, std::vector<const RecordInfo *> &seen) {
   switch (t->kind) {
-  case TypeKind::Int: case TypeKind::Float: case TypeKind::Bool: case TypeKind::String:
-  case TypeKind::Duration: case TypeKind::Json: case TypeKind::Error:
-    return true;
+  case TypeKind::Int:
+  case TypeKind::Float:
+  case TypeKind::Bool:
+  case TypeKind::String:
+  case TypeKind::Duration:
+  case TypeKind::Json:
+  case TypeKind::Error: return true;
   case TypeKind::List: return equatable(t->a, seen);
   case TypeKind::Map: return equatable(t->b, seen);
   case TypeKind::Record: {
@@ -129,8 +138,10 @@ const Type *Checker::exString(ast::StringLit *e) {
   for (ast::StrPart &p : e->parts) {
     if (!p.expr) continue;
     const Type *t = ex(p.expr);
-    if (t == tc_.voidT) errR(DiagKind::InterpVoid, p.expr->range);
-    else if (t == tc_.nullT) errR(DiagKind::NullOnlyJson, p.expr->range);
+    if (t == tc_.voidT)
+      errR(DiagKind::InterpVoid, p.expr->range);
+    else if (t == tc_.nullT)
+      errR(DiagKind::NullOnlyJson, p.expr->range);
   }
   return tc_.stringT;
 }
@@ -143,9 +154,12 @@ const Type *Checker::exName(ast::NameExpr *e) {
 #define BUILTIN(id, text) isFn = isFn || e->name == text;
 #include "sema/builtins.def"
     }
-    if (isFn) errR(DiagKind::FunctionNotValue, e->range, e->name);
-    else if (p_.recordByName.count(e->name)) errR(DiagKind::RecordNotValue, e->range, e->name);
-    else errR(DiagKind::UndefinedName, e->range, e->name);
+    if (isFn)
+      errR(DiagKind::FunctionNotValue, e->range, e->name);
+    else if (p_.recordByName.count(e->name))
+      errR(DiagKind::RecordNotValue, e->range, e->name);
+    else
+      errR(DiagKind::UndefinedName, e->range, e->name);
     return tc_.errorT;
   }
   e->var = v;
@@ -289,7 +303,8 @@ const Type *Checker::arith(char op, const Type *l, const Type *r, support::Loc a
     break;
   }
   std::string extra;
-  if ((l == I && r == F) || (l == F && r == I)) extra = " (no implicit conversions: use `float(x)` or `int(x)`)";
+  if ((l == I && r == F) || (l == F && r == I))
+    extra = " (no implicit conversions: use `float(x)` or `int(x)`)";
   err(DiagKind::BinaryOpTypes, at, std::string(1, op), l->str(), r->str(), extra);
   return tc_.errorT;
 }
@@ -354,7 +369,8 @@ const Type *Checker::exIndex(ast::IndexExpr *e) {
   }
   if (bt == tc_.jsonT) {
     const Type *it = ex(e->index);
-    if (it != tc_.stringT && it != tc_.intT && !it->bad()) errR(DiagKind::JsonIndexType, e->index->range, it->str());
+    if (it != tc_.stringT && it != tc_.intT && !it->bad())
+      errR(DiagKind::JsonIndexType, e->index->range, it->str());
     return tc_.jsonT;
   }
   ex(e->index);

@@ -62,9 +62,7 @@ bool Checker::stmt(ast::Stmt *s) {
     l->var = declare(l->name, t, l->isVar ? VarKind::Var : VarKind::Let, l->nameLoc);
     return false;
   }
-  case ast::StmtKind::Assign:
-    assign(static_cast<ast::AssignStmt *>(s));
-    return false;
+  case ast::StmtKind::Assign: assign(static_cast<ast::AssignStmt *>(s)); return false;
   case ast::StmtKind::Expr: {
     ast::Expr *e = static_cast<ast::ExprStmt *>(s)->expr;
     ex(e);
@@ -103,7 +101,8 @@ bool Checker::stmt(ast::Stmt *s) {
   case ast::StmtKind::Continue: {
     const char *what = s->kind == ast::StmtKind::Break ? "break" : "continue";
     if (loops_.empty())
-      err(DiagKind::OutsideLoop, s->loc(), what, inAsyncBlock_ ? " (an async block is a task of its own)" : "");
+      err(DiagKind::OutsideLoop, s->loc(), what,
+          inAsyncBlock_ ? " (an async block is a task of its own)" : "");
     else if (s->kind == ast::StmtKind::Break)
       *loops_.back() = true;
     return true;
@@ -227,8 +226,10 @@ const Type *Checker::place(ast::Expr *e, const char *action, bool doMutCheck) {
     } else {
       ex(ix->index);
       if (bt == tc_.jsonT && !doMutCheck) return e->type = tc_.jsonT;
-      if (bt == tc_.jsonT) err(DiagKind::JsonElemReadOnly, ix->bracketLoc, action);
-      else if (!bt->bad()) err(DiagKind::CannotIndexPlace, ix->bracketLoc, bt->str());
+      if (bt == tc_.jsonT)
+        err(DiagKind::JsonElemReadOnly, ix->bracketLoc, action);
+      else if (!bt->bad())
+        err(DiagKind::CannotIndexPlace, ix->bracketLoc, bt->str());
       e->type = tc_.errorT;
     }
     return e->type;

@@ -16,8 +16,8 @@ struct Var {
   std::string name;
   const Type *type = nullptr;
   VarKind kind = VarKind::Let;
-  int asyncLevel = 0;  // how many async blocks deep it was declared (constants: -1)
-  int slot = -1;       // frame slot, assigned by the checker per function
+  int asyncLevel = 0; // how many async blocks deep it was declared (constants: -1)
+  int slot = -1;      // frame slot, assigned by the checker per function
   support::Loc loc;
   bool mutableVar() const { return kind == VarKind::Var; }
 };

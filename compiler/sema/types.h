@@ -13,7 +13,22 @@ namespace cfm::sema {
 
 struct RecordInfo;
 
-enum class TypeKind { Int, Float, Bool, String, Duration, Void, Json, Null, ErrorValue, Error, List, Map, Task, Record };
+enum class TypeKind {
+  Int,
+  Float,
+  Bool,
+  String,
+  Duration,
+  Void,
+  Json,
+  Null,
+  ErrorValue,
+  Error,
+  List,
+  Map,
+  Task,
+  Record
+};
 
 class Type {
 public:

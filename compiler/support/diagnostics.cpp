@@ -108,8 +108,8 @@ void appendJson(const DiagnosticEngine &de, std::ostream &out, bool &first) {
     Loc e = d.range.end.line ? d.range.end : b;
     out << (first ? "" : ",") << "{\"file\":" << jsonQuote(de.sources().file(b.file).path())
         << ",\"line\":" << b.line << ",\"column\":" << b.col << ",\"endLine\":" << e.line
-        << ",\"endColumn\":" << e.col << ",\"severity\":\"error\",\"kind\":\""
-        << diagKindName(d.kind) << "\",\"message\":" << jsonQuote(d.message) << '}';
+        << ",\"endColumn\":" << e.col << ",\"severity\":\"error\",\"kind\":\"" << diagKindName(d.kind)
+        << "\",\"message\":" << jsonQuote(d.message) << '}';
     first = false;
   }
 }

@@ -52,9 +52,9 @@ inline Result<void> success() { return {}; }
 
 /// Evaluates a Result expression; returns its error from the enclosing function if it failed,
 /// otherwise yields its value.
-#define CFM_TRY(expr)                                                                              \
-  ({                                                                                               \
-    auto cfm_try_r_ = (expr);                                                                      \
-    if (!cfm_try_r_.ok()) return cfm_try_r_.takeError();                                           \
-    std::move(cfm_try_r_.value());                                                                 \
+#define CFM_TRY(expr)                                                                                        \
+  ({                                                                                                         \
+    auto cfm_try_r_ = (expr);                                                                                \
+    if (!cfm_try_r_.ok()) return cfm_try_r_.takeError();                                                     \
+    std::move(cfm_try_r_.value());                                                                           \
   })

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite: installs what is missing, builds CFM twice (release, and
+# ASan+UBSan) and runs every test under both builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+jobs=$(nproc)
+scripts/build.sh release
+(cd build && ctest --output-on-failure -j "$jobs")
+if [ "${CFM_SKIP_ASAN:-0}" != 1 ]; then
+  scripts/build.sh asan
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+     ctest --output-on-failure -j "$jobs")
+fi
+echo "all tests passed"

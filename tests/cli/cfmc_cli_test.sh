@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# cfmc_cli_test.sh — tests of the `cfmc` program as users run it: help and usage conventions,
+# exit codes, the console and JSON diagnostic formats, and hostile input (invalid UTF-8, deep
+# nesting, a 10 MB file, unterminated literals) that must give diagnostics, never a signal.
+#   cfmc_cli_test.sh CFMC SOURCE_TESTS_DIR
+set -u
+CFMC=$1
+TESTS=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+# run NAME EXPECTED_STATUS -- ARGS...: runs cfmc, keeps stdout/stderr in $TMP/out, $TMP/err
+run() {
+  local name=$1 want=$2
+  shift 3
+  "$CFMC" "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  if [ "$got" -ge 128 ]; then fail "$name: killed by signal $((got - 128))"; return 1; fi
+  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want"; cat "$TMP/err" | head -5; return 1; fi
+  return 0
+}
+has() { grep -qF -- "$2" "$TMP/$1"; }
+
+run help 0 -- --help && has out "usage: cfmc <command>" && has out "check" && pass "cfmc --help"
+run check-help 0 -- check --help && has out "usage: cfmc check" && has out "--format" && pass "cfmc check --help"
+run no-args 2 -- && has err "usage:" && pass "no arguments: usage on stderr, exit 2"
+run bad-command 2 -- frobnicate && has err "unknown command \`frobnicate\`" && pass "unknown command"
+run bad-option 2 -- check --frob x.cfp && has err "unknown option" && pass "unknown option"
+run bad-format 2 -- check --format xml x.cfp && has err "unknown format" && pass "unknown format"
+run no-files 2 -- check && has err "no input files" && pass "check without files"
+run version 0 -- --version && has out "cfmc " && pass "--version"
+run missing-file 1 -- check "$TMP/nope.cfp" && has err "cannot read" && pass "missing file"
+
+cat >"$TMP/ok.cfp" <<'CFP'
+procedure main() { print("hello"); }
+CFP
+run clean 0 -- check "$TMP/ok.cfp" && [ ! -s "$TMP/err" ] && pass "clean file: exit 0, silent"
+
+cat >"$TMP/bad.cfp" <<'CFP'
+procedure main() {
+	let x: int = "a";
+  print(y);
+}
+CFP
+if run errors 1 -- check "$TMP/bad.cfp"; then
+  has err "bad.cfp:2:15: error: expected \`int\`, found \`string\`" &&
+    has err "bad.cfp:3:9: error: undefined name \`y\`" &&
+    grep -qP '^    \t             \^$' "$TMP/err" && pass "console diagnostics: every error, caret under the column (tabs kept)" ||
+    { fail "console diagnostics"; cat "$TMP/err"; }
+fi
+if run json 1 -- check --format json "$TMP/bad.cfp" "$TMP/ok.cfp"; then
+  has out '{"diagnostics":[{"file":' && has out '"line":2,"column":15' && has out '"kind":"TypeMismatch"' &&
+    has out '"severity":"error"' && pass "--format json" || { fail "--format json"; cat "$TMP/out"; }
+fi
+run json-clean 0 -- check --format=json "$TMP/ok.cfp" && has out '{"diagnostics":[]}' && pass "--format=json, clean"
+
+# Hostile input: each gives a diagnostic and exit 1, never a crash.
+printf 'procedure main() { print("a\xff\xfeb"); }\n' >"$TMP/utf8.cfp"
+run utf8 1 -- check "$TMP/utf8.cfp" && has err "utf8.cfp:1:28: error: source is not valid UTF-8" && pass "invalid UTF-8"
+
+{ printf 'procedure main() { let x = '; printf '(%.0s' $(seq 10000); printf '1'; printf ')%.0s' $(seq 10000); printf '; }\n'; } >"$TMP/deep.cfp"
+run deep-parens 1 -- check "$TMP/deep.cfp" && has err "nesting too deep" && pass "10,000-deep parentheses"
+
+{ printf 'procedure main() {\n'; for i in $(seq 10000); do printf 'if true {\n'; done; for i in $(seq 10000); do printf '}\n'; done; printf '}\n'; } >"$TMP/deepblocks.cfp"
+run deep-blocks 1 -- check "$TMP/deepblocks.cfp" && has err "nesting too deep" && pass "10,000-deep blocks"
+
+{ printf 'procedure main() { let x = '; printf -- '-%.0s' $(seq 10000); printf '1; }\n'; } >"$TMP/deepunary.cfp"
+run deep-unary 1 -- check "$TMP/deepunary.cfp" && has err "nesting too deep" && pass "10,000 prefix operators"
+
+{ printf 'procedure main() { let x = 1'; printf ' + 1%.0s' $(seq 20000); printf '; }\n'; } >"$TMP/longchain.cfp"
+run long-chain 1 -- check "$TMP/longchain.cfp" && has err "nesting too deep (limit 10000)" && pass "20,000-term operator chain"
+
+{ printf 'procedure main() { let s = "'; printf '${"%.0s' $(seq 10000); printf '}"%.0s' $(seq 10000); printf '"; }\n'; } >"$TMP/deepinterp.cfp"
+run deep-interp 1 -- check "$TMP/deepinterp.cfp" && has err "nesting too deep" && pass "10,000-deep string interpolation"
+
+# A 10 MB file of ordinary code checks clean.
+{
+  printf 'fn f0(x: int) -> int { return x + 1; }\n'
+  yes 'fn g(a: int, b: string) -> string { let c = a * 2 + 1; if c > 10 { return b + "${c}"; } return b; }' | head -c 10000000 | awk '{ sub(/fn g\(/, "fn g" NR "("); print }'
+  printf '\n'
+} >"$TMP/big.cfp"
+sed -i '$d' "$TMP/big.cfp"
+run big 0 -- check "$TMP/big.cfp" && pass "10 MB file checks clean" || head -c 600 "$TMP/err"
+
+printf 'procedure main() { let s = "abc; }\n' >"$TMP/unterm.cfp"
+run unterminated-string 1 -- check "$TMP/unterm.cfp" && has err "unterminated string literal" && pass "unterminated string"
+printf 'procedure main() { let s = """abc\n' >"$TMP/unterm3.cfp"
+run unterminated-triple 1 -- check "$TMP/unterm3.cfp" && has err "unterminated string literal" && pass "unterminated triple-quoted string"
+printf 'template t() """\nhello {{ name\n' >"$TMP/untermtpl.cfp"
+run unterminated-template 1 -- check "$TMP/untermtpl.cfp" && has err "unterminated template body" && pass "unterminated template"
+printf 'procedure main() { let s = "a ${ 1 + ' >"$TMP/unterminterp.cfp"
+run unterminated-interp 1 -- check "$TMP/unterminterp.cfp" && has err "unterminated" && pass "unterminated interpolation"
+printf 'procedure main() { /* never closed\n' >"$TMP/untermcomment.cfp"
+run unterminated-comment 1 -- check "$TMP/untermcomment.cfp" && has err "unterminated block comment" && pass "unterminated block comment"
+printf '\x00\x01\x02 procedure' >"$TMP/binary.cfp"
+run binary 1 -- check "$TMP/binary.cfp" && has err "unexpected character U+0000" && pass "control characters"
+: >"$TMP/empty.cfp"
+run empty 0 -- check "$TMP/empty.cfp" && pass "empty file"
+run directory 1 -- check "$TMP" && has err "cannot read" && pass "a directory instead of a file"
+
+if [ "$fails" -ne 0 ]; then echo "$fails cfmc CLI test(s) failed"; exit 1; fi
+echo "all cfmc CLI tests passed"
