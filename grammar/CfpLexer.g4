@@ -57,7 +57,9 @@ public:
       modeStack.clear();
       setMode(DEFAULT_MODE);
     }
-    return antlr4::Lexer::nextToken();
+    std::unique_ptr<antlr4::Token> t = antlr4::Lexer::nextToken();
+    if (pendingTemplate_) punct(t->getType());
+    return t;
   }
 
 private:
@@ -111,11 +113,12 @@ private:
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) report(LE_BadUnicodeScalar, tokenStartLine, col, t);
   }
   void lexError(int code) { report(code, tokenStartLine, tokenStartCharPositionInLine + 1, getText()); }
-  void punct(char c) {
-    if (!pendingTemplate_) return;
-    if (c == '(') ++parenDepth_;
-    else if (c == ')') --parenDepth_;
-    else pendingTemplate_ = false;  // `;`, `{` or `}`: this `template` has no body after all
+  // Between `template` and its body: the body's `"""` is the first one outside parentheses.
+  // Tracked here rather than in rule actions, which would slow down every `(`, `)` and `;`.
+  void punct(size_t type) {
+    if (type == LPAREN) ++parenDepth_;
+    else if (type == RPAREN) --parenDepth_;
+    else if (type == SEMI || type == LBRACE || type == RBRACE) pendingTemplate_ = false;
   }
 public:
   bool atTplExpr() const { return top(TplExpr); }
@@ -127,7 +130,7 @@ public:
 WS            : [ \t\r\n\f]+ -> skip ;
 LINE_COMMENT  : '//' ~[\n]* -> skip ;
 BLOCK_COMMENT : '/*' .*? '*/' -> skip ;
-OPEN_COMMENT  : '/*' .*? EOF { lexError(LE_UnterminatedComment); } -> skip ;
+OPEN_COMMENT  : '/*' (~[*] | '*'+ ~[*/])* '*'* EOF { lexError(LE_UnterminatedComment); unterminatedAtEof = true; } -> skip ;
 
 FN        : 'fn' ;
 PROCEDURE : 'procedure' ;
@@ -176,14 +179,14 @@ STAR_ASSIGN  : '*=' ;
 SLASH_ASSIGN : '/=' ;
 TPL_EXPR_CLOSE : '}}' { atTplExpr() }? { ctx_.pop_back(); popMode(); } ;
 TAG_CLOSE      : '%}' { atTplTag() }? { ctx_.pop_back(); popMode(); } ;
-LPAREN    : '(' { punct('('); } ;
-RPAREN    : ')' { punct(')'); } ;
+LPAREN    : '(' ;
+RPAREN    : ')' ;
 LBRACK    : '[' ;
 RBRACK    : ']' ;
-LBRACE    : '{' { punct('{'); open(Brace); pushMode(DEFAULT_MODE); } ;
-RBRACE    : '}' { punct('}'); closeBrace(); } ;
+LBRACE    : '{' { open(Brace); pushMode(DEFAULT_MODE); } ;
+RBRACE    : '}' { closeBrace(); } ;
 COMMA     : ',' ;
-SEMI      : ';' { punct(';'); } ;
+SEMI      : ';' ;
 COLON     : ':' ;
 DOT       : '.' ;
 LT        : '<' ;

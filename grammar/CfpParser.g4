@@ -12,14 +12,29 @@ options { tokenVocab = CfpLexer; }
 @parser::members {
 public:
   /// LANGUAGE.md "Precise rules": a record literal cannot stand directly in the head of `if`,
-  /// `while` or `for`. `cond` sets the flag; brackets, parentheses and blocks clear it again.
-  bool noRecord = false;
-  struct RecordScope {
-    CfpParser *p;
-    bool saved;
-    RecordScope(CfpParser *parser, bool value) : p(parser), saved(parser->noRecord) { p->noRecord = value; }
-    ~RecordScope() { p->noRecord = saved; }
-  };
+  /// `while` or `for` (wrap it in parentheses). `ID {` starts a record literal unless the
+  /// nearest enclosing construct is such a head; brackets, parentheses, arguments, blocks and
+  /// interpolations reopen the door.
+  // Walks up from the parser's current context: during prediction the predicate's own context
+  // argument is the caller's, so `_ctx` is the reliable starting point.
+  bool recordAllowed() const {
+    antlr4::RuleContext *ctx = _ctx;
+    for (antlr4::RuleContext *c = ctx; c; c = dynamic_cast<antlr4::RuleContext *>(c->parent)) {
+      switch (c->getRuleIndex()) {
+      case RuleCond: return false;
+      case RuleBlock: case RuleArg: case RuleFieldInit: case RuleMapEntry: case RuleStrPart:
+      case RuleTplPart: case RuleTplTag: return true;
+      case RulePrimary:
+        if (c != ctx) return true; // a parenthesised expression or a list literal
+        break;
+      case RuleExpr:
+        if (dynamic_cast<IndexExprContext *>(c)) return true;
+        break;
+      default: break;
+      }
+    }
+    return true;
+  }
 }
 
 file : decl* EOF ;
@@ -56,7 +71,7 @@ tplTag
   | ID                                          # tagWord
   ;
 
-block @init { RecordScope scope_(this, false); } : LBRACE stmt* RBRACE ;
+block : LBRACE stmt* RBRACE ;
 
 stmt
   : (LET | VAR) ID (COLON type)? ASSIGN expr SEMI                           # letStmt
@@ -72,15 +87,14 @@ stmt
   | expr (aop=(ASSIGN | PLUS_ASSIGN | MINUS_ASSIGN | STAR_ASSIGN | SLASH_ASSIGN) expr)? SEMI  # exprStmt
   ;
 
-cond @init { RecordScope scope_(this, true); } : expr ;
-nested @init { RecordScope scope_(this, false); } : expr ;
+cond : expr ;
 
 // Precedence, highest first (LANGUAGE.md "Expressions").
 expr
   : primary                                   # primaryExpr
   | expr DOT ID (LPAREN args RPAREN)?         # memberExpr
   | expr LPAREN args RPAREN                   # callExpr
-  | expr LBRACK nested RBRACK                 # indexExpr
+  | expr LBRACK expr RBRACK                 # indexExpr
   | op=(MINUS | BANG) expr                    # unaryExpr
   | ASYNC expr                                # asyncExpr
   | expr op=(STAR | SLASH | PERCENT) expr        # binaryExpr
@@ -92,7 +106,7 @@ expr
   ;
 
 args : (arg (COMMA arg)* COMMA?)? ;
-arg  : (ID COLON)? nested ;
+arg  : (ID COLON)? expr ;
 
 primary
   : INT_LIT                                                          # intLit
@@ -101,16 +115,16 @@ primary
   | (TRUE_LIT | FALSE_LIT)                                                   # boolLit
   | NULL_LIT                                                           # nullLit
   | string                                                           # stringLit
-  | {!noRecord}? ID LBRACE (fieldInit (COMMA fieldInit)* COMMA?)? RBRACE  # recordLit
+  | {recordAllowed()}? ID LBRACE (fieldInit (COMMA fieldInit)* COMMA?)? RBRACE  # recordLit
   | ID                                                               # nameExpr
-  | LPAREN nested RPAREN                                             # parenExpr
-  | LBRACK (nested (COMMA nested)* COMMA?)? RBRACK                   # listLit
+  | LPAREN expr RPAREN                                             # parenExpr
+  | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK                   # listLit
   | LBRACE (mapEntry (COMMA mapEntry)* COMMA?)? RBRACE               # mapLit
   | ASYNC block                                                      # asyncBlock
   ;
 
-fieldInit : ID COLON nested ;
-mapEntry  : nested COLON nested ;
+fieldInit : ID COLON expr ;
+mapEntry  : expr COLON expr ;
 
 string
   : STR_OPEN strPart* STR_CLOSE

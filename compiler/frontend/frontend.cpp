@@ -4,6 +4,7 @@
 #include "parse/parser.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +43,9 @@ public:
     seen_.insert(canonical(path));
     parse::ParseResult r = parse::parseFile(id, c_.sources, c_.diags);
     if (r.hadErrors) c_.syntaxErrors = true;
+    c_.times.lex += r.times.lex;
+    c_.times.parse += r.times.parse;
+    c_.times.build += r.times.build;
     ast::Module *m = r.module.get();
     c_.modules.push_back(std::move(r.module));
     for (ast::Decl *d : m->decls) {
@@ -69,7 +73,9 @@ private:
 void checkProgram(Compilation &c) {
   if (c.syntaxErrors) return; // with syntax errors, type checking is skipped (no follow-on noise)
   for (auto &m : c.modules) c.program.modules.push_back(m.get());
+  auto start = std::chrono::steady_clock::now();
   sema::check(c.program, c.diags);
+  c.times.check = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "ast/ast.h"
+#include "parse/parser.h"
 #include "sema/checker.h"
 #include "support/diagnostics.h"
 #include "support/result.h"
@@ -22,6 +23,7 @@ struct Compilation {
   std::vector<std::unique_ptr<ast::Module>> modules; // the root file first, then its imports
   sema::Program program;
   bool syntaxErrors = false;
+  parse::PhaseTimes times; // summed over all files
   bool ok() const { return diags.errorCount() == 0; }
 };
 

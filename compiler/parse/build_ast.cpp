@@ -8,6 +8,7 @@
 #include "parse/parser.h"
 
 #include <cmath>
+#include <typeinfo>
 #include <cstdlib>
 
 namespace cfm::parse {
@@ -169,6 +170,17 @@ private:
   Range range(antlr4::tree::TerminalNode *n) const { return range(n->getSymbol()); }
   Range span(Loc b, antlr4::ParserRuleContext *last) const { return Range{b, f_.end(last->getStop())}; }
 
+  // The hot paths below read children by position (the grammar fixes them; the tree has no
+  // error nodes, or we would not be here) and dispatch on the exact context type by comparing
+  // type_info addresses: ANTLR's accessors and dynamic_cast cost a third of the build time.
+  template <typename T> static bool is(const antlr4::tree::ParseTree *c) { return &typeid(*c) == &typeid(T); }
+  template <typename T> static T *child(antlr4::ParserRuleContext *c, size_t i) {
+    return static_cast<T *>(c->children[i]);
+  }
+  static antlr4::Token *tok(antlr4::ParserRuleContext *c, size_t i) {
+    return static_cast<antlr4::tree::TerminalNode *>(c->children[i])->getSymbol();
+  }
+
   // ---- declarations ----
   ast::Decl *decl(CfpParser::DeclContext *c) {
     if (auto *i = c->importDecl()) {
@@ -241,84 +253,101 @@ private:
   // ---- statements ----
   ast::Block block(CfpParser::BlockContext *c) {
     ast::Block b;
-    b.reserve(c->stmt().size());
-    for (auto *s : c->stmt()) b.push_back(stmt(s));
+    size_t n = c->children.size();
+    b.reserve(n - 2);
+    for (size_t i = 1; i + 1 < n; ++i) b.push_back(stmt(child<CfpParser::StmtContext>(c, i))); // inside `{ }`
     return b;
   }
 
-  void forHead(ast::ForHead &h, const std::vector<antlr4::tree::TerminalNode *> &ids, ast::Expr *it,
-               ast::Expr *end) {
-    h.var1 = ids[0]->getText();
-    h.var1Loc = at(ids[0]);
-    if (ids.size() > 1) {
-      h.var2 = ids[1]->getText();
-      h.var2Loc = at(ids[1]);
+  void forHead(ast::ForHead &h, antlr4::Token *id1, antlr4::Token *id2, ast::Expr *it, ast::Expr *end) {
+    h.var1 = id1->getText();
+    h.var1Loc = at(id1);
+    if (id2) {
+      h.var2 = id2->getText();
+      h.var2Loc = at(id2);
     }
     h.iter = it;
     h.end = end;
   }
 
+  ast::Expr *condExpr(antlr4::tree::ParseTree *c) {
+    return expr(child<CfpParser::ExprContext>(static_cast<CfpParser::CondContext *>(c), 0));
+  }
+
   ast::Stmt *stmt(CfpParser::StmtContext *c) {
     Range r = range(c);
-    if (auto *s = dynamic_cast<CfpParser::ExprStmtContext *>(c)) {
-      auto es = s->expr();
-      ast::Expr *lhs = expr(es[0]);
+    size_t n = c->children.size();
+    if (is<CfpParser::ExprStmtContext>(c)) {
+      auto *s = static_cast<CfpParser::ExprStmtContext *>(c);
+      ast::Expr *lhs = expr(child<CfpParser::ExprContext>(c, 0));
       if (!s->aop) return a_.make<ast::ExprStmt>(r, lhs);
-      ast::Expr *rhs = expr(es[1]);
+      ast::Expr *rhs = expr(child<CfpParser::ExprContext>(c, 2));
       if (lhs->kind != ast::ExprKind::Name && lhs->kind != ast::ExprKind::Index &&
           lhs->kind != ast::ExprKind::Member)
         d_.report(DiagKind::CannotAssignExpr, lhs->range);
       std::string op = s->aop->getText();
       return a_.make<ast::AssignStmt>(r, op[0] == '=' ? '=' : op[0], at(s->aop), lhs, rhs);
     }
-    if (auto *s = dynamic_cast<CfpParser::LetStmtContext *>(c)) {
-      return a_.make<ast::LetStmt>(r, s->VAR() != nullptr, s->ID()->getText(), at(s->ID()),
-                                   s->type() ? type(s->type()) : nullptr, expr(s->expr()));
+    if (is<CfpParser::LetStmtContext>(c)) {
+      // (LET | VAR) ID (COLON type)? ASSIGN expr SEMI
+      antlr4::Token *kw = tok(c, 0), *id = tok(c, 1);
+      ast::TypeRef *t = n == 7 ? type(child<CfpParser::TypeContext>(c, 3)) : nullptr;
+      return a_.make<ast::LetStmt>(r, kw->getType() == CfpParser::VAR, id->getText(), at(id), t,
+                                   expr(child<CfpParser::ExprContext>(c, n - 2)));
     }
-    if (auto *s = dynamic_cast<CfpParser::IfStmtContext *>(c)) {
-      auto *n = a_.make<ast::IfStmt>(r);
-      auto conds = s->cond();
-      auto blocks = s->block();
-      for (size_t i = 0; i < conds.size(); ++i)
-        n->branches.push_back({expr(conds[i]->expr()), block(blocks[i])});
-      if (blocks.size() > conds.size()) {
-        n->hasElse = true;
-        n->elseBody = block(blocks.back());
+    if (is<CfpParser::IfStmtContext>(c)) {
+      // IF cond block (ELSE IF cond block)* (ELSE block)?
+      auto *node = a_.make<ast::IfStmt>(r);
+      ast::Expr *pending = nullptr;
+      for (antlr4::tree::ParseTree *ch : c->children) {
+        if (is<CfpParser::CondContext>(ch)) {
+          pending = condExpr(ch);
+        } else if (is<CfpParser::BlockContext>(ch)) {
+          if (pending) {
+            node->branches.push_back({pending, block(static_cast<CfpParser::BlockContext *>(ch))});
+            pending = nullptr;
+          } else {
+            node->hasElse = true;
+            node->elseBody = block(static_cast<CfpParser::BlockContext *>(ch));
+          }
+        }
       }
-      return n;
+      return node;
     }
-    if (auto *s = dynamic_cast<CfpParser::WhileStmtContext *>(c)) {
-      auto *n = a_.make<ast::WhileStmt>(r, expr(s->cond()->expr()));
-      n->body = block(s->block());
-      return n;
+    if (is<CfpParser::ForStmtContext>(c)) {
+      // FOR ID (COMMA ID)? IN cond (DOTDOT cond)? block
+      auto *node = a_.make<ast::ForStmt>(r);
+      antlr4::Token *id2 = tok(c, 2)->getType() == CfpParser::COMMA ? tok(c, 3) : nullptr;
+      std::vector<ast::Expr *> conds;
+      for (antlr4::tree::ParseTree *ch : c->children)
+        if (is<CfpParser::CondContext>(ch)) conds.push_back(condExpr(ch));
+      forHead(node->head, tok(c, 1), id2, conds[0], conds.size() > 1 ? conds[1] : nullptr);
+      node->body = block(child<CfpParser::BlockContext>(c, n - 1));
+      return node;
     }
-    if (auto *s = dynamic_cast<CfpParser::ForStmtContext *>(c)) {
-      auto *n = a_.make<ast::ForStmt>(r);
-      auto cs = s->cond();
-      forHead(n->head, s->ID(), expr(cs[0]->expr()), cs.size() > 1 ? expr(cs[1]->expr()) : nullptr);
-      n->body = block(s->block());
-      return n;
+    if (is<CfpParser::WhileStmtContext>(c)) {
+      auto *node = a_.make<ast::WhileStmt>(r, condExpr(c->children[1]));
+      node->body = block(child<CfpParser::BlockContext>(c, 2));
+      return node;
     }
-    if (dynamic_cast<CfpParser::BreakStmtContext *>(c))
-      return a_.make<ast::JumpStmt>(ast::StmtKind::Break, r);
-    if (dynamic_cast<CfpParser::ContinueStmtContext *>(c))
-      return a_.make<ast::JumpStmt>(ast::StmtKind::Continue, r);
-    if (auto *s = dynamic_cast<CfpParser::ReturnStmtContext *>(c))
-      return a_.make<ast::ReturnStmt>(r, s->expr() ? expr(s->expr()) : nullptr);
-    if (auto *s = dynamic_cast<CfpParser::ThrowStmtContext *>(c))
-      return a_.make<ast::ThrowStmt>(r, expr(s->expr()));
-    if (auto *s = dynamic_cast<CfpParser::TryStmtContext *>(c)) {
-      auto *n = a_.make<ast::TryStmt>(r);
-      auto bs = s->block();
-      n->body = block(bs[0]);
-      n->errName = s->ID()->getText();
-      n->errLoc = at(s->ID());
-      n->handler = block(bs[1]);
-      return n;
+    if (is<CfpParser::ReturnStmtContext>(c))
+      return a_.make<ast::ReturnStmt>(r, n == 3 ? expr(child<CfpParser::ExprContext>(c, 1)) : nullptr);
+    if (is<CfpParser::BreakStmtContext>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Break, r);
+    if (is<CfpParser::ContinueStmtContext>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Continue, r);
+    if (is<CfpParser::ThrowStmtContext>(c)) return a_.make<ast::ThrowStmt>(r, expr(child<CfpParser::ExprContext>(c, 1)));
+    if (is<CfpParser::TryStmtContext>(c)) {
+      // TRY block CATCH ID block
+      auto *node = a_.make<ast::TryStmt>(r);
+      node->body = block(child<CfpParser::BlockContext>(c, 1));
+      antlr4::Token *id = tok(c, 3);
+      node->errName = id->getText();
+      node->errLoc = at(id);
+      node->handler = block(child<CfpParser::BlockContext>(c, 4));
+      return node;
     }
-    auto *s = dynamic_cast<CfpParser::AsyncStmtContext *>(c);
+    // ASYNC block SEMI?
     auto *ab = a_.make<ast::AsyncBlockExpr>(r);
-    ab->body = block(s->block());
+    ab->body = block(child<CfpParser::BlockContext>(c, 1));
     return a_.make<ast::ExprStmt>(r, ab);
   }
 
@@ -337,52 +366,52 @@ private:
         d_.report(DiagKind::NestingTooDeep, r.begin, {std::to_string(kMaxExprDepth)});
       return a_.make<ast::IntLit>(r, 0);
     }
-    if (auto *p = dynamic_cast<CfpParser::PrimaryExprContext *>(c)) return primary(p->primary());
-    if (auto *b = dynamic_cast<CfpParser::BinaryExprContext *>(c)) {
-      auto es = b->expr();
-      ast::Expr *l = expr(es[0]);
-      ast::Expr *rr = expr(es[1]);
-      return a_.make<ast::BinaryExpr>(r, binOp(b->op->getType()), at(b->op), l, rr);
+    if (is<CfpParser::PrimaryExprContext>(c)) return primary(child<CfpParser::PrimaryContext>(c, 0));
+    if (is<CfpParser::BinaryExprContext>(c)) {
+      ast::Expr *l = expr(child<CfpParser::ExprContext>(c, 0));
+      ast::Expr *rr = expr(child<CfpParser::ExprContext>(c, 2));
+      antlr4::Token *op = tok(c, 1);
+      return a_.make<ast::BinaryExpr>(r, binOp(op->getType()), at(op), l, rr);
     }
-    if (auto *m = dynamic_cast<CfpParser::MemberExprContext *>(c)) {
-      ast::Expr *base = expr(m->expr());
-      if (m->LPAREN()) {
-        auto *mc = a_.make<ast::MethodCallExpr>(r, base, m->ID()->getText(), at(m->ID()));
-        mc->args = args(m->args());
+    if (is<CfpParser::MemberExprContext>(c)) {
+      ast::Expr *base = expr(child<CfpParser::ExprContext>(c, 0));
+      antlr4::Token *id = tok(c, 2);
+      if (c->children.size() > 3) {
+        auto *mc = a_.make<ast::MethodCallExpr>(r, base, id->getText(), at(id));
+        mc->args = args(child<CfpParser::ArgsContext>(c, 4));
         return mc;
       }
-      return a_.make<ast::MemberExpr>(r, base, m->ID()->getText(), at(m->ID()));
+      return a_.make<ast::MemberExpr>(r, base, id->getText(), at(id));
     }
-    if (auto *cl = dynamic_cast<CfpParser::CallExprContext *>(c)) {
-      ast::Expr *callee = expr(cl->expr());
+    if (is<CfpParser::CallExprContext>(c)) {
+      ast::Expr *callee = expr(child<CfpParser::ExprContext>(c, 0));
       auto *call = a_.make<ast::CallExpr>(r, callee->kind == ast::ExprKind::Name
                                                  ? static_cast<ast::NameExpr *>(callee)->name
                                                  : std::string());
       call->range.begin = callee->range.begin;
-      if (callee->kind != ast::ExprKind::Name) d_.report(DiagKind::OnlyNamedCalls, at(cl->LPAREN()));
-      call->args = args(cl->args());
+      if (callee->kind != ast::ExprKind::Name) d_.report(DiagKind::OnlyNamedCalls, at(tok(c, 1)));
+      call->args = args(child<CfpParser::ArgsContext>(c, 2));
       return call;
     }
-    if (auto *ix = dynamic_cast<CfpParser::IndexExprContext *>(c)) {
-      ast::Expr *base = expr(ix->expr());
-      return a_.make<ast::IndexExpr>(r, base, expr(ix->nested()->expr()), at(ix->LBRACK()));
+    if (is<CfpParser::IndexExprContext>(c)) {
+      ast::Expr *base = expr(child<CfpParser::ExprContext>(c, 0));
+      return a_.make<ast::IndexExpr>(r, base, expr(child<CfpParser::ExprContext>(c, 2)), at(tok(c, 1)));
     }
-    if (auto *u = dynamic_cast<CfpParser::UnaryExprContext *>(c)) {
-      char op = u->op->getType() == CfpParser::MINUS ? '-' : '!';
+    if (is<CfpParser::UnaryExprContext>(c)) {
+      char op = tok(c, 0)->getType() == CfpParser::MINUS ? '-' : '!';
+      auto *operand = child<CfpParser::ExprContext>(c, 1);
       // `-9223372036854775808` is the one literal that only exists negated.
-      if (op == '-') {
-        if (auto *pe = dynamic_cast<CfpParser::PrimaryExprContext *>(u->expr())) {
-          if (auto *il = dynamic_cast<CfpParser::IntLitContext *>(pe->primary())) {
-            if (intValue(il->INT_LIT()->getText()) == kTwo63) return a_.make<ast::IntLit>(r, INT64_MIN);
-          }
-        }
+      if (op == '-' && is<CfpParser::PrimaryExprContext>(operand)) {
+        auto *prim = child<CfpParser::PrimaryContext>(operand, 0);
+        if (is<CfpParser::IntLitContext>(prim) && intValue(tok(prim, 0)->getText()) == kTwo63)
+          return a_.make<ast::IntLit>(r, INT64_MIN);
       }
-      return a_.make<ast::UnaryExpr>(r, op, expr(u->expr()));
+      return a_.make<ast::UnaryExpr>(r, op, expr(operand));
     }
-    auto *as = dynamic_cast<CfpParser::AsyncExprContext *>(c);
-    ast::Expr *inner = expr(as->expr());
+    // ASYNC expr
+    ast::Expr *inner = expr(child<CfpParser::ExprContext>(c, 1));
     if (inner->kind != ast::ExprKind::Call) {
-      d_.report(DiagKind::AsyncNeedsCall, at(as->ASYNC()));
+      d_.report(DiagKind::AsyncNeedsCall, at(tok(c, 0)));
       return inner;
     }
     return a_.make<ast::AsyncCallExpr>(r, static_cast<ast::CallExpr *>(inner));
@@ -408,31 +437,34 @@ private:
 
   std::vector<ast::Arg> args(CfpParser::ArgsContext *c) {
     std::vector<ast::Arg> out;
-    for (auto *a : c->arg()) {
-      ast::Expr *v = expr(a->nested()->expr());
-      if (a->ID())
-        out.push_back({a->ID()->getText(), at(a->ID()), v});
-      else
+    for (antlr4::tree::ParseTree *ch : c->children) {
+      if (!is<CfpParser::ArgContext>(ch)) continue; // `,`
+      auto *a = static_cast<CfpParser::ArgContext *>(ch);
+      if (a->children.size() == 3) {
+        antlr4::Token *id = tok(a, 0);
+        out.push_back({id->getText(), at(id), expr(child<CfpParser::ExprContext>(a, 2))});
+      } else {
+        ast::Expr *v = expr(child<CfpParser::ExprContext>(a, 0));
         out.push_back({std::string(), v->loc(), v});
+      }
     }
     return out;
   }
 
   ast::Expr *primary(CfpParser::PrimaryContext *c) {
     Range r = range(c);
-    if (auto *p = dynamic_cast<CfpParser::NameExprContext *>(c))
-      return a_.make<ast::NameExpr>(r, p->ID()->getText());
-    if (auto *p = dynamic_cast<CfpParser::IntLitContext *>(c)) {
-      unsigned __int128 v = intValue(p->INT_LIT()->getText());
+    if (is<CfpParser::NameExprContext>(c)) return a_.make<ast::NameExpr>(r, tok(c, 0)->getText());
+    if (is<CfpParser::IntLitContext>(c)) {
+      unsigned __int128 v = intValue(tok(c, 0)->getText());
       if (v > static_cast<unsigned __int128>(INT64_MAX)) {
         d_.report(DiagKind::IntOutOfRange, r);
         v = 0;
       }
       return a_.make<ast::IntLit>(r, static_cast<int64_t>(v));
     }
-    if (auto *p = dynamic_cast<CfpParser::StringLitContext *>(c)) return string(p->string());
-    if (auto *p = dynamic_cast<CfpParser::FloatLitContext *>(c)) {
-      std::string s = stripUnderscores(p->FLOAT_LIT()->getText());
+    if (is<CfpParser::StringLitContext>(c)) return string(child<CfpParser::StringContext>(c, 0));
+    if (is<CfpParser::FloatLitContext>(c)) {
+      std::string s = stripUnderscores(tok(c, 0)->getText());
       double v = std::strtod(s.c_str(), nullptr);
       if (std::isinf(v)) {
         d_.report(DiagKind::FloatOutOfRange, r);
@@ -440,35 +472,38 @@ private:
       }
       return a_.make<ast::FloatLit>(r, v);
     }
-    if (auto *p = dynamic_cast<CfpParser::DurationLitContext *>(c))
-      return duration(p->DURATION_LIT()->getText(), r);
-    if (auto *p = dynamic_cast<CfpParser::BoolLitContext *>(c))
-      return a_.make<ast::BoolLit>(r, p->TRUE_LIT() != nullptr);
-    if (dynamic_cast<CfpParser::NullLitContext *>(c)) return a_.make<ast::NullLit>(r);
-    if (auto *p = dynamic_cast<CfpParser::RecordLitContext *>(c)) {
-      auto *n = a_.make<ast::RecordLit>(r, p->ID()->getText());
-      for (auto *fi : p->fieldInit())
-        n->fields.push_back({fi->ID()->getText(), at(fi->ID()), expr(fi->nested()->expr())});
-      return n;
-    }
-    if (auto *p = dynamic_cast<CfpParser::ParenExprContext *>(c)) return expr(p->nested()->expr());
-    if (auto *p = dynamic_cast<CfpParser::ListLitContext *>(c)) {
-      auto *n = a_.make<ast::ListLit>(r);
-      for (auto *e : p->nested()) n->elems.push_back(expr(e->expr()));
-      return n;
-    }
-    if (auto *p = dynamic_cast<CfpParser::MapLitContext *>(c)) {
-      auto *n = a_.make<ast::MapLit>(r);
-      for (auto *e : p->mapEntry()) {
-        auto kv = e->nested();
-        ast::Expr *k = expr(kv[0]->expr());
-        n->entries.push_back({k, expr(kv[1]->expr())});
+    if (is<CfpParser::DurationLitContext>(c)) return duration(tok(c, 0)->getText(), r);
+    if (is<CfpParser::BoolLitContext>(c)) return a_.make<ast::BoolLit>(r, tok(c, 0)->getType() == CfpParser::TRUE_LIT);
+    if (is<CfpParser::NullLitContext>(c)) return a_.make<ast::NullLit>(r);
+    if (is<CfpParser::RecordLitContext>(c)) {
+      auto *n = a_.make<ast::RecordLit>(r, tok(c, 0)->getText());
+      for (antlr4::tree::ParseTree *ch : c->children) {
+        if (!is<CfpParser::FieldInitContext>(ch)) continue;
+        auto *fi = static_cast<CfpParser::FieldInitContext *>(ch);
+        antlr4::Token *id = tok(fi, 0);
+        n->fields.push_back({id->getText(), at(id), expr(child<CfpParser::ExprContext>(fi, 2))});
       }
       return n;
     }
-    auto *p = dynamic_cast<CfpParser::AsyncBlockContext *>(c);
+    if (is<CfpParser::ParenExprContext>(c)) return expr(child<CfpParser::ExprContext>(c, 1));
+    if (is<CfpParser::ListLitContext>(c)) {
+      auto *n = a_.make<ast::ListLit>(r);
+      for (antlr4::tree::ParseTree *ch : c->children)
+        if (auto *e = dynamic_cast<CfpParser::ExprContext *>(ch)) n->elems.push_back(expr(e));
+      return n;
+    }
+    if (is<CfpParser::MapLitContext>(c)) {
+      auto *n = a_.make<ast::MapLit>(r);
+      for (antlr4::tree::ParseTree *ch : c->children) {
+        if (!is<CfpParser::MapEntryContext>(ch)) continue;
+        auto *e = static_cast<CfpParser::MapEntryContext *>(ch);
+        ast::Expr *k = expr(child<CfpParser::ExprContext>(e, 0));
+        n->entries.push_back({k, expr(child<CfpParser::ExprContext>(e, 2))});
+      }
+      return n;
+    }
     auto *n = a_.make<ast::AsyncBlockExpr>(r);
-    n->body = block(p->block());
+    n->body = block(child<CfpParser::BlockContext>(c, 1));
     return n;
   }
 
@@ -532,24 +567,25 @@ private:
       if (s->parts.empty() || s->parts.back().expr) s->parts.push_back({});
       s->parts.back().text += t;
     };
-    for (auto *p : c->strPart()) {
-      if (auto *t = dynamic_cast<CfpParser::StrTextContext *>(p)) {
-        text(t->getStart()->getText());
-      } else if (auto *e = dynamic_cast<CfpParser::StrEscapeContext *>(p)) {
-        char ch = e->getStart()->getText()[1];
-        text(std::string(1, ch == 'n' ? '\n' : ch == 't' ? '\t' : ch == 'r' ? '\r' : ch));
-      } else if (auto *u = dynamic_cast<CfpParser::StrUnicodeContext *>(p)) {
-        std::string t = u->getStart()->getText();
+    for (antlr4::tree::ParseTree *ch : c->children) {
+      if (!dynamic_cast<CfpParser::StrPartContext *>(ch)) continue; // the quotes
+      auto *p = static_cast<CfpParser::StrPartContext *>(ch);
+      if (is<CfpParser::StrTextContext>(p)) {
+        text(p->getStart()->getText());
+      } else if (is<CfpParser::StrEscapeContext>(p)) {
+        char e = p->getStart()->getText()[1];
+        text(std::string(1, e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e));
+      } else if (is<CfpParser::StrUnicodeContext>(p)) {
+        std::string t = p->getStart()->getText();
         std::string cp;
         appendUtf8(cp, static_cast<uint32_t>(std::stoul(t.substr(3, t.size() - 4), nullptr, 16)));
         text(cp);
       } else {
-        auto *in = dynamic_cast<CfpParser::StrInterpContext *>(p);
-        s->parts.push_back({std::string(), expr(in->expr())});
+        s->parts.push_back({std::string(), expr(child<CfpParser::ExprContext>(p, 1))});
       }
     }
     // LANGUAGE.md: a newline right after the opening `"""` is dropped.
-    if (c->TSTR_OPEN() && !s->parts.empty() && !s->parts[0].expr) {
+    if (tok(c, 0)->getType() == CfpParser::TSTR_OPEN && !s->parts.empty() && !s->parts[0].expr) {
       std::string &t = s->parts[0].text;
       if (t.rfind("\r\n", 0) == 0)
         t.erase(0, 2);
@@ -611,7 +647,9 @@ private:
       if (auto *f = dynamic_cast<CfpParser::TagForContext *>(p.tag)) {
         auto *n = a_.make<ast::TplNode>(ast::TplKind::For, p.range);
         auto es = f->expr();
-        forHead(n->head, f->ID(), expr(es[0]), es.size() > 1 ? expr(es[1]) : nullptr);
+        auto ids = f->ID();
+        forHead(n->head, ids[0]->getSymbol(), ids.size() > 1 ? ids[1]->getSymbol() : nullptr, expr(es[0]),
+                es.size() > 1 ? expr(es[1]) : nullptr);
         cur.push_back(n);
         stack.push_back({n, &n->body});
       } else if (auto *i = dynamic_cast<CfpParser::TagIfContext *>(p.tag)) {

@@ -8,6 +8,8 @@
 #include <CfpParser.h>
 #include <antlr4-runtime.h>
 
+#include <chrono>
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -54,6 +56,13 @@ size_t findInvalidUtf8(std::string_view s) {
 }
 
 namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point &t) {
+  auto now = std::chrono::steady_clock::now();
+  double s = std::chrono::duration<double>(now - t).count();
+  t = now;
+  return s;
+}
 
 /// Line and character column of byte `off` in `text` (for errors found before lexing).
 Loc locOfByte(support::FileId file, std::string_view text, size_t off) {
@@ -113,9 +122,27 @@ private:
   support::DiagnosticEngine &diags_;
   bool quietAtEof_;
 
+  uint32_t lastLine_ = 0;
+
+  /// `if P { x: 1 } {` — the most common way to trip over the record-literal rule.
+  bool recordInCondition(antlr4::Parser *p, antlr4::Token *tok) {
+    if (tok->getType() != cfm_grammar::CfpParser::ID) return false;
+    antlr4::Token *next = p->getTokenStream()->get(tok->getTokenIndex() + 1);
+    if (!next || next->getType() != cfm_grammar::CfpParser::LBRACE) return false;
+    for (antlr4::RuleContext *c = p->getContext(); c; c = dynamic_cast<antlr4::RuleContext *>(c->parent))
+      if (c->getRuleIndex() == cfm_grammar::CfpParser::RuleCond) return true;
+    return false;
+  }
+
   void emit(antlr4::Parser *p, antlr4::Token *tok, const antlr4::misc::IntervalSet &expected) {
     ++count;
     if (tok->getType() == antlr4::Token::EOF && quietAtEof_) return; // the lexer said why
+    if (recordInCondition(p, tok)) {
+      Loc l = facts_.begin(tok);
+      diags_.report(DiagKind::RecordInCondition, Range{l, facts_.end(tok)});
+      lastLine_ = l.line;
+      return;
+    }
     std::string found = facts_.describe(tok);
     std::string want = facts_.describeSet(expected, p);
     Loc at = facts_.begin(tok);
@@ -126,8 +153,10 @@ private:
       if (prev && prev->getLine() < tok->getLine()) at = facts_.end(prev);
       if (want.empty() || (prev && prev->getLine() < tok->getLine())) want = "`;`";
     }
-    // A lexical error on this line already explains it (e.g. an unterminated string).
-    if (facts_.lexErrorLines.count(at.line)) return;
+    // A lexical error on this line already explains it (e.g. an unterminated string), and so does
+    // an earlier syntax error on the same line: report one mistake once.
+    if (facts_.lexErrorLines.count(at.line) || at.line == lastLine_) return;
+    lastLine_ = at.line;
     if (want.empty())
       diags_.report(DiagKind::SyntaxUnexpected, Range{at, at}, {found});
     else
@@ -135,45 +164,80 @@ private:
   }
 };
 
-/// Pre-scan: the deepest bracket/brace/interpolation nesting plus runs of prefix operators.
-/// Returns the token where kMaxNesting is first exceeded, or nullptr.
-antlr4::Token *tooDeep(const std::vector<antlr4::Token *> &toks) {
-  using L = cfm_grammar::CfpLexer;
+/// The character stream the lexer reads: ANTLR's own converts UTF-8 with std::wstring_convert,
+/// which dominated lexing; the text is known to be valid UTF-8 here, so a direct decoder does.
+class SourceStream : public antlr4::ANTLRInputStream {
+public:
+  explicit SourceStream(std::string_view utf8) {
+    _data.reserve(utf8.size());
+    size_t i = 0, n = utf8.size();
+    while (i < n) {
+      unsigned char c = static_cast<unsigned char>(utf8[i]);
+      char32_t cp;
+      size_t len;
+      if (c < 0x80) cp = c, len = 1;
+      else if ((c & 0xE0) == 0xC0) cp = c & 0x1F, len = 2;
+      else if ((c & 0xF0) == 0xE0) cp = c & 0x0F, len = 3;
+      else cp = c & 0x07, len = 4;
+      for (size_t k = 1; k < len && i + k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+      _data.push_back(cp);
+      i += len;
+    }
+    p = 0;
+  }
+  std::string getText(const antlr4::misc::Interval &iv) override {
+    if (iv.a < 0 || iv.b < 0) return {};
+    size_t a = static_cast<size_t>(iv.a), b = std::min(static_cast<size_t>(iv.b), _data.size() - 1);
+    std::string out;
+    if (_data.empty() || a > b) return out;
+    out.reserve(b - a + 1);
+    for (size_t i = a; i <= b; ++i) {
+      char32_t cp = _data[i];
+      if (cp < 0x80) {
+        out += static_cast<char>(cp);
+      } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+      }
+    }
+    return out;
+  }
+};
+
+/// Nesting depth as tokens go by: brackets, braces, interpolations, template parts and runs of
+/// prefix operators. Checking it before the parser runs keeps hostile input (10,000 nested
+/// parentheses) from exhausting the stack; kMaxNesting is the limit.
+struct NestingMeter {
   int depth = 0, run = 0;
-  for (antlr4::Token *t : toks) {
-    size_t ty = t->getType();
+  /// Returns false once the limit is exceeded.
+  bool step(size_t ty) {
+    using L = cfm_grammar::CfpLexer;
     switch (ty) {
-    case L::LPAREN:
-    case L::LBRACK:
-    case L::LBRACE:
-    case L::INTERP_OPEN:
-    case L::TPL_EXPR_OPEN:
-    case L::TPL_TAG_OPEN:
-    case L::STR_OPEN:
-    case L::TSTR_OPEN:
+    case L::LPAREN: case L::LBRACK: case L::LBRACE: case L::INTERP_OPEN: case L::TPL_EXPR_OPEN:
+    case L::TPL_TAG_OPEN: case L::STR_OPEN: case L::TSTR_OPEN:
       ++depth;
       run = 0;
       break;
-    case L::RPAREN:
-    case L::RBRACK:
-    case L::RBRACE:
-    case L::INTERP_CLOSE:
-    case L::TPL_EXPR_CLOSE:
-    case L::TAG_CLOSE:
-    case L::STR_CLOSE:
-    case L::TSTR_CLOSE:
+    case L::RPAREN: case L::RBRACK: case L::RBRACE: case L::INTERP_CLOSE: case L::TPL_EXPR_CLOSE:
+    case L::TAG_CLOSE: case L::STR_CLOSE: case L::TSTR_CLOSE:
       if (depth > 0) --depth;
       run = 0;
       break;
-    case L::MINUS:
-    case L::BANG:
-    case L::ASYNC: ++run; break;
+    case L::MINUS: case L::BANG: case L::ASYNC: ++run; break;
     default: run = 0;
     }
-    if (depth + run > kMaxNesting) return t;
+    return depth + run <= kMaxNesting;
   }
-  return nullptr;
-}
+};
 
 } // namespace
 
@@ -275,7 +339,8 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
   if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3); // a UTF-8 byte order mark
 
   size_t before = diags.errorCount();
-  antlr4::ANTLRInputStream input(body.data(), body.size());
+  auto clock = std::chrono::steady_clock::now();
+  SourceStream input(body);
   cfm_grammar::CfpLexer lexer(&input);
   std::set<uint32_t> lexLines;
   lexer.removeErrorListeners();
@@ -284,13 +349,17 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
     reportLexError(diags, code, l, t);
     lexLines.insert(l.line);
   };
+  // (Lexing on a thread of its own, ahead of the parser, was tried: ANTLR 4.9's ATN simulators
+  // share static locks, and the contention made both slower than one after the other.)
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
+  result.times.lex = secondsSince(clock);
   const std::vector<antlr4::Token *> allTokens = tokens.getTokens();
   TokenFacts facts{file, &allTokens, std::move(lexLines)};
-
-  if (antlr4::Token *deep = tooDeep(allTokens)) {
-    Loc l = facts.begin(deep);
+  NestingMeter meter;
+  for (antlr4::Token *t : allTokens) {
+    if (meter.step(t->getType())) continue;
+    Loc l = facts.begin(t);
     diags.report(DiagKind::NestingTooDeep, Range{l, l}, {std::to_string(kMaxNesting)});
     result.hadErrors = true;
     return result;
@@ -311,7 +380,6 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
   int syntaxErrors = 0;
   if (!tree) {
     // Stage 2: full LL with error reporting and recovery.
-    parser.noRecord = false;
     parser.reset();
     parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(
         antlr4::atn::PredictionMode::LL);
@@ -325,11 +393,13 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
     syntaxErrors = strategy->count;
     if (syntaxErrors == 0 && !tree) syntaxErrors = 1;
   }
+  result.times.parse = secondsSince(clock);
   if (syntaxErrors > 0 || diags.errorCount() > before) {
     result.hadErrors = true;
     return result;
   }
   buildModule(tree, facts, diags, *result.module);
+  result.times.build = secondsSince(clock);
   result.hadErrors = diags.errorCount() > before;
   return result;
 }

@@ -18,9 +18,15 @@ constexpr int kMaxNesting = 256;
 /// An expression tree (e.g. a chain of `+`) is at most this deep.
 constexpr int kMaxExprDepth = 10000;
 
+/// Wall time spent in each phase, in seconds (for `cfmc check --time`).
+struct PhaseTimes {
+  double lex = 0, parse = 0, build = 0, check = 0;
+};
+
 struct ParseResult {
   std::unique_ptr<ast::Module> module; // always set; empty when the file could not be parsed
   bool hadErrors = false;              // lexical or syntax errors were reported
+  PhaseTimes times;
 };
 
 /// Parses one loaded file. Never throws, never crashes on bad input: every problem is a
