@@ -38,27 +38,9 @@ public:
   }
 
   std::unique_ptr<antlr4::Token> nextToken() override {
-    if (_input->LA(1) == antlr4::Token::EOF && !ctx_.empty()) {
-      // End of input inside a string, template or interpolation: report it once, where it opened.
-      const Open *first = nullptr;
-      for (const Open &c : ctx_)
-        if (c.kind != Brace) { first = &c; break; }
-      if (first) {
-        const Open &o = *first;
-        unterminatedAtEof = true;
-        report(o.kind == Str || o.kind == TStr ? LE_UnterminatedString
-             : o.kind == Tpl                 ? LE_UnterminatedTemplate
-             : o.kind == Interp              ? LE_UnterminatedInterp
-             : o.kind == TplExpr || o.kind == TplTag ? LE_UnterminatedTplPart
-                                                     : LE_UnterminatedString,
-             o.line, o.col, o.text);
-      }
-      ctx_.clear();
-      modeStack.clear();
-      setMode(DEFAULT_MODE);
-    }
     std::unique_ptr<antlr4::Token> t = antlr4::Lexer::nextToken();
     if (pendingTemplate_) punct(t->getType());
+    if (t->getType() == antlr4::Token::EOF && !ctx_.empty()) endOfInputInside();
     return t;
   }
 
@@ -68,6 +50,23 @@ private:
   std::vector<Open> ctx_;
   bool pendingTemplate_ = false;
   int parenDepth_ = 0;
+
+  /// End of input inside a string, template or interpolation: report the innermost open one
+  /// where it opened (an open `{` of code is the parser's to report).
+  void endOfInputInside() {
+    for (size_t i = ctx_.size(); i-- > 0;) {
+      const Open &o = ctx_[i];
+      if (o.kind == Brace) continue;
+      unterminatedAtEof = true;
+      report(o.kind == Str || o.kind == TStr ? LE_UnterminatedString
+             : o.kind == Tpl                 ? LE_UnterminatedTemplate
+             : o.kind == Interp              ? LE_UnterminatedInterp
+                                             : LE_UnterminatedTplPart,
+             o.line, o.col, o.text);
+      break;
+    }
+    ctx_.clear();
+  }
 
   void report(int code, size_t line, size_t col, const std::string &text) {
     if (onError) onError(code, line, col, text);
