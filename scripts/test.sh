@@ -10,6 +10,7 @@ scripts/build.sh release
 if [ "${CFM_SKIP_ASAN:-0}" != 1 ]; then
   scripts/build.sh asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
      ctest --output-on-failure -j "$jobs")
 fi
 echo "all tests passed"

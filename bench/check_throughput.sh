@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# check_throughput.sh — front-end throughput: generates a 50,000-line procedure file
+# (gen_program.py) and times `cfmc check` on it; prints the median of RUNS runs in lines per
+# second, and the median time of each phase (`cfmc check --time`). Goal (issue 2): ≥ 100,000
+# lines/s on the 2-core reference machine.
+#   bench/check_throughput.sh [LINES] [RUNS]     (defaults: 50000 lines, 7 runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LINES=${1:-50000}
+RUNS=${2:-7}
+CFMC=${CFMC:-build/bin/cfmc}
+PY=/usr/bin/python3
+[ -x "$CFMC" ] || { echo "build cfmc first (scripts/build.sh)" >&2; exit 1; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+$PY bench/gen_program.py "$LINES" >"$TMP/big.cfp"
+lines=$(wc -l <"$TMP/big.cfp")
+bytes=$(wc -c <"$TMP/big.cfp")
+"$CFMC" check "$TMP/big.cfp" # must be clean: the benchmark measures correct programs
+for i in $(seq "$RUNS"); do
+  start=$(date +%s.%N)
+  "$CFMC" check --time "$TMP/big.cfp" 2>>"$TMP/phases"
+  end=$(date +%s.%N)
+  echo "$start $end" | awk '{ printf "%.6f\n", $2 - $1 }' >>"$TMP/times"
+done
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+t=$(median <"$TMP/times")
+echo "cfmc check: $lines lines ($bytes bytes), median of $RUNS runs: ${t}s"
+awk -v l="$lines" -v t="$t" 'BEGIN { printf "throughput: %.0f lines/s (goal: 100000 lines/s, ratio %.2f)\n", l / t, (l / t) / 100000 }'
+for phase in lex parse build check; do
+  m=$(grep -o "$phase [0-9.]*s" "$TMP/phases" | awk '{ sub("s", "", $2); print $2 }' | median)
+  printf "  %-6s %ss\n" "$phase" "$m"
+done
