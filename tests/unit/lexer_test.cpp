@@ -106,6 +106,7 @@ TEST(Lexer, RangeIsNotAFloat) {
 }
 
 struct BadInput {
+  const char *name;
   const char *source;
   const char *diagnostic;
 };
@@ -123,23 +124,23 @@ TEST_P(LexicalErrors, ReportedWhereTheyAre) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, LexicalErrors,
     ::testing::Values(
-        BadInput{"procedure main() { let s = \"abc; }\n", "1:28: unterminated string literal"},
-        BadInput{"procedure main() { let s = \"\"\"abc; }\n", "1:28: unterminated string literal"},
-        BadInput{"procedure main() { let s = \"a ${ 1 + ", "1:31: unterminated `${` in string literal"},
-        BadInput{"template t() \"\"\"\nabc", "1:14: unterminated template body (missing closing `\"\"\"`)"},
-        BadInput{"template t() \"\"\"\n{{ x", "2:1: unterminated `{{` in template"},
-        BadInput{"procedure main() { /* no end", "1:20: unterminated block comment"},
-        BadInput{"procedure main() { let s = \"\\q\"; }", "1:29: unknown escape sequence `\\q`"},
-        BadInput{"procedure main() { let s = \"\\u{D800}\"; }", "1:29: invalid unicode scalar value in `\\u{D800}`"},
-        BadInput{"procedure main() { let s = \"\\u{1234567}\"; }", "1:29: invalid unicode escape (expected `\\u{XXXX}`)"},
-        BadInput{"procedure main() { let d = 5days; }", "1:29: invalid suffix `days` on number (durations take `ms`, `s`, `m` or `h`)"},
-        BadInput{"procedure main() { let d = 0.5ms; }", "1:28: duration `0.5ms` is not a whole number of milliseconds"},
-        BadInput{"procedure main() { let x = 9223372036854775808; }", "1:28: integer literal out of range for `int`"},
-        BadInput{"procedure main() { let x = 1e999; }", "1:28: float literal out of range"},
-        BadInput{"procedure main() { let x = 1 @ 2; }", "1:30: unexpected character `@`"},
+        BadInput{"UnterminatedString", "procedure main() { let s = \"abc; }\n", "1:28: unterminated string literal"},
+        BadInput{"UnterminatedTriple", "procedure main() { let s = \"\"\"abc; }\n", "1:28: unterminated string literal"},
+        BadInput{"UnterminatedInterpolation", "procedure main() { let s = \"a ${ 1 + ", "1:31: unterminated `${` in string literal"},
+        BadInput{"UnterminatedTemplate", "template t() \"\"\"\nabc", "1:14: unterminated template body (missing closing `\"\"\"`)"},
+        BadInput{"UnterminatedTemplateExpr", "template t() \"\"\"\n{{ x", "2:1: unterminated `{{` in template"},
+        BadInput{"UnterminatedComment", "procedure main() { /* no end", "1:20: unterminated block comment"},
+        BadInput{"UnknownEscape", "procedure main() { let s = \"\\q\"; }", "1:29: unknown escape sequence `\\q`"},
+        BadInput{"SurrogateEscape", "procedure main() { let s = \"\\u{D800}\"; }", "1:29: invalid unicode scalar value in `\\u{D800}`"},
+        BadInput{"TooLongUnicodeEscape", "procedure main() { let s = \"\\u{1234567}\"; }", "1:29: invalid unicode escape (expected `\\u{XXXX}`)"},
+        BadInput{"NumberSuffix", "procedure main() { let d = 5days; }", "1:29: invalid suffix `days` on number (durations take `ms`, `s`, `m` or `h`)"},
+        BadInput{"FractionalMilliseconds", "procedure main() { let d = 0.5ms; }", "1:28: duration `0.5ms` is not a whole number of milliseconds"},
+        BadInput{"IntegerOutOfRange", "procedure main() { let x = 9223372036854775808; }", "1:28: integer literal out of range for `int`"},
+        BadInput{"FloatOutOfRange", "procedure main() { let x = 1e999; }", "1:28: float literal out of range"},
+        BadInput{"UnexpectedCharacter", "procedure main() { let x = 1 @ 2; }", "1:30: unexpected character `@`"},
         // Columns count characters, not bytes.
-        BadInput{"procedure main() { let s = \"日本語\"; let t = \"\\z\"; }", "1:44: unknown escape sequence `\\z`"},
-        BadInput{"procedure main() { let s = \"ok\xff\"; }", "1:31: source is not valid UTF-8"}));
+        BadInput{"ColumnsCountCharacters", "procedure main() { let s = \"日本語\"; let t = \"\\z\"; }", "1:44: unknown escape sequence `\\z`"},
+        BadInput{"InvalidUtf8", "procedure main() { let s = \"ok\xff\"; }", "1:31: source is not valid UTF-8"}));
 
 TEST(Lexer, ByteOrderMarkIsIgnored) {
   auto c = compile("\xEF\xBB\xBFprocedure main() { print(1); }");
