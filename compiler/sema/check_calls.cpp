@@ -110,12 +110,9 @@ const Type *Checker::userCall(ast::CallExpr *e, FnInfo *f) {
 /// Checks a built-in's argument list shape: no names, between lo and hi positional arguments.
 bool Checker::plainArgs(ast::CallExpr *e, size_t lo, size_t hi, std::vector<ast::Expr *> &out) {
   for (ast::Arg &a : e->args) {
-    if (!a.name.empty()) {
-      err(DiagKind::BuiltinNoNamed, a.loc, e->callee);
-      ex(a.value);
-    } else {
-      out.push_back(a.value);
-    }
+    // A named argument is reported, then counted as a positional one (no second error).
+    if (!a.name.empty()) err(DiagKind::BuiltinNoNamed, a.loc, e->callee);
+    out.push_back(a.value);
   }
   if (out.size() < lo || out.size() > hi) {
     err(DiagKind::Arity, e->loc(), e->callee, std::to_string(hi), plural(hi), std::to_string(out.size()));

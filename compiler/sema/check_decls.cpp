@@ -171,6 +171,15 @@ const Type *Checker::checkConst(ast::ConstDecl *c) {
     return tc_.errorT;
   }
   st = 1;
+  // The variable exists (with the error type) while its initialiser is checked, so that a
+  // cycle is reported once, as a cycle, and not again as an undefined name.
+  Var &v = p_.vars.emplace_back();
+  v.name = c->name;
+  v.type = tc_.errorT;
+  v.kind = VarKind::Const;
+  v.asyncLevel = -1;
+  v.loc = c->nameLoc;
+  c->var = &v;
   // A constant initialiser sees no local names and may not call functions or start tasks.
   auto savedScope = std::move(scope_);
   auto savedMarks = std::move(marks_);
@@ -191,13 +200,7 @@ const Type *Checker::checkConst(ast::ConstDecl *c) {
   marks_ = std::move(savedMarks);
   restrict_ = savedRestrict;
   level_ = savedLevel;
-  Var &v = p_.vars.emplace_back();
-  v.name = c->name;
   v.type = t;
-  v.kind = VarKind::Const;
-  v.asyncLevel = -1;
-  v.loc = c->nameLoc;
-  c->var = &v;
   constState_[c] = 2;
   p_.constOrder.push_back(c);
   return t;
@@ -267,7 +270,12 @@ void Checker::checkFunction(FnInfo *f) {
   marks_.clear();
   slots_ = 0;
   pushScope();
-  for (ParamInfo &prm : f->params) prm.decl->var = declare(prm.name, prm.type, VarKind::Param, prm.decl->loc);
+  for (size_t i = 0; i < f->params.size(); ++i) {
+    ParamInfo &prm = f->params[i];
+    bool dup = false; // already reported as `parameter declared twice`
+    for (size_t j = 0; j < i; ++j) dup = dup || f->params[j].name == prm.name;
+    prm.decl->var = dup ? f->params[i - 1].decl->var : declare(prm.name, prm.type, VarKind::Param, prm.decl->loc);
+  }
   if (f->decl->fnKind == ast::FnKind::Template) {
     checkTemplateBody(f->decl->tplBody);
   } else {
