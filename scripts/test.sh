@@ -3,6 +3,7 @@
 # ASan+UBSan) and runs every test under both builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 scripts/bootstrap.sh
 jobs=$(nproc)
 scripts/build.sh release
@@ -10,7 +11,7 @@ scripts/build.sh release
 if [ "${CFM_SKIP_ASAN:-0}" != 1 ]; then
   scripts/build.sh asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+     LSAN_OPTIONS=suppressions=$root/tests/lsan.supp \
      ctest --output-on-failure -j "$jobs")
 fi
 echo "all tests passed"
