@@ -34,9 +34,9 @@ procedure main() {
 }
 )");
   ASSERT_TRUE(c->ok()) << messages(*c)[0];
-  const char *want[] = {"int",      "list<float>",    "map<string, list<int>>", "Endpoint",
-                        "duration", "Task<int>",      "list<Task<int>>",        "list<int>",
-                        "json",     "list<int>",      "list<string>",           "Task<void>"};
+  const char *want[] = {"int",      "list<float>", "map<string, list<int>>", "Endpoint",
+                        "duration", "Task<int>",   "list<Task<int>>",        "list<int>",
+                        "json",     "list<int>",   "list<string>",           "Task<void>"};
   for (size_t i = 0; i < std::size(want); ++i) EXPECT_EQ(typeOf(*c, i), want[i]) << "let #" << i;
 }
 

@@ -39,7 +39,8 @@ TEST(Lexer, Escapes) {
 }
 
 TEST(Lexer, TripleQuotedDropsFirstNewlineAndTakesOnlyDollarEscape) {
-  auto c = compile("procedure main() { let s = \"\"\"\nline \\n ${1 + 1} \\${x} \"quoted\" \"\" end\n\"\"\"; }");
+  auto c =
+      compile("procedure main() { let s = \"\"\"\nline \\n ${1 + 1} \\${x} \"quoted\" \"\" end\n\"\"\"; }");
   ASSERT_TRUE(c->ok()) << messages(*c)[0];
   ast::StringLit *s = stringInit(*c);
   ASSERT_EQ(s->parts.size(), 3u);
@@ -77,7 +78,8 @@ TEST(Lexer, TemplateKeywordWithStringDefaultStillFindsItsBody) {
 }
 
 TEST(Lexer, DurationsAreExactMilliseconds) {
-  auto c = compile("procedure main() { let a = 1.5m; let b = 500ms; let c = 2h; let d = 1_000s; let e = 1.5e3ms; }");
+  auto c = compile(
+      "procedure main() { let a = 1.5m; let b = 500ms; let c = 2h; let d = 1_000s; let e = 1.5e3ms; }");
   ASSERT_TRUE(c->ok()) << messages(*c)[0];
   int64_t want[] = {90000, 500, 7200000, 1000000, 1500};
   for (size_t i = 0; i < 5; ++i) {
@@ -124,23 +126,39 @@ TEST_P(LexicalErrors, ReportedWhereTheyAre) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, LexicalErrors,
     ::testing::Values(
-        BadInput{"UnterminatedString", "procedure main() { let s = \"abc; }\n", "1:28: unterminated string literal"},
-        BadInput{"UnterminatedTriple", "procedure main() { let s = \"\"\"abc; }\n", "1:28: unterminated string literal"},
-        BadInput{"UnterminatedInterpolation", "procedure main() { let s = \"a ${ 1 + ", "1:31: unterminated `${` in string literal"},
-        BadInput{"UnterminatedTemplate", "template t() \"\"\"\nabc", "1:14: unterminated template body (missing closing `\"\"\"`)"},
-        BadInput{"UnterminatedTemplateExpr", "template t() \"\"\"\n{{ x", "2:1: unterminated `{{` in template"},
+        BadInput{"UnterminatedString", "procedure main() { let s = \"abc; }\n",
+                 "1:28: unterminated string literal"},
+        BadInput{"UnterminatedTriple", "procedure main() { let s = \"\"\"abc; }\n",
+                 "1:28: unterminated string literal"},
+        BadInput{"UnterminatedInterpolation", "procedure main() { let s = \"a ${ 1 + ",
+                 "1:31: unterminated `${` in string literal"},
+        BadInput{"UnterminatedTemplate", "template t() \"\"\"\nabc",
+                 "1:14: unterminated template body (missing closing `\"\"\"`)"},
+        BadInput{"UnterminatedTemplateExpr", "template t() \"\"\"\n{{ x",
+                 "2:1: unterminated `{{` in template"},
         BadInput{"UnterminatedComment", "procedure main() { /* no end", "1:20: unterminated block comment"},
-        BadInput{"UnknownEscape", "procedure main() { let s = \"\\q\"; }", "1:29: unknown escape sequence `\\q`"},
-        BadInput{"SurrogateEscape", "procedure main() { let s = \"\\u{D800}\"; }", "1:29: invalid unicode scalar value in `\\u{D800}`"},
-        BadInput{"TooLongUnicodeEscape", "procedure main() { let s = \"\\u{1234567}\"; }", "1:29: invalid unicode escape (expected `\\u{XXXX}`)"},
-        BadInput{"NumberSuffix", "procedure main() { let d = 5days; }", "1:29: invalid suffix `days` on number (durations take `ms`, `s`, `m` or `h`)"},
-        BadInput{"FractionalMilliseconds", "procedure main() { let d = 0.5ms; }", "1:28: duration `0.5ms` is not a whole number of milliseconds"},
-        BadInput{"IntegerOutOfRange", "procedure main() { let x = 9223372036854775808; }", "1:28: integer literal out of range for `int`"},
-        BadInput{"FloatOutOfRange", "procedure main() { let x = 1e999; }", "1:28: float literal out of range"},
-        BadInput{"UnexpectedCharacter", "procedure main() { let x = 1 @ 2; }", "1:30: unexpected character `@`"},
+        BadInput{"UnknownEscape", "procedure main() { let s = \"\\q\"; }",
+                 "1:29: unknown escape sequence `\\q`"},
+        BadInput{"SurrogateEscape", "procedure main() { let s = \"\\u{D800}\"; }",
+                 "1:29: invalid unicode scalar value in `\\u{D800}`"},
+        BadInput{"TooLongUnicodeEscape", "procedure main() { let s = \"\\u{1234567}\"; }",
+                 "1:29: invalid unicode escape (expected `\\u{XXXX}`)"},
+        BadInput{"NumberSuffix", "procedure main() { let d = 5days; }",
+                 "1:29: invalid suffix `days` on number (durations take `ms`, `s`, `m` or `h`)"},
+        BadInput{"FractionalMilliseconds", "procedure main() { let d = 0.5ms; }",
+                 "1:28: duration `0.5ms` is not a whole number of milliseconds"},
+        BadInput{"IntegerOutOfRange", "procedure main() { let x = 9223372036854775808; }",
+                 "1:28: integer literal out of range for `int`"},
+        BadInput{"FloatOutOfRange", "procedure main() { let x = 1e999; }",
+                 "1:28: float literal out of range"},
+        BadInput{"UnexpectedCharacter", "procedure main() { let x = 1 @ 2; }",
+                 "1:30: unexpected character `@`"},
         // Columns count characters, not bytes.
-        BadInput{"ColumnsCountCharacters", "procedure main() { let s = \"日本語\"; let t = \"\\z\"; }", "1:44: unknown escape sequence `\\z`"},
-        BadInput{"InvalidUtf8", "procedure main() { let s = \"ok\xff\"; }", "1:31: source is not valid UTF-8"}));
+        BadInput{"ColumnsCountCharacters", "procedure main() { let s = \"日本語\"; let t = \"\\z\"; }",
+                 "1:44: unknown escape sequence `\\z`"},
+        BadInput{"InvalidUtf8", "procedure main() { let s = \"ok\xff\"; }",
+                 "1:31: source is not valid UTF-8"}),
+    [](const ::testing::TestParamInfo<BadInput> &info) { return std::string(info.param.name); });
 
 TEST(Lexer, ByteOrderMarkIsIgnored) {
   auto c = compile("\xEF\xBB\xBFprocedure main() { print(1); }");
@@ -148,15 +166,18 @@ TEST(Lexer, ByteOrderMarkIsIgnored) {
 }
 
 TEST(Parser, RecordLiteralCannotStandInConditionHead) {
-  auto c = compile("record P { x: int }\nprocedure main() {\n  let a = P { x: 1 };\n  if a == P { x: 1 } { print(1); }\n}\n");
+  auto c = compile("record P { x: int }\nprocedure main() {\n  let a = P { x: 1 };\n  if a == P { x: 1 } { "
+                   "print(1); }\n}\n");
   ASSERT_FALSE(c->ok());
   auto m = messages(*c);
   ASSERT_GE(m.size(), 1u);
-  EXPECT_EQ(m[0], "4:11: a record literal cannot stand directly in the head of `if`, `while` or `for`; wrap it in "
-                  "parentheses");
-  auto ok = compile("record P { x: int }\nprocedure main() {\n  let a = P { x: 1 };\n"
-                    "  if a == (P { x: 1 }) { print(1); }\n  if f(P { x: 1 }) {}\n  for p in [P { x: 2 }] {}\n}\n"
-                    "fn f(p: P) -> bool { return p.x == 1; }\n");
+  EXPECT_EQ(m[0],
+            "4:11: a record literal cannot stand directly in the head of `if`, `while` or `for`; wrap it in "
+            "parentheses");
+  auto ok =
+      compile("record P { x: int }\nprocedure main() {\n  let a = P { x: 1 };\n"
+              "  if a == (P { x: 1 }) { print(1); }\n  if f(P { x: 1 }) {}\n  for p in [P { x: 2 }] {}\n}\n"
+              "fn f(p: P) -> bool { return p.x == 1; }\n");
   EXPECT_TRUE(ok->ok()) << (ok->ok() ? "" : messages(*ok)[0]);
 }
 

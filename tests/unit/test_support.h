@@ -20,7 +20,8 @@ inline std::unique_ptr<frontend::Compilation> compile(const std::string &text) {
 inline std::vector<std::string> messages(const frontend::Compilation &c) {
   std::vector<std::string> out;
   for (const auto &d : c.diags.sorted())
-    out.push_back(std::to_string(d.range.begin.line) + ":" + std::to_string(d.range.begin.col) + ": " + d.message);
+    out.push_back(std::to_string(d.range.begin.line) + ":" + std::to_string(d.range.begin.col) + ": " +
+                  d.message);
   return out;
 }
 

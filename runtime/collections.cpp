@@ -1,0 +1,315 @@
+// collections.cpp — lists, maps and records with value semantics (LANGUAGE.md "Types": copy on
+// write) and the methods of LANGUAGE.md "Built-ins". Maps keep insertion order; a hash index
+// over the entries finds keys in constant time.
+#include "runtime/collections.h"
+
+#include <cstring>
+
+namespace cfm::rt {
+
+namespace {
+
+uint64_t hashKey(Slot key, const TypeDesc *kt) {
+  if (kt->kind == Kind::String) {
+    // FNV-1a
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : static_cast<const Str *>(key.o)->view()) h = (h ^ c) * 1099511628211ull;
+    return h;
+  }
+  uint64_t x = static_cast<uint64_t>(key.i);
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return x;
+}
+
+bool sameKey(Slot a, Slot b, const TypeDesc *kt) {
+  if (kt->kind == Kind::String)
+    return static_cast<const Str *>(a.o)->view() == static_cast<const Str *>(b.o)->view();
+  return a.i == b.i;
+}
+
+void rebuildIndex(Map *m) {
+  // Drop tombstones, then index the live entries at a load factor of at most one half.
+  if (static_cast<int64_t>(m->entries.size()) != m->count) {
+    std::vector<Map::Entry> live;
+    live.reserve(static_cast<size_t>(m->count));
+    for (auto &e : m->entries)
+      if (e.live) live.push_back(e);
+    m->entries.swap(live);
+  }
+  size_t cap = 8;
+  while (cap < m->entries.size() * 2 + 2) cap <<= 1;
+  m->index.assign(cap, -1);
+  for (size_t i = 0; i < m->entries.size(); ++i) {
+    size_t h = hashKey(m->entries[i].key, m->type->elem) & (cap - 1);
+    while (m->index[h] >= 0) h = (h + 1) & (cap - 1);
+    m->index[h] = static_cast<int32_t>(i);
+  }
+}
+
+/// Position in the index where `key` is, or the empty position where it would go.
+size_t probe(const Map *m, Slot key) {
+  size_t cap = m->index.size();
+  size_t h = hashKey(key, m->type->elem) & (cap - 1);
+  while (m->index[h] >= 0) {
+    const Map::Entry &e = m->entries[static_cast<size_t>(m->index[h])];
+    if (e.live && sameKey(e.key, key, m->type->elem)) return h;
+    h = (h + 1) & (cap - 1);
+  }
+  return h;
+}
+
+std::string keyText(Slot key, const TypeDesc *kt) {
+  return kt->kind == Kind::String ? quote(static_cast<const Str *>(key.o)->view()) : std::to_string(key.i);
+}
+
+} // namespace
+
+// ---- copy on write ----
+
+Obj *copyValue(const Obj *o) {
+  switch (o->kind) {
+  case Kind::List: {
+    auto *src = static_cast<const List *>(o);
+    List *l = new List(src->type);
+    l->items = src->items;
+    for (Slot s : l->items) retainSlot(s, l->type->elem);
+    return l;
+  }
+  case Kind::Map: {
+    auto *src = static_cast<const Map *>(o);
+    Map *m = new Map(src->type);
+    for (const Map::Entry &e : src->entries) {
+      if (!e.live) continue;
+      retainSlot(e.key, m->type->elem);
+      retainSlot(e.value, m->type->value);
+      m->entries.push_back(e);
+    }
+    m->count = static_cast<int64_t>(m->entries.size());
+    rebuildIndex(m);
+    return m;
+  }
+  case Kind::Record: {
+    auto *src = static_cast<const Record *>(o);
+    Record *r = new Record(src->type);
+    r->fields = src->fields;
+    for (size_t i = 0; i < r->fields.size(); ++i) retainSlot(r->fields[i], r->type->fieldTypes[i]);
+    return r;
+  }
+  default: return const_cast<Obj *>(o); // immutable objects are shared
+  }
+}
+
+Obj *unique(Slot &place) {
+  Obj *o = place.o;
+  if (o->rc > 1) {
+    Obj *c = copyValue(o);
+    release(o);
+    place.o = c;
+    return c;
+  }
+  return o;
+}
+
+// ---- lists ----
+
+List *newList(const TypeDesc *t) { return new List(t); }
+
+bool listGet(const List *l, int64_t i, Slot &out) {
+  if (i < 0 || i >= static_cast<int64_t>(l->items.size()))
+    return raise(ErrKind::Index, "index " + std::to_string(i) + " out of range (length " +
+                                     std::to_string(l->items.size()) + ")");
+  out = l->items[static_cast<size_t>(i)];
+  return true;
+}
+
+bool listSet(List *l, int64_t i, Slot v) {
+  if (i < 0 || i >= static_cast<int64_t>(l->items.size())) {
+    releaseSlot(v, l->type->elem);
+    return raise(ErrKind::Index, "index " + std::to_string(i) + " out of range (length " +
+                                     std::to_string(l->items.size()) + ")");
+  }
+  Slot &s = l->items[static_cast<size_t>(i)];
+  releaseSlot(s, l->type->elem);
+  s = v;
+  return true;
+}
+
+void listPush(List *l, Slot v) { l->items.push_back(v); }
+
+bool listPop(List *l, Slot &out) {
+  if (l->items.empty()) return raise(ErrKind::Index, "pop from an empty list");
+  out = l->items.back();
+  l->items.pop_back();
+  return true;
+}
+
+List *listConcat(const List *a, const List *b) {
+  List *l = new List(a->type);
+  l->items.reserve(a->items.size() + b->items.size());
+  for (Slot s : a->items) l->items.push_back(s);
+  for (Slot s : b->items) l->items.push_back(s);
+  for (Slot s : l->items) retainSlot(s, l->type->elem);
+  return l;
+}
+
+bool listContains(const List *l, Slot v) {
+  for (Slot s : l->items)
+    if (equal(s, v, l->type->elem)) return true;
+  return false;
+}
+
+Str *listJoin(const List *l, const Str *sep) {
+  std::string out;
+  for (size_t i = 0; i < l->items.size(); ++i) {
+    if (i) out += sep->view();
+    out += static_cast<const Str *>(l->items[i].o)->view();
+  }
+  return newStr(out);
+}
+
+// ---- maps ----
+
+Map *newMap(const TypeDesc *t) {
+  Map *m = new Map(t);
+  m->index.assign(8, -1);
+  return m;
+}
+
+const Map::Entry *mapFind(const Map *m, Slot key) {
+  if (m->index.empty()) return nullptr;
+  size_t h = probe(m, key);
+  return m->index[h] >= 0 ? &m->entries[static_cast<size_t>(m->index[h])] : nullptr;
+}
+
+bool mapGet(const Map *m, Slot key, Slot &out) {
+  const Map::Entry *e = mapFind(m, key);
+  if (!e) return raise(ErrKind::Key, "key " + keyText(key, m->type->elem) + " not found");
+  out = e->value;
+  return true;
+}
+
+void mapSet(Map *m, Slot key, Slot value) {
+  size_t h = probe(m, key);
+  if (m->index[h] >= 0) {
+    Map::Entry &e = m->entries[static_cast<size_t>(m->index[h])];
+    releaseSlot(e.value, m->type->value);
+    releaseSlot(key, m->type->elem); // the entry keeps its own key
+    e.value = value;
+    return;
+  }
+  m->entries.push_back({key, value, true});
+  ++m->count;
+  if (m->entries.size() * 2 >= m->index.size())
+    rebuildIndex(m);
+  else
+    m->index[h] = static_cast<int32_t>(m->entries.size() - 1);
+}
+
+void mapRemove(Map *m, Slot key) {
+  const Map::Entry *found = mapFind(m, key);
+  if (!found) return; // LANGUAGE.md: remove of a missing key does nothing
+  Map::Entry &e = m->entries[static_cast<size_t>(found - m->entries.data())];
+  releaseSlot(e.key, m->type->elem);
+  releaseSlot(e.value, m->type->value);
+  e.live = false;
+  --m->count;
+  rebuildIndex(m);
+}
+
+List *mapKeys(const Map *m, const TypeDesc *listOfKeys) {
+  List *l = new List(listOfKeys);
+  for (const Map::Entry &e : m->entries)
+    if (e.live) {
+      retainSlot(e.key, m->type->elem);
+      l->items.push_back(e.key);
+    }
+  return l;
+}
+
+List *mapValues(const Map *m, const TypeDesc *listOfValues) {
+  List *l = new List(listOfValues);
+  for (const Map::Entry &e : m->entries)
+    if (e.live) {
+      retainSlot(e.value, m->type->value);
+      l->items.push_back(e.value);
+    }
+  return l;
+}
+
+// ---- strings ----
+
+List *strSplit(const Str *s, const Str *sep, const TypeDesc *listOfString) {
+  List *l = new List(listOfString);
+  std::string_view v = s->view(), d = sep->view();
+  if (d.empty()) {
+    // LANGUAGE.md: split("") gives the characters (UTF-8 sequences stay whole)
+    size_t i = 0;
+    while (i < v.size()) {
+      size_t n = 1;
+      unsigned char c = static_cast<unsigned char>(v[i]);
+      if (c >= 0xF0)
+        n = 4;
+      else if (c >= 0xE0)
+        n = 3;
+      else if (c >= 0xC0)
+        n = 2;
+      l->items.push_back(Slot{.o = newStr(v.substr(i, n))});
+      i += n;
+    }
+    return l;
+  }
+  size_t start = 0;
+  while (true) {
+    size_t p = v.find(d, start);
+    if (p == std::string_view::npos) {
+      l->items.push_back(Slot{.o = newStr(v.substr(start))});
+      return l;
+    }
+    l->items.push_back(Slot{.o = newStr(v.substr(start, p - start))});
+    start = p + d.size();
+  }
+}
+
+Str *strTrim(const Str *s) {
+  std::string_view v = s->view();
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (!v.empty() && space(v.front())) v.remove_prefix(1);
+  while (!v.empty() && space(v.back())) v.remove_suffix(1);
+  return newStr(v);
+}
+
+Str *strUpper(const Str *s) {
+  std::string o(s->view());
+  for (char &c : o)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  return newStr(o);
+}
+
+Str *strLower(const Str *s) {
+  std::string o(s->view());
+  for (char &c : o)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  return newStr(o);
+}
+
+Str *strReplace(const Str *s, const Str *from, const Str *to) {
+  std::string_view v = s->view(), a = from->view(), b = to->view();
+  if (a.empty()) return newStr(v);
+  std::string o;
+  size_t start = 0;
+  while (true) {
+    size_t p = v.find(a, start);
+    if (p == std::string_view::npos) break;
+    o += v.substr(start, p - start);
+    o += b;
+    start = p + a.size();
+  }
+  o += v.substr(start);
+  return newStr(o);
+}
+
+} // namespace cfm::rt

@@ -1,0 +1,77 @@
+// runtime.h — the operations of the runtime on values (LANGUAGE.md "Built-ins", "How values
+// print", "Errors", "Precise rules"), as both engines use them.
+//
+// Errors are values: an operation that can fail returns false after setting the pending error
+// of the running task (`pendingError()`); the engine then unwinds to the nearest `catch` or ends
+// the task. No C++ exception leaves the runtime.
+#pragma once
+
+#include "runtime/value.h"
+
+#include <string>
+#include <string_view>
+
+namespace cfm::rt {
+
+enum class ErrKind {
+#define RTERR(id, text) id,
+#include "runtime/errors.def"
+#undef RTERR
+};
+const char *errKindText(ErrKind k);
+
+/// Sets the pending error and returns false, so that `return raise(...)` reads naturally.
+[[nodiscard]] bool raise(ErrKind k, std::string message);
+[[nodiscard]] bool raiseUser(std::string message);
+/// The pending error, or nullptr; `takeError` hands over the reference.
+ErrorVal *pendingError();
+ErrorVal *takeError();
+void clearError();
+
+// ---- checked arithmetic (LANGUAGE.md: overflow and division are errors) ----
+[[nodiscard]] bool addInt(int64_t a, int64_t b, int64_t &out);
+[[nodiscard]] bool subInt(int64_t a, int64_t b, int64_t &out);
+[[nodiscard]] bool mulInt(int64_t a, int64_t b, int64_t &out);
+[[nodiscard]] bool divInt(int64_t a, int64_t b, int64_t &out); // truncates toward zero
+[[nodiscard]] bool modInt(int64_t a, int64_t b, int64_t &out); // sign of the dividend
+[[nodiscard]] bool negInt(int64_t a, int64_t &out);
+double modFloat(double a, double b); // fmod
+
+// ---- conversions ----
+[[nodiscard]] bool intOfString(std::string_view s, int64_t &out);
+[[nodiscard]] bool intOfFloat(double f, int64_t &out); // truncates; nan/inf/out of range fail
+[[nodiscard]] bool floatOfString(std::string_view s, double &out);
+
+// ---- printing (`print` and `str`) ----
+std::string formatFloat(double f);
+std::string formatDuration(int64_t ms);
+/// JSON string literal: escapes `"`, `\` and control characters, leaves other UTF-8 as is.
+std::string quote(std::string_view s);
+/// str(v) for a value of type t; `nested` quotes strings as inside collections.
+void format(std::string &out, Slot v, const TypeDesc *t, bool nested = false);
+std::string format(Slot v, const TypeDesc *t);
+
+// ---- structural equality and ordering ----
+bool equal(Slot a, Slot b, const TypeDesc *t);
+
+// ---- strings ----
+Str *concat(const Str *a, const Str *b);
+
+// ---- json ----
+Json *jsonNull();
+Json *jsonBool(bool b);
+Json *jsonInt(int64_t i);
+Json *jsonFloat(double f);
+Json *jsonString(std::string_view s);
+/// to_json's conversion of a value of type t (durations as milliseconds, records as objects,
+/// int map keys as strings).
+Json *toJson(Slot v, const TypeDesc *t);
+/// Compact JSON text (`{"a":[1,2]}`); floats as `print` writes them.
+void writeJson(std::string &out, const Json *j);
+[[nodiscard]] bool parseJson(std::string_view text, Json *&out);
+bool jsonEqual(const Json *a, const Json *b);
+[[nodiscard]] bool jsonIndexKey(const Json *j, std::string_view key, Json *&out);
+[[nodiscard]] bool jsonIndexInt(const Json *j, int64_t i, Json *&out);
+[[nodiscard]] bool jsonLen(const Json *j, int64_t &out);
+
+} // namespace cfm::rt

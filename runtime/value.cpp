@@ -1,0 +1,101 @@
+// value.cpp — allocation and destruction of heap objects, and runtime errors.
+#include "runtime/runtime.h"
+
+#include <cstring>
+#include <new>
+
+namespace cfm::rt {
+
+Str *newStr(std::string_view s) {
+  void *mem = ::operator new(sizeof(Str) + s.size() + 1);
+  Str *str = new (mem) Str();
+  str->len = static_cast<int64_t>(s.size());
+  if (!s.empty()) std::memcpy(str->data(), s.data(), s.size());
+  str->data()[s.size()] = '\0';
+  return str;
+}
+
+void destroy(Obj *o) {
+  switch (o->kind) {
+  case Kind::String: {
+    Str *s = static_cast<Str *>(o);
+    s->~Str();
+    ::operator delete(s);
+    return;
+  }
+  case Kind::List: {
+    List *l = static_cast<List *>(o);
+    for (Slot s : l->items) releaseSlot(s, l->type->elem);
+    delete l;
+    return;
+  }
+  case Kind::Map: {
+    Map *m = static_cast<Map *>(o);
+    for (const Map::Entry &e : m->entries) {
+      if (!e.live) continue;
+      releaseSlot(e.key, m->type->elem);
+      releaseSlot(e.value, m->type->value);
+    }
+    delete m;
+    return;
+  }
+  case Kind::Record: {
+    Record *r = static_cast<Record *>(o);
+    for (size_t i = 0; i < r->fields.size(); ++i) releaseSlot(r->fields[i], r->type->fieldTypes[i]);
+    delete r;
+    return;
+  }
+  case Kind::Json: {
+    Json *j = static_cast<Json *>(o);
+    release(j->s);
+    for (Json *x : j->items) release(x);
+    for (Str *k : j->keys) release(k);
+    delete j;
+    return;
+  }
+  case Kind::Error: {
+    ErrorVal *e = static_cast<ErrorVal *>(o);
+    release(e->errKind);
+    release(e->message);
+    delete e;
+    return;
+  }
+  default: delete o; // tasks arrive with issue 4
+  }
+}
+
+namespace {
+// The pending error of the running task. One scheduler thread runs all tasks (value.h); the
+// scheduler saves and restores it when it switches tasks.
+thread_local ErrorVal *tPending = nullptr;
+const char *const kErrTexts[] = {
+#define RTERR(id, text) text,
+#include "runtime/errors.def"
+#undef RTERR
+};
+} // namespace
+
+const char *errKindText(ErrKind k) { return kErrTexts[static_cast<int>(k)]; }
+
+bool raise(ErrKind k, std::string message) {
+  clearError();
+  tPending = new ErrorVal(newStr(errKindText(k)), newStr(message));
+  return false;
+}
+
+bool raiseUser(std::string message) { return raise(ErrKind::User, std::move(message)); }
+
+ErrorVal *pendingError() { return tPending; }
+
+ErrorVal *takeError() {
+  ErrorVal *e = tPending;
+  tPending = nullptr;
+  return e;
+}
+
+void clearError() {
+  release(tPending);
+  tPending = nullptr;
+}
+
+} // namespace cfm::rt
