@@ -1,6 +1,7 @@
 // cfmc.cpp — the `cfmc` command: checks (and, as later parts land, runs and compiles)
 // procedure files. Subcommands are listed once in kCommands.
 #include "frontend/frontend.h"
+#include "interp/interp.h"
 #include "support/diagnostics.h"
 
 #include <cstdio>
@@ -19,12 +20,13 @@ cfmc is the compiler of CFM's procedure language (.cfp files).
 
 commands:
   check     parse and type-check procedure files and report every error
+  run       check a procedure file and run one of its procedures
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
   --version      print the version
 
-Run `cfmc check --help` for the options of a command.
+Run `cfmc check --help` or `cfmc run --help` for the options of a command.
 )";
 
 const char *const kCheckHelp = R"(usage: cfmc check [--format text|json] [--time] FILE...
@@ -40,6 +42,24 @@ options:
   --format FMT   `text` or `json`
   --time         print the time spent in each front-end phase on stderr
   -h, --help     show this help
+)";
+
+const char *const kRunHelp = R"(usage: cfmc run [options] FILE
+
+Checks FILE (and its imports) and runs its procedure `main`, or the one named by --proc.
+Procedure parameters come from --arg; each value is read as a literal of the parameter's type
+(`42`, `2.5`, `true`, `90s`, a string verbatim, json text); parameters with a default may be
+left out. An uncaught error ends the run with `error: <message>` and one `  at <file>:<line>`
+per frame on stderr.
+
+Exit status: 0 on success; 1 for compile errors, an uncaught error or a bad --arg; 2 on bad
+usage; 3 when the program uses something the engine does not run yet (tasks).
+
+options:
+  --engine interp   the engine (today the interpreter; the JIT comes later)
+  --proc NAME       the procedure to run (default: main)
+  --arg NAME=VALUE  a parameter of the procedure (repeatable)
+  -h, --help        show this help
 )";
 
 int usageError(const std::string &msg, const char *help) {
@@ -120,11 +140,78 @@ int cmdCheck(const std::vector<std::string> &args) {
   return status;
 }
 
+int cmdRun(const std::vector<std::string> &args) {
+  cfm::interp::RunOptions opts;
+  std::string file, engine = "interp";
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kRunHelp;
+      return 0;
+    }
+    auto value = [&](const char *name, std::string &out) {
+      std::string flag = std::string("--") + name;
+      if (a == flag) {
+        if (i + 1 >= args.size()) return false;
+        out = args[++i];
+        return true;
+      }
+      out = a.substr(flag.size() + 1);
+      return true;
+    };
+    if (a == "--engine" || a.rfind("--engine=", 0) == 0) {
+      if (!value("engine", engine)) return usageError("`--engine` needs a value", kRunHelp);
+      if (engine != "interp")
+        return usageError("unknown engine `" + engine + "` (this build has `interp`; the JIT comes later)",
+                          kRunHelp);
+      continue;
+    }
+    if (a == "--proc" || a.rfind("--proc=", 0) == 0) {
+      if (!value("proc", opts.proc) || opts.proc.empty())
+        return usageError("`--proc` needs a name", kRunHelp);
+      continue;
+    }
+    if (a == "--arg" || a.rfind("--arg=", 0) == 0) {
+      std::string kv;
+      if (!value("arg", kv)) return usageError("`--arg` needs NAME=VALUE", kRunHelp);
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0)
+        return usageError("`--arg " + kv + "`: expected NAME=VALUE", kRunHelp);
+      if (!opts.args.emplace(kv.substr(0, eq), kv.substr(eq + 1)).second)
+        return usageError("`--arg " + kv.substr(0, eq) + "` is given twice", kRunHelp);
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-') return usageError("unknown option `" + a + "`", kRunHelp);
+    if (!file.empty()) return usageError("one FILE only (`" + file + "` and `" + a + "`)", kRunHelp);
+    file = a;
+  }
+  if (file.empty()) return usageError("no input file", kRunHelp);
+  int status = 0;
+  cfm::frontend::runWithLargeStack([&] {
+    auto r = cfm::frontend::compileFile(file);
+    if (!r) {
+      std::cerr << "cfmc: error: " << r.error().message << '\n';
+      status = 1;
+      return;
+    }
+    auto &comp = *r;
+    if (!comp->ok()) {
+      cfm::support::printConsole(comp->diags, std::cerr);
+      status = 1;
+      return;
+    }
+    std::cout.flush();
+    status = cfm::interp::run(*comp, opts);
+    comp.release(); // -disable-free, as in check
+  });
+  return status;
+}
+
 struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {{"check", cmdCheck}};
+const Command kCommands[] = {{"check", cmdCheck}, {"run", cmdRun}};
 
 } // namespace
 

@@ -38,7 +38,7 @@ TypeContext::TypeContext() {
   errorT = make(TypeKind::Error, nullptr, nullptr, nullptr);
 }
 
-const Type *TypeContext::make(TypeKind k, const Type *a, const Type *b, RecordInfo *r) {
+const Type *TypeContext::make(TypeKind k, const Type *a, const Type *b, RecordInfo *r) const {
   auto key = std::make_tuple(static_cast<int>(k), a, b, r);
   auto it = interned_.find(key);
   if (it != interned_.end()) return it->second.get();
@@ -53,9 +53,9 @@ const Type *TypeContext::make(TypeKind k, const Type *a, const Type *b, RecordIn
   return p;
 }
 
-const Type *TypeContext::list(const Type *e) { return make(TypeKind::List, e, nullptr, nullptr); }
-const Type *TypeContext::map(const Type *k, const Type *v) { return make(TypeKind::Map, k, v, nullptr); }
-const Type *TypeContext::task(const Type *r) { return make(TypeKind::Task, r, nullptr, nullptr); }
-const Type *TypeContext::record(RecordInfo *r) { return make(TypeKind::Record, nullptr, nullptr, r); }
+const Type *TypeContext::list(const Type *e) const { return make(TypeKind::List, e, nullptr, nullptr); }
+const Type *TypeContext::map(const Type *k, const Type *v) const { return make(TypeKind::Map, k, v, nullptr); }
+const Type *TypeContext::task(const Type *r) const { return make(TypeKind::Task, r, nullptr, nullptr); }
+const Type *TypeContext::record(RecordInfo *r) const { return make(TypeKind::Record, nullptr, nullptr, r); }
 
 } // namespace cfm::sema

@@ -48,14 +48,15 @@ class TypeContext {
 public:
   TypeContext();
   const Type *intT, *floatT, *boolT, *stringT, *durationT, *voidT, *jsonT, *nullT, *errorValueT, *errorT;
-  const Type *list(const Type *elem);
-  const Type *map(const Type *key, const Type *value);
-  const Type *task(const Type *result);
-  const Type *record(RecordInfo *r);
+  // Interning is logically const: a type asked for again is the same pointer.
+  const Type *list(const Type *elem) const;
+  const Type *map(const Type *key, const Type *value) const;
+  const Type *task(const Type *result) const;
+  const Type *record(RecordInfo *r) const;
 
 private:
-  const Type *make(TypeKind k, const Type *a, const Type *b, RecordInfo *r);
-  std::map<std::tuple<int, const Type *, const Type *, RecordInfo *>, std::unique_ptr<Type>> interned_;
+  const Type *make(TypeKind k, const Type *a, const Type *b, RecordInfo *r) const;
+  mutable std::map<std::tuple<int, const Type *, const Type *, RecordInfo *>, std::unique_ptr<Type>> interned_;
 };
 
 } // namespace cfm::sema

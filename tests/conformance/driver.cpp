@@ -2,21 +2,28 @@
 // (never a hand-kept list; folders named `lib` hold imported helpers and are skipped), reads the
 // expectations written in its comments (LANGUAGE.md "Test files") and checks them.
 //
-//   cfp-conformance [--verbose] DIR|FILE...
+//   cfp-conformance [--verbose] [--run CFMC --engine ENGINE] DIR|FILE...
 //
 // Check mode (this front end): a file with `// error:` / `// error@N:` comments must report
 // exactly those compile errors — each expected error at its line with a message containing the
-// text, and no other error in the file; every other file must check clean. The run
-// expectations (`// expect:`, `// expect runtime error:`) are read and counted here; the engines
-// check them.
+// text, and no other error in the file; every other file must check clean.
+// Run mode (`--run CFMC --engine E`): every file with run expectations is run by
+// `CFMC run --engine E FILE`; its standard output must be exactly the `// expect:` lines, and a
+// `// expect runtime error: TEXT` file must exit 1 with `error: ` and TEXT on stderr. A file the
+// engine reports as using what it does not run yet (exit status 3, e.g. tasks before the
+// scheduler exists) is listed as SKIP with the engine's reason — never silently.
 #include "frontend/frontend.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -92,10 +99,85 @@ bool isLibDir(const fs::path &p) {
 }
 
 struct Totals {
-  int files = 0, passed = 0, failed = 0, errorTests = 0, runTests = 0;
+  int files = 0, passed = 0, failed = 0, errorTests = 0, runTests = 0, skipped = 0;
 };
 
-bool checkFile(const fs::path &path, bool verbose, Totals &totals) {
+struct RunConfig {
+  std::string cfmc, engine;
+  std::string tmp;
+};
+
+std::string slurp(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Runs `cfmc run --engine E file`, capturing stdout and stderr; returns the exit status
+/// (128 + signal when killed).
+int runProgram(const RunConfig &rc, const std::string &file, std::string &out, std::string &err) {
+  std::string outPath = rc.tmp + "/out", errPath = rc.tmp + "/err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    dup2(e, 2);
+    execl(rc.cfmc.c_str(), rc.cfmc.c_str(), "run", "--engine", rc.engine.c_str(), file.c_str(),
+          (char *)nullptr);
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  out = slurp(outPath);
+  err = slurp(errPath);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return WEXITSTATUS(st);
+}
+
+std::vector<std::string> lines(const std::string &s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) v.push_back(l);
+  return v;
+}
+
+/// Run mode: output and runtime errors as the file expects. Returns false with problems listed.
+void checkRun(const RunConfig &rc, const fs::path &path, const Expectations &ex,
+              std::vector<std::string> &problems, bool &skipped, std::string &skipReason) {
+  std::string out, err;
+  int status = runProgram(rc, path.string(), out, err);
+  if (status == 3) {
+    skipped = true;
+    skipReason = err.substr(0, err.find('\n'));
+    return;
+  }
+  std::vector<std::string> got = lines(out);
+  if (got != ex.output) {
+    problems.push_back("output differs (want " + std::to_string(ex.output.size()) + " lines, got " +
+                       std::to_string(got.size()) + ")");
+    size_t n = std::max(got.size(), ex.output.size());
+    for (size_t i = 0, shown = 0; i < n && shown < 6; ++i) {
+      std::string w = i < ex.output.size() ? ex.output[i] : "<none>";
+      std::string g = i < got.size() ? got[i] : "<none>";
+      if (w != g) {
+        problems.push_back("  line " + std::to_string(i + 1) + ": want `" + w + "`, got `" + g + "`");
+        ++shown;
+      }
+    }
+  }
+  if (ex.hasRuntimeError) {
+    if (status != 1) problems.push_back("exit status " + std::to_string(status) + ", want 1");
+    if (err.find("error: " + ex.runtimeError) == std::string::npos)
+      problems.push_back("stderr lacks `error: " + ex.runtimeError + "`: " + err.substr(0, 300));
+  } else if (status != 0) {
+    problems.push_back("exit status " + std::to_string(status) + ": " + err.substr(0, 300));
+  }
+}
+
+bool checkFile(const fs::path &path, bool verbose, Totals &totals, const RunConfig *rc) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -138,6 +220,16 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals) {
       if (!e.matched) problems.push_back("missing error at line " + std::to_string(e.line) + ": " + e.text);
   }
   ++totals.files;
+  if (rc && problems.empty() && ex.errors.empty() && (!ex.output.empty() || ex.hasRuntimeError)) {
+    bool skipped = false;
+    std::string reason;
+    checkRun(*rc, path, ex, problems, skipped, reason);
+    if (skipped) {
+      ++totals.skipped;
+      std::cout << "SKIP " << path.string() << " (" << reason << ")\n";
+      return true;
+    }
+  }
   if (problems.empty()) {
     ++totals.passed;
     if (verbose) std::cout << "PASS " << path.string() << '\n';
@@ -154,6 +246,7 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals) {
 int main(int argc, char **argv) {
   bool verbose = false;
   std::vector<fs::path> files;
+  RunConfig rc;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--verbose" || a == "-v") {
@@ -161,8 +254,12 @@ int main(int argc, char **argv) {
       continue;
     }
     if (a == "-h" || a == "--help") {
-      std::cout << "usage: cfp-conformance [--verbose] DIR|FILE...\n";
+      std::cout << "usage: cfp-conformance [--verbose] [--run CFMC --engine ENGINE] DIR|FILE...\n";
       return 0;
+    }
+    if ((a == "--run" || a == "--engine") && i + 1 < argc) {
+      (a == "--run" ? rc.cfmc : rc.engine) = argv[++i];
+      continue;
     }
     fs::path p(a);
     if (fs::is_directory(p)) {
@@ -181,10 +278,27 @@ int main(int argc, char **argv) {
     std::cerr << "cfp-conformance: no .cfp files found\n";
     return 2;
   }
+  bool running = !rc.cfmc.empty();
+  if (running) {
+    if (rc.engine.empty()) rc.engine = "interp";
+    char tmpl[] = "/tmp/cfp-conformance-XXXXXX";
+    if (!mkdtemp(tmpl)) {
+      std::cerr << "cfp-conformance: cannot make a temporary folder\n";
+      return 2;
+    }
+    rc.tmp = tmpl;
+  }
   Totals t;
-  for (const auto &f : files) checkFile(f, verbose, t);
-  std::cout << t.passed << " of " << t.files << " conformance files pass the front end (" << t.errorTests
-            << " expect compile errors, " << t.files - t.errorTests << " check clean; " << t.runTests
-            << " carry run expectations)\n";
+  for (const auto &f : files) checkFile(f, verbose, t, running ? &rc : nullptr);
+  if (running) {
+    fs::remove_all(rc.tmp);
+    std::cout << t.passed << " of " << t.files << " conformance files pass with the " << rc.engine
+              << " engine (" << t.runTests << " carry run expectations; " << t.skipped
+              << " skipped, listed above)\n";
+  } else {
+    std::cout << t.passed << " of " << t.files << " conformance files pass the front end (" << t.errorTests
+              << " expect compile errors, " << t.files - t.errorTests << " check clean; " << t.runTests
+              << " carry run expectations)\n";
+  }
   return t.failed == 0 ? 0 : 1;
 }

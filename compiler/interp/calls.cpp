@@ -1,0 +1,263 @@
+// calls.cpp — calls of user functions (frames on the interpreter's slot stack, defaults,
+// the stack-overflow guard) and the built-in functions and methods (LANGUAGE.md "Built-ins").
+#include "interp/exprs.h"
+
+#include <chrono>
+#include <thread>
+
+namespace cfm::interp {
+
+using namespace rt;
+
+bool callFunction(Program &p, FnCode *fn, Slot *args, Slot &result, support::Loc callLoc, Frame *caller) {
+  size_t n = static_cast<size_t>(fn->frameSize);
+  if (p.depth >= kMaxCallDepth || p.top + n > p.stack.size()) {
+    for (size_t i = 0; i < fn->paramTypes.size(); ++i) releaseSlot(args[i], fn->paramTypes[i]);
+    (void)raise(ErrKind::Stack,
+                "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
+    if (caller) failAt(*caller, callLoc);
+    return false;
+  }
+  Frame f{&p.stack[p.top], &p};
+  for (size_t i = 0; i < n; ++i) f.slots[i].i = 0;
+  for (size_t i = 0; i < fn->paramSlots.size(); ++i) f.slots[fn->paramSlots[i]] = args[i];
+  p.top += n;
+  ++p.depth;
+  std::string text;
+  if (fn->isTemplate) f.tplOut = &text;
+  Flow fl = Flow::Normal;
+  for (SPtr &s : fn->body) {
+    fl = s->exec(f);
+    if (fl != Flow::Normal) break;
+  }
+  --p.depth;
+  p.top -= n;
+  for (size_t i = 0; i < n; ++i) releaseSlot(f.slots[i], fn->slotTypes[i]);
+  if (fl == Flow::Error) {
+    // The callee's frame is done: the next line in the trace is the caller's.
+    if (ErrorVal *e = pendingError()) e->lineRecorded = false;
+    if (caller) failAt(*caller, callLoc);
+    return false;
+  }
+  if (fn->isTemplate)
+    result.o = newStr(text);
+  else
+    result = f.ret;
+  return true;
+}
+
+bool CallNode::eval(Frame &f, Slot &out) {
+  // LANGUAGE.md: arguments left to right as written, then the defaults, evaluated at each call.
+  Slot args[64];
+  std::vector<Slot> many;
+  Slot *a = args;
+  if (fn->paramTypes.size() > 64) {
+    many.resize(fn->paramTypes.size());
+    a = many.data();
+  }
+  size_t done = 0;
+  auto unwind = [&] {
+    for (size_t k = 0; k < done; ++k) {
+      int idx = k < written.size() ? written[k].first : defaulted[k - written.size()];
+      releaseSlot(a[idx], fn->paramTypes[static_cast<size_t>(idx)]);
+    }
+  };
+  for (auto &[idx, e] : written) {
+    if (!e->eval(f, a[idx])) {
+      unwind();
+      return false;
+    }
+    ++done;
+  }
+  for (int idx : defaulted) {
+    if (!fn->defaults[static_cast<size_t>(idx)]->eval(f, a[idx])) {
+      unwind();
+      return false;
+    }
+    ++done;
+  }
+  return callFunction(*f.prog, fn, a, out, loc, &f);
+}
+
+namespace {
+
+Str *asStr(Slot s) { return static_cast<Str *>(s.o); }
+
+bool jsonAs(Frame &f, support::Loc loc, Json *j, ast::Builtin which, Slot &out) {
+  auto wrong = [&](const char *to) {
+    std::string text;
+    writeJson(text, j);
+    (void)raise(ErrKind::Conversion, "cannot convert json " + text + " to " + to);
+    return failAt(f, loc);
+  };
+  switch (which) {
+  case ast::Builtin::JsonAsString:
+    if (j->j != Json::J::String) return wrong("string");
+    retain(j->s);
+    out.o = j->s;
+    return true;
+  case ast::Builtin::JsonAsInt:
+    if (j->j != Json::J::Int) return wrong("int"); // including 1.5 (LANGUAGE.md)
+    out.i = j->i;
+    return true;
+  case ast::Builtin::JsonAsFloat:
+    if (j->j == Json::J::Float)
+      out.f = j->f;
+    else if (j->j == Json::J::Int)
+      out.f = static_cast<double>(j->i);
+    else
+      return wrong("float");
+    return true;
+  case ast::Builtin::JsonAsBool:
+    if (j->j != Json::J::Bool) return wrong("bool");
+    out.i = j->b;
+    return true;
+  default: {
+    if (!jsonLen(j, out.i)) return failAt(f, loc);
+    return true;
+  }
+  }
+}
+
+} // namespace
+
+bool BuiltinNode::eval(Frame &f, Slot &out) {
+  using B = ast::Builtin;
+  // Mutating methods work on their receiver's place.
+  if (which == B::ListPush || which == B::ListPop || which == B::MapRemove) {
+    std::vector<Slot> keys(place->parts.size(), Slot{0});
+    for (size_t i = 0; i < place->parts.size(); ++i)
+      if (place->parts[i].index && !place->parts[i].index->eval(f, keys[i])) return false;
+    Slot arg{0};
+    if (!args.empty() && !args[0]->eval(f, arg)) return false;
+    Slot *slot = nullptr;
+    bool ok = resolvePlace(f, *place, keys, slot, false);
+    if (ok) {
+      Obj *o = unique(*slot);
+      if (which == B::ListPush) {
+        listPush(static_cast<List *>(o), arg);
+        arg = Slot{0};
+      } else if (which == B::ListPop) {
+        ok = listPop(static_cast<List *>(o), out);
+        if (!ok) failAt(f, loc);
+      } else {
+        mapRemove(static_cast<Map *>(o), arg);
+      }
+    }
+    if (!args.empty()) releaseSlot(arg, args[0]->type);
+    for (size_t i = 0; i < place->parts.size(); ++i)
+      if (place->parts[i].index) releaseSlot(keys[i], place->parts[i].index->type);
+    return ok;
+  }
+
+  Slot v[3] = {{0}, {0}, {0}};
+  size_t n = 0;
+  auto cleanup = [&] {
+    for (size_t i = 0; i < n; ++i) releaseSlot(v[i], args[i]->type);
+  };
+  for (; n < args.size(); ++n) {
+    if (!args[n]->eval(f, v[n])) {
+      cleanup();
+      return false;
+    }
+  }
+  bool ok = true;
+  switch (which) {
+  case B::Print: {
+    std::string s;
+    format(s, v[0], args[0]->type);
+    s += '\n';
+    fwrite(s.data(), 1, s.size(), f.prog->out);
+    break;
+  }
+  case B::Str: {
+    std::string s;
+    format(s, v[0], args[0]->type);
+    out.o = newStr(s);
+    break;
+  }
+  case B::Int:
+    switch (args[0]->type->kind) {
+    case Kind::Int: out.i = v[0].i; break;
+    case Kind::Float: ok = intOfFloat(v[0].f, out.i); break;
+    default: ok = intOfString(asStr(v[0])->view(), out.i);
+    }
+    break;
+  case B::Float:
+    switch (args[0]->type->kind) {
+    case Kind::Int: out.f = static_cast<double>(v[0].i); break;
+    case Kind::Float: out.f = v[0].f; break;
+    default: ok = floatOfString(asStr(v[0])->view(), out.f);
+    }
+    break;
+  case B::Len:
+    switch (args[0]->type->kind) {
+    case Kind::String: out.i = asStr(v[0])->len; break;
+    case Kind::List: out.i = static_cast<int64_t>(static_cast<List *>(v[0].o)->items.size()); break;
+    case Kind::Map: out.i = static_cast<Map *>(v[0].o)->count; break;
+    default: ok = jsonLen(static_cast<Json *>(v[0].o), out.i);
+    }
+    break;
+  case B::Sleep:
+    // Without the task scheduler (next issue) a sleep holds the only task there is.
+    if (v[0].i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(v[0].i));
+    break;
+  case B::Now:
+    out.i = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+    break;
+  case B::ParseJson: {
+    Json *j = nullptr;
+    ok = parseJson(asStr(v[0])->view(), j);
+    out.o = j;
+    break;
+  }
+  case B::ToJson: {
+    Json *j = args[0]->type->kind == Kind::Json ? (retain(v[0].o), static_cast<Json *>(v[0].o))
+                                                : toJson(v[0], args[0]->type);
+    std::string s;
+    writeJson(s, j);
+    release(j);
+    out.o = newStr(s);
+    break;
+  }
+  case B::Fail: ok = raiseUser(std::string(asStr(v[0])->view())); break;
+  case B::ListContains: out.i = listContains(static_cast<List *>(v[0].o), v[1]); break;
+  case B::ListJoin: out.o = listJoin(static_cast<List *>(v[0].o), asStr(v[1])); break;
+  case B::MapHas: out.i = mapFind(static_cast<Map *>(v[0].o), v[1]) != nullptr; break;
+  case B::MapKeys: out.o = mapKeys(static_cast<Map *>(v[0].o), auxType); break;
+  case B::MapValues: out.o = mapValues(static_cast<Map *>(v[0].o), auxType); break;
+  case B::StrSplit: out.o = strSplit(asStr(v[0]), asStr(v[1]), auxType); break;
+  case B::StrTrim: out.o = strTrim(asStr(v[0])); break;
+  case B::StrUpper: out.o = strUpper(asStr(v[0])); break;
+  case B::StrLower: out.o = strLower(asStr(v[0])); break;
+  case B::StrContains: out.i = asStr(v[0])->view().find(asStr(v[1])->view()) != std::string_view::npos; break;
+  case B::StrStartsWith:
+    out.i = asStr(v[0])->view().substr(0, static_cast<size_t>(asStr(v[1])->len)) == asStr(v[1])->view();
+    break;
+  case B::StrEndsWith: {
+    std::string_view s = asStr(v[0])->view(), e = asStr(v[1])->view();
+    out.i = s.size() >= e.size() && s.substr(s.size() - e.size()) == e;
+    break;
+  }
+  case B::StrReplace: out.o = strReplace(asStr(v[0]), asStr(v[1]), asStr(v[2])); break;
+  case B::JsonAsString:
+  case B::JsonAsInt:
+  case B::JsonAsFloat:
+  case B::JsonAsBool:
+  case B::JsonLen:
+    if (!jsonAs(f, loc, static_cast<Json *>(v[0].o), which, out)) {
+      cleanup();
+      return false;
+    }
+    break;
+  case B::DurationMs: out.i = v[0].i; break;
+  default: break;
+  }
+  cleanup();
+  if (!ok) return failAt(f, loc);
+  return true;
+}
+
+} // namespace cfm::interp

@@ -1,0 +1,459 @@
+// compile.cpp — checked AST → interpreter nodes. Every choice that depends on static types is
+// made here, once: which operator node, which slot, which runtime type descriptor.
+#include "interp/exprs.h"
+
+namespace cfm::interp {
+
+using namespace rt;
+using sema::TypeKind;
+
+const TypeDesc *TypeTable::get(const sema::Type *t) {
+  auto it = map_.find(t);
+  if (it != map_.end()) return it->second.get();
+  Kind k = Kind::Void;
+  switch (t->kind) {
+  case TypeKind::Int: k = Kind::Int; break;
+  case TypeKind::Float: k = Kind::Float; break;
+  case TypeKind::Bool: k = Kind::Bool; break;
+  case TypeKind::String: k = Kind::String; break;
+  case TypeKind::Duration: k = Kind::Duration; break;
+  case TypeKind::Void:
+  case TypeKind::Error: k = Kind::Void; break;
+  case TypeKind::Json:
+  case TypeKind::Null: k = Kind::Json; break;
+  case TypeKind::ErrorValue: k = Kind::Error; break;
+  case TypeKind::List: k = Kind::List; break;
+  case TypeKind::Map: k = Kind::Map; break;
+  case TypeKind::Task: k = Kind::Task; break;
+  case TypeKind::Record: k = Kind::Record; break;
+  }
+  auto d = std::make_unique<TypeDesc>(k);
+  TypeDesc *raw = d.get();
+  map_[t] = std::move(d); // before the parts: records may refer to themselves through lists
+  if (t->a) raw->elem = get(t->a);
+  if (t->b) raw->value = get(t->b);
+  if (t->kind == TypeKind::Record) {
+    raw->name = t->record->name;
+    for (const sema::FieldInfo &fi : t->record->fields) {
+      raw->fieldNames.push_back(fi.name);
+      raw->fieldTypes.push_back(get(fi.type));
+    }
+  }
+  return raw;
+}
+
+namespace {
+
+class Compiler {
+public:
+  Compiler(const sema::Program &sp, Program &p) : sp_(sp), p_(p) {}
+  std::string why; // set when the program uses what this engine cannot run yet
+
+  void function(const sema::FnInfo &fi) {
+    FnCode &fc = *p_.fns.at(&fi);
+    fc.name = fi.name;
+    fc.ret = ty(fi.ret);
+    fc.frameSize = fi.frameSize;
+    fc.slotTypes.assign(static_cast<size_t>(fi.frameSize), ty(sp_.types.voidT));
+    fc.isTemplate = fi.decl->fnKind == ast::FnKind::Template;
+    for (const sema::ParamInfo &pi : fi.params) {
+      fc.paramTypes.push_back(ty(pi.type));
+      fc.paramSlots.push_back(pi.decl->var->slot);
+      slotType(fc, pi.decl->var);
+    }
+    cur_ = &fc;
+    if (fc.isTemplate)
+      template_(fi.decl->tplBody, fc.body);
+    else
+      for (ast::Stmt *s : fi.decl->body) fc.body.push_back(stmt(s));
+  }
+
+  void defaults(const sema::FnInfo &fi) {
+    FnCode &fc = *p_.fns.at(&fi);
+    for (const sema::ParamInfo &pi : fi.params)
+      fc.defaults.push_back(pi.decl->defaultValue ? expr(pi.decl->defaultValue) : nullptr);
+  }
+
+  EPtr expr(ast::Expr *e);
+
+private:
+  const sema::Program &sp_;
+  Program &p_;
+  FnCode *cur_ = nullptr;
+
+  const TypeDesc *ty(const sema::Type *t) { return p_.types.get(t); }
+  void slotType(FnCode &fc, const sema::Var *v) {
+    if (v && v->slot >= 0 && static_cast<size_t>(v->slot) < fc.slotTypes.size())
+      fc.slotTypes[static_cast<size_t>(v->slot)] = ty(v->type);
+  }
+  void unsupported(const std::string &what) {
+    if (why.empty()) why = what;
+  }
+
+  EPtr exprRaw(ast::Expr *e);
+  std::unique_ptr<Place> place(ast::Expr *e);
+  SPtr stmt(ast::Stmt *s);
+  BlockNode block(const ast::Block &b) {
+    BlockNode n;
+    for (ast::Stmt *s : b) n.stmts.push_back(stmt(s));
+    return n;
+  }
+  void template_(const ast::TplBody &body, std::vector<SPtr> &out);
+  SPtr forNode(const ast::ForHead &h, support::Loc loc, BlockNode body);
+  EPtr call(ast::CallExpr *c);
+  EPtr method(ast::MethodCallExpr *m);
+  EPtr binary(ast::BinaryExpr *b);
+};
+
+EPtr Compiler::expr(ast::Expr *e) {
+  EPtr n = exprRaw(e);
+  if (e->toJson && e->type != sp_.types.jsonT)
+    return std::make_unique<ToJsonNode>(ty(sp_.types.jsonT), std::move(n));
+  return n;
+}
+
+EPtr Compiler::exprRaw(ast::Expr *e) {
+  const TypeDesc *t = ty(e->type);
+  support::Loc l = e->loc();
+  switch (e->kind) {
+  case ast::ExprKind::Int:
+    return std::make_unique<ConstNode>(t, l, Slot{.i = static_cast<ast::IntLit *>(e)->value});
+  case ast::ExprKind::Duration:
+    return std::make_unique<ConstNode>(t, l, Slot{.i = static_cast<ast::DurationLit *>(e)->ms});
+  case ast::ExprKind::Bool:
+    return std::make_unique<ConstNode>(t, l, Slot{.i = static_cast<ast::BoolLit *>(e)->value});
+  case ast::ExprKind::Float:
+    return std::make_unique<ConstNode>(t, l, Slot{.f = static_cast<ast::FloatLit *>(e)->value});
+  case ast::ExprKind::Null: return std::make_unique<NullNode>(ty(sp_.types.jsonT), l);
+  case ast::ExprKind::String: {
+    auto *s = static_cast<ast::StringLit *>(e);
+    if (s->parts.size() == 1 && !s->parts[0].expr)
+      return std::make_unique<ConstNode>(t, l, Slot{.o = newStr(s->parts[0].text)});
+    auto n = std::make_unique<StringNode>(t, l);
+    for (ast::StrPart &p : s->parts) n->parts.push_back({p.text, p.expr ? expr(p.expr) : nullptr});
+    return n;
+  }
+  case ast::ExprKind::Name: {
+    auto *ne = static_cast<ast::NameExpr *>(e);
+    if (ne->var->kind == sema::VarKind::Const)
+      return std::make_unique<GlobalGet>(t, l, p_.globalIndex.at(ne->var));
+    return std::make_unique<LocalGet>(t, l, ne->var->slot);
+  }
+  case ast::ExprKind::List: {
+    auto *le = static_cast<ast::ListLit *>(e);
+    if (le->jsonLiteral) {
+      auto n = std::make_unique<JsonArrayNode>(t, l);
+      for (ast::Expr *x : le->elems) n->elems.push_back(expr(x));
+      return n;
+    }
+    auto n = std::make_unique<ListNode>(t, l);
+    for (ast::Expr *x : le->elems) n->elems.push_back(expr(x));
+    return n;
+  }
+  case ast::ExprKind::Map: {
+    auto *me = static_cast<ast::MapLit *>(e);
+    if (me->jsonLiteral) {
+      auto n = std::make_unique<JsonObjectNode>(t, l);
+      for (auto &en : me->entries) n->entries.emplace_back(expr(en.key), expr(en.value));
+      return n;
+    }
+    auto n = std::make_unique<MapNode>(t, l);
+    for (auto &en : me->entries) n->entries.emplace_back(expr(en.key), expr(en.value));
+    return n;
+  }
+  case ast::ExprKind::Record: {
+    auto *re = static_cast<ast::RecordLit *>(e);
+    auto n = std::make_unique<RecordNode>(t, l);
+    for (auto &fi : re->fields) n->fields.emplace_back(re->record->fieldIndex(fi.name), expr(fi.value));
+    return n;
+  }
+  case ast::ExprKind::Unary: {
+    auto *u = static_cast<ast::UnaryExpr *>(e);
+    UnaryNode::Op op = u->op == '!'                           ? UnaryNode::Op::Not
+                       : u->operand->type == sp_.types.floatT ? UnaryNode::Op::NegFloat
+                                                              : UnaryNode::Op::NegInt;
+    return std::make_unique<UnaryNode>(t, l, op, expr(u->operand));
+  }
+  case ast::ExprKind::Binary: return binary(static_cast<ast::BinaryExpr *>(e));
+  case ast::ExprKind::Index: {
+    auto *ix = static_cast<ast::IndexExpr *>(e);
+    const sema::Type *bt = ix->base->type;
+    IndexNode::Kind k = bt->is(TypeKind::List)                 ? IndexNode::Kind::List
+                        : bt->is(TypeKind::Map)                ? IndexNode::Kind::Map
+                        : ix->index->type == sp_.types.stringT ? IndexNode::Kind::JsonKey
+                                                               : IndexNode::Kind::JsonInt;
+    return std::make_unique<IndexNode>(t, ix->bracketLoc, k, expr(ix->base), expr(ix->index));
+  }
+  case ast::ExprKind::Member: {
+    auto *m = static_cast<ast::MemberExpr *>(e);
+    if (m->base->type == sp_.types.errorValueT)
+      return std::make_unique<FieldNode>(t, m->nameLoc, expr(m->base), m->name == "kind" ? 0 : 1, true);
+    return std::make_unique<FieldNode>(t, m->nameLoc, expr(m->base),
+                                       m->base->type->record->fieldIndex(m->name), false);
+  }
+  case ast::ExprKind::Call: return call(static_cast<ast::CallExpr *>(e));
+  case ast::ExprKind::MethodCall: return method(static_cast<ast::MethodCallExpr *>(e));
+  case ast::ExprKind::AsyncCall:
+  case ast::ExprKind::AsyncBlock:
+    unsupported("tasks (`async`) are not run by the interpreter yet");
+    return std::make_unique<NullNode>(t, l);
+  }
+  return std::make_unique<NullNode>(t, l);
+}
+
+EPtr Compiler::binary(ast::BinaryExpr *b) {
+  using Op = BinaryNode::Op;
+  const TypeDesc *t = ty(b->type);
+  const sema::Type *lt = b->lhs->type, *rt = b->rhs->type;
+  const auto &T = sp_.types;
+  bool isFloat = lt == T.floatT;
+  bool isStr = lt == T.stringT;
+  bool scalar = lt == T.intT || lt == T.durationT || lt == T.boolT;
+  Op op = Op::Eq;
+  switch (b->op) {
+  case ast::BinOp::And: op = Op::And; break;
+  case ast::BinOp::Or: op = Op::Or; break;
+  case ast::BinOp::Add:
+    op = isFloat ? Op::AddFloat : isStr ? Op::Concat : lt->is(TypeKind::List) ? Op::ListConcat : Op::AddInt;
+    break;
+  case ast::BinOp::Sub: op = isFloat ? Op::SubFloat : Op::SubInt; break;
+  case ast::BinOp::Mul: op = isFloat ? Op::MulFloat : Op::MulInt; break;
+  case ast::BinOp::Div: op = isFloat ? Op::DivFloat : Op::DivInt; break;
+  case ast::BinOp::Mod: op = isFloat ? Op::ModFloat : Op::ModInt; break;
+  case ast::BinOp::Lt: op = isFloat ? Op::LtFloat : isStr ? Op::LtStr : Op::LtInt; break;
+  case ast::BinOp::Le: op = isFloat ? Op::LeFloat : isStr ? Op::LeStr : Op::LeInt; break;
+  case ast::BinOp::Gt: op = isFloat ? Op::GtFloat : isStr ? Op::GtStr : Op::GtInt; break;
+  case ast::BinOp::Ge: op = isFloat ? Op::GeFloat : isStr ? Op::GeStr : Op::GeInt; break;
+  case ast::BinOp::Eq: op = isFloat ? Op::EqFloat : scalar ? Op::EqScalar : Op::Eq; break;
+  case ast::BinOp::Ne: op = isFloat ? Op::NeFloat : scalar ? Op::NeScalar : Op::Ne; break;
+  }
+  (void)rt;
+  EPtr l = expr(b->lhs), r = expr(b->rhs);
+  // json == null: the null side is a json value; compare as json.
+  return std::make_unique<BinaryNode>(t, b->opLoc, op, std::move(l), std::move(r));
+}
+
+EPtr Compiler::call(ast::CallExpr *c) {
+  const TypeDesc *t = ty(c->type);
+  if (c->fn) {
+    auto n = std::make_unique<CallNode>(t, c->loc());
+    n->fn = p_.fns.at(c->fn).get();
+    for (int idx : c->evalOrder) n->written.emplace_back(idx, expr(c->boundArgs[static_cast<size_t>(idx)]));
+    for (size_t i = 0; i < c->boundArgs.size(); ++i)
+      if (!c->boundArgs[i]) n->defaulted.push_back(static_cast<int>(i));
+    return n;
+  }
+  if (c->builtin == ast::Builtin::Wait) {
+    unsupported("tasks (`wait`) are not run by the interpreter yet");
+    return std::make_unique<NullNode>(t, c->loc());
+  }
+  auto n = std::make_unique<BuiltinNode>(t, c->loc(), c->builtin);
+  for (ast::Arg &a : c->args) n->args.push_back(expr(a.value));
+  return n;
+}
+
+EPtr Compiler::method(ast::MethodCallExpr *m) {
+  const TypeDesc *t = ty(m->type);
+  auto n = std::make_unique<BuiltinNode>(t, m->nameLoc, m->method);
+  using B = ast::Builtin;
+  if (m->method == B::ListPush || m->method == B::ListPop || m->method == B::MapRemove) {
+    n->place = place(m->receiver);
+  } else {
+    n->args.push_back(expr(m->receiver));
+  }
+  for (ast::Arg &a : m->args) n->args.push_back(expr(a.value));
+  const sema::Type *rt = m->receiver->type;
+  if (m->method == B::MapKeys)
+    n->auxType = ty(sp_.types.list(rt->a));
+  else if (m->method == B::MapValues)
+    n->auxType = ty(sp_.types.list(rt->b));
+  else if (m->method == B::StrSplit)
+    n->auxType = ty(sp_.types.list(sp_.types.stringT));
+  return n;
+}
+
+std::unique_ptr<Place> Compiler::place(ast::Expr *e) {
+  auto p = std::make_unique<Place>();
+  p->type = ty(e->type);
+  std::vector<ast::Expr *> chain;
+  while (e->kind == ast::ExprKind::Index || e->kind == ast::ExprKind::Member) {
+    chain.push_back(e);
+    e = e->kind == ast::ExprKind::Index ? static_cast<ast::IndexExpr *>(e)->base
+                                        : static_cast<ast::MemberExpr *>(e)->base;
+  }
+  auto *root = static_cast<ast::NameExpr *>(e);
+  p->rootSlot = root->var->slot;
+  p->rootType = ty(root->var->type);
+  for (size_t i = chain.size(); i-- > 0;) {
+    ast::Expr *x = chain[i];
+    Place::Part part;
+    if (x->kind == ast::ExprKind::Index) {
+      auto *ix = static_cast<ast::IndexExpr *>(x);
+      part.step = ix->base->type->is(TypeKind::List) ? Place::Step::ListIndex : Place::Step::MapKey;
+      part.index = expr(ix->index);
+      part.container = ty(ix->base->type);
+      part.loc = ix->bracketLoc;
+    } else {
+      auto *mx = static_cast<ast::MemberExpr *>(x);
+      part.step = Place::Step::Field;
+      part.field = mx->base->type->record->fieldIndex(mx->name);
+      part.container = ty(mx->base->type);
+      part.loc = mx->nameLoc;
+    }
+    p->parts.push_back(std::move(part));
+  }
+  return p;
+}
+
+SPtr Compiler::forNode(const ast::ForHead &h, support::Loc loc, BlockNode body) {
+  auto n = std::make_unique<ForNode>(loc);
+  n->form = h.form;
+  n->iter = expr(h.iter);
+  if (h.end) n->end = expr(h.end);
+  n->slot1 = h.v1->slot;
+  n->t1 = ty(h.v1->type);
+  slotType(*cur_, h.v1);
+  if (h.v2) {
+    n->slot2 = h.v2->slot;
+    n->t2 = ty(h.v2->type);
+    slotType(*cur_, h.v2);
+  }
+  n->body = std::move(body);
+  return n;
+}
+
+SPtr Compiler::stmt(ast::Stmt *s) {
+  support::Loc l = s->loc();
+  switch (s->kind) {
+  case ast::StmtKind::Let: {
+    auto *ls = static_cast<ast::LetStmt *>(s);
+    slotType(*cur_, ls->var);
+    return std::make_unique<LetNode>(l, ls->var->slot, ty(ls->var->type), expr(ls->init));
+  }
+  case ast::StmtKind::Assign: {
+    auto *as = static_cast<ast::AssignStmt *>(s);
+    auto n = std::make_unique<AssignNode>(as->opLoc);
+    n->target = place(as->target);
+    n->value = expr(as->value);
+    if (as->op != '=') {
+      n->compound = true;
+      const sema::Type *tt = as->target->type;
+      bool f = tt == sp_.types.floatT;
+      using Op = BinaryNode::Op;
+      Op op = Op::AddInt;
+      switch (as->op) {
+      case '+':
+        op = f                         ? Op::AddFloat
+             : tt == sp_.types.stringT ? Op::Concat
+             : tt->is(TypeKind::List)  ? Op::ListConcat
+                                       : Op::AddInt;
+        break;
+      case '-': op = f ? Op::SubFloat : Op::SubInt; break;
+      case '*': op = f ? Op::MulFloat : Op::MulInt; break;
+      default: op = f ? Op::DivFloat : Op::DivInt; break;
+      }
+      n->op = static_cast<int>(op);
+    }
+    return n;
+  }
+  case ast::StmtKind::Expr:
+    return std::make_unique<ExprStmtNode>(l, expr(static_cast<ast::ExprStmt *>(s)->expr));
+  case ast::StmtKind::If: {
+    auto *is = static_cast<ast::IfStmt *>(s);
+    auto n = std::make_unique<IfNode>(l);
+    for (auto &br : is->branches) n->branches.emplace_back(expr(br.cond), block(br.body));
+    if (is->hasElse) n->elseBody = block(is->elseBody);
+    return n;
+  }
+  case ast::StmtKind::While: {
+    auto *ws = static_cast<ast::WhileStmt *>(s);
+    auto n = std::make_unique<WhileNode>(l);
+    n->cond = expr(ws->cond);
+    n->body = block(ws->body);
+    return n;
+  }
+  case ast::StmtKind::For: {
+    auto *fs = static_cast<ast::ForStmt *>(s);
+    return forNode(fs->head, l, block(fs->body));
+  }
+  case ast::StmtKind::Break: return std::make_unique<JumpNode>(l, Flow::Break);
+  case ast::StmtKind::Continue: return std::make_unique<JumpNode>(l, Flow::Continue);
+  case ast::StmtKind::Return: {
+    auto *rs = static_cast<ast::ReturnStmt *>(s);
+    return std::make_unique<ReturnNode>(l, rs->value ? expr(rs->value) : nullptr);
+  }
+  case ast::StmtKind::Throw:
+    return std::make_unique<ThrowNode>(l, expr(static_cast<ast::ThrowStmt *>(s)->value));
+  case ast::StmtKind::Try: {
+    auto *ts = static_cast<ast::TryStmt *>(s);
+    slotType(*cur_, ts->errVar);
+    auto n = std::make_unique<TryNode>(l, ts->errVar->slot);
+    n->body = block(ts->body);
+    n->handler = block(ts->handler);
+    return n;
+  }
+  }
+  return nullptr;
+}
+
+void Compiler::template_(const ast::TplBody &body, std::vector<SPtr> &out) {
+  for (ast::TplNode *n : body) {
+    switch (n->kind) {
+    case ast::TplKind::Text: out.push_back(std::make_unique<TextNode>(n->range.begin, n->text)); break;
+    case ast::TplKind::Expr:
+      out.push_back(std::make_unique<InsertNode>(n->range.begin, expr(n->expr)));
+      break;
+    case ast::TplKind::For: {
+      BlockNode b;
+      template_(n->body, b.stmts);
+      out.push_back(forNode(n->head, n->range.begin, std::move(b)));
+      break;
+    }
+    case ast::TplKind::If: {
+      auto in = std::make_unique<IfNode>(n->range.begin);
+      for (auto &br : n->branches) {
+        BlockNode b;
+        template_(br.second, b.stmts);
+        in->branches.emplace_back(expr(br.first), std::move(b));
+      }
+      if (n->hasElse) template_(n->elseBody, in->elseBody.stmts);
+      out.push_back(std::move(in));
+      break;
+    }
+    }
+  }
+}
+
+} // namespace
+
+bool compileProgram(const sema::Program &sp, Program &p, std::string &why) {
+  p.stringType = p.types.get(sp.types.stringT);
+  p.errorType = p.types.get(sp.types.errorValueT);
+  for (const sema::FnInfo &fi : sp.functions) p.fns[&fi] = std::make_unique<FnCode>();
+  for (size_t i = 0; i < sp.constOrder.size(); ++i)
+    p.globalIndex[sp.constOrder[i]->var] = static_cast<int>(i);
+  Compiler c(sp, p);
+  for (const sema::FnInfo &fi : sp.functions) c.function(fi);
+  for (const sema::FnInfo &fi : sp.functions) c.defaults(fi);
+  why = c.why;
+  return why.empty();
+}
+
+/// Constants, evaluated in order before the procedure runs.
+bool evalConstants(const sema::Program &sp, Program &p, support::Loc &where) {
+  Compiler c(sp, p);
+  Frame f{nullptr, &p};
+  for (ast::ConstDecl *cd : sp.constOrder) {
+    EPtr n = c.expr(cd->init);
+    Slot v;
+    if (!n->eval(f, v)) {
+      where = cd->nameLoc;
+      return false;
+    }
+    p.globals.push_back(v);
+    p.globalTypes.push_back(p.types.get(cd->var->type));
+  }
+  return true;
+}
+
+} // namespace cfm::interp

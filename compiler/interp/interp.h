@@ -1,0 +1,29 @@
+// interp.h — the interpreter engine: runs a checked program (LANGUAGE.md) on the runtime.
+//
+// The checked AST is compiled once into a tree of typed nodes (nodes.h): every variable is a
+// frame slot chosen by the checker, every operator a node specialised for its static type, so
+// nothing is looked up by name and no value carries a type tag at run time. Nodes call the
+// same runtime functions the JIT will call (runtime/), so the two engines cannot drift apart.
+#pragma once
+
+#include "frontend/frontend.h"
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace cfm::interp {
+
+struct RunOptions {
+  std::string proc = "main";               // the procedure to run
+  std::map<std::string, std::string> args; // --arg name=value
+  FILE *out = stdout;                      // where print writes
+  FILE *err = stderr;                      // uncaught errors and usage problems
+};
+
+/// Runs `opts.proc` of a checked program. Returns the exit status: 0, or 1 after an uncaught
+/// error (`error: <message>` and one `  at <file>:<line>` per frame on `opts.err`) or a bad
+/// `--arg`.
+int run(const frontend::Compilation &c, const RunOptions &opts);
+
+} // namespace cfm::interp

@@ -1,0 +1,166 @@
+// run.cpp — the interpreter's entry: compile, evaluate constants, convert `--arg` values to the
+// procedure's parameter types (LANGUAGE.md "Precise rules": `--arg name=value`), run it, and
+// report an uncaught error with its trace.
+#include "interp/interp.h"
+
+#include "interp/exprs.h"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace cfm::interp {
+
+using namespace rt;
+
+namespace {
+
+/// `90s`, `1.5m`, `500ms`, `-2h`: a whole number of milliseconds.
+bool parseDuration(const std::string &s, int64_t &out) {
+  size_t u = s.size();
+  while (u > 0 && std::isalpha(static_cast<unsigned char>(s[u - 1]))) --u;
+  std::string unit = s.substr(u), num = s.substr(0, u);
+  long double mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : 0;
+  if (mult == 0 || num.empty()) return false;
+  for (char c : num)
+    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) return false;
+  std::string clean;
+  for (char c : num)
+    if (c != '_') clean += c;
+  char *end = nullptr;
+  long double v = std::strtold(clean.c_str(), &end) * mult;
+  if (end != clean.c_str() + clean.size() || std::floor(v) != v || std::fabs(v) > 9.2e18L) return false;
+  out = static_cast<int64_t>(v);
+  return true;
+}
+
+/// Reads a command-line value as a literal of type t; false with `why` when it does not fit.
+bool convertArg(const std::string &text, const TypeDesc *t, const std::string &typeName, Slot &out,
+                std::string &why) {
+  switch (t->kind) {
+  case Kind::String: out.o = newStr(text); return true;
+  case Kind::Int:
+    if (intOfString(text, out.i)) return true;
+    break;
+  case Kind::Float:
+    if (floatOfString(text, out.f)) return true;
+    break;
+  case Kind::Bool:
+    if (text == "true" || text == "false") {
+      out.i = text == "true";
+      return true;
+    }
+    break;
+  case Kind::Duration:
+    if (parseDuration(text, out.i)) return true;
+    break;
+  case Kind::Json: {
+    Json *j = nullptr;
+    if (parseJson(text, j)) {
+      out.o = j;
+      return true;
+    }
+    break;
+  }
+  default: why = "parameters of type `" + typeName + "` cannot be given on the command line"; return false;
+  }
+  clearError();
+  why = "`" + text + "` is not a `" + typeName + "`";
+  return false;
+}
+
+void printUncaught(FILE *err) {
+  ErrorVal *e = takeError();
+  if (!e) return;
+  std::string s = "error: " + std::string(e->message->view()) + "\n";
+  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
+  fputs(s.c_str(), err);
+  release(e);
+}
+
+} // namespace
+
+int run(const frontend::Compilation &c, const RunOptions &opts) {
+  const sema::Program &sp = c.program;
+  Program p;
+  p.sources = &c.sources;
+  p.out = opts.out;
+  p.stack.resize(size_t(1) << 20); // frame slots; calls nest at most kMaxCallDepth deep
+  std::string why;
+  if (!compileProgram(sp, p, why)) {
+    fprintf(opts.err, "cfmc: error: %s\n", why.c_str());
+    return 3;
+  }
+  const sema::FnInfo *proc = nullptr;
+  for (const sema::FnInfo &fi : sp.functions)
+    if (fi.name == opts.proc && fi.decl->fnKind == ast::FnKind::Procedure) proc = &fi;
+  if (!proc) {
+    fprintf(opts.err, "cfmc: error: no procedure `%s` in %s\n", opts.proc.c_str(),
+            c.sources.file(0).path().c_str());
+    return 1;
+  }
+  FnCode *fn = p.fns.at(proc).get();
+  for (const auto &[name, value] : opts.args) {
+    bool known = false;
+    for (const sema::ParamInfo &pi : proc->params) known = known || pi.name == name;
+    if (!known) {
+      fprintf(opts.err, "cfmc: error: procedure `%s` has no parameter `%s`\n", proc->name.c_str(),
+              name.c_str());
+      return 1;
+    }
+  }
+
+  int status = 0;
+  support::Loc where;
+  if (!evalConstants(sp, p, where)) {
+    fflush(opts.out);
+    printUncaught(opts.err);
+    status = 1;
+  } else {
+    std::vector<Slot> args(proc->params.size(), Slot{0});
+    size_t ready = 0;
+    bool argsOk = true;
+    Frame top{nullptr, &p};
+    for (; ready < proc->params.size(); ++ready) {
+      const sema::ParamInfo &pi = proc->params[ready];
+      auto it = opts.args.find(pi.name);
+      if (it != opts.args.end()) {
+        std::string problem;
+        if (!convertArg(it->second, fn->paramTypes[ready], pi.type->str(), args[ready], problem)) {
+          fprintf(opts.err, "cfmc: error: --arg %s: %s\n", pi.name.c_str(), problem.c_str());
+          argsOk = false;
+          break;
+        }
+      } else if (fn->defaults[ready]) {
+        if (!fn->defaults[ready]->eval(top, args[ready])) {
+          argsOk = false;
+          fflush(opts.out);
+          printUncaught(opts.err);
+          break;
+        }
+      } else {
+        fprintf(opts.err, "cfmc: error: procedure `%s` needs --arg %s=<%s>\n", proc->name.c_str(),
+                pi.name.c_str(), pi.type->str().c_str());
+        argsOk = false;
+        break;
+      }
+    }
+    if (!argsOk) {
+      for (size_t i = 0; i < ready; ++i) releaseSlot(args[i], fn->paramTypes[i]);
+      status = 1;
+    } else {
+      Slot result{0};
+      if (callFunction(p, fn, args.data(), result, proc->decl->nameLoc, nullptr)) {
+        releaseSlot(result, fn->ret);
+      } else {
+        fflush(opts.out);
+        printUncaught(opts.err);
+        status = 1;
+      }
+    }
+  }
+  fflush(opts.out);
+  for (size_t i = 0; i < p.globals.size(); ++i) releaseSlot(p.globals[i], p.globalTypes[i]);
+  return status;
+}
+
+} // namespace cfm::interp

@@ -1,0 +1,237 @@
+// stmts.cpp — statement nodes and assignable places of the interpreter (LANGUAGE.md
+// "Statements", "Precise rules": `P op= e` evaluates P's indexes once; lists, maps and records
+// are values, so a place is made unique before it is changed).
+#include "interp/exprs.h"
+
+namespace cfm::interp {
+
+using namespace rt;
+
+namespace {
+void store(Slot &dst, Slot v, const TypeDesc *t) {
+  releaseSlot(dst, t);
+  dst = v;
+}
+} // namespace
+
+bool resolvePlace(Frame &f, Place &p, std::vector<Slot> &keys, Slot *&slot, bool create) {
+  Slot *cur = &f.slots[p.rootSlot];
+  for (size_t i = 0; i < p.parts.size(); ++i) {
+    Place::Part &part = p.parts[i];
+    Obj *o = unique(*cur);
+    bool last = i + 1 == p.parts.size();
+    switch (part.step) {
+    case Place::Step::ListIndex: {
+      List *l = static_cast<List *>(o);
+      int64_t idx = keys[i].i;
+      if (idx < 0 || idx >= static_cast<int64_t>(l->items.size())) {
+        (void)raise(ErrKind::Index, "index " + std::to_string(idx) + " out of range (length " +
+                                        std::to_string(l->items.size()) + ")");
+        return failAt(f, part.loc);
+      }
+      cur = &l->items[static_cast<size_t>(idx)];
+      break;
+    }
+    case Place::Step::MapKey: {
+      Map *m = static_cast<Map *>(o);
+      const Map::Entry *e = mapFind(m, keys[i]);
+      if (!e) {
+        if (!(last && create)) {
+          Slot dummy;
+          (void)mapGet(m, keys[i], dummy); // raises the key error
+          return failAt(f, part.loc);
+        }
+        // Insert a placeholder the caller overwrites; the key's reference moves to the map.
+        retainSlot(keys[i], m->type->elem);
+        mapSet(m, keys[i], Slot{0});
+        e = mapFind(m, keys[i]);
+      }
+      cur = const_cast<Slot *>(&e->value);
+      break;
+    }
+    case Place::Step::Field: cur = &static_cast<Record *>(o)->fields[static_cast<size_t>(part.field)]; break;
+    }
+  }
+  slot = cur;
+  return true;
+}
+
+namespace {
+bool evalKeys(Frame &f, Place &p, std::vector<Slot> &keys) {
+  keys.resize(p.parts.size(), Slot{0});
+  for (size_t i = 0; i < p.parts.size(); ++i) {
+    if (!p.parts[i].index) continue;
+    if (!p.parts[i].index->eval(f, keys[i])) {
+      for (size_t j = 0; j < i; ++j)
+        if (p.parts[j].index) releaseSlot(keys[j], p.parts[j].index->type);
+      return false;
+    }
+  }
+  return true;
+}
+void releaseKeys(Place &p, std::vector<Slot> &keys) {
+  for (size_t i = 0; i < p.parts.size(); ++i)
+    if (p.parts[i].index) releaseSlot(keys[i], p.parts[i].index->type);
+}
+} // namespace
+
+Flow LetNode::exec(Frame &f) {
+  Slot v;
+  if (!init->eval(f, v)) return Flow::Error;
+  store(f.slots[slot], v, type);
+  return Flow::Normal;
+}
+
+Flow AssignNode::exec(Frame &f) {
+  Place &p = *target;
+  if (p.parts.empty() && !compound) {
+    Slot v;
+    if (!value->eval(f, v)) return Flow::Error;
+    store(f.slots[p.rootSlot], v, p.type);
+    return Flow::Normal;
+  }
+  // The place's indexes first (once), then the value, then the path (making it unique).
+  std::vector<Slot> keys;
+  if (!evalKeys(f, p, keys)) return Flow::Error;
+  Slot v;
+  if (!value->eval(f, v)) {
+    releaseKeys(p, keys);
+    return Flow::Error;
+  }
+  Slot *slot = nullptr;
+  if (!resolvePlace(f, p, keys, slot, !compound)) {
+    releaseSlot(v, value->type);
+    releaseKeys(p, keys);
+    return Flow::Error;
+  }
+  if (compound) {
+    Slot result;
+    bool ok = BinaryNode::apply(static_cast<BinaryNode::Op>(op), *slot, v, p.type, result);
+    releaseSlot(v, value->type);
+    if (!ok) {
+      releaseKeys(p, keys);
+      failAt(f, loc);
+      return Flow::Error;
+    }
+    v = result;
+  }
+  store(*slot, v, p.type);
+  releaseKeys(p, keys);
+  return Flow::Normal;
+}
+
+Flow ExprStmtNode::exec(Frame &f) {
+  Slot v;
+  if (!expr->eval(f, v)) return Flow::Error;
+  releaseSlot(v, expr->type);
+  return Flow::Normal;
+}
+
+Flow IfNode::exec(Frame &f) {
+  for (auto &[cond, body] : branches) {
+    Slot c;
+    if (!cond->eval(f, c)) return Flow::Error;
+    if (c.i) return body.run(f);
+  }
+  return elseBody.run(f);
+}
+
+Flow WhileNode::exec(Frame &f) {
+  while (true) {
+    Slot c;
+    if (!cond->eval(f, c)) return Flow::Error;
+    if (!c.i) return Flow::Normal;
+    Flow fl = body.run(f);
+    if (fl == Flow::Break) return Flow::Normal;
+    if (fl == Flow::Return || fl == Flow::Error) return fl;
+  }
+}
+
+Flow ForNode::exec(Frame &f) {
+  Slot it;
+  if (!iter->eval(f, it)) return Flow::Error;
+  if (form == ast::ForForm::Range) {
+    Slot e;
+    if (!end->eval(f, e)) return Flow::Error;
+    for (int64_t i = it.i; i < e.i; ++i) {
+      f.slots[slot1].i = i;
+      Flow fl = body.run(f);
+      if (fl == Flow::Break) break;
+      if (fl == Flow::Return || fl == Flow::Error) return fl;
+    }
+    return Flow::Normal;
+  }
+  // The loop runs over the collection as it was when the loop started: we hold a reference,
+  // and a change to the variable in the body copies it (copy on write).
+  Flow result = Flow::Normal;
+  if (form == ast::ForForm::List) {
+    List *l = static_cast<List *>(it.o);
+    for (Slot x : l->items) {
+      retainSlot(x, t1);
+      store(f.slots[slot1], x, t1);
+      Flow fl = body.run(f);
+      if (fl == Flow::Break) break;
+      if (fl == Flow::Return || fl == Flow::Error) {
+        result = fl;
+        break;
+      }
+    }
+  } else {
+    Map *m = static_cast<Map *>(it.o);
+    for (size_t i = 0; i < m->entries.size(); ++i) {
+      const Map::Entry e = m->entries[i];
+      if (!e.live) continue;
+      retainSlot(e.key, t1);
+      store(f.slots[slot1], e.key, t1);
+      retainSlot(e.value, t2);
+      store(f.slots[slot2], e.value, t2);
+      Flow fl = body.run(f);
+      if (fl == Flow::Break) break;
+      if (fl == Flow::Return || fl == Flow::Error) {
+        result = fl;
+        break;
+      }
+    }
+  }
+  release(it.o);
+  return result;
+}
+
+Flow ReturnNode::exec(Frame &f) {
+  if (value) {
+    Slot v;
+    if (!value->eval(f, v)) return Flow::Error;
+    f.ret = v;
+  }
+  return Flow::Return;
+}
+
+Flow ThrowNode::exec(Frame &f) {
+  Slot v;
+  if (!value->eval(f, v)) return Flow::Error;
+  std::string msg(static_cast<Str *>(v.o)->view());
+  release(v.o);
+  (void)raiseUser(msg);
+  failAt(f, loc);
+  return Flow::Error;
+}
+
+Flow TryNode::exec(Frame &f) {
+  Flow fl = body.run(f);
+  if (fl != Flow::Error) return fl;
+  ErrorVal *e = takeError();
+  Slot &s = f.slots[errSlot];
+  release(s.o);
+  s.o = e;
+  return handler.run(f);
+}
+
+Flow InsertNode::exec(Frame &f) {
+  Slot v;
+  if (!expr->eval(f, v)) return Flow::Error;
+  format(*f.tplOut, v, expr->type);
+  releaseSlot(v, expr->type);
+  return Flow::Normal;
+}
+
+} // namespace cfm::interp
