@@ -101,5 +101,40 @@ run binary 1 -- check "$TMP/binary.cfp" && has err "unexpected character U+0000"
 run empty 0 -- check "$TMP/empty.cfp" && pass "empty file"
 run directory 1 -- check "$TMP" && has err "cannot read" && pass "a directory instead of a file"
 
+# ---- cfmc run ----
+run run-help 0 -- run --help && has out "usage: cfmc run" && has out "--arg NAME=VALUE" && pass "cfmc run --help"
+run run-no-file 2 -- run && has err "no input file" && pass "run without a file"
+run run-bad-engine 2 -- run --engine llvm "$TMP/ok.cfp" && has err "unknown engine" && pass "run with an unknown engine"
+run run-ok 0 -- run "$TMP/ok.cfp" && has out "hello" && pass "run prints"
+run run-compile-error 1 -- run "$TMP/bad.cfp" && has err "error: expected \`int\`" && pass "run reports compile errors"
+
+cat >"$TMP/trace.cfp" <<'CFP'
+fn inner() { fail("boom"); }
+fn outer() { inner(); }
+procedure main() { print("start"); outer(); }
+CFP
+if run trace 1 -- run "$TMP/trace.cfp"; then
+  printf 'error: boom\n  at %s:1\n  at %s:2\n  at %s:3\n' "$TMP/trace.cfp" "$TMP/trace.cfp" "$TMP/trace.cfp" >"$TMP/want"
+  if cmp -s "$TMP/want" "$TMP/err" && has out "start"; then pass "uncaught error: message and one line per frame, innermost first"
+  else fail "uncaught error trace"; diff "$TMP/want" "$TMP/err"; fi
+fi
+
+cat >"$TMP/args.cfp" <<'CFP'
+procedure main(n: int, name: string = "x", d: duration = 1s, on: bool = false, ratio: float = 0.5, j: json = null) {
+  print("${n} ${name} ${d} ${on} ${ratio} ${j}");
+}
+procedure other() { print("other"); }
+CFP
+run args 0 -- run "$TMP/args.cfp" --arg n=5 --arg "name=two words" --arg d=1.5m --arg on=true --arg ratio=2e3 \
+  --arg 'j={"k":[1]}' && has out '5 two words 1m30s true 2000.0 {"k":[1]}' && pass "--arg converts to each parameter type"
+run args-defaults 0 -- run --arg=n=-7 "$TMP/args.cfp" && has out "-7 x 1s false 0.5 null" && pass "--arg defaults"
+run args-missing 1 -- run "$TMP/args.cfp" && has err "needs --arg n=<int>" && pass "a missing --arg"
+run args-bad 1 -- run "$TMP/args.cfp" --arg n=five && has err "--arg n: \`five\` is not a \`int\`" && pass "a --arg that does not fit"
+run args-bad-duration 1 -- run "$TMP/args.cfp" --arg n=1 --arg d=0.5ms && has err "is not a \`duration\`" && pass "a duration finer than 1 ms"
+run args-unknown 1 -- run "$TMP/args.cfp" --arg n=1 --arg m=2 && has err "has no parameter \`m\`" && pass "an unknown --arg"
+run args-twice 2 -- run "$TMP/args.cfp" --arg n=1 --arg n=2 && has err "given twice" && pass "an --arg given twice"
+run proc 0 -- run --proc other "$TMP/args.cfp" && has out "other" && pass "--proc"
+run proc-missing 1 -- run --proc nope "$TMP/args.cfp" && has err "no procedure \`nope\`" && pass "--proc that does not exist"
+
 if [ "$fails" -ne 0 ]; then echo "$fails cfmc CLI test(s) failed"; exit 1; fi
 echo "all cfmc CLI tests passed"
