@@ -9,74 +9,88 @@ namespace cfm::interp {
 
 using namespace rt;
 
-bool callFunction(Program &p, FnCode *fn, Slot *args, Slot &result, support::Loc callLoc, Frame *caller) {
-  size_t n = static_cast<size_t>(fn->frameSize);
-  if (p.depth >= kMaxCallDepth || p.top + n > p.stack.size()) {
-    for (size_t i = 0; i < fn->paramTypes.size(); ++i) releaseSlot(args[i], fn->paramTypes[i]);
-    (void)raise(ErrKind::Stack,
-                "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
-    if (caller) failAt(*caller, callLoc);
-    return false;
+namespace {
+
+bool stackOverflow(Frame *caller, support::Loc callLoc) {
+  (void)raise(ErrKind::Stack,
+              "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
+  if (caller) failAt(*caller, callLoc);
+  return false;
+}
+
+/// Runs fn's body on its frame at `slots` (reserved on the slot stack, parameters in place) and
+/// pops the frame.
+bool runFrame(Program &p, FnCode *fn, Slot *slots, Slot &result, support::Loc callLoc, Frame *caller) {
+  Frame f{slots, &p};
+  std::unique_ptr<std::string> text;
+  if (fn->isTemplate) {
+    text = std::make_unique<std::string>();
+    f.tplOut = text.get();
   }
-  Frame f{&p.stack[p.top], &p};
-  for (size_t i = 0; i < n; ++i) f.slots[i].i = 0;
-  for (size_t i = 0; i < fn->paramSlots.size(); ++i) f.slots[fn->paramSlots[i]] = args[i];
-  p.top += n;
   ++p.depth;
-  std::string text;
-  if (fn->isTemplate) f.tplOut = &text;
   Flow fl = Flow::Normal;
   for (SPtr &s : fn->body) {
     fl = s->exec(f);
-    if (fl != Flow::Normal) break;
+    if (fl != Flow::Normal) [[unlikely]]
+      break;
   }
   --p.depth;
-  p.top -= n;
-  for (size_t i = 0; i < n; ++i) releaseSlot(f.slots[i], fn->slotTypes[i]);
-  if (fl == Flow::Error) {
+  p.top -= static_cast<size_t>(fn->frameSize);
+  for (int i : fn->boxedSlots) release(slots[i].o);
+  if (fl == Flow::Error) [[unlikely]] {
     // The callee's frame is done: the next line in the trace is the caller's.
     if (ErrorVal *e = pendingError()) e->lineRecorded = false;
     if (caller) failAt(*caller, callLoc);
     return false;
   }
   if (fn->isTemplate)
-    result.o = newStr(text);
+    result.o = newStr(*text);
   else
     result = f.ret;
   return true;
 }
 
-bool CallNode::eval(Frame &f, Slot &out) {
-  // LANGUAGE.md: arguments left to right as written, then the defaults, evaluated at each call.
-  Slot args[64];
-  std::vector<Slot> many;
-  Slot *a = args;
-  if (fn->paramTypes.size() > 64) {
-    many.resize(fn->paramTypes.size());
-    a = many.data();
+} // namespace
+
+bool callFunction(Program &p, FnCode *fn, Slot *args, Slot &result, support::Loc callLoc, Frame *caller) {
+  size_t n = static_cast<size_t>(fn->frameSize);
+  if (p.depth >= kMaxCallDepth || p.top + n > p.stack.size()) {
+    for (size_t i = 0; i < fn->paramTypes.size(); ++i) releaseSlot(args[i], fn->paramTypes[i]);
+    return stackOverflow(caller, callLoc);
   }
-  size_t done = 0;
-  auto unwind = [&] {
-    for (size_t k = 0; k < done; ++k) {
-      int idx = k < written.size() ? written[k].first : defaulted[k - written.size()];
-      releaseSlot(a[idx], fn->paramTypes[static_cast<size_t>(idx)]);
-    }
-  };
+  Slot *slots = &p.stack[p.top];
+  for (size_t i = 0; i < n; ++i) slots[i].i = 0;
+  for (size_t i = 0; i < fn->paramSlots.size(); ++i) slots[fn->paramSlots[i]] = args[i];
+  p.top += n;
+  return runFrame(p, fn, slots, result, callLoc, caller);
+}
+
+bool CallNode::eval(Frame &f, Slot &out) {
+  Program &p = *f.prog;
+  size_t n = static_cast<size_t>(fn->frameSize);
+  if (p.depth >= kMaxCallDepth || p.top + n > p.stack.size()) [[unlikely]]
+    return stackOverflow(&f, loc);
+  // The callee's frame is reserved first and the arguments are evaluated straight into its
+  // parameter slots (calls inside the arguments use the stack above it). LANGUAGE.md: arguments
+  // left to right as written, then the defaults, evaluated at each call.
+  Slot *slots = &p.stack[p.top];
+  for (size_t i = 0; i < n; ++i) slots[i].i = 0;
+  p.top += n;
   for (auto &[idx, e] : written) {
-    if (!e->eval(f, a[idx])) {
-      unwind();
+    if (!e->eval(f, slots[fn->paramSlots[static_cast<size_t>(idx)]])) [[unlikely]] {
+      p.top -= n;
+      for (int i : fn->boxedSlots) release(slots[i].o);
       return false;
     }
-    ++done;
   }
   for (int idx : defaulted) {
-    if (!fn->defaults[static_cast<size_t>(idx)]->eval(f, a[idx])) {
-      unwind();
+    if (!fn->defaults[static_cast<size_t>(idx)]->eval(f, slots[fn->paramSlots[static_cast<size_t>(idx)]])) {
+      p.top -= n;
+      for (int i : fn->boxedSlots) release(slots[i].o);
       return false;
     }
-    ++done;
   }
-  return callFunction(*f.prog, fn, a, out, loc, &f);
+  return runFrame(p, fn, slots, out, loc, &f);
 }
 
 namespace {

@@ -44,6 +44,128 @@ const TypeDesc *TypeTable::get(const sema::Type *t) {
 
 namespace {
 
+/// An unboxed constant.
+struct ScalarConst final : ENode {
+  Slot value;
+  ScalarConst(const TypeDesc *t, support::Loc l, Slot v) : ENode(t, l), value(v) {}
+  bool eval(Frame &, Slot &out) override {
+    out = value;
+    return true;
+  }
+};
+
+/// An unboxed local variable (int, float, bool, duration): no reference to take.
+struct ScalarLocal final : ENode {
+  int slot;
+  ScalarLocal(const TypeDesc *t, support::Loc l, int s) : ENode(t, l), slot(s) {}
+  bool eval(Frame &f, Slot &out) override {
+    out = f.slots[slot];
+    return true;
+  }
+};
+
+/// Integer (and duration, bool) operators without the generic dispatch: the hot path of loops
+/// and recursive functions.
+template <typename F> struct IntBin final : ENode {
+  EPtr lhs, rhs;
+  IntBin(const TypeDesc *t, support::Loc l, EPtr a, EPtr b)
+      : ENode(t, l), lhs(std::move(a)), rhs(std::move(b)) {}
+  bool eval(Frame &f, Slot &out) override {
+    Slot a, b;
+    if (!lhs->eval(f, a) || !rhs->eval(f, b)) return false;
+    if (!F::apply(a.i, b.i, out.i)) return failAt(f, loc);
+    return true;
+  }
+};
+struct AddI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) {
+    return __builtin_add_overflow(a, b, &o) ? addInt(a, b, o) : true;
+  }
+};
+struct SubI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) {
+    return __builtin_sub_overflow(a, b, &o) ? subInt(a, b, o) : true;
+  }
+};
+struct MulI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) {
+    return __builtin_mul_overflow(a, b, &o) ? mulInt(a, b, o) : true;
+  }
+};
+struct ModI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return modInt(a, b, o); }
+};
+struct DivI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return divInt(a, b, o); }
+};
+struct LtI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return o = a < b, true; }
+};
+struct LeI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return o = a <= b, true; }
+};
+struct GtI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return o = a > b, true; }
+};
+struct GeI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return o = a >= b, true; }
+};
+struct EqI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return o = a == b, true; }
+};
+struct NeI {
+  static bool apply(int64_t a, int64_t b, int64_t &o) { return o = a != b, true; }
+};
+
+/// `local op constant` and `local op local`: the operands are read directly, without a virtual
+/// call each (`n < 2`, `n - 1`, `i * i`).
+template <typename F> struct IntBinLC final : ENode {
+  int slot;
+  int64_t k;
+  IntBinLC(const TypeDesc *t, support::Loc l, int s, int64_t c) : ENode(t, l), slot(s), k(c) {}
+  bool eval(Frame &f, Slot &out) override {
+    if (!F::apply(f.slots[slot].i, k, out.i)) return failAt(f, loc);
+    return true;
+  }
+};
+template <typename F> struct IntBinLL final : ENode {
+  int a, b;
+  IntBinLL(const TypeDesc *t, support::Loc l, int x, int y) : ENode(t, l), a(x), b(y) {}
+  bool eval(Frame &f, Slot &out) override {
+    if (!F::apply(f.slots[a].i, f.slots[b].i, out.i)) return failAt(f, loc);
+    return true;
+  }
+};
+
+template <typename F> EPtr makeIntBin(const TypeDesc *t, support::Loc loc, EPtr &l, EPtr &r) {
+  auto *ll = dynamic_cast<ScalarLocal *>(l.get());
+  if (ll) {
+    if (auto *rc = dynamic_cast<ScalarConst *>(r.get()))
+      return std::make_unique<IntBinLC<F>>(t, loc, ll->slot, rc->value.i);
+    if (auto *rl = dynamic_cast<ScalarLocal *>(r.get()))
+      return std::make_unique<IntBinLL<F>>(t, loc, ll->slot, rl->slot);
+  }
+  return std::make_unique<IntBin<F>>(t, loc, std::move(l), std::move(r));
+}
+
+EPtr fastIntBinary(BinaryNode::Op op, const TypeDesc *t, support::Loc loc, EPtr &l, EPtr &r) {
+  using Op = BinaryNode::Op;
+  switch (op) {
+  case Op::AddInt: return makeIntBin<AddI>(t, loc, l, r);
+  case Op::SubInt: return makeIntBin<SubI>(t, loc, l, r);
+  case Op::MulInt: return makeIntBin<MulI>(t, loc, l, r);
+  case Op::DivInt: return makeIntBin<DivI>(t, loc, l, r);
+  case Op::ModInt: return makeIntBin<ModI>(t, loc, l, r);
+  case Op::LtInt: return makeIntBin<LtI>(t, loc, l, r);
+  case Op::LeInt: return makeIntBin<LeI>(t, loc, l, r);
+  case Op::GtInt: return makeIntBin<GtI>(t, loc, l, r);
+  case Op::GeInt: return makeIntBin<GeI>(t, loc, l, r);
+  case Op::EqScalar: return makeIntBin<EqI>(t, loc, l, r);
+  case Op::NeScalar: return makeIntBin<NeI>(t, loc, l, r);
+  default: return nullptr;
+  }
+}
+
 class Compiler {
 public:
   Compiler(const sema::Program &sp, Program &p) : sp_(sp), p_(p) {}
@@ -137,6 +259,7 @@ EPtr Compiler::exprRaw(ast::Expr *e) {
     auto *ne = static_cast<ast::NameExpr *>(e);
     if (ne->var->kind == sema::VarKind::Const)
       return std::make_unique<GlobalGet>(t, l, p_.globalIndex.at(ne->var));
+    if (!t->boxed()) return std::make_unique<ScalarLocal>(t, l, ne->var->slot);
     return std::make_unique<LocalGet>(t, l, ne->var->slot);
   }
   case ast::ExprKind::List: {
@@ -229,6 +352,7 @@ EPtr Compiler::binary(ast::BinaryExpr *b) {
   }
   (void)rt;
   EPtr l = expr(b->lhs), r = expr(b->rhs);
+  if (EPtr fast = fastIntBinary(op, t, b->opLoc, l, r)) return fast;
   // json == null: the null side is a json value; compare as json.
   return std::make_unique<BinaryNode>(t, b->opLoc, op, std::move(l), std::move(r));
 }
@@ -435,6 +559,9 @@ bool compileProgram(const sema::Program &sp, Program &p, std::string &why) {
   Compiler c(sp, p);
   for (const sema::FnInfo &fi : sp.functions) c.function(fi);
   for (const sema::FnInfo &fi : sp.functions) c.defaults(fi);
+  for (auto &[info, fc] : p.fns)
+    for (size_t i = 0; i < fc->slotTypes.size(); ++i)
+      if (fc->slotTypes[i]->boxed()) fc->boxedSlots.push_back(static_cast<int>(i));
   why = c.why;
   return why.empty();
 }

@@ -76,6 +76,7 @@ struct FnCode {
   std::vector<SPtr> body;
   bool isTemplate = false;
   int frameSize = 0;
+  std::vector<int> boxedSlots; // slots whose values hold references (released at return)
 };
 
 /// Records the current frame's line in the pending error's trace (once per frame); returns

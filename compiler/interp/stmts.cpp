@@ -84,9 +84,19 @@ Flow LetNode::exec(Frame &f) {
 
 Flow AssignNode::exec(Frame &f) {
   Place &p = *target;
-  if (p.parts.empty() && !compound) {
+  if (p.parts.empty()) { // a local variable: no indexes, nothing to make unique
     Slot v;
     if (!value->eval(f, v)) return Flow::Error;
+    if (compound) {
+      Slot &dst = f.slots[p.rootSlot], result;
+      bool ok = BinaryNode::apply(static_cast<BinaryNode::Op>(op), dst, v, p.type, result);
+      releaseSlot(v, value->type);
+      if (!ok) {
+        failAt(f, loc);
+        return Flow::Error;
+      }
+      v = result;
+    }
     store(f.slots[p.rootSlot], v, p.type);
     return Flow::Normal;
   }
