@@ -1,5 +1,6 @@
 // cfmc.cpp — the `cfmc` command: checks (and, as later parts land, runs and compiles)
 // procedure files. Subcommands are listed once in kCommands.
+#include "driver/repl.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "support/diagnostics.h"
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -29,6 +31,7 @@ cfmc is the compiler of CFM's procedure language (.cfp files).
 commands:
   check     parse and type-check procedure files and report every error
   run       check a procedure file and run one of its procedures
+  repl      an interactive session (declarations, statements, expressions)
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -214,11 +217,36 @@ int cmdRun(const std::vector<std::string> &args) {
   return status;
 }
 
+const char *const kReplHelp = R"(usage: cfmc repl
+
+An interactive session: type declarations (fn, record, template, const, import), statements
+or expressions; an expression's value is printed, and declarations and variables persist.
+With a terminal it offers line editing and a persistent history (~/.cfm_history); input
+continues on a `...>` line while a bracket, string or comment is open. Without a terminal it
+reads standard input the same way, without prompts, so sessions can be scripted.
+
+commands inside the session: :type EXPR, :load FILE, :help, :quit
+)";
+
+int cmdRepl(const std::vector<std::string> &args) {
+  for (const std::string &a : args) {
+    if (a == "-h" || a == "--help") {
+      std::cout << kReplHelp;
+      return 0;
+    }
+    if (a == "--engine" || a == "--engine=interp" || a == "interp") continue;
+    return usageError("unknown option `" + a + "`", kReplHelp);
+  }
+  int status = 0;
+  cfm::frontend::runWithLargeStack([&] { status = cfm::driver::runRepl(isatty(0) && isatty(1)); });
+  return status;
+}
+
 struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {{"check", cmdCheck}, {"run", cmdRun}};
+const Command kCommands[] = {{"check", cmdCheck}, {"run", cmdRun}, {"repl", cmdRepl}};
 
 } // namespace
 

@@ -36,6 +36,11 @@ bool runFrame(Program &p, FnCode *fn, Slot *slots, Slot &result, support::Loc ca
   }
   --p.depth;
   p.top -= static_cast<size_t>(fn->frameSize);
+  if (fn == p.captureFn && p.depth == 0 && fl != Flow::Error) [[unlikely]]
+    for (int i : p.captureSlots) {
+      retainSlot(slots[i], fn->slotTypes[static_cast<size_t>(i)]);
+      p.captured.push_back(slots[i]);
+    }
   for (int i : fn->boxedSlots) release(slots[i].o);
   if (fl == Flow::Error) [[unlikely]] {
     // The callee's frame is done: the next line in the trace is the caller's.

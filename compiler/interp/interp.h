@@ -7,10 +7,13 @@
 #pragma once
 
 #include "frontend/frontend.h"
+#include "runtime/value.h"
 
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace cfm::interp {
 
@@ -25,5 +28,15 @@ struct RunOptions {
 /// error (`error: <message>` and one `  at <file>:<line>` per frame on `opts.err`) or a bad
 /// `--arg`.
 int run(const frontend::Compilation &c, const RunOptions &opts);
+
+/// For the REPL: runs procedure `proc` with ready argument values (owned references, one per
+/// parameter), then hands back the final values of the variables `keep` (new references, in
+/// order) and their runtime types. The compiled program stays alive in `holder`: values it made
+/// refer to its type descriptors. Returns 0, 1 (an uncaught error, reported on `err`) or 3 (the
+/// program uses what the interpreter does not run yet).
+int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vector<rt::Slot> args,
+               const std::vector<const sema::Var *> &keep, std::vector<rt::Slot> &kept,
+               std::vector<const rt::TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out,
+               FILE *err);
 
 } // namespace cfm::interp

@@ -19,6 +19,12 @@ private:
 };
 
 struct Program {
+  Program() = default;
+  Program(const Program &) = delete;
+  Program &operator=(const Program &) = delete;
+  ~Program() {
+    for (size_t i = 0; i < globals.size(); ++i) rt::releaseSlot(globals[i], globalTypes[i]);
+  }
   const support::SourceManager *sources = nullptr;
   TypeTable types;
   std::unordered_map<const sema::FnInfo *, std::unique_ptr<FnCode>> fns;
@@ -29,6 +35,11 @@ struct Program {
   size_t top = 0;
   int depth = 0;
   FILE *out = stdout;
+  // The REPL keeps a procedure's variables after it returned: their final values (new
+  // references) are copied out of its frame when it ends at the top level.
+  const FnCode *captureFn = nullptr;
+  std::vector<int> captureSlots;
+  std::vector<Slot> captured;
   const TypeDesc *listOfString = nullptr;
   const TypeDesc *stringType = nullptr;
   const TypeDesc *errorType = nullptr;

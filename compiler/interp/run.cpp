@@ -159,7 +159,56 @@ int run(const frontend::Compilation &c, const RunOptions &opts) {
     }
   }
   fflush(opts.out);
-  for (size_t i = 0; i < p.globals.size(); ++i) releaseSlot(p.globals[i], p.globalTypes[i]);
+  return status;
+}
+
+int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vector<Slot> args,
+               const std::vector<const sema::Var *> &keep, std::vector<Slot> &kept,
+               std::vector<const TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out,
+               FILE *err) {
+  const sema::Program &sp = c.program;
+  auto p = std::make_shared<Program>();
+  holder = p;
+  p->sources = &c.sources;
+  p->out = out;
+  p->stack.resize(size_t(1) << 20);
+  std::string why;
+  const sema::FnInfo *fi = nullptr;
+  for (const sema::FnInfo &f : sp.functions)
+    if (f.name == proc) fi = &f;
+  auto dropArgs = [&] {
+    for (size_t i = 0; fi && i < args.size() && i < fi->params.size(); ++i)
+      releaseSlot(args[i], p->types.get(fi->params[i].type));
+  };
+  if (!compileProgram(sp, *p, why)) {
+    dropArgs();
+    fprintf(err, "error: %s\n", why.c_str());
+    return 3;
+  }
+  FnCode *fn = p->fns.at(fi).get();
+  p->captureFn = fn;
+  for (const sema::Var *v : keep) {
+    p->captureSlots.push_back(v->slot);
+    keptTypes.push_back(p->types.get(v->type));
+  }
+  support::Loc where;
+  if (!evalConstants(sp, *p, where)) {
+    dropArgs();
+    fflush(out);
+    printUncaught(err);
+    return 1;
+  }
+  Slot result{0};
+  int status = 0;
+  if (callFunction(*p, fn, args.data(), result, fi->decl->nameLoc, nullptr)) {
+    releaseSlot(result, fn->ret);
+    kept = std::move(p->captured);
+  } else {
+    fflush(out);
+    printUncaught(err);
+    status = 1;
+  }
+  fflush(out);
   return status;
 }
 

@@ -136,5 +136,19 @@ run args-twice 2 -- run "$TMP/args.cfp" --arg n=1 --arg n=2 && has err "given tw
 run proc 0 -- run --proc other "$TMP/args.cfp" && has out "other" && pass "--proc"
 run proc-missing 1 -- run --proc nope "$TMP/args.cfp" && has err "no procedure \`nope\`" && pass "--proc that does not exist"
 
+# ---- cfmc repl, scripted through a pipe (no prompts) ----
+printf '%s\n' 'let x = 20' 'x + 22' ':type x' 'fn twice(n: int) -> int { return n * 2; }' 'twice(x)' \
+  'var names: list<string> = []' 'names.push("web");' 'names' 'let m = {"a": [1,' '  2]}' 'm' 'nope' \
+  'fail("boom");' 'x' 'record P { a: int }' 'P { a: x }' 'print("side effect")' ':help' ':quit' 'after quit' \
+  | "$CFMC" repl >"$TMP/out" 2>"$TMP/err"
+printf '%s\n' 42 int 40 '["web"]' '{"a": [1, 2]}' 20 'P { a: 20 }' 'side effect' >"$TMP/want"
+if grep -v -e '^Type declarations' -e '^An expression' -e '^Input continues' -e '^  :' -e '^$' "$TMP/out" | cmp -s - "$TMP/want" &&
+  has err "<repl>:1:1: error: undefined name \`nope\`" && has err "error: boom" && has out ":type EXPR"; then
+  pass "repl through a pipe: values, declarations, variables, continuation, errors, :type, :help, :quit"
+else
+  fail "repl through a pipe"; diff <(grep -v -e '^Type declarations' -e '^An expression' -e '^Input continues' -e '^  :' -e '^$' "$TMP/out") "$TMP/want"; cat "$TMP/err"
+fi
+if /usr/bin/python3 "$TESTS/cli/repl_pty_test.py" "$CFMC"; then pass "repl through a pseudo-terminal"; else fail "repl through a pseudo-terminal"; fi
+
 if [ "$fails" -ne 0 ]; then echo "$fails cfmc CLI test(s) failed"; exit 1; fi
 echo "all cfmc CLI tests passed"

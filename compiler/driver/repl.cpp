@@ -1,0 +1,365 @@
+// repl.cpp — `cfmc repl` (see repl.h).
+//
+// Each input is compiled as part of a program made of every declaration accepted so far and a
+// procedure whose parameters carry the session's variables in and whose body holds the input:
+//
+//   <declarations so far>
+//   procedure __repl(__in0: T0, ...) {
+//   var x = __in0;          // the session's variables, as `let` or `var`
+//   if true {
+//   <input>                 // a nested block: redefining a session variable shadows it
+//   }
+//   }
+//
+// After the run the interpreter hands back the final values of the session variables and of
+// the variables the input declared; diagnostics are shown against the input's own lines.
+// Earlier compilations stay alive: values refer to their runtime type descriptors.
+#include "driver/repl.h"
+
+#include "frontend/frontend.h"
+#include "interp/interp.h"
+#include "runtime/runtime.h"
+
+#include <editline/readline.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace cfm::driver {
+
+namespace {
+
+const char *const kHelp =
+    R"(Type declarations (fn, record, template, const, import), statements or an expression.
+An expression's value is printed; declarations and variables persist between inputs.
+Input continues on the next line while a bracket, brace, string or comment is open.
+
+  :type EXPR   show the type of an expression without running it
+  :load FILE   load a file's declarations (as `import "FILE";`)
+  :help        this text
+  :quit        leave (also Ctrl-D)
+)";
+
+struct SessionVar {
+  std::string name;
+  bool isVar;
+  std::string type;  // as written in source
+  rt::Slot value{0}; // owned
+  const rt::TypeDesc *desc = nullptr;
+};
+
+/// True while the text has an open bracket, string, template or block comment.
+bool needsMore(const std::string &s) {
+  int depth = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '/') {
+      while (i < s.size() && s[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      size_t e = s.find("*/", i + 2);
+      if (e == std::string::npos) return true;
+      i = e + 1;
+      continue;
+    }
+    if (s.compare(i, 3, "\"\"\"") == 0) {
+      size_t e = s.find("\"\"\"", i + 3);
+      if (e == std::string::npos) return true;
+      i = e + 2;
+      continue;
+    }
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < s.size() && s[j] != '"') {
+        if (s[j] == '\\') ++j;
+        ++j;
+      }
+      if (j >= s.size()) return true;
+      i = j;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') --depth;
+  }
+  return depth > 0;
+}
+
+std::string trim(const std::string &s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+bool startsWithWord(const std::string &s, const char *w) {
+  size_t n = std::strlen(w);
+  return s.compare(0, n, w) == 0 &&
+         (s.size() == n || !(std::isalnum(static_cast<unsigned char>(s[n])) || s[n] == '_'));
+}
+
+class Session {
+public:
+  ~Session() {
+    for (SessionVar &v : vars_) rt::releaseSlot(v.value, v.desc);
+    rt::clearError();
+  }
+
+  /// Handles one complete input; returns false to end the session.
+  bool handle(const std::string &raw) {
+    std::string in = trim(raw);
+    if (in.empty()) return true;
+    if (in[0] == ':') return command(in);
+    for (const char *kw : {"fn", "procedure", "template", "record", "const", "import"})
+      if (startsWithWord(in, kw)) {
+        declare(in);
+        return true;
+      }
+    for (const char *kw : {"let", "var", "throw", "return", "break", "continue"})
+      if (startsWithWord(in, kw)) {
+        statements(in.back() == ';' ? in : in + ";", "", false, false); // `let x = 1` needs no `;` here
+        return true;
+      }
+    for (const char *kw : {"if", "while", "for", "try"})
+      if (startsWithWord(in, kw)) {
+        statements(in, "", false, false);
+        return true;
+      }
+    if (in.back() == ';') {
+      statements(in, "", false, false);
+      return true;
+    }
+    // An expression (a record or map literal ends with `}` too); failing that, statements.
+    if (statements(in + ");", "let __value = (", true, false, true)) return true;
+    if (voidValue_)
+      statements(in + ";", "", false, false); // `f()` of a void function
+    else if (syntaxError_)
+      statements(in, "", false, false);
+    return true;
+  }
+
+private:
+  std::string decls_;
+  std::vector<SessionVar> vars_;
+  std::vector<std::shared_ptr<void>> keepAlive_;
+  bool voidValue_ = false;
+  bool syntaxError_ = false; // the last attempt did not parse
+
+  bool command(const std::string &in) {
+    std::string cmd = in.substr(0, in.find(' '));
+    std::string arg = trim(in.substr(cmd.size()));
+    if (cmd == ":quit" || cmd == ":q" || cmd == ":exit") return false;
+    if (cmd == ":help" || cmd == ":h") {
+      std::cout << kHelp;
+    } else if (cmd == ":type" || cmd == ":t") {
+      if (arg.empty())
+        std::cerr << "error: `:type` needs an expression\n";
+      else
+        statements(arg + ");", "let __value = (", true, true);
+    } else if (cmd == ":load" || cmd == ":l") {
+      if (arg.empty()) {
+        std::cerr << "error: `:load` needs a file\n";
+      } else {
+        std::error_code ec;
+        std::string abs = std::filesystem::absolute(arg, ec).string();
+        if (!std::filesystem::exists(abs))
+          std::cerr << "error: cannot read `" << arg << "`\n";
+        else
+          declare("import \"" + abs + "\";");
+      }
+    } else {
+      std::cerr << "error: unknown command `" << cmd << "` (try :help)\n";
+    }
+    std::cout.flush();
+    return true;
+  }
+
+  std::unique_ptr<frontend::Compilation> compile(const std::string &text) {
+    std::unique_ptr<frontend::Compilation> c;
+    // Named `<repl>` (imports resolve against the working directory); the input is always on
+    // the first lines of the text, so traces and diagnostics show its own line numbers.
+    frontend::runWithLargeStack([&] { c = frontend::compileText("<repl>", text); });
+    return c;
+  }
+
+  /// Prints diagnostics against the input: it starts the text, after `offset` characters of
+  /// generated code on its first line.
+  void report(const frontend::Compilation &c, const std::string &input, uint32_t offset) {
+    std::istringstream lines(input);
+    std::vector<std::string> ls;
+    for (std::string l; std::getline(lines, l);) ls.push_back(l);
+    if (ls.empty()) ls.push_back("");
+    for (const support::Diagnostic &d : c.diags.sorted()) {
+      const support::Loc &l = d.range.begin;
+      if (l.file != 0) {
+        std::cerr << c.sources.file(l.file).path() << ":" << l.line << ":" << l.col
+                  << ": error: " << d.message << "\n";
+        continue;
+      }
+      uint32_t line = l.line, col = l.col;
+      if (line == 1) col = col > offset ? col - offset : 1;
+      if (line > ls.size()) { // in the generated closing lines: the end of the input
+        line = static_cast<uint32_t>(ls.size());
+        col = static_cast<uint32_t>(ls.back().size()) + 1;
+      }
+      std::cerr << "<repl>:" << line << ":" << col << ": error: " << d.message << "\n    " << ls[line - 1]
+                << "\n    ";
+      for (uint32_t k = 1; k < col; ++k) std::cerr << ' ';
+      std::cerr << "^\n";
+    }
+  }
+
+  void declare(const std::string &in) {
+    auto c = compile(in + "\n" + decls_);
+    if (!c->ok()) {
+      report(*c, in, 0);
+      return;
+    }
+    decls_ = in + "\n" + decls_;
+  }
+
+  /// Compiles and runs `input` (after `prefix`, generated code such as `let __value = (`) as
+  /// statements in the session. `valueVar`: the input declares `__value`, to be printed;
+  /// `typeOnly`: print its type and do not run.
+  bool statements(const std::string &input, const std::string &prefix, bool valueVar, bool typeOnly,
+                  bool quietOnSyntaxError = false) {
+    voidValue_ = false;
+    syntaxError_ = false;
+    std::string header = "procedure __repl(";
+    for (size_t i = 0; i < vars_.size(); ++i)
+      header += (i ? ", " : "") + std::string("__in") + std::to_string(i) + ": " + vars_[i].type;
+    header += ") { ";
+    for (size_t i = 0; i < vars_.size(); ++i)
+      header += std::string(vars_[i].isVar ? "var " : "let ") + vars_[i].name + " = __in" +
+                std::to_string(i) + "; ";
+    header += "if true { " + prefix;
+    std::string text = header + input + "\n}\n}\n" + decls_;
+    auto c = compile(text);
+    if (!c->ok()) {
+      for (const support::Diagnostic &d : c->diags.sorted())
+        if (d.kind == support::DiagKind::VoidValue) voidValue_ = true;
+      syntaxError_ = c->syntaxErrors;
+      if (quietOnSyntaxError && syntaxError_) return false;
+      std::string shown = valueVar && input.size() >= 2 ? input.substr(0, input.size() - 2) : input;
+      if (!(valueVar && voidValue_)) report(*c, shown, static_cast<uint32_t>(header.size()));
+      return false;
+    }
+    // The procedure, its session-variable declarations, and the input's own declarations.
+    ast::FnDecl *fn = nullptr;
+    for (ast::Decl *d : c->modules[0]->decls)
+      if (d->kind == ast::DeclKind::Fn && d->name == "__repl") fn = static_cast<ast::FnDecl *>(d);
+    std::vector<const sema::Var *> keep;
+    std::vector<std::pair<std::string, bool>> names;
+    for (size_t i = 0; i < vars_.size(); ++i) {
+      auto *let = static_cast<ast::LetStmt *>(fn->body[i]);
+      keep.push_back(let->var);
+      names.emplace_back(vars_[i].name, vars_[i].isVar);
+    }
+    auto *ifs = static_cast<ast::IfStmt *>(fn->body[vars_.size()]);
+    const sema::Var *value = nullptr;
+    for (ast::Stmt *s : ifs->branches[0].body) {
+      if (s->kind != ast::StmtKind::Let) continue;
+      auto *let = static_cast<ast::LetStmt *>(s);
+      if (let->name == "__value") {
+        value = let->var;
+        continue;
+      }
+      keep.push_back(let->var);
+      names.emplace_back(let->name, let->isVar);
+    }
+    if (typeOnly) {
+      if (value) std::cout << value->type->str() << "\n";
+      std::cout.flush();
+      return true;
+    }
+    if (value) keep.push_back(value);
+    std::vector<rt::Slot> args, kept;
+    std::vector<const rt::TypeDesc *> types;
+    for (SessionVar &v : vars_) {
+      rt::retainSlot(v.value, v.desc);
+      args.push_back(v.value);
+    }
+    std::shared_ptr<void> holder;
+    std::cout.flush();
+    int status = interp::runForRepl(*c, "__repl", std::move(args), keep, kept, types, holder, stdout, stderr);
+    std::shared_ptr<frontend::Compilation> comp(std::move(c));
+    keepAlive_.push_back(comp);
+    keepAlive_.push_back(holder);
+    if (status != 0) return true; // reported; the session keeps its previous values
+    std::vector<SessionVar> next;
+    for (size_t i = 0; i < names.size(); ++i) {
+      // A later declaration of the same name replaces an earlier one.
+      for (SessionVar &old : next)
+        if (old.name == names[i].first) {
+          rt::releaseSlot(old.value, old.desc);
+          old.name.clear();
+        }
+      next.push_back({names[i].first, names[i].second, keep[i]->type->str(), kept[i], types[i]});
+    }
+    for (SessionVar &v : vars_) rt::releaseSlot(v.value, v.desc);
+    vars_.clear();
+    for (SessionVar &v : next)
+      if (!v.name.empty()) vars_.push_back(v);
+    if (value) {
+      rt::Slot v = kept.back();
+      std::string s;
+      rt::format(s, v, types.back(), true); // strings shown quoted, as inside collections
+      std::cout << s << "\n";
+      rt::releaseSlot(v, types.back());
+    }
+    std::cout.flush();
+    return true;
+  }
+};
+
+std::string historyPath() {
+  const char *home = std::getenv("HOME");
+  return std::string(home ? home : ".") + "/.cfm_history";
+}
+
+} // namespace
+
+int runRepl(bool useLineEditing) {
+  Session session;
+  std::string hist = historyPath();
+  if (useLineEditing) {
+    using_history();
+    read_history(hist.c_str());
+    std::cout << "cfm repl — :help for help, :quit to leave\n";
+  }
+  std::string buffer;
+  while (true) {
+    std::string line;
+    if (useLineEditing) {
+      char *l = readline(buffer.empty() ? "cfm> " : "...> ");
+      if (!l) break;
+      line = l;
+      free(l);
+    } else {
+      if (!std::getline(std::cin, line)) break;
+    }
+    buffer += buffer.empty() ? line : "\n" + line;
+    if (needsMore(buffer)) continue;
+    if (useLineEditing && !trim(buffer).empty()) {
+      add_history(buffer.c_str());
+      write_history(hist.c_str());
+    }
+    std::string input;
+    input.swap(buffer);
+    if (!session.handle(input)) break;
+  }
+  if (!trim(buffer).empty()) session.handle(buffer); // end of input inside an open construct
+  if (useLineEditing) std::cout << "\n";
+  return 0;
+}
+
+} // namespace cfm::driver
