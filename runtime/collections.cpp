@@ -298,8 +298,27 @@ Str *strLower(const Str *s) {
 
 Str *strReplace(const Str *s, const Str *from, const Str *to) {
   std::string_view v = s->view(), a = from->view(), b = to->view();
-  if (a.empty()) return newStr(v);
   std::string o;
+  if (a.empty()) {
+    // As in Rust, Go and JavaScript: an empty pattern matches before every character and at
+    // the end (UTF-8 sequences stay whole).
+    o += b;
+    size_t i = 0;
+    while (i < v.size()) {
+      size_t n = 1;
+      unsigned char c = static_cast<unsigned char>(v[i]);
+      if (c >= 0xF0)
+        n = 4;
+      else if (c >= 0xE0)
+        n = 3;
+      else if (c >= 0xC0)
+        n = 2;
+      o += v.substr(i, n);
+      o += b;
+      i += n;
+    }
+    return newStr(o);
+  }
   size_t start = 0;
   while (true) {
     size_t p = v.find(a, start);

@@ -403,9 +403,9 @@ bool jsonEqual(const Json *a, const Json *b) {
 }
 
 bool jsonIndexKey(const Json *j, std::string_view key, Json *&out) {
+  // A value that is not an object has no keys: a missing key (LANGUAGE.md "json").
   if (j->j != Json::J::Object)
-    return raise(ErrKind::Conversion, std::string("cannot convert json ") + typeName(j) +
-                                          " to object (indexed by \"" + std::string(key) + "\")");
+    return raise(ErrKind::Key, "key " + quote(key) + " not found (the json value is " + typeName(j) + ")");
   for (size_t k = 0; k < j->keys.size(); ++k) {
     if (j->keys[k]->view() == key) {
       out = j->items[k];
@@ -417,9 +417,10 @@ bool jsonIndexKey(const Json *j, std::string_view key, Json *&out) {
 }
 
 bool jsonIndexInt(const Json *j, int64_t i, Json *&out) {
+  // A value that is not an array has no elements: an index out of range.
   if (j->j != Json::J::Array)
-    return raise(ErrKind::Conversion, std::string("cannot convert json ") + typeName(j) +
-                                          " to array (indexed by " + std::to_string(i) + ")");
+    return raise(ErrKind::Index,
+                 "index " + std::to_string(i) + " out of range (the json value is " + typeName(j) + ")");
   if (i < 0 || static_cast<size_t>(i) >= j->items.size())
     return raise(ErrKind::Index, "index " + std::to_string(i) + " out of range (length " +
                                      std::to_string(j->items.size()) + ")");

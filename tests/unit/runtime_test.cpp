@@ -248,6 +248,10 @@ TEST(RuntimeCollections, StringMethods) {
   Str *dash = newStr("-");
   Str *r = strReplace(s, comma, dash);
   EXPECT_EQ(r->view(), "a-b--c");
+  Str *x = newStr("x"), *ins = strReplace(dash, empty, x);
+  EXPECT_EQ(ins->view(), "x-x"); // an empty pattern matches around every character
+  release(x);
+  release(ins);
   for (Obj *o :
        std::initializer_list<Obj *>{s, comma, empty, parts, uni, chars, padded, t, mixed, up, low, dash, r})
     release(o);
