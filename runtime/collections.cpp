@@ -2,6 +2,7 @@
 // write) and the methods of LANGUAGE.md "Built-ins". Maps keep insertion order; a hash index
 // over the entries finds keys in constant time.
 #include "runtime/collections.h"
+#include "runtime/utf8.h"
 
 #include <cstring>
 

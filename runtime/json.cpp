@@ -1,6 +1,7 @@
 // json.cpp — the json type (LANGUAGE.md "Precise rules": json): parsing (RFC 8259), compact
 // writing, to_json conversion of typed values, indexing and equality.
 #include "runtime/runtime.h"
+#include "runtime/utf8.h"
 
 #include <charconv>
 #include <cmath>
@@ -196,24 +197,6 @@ private:
     double f = std::strtod(s.c_str(), nullptr);
     if (std::isinf(f)) return fail("number " + s + " out of range");
     return jsonFloat(f);
-  }
-
-  static void appendUtf8(std::string &out, uint32_t cp) {
-    if (cp < 0x80)
-      out += static_cast<char>(cp);
-    else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   bool hex4(uint32_t &v) {

@@ -123,7 +123,7 @@ struct ErrorVal : Obj {
   Str *errKind;
   Str *message;
   std::vector<std::string> trace; // "file:line", innermost first
-  bool lineRecorded = false;       // the innermost open frame's line is in `trace` already
+  bool lineRecorded = false;      // the innermost open frame's line is in `trace` already
   ErrorVal(Str *k, Str *m) : Obj(Kind::Error), errKind(k), message(m) {}
 };
 

@@ -6,10 +6,11 @@
 // accepts but the language does not (assignment to a non-place, calls of non-names).
 #include "parse/parse_internal.h"
 #include "parse/parser.h"
+#include "runtime/utf8.h"
 
 #include <cmath>
-#include <typeinfo>
 #include <cstdlib>
+#include <typeinfo>
 
 namespace cfm::parse {
 
@@ -19,24 +20,6 @@ using support::Loc;
 using support::Range;
 
 namespace {
-
-void appendUtf8(std::string &out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 std::string stripUnderscores(const std::string &s) {
   std::string o;
@@ -334,7 +317,8 @@ private:
       return a_.make<ast::ReturnStmt>(r, n == 3 ? expr(child<CfpParser::ExprContext>(c, 1)) : nullptr);
     if (is<CfpParser::BreakStmtContext>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Break, r);
     if (is<CfpParser::ContinueStmtContext>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Continue, r);
-    if (is<CfpParser::ThrowStmtContext>(c)) return a_.make<ast::ThrowStmt>(r, expr(child<CfpParser::ExprContext>(c, 1)));
+    if (is<CfpParser::ThrowStmtContext>(c))
+      return a_.make<ast::ThrowStmt>(r, expr(child<CfpParser::ExprContext>(c, 1)));
     if (is<CfpParser::TryStmtContext>(c)) {
       // TRY block CATCH ID block
       auto *node = a_.make<ast::TryStmt>(r);
@@ -473,7 +457,8 @@ private:
       return a_.make<ast::FloatLit>(r, v);
     }
     if (is<CfpParser::DurationLitContext>(c)) return duration(tok(c, 0)->getText(), r);
-    if (is<CfpParser::BoolLitContext>(c)) return a_.make<ast::BoolLit>(r, tok(c, 0)->getType() == CfpParser::TRUE_LIT);
+    if (is<CfpParser::BoolLitContext>(c))
+      return a_.make<ast::BoolLit>(r, tok(c, 0)->getType() == CfpParser::TRUE_LIT);
     if (is<CfpParser::NullLitContext>(c)) return a_.make<ast::NullLit>(r);
     if (is<CfpParser::RecordLitContext>(c)) {
       auto *n = a_.make<ast::RecordLit>(r, tok(c, 0)->getText());
@@ -578,7 +563,7 @@ private:
       } else if (is<CfpParser::StrUnicodeContext>(p)) {
         std::string t = p->getStart()->getText();
         std::string cp;
-        appendUtf8(cp, static_cast<uint32_t>(std::stoul(t.substr(3, t.size() - 4), nullptr, 16)));
+        rt::appendUtf8(cp, static_cast<uint32_t>(std::stoul(t.substr(3, t.size() - 4), nullptr, 16)));
         text(cp);
       } else {
         s->parts.push_back({std::string(), expr(child<CfpParser::ExprContext>(p, 1))});

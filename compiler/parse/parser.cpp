@@ -3,13 +3,14 @@
 #include "parse/parser.h"
 
 #include "parse/parse_internal.h"
+#include "runtime/utf8.h"
 
 #include <CfpLexer.h>
 #include <CfpParser.h>
 #include <antlr4-runtime.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <string>
 
@@ -175,11 +176,16 @@ public:
       unsigned char c = static_cast<unsigned char>(utf8[i]);
       char32_t cp;
       size_t len;
-      if (c < 0x80) cp = c, len = 1;
-      else if ((c & 0xE0) == 0xC0) cp = c & 0x1F, len = 2;
-      else if ((c & 0xF0) == 0xE0) cp = c & 0x0F, len = 3;
-      else cp = c & 0x07, len = 4;
-      for (size_t k = 1; k < len && i + k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+      if (c < 0x80)
+        cp = c, len = 1;
+      else if ((c & 0xE0) == 0xC0)
+        cp = c & 0x1F, len = 2;
+      else if ((c & 0xF0) == 0xE0)
+        cp = c & 0x0F, len = 3;
+      else
+        cp = c & 0x07, len = 4;
+      for (size_t k = 1; k < len && i + k < n; ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
       _data.push_back(cp);
       i += len;
     }
@@ -191,24 +197,7 @@ public:
     std::string out;
     if (_data.empty() || a > b) return out;
     out.reserve(b - a + 1);
-    for (size_t i = a; i <= b; ++i) {
-      char32_t cp = _data[i];
-      if (cp < 0x80) {
-        out += static_cast<char>(cp);
-      } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-      }
-    }
+    for (size_t i = a; i <= b; ++i) rt::appendUtf8(out, static_cast<uint32_t>(_data[i]));
     return out;
   }
 };
@@ -222,17 +211,31 @@ struct NestingMeter {
   bool step(size_t ty) {
     using L = cfm_grammar::CfpLexer;
     switch (ty) {
-    case L::LPAREN: case L::LBRACK: case L::LBRACE: case L::INTERP_OPEN: case L::TPL_EXPR_OPEN:
-    case L::TPL_TAG_OPEN: case L::STR_OPEN: case L::TSTR_OPEN:
+    case L::LPAREN:
+    case L::LBRACK:
+    case L::LBRACE:
+    case L::INTERP_OPEN:
+    case L::TPL_EXPR_OPEN:
+    case L::TPL_TAG_OPEN:
+    case L::STR_OPEN:
+    case L::TSTR_OPEN:
       ++depth;
       run = 0;
       break;
-    case L::RPAREN: case L::RBRACK: case L::RBRACE: case L::INTERP_CLOSE: case L::TPL_EXPR_CLOSE:
-    case L::TAG_CLOSE: case L::STR_CLOSE: case L::TSTR_CLOSE:
+    case L::RPAREN:
+    case L::RBRACK:
+    case L::RBRACE:
+    case L::INTERP_CLOSE:
+    case L::TPL_EXPR_CLOSE:
+    case L::TAG_CLOSE:
+    case L::STR_CLOSE:
+    case L::TSTR_CLOSE:
       if (depth > 0) --depth;
       run = 0;
       break;
-    case L::MINUS: case L::BANG: case L::ASYNC: ++run; break;
+    case L::MINUS:
+    case L::BANG:
+    case L::ASYNC: ++run; break;
     default: run = 0;
     }
     return depth + run <= kMaxNesting;

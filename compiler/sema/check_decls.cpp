@@ -274,7 +274,8 @@ void Checker::checkFunction(FnInfo *f) {
     ParamInfo &prm = f->params[i];
     bool dup = false; // already reported as `parameter declared twice`
     for (size_t j = 0; j < i; ++j) dup = dup || f->params[j].name == prm.name;
-    prm.decl->var = dup ? f->params[i - 1].decl->var : declare(prm.name, prm.type, VarKind::Param, prm.decl->loc);
+    prm.decl->var =
+        dup ? f->params[i - 1].decl->var : declare(prm.name, prm.type, VarKind::Param, prm.decl->loc);
   }
   if (f->decl->fnKind == ast::FnKind::Template) {
     checkTemplateBody(f->decl->tplBody);

@@ -39,61 +39,41 @@ const Type *Checker::coerce(ast::Expr *e, const Type *got, const Type *want, std
   return want;
 }
 
+namespace {
+/// Whether every leaf of t is one of the kinds `leafOk` accepts, looking through lists, map
+/// values and record fields (recursive records are followed once).
+bool allLeaves(const Type *t, bool (*leafOk)(TypeKind), std::vector<const RecordInfo *> &seen) {
+  switch (t->kind) {
+  case TypeKind::List: return allLeaves(t->a, leafOk, seen);
+  case TypeKind::Map: return allLeaves(t->b, leafOk, seen);
+  case TypeKind::Record: {
+    if (std::find(seen.begin(), seen.end(), t->record) != seen.end()) return true;
+    seen.push_back(t->record);
+    bool ok = true;
+    for (const FieldInfo &f : t->record->fields) ok = ok && allLeaves(f.type, leafOk, seen);
+    seen.pop_back();
+    return ok;
+  }
+  default: return leafOk(t->kind);
+  }
+}
+bool scalarOrJson(TypeKind k) {
+  return k == TypeKind::Int || k == TypeKind::Float || k == TypeKind::Bool || k == TypeKind::String ||
+         k == TypeKind::Duration || k == TypeKind::Json || k == TypeKind::Error;
+}
+} // namespace
+
+/// LANGUAGE.md: every type but void, Task and errors converts to json.
 bool Checker::jsonable(const Type *t) {
   std::vector<const RecordInfo *> seen;
-  return jsonable(t, seen);
+  return allLeaves(
+      t, [](TypeKind k) { return scalarOrJson(k) || k == TypeKind::Null; }, seen);
 }
 
-bool Checker::jsonable(const Type *t, std::vector<const RecordInfo *> &seen) {
-  switch (t->kind) {
-  case TypeKind::Int:
-  case TypeKind::Float:
-  case TypeKind::Bool:
-  case TypeKind::String:
-  case TypeKind::Duration:
-  case TypeKind::Json:
-  case TypeKind::Null:
-  case TypeKind::Error: return true;
-  case TypeKind::List: return jsonable(t->a, seen);
-  case TypeKind::Map: return jsonable(t->b, seen);
-  case TypeKind::Record: {
-    if (std::find(seen.begin(), seen.end(), t->record) != seen.end()) return true;
-    seen.push_back(t->record);
-    bool ok = true;
-    for (const FieldInfo &f : t->record->fields) ok = ok && jsonable(f.type, seen);
-    seen.pop_back();
-    return ok;
-  }
-  default: return false;
-  }
-}
-
+/// `==` compares numbers, strings, durations, bools, json, and collections and records of them.
 bool Checker::equatable(const Type *t) {
   std::vector<const RecordInfo *> seen;
-  return equatable(t, seen);
-}
-
-bool Checker::equatable(const Type *t, std::vector<const RecordInfo *> &seen) {
-  switch (t->kind) {
-  case TypeKind::Int:
-  case TypeKind::Float:
-  case TypeKind::Bool:
-  case TypeKind::String:
-  case TypeKind::Duration:
-  case TypeKind::Json:
-  case TypeKind::Error: return true;
-  case TypeKind::List: return equatable(t->a, seen);
-  case TypeKind::Map: return equatable(t->b, seen);
-  case TypeKind::Record: {
-    if (std::find(seen.begin(), seen.end(), t->record) != seen.end()) return true;
-    seen.push_back(t->record);
-    bool ok = true;
-    for (const FieldInfo &f : t->record->fields) ok = ok && equatable(f.type, seen);
-    seen.pop_back();
-    return ok;
-  }
-  default: return false;
-  }
+  return allLeaves(t, scalarOrJson, seen);
 }
 
 const Type *Checker::ex(ast::Expr *e, const Type *hint) {

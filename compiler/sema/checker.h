@@ -92,9 +92,7 @@ private:
   const Type *ex(ast::Expr *e, const Type *hint = nullptr);
   const Type *expect(ast::Expr *e, const Type *want, std::string_view what = {});
   const Type *coerce(ast::Expr *e, const Type *got, const Type *want, std::string_view what = {});
-  bool jsonable(const Type *t, std::vector<const RecordInfo *> &seen);
   bool jsonable(const Type *t);
-  bool equatable(const Type *t, std::vector<const RecordInfo *> &seen);
   bool equatable(const Type *t);
   const Type *arith(char op, const Type *l, const Type *r, support::Loc at);
   const Type *exName(ast::NameExpr *e);

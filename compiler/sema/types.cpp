@@ -54,7 +54,9 @@ const Type *TypeContext::make(TypeKind k, const Type *a, const Type *b, RecordIn
 }
 
 const Type *TypeContext::list(const Type *e) const { return make(TypeKind::List, e, nullptr, nullptr); }
-const Type *TypeContext::map(const Type *k, const Type *v) const { return make(TypeKind::Map, k, v, nullptr); }
+const Type *TypeContext::map(const Type *k, const Type *v) const {
+  return make(TypeKind::Map, k, v, nullptr);
+}
 const Type *TypeContext::task(const Type *r) const { return make(TypeKind::Task, r, nullptr, nullptr); }
 const Type *TypeContext::record(RecordInfo *r) const { return make(TypeKind::Record, nullptr, nullptr, r); }
 

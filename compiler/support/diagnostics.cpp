@@ -1,6 +1,8 @@
 // diagnostics.cpp — formatting, ordering and printing of diagnostics.
 #include "support/diagnostics.h"
 
+#include "runtime/runtime.h"
+
 #include <algorithm>
 #include <ostream>
 #include <tuple>
@@ -79,28 +81,7 @@ void printConsole(const DiagnosticEngine &de, std::ostream &out) {
   }
 }
 
-std::string jsonQuote(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"': o += "\\\""; break;
-    case '\\': o += "\\\\"; break;
-    case '\n': o += "\\n"; break;
-    case '\t': o += "\\t"; break;
-    case '\r': o += "\\r"; break;
-    default:
-      if (c < 0x20) {
-        static const char hex[] = "0123456789abcdef";
-        o += "\\u00";
-        o += hex[c >> 4];
-        o += hex[c & 15];
-      } else {
-        o += static_cast<char>(c);
-      }
-    }
-  }
-  return o + "\"";
-}
+std::string jsonQuote(std::string_view s) { return rt::quote(s); }
 
 void appendJson(const DiagnosticEngine &de, std::ostream &out, bool &first) {
   for (const Diagnostic &d : de.sorted()) {
