@@ -248,14 +248,7 @@ List *strSplit(const Str *s, const Str *sep, const TypeDesc *listOfString) {
     // LANGUAGE.md: split("") gives the characters (UTF-8 sequences stay whole)
     size_t i = 0;
     while (i < v.size()) {
-      size_t n = 1;
-      unsigned char c = static_cast<unsigned char>(v[i]);
-      if (c >= 0xF0)
-        n = 4;
-      else if (c >= 0xE0)
-        n = 3;
-      else if (c >= 0xC0)
-        n = 2;
+      size_t n = utf8SequenceLength(static_cast<unsigned char>(v[i]));
       l->items.push_back(Slot{.o = newStr(v.substr(i, n))});
       i += n;
     }
@@ -306,14 +299,7 @@ Str *strReplace(const Str *s, const Str *from, const Str *to) {
     o += b;
     size_t i = 0;
     while (i < v.size()) {
-      size_t n = 1;
-      unsigned char c = static_cast<unsigned char>(v[i]);
-      if (c >= 0xF0)
-        n = 4;
-      else if (c >= 0xE0)
-        n = 3;
-      else if (c >= 0xC0)
-        n = 2;
+      size_t n = utf8SequenceLength(static_cast<unsigned char>(v[i]));
       o += v.substr(i, n);
       o += b;
       i += n;
