@@ -205,7 +205,6 @@ bool BinaryNode::apply(Op op, Slot a, Slot b, const TypeDesc *operandType, Slot 
   case Op::MulInt: ok = mulInt(a.i, b.i, out.i); break;
   case Op::DivInt: ok = divInt(a.i, b.i, out.i); break;
   case Op::ModInt: ok = modInt(a.i, b.i, out.i); break;
-  case Op::MulIntRev: ok = mulInt(b.i, a.i, out.i); break;
   case Op::AddFloat: out.f = a.f + b.f; break;
   case Op::SubFloat: out.f = a.f - b.f; break;
   case Op::MulFloat: out.f = a.f * b.f; break;

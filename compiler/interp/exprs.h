@@ -81,7 +81,6 @@ struct BinaryNode : ENode {
     MulInt,
     DivInt,
     ModInt,
-    MulIntRev,
     AddFloat,
     SubFloat,
     MulFloat,
