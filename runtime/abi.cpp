@@ -1,0 +1,89 @@
+// abi.cpp — the C ABI over the runtime's C++ functions. Every function only converts between C
+// and C++ types and forwards, so an engine calling either cannot behave differently.
+#include "runtime/abi.h"
+
+#include "runtime/collections.h"
+
+#include <cstring>
+
+using namespace cfm::rt;
+
+namespace {
+cfm_status status(bool ok) { return ok ? 0 : 1; }
+} // namespace
+
+extern "C" {
+
+void cfm_retain(cfm_obj *o) { retain(o); }
+void cfm_release(cfm_obj *o) { release(o); }
+cfm_obj *cfm_unique(cfm_slot *place) { return unique(*place); }
+
+cfm_status cfm_raise_user(const cfm_str *message) { return status(raiseUser(std::string(message->view()))); }
+cfm_error *cfm_take_error(void) { return takeError(); }
+const cfm_str *cfm_error_kind(const cfm_error *e) { return e->errKind; }
+const cfm_str *cfm_error_message(const cfm_error *e) { return e->message; }
+
+cfm_status cfm_add_int(int64_t a, int64_t b, int64_t *out) { return status(addInt(a, b, *out)); }
+cfm_status cfm_sub_int(int64_t a, int64_t b, int64_t *out) { return status(subInt(a, b, *out)); }
+cfm_status cfm_mul_int(int64_t a, int64_t b, int64_t *out) { return status(mulInt(a, b, *out)); }
+cfm_status cfm_div_int(int64_t a, int64_t b, int64_t *out) { return status(divInt(a, b, *out)); }
+cfm_status cfm_mod_int(int64_t a, int64_t b, int64_t *out) { return status(modInt(a, b, *out)); }
+cfm_status cfm_neg_int(int64_t a, int64_t *out) { return status(negInt(a, *out)); }
+double cfm_mod_float(double a, double b) { return modFloat(a, b); }
+cfm_status cfm_int_of_string(const cfm_str *s, int64_t *out) { return status(intOfString(s->view(), *out)); }
+cfm_status cfm_int_of_float(double f, int64_t *out) { return status(intOfFloat(f, *out)); }
+cfm_status cfm_float_of_string(const cfm_str *s, double *out) {
+  return status(floatOfString(s->view(), *out));
+}
+
+cfm_str *cfm_str_new(const char *data, int64_t len) {
+  return newStr(std::string_view(data, static_cast<size_t>(len)));
+}
+int64_t cfm_str_len(const cfm_str *s) { return s->len; }
+const char *cfm_str_data(const cfm_str *s) { return s->data(); }
+cfm_str *cfm_str_concat(const cfm_str *a, const cfm_str *b) { return concat(a, b); }
+int64_t cfm_str_compare(const cfm_str *a, const cfm_str *b) { return a->view().compare(b->view()); }
+cfm_str *cfm_format(cfm_slot v, const cfm_type *t) { return newStr(format(v, t)); }
+int64_t cfm_equal(cfm_slot a, cfm_slot b, const cfm_type *t) { return equal(a, b, t); }
+
+cfm_list *cfm_list_new(const cfm_type *listType) { return newList(listType); }
+int64_t cfm_list_len(const cfm_list *l) { return static_cast<int64_t>(l->items.size()); }
+cfm_status cfm_list_get(const cfm_list *l, int64_t i, cfm_slot *out) { return status(listGet(l, i, *out)); }
+cfm_status cfm_list_set(cfm_list *l, int64_t i, cfm_slot v) { return status(listSet(l, i, v)); }
+void cfm_list_push(cfm_list *l, cfm_slot v) { listPush(l, v); }
+cfm_status cfm_list_pop(cfm_list *l, cfm_slot *out) { return status(listPop(l, *out)); }
+cfm_list *cfm_list_concat(const cfm_list *a, const cfm_list *b) { return listConcat(a, b); }
+
+cfm_map *cfm_map_new(const cfm_type *mapType) { return newMap(mapType); }
+cfm_status cfm_map_get(const cfm_map *m, cfm_slot key, cfm_slot *out) { return status(mapGet(m, key, *out)); }
+void cfm_map_set(cfm_map *m, cfm_slot key, cfm_slot value) { mapSet(m, key, value); }
+int64_t cfm_map_has(const cfm_map *m, cfm_slot key) { return mapFind(m, key) != nullptr; }
+void cfm_map_remove(cfm_map *m, cfm_slot key) { mapRemove(m, key); }
+
+cfm_json *cfm_to_json(cfm_slot v, const cfm_type *t) { return toJson(v, t); }
+cfm_status cfm_parse_json(const cfm_str *text, cfm_json **out) {
+  return status(parseJson(text->view(), *out));
+}
+cfm_status cfm_json_index_key(const cfm_json *j, const cfm_str *key, cfm_json **out) {
+  return status(jsonIndexKey(j, key->view(), *out));
+}
+cfm_status cfm_json_index_int(const cfm_json *j, int64_t i, cfm_json **out) {
+  return status(jsonIndexInt(j, i, *out));
+}
+
+void *cfm_abi_lookup(const char *name) {
+  struct Entry {
+    const char *name;
+    void *address;
+  };
+  static const Entry table[] = {
+#define ABI(ret, fn, params) {#fn, reinterpret_cast<void *>(&fn)},
+#include "runtime/abi.def"
+#undef ABI
+  };
+  for (const Entry &e : table)
+    if (std::strcmp(e.name, name) == 0) return e.address;
+  return nullptr;
+}
+
+} // extern "C"

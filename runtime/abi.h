@@ -1,0 +1,40 @@
+// abi.h — the runtime's C ABI (abi.def lists it). Opaque object types, one slot type, and
+// `cfm_abi_lookup` for the JIT to resolve a name to the function's address.
+#pragma once
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+namespace cfm::rt {
+struct Obj;
+struct Str;
+struct List;
+struct Map;
+struct Json;
+struct ErrorVal;
+struct TypeDesc;
+union Slot;
+} // namespace cfm::rt
+typedef cfm::rt::Obj cfm_obj;
+typedef cfm::rt::Str cfm_str;
+typedef cfm::rt::List cfm_list;
+typedef cfm::rt::Map cfm_map;
+typedef cfm::rt::Json cfm_json;
+typedef cfm::rt::ErrorVal cfm_error;
+typedef cfm::rt::TypeDesc cfm_type;
+typedef cfm::rt::Slot cfm_slot;
+extern "C" {
+#endif
+
+typedef int cfm_status;
+
+#define ABI(ret, name, params) ret name params;
+#include "runtime/abi.def"
+#undef ABI
+
+/// The address of the ABI function `name`, or 0 (for the JIT's symbol resolution).
+void *cfm_abi_lookup(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
