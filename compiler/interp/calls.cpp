@@ -79,7 +79,7 @@ bool CallNode::eval(Frame &f, Slot &out) {
   // parameter slots (calls inside the arguments use the stack above it). LANGUAGE.md: arguments
   // left to right as written, then the defaults, evaluated at each call.
   Slot *slots = &p.stack[p.top];
-  for (size_t i = 0; i < n; ++i) slots[i].i = 0;
+  for (int i : fn->boxedSlots) slots[i].o = nullptr; // the only slots read before written
   p.top += n;
   for (auto &[idx, e] : written) {
     if (!e->eval(f, slots[fn->paramSlots[static_cast<size_t>(idx)]])) [[unlikely]] {

@@ -137,16 +137,60 @@ template <typename F> struct IntBinLL final : ENode {
   }
 };
 
+/// `expression op constant` (`i * i % 7`).
+template <typename F> struct IntBinXC final : ENode {
+  EPtr lhs;
+  int64_t k;
+  IntBinXC(const TypeDesc *t, support::Loc l, EPtr a, int64_t c) : ENode(t, l), lhs(std::move(a)), k(c) {}
+  bool eval(Frame &f, Slot &out) override {
+    Slot a;
+    if (!lhs->eval(f, a)) return false;
+    if (!F::apply(a.i, k, out.i)) return failAt(f, loc);
+    return true;
+  }
+};
+
 template <typename F> EPtr makeIntBin(const TypeDesc *t, support::Loc loc, EPtr &l, EPtr &r) {
   auto *ll = dynamic_cast<ScalarLocal *>(l.get());
+  auto *rc = dynamic_cast<ScalarConst *>(r.get());
   if (ll) {
-    if (auto *rc = dynamic_cast<ScalarConst *>(r.get()))
-      return std::make_unique<IntBinLC<F>>(t, loc, ll->slot, rc->value.i);
+    if (rc) return std::make_unique<IntBinLC<F>>(t, loc, ll->slot, rc->value.i);
     if (auto *rl = dynamic_cast<ScalarLocal *>(r.get()))
       return std::make_unique<IntBinLL<F>>(t, loc, ll->slot, rl->slot);
   }
+  if (rc) return std::make_unique<IntBinXC<F>>(t, loc, std::move(l), rc->value.i);
   return std::make_unique<IntBin<F>>(t, loc, std::move(l), std::move(r));
 }
+
+/// `if c { ... }` with no else: the guard at the top of most functions.
+struct IfOnlyNode final : SNode {
+  EPtr cond;
+  BlockNode body;
+  using SNode::SNode;
+  Flow exec(Frame &f) override {
+    Slot c;
+    if (!cond->eval(f, c)) return Flow::Error;
+    return c.i ? body.run(f) : Flow::Normal;
+  }
+};
+
+/// `x op= e` on an int (or duration) local: the loop counter and accumulator case.
+template <typename F> struct LocalIntCompound final : SNode {
+  int slot;
+  EPtr value;
+  LocalIntCompound(support::Loc l, int s, EPtr v) : SNode(l), slot(s), value(std::move(v)) {}
+  Flow exec(Frame &f) override {
+    Slot v;
+    if (!value->eval(f, v)) return Flow::Error;
+    int64_t r; // the variable keeps its value when the operation fails
+    if (!F::apply(f.slots[slot].i, v.i, r)) {
+      failAt(f, loc);
+      return Flow::Error;
+    }
+    f.slots[slot].i = r;
+    return Flow::Normal;
+  }
+};
 
 EPtr fastIntBinary(BinaryNode::Op op, const TypeDesc *t, support::Loc loc, EPtr &l, EPtr &r) {
   using Op = BinaryNode::Op;
@@ -239,13 +283,13 @@ EPtr Compiler::exprRaw(ast::Expr *e) {
   support::Loc l = e->loc();
   switch (e->kind) {
   case ast::ExprKind::Int:
-    return std::make_unique<ConstNode>(t, l, Slot{.i = static_cast<ast::IntLit *>(e)->value});
+    return std::make_unique<ScalarConst>(t, l, Slot{.i = static_cast<ast::IntLit *>(e)->value});
   case ast::ExprKind::Duration:
-    return std::make_unique<ConstNode>(t, l, Slot{.i = static_cast<ast::DurationLit *>(e)->ms});
+    return std::make_unique<ScalarConst>(t, l, Slot{.i = static_cast<ast::DurationLit *>(e)->ms});
   case ast::ExprKind::Bool:
-    return std::make_unique<ConstNode>(t, l, Slot{.i = static_cast<ast::BoolLit *>(e)->value});
+    return std::make_unique<ScalarConst>(t, l, Slot{.i = static_cast<ast::BoolLit *>(e)->value});
   case ast::ExprKind::Float:
-    return std::make_unique<ConstNode>(t, l, Slot{.f = static_cast<ast::FloatLit *>(e)->value});
+    return std::make_unique<ScalarConst>(t, l, Slot{.f = static_cast<ast::FloatLit *>(e)->value});
   case ast::ExprKind::Null: return std::make_unique<NullNode>(ty(sp_.types.jsonT), l);
   case ast::ExprKind::String: {
     auto *s = static_cast<ast::StringLit *>(e);
@@ -456,6 +500,20 @@ SPtr Compiler::stmt(ast::Stmt *s) {
   }
   case ast::StmtKind::Assign: {
     auto *as = static_cast<ast::AssignStmt *>(s);
+    const sema::Type *tt = as->target->type;
+    bool intLocal = (tt == sp_.types.intT || tt == sp_.types.durationT) &&
+                    as->target->kind == ast::ExprKind::Name &&
+                    static_cast<ast::NameExpr *>(as->target)->var->kind != sema::VarKind::Const;
+    if (as->op != '=' && intLocal) {
+      int slot = static_cast<ast::NameExpr *>(as->target)->var->slot;
+      EPtr v = expr(as->value);
+      switch (as->op) {
+      case '+': return std::make_unique<LocalIntCompound<AddI>>(as->opLoc, slot, std::move(v));
+      case '-': return std::make_unique<LocalIntCompound<SubI>>(as->opLoc, slot, std::move(v));
+      case '*': return std::make_unique<LocalIntCompound<MulI>>(as->opLoc, slot, std::move(v));
+      default: return std::make_unique<LocalIntCompound<DivI>>(as->opLoc, slot, std::move(v));
+      }
+    }
     auto n = std::make_unique<AssignNode>(as->opLoc);
     n->target = place(as->target);
     n->value = expr(as->value);
@@ -484,6 +542,12 @@ SPtr Compiler::stmt(ast::Stmt *s) {
     return std::make_unique<ExprStmtNode>(l, expr(static_cast<ast::ExprStmt *>(s)->expr));
   case ast::StmtKind::If: {
     auto *is = static_cast<ast::IfStmt *>(s);
+    if (is->branches.size() == 1 && !is->hasElse) {
+      auto n = std::make_unique<IfOnlyNode>(l);
+      n->cond = expr(is->branches[0].cond);
+      n->body = block(is->branches[0].body);
+      return n;
+    }
     auto n = std::make_unique<IfNode>(l);
     for (auto &br : is->branches) n->branches.emplace_back(expr(br.cond), block(br.body));
     if (is->hasElse) n->elseBody = block(is->elseBody);
