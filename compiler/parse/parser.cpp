@@ -135,18 +135,62 @@ private:
     return false;
   }
 
+  /// Set after an error whose recovery is known to derail the parser for the rest of its
+  /// declaration; errors stay quiet until a declaration starts a line again.
+  size_t resyncFrom_ = 0;
+  bool resyncing_ = false;
+  int reported_ = 0;
+
+  bool stillResyncing(antlr4::Parser *p, antlr4::Token *tok) {
+    if (!resyncing_) return false;
+    auto *ts = p->getTokenStream();
+    for (size_t i = resyncFrom_; i <= tok->getTokenIndex() && i < ts->size(); ++i) {
+      antlr4::Token *t = ts->get(i);
+      size_t ty = t->getType();
+      bool decl = ty == cfm_grammar::CfpParser::FN || ty == cfm_grammar::CfpParser::PROCEDURE ||
+                  ty == cfm_grammar::CfpParser::TEMPLATE || ty == cfm_grammar::CfpParser::RECORD ||
+                  ty == cfm_grammar::CfpParser::CONST || ty == cfm_grammar::CfpParser::IMPORT;
+      if (decl && t->getCharPositionInLine() == 0) {
+        resyncing_ = false;
+        return false;
+      }
+    }
+    return true;
+  }
+
   void emit(antlr4::Parser *p, antlr4::Token *tok, const antlr4::misc::IntervalSet &expected) {
     ++count;
     if (tok->getType() == antlr4::Token::EOF && quietAtEof_) return; // the lexer said why
+    if (stillResyncing(p, tok)) return;
     if (recordInCondition(p, tok)) {
       Loc l = facts_.begin(tok);
       diags_.report(DiagKind::RecordInCondition, Range{l, facts_.end(tok)});
       lastLine_ = l.line;
+      ++reported_;
+      resyncing_ = true; // the record's braces were taken for the block: the rest is noise
+      resyncFrom_ = tok->getTokenIndex();
       return;
     }
     std::string found = facts_.describe(tok);
     std::string want = facts_.describeSet(expected, p);
     Loc at = facts_.begin(tok);
+    size_t rule = p->getContext() ? p->getContext()->getRuleIndex() : 0;
+    if (rule == cfm_grammar::CfpParser::RuleFile || rule == cfm_grammar::CfpParser::RuleDecl) {
+      // Between declarations only a declaration can start.
+      if (tok->getType() != antlr4::Token::EOF) {
+        ++reported_;
+        diags_.report(DiagKind::ExpectedDeclaration, Range{at, facts_.end(tok)}, {found});
+        lastLine_ = at.line;
+        return;
+      }
+    }
+    if (tok->getType() == antlr4::Token::EOF &&
+        expected.contains(static_cast<size_t>(cfm_grammar::CfpParser::RBRACE))) {
+      // After another syntax error an unclosed block at the end is almost always its echo.
+      if (reported_ == 0) diags_.report(DiagKind::UnclosedBlock, Range{at, at});
+      lastLine_ = at.line;
+      return;
+    }
     // Like clang and rustc: a missing `;` (or closer) at the end of a line is reported where it is
     // missing, right after the previous token.
     if (expected.contains(static_cast<size_t>(cfm_grammar::CfpParser::SEMI))) {
@@ -158,6 +202,7 @@ private:
     // an earlier syntax error on the same line: report one mistake once.
     if (facts_.lexErrorLines.count(at.line) || at.line == lastLine_) return;
     lastLine_ = at.line;
+    ++reported_;
     if (want.empty())
       diags_.report(DiagKind::SyntaxUnexpected, Range{at, at}, {found});
     else
@@ -313,6 +358,9 @@ std::string TokenFacts::describeSet(const antlr4::misc::IntervalSet &set, antlr4
     }
     std::string lit = p->getVocabulary().getLiteralName(static_cast<size_t>(ty));
     if (lit.size() >= 2 && lit.front() == '\'') lit = lit.substr(1, lit.size() - 2);
+    // Tokens whose lexer rules carry actions have no literal name in the vocabulary.
+    if (lit.empty() && ty == L::LBRACE) lit = "{";
+    if (lit.empty() && ty == L::RBRACE) lit = "}";
     if (lit.empty()) lit = p->getVocabulary().getSymbolicName(static_cast<size_t>(ty));
     names.push_back("`" + lit + "`");
   }
