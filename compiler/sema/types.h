@@ -56,7 +56,8 @@ public:
 
 private:
   const Type *make(TypeKind k, const Type *a, const Type *b, RecordInfo *r) const;
-  mutable std::map<std::tuple<int, const Type *, const Type *, RecordInfo *>, std::unique_ptr<Type>> interned_;
+  mutable std::map<std::tuple<int, const Type *, const Type *, RecordInfo *>, std::unique_ptr<Type>>
+      interned_;
 };
 
 } // namespace cfm::sema
