@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# fuzz.sh — builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs the
-# front-end fuzzer for SECONDS (default 60), seeded with the conformance suite and samples.
+# fuzz.sh — builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs each
+# for SECONDS (default 60): the front end seeded with the conformance suite and samples, the
+# JSON decoder seeded with the EC2 JSON models of ../shared/testdata when they are there.
 #   scripts/fuzz.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,11 +13,16 @@ fi
 secs=${1:-60}
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCFM_FUZZ=ON -DCFM_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_frontend
-corpus=build-fuzz/corpus/frontend
-mkdir -p "$corpus"
-find tests/conformance samples -name '*.cfp' -exec cp {} "$corpus"/ \;
-mkdir -p build-fuzz/artifacts
-LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
-build-fuzz/bin/fuzz_frontend -artifact_prefix=build-fuzz/artifacts/ -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=4096 \
-  -print_final_stats=1 "$corpus"
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_frontend fuzz_json
+mkdir -p build-fuzz/artifacts build-fuzz/corpus/frontend build-fuzz/corpus/json
+find tests/conformance samples -name '*.cfp' -exec cp {} build-fuzz/corpus/frontend/ \;
+printf '{"a":[1,2.5,"x\\u00e9",true,null],"b":{}}' >build-fuzz/corpus/json/seed.json
+if [ -d ../shared/testdata/ec2/botocore ]; then
+  find ../shared/testdata/ec2/botocore -name '*.json' -size -64k -exec cp {} build-fuzz/corpus/json/ \;
+fi
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
+for target in frontend json; do
+  echo "== fuzz_$target for ${secs}s"
+  build-fuzz/bin/fuzz_$target -artifact_prefix=build-fuzz/artifacts/ -max_total_time="$secs" -max_len=4096 \
+    -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 build-fuzz/corpus/$target
+done
