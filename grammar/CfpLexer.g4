@@ -159,7 +159,7 @@ NULL_LIT  : 'null' ;
 // characters it is an error (BAD_NUMBER, reported and then treated as an integer).
 DURATION_LIT : (DEC | DEC '.' DEC EXP? | DEC EXP) ('ms' | 's' | 'm' | 'h') ;
 FLOAT_LIT    : DEC '.' DEC EXP? | DEC EXP ;
-INT_LIT      : DEC | '0' [xX] [0-9a-fA-F_]+ | '0' [oO] [0-7_]+ | '0' [bB] [01_]+ ;
+INT_LIT      : DEC | '0' [xX] '_'* [0-9a-fA-F] [0-9a-fA-F_]* | '0' [oO] '_'* [0-7] [0-7_]* | '0' [bB] '_'* [01] [01_]* ;
 BAD_NUMBER   : (DEC ('.' DEC)? | '0' [xXoObB] [0-9a-fA-F_]*) [A-Za-z_] [A-Za-z0-9_]* { lexError(LE_BadNumberSuffix); setType(INT_LIT); } ;
 fragment DEC : [0-9] [0-9_]* ;
 fragment EXP : [eE] [+-]? [0-9] [0-9_]* ;

@@ -68,7 +68,7 @@ tplTag
   | IF expr                                     # tagIf
   | ELSE IF expr                                # tagElseIf
   | ELSE                                        # tagElse
-  | ID                                          # tagWord
+  | ~(FOR | IF | ELSE | TAG_CLOSE) (~TAG_CLOSE)*  # tagWord
   ;
 
 block : LBRACE stmt* RBRACE ;

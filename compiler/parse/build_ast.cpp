@@ -8,6 +8,7 @@
 #include "parse/parser.h"
 #include "runtime/utf8.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <typeinfo>
@@ -138,6 +139,16 @@ public:
   }
 
 private:
+  /// A literal's range or precision error; on a line where the lexer already reported an error
+  /// (the AST is built after lexical errors too) it is left out, so one mistake gives one error.
+  void literalError(DiagKind k, Range r, std::string_view arg = {}) {
+    if (f_.lexErrorLines.count(r.begin.line)) return;
+    if (arg.empty())
+      d_.report(k, r);
+    else
+      d_.report(k, r, {arg});
+  }
+
   const TokenFacts &f_;
   support::DiagnosticEngine &d_;
   ast::Module &m_;
@@ -441,7 +452,7 @@ private:
     if (is<CfpParser::IntLitContext>(c)) {
       unsigned __int128 v = intValue(tok(c, 0)->getText());
       if (v > static_cast<unsigned __int128>(INT64_MAX)) {
-        d_.report(DiagKind::IntOutOfRange, r);
+        literalError(DiagKind::IntOutOfRange, r);
         v = 0;
       }
       return a_.make<ast::IntLit>(r, static_cast<int64_t>(v));
@@ -451,7 +462,7 @@ private:
       std::string s = stripUnderscores(tok(c, 0)->getText());
       double v = std::strtod(s.c_str(), nullptr);
       if (std::isinf(v)) {
-        d_.report(DiagKind::FloatOutOfRange, r);
+        literalError(DiagKind::FloatOutOfRange, r);
         v = 0;
       }
       return a_.make<ast::FloatLit>(r, v);
@@ -536,11 +547,11 @@ private:
       }
     }
     if (!whole) {
-      d_.report(DiagKind::DurationNotWholeMs, r, {text});
+      literalError(DiagKind::DurationNotWholeMs, r, {text});
       return a_.make<ast::DurationLit>(r, 0);
     }
     if (overflow || v > static_cast<unsigned __int128>(INT64_MAX)) {
-      d_.report(DiagKind::DurationOutOfRange, r);
+      literalError(DiagKind::DurationOutOfRange, r);
       return a_.make<ast::DurationLit>(r, 0);
     }
     return a_.make<ast::DurationLit>(r, static_cast<int64_t>(v));
@@ -563,7 +574,17 @@ private:
       } else if (is<CfpParser::StrUnicodeContext>(p)) {
         std::string t = p->getStart()->getText();
         std::string cp;
-        rt::appendUtf8(cp, static_cast<uint32_t>(std::stoul(t.substr(3, t.size() - 4), nullptr, 16)));
+        // The lexer has reported malformed escapes (the AST is built after lexical errors too):
+        // decode defensively and put U+FFFD for anything that is not a scalar value.
+        uint32_t v = 0;
+        bool ok = t.size() > 4 && t.size() <= 10;
+        for (size_t k = 3; ok && k + 1 < t.size(); ++k) {
+          char h = t[k];
+          ok = std::isxdigit(static_cast<unsigned char>(h)) != 0;
+          v = v * 16 + static_cast<uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+        }
+        if (!ok || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) v = 0xFFFD;
+        rt::appendUtf8(cp, v);
         text(cp);
       } else {
         s->parts.push_back({std::string(), expr(child<CfpParser::ExprContext>(p, 1))});
@@ -658,14 +679,19 @@ private:
         }
       } else {
         auto *w = dynamic_cast<CfpParser::TagWordContext *>(p.tag);
-        std::string word = w->ID()->getText();
+        // Any word but `for`/`if`/`else` parses here, so that `{% while x %}` gets a clear message.
+        std::string word = tok(w, 0)->getText();
         if (word != "end") {
           d_.report(DiagKind::TplUnknownTag, p.range, {"`" + word + "`"});
-        } else if (stack.size() == 1) {
-          d_.report(DiagKind::TplEndWithoutOpen, p.range);
-        } else {
-          stack.pop_back();
+          continue;
         }
+        if (w->children.size() > 1)
+          d_.report(DiagKind::SyntaxUnexpected, at(tok(w, 1)),
+                    {"`" + tok(w, 1)->getText() + "` after `end`"});
+        if (stack.size() == 1)
+          d_.report(DiagKind::TplEndWithoutOpen, p.range);
+        else
+          stack.pop_back();
       }
     }
     for (size_t i = 1; i < stack.size(); ++i)

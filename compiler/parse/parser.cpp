@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <string>
 
@@ -361,6 +362,9 @@ std::string TokenFacts::describeSet(const antlr4::misc::IntervalSet &set, antlr4
     // Tokens whose lexer rules carry actions have no literal name in the vocabulary.
     if (lit.empty() && ty == L::LBRACE) lit = "{";
     if (lit.empty() && ty == L::RBRACE) lit = "}";
+    if (ty == L::TAG_CLOSE) lit = "%}";
+    if (ty == L::TPL_EXPR_CLOSE) lit = "}}";
+    if (ty == L::INTERP_CLOSE) lit = "}";
     if (lit.empty()) lit = p->getVocabulary().getSymbolicName(static_cast<size_t>(ty));
     names.push_back("`" + lit + "`");
   }
@@ -445,7 +449,9 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
     if (syntaxErrors == 0 && !tree) syntaxErrors = 1;
   }
   result.times.parse = secondsSince(clock);
-  if (syntaxErrors > 0 || diags.errorCount() > before) {
+  // Lexical errors alone still build the AST, so that literal errors elsewhere are reported too;
+  // hadErrors keeps such a module from being type checked.
+  if (syntaxErrors > 0) {
     result.hadErrors = true;
     return result;
   }
@@ -471,13 +477,18 @@ void reportLexError(support::DiagnosticEngine &diags, int code, Loc l, const std
     // The token is number + suffix; report the suffix where it starts, as written.
     size_t i = 0;
     bool radix = t.size() > 1 && t[0] == '0' && std::string("xXoObB").find(t[1]) != std::string::npos;
+    bool digits = false;
     if (radix) {
+      // Digits valid for the radix (`0b12` has the digit 1 and the suffix `2`).
+      const char *valid = t[1] == 'x' || t[1] == 'X'   ? "0123456789abcdefABCDEF"
+                          : t[1] == 'o' || t[1] == 'O' ? "01234567"
+                                                       : "01";
       i = 2;
-      while (i < t.size() && (isxdigit(static_cast<unsigned char>(t[i])) || t[i] == '_')) ++i;
+      while (i < t.size() && (std::strchr(valid, t[i]) || t[i] == '_')) digits |= t[i++] != '_';
     } else {
       while (i < t.size() && (isdigit(static_cast<unsigned char>(t[i])) || t[i] == '_' || t[i] == '.')) ++i;
     }
-    if (radix && i == 2) {
+    if (radix && !digits) {
       diags.report(DiagKind::NumberNoDigits, r);
       break;
     }
