@@ -26,6 +26,9 @@ const char *errKindText(ErrKind k);
 /// The pending error, or nullptr; `takeError` hands over the reference.
 ErrorVal *pendingError();
 ErrorVal *takeError();
+/// Makes `e` (a reference handed over) the pending error, as the scheduler does when it
+/// switches tasks and `wait` when it raises a task's error again.
+void raiseError(ErrorVal *e);
 void clearError();
 
 // ---- checked arithmetic (LANGUAGE.md: overflow and division are errors) ----

@@ -1,5 +1,6 @@
 // value.cpp — allocation and destruction of heap objects, and runtime errors.
 #include "runtime/runtime.h"
+#include "runtime/sched/scheduler.h"
 
 #include <cstring>
 #include <new>
@@ -60,7 +61,8 @@ void destroy(Obj *o) {
     delete e;
     return;
   }
-  default: delete o; // tasks arrive with issue 4
+  case Kind::Task: sched::destroyTask(o); return;
+  default: delete o;
   }
 }
 
@@ -91,6 +93,11 @@ ErrorVal *takeError() {
   ErrorVal *e = tPending;
   tPending = nullptr;
   return e;
+}
+
+void raiseError(ErrorVal *e) {
+  clearError();
+  tPending = e;
 }
 
 void clearError() {

@@ -1,9 +1,11 @@
-// calls.cpp — calls of user functions (frames on the interpreter's slot stack, defaults,
+// calls.cpp — calls of user functions (frames on the running task's machine stack, defaults,
 // the stack-overflow guard) and the built-in functions and methods (LANGUAGE.md "Built-ins").
 #include "interp/exprs.h"
 
+#include "runtime/sched/scheduler.h"
+
+#include <alloca.h>
 #include <chrono>
-#include <thread>
 
 namespace cfm::interp {
 
@@ -12,14 +14,21 @@ using namespace rt;
 namespace {
 
 bool stackOverflow(Frame *caller, support::Loc callLoc) {
-  (void)raise(ErrKind::Stack,
-              "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
+  if (sched::tl.depth >= kMaxCallDepth)
+    (void)raise(ErrKind::Stack, "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
+  else
+    (void)raise(ErrKind::Stack, "stack overflow (the task's stack is full)");
   if (caller) failAt(*caller, callLoc);
   return false;
 }
 
-/// Runs fn's body on its frame at `slots` (reserved on the slot stack, parameters in place) and
-/// pops the frame.
+/// The call depth and the machine stack left allow one more frame of fn.
+inline bool frameFits(const FnCode *fn) {
+  return sched::tl.depth < kMaxCallDepth && !sched::stackLow(fn->stackNeed);
+}
+
+/// Runs fn's body on its frame `slots` (parameters in place); a procedure is a scope of the
+/// running task (LANGUAGE.md "Concurrency": it waits for the tasks it started).
 bool runFrame(Program &p, FnCode *fn, Slot *slots, Slot &result, support::Loc callLoc, Frame *caller) {
   Frame f{slots, &p};
   std::unique_ptr<std::string> text;
@@ -27,16 +36,24 @@ bool runFrame(Program &p, FnCode *fn, Slot *slots, Slot &result, support::Loc ca
     text = std::make_unique<std::string>();
     f.tplOut = text.get();
   }
-  ++p.depth;
+  ++sched::tl.depth;
+  if (fn->isProcedure) sched::openScope();
   Flow fl = Flow::Normal;
   for (SPtr &s : fn->body) {
     fl = s->exec(f);
     if (fl != Flow::Normal) [[unlikely]]
       break;
   }
-  --p.depth;
-  p.top -= static_cast<size_t>(fn->frameSize);
-  if (fn == p.captureFn && p.depth == 0 && fl != Flow::Error) [[unlikely]]
+  if (fn->isProcedure) {
+    bool failing = fl == Flow::Error;
+    if (!sched::closeScope(failing) && !failing) {
+      // A task of the procedure failed and nobody waited for it: the procedure fails with it.
+      if (fl == Flow::Return) releaseSlot(f.ret, fn->ret);
+      fl = Flow::Error;
+    }
+  }
+  --sched::tl.depth;
+  if (fn == p.captureFn && sched::tl.depth == 0 && fl != Flow::Error) [[unlikely]]
     for (int i : p.captureSlots) {
       retainSlot(slots[i], fn->slotTypes[static_cast<size_t>(i)]);
       p.captured.push_back(slots[i]);
@@ -58,44 +75,40 @@ bool runFrame(Program &p, FnCode *fn, Slot *slots, Slot &result, support::Loc ca
 } // namespace
 
 bool callFunction(Program &p, FnCode *fn, Slot *args, Slot &result, support::Loc callLoc, Frame *caller) {
-  size_t n = static_cast<size_t>(fn->frameSize);
-  if (p.depth >= kMaxCallDepth || p.top + n > p.stack.size()) {
+  if (!frameFits(fn)) {
     for (size_t i = 0; i < fn->paramTypes.size(); ++i) releaseSlot(args[i], fn->paramTypes[i]);
     return stackOverflow(caller, callLoc);
   }
-  Slot *slots = &p.stack[p.top];
+  size_t n = static_cast<size_t>(fn->frameSize);
+  // Frames live on the machine stack of the running task.
+  Slot *slots = static_cast<Slot *>(alloca(n * sizeof(Slot) + 1));
   for (size_t i = 0; i < n; ++i) slots[i].i = 0;
   for (size_t i = 0; i < fn->paramSlots.size(); ++i) slots[fn->paramSlots[i]] = args[i];
-  p.top += n;
   return runFrame(p, fn, slots, result, callLoc, caller);
 }
 
 bool CallNode::eval(Frame &f, Slot &out) {
-  Program &p = *f.prog;
-  size_t n = static_cast<size_t>(fn->frameSize);
-  if (p.depth >= kMaxCallDepth || p.top + n > p.stack.size()) [[unlikely]]
+  if (!frameFits(fn)) [[unlikely]]
     return stackOverflow(&f, loc);
-  // The callee's frame is reserved first and the arguments are evaluated straight into its
-  // parameter slots (calls inside the arguments use the stack above it). LANGUAGE.md: arguments
-  // left to right as written, then the defaults, evaluated at each call.
-  Slot *slots = &p.stack[p.top];
+  // The callee's frame is made first and the arguments are evaluated straight into its
+  // parameter slots. LANGUAGE.md: arguments left to right as written, then the defaults,
+  // evaluated at each call.
+  size_t n = static_cast<size_t>(fn->frameSize);
+  Slot *slots = static_cast<Slot *>(alloca(n * sizeof(Slot) + 1));
   for (int i : fn->boxedSlots) slots[i].o = nullptr; // the only slots read before written
-  p.top += n;
   for (auto &[idx, e] : written) {
     if (!e->eval(f, slots[fn->paramSlots[static_cast<size_t>(idx)]])) [[unlikely]] {
-      p.top -= n;
       for (int i : fn->boxedSlots) release(slots[i].o);
       return false;
     }
   }
   for (int idx : defaulted) {
     if (!fn->defaults[static_cast<size_t>(idx)]->eval(f, slots[fn->paramSlots[static_cast<size_t>(idx)]])) {
-      p.top -= n;
       for (int i : fn->boxedSlots) release(slots[i].o);
       return false;
     }
   }
-  return runFrame(p, fn, slots, out, loc, &f);
+  return runFrame(*f.prog, fn, slots, out, loc, &f);
 }
 
 namespace {
@@ -217,10 +230,7 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
     default: ok = jsonLen(static_cast<Json *>(v[0].o), out.i);
     }
     break;
-  case B::Sleep:
-    // Without the task scheduler (next issue) a sleep holds the only task there is.
-    if (v[0].i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(v[0].i));
-    break;
+  case B::Sleep: ok = sched::sleep(v[0].i); break; // suspends this task only
   case B::Now:
     out.i = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::system_clock::now().time_since_epoch())

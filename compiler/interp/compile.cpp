@@ -222,6 +222,7 @@ public:
     fc.frameSize = fi.frameSize;
     fc.slotTypes.assign(static_cast<size_t>(fi.frameSize), ty(sp_.types.voidT));
     fc.isTemplate = fi.decl->fnKind == ast::FnKind::Template;
+    fc.isProcedure = fi.decl->fnKind == ast::FnKind::Procedure;
     for (const sema::ParamInfo &pi : fi.params) {
       fc.paramTypes.push_back(ty(pi.type));
       fc.paramSlots.push_back(pi.decl->var->slot);
@@ -259,6 +260,17 @@ private:
   EPtr exprRaw(ast::Expr *e);
   std::unique_ptr<Place> place(ast::Expr *e);
   SPtr stmt(ast::Stmt *s);
+  SPtr stmtRaw(ast::Stmt *s);
+  /// Tracks how deep the nodes of the function being compiled nest: their eval recursion is
+  /// what a call needs of the machine stack besides the frame.
+  int nest_ = 0;
+  struct Nesting {
+    Compiler &c;
+    explicit Nesting(Compiler &cc) : c(cc) {
+      if (++c.nest_ > (c.cur_ ? c.cur_->maxNest : 0) && c.cur_) c.cur_->maxNest = c.nest_;
+    }
+    ~Nesting() { --c.nest_; }
+  };
   BlockNode block(const ast::Block &b) {
     BlockNode n;
     for (ast::Stmt *s : b) n.stmts.push_back(stmt(s));
@@ -272,6 +284,7 @@ private:
 };
 
 EPtr Compiler::expr(ast::Expr *e) {
+  Nesting in(*this);
   EPtr n = exprRaw(e);
   if (e->toJson && e->type != sp_.types.jsonT)
     return std::make_unique<ToJsonNode>(ty(sp_.types.jsonT), std::move(n));
@@ -360,10 +373,39 @@ EPtr Compiler::exprRaw(ast::Expr *e) {
   }
   case ast::ExprKind::Call: return call(static_cast<ast::CallExpr *>(e));
   case ast::ExprKind::MethodCall: return method(static_cast<ast::MethodCallExpr *>(e));
-  case ast::ExprKind::AsyncCall:
-  case ast::ExprKind::AsyncBlock:
-    unsupported("tasks (`async`) are not run by the interpreter yet");
-    return std::make_unique<NullNode>(t, l);
+  case ast::ExprKind::AsyncCall: {
+    ast::CallExpr *c = static_cast<ast::AsyncCallExpr *>(e)->call;
+    if (c->fn) {
+      std::vector<std::pair<int, EPtr>> written;
+      std::vector<int> defaulted;
+      for (int idx : c->evalOrder) written.emplace_back(idx, expr(c->boundArgs[static_cast<size_t>(idx)]));
+      for (size_t i = 0; i < c->boundArgs.size(); ++i)
+        if (!c->boundArgs[i]) defaulted.push_back(static_cast<int>(i));
+      return makeAsyncCall(t, l, p_.fns.at(c->fn).get(), std::move(written), std::move(defaulted));
+    }
+    // A built-in: its arguments now, the call in the task (reading them from slots 0..n-1).
+    std::vector<EPtr> args;
+    auto call = std::make_unique<BuiltinNode>(ty(c->type), c->loc(), c->builtin);
+    for (size_t i = 0; i < c->args.size(); ++i) {
+      args.push_back(expr(c->args[i].value));
+      const TypeDesc *at = args.back()->type;
+      if (at->boxed())
+        call->args.push_back(std::make_unique<LocalGet>(at, args.back()->loc, static_cast<int>(i)));
+      else
+        call->args.push_back(std::make_unique<ScalarLocal>(at, args.back()->loc, static_cast<int>(i)));
+    }
+    return makeAsyncBuiltin(t, l, std::move(args), std::move(call));
+  }
+  case ast::ExprKind::AsyncBlock: {
+    auto *ab = static_cast<ast::AsyncBlockExpr *>(e);
+    std::vector<int> slots;
+    std::vector<const TypeDesc *> types;
+    for (const sema::Var *v : ab->captures) {
+      slots.push_back(v->slot);
+      types.push_back(ty(v->type));
+    }
+    return makeAsyncBlock(t, l, cur_, std::move(slots), std::move(types), block(ab->body));
+  }
   }
   return std::make_unique<NullNode>(t, l);
 }
@@ -412,8 +454,11 @@ EPtr Compiler::call(ast::CallExpr *c) {
     return n;
   }
   if (c->builtin == ast::Builtin::Wait) {
-    unsupported("tasks (`wait`) are not run by the interpreter yet");
-    return std::make_unique<NullNode>(t, c->loc());
+    ast::Expr *target = nullptr;
+    for (ast::Arg &a : c->args)
+      if (a.name.empty()) target = a.value;
+    bool list = target->type->is(TypeKind::List);
+    return makeWait(t, c->loc(), expr(target), c->timeout ? expr(c->timeout) : nullptr, list);
   }
   auto n = std::make_unique<BuiltinNode>(t, c->loc(), c->builtin);
   for (ast::Arg &a : c->args) n->args.push_back(expr(a.value));
@@ -491,6 +536,11 @@ SPtr Compiler::forNode(const ast::ForHead &h, support::Loc loc, BlockNode body) 
 }
 
 SPtr Compiler::stmt(ast::Stmt *s) {
+  Nesting in(*this);
+  return stmtRaw(s);
+}
+
+SPtr Compiler::stmtRaw(ast::Stmt *s) {
   support::Loc l = s->loc();
   switch (s->kind) {
   case ast::StmtKind::Let: {
@@ -614,6 +664,14 @@ void Compiler::template_(const ast::TplBody &body, std::vector<SPtr> &out) {
 
 } // namespace
 
+// Machine stack per call (runFrame, CallNode) and per level of node nesting, measured with
+// deep recursion and long operator chains (tests/conformance/tasks/*stack*), with room to spare.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr size_t kCallBytes = 4096, kNodeBytes = 1024;
+#else
+constexpr size_t kCallBytes = 1024, kNodeBytes = 256;
+#endif
+
 bool compileProgram(const sema::Program &sp, Program &p, std::string &why) {
   p.stringType = p.types.get(sp.types.stringT);
   p.errorType = p.types.get(sp.types.errorValueT);
@@ -623,9 +681,12 @@ bool compileProgram(const sema::Program &sp, Program &p, std::string &why) {
   Compiler c(sp, p);
   for (const sema::FnInfo &fi : sp.functions) c.function(fi);
   for (const sema::FnInfo &fi : sp.functions) c.defaults(fi);
-  for (auto &[info, fc] : p.fns)
+  for (auto &[info, fc] : p.fns) {
     for (size_t i = 0; i < fc->slotTypes.size(); ++i)
       if (fc->slotTypes[i]->boxed()) fc->boxedSlots.push_back(static_cast<int>(i));
+    fc->stackNeed = static_cast<size_t>(fc->frameSize) * sizeof(Slot) + kCallBytes +
+                    static_cast<size_t>(fc->maxNest) * kNodeBytes;
+  }
   why = c.why;
   return why.empty();
 }

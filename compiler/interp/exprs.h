@@ -147,6 +147,15 @@ struct BuiltinNode : ENode {
   bool eval(Frame &f, Slot &out) override;
 };
 
+// ---- tasks (tasks.cpp) ----
+EPtr makeAsyncCall(const TypeDesc *t, support::Loc l, FnCode *fn, std::vector<std::pair<int, EPtr>> written,
+                   std::vector<int> defaulted);
+EPtr makeAsyncBuiltin(const TypeDesc *t, support::Loc l, std::vector<EPtr> argExprs, EPtr call);
+struct BlockNode;
+EPtr makeAsyncBlock(const TypeDesc *t, support::Loc l, FnCode *enclosing, std::vector<int> capSlots,
+                    std::vector<const TypeDesc *> capTypes, BlockNode body);
+EPtr makeWait(const TypeDesc *t, support::Loc l, EPtr target, EPtr timeout, bool list);
+
 // ---- statements ----
 struct LetNode : SNode {
   int slot;

@@ -31,9 +31,6 @@ struct Program {
   std::vector<Slot> globals; // constants, in sema::Program::constOrder
   std::vector<const TypeDesc *> globalTypes;
   std::unordered_map<const sema::Var *, int> globalIndex;
-  std::vector<Slot> stack; // frame slots of all active calls (never reallocated)
-  size_t top = 0;
-  int depth = 0;
   FILE *out = stdout;
   // The REPL keeps a procedure's variables after it returned: their final values (new
   // references) are copied out of its frame when it ends at the top level.

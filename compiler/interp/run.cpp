@@ -4,9 +4,11 @@
 #include "interp/interp.h"
 
 #include "interp/exprs.h"
+#include "runtime/sched/scheduler.h"
 
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 
 namespace cfm::interp {
 
@@ -77,6 +79,13 @@ void printUncaught(FILE *err) {
   release(e);
 }
 
+/// Runs `body` as the first task of a scheduler on this thread (every procedure runs as a task).
+bool runAsMainTask(std::function<bool()> &body) {
+  Slot r{0};
+  auto entry = [](void *env, Slot *) { return (*static_cast<std::function<bool()> *>(env))(); };
+  return sched::runMain(entry, &body, &r);
+}
+
 } // namespace
 
 int run(const frontend::Compilation &c, const RunOptions &opts) {
@@ -84,7 +93,6 @@ int run(const frontend::Compilation &c, const RunOptions &opts) {
   Program p;
   p.sources = &c.sources;
   p.out = opts.out;
-  p.stack.resize(size_t(1) << 20); // frame slots; calls nest at most kMaxCallDepth deep
   std::string why;
   if (!compileProgram(sp, p, why)) {
     fprintf(opts.err, "cfmc: error: %s\n", why.c_str());
@@ -109,54 +117,63 @@ int run(const frontend::Compilation &c, const RunOptions &opts) {
     }
   }
 
+  // Everything runs as the first task of a scheduler: constants, defaults, the procedure.
   int status = 0;
-  support::Loc where;
-  if (!evalConstants(sp, p, where)) {
+  std::function<bool()> body = [&]() -> bool {
+    support::Loc where;
+    if (!evalConstants(sp, p, where)) {
+      fflush(opts.out);
+      printUncaught(opts.err);
+      status = 1;
+    } else {
+      std::vector<Slot> args(proc->params.size(), Slot{0});
+      size_t ready = 0;
+      bool argsOk = true;
+      Frame top{nullptr, &p};
+      for (; ready < proc->params.size(); ++ready) {
+        const sema::ParamInfo &pi = proc->params[ready];
+        auto it = opts.args.find(pi.name);
+        if (it != opts.args.end()) {
+          std::string problem;
+          if (!convertArg(it->second, fn->paramTypes[ready], pi.type->str(), args[ready], problem)) {
+            fprintf(opts.err, "cfmc: error: --arg %s: %s\n", pi.name.c_str(), problem.c_str());
+            argsOk = false;
+            break;
+          }
+        } else if (fn->defaults[ready]) {
+          if (!fn->defaults[ready]->eval(top, args[ready])) {
+            argsOk = false;
+            fflush(opts.out);
+            printUncaught(opts.err);
+            break;
+          }
+        } else {
+          fprintf(opts.err, "cfmc: error: procedure `%s` needs --arg %s=<%s>\n", proc->name.c_str(),
+                  pi.name.c_str(), pi.type->str().c_str());
+          argsOk = false;
+          break;
+        }
+      }
+      if (!argsOk) {
+        for (size_t i = 0; i < ready; ++i) releaseSlot(args[i], fn->paramTypes[i]);
+        status = 1;
+      } else {
+        Slot result{0};
+        if (callFunction(p, fn, args.data(), result, proc->decl->nameLoc, nullptr)) {
+          releaseSlot(result, fn->ret);
+        } else {
+          fflush(opts.out);
+          printUncaught(opts.err);
+          status = 1;
+        }
+      }
+    }
+    return true;
+  };
+  if (!runAsMainTask(body)) {
     fflush(opts.out);
     printUncaught(opts.err);
     status = 1;
-  } else {
-    std::vector<Slot> args(proc->params.size(), Slot{0});
-    size_t ready = 0;
-    bool argsOk = true;
-    Frame top{nullptr, &p};
-    for (; ready < proc->params.size(); ++ready) {
-      const sema::ParamInfo &pi = proc->params[ready];
-      auto it = opts.args.find(pi.name);
-      if (it != opts.args.end()) {
-        std::string problem;
-        if (!convertArg(it->second, fn->paramTypes[ready], pi.type->str(), args[ready], problem)) {
-          fprintf(opts.err, "cfmc: error: --arg %s: %s\n", pi.name.c_str(), problem.c_str());
-          argsOk = false;
-          break;
-        }
-      } else if (fn->defaults[ready]) {
-        if (!fn->defaults[ready]->eval(top, args[ready])) {
-          argsOk = false;
-          fflush(opts.out);
-          printUncaught(opts.err);
-          break;
-        }
-      } else {
-        fprintf(opts.err, "cfmc: error: procedure `%s` needs --arg %s=<%s>\n", proc->name.c_str(),
-                pi.name.c_str(), pi.type->str().c_str());
-        argsOk = false;
-        break;
-      }
-    }
-    if (!argsOk) {
-      for (size_t i = 0; i < ready; ++i) releaseSlot(args[i], fn->paramTypes[i]);
-      status = 1;
-    } else {
-      Slot result{0};
-      if (callFunction(p, fn, args.data(), result, proc->decl->nameLoc, nullptr)) {
-        releaseSlot(result, fn->ret);
-      } else {
-        fflush(opts.out);
-        printUncaught(opts.err);
-        status = 1;
-      }
-    }
   }
   fflush(opts.out);
   return status;
@@ -171,7 +188,6 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
   holder = p;
   p->sources = &c.sources;
   p->out = out;
-  p->stack.resize(size_t(1) << 20);
   std::string why;
   const sema::FnInfo *fi = nullptr;
   for (const sema::FnInfo &f : sp.functions)
@@ -191,19 +207,20 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
     p->captureSlots.push_back(v->slot);
     keptTypes.push_back(p->types.get(v->type));
   }
-  support::Loc where;
-  if (!evalConstants(sp, *p, where)) {
-    dropArgs();
-    fflush(out);
-    printUncaught(err);
-    return 1;
-  }
-  Slot result{0};
   int status = 0;
-  if (callFunction(*p, fn, args.data(), result, fi->decl->nameLoc, nullptr)) {
+  std::function<bool()> body = [&]() -> bool {
+    support::Loc where;
+    if (!evalConstants(sp, *p, where)) {
+      dropArgs();
+      return false;
+    }
+    Slot result{0};
+    if (!callFunction(*p, fn, args.data(), result, fi->decl->nameLoc, nullptr)) return false;
     releaseSlot(result, fn->ret);
     kept = std::move(p->captured);
-  } else {
+    return true;
+  };
+  if (!runAsMainTask(body)) {
     fflush(out);
     printUncaught(err);
     status = 1;

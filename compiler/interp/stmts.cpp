@@ -2,6 +2,7 @@
 // "Statements", "Precise rules": `P op= e` evaluates P's indexes once; lists, maps and records
 // are values, so a place is made unique before it is changed).
 #include "interp/exprs.h"
+#include "runtime/sched/scheduler.h"
 
 namespace cfm::interp {
 
@@ -229,6 +230,7 @@ Flow ThrowNode::exec(Frame &f) {
 Flow TryNode::exec(Frame &f) {
   Flow fl = body.run(f);
   if (fl != Flow::Error) return fl;
+  if (sched::cancelling()) return fl; // a cancelled task unwinds to its end
   ErrorVal *e = takeError();
   Slot &s = f.slots[errSlot];
   release(s.o);

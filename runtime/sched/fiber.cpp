@@ -1,0 +1,101 @@
+// fiber.cpp — stack pool, guarded stacks, fcontext switch and ASan fiber annotations (fiber.h).
+#include "runtime/sched/fiber.h"
+
+#include <boost/context/detail/fcontext.hpp>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CFM_ASAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CFM_ASAN_FIBERS 1
+#endif
+#endif
+#ifdef CFM_ASAN_FIBERS
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace cfm::rt::sched {
+
+namespace bc = boost::context::detail;
+
+namespace {
+constexpr size_t kStacksPerChunk = 64;
+
+size_t pageSize() {
+  static const size_t p = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return p;
+}
+
+size_t roundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+} // namespace
+
+StackPool::StackPool(size_t stackBytes) : bytes_(roundUp(stackBytes, pageSize())) {}
+
+StackPool::~StackPool() {
+  for (auto &[p, n] : chunks_) munmap(p, n);
+}
+
+Stack StackPool::take() {
+  if (free_.empty()) {
+    size_t n = bytes_ * kStacksPerChunk;
+    void *p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return {};
+    chunks_.emplace_back(static_cast<char *>(p), n);
+    // Hand out the highest stacks last, so that the first tasks use neighbouring pages.
+    for (size_t i = kStacksPerChunk; i-- > 0;) free_.push_back(static_cast<char *>(p) + i * bytes_);
+  }
+  char *b = free_.back();
+  free_.pop_back();
+  return {b, bytes_};
+}
+
+void StackPool::give(Stack s) { free_.push_back(s.base); }
+
+Stack mapGuardedStack(size_t bytes) {
+  size_t page = pageSize();
+  bytes = roundUp(bytes, page);
+  void *p = mmap(nullptr, bytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (p == MAP_FAILED) return {};
+  mprotect(p, page, PROT_NONE);
+  return {static_cast<char *>(p) + page, bytes};
+}
+
+void unmapGuardedStack(Stack s) {
+  if (s.base) munmap(s.base - pageSize(), s.size + pageSize());
+}
+
+namespace {
+// Every fiber of a process starts in the same function (the scheduler's task runner).
+FiberMain gFiberMain = nullptr;
+void trampoline(bc::transfer_t t) { gFiberMain(Transfer{t.fctx, t.data}); }
+} // namespace
+
+Context makeContext(Stack s, FiberMain fn) {
+  gFiberMain = fn;
+  return bc::make_fcontext(s.top(), s.size, trampoline);
+}
+
+Transfer switchTo(Context to, void *data) {
+  bc::transfer_t t = bc::jump_fcontext(static_cast<bc::fcontext_t>(to), data);
+  return {t.fctx, t.data};
+}
+
+#ifdef CFM_ASAN_FIBERS
+void asanStartSwitch(void **fakeStackSave, const Stack &to) {
+  __sanitizer_start_switch_fiber(fakeStackSave, to.base, to.size);
+}
+void asanFinishSwitch(void *fakeStackSave, Stack *from) {
+  const void *b = nullptr;
+  size_t n = 0;
+  __sanitizer_finish_switch_fiber(fakeStackSave, &b, &n);
+  if (from) *from = {static_cast<char *>(const_cast<void *>(b)), n};
+}
+#else
+void asanStartSwitch(void **, const Stack &) {}
+void asanFinishSwitch(void *, Stack *) {}
+#endif
+
+} // namespace cfm::rt::sched

@@ -1,0 +1,602 @@
+// scheduler.cpp — the task scheduler of scheduler.h: the ready queue, timers (one binary heap
+// for any number of sleepers), parking and waking, structured scopes and cancellation, and the
+// inbox through which other threads deliver completions.
+//
+// Waking is by sequence number: a task that parks takes a new `waitSeq`, and every registration
+// it leaves (a timer, a place in a task's waiter list, a completion) carries that number. The
+// first event to wake it bumps the number, so the others, when they come, see that they are
+// stale and do nothing. Registrations hold a reference to the task, so a stale one never points
+// at freed memory.
+#include "runtime/sched/scheduler.h"
+
+#include "runtime/runtime.h"
+#include "runtime/sched/fiber.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <vector>
+
+namespace cfm::rt::sched {
+
+thread_local TaskLocal tl;
+
+namespace {
+using Clock = std::chrono::steady_clock;
+enum class Wake : uint8_t { None, Done, Timeout, Cancel, Completion, Yield };
+} // namespace
+
+struct TaskObj : Obj {
+  TaskObj() : Obj(Kind::Task) {}
+  const TypeDesc *resultType = nullptr;
+  TaskEntry entry = nullptr;
+  void *env = nullptr;
+  EnvDrop drop = nullptr;
+  bool root = false;
+  bool done = false;
+  bool failed = false;
+  bool observed = false;        // a wait saw the result or the error
+  bool cancelRequested = false; // it is being cancelled
+  bool cancelRaised = false;    // ... and the cancellation error was raised in it
+  bool interruptible = false;   // parked where cancellation wakes it
+  Slot result{0};
+  ErrorVal *error = nullptr;
+  // execution
+  Context ctx = nullptr;
+  Stack stack;
+  void *asanFake = nullptr;
+  ErrorVal *savedPending = nullptr;
+  TaskLocal savedLocal;
+  // waiting
+  uint64_t waitSeq = 0;
+  Wake wake = Wake::None;
+  std::vector<std::pair<TaskObj *, uint64_t>> waiters; // (waiter, its waitSeq then), referenced
+  struct Scope {
+    std::vector<TaskObj *> tasks; // referenced
+    size_t compactAt = 64;
+  };
+  std::vector<Scope> scopes;
+};
+
+/// Completions cross threads through the inbox, which outlives the scheduler (a late completion
+/// after the program ended is dropped).
+struct Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::shared_ptr<Completion::State>> items;
+  std::atomic<bool> nonEmpty{false};
+  bool closed = false;
+};
+
+struct Completion::State {
+  std::shared_ptr<Inbox> inbox;
+  std::atomic<bool> claimed{false}; // complete() was called
+  std::atomic<bool> done{false};    // ok and payload are written
+  bool ok = false;
+  std::string payload;
+  // scheduler thread only
+  TaskObj *waiter = nullptr;
+  uint64_t seq = 0;
+};
+
+namespace {
+
+struct Timer {
+  Clock::time_point at;
+  uint64_t order;
+  TaskObj *task; // referenced
+  uint64_t seq;
+};
+struct TimerLater {
+  bool operator()(const Timer &a, const Timer &b) const { return a.at != b.at ? a.at > b.at : a.order > b.order; }
+};
+
+class Scheduler {
+public:
+  explicit Scheduler(const Options &o) : opt(o), pool(o.taskStackBytes) {
+    rng.seed(o.seed ? o.seed : static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
+  }
+  Options opt;
+  StackPool pool;
+  Context schedCtx = nullptr; // the scheduler loop, while a task runs
+  Stack schedStack;           // its stack, for ASan
+  void *schedFake = nullptr;
+  TaskObj *cur = nullptr;
+  std::deque<TaskObj *> ready;
+  std::priority_queue<Timer, std::vector<Timer>, TimerLater> timers;
+  uint64_t timerOrder = 0;
+  std::shared_ptr<Inbox> inbox = std::make_shared<Inbox>();
+  size_t awaitingCompletions = 0;
+  std::mt19937_64 rng;
+  Stats st;
+  uint64_t live = 0;
+
+  void makeReady(TaskObj *t, Wake w) {
+    t->wake = w;
+    ++t->waitSeq;
+    t->interruptible = false;
+    ready.push_back(t);
+  }
+
+  TaskObj *pickReady() {
+    if (opt.stress && ready.size() > 1) {
+      size_t i = std::uniform_int_distribution<size_t>(0, ready.size() - 1)(rng);
+      std::swap(ready[i], ready.front());
+    }
+    TaskObj *t = ready.front();
+    ready.pop_front();
+    return t;
+  }
+
+  void pushTimer(Clock::time_point at, TaskObj *t, uint64_t seq) {
+    retain(t);
+    timers.push(Timer{at, ++timerOrder, t, seq});
+  }
+
+  void fireTimers(Clock::time_point now) {
+    while (!timers.empty() && timers.top().at <= now) {
+      Timer e = timers.top();
+      timers.pop();
+      if (e.seq == e.task->waitSeq && !e.task->done) makeReady(e.task, Wake::Timeout);
+      release(e.task);
+    }
+  }
+
+  void drainInbox() {
+    std::vector<std::shared_ptr<Completion::State>> got;
+    {
+      std::lock_guard<std::mutex> g(inbox->mu);
+      got.swap(inbox->items);
+      inbox->nonEmpty.store(false, std::memory_order_relaxed);
+    }
+    for (auto &c : got)
+      if (c->waiter && c->waiter->waitSeq == c->seq) makeReady(c->waiter, Wake::Completion);
+  }
+
+  void resume(TaskObj *t);
+  bool loop(TaskObj *root);
+};
+
+thread_local Scheduler *tS = nullptr;
+
+[[noreturn]] void fiberMain(Transfer from);
+
+void Scheduler::resume(TaskObj *t) {
+  cur = t;
+  if (!t->ctx) {
+    if (!t->root) t->stack = pool.take();
+    if (!t->stack.base) {
+      // No address space for one more stack: the task fails without running.
+      cur = nullptr;
+      t->done = t->failed = true;
+      (void)raise(ErrKind::Stack, "stack overflow (no memory for another task stack)");
+      t->error = takeError();
+      for (auto &[w, seq] : t->waiters) {
+        if (w->waitSeq == seq) makeReady(w, Wake::Done);
+        release(w);
+      }
+      t->waiters.clear();
+      if (t->drop) t->drop(t->env);
+      t->env = nullptr;
+      --live;
+      release(t);
+      return;
+    }
+    ++st.stacksMapped;
+    t->ctx = makeContext(t->stack, fiberMain);
+    t->savedLocal.depth = 0;
+    t->savedLocal.stackLimit = t->stack.base + kStackMargin;
+  }
+  tl = t->savedLocal;
+  clearError();
+  if (t->savedPending) raiseError(t->savedPending);
+  t->savedPending = nullptr;
+  asanStartSwitch(&schedFake, t->stack);
+  Transfer back = switchTo(t->ctx, t);
+  asanFinishSwitch(schedFake, nullptr);
+  ++st.switches;
+  cur = nullptr;
+  if (t->done) {
+    // Its fiber ended for good: the stack goes back to the pool.
+    t->ctx = nullptr;
+    if (!t->root) pool.give(t->stack);
+    t->stack = {};
+    --live;
+    release(t); // the scheduler's reference
+    return;
+  }
+  t->ctx = back.from;
+  t->savedLocal = tl;
+  t->savedPending = takeError();
+}
+
+/// Parks the running task; returns why it was woken.
+Wake suspend() {
+  Scheduler &s = *tS;
+  TaskObj *t = s.cur;
+  asanStartSwitch(&t->asanFake, s.schedStack);
+  Transfer back = switchTo(s.schedCtx, nullptr);
+  s.schedCtx = back.from;
+  asanFinishSwitch(t->asanFake, nullptr);
+  Wake w = t->wake;
+  t->wake = Wake::None;
+  return w;
+}
+
+bool raiseCancelled(TaskObj *t) {
+  t->cancelRaised = true;
+  return raise(ErrKind::Cancelled, "task cancelled");
+}
+
+/// A task's error raised again in its waiter: the same kind, message and trace, and the
+/// waiter's frames are added as it unwinds.
+bool reraise(const ErrorVal *e) {
+  retain(e->errKind);
+  retain(e->message);
+  auto *copy = new ErrorVal(e->errKind, e->message);
+  copy->trace = e->trace;
+  raiseError(copy);
+  return false;
+}
+
+void yieldNow() {
+  Scheduler &s = *tS;
+  s.makeReady(s.cur, Wake::Yield);
+  (void)suspend();
+}
+
+/// Parks the running task until `target` ends (if given) or `deadline` passes (if given).
+/// An interruptible park also ends when the task is cancelled.
+Wake park(TaskObj *target, const Clock::time_point *deadline, bool interruptible) {
+  Scheduler &s = *tS;
+  TaskObj *me = s.cur;
+  uint64_t seq = ++me->waitSeq;
+  if (target) {
+    retain(me);
+    target->waiters.emplace_back(me, seq);
+  }
+  if (deadline) s.pushTimer(*deadline, me, seq);
+  me->interruptible = interruptible;
+  return suspend();
+}
+
+void cancel(TaskObj *t) {
+  if (t->done || t->cancelRequested) return;
+  t->cancelRequested = true;
+  if (t->interruptible) tS->makeReady(t, Wake::Cancel);
+  // Its own tasks too, also when it is past its body and waiting for them.
+  for (TaskObj::Scope &sc : t->scopes)
+    for (TaskObj *c : sc.tasks) cancel(c);
+}
+
+/// Ends the scope of the running task (see closeScope).
+bool closeScopeOf(TaskObj *me, bool failing) {
+  std::vector<TaskObj *> tasks = std::move(me->scopes.back().tasks);
+  me->scopes.pop_back();
+  if (failing)
+    for (TaskObj *t : tasks) cancel(t);
+  for (TaskObj *t : tasks)
+    while (!t->done) (void)park(t, nullptr, false);
+  const ErrorVal *first = nullptr;
+  for (TaskObj *t : tasks) {
+    if (t->failed && !t->observed) {
+      t->observed = true;
+      if (!first && !failing) first = t->error;
+    }
+  }
+  bool ok = !failing;
+  if (first) ok = reraise(first);
+  for (TaskObj *t : tasks) release(t);
+  return ok;
+}
+
+/// Runs a task's body on its fiber and records how it ended.
+void runBody(TaskObj *t) {
+  t->scopes.emplace_back();
+  Slot r{0};
+  bool ok;
+  if (t->cancelRequested)
+    ok = raiseCancelled(t); // cancelled before it started: the body never runs
+  else
+    ok = t->entry(t->env, &r);
+  if (t->drop) t->drop(t->env);
+  t->env = nullptr;
+  if (!closeScopeOf(t, !ok) && ok) {
+    if (t->resultType) releaseSlot(r, t->resultType);
+    ok = false;
+  }
+  if (ok) {
+    t->result = r;
+  } else {
+    t->failed = true;
+    t->error = takeError();
+  }
+  t->done = true;
+  for (auto &[w, seq] : t->waiters) {
+    if (w->waitSeq == seq) tS->makeReady(w, Wake::Done);
+    release(w);
+  }
+  t->waiters.clear();
+}
+
+[[noreturn]] void fiberMain(Transfer from) {
+  Scheduler &s = *tS;
+  s.schedCtx = from.from;
+  asanFinishSwitch(nullptr, &s.schedStack);
+  runBody(static_cast<TaskObj *>(from.data));
+  // Back to the scheduler for good; it recycles this stack.
+  asanStartSwitch(nullptr, s.schedStack);
+  switchTo(s.schedCtx, nullptr);
+  __builtin_unreachable();
+}
+
+bool Scheduler::loop(TaskObj *root) {
+  unsigned n = 0;
+  while (!root->done) {
+    if (inbox->nonEmpty.load(std::memory_order_acquire)) drainInbox();
+    if (ready.empty() || (++n & 63) == 0) fireTimers(Clock::now());
+    if (!ready.empty()) {
+      resume(pickReady());
+      continue;
+    }
+    if (timers.empty() && awaitingCompletions == 0) return false; // nothing can wake anyone
+    std::unique_lock<std::mutex> g(inbox->mu);
+    auto hasMail = [&] { return inbox->nonEmpty.load(std::memory_order_relaxed); };
+    if (timers.empty())
+      inbox->cv.wait(g, hasMail);
+    else
+      inbox->cv.wait_until(g, timers.top().at, hasMail);
+  }
+  return true;
+}
+
+size_t parseSize(const char *s, size_t fallback) {
+  if (!s || !*s) return fallback;
+  char *end = nullptr;
+  unsigned long long v = std::strtoull(s, &end, 10);
+  if (end == s) return fallback;
+  if (*end == 'k' || *end == 'K') v <<= 10, ++end;
+  else if (*end == 'm' || *end == 'M') v <<= 20, ++end;
+  if (*end || v < 64 * 1024 + kStackMargin) return fallback;
+  return static_cast<size_t>(v);
+}
+
+} // namespace
+
+Options optionsFromEnv() {
+  Options o;
+#if defined(__SANITIZE_ADDRESS__)
+  size_t dflt = size_t(1) << 20; // instrumented frames are several times larger
+#else
+  size_t dflt = size_t(256) << 10;
+#endif
+  o.taskStackBytes = parseSize(std::getenv("CFM_TASK_STACK"), dflt);
+  const char *st = std::getenv("CFM_SCHED_STRESS");
+  o.stress = st && *st && std::string(st) != "0";
+  if (const char *seed = std::getenv("CFM_SCHED_SEED")) o.seed = std::strtoull(seed, nullptr, 10);
+  return o;
+}
+
+bool active() { return tS != nullptr && tS->cur != nullptr; }
+
+bool runMain(TaskEntry entry, void *env, Slot *result, const Options &o) {
+  if (tS) return entry(env, result); // already inside a scheduler: just call
+  Options opt = o;
+  if (opt.taskStackBytes == 0) opt.taskStackBytes = optionsFromEnv().taskStackBytes;
+  Scheduler s(opt);
+  tS = &s;
+  auto *root = new TaskObj();
+  root->root = true;
+  root->entry = entry;
+  root->env = env;
+  root->stack = mapGuardedStack(opt.mainStackBytes);
+  retain(root); // the scheduler's reference
+  ++s.live;
+  s.ready.push_back(root);
+  bool ok = root->stack.base != nullptr;
+  if (!ok) {
+    (void)raise(ErrKind::Stack, "stack overflow (no memory for the main stack)");
+  } else if (!s.loop(root)) {
+    ok = false;
+    (void)raise(ErrKind::Timeout, "every task is waiting and nothing can wake one (deadlock)");
+  } else {
+    ok = !root->failed;
+    if (ok) {
+      *result = root->result;
+    } else {
+      raiseError(root->error);
+      root->error = nullptr;
+    }
+  }
+  unmapGuardedStack(root->stack);
+  root->stack = {};
+  release(root);
+  {
+    std::lock_guard<std::mutex> g(s.inbox->mu);
+    s.inbox->closed = true;
+    s.inbox->items.clear();
+  }
+  tS = nullptr;
+  tl = TaskLocal{};
+  return ok;
+}
+
+Obj *spawn(const TypeDesc *resultType, TaskEntry entry, void *env, EnvDrop drop) {
+  Scheduler &s = *tS;
+  auto *t = new TaskObj(); // the caller's reference
+  t->resultType = resultType;
+  t->entry = entry;
+  t->env = env;
+  t->drop = drop;
+  retain(t); // the scheduler's, until it ends
+  retain(t); // the scope's
+  TaskObj::Scope &sc = s.cur->scopes.back();
+  sc.tasks.push_back(t);
+  if (sc.tasks.size() >= sc.compactAt) {
+    // Tasks that ended and need no join (no error, or one that was seen) leave the scope.
+    size_t k = 0;
+    for (TaskObj *x : sc.tasks) {
+      if (x->done && (!x->failed || x->observed))
+        release(x);
+      else
+        sc.tasks[k++] = x;
+    }
+    sc.tasks.resize(k);
+    sc.compactAt = std::max<size_t>(64, 2 * k);
+  }
+  s.ready.push_back(t);
+  ++s.st.spawned;
+  if (++s.live > s.st.maxLive) s.st.maxLive = s.live;
+  if (s.opt.stress) yieldNow();
+  return t;
+}
+
+bool sleep(int64_t ms) {
+  Scheduler &s = *tS;
+  TaskObj *me = s.cur;
+  if (me->cancelRequested && !me->cancelRaised) return raiseCancelled(me);
+  Wake w;
+  if (ms <= 0) {
+    yieldNow();
+    w = Wake::Yield;
+  } else {
+    Clock::time_point at = Clock::now() + std::chrono::milliseconds(ms);
+    w = park(nullptr, &at, true);
+  }
+  if (w == Wake::Cancel || (me->cancelRequested && !me->cancelRaised)) return raiseCancelled(me);
+  return true;
+}
+
+namespace {
+/// Waits for one task of a wait(...) call; false with the timeout or cancellation error.
+bool awaitTask(TaskObj *t, const Clock::time_point *deadline, int64_t timeoutMs) {
+  Scheduler &s = *tS;
+  TaskObj *me = s.cur;
+  if (s.opt.stress) yieldNow();
+  if (t->done) return true;
+  if (me->cancelRequested && !me->cancelRaised) return raiseCancelled(me);
+  if (deadline && *deadline <= Clock::now())
+    return raise(ErrKind::Timeout, "wait timed out after " + formatDuration(timeoutMs));
+  Wake w = park(t, deadline, true);
+  if (w == Wake::Cancel) return raiseCancelled(me);
+  if (w == Wake::Timeout) return raise(ErrKind::Timeout, "wait timed out after " + formatDuration(timeoutMs));
+  return true;
+}
+} // namespace
+
+bool wait(Obj *task, int64_t timeoutMs, Slot &out) {
+  auto *t = static_cast<TaskObj *>(task);
+  Clock::time_point at = Clock::now() + std::chrono::milliseconds(timeoutMs < 0 ? 0 : timeoutMs);
+  if (!awaitTask(t, timeoutMs >= 0 ? &at : nullptr, timeoutMs)) return false;
+  t->observed = true;
+  if (t->failed) return reraise(t->error);
+  if (t->resultType) retainSlot(t->result, t->resultType);
+  out = t->result;
+  return true;
+}
+
+bool waitList(const List *tasks, const TypeDesc *listType, int64_t timeoutMs, Slot &out) {
+  Clock::time_point at = Clock::now() + std::chrono::milliseconds(timeoutMs < 0 ? 0 : timeoutMs);
+  List *res = listType ? new List(listType) : nullptr;
+  if (res) res->items.reserve(tasks->items.size());
+  // The list may change while we wait (it is a value: ours stays as it was).
+  const List *keep = tasks;
+  retain(const_cast<List *>(keep));
+  bool ok = true;
+  for (Slot s : keep->items) {
+    auto *t = static_cast<TaskObj *>(s.o);
+    if (!awaitTask(t, timeoutMs >= 0 ? &at : nullptr, timeoutMs)) {
+      ok = false;
+      break;
+    }
+    t->observed = true;
+    if (t->failed) {
+      ok = reraise(t->error);
+      break;
+    }
+    if (res) {
+      if (t->resultType) retainSlot(t->result, t->resultType);
+      res->items.push_back(t->result);
+    }
+  }
+  release(const_cast<List *>(keep));
+  if (!ok) {
+    release(res);
+    return false;
+  }
+  out.o = res;
+  return true;
+}
+
+void openScope() { tS->cur->scopes.emplace_back(); }
+
+bool closeScope(bool failing) { return closeScopeOf(tS->cur, failing); }
+
+bool cancelling() { return tS && tS->cur && tS->cur->cancelRequested; }
+
+// ---- completions ----
+
+std::shared_ptr<Completion> Completion::create() {
+  auto st = std::make_shared<State>();
+  if (tS) st->inbox = tS->inbox;
+  return std::make_shared<Completion>(std::move(st));
+}
+
+void Completion::complete(bool ok, std::string payload) {
+  bool expected = false;
+  if (!s_->claimed.compare_exchange_strong(expected, true)) return; // once
+  s_->ok = ok;
+  s_->payload = std::move(payload);
+  s_->done.store(true, std::memory_order_release);
+  if (!s_->inbox) return;
+  {
+    std::lock_guard<std::mutex> g(s_->inbox->mu);
+    if (s_->inbox->closed) return;
+    s_->inbox->items.push_back(s_);
+    s_->inbox->nonEmpty.store(true, std::memory_order_release);
+  }
+  s_->inbox->cv.notify_one();
+}
+
+bool Completion::completed() const { return s_->done.load(std::memory_order_acquire); }
+
+bool await(Completion &c, int64_t timeoutMs, bool &ok, std::string &payload) {
+  Scheduler &s = *tS;
+  TaskObj *me = s.cur;
+  Completion::State &st = *c.s_;
+  if (s.opt.stress) yieldNow();
+  if (!st.done.load(std::memory_order_acquire)) {
+    if (me->cancelRequested && !me->cancelRaised) return raiseCancelled(me);
+    Clock::time_point at = Clock::now() + std::chrono::milliseconds(timeoutMs < 0 ? 0 : timeoutMs);
+    retain(me);
+    st.waiter = me;
+    st.seq = me->waitSeq + 1; // the number park() takes
+    ++s.awaitingCompletions;
+    Wake w = park(nullptr, timeoutMs >= 0 ? &at : nullptr, true);
+    --s.awaitingCompletions;
+    release(st.waiter);
+    st.waiter = nullptr;
+    if (w == Wake::Cancel) return raiseCancelled(me);
+    if (w == Wake::Timeout) return raise(ErrKind::Timeout, "timed out after " + formatDuration(timeoutMs));
+  }
+  ok = st.ok;
+  payload = std::move(st.payload);
+  return true;
+}
+
+void destroyTask(Obj *task) {
+  auto *t = static_cast<TaskObj *>(task);
+  if (t->done && !t->failed && t->resultType) releaseSlot(t->result, t->resultType);
+  release(t->error);
+  if (t->drop && t->env) t->drop(t->env);
+  delete t;
+}
+
+Stats stats() { return tS ? tS->st : Stats{}; }
+
+} // namespace cfm::rt::sched

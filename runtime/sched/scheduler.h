@@ -1,0 +1,126 @@
+// scheduler.h — tasks (LANGUAGE.md "Concurrency"): `async`, `wait`, `sleep`, structured
+// concurrency and cancellation, on one scheduler thread of lightweight fibers that both engines
+// share; and the completion API through which other threads (HTTP, MQTT, agents) resume the
+// one task that waits for them.
+//
+// Every task, the procedure that runs first included, is a fiber: its own machine stack from a
+// pool (fiber.h), switched by Boost.Context's fcontext in a few nanoseconds. A task that waits
+// is parked on what it waits for (a timer, a task, a completion) and holds no thread. The
+// running task's pending error, call depth and stack limit live in thread-locals that the
+// scheduler saves and restores at each switch, so engine code uses them as if there were one
+// task. docs/tasks.md argues the design against stackless coroutines.
+#pragma once
+
+#include "runtime/value.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace cfm::rt::sched {
+
+/// The task's body: runs on the task's fiber; writes the result (a reference it hands over) and
+/// returns true, or returns false with the error pending.
+using TaskEntry = bool (*)(void *env, Slot *result);
+/// Frees `env` (what the body needed: copied variables, arguments); called once, on the
+/// scheduler thread, after the body ran or when the task is cancelled before it started.
+using EnvDrop = void (*)(void *env);
+
+struct TaskObj; // a Task<T> value (Kind::Task); the API passes it as Obj
+
+/// What engines read and write directly for the running task; swapped at every switch.
+struct TaskLocal {
+  int depth = 0;                    // nested calls (LANGUAGE.md: a catchable `stack overflow`)
+  const char *stackLimit = nullptr; // lowest address the engines may grow the stack to
+};
+extern thread_local TaskLocal tl;
+
+/// Room kept below `tl.stackLimit` for the runtime's own calls (their recursion is bounded by
+/// the nesting of static types, and json's by its parser's limit).
+constexpr size_t kStackMargin = 64 * 1024;
+
+/// True when a frame of `need` bytes would take the running task's stack below its limit: the
+/// engines then raise the catchable `stack overflow` instead of calling.
+inline bool stackLow(size_t need) {
+  const char *sp = static_cast<const char *>(__builtin_frame_address(0));
+  return tl.stackLimit && sp < tl.stackLimit + need;
+}
+
+struct Options {
+  size_t taskStackBytes = 0; // 0: CFM_TASK_STACK or the default (256 KiB; 1 MiB under ASan)
+  size_t mainStackBytes = size_t(256) << 20;
+  bool stress = false;  // CFM_SCHED_STRESS=1: yield at every suspension point, shuffle ready tasks
+  uint64_t seed = 0;    // CFM_SCHED_SEED, for stress runs (0: from the clock)
+};
+/// The options from the environment (CFM_TASK_STACK=256k|1m|..., CFM_SCHED_STRESS, CFM_SCHED_SEED).
+Options optionsFromEnv();
+
+/// Runs `entry` as the first task on a new scheduler on this thread and returns when it and
+/// every task have ended. Returns entry's result; false leaves its error pending.
+[[nodiscard]] bool runMain(TaskEntry entry, void *env, Slot *result, const Options &o = optionsFromEnv());
+
+/// True on a thread that is inside runMain (a task is running).
+bool active();
+
+// ---- used by the running task ----
+
+/// Starts a task in the innermost scope of the running task (it runs when the scheduler picks
+/// it; the caller goes on). Returns a new reference. `resultType` is T of Task<T>.
+Obj *spawn(const TypeDesc *resultType, TaskEntry entry, void *env, EnvDrop drop);
+
+/// Suspends the running task for `ms` milliseconds (<= 0: lets the other ready tasks run).
+[[nodiscard]] bool sleep(int64_t ms);
+
+/// The task's result (a new reference), or its error raised again (with its trace, then the
+/// waiter's frames as they unwind). `timeoutMs` < 0: no timeout; otherwise a "timeout" error
+/// `wait timed out after D` when time runs out (the task goes on).
+[[nodiscard]] bool wait(Obj *task, int64_t timeoutMs, Slot &out);
+/// wait(list<Task<T>>): `listType` is list<T> (nullptr for Task<void>: nothing is built); the
+/// first error in list order is raised. `out` is a new list.
+[[nodiscard]] bool waitList(const List *tasks, const TypeDesc *listType, int64_t timeoutMs, Slot &out);
+
+/// Structured concurrency: a procedure opens a scope when it starts and closes it when it ends.
+/// Closing waits for every task started in the scope. When `failing` (the procedure ends with
+/// an error, which stays pending), the scope's tasks are cancelled first; otherwise the first
+/// error that nobody waited for is raised (false).
+void openScope();
+[[nodiscard]] bool closeScope(bool failing);
+
+/// The running task is being cancelled: `catch` does not stop the unwinding.
+bool cancelling();
+
+// ---- the completion API (other threads) ----
+
+/// A result that another thread delivers to the task that waits for it: an HTTP reply, an MQTT
+/// message, an agent's answer. Made on the scheduler thread; `complete` may be called from any
+/// thread, once (later calls are ignored); it resumes exactly the task waiting in `await`.
+class Completion {
+public:
+  static std::shared_ptr<Completion> create();
+  void complete(bool ok, std::string payload);
+  bool completed() const;
+
+  struct State;
+  explicit Completion(std::shared_ptr<State> s) : s_(std::move(s)) {}
+
+private:
+  friend bool await(Completion &c, int64_t timeoutMs, bool &ok, std::string &payload);
+  std::shared_ptr<State> s_;
+};
+
+/// Suspends the running task until `c` completes: then `ok`/`payload` are what was delivered.
+/// False with a "timeout" error when `timeoutMs` (>= 0) passes first, or with the cancellation.
+[[nodiscard]] bool await(Completion &c, int64_t timeoutMs, bool &ok, std::string &payload);
+
+// ---- tasks as values ----
+
+/// Frees a task object (its count reached zero; it has ended).
+void destroyTask(Obj *task);
+
+/// Counters for tests and benchmarks.
+struct Stats {
+  uint64_t spawned = 0, switches = 0, maxLive = 0, stacksMapped = 0;
+};
+Stats stats();
+
+} // namespace cfm::rt::sched
