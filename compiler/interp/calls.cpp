@@ -15,7 +15,8 @@ namespace {
 
 bool stackOverflow(Frame *caller, support::Loc callLoc) {
   if (sched::tl.depth >= kMaxCallDepth)
-    (void)raise(ErrKind::Stack, "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
+    (void)raise(ErrKind::Stack,
+                "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
   else
     (void)raise(ErrKind::Stack, "stack overflow (the task's stack is full)");
   if (caller) failAt(*caller, callLoc);

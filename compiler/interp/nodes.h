@@ -77,8 +77,8 @@ struct FnCode {
   bool isTemplate = false;
   bool isProcedure = false; // a scope of tasks (LANGUAGE.md "Concurrency")
   int frameSize = 0;
-  int maxNest = 0;       // deepest nesting of nodes in the body (their eval recursion)
-  size_t stackNeed = 0;  // machine stack a call needs before the runtime's margin
+  int maxNest = 0;             // deepest nesting of nodes in the body (their eval recursion)
+  size_t stackNeed = 0;        // machine stack a call needs before the runtime's margin
   std::vector<int> boxedSlots; // slots whose values hold references (released at return)
 };
 

@@ -67,9 +67,9 @@ bool AsyncCallNode::eval(Frame &f, Slot &out) {
 // ---- async builtin(args): the arguments are evaluated now, the built-in runs in the task ----
 
 struct AsyncBuiltinNode final : ENode {
-  std::vector<EPtr> argExprs;        // evaluated by the spawner
+  std::vector<EPtr> argExprs; // evaluated by the spawner
   std::vector<const TypeDesc *> argTypes;
-  EPtr call;                         // the built-in, reading its arguments from slots 0..n-1
+  EPtr call; // the built-in, reading its arguments from slots 0..n-1
   using ENode::ENode;
   bool eval(Frame &f, Slot &out) override;
 };

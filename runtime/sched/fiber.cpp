@@ -56,8 +56,8 @@ void StackPool::give(Stack s) { free_.push_back(s.base); }
 Stack mapGuardedStack(size_t bytes) {
   size_t page = pageSize();
   bytes = roundUp(bytes, page);
-  void *p = mmap(nullptr, bytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void *p =
+      mmap(nullptr, bytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return {};
   mprotect(p, page, PROT_NONE);
   return {static_cast<char *>(p) + page, bytes};

@@ -93,7 +93,9 @@ struct Timer {
   uint64_t seq;
 };
 struct TimerLater {
-  bool operator()(const Timer &a, const Timer &b) const { return a.at != b.at ? a.at > b.at : a.order > b.order; }
+  bool operator()(const Timer &a, const Timer &b) const {
+    return a.at != b.at ? a.at > b.at : a.order > b.order;
+  }
 };
 
 class Scheduler {
@@ -276,12 +278,16 @@ void cancel(TaskObj *t) {
 
 /// Ends the scope of the running task (see closeScope).
 bool closeScopeOf(TaskObj *me, bool failing) {
+  // The tasks stay in the scope while we wait for them, so that cancelling this task (or its
+  // owner) reaches them too.
+  if (failing)
+    for (TaskObj *t : me->scopes.back().tasks) cancel(t);
+  for (size_t i = 0; i < me->scopes.back().tasks.size(); ++i) {
+    TaskObj *t = me->scopes.back().tasks[i];
+    while (!t->done) (void)park(t, nullptr, false);
+  }
   std::vector<TaskObj *> tasks = std::move(me->scopes.back().tasks);
   me->scopes.pop_back();
-  if (failing)
-    for (TaskObj *t : tasks) cancel(t);
-  for (TaskObj *t : tasks)
-    while (!t->done) (void)park(t, nullptr, false);
   const ErrorVal *first = nullptr;
   for (TaskObj *t : tasks) {
     if (t->failed && !t->observed) {
@@ -360,8 +366,10 @@ size_t parseSize(const char *s, size_t fallback) {
   char *end = nullptr;
   unsigned long long v = std::strtoull(s, &end, 10);
   if (end == s) return fallback;
-  if (*end == 'k' || *end == 'K') v <<= 10, ++end;
-  else if (*end == 'm' || *end == 'M') v <<= 20, ++end;
+  if (*end == 'k' || *end == 'K')
+    v <<= 10, ++end;
+  else if (*end == 'm' || *end == 'M')
+    v <<= 20, ++end;
   if (*end || v < 64 * 1024 + kStackMargin) return fallback;
   return static_cast<size_t>(v);
 }
@@ -412,6 +420,11 @@ bool runMain(TaskEntry entry, void *env, Slot *result, const Options &o) {
       raiseError(root->error);
       root->error = nullptr;
     }
+  }
+  // Timers of waits that ended otherwise may still be queued: drop their references.
+  while (!s.timers.empty()) {
+    release(s.timers.top().task);
+    s.timers.pop();
   }
   unmapGuardedStack(root->stack);
   root->stack = {};

@@ -49,8 +49,8 @@ inline bool stackLow(size_t need) {
 struct Options {
   size_t taskStackBytes = 0; // 0: CFM_TASK_STACK or the default (256 KiB; 1 MiB under ASan)
   size_t mainStackBytes = size_t(256) << 20;
-  bool stress = false;  // CFM_SCHED_STRESS=1: yield at every suspension point, shuffle ready tasks
-  uint64_t seed = 0;    // CFM_SCHED_SEED, for stress runs (0: from the clock)
+  bool stress = false; // CFM_SCHED_STRESS=1: yield at every suspension point, shuffle ready tasks
+  uint64_t seed = 0;   // CFM_SCHED_SEED, for stress runs (0: from the clock)
 };
 /// The options from the environment (CFM_TASK_STACK=256k|1m|..., CFM_SCHED_STRESS, CFM_SCHED_SEED).
 Options optionsFromEnv();

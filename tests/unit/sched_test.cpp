@@ -1,0 +1,356 @@
+// sched_test.cpp — the task scheduler (runtime/sched): tasks started and waited for from C++,
+// structured scopes and cancellation, timers, the stress switch, and the completion API driven
+// by real background threads (as libcurl's, Paho's and the agents' threads will drive it).
+#include "runtime/runtime.h"
+#include "runtime/sched/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cfm::rt::sched {
+namespace {
+
+const TypeDesc kInt{Kind::Int};
+const TypeDesc kVoid{Kind::Void};
+const TypeDesc kListInt{Kind::List, &kInt};
+
+using Body = std::function<bool(Slot *)>;
+bool callBody(void *env, Slot *r) { return (*static_cast<Body *>(env))(r); }
+void dropBody(void *env) { delete static_cast<Body *>(env); }
+
+/// Starts a task running `b` (its result an int).
+Obj *start(Body b) { return spawn(&kInt, callBody, new Body(std::move(b)), dropBody); }
+
+/// Runs `b` as the main task; returns whether it succeeded.
+bool runMainBody(Body b, Options o = optionsFromEnv()) {
+  Slot r{0};
+  return runMain(callBody, &b, &r, o);
+}
+
+std::string takeMessage() {
+  ErrorVal *e = takeError();
+  if (!e) return "";
+  std::string m(e->message->view());
+  release(e);
+  return m;
+}
+
+std::string takeKind() {
+  ErrorVal *e = takeError();
+  if (!e) return "";
+  std::string k(e->errKind->view());
+  release(e);
+  return k;
+}
+
+int64_t msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
+TEST(Sched, SpawnAndWaitFromCxx) {
+  int64_t got = 0;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    Obj *a = start([](Slot *r) {
+      r->i = 40;
+      return true;
+    });
+    Obj *b = start([](Slot *r) {
+      if (!sleep(5)) return false;
+      r->i = 2;
+      return true;
+    });
+    Slot x{0}, y{0};
+    bool ok = wait(a, -1, x) && wait(b, -1, y);
+    got = x.i + y.i;
+    release(a);
+    release(b);
+    return ok;
+  }));
+  EXPECT_EQ(got, 42);
+  EXPECT_FALSE(active()) << "the scheduler is gone after runMain";
+}
+
+TEST(Sched, SleepersWakeInDeadlineOrder) {
+  std::vector<int> order;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    std::vector<Obj *> ts;
+    for (int d : {30, 10, 20})
+      ts.push_back(start([&order, d](Slot *) {
+        if (!sleep(d)) return false;
+        order.push_back(d);
+        return true;
+      }));
+    for (Obj *t : ts) {
+      Slot r{0};
+      if (!wait(t, -1, r)) return false;
+      release(t);
+    }
+    return true;
+  }));
+  EXPECT_EQ(order, (std::vector<int>{10, 20, 30}));
+}
+
+TEST(Sched, WaitTimeoutLeavesTheTaskRunning) {
+  bool finished = false;
+  std::string message;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    Obj *t = start([&](Slot *) {
+      if (!sleep(40)) return false;
+      finished = true;
+      return true;
+    });
+    Slot r{0};
+    EXPECT_FALSE(wait(t, 5, r));
+    message = takeMessage();
+    EXPECT_FALSE(finished);
+    bool ok = wait(t, -1, r);
+    release(t);
+    return ok;
+  }));
+  EXPECT_EQ(message, "wait timed out after 5ms");
+  EXPECT_TRUE(finished);
+}
+
+TEST(Sched, WaitListCollectsInListOrder) {
+  std::vector<int64_t> got;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    auto *ts = new List(nullptr);
+    for (int i = 0; i < 5; ++i)
+      ts->items.push_back(Slot{.o = start([i](Slot *r) {
+                                 if (!sleep(5 * (5 - i))) return false;
+                                 r->i = i * 10;
+                                 return true;
+                               })});
+    Slot out{0};
+    bool ok = waitList(ts, &kListInt, -1, out);
+    if (ok) {
+      for (Slot s : static_cast<List *>(out.o)->items) got.push_back(s.i);
+      release(out.o);
+    }
+    for (Slot s : ts->items) release(s.o);
+    ts->items.clear();
+    release(ts);
+    return ok;
+  }));
+  EXPECT_EQ(got, (std::vector<int64_t>{0, 10, 20, 30, 40}));
+}
+
+TEST(Sched, UnwaitedErrorIsRaisedWhenTheScopeCloses) {
+  std::string message;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    openScope();
+    Obj *t = start([](Slot *) { return raiseUser("nobody waited"); });
+    release(t);
+    EXPECT_FALSE(closeScope(false));
+    message = takeMessage();
+    return true;
+  }));
+  EXPECT_EQ(message, "nobody waited");
+}
+
+TEST(Sched, FailingScopeCancelsItsTasksAtTheirNextWait) {
+  bool ranOn = false;
+  std::string kind;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_FALSE(runMainBody([&](Slot *) {
+    openScope();
+    Obj *t = start([&](Slot *) {
+      bool ok = sleep(5000);
+      kind = ok ? "" : std::string(pendingError()->errKind->view());
+      ranOn = ok;
+      return ok;
+    });
+    release(t);
+    if (!sleep(5)) return false;
+    (void)raiseUser("procedure failed");
+    return closeScope(true); // keeps the procedure's error pending
+  }));
+  EXPECT_EQ(takeMessage(), "procedure failed");
+  EXPECT_FALSE(ranOn);
+  EXPECT_EQ(kind, "cancelled");
+  EXPECT_LT(msSince(t0), 2000) << "the cancelled sleep did not run out";
+}
+
+TEST(Sched, ErrorOfTheMainTaskIsReturned) {
+  EXPECT_FALSE(runMainBody([](Slot *) { return raise(ErrKind::Index, "index 3 out of range"); }));
+  EXPECT_EQ(takeKind(), "index");
+}
+
+TEST(Sched, StressModeKeepsResults) {
+  Options o = optionsFromEnv();
+  o.stress = true;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    o.seed = seed;
+    int64_t sum = 0;
+    ASSERT_TRUE(runMainBody(
+        [&](Slot *) {
+          std::vector<Obj *> ts;
+          for (int i = 1; i <= 50; ++i)
+            ts.push_back(start([i](Slot *r) {
+              if (!sleep(i % 3)) return false;
+              r->i = i;
+              return true;
+            }));
+          for (Obj *t : ts) {
+            Slot r{0};
+            if (!wait(t, -1, r)) return false;
+            sum += r.i;
+            release(t);
+          }
+          return true;
+        },
+        o));
+    EXPECT_EQ(sum, 50 * 51 / 2) << "seed " << seed;
+  }
+}
+
+TEST(Sched, TenThousandTasksShareFewMappings) {
+  Stats st;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    std::vector<Obj *> ts;
+    for (int i = 0; i < 10000; ++i)
+      ts.push_back(start([](Slot *r) {
+        r->i = 1;
+        return sleep(10);
+      }));
+    for (Obj *t : ts) {
+      Slot r{0};
+      if (!wait(t, -1, r)) return false;
+      release(t);
+    }
+    st = stats();
+    return true;
+  }));
+  EXPECT_EQ(st.spawned, 10000u);
+  EXPECT_GE(st.maxLive, 10000u) << "all were alive at once";
+}
+
+// ---- completions from other threads ----
+
+TEST(Sched, CompletionFromAnotherThreadResumesExactlyItsTask) {
+  std::vector<std::string> resumed; // in the order the tasks were resumed
+  std::vector<std::string> payloads(3);
+  int ticks = 0;
+  std::thread producer;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    std::vector<std::shared_ptr<Completion>> cs;
+    for (int i = 0; i < 3; ++i) cs.push_back(Completion::create());
+    std::vector<Obj *> ts;
+    for (int i = 0; i < 3; ++i)
+      ts.push_back(start([&, i](Slot *) {
+        bool ok = false;
+        std::string p;
+        if (!await(*cs[static_cast<size_t>(i)], -1, ok, p)) return false;
+        payloads[static_cast<size_t>(i)] = p;
+        resumed.push_back("task" + std::to_string(i));
+        return ok;
+      }));
+    // A task that keeps running while the others wait: the waits hold no thread.
+    std::atomic<bool> stop{false};
+    Obj *ticker = start([&](Slot *) {
+      while (!stop.load()) {
+        if (!sleep(1)) return false;
+        ++ticks;
+      }
+      return true;
+    });
+    producer = std::thread([cs] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      cs[2]->complete(true, "reply for 2");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      cs[0]->complete(true, "reply for 0");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      cs[1]->complete(true, "reply for 1");
+      cs[1]->complete(false, "a second completion is ignored");
+    });
+    for (Obj *t : ts) {
+      Slot r{0};
+      if (!wait(t, -1, r)) return false;
+      release(t);
+    }
+    stop = true;
+    Slot r{0};
+    bool ok = wait(ticker, -1, r);
+    release(ticker);
+    return ok;
+  }));
+  producer.join();
+  EXPECT_EQ(resumed, (std::vector<std::string>{"task2", "task0", "task1"}));
+  EXPECT_EQ(payloads, (std::vector<std::string>{"reply for 0", "reply for 1", "reply for 2"}));
+  EXPECT_GT(ticks, 10) << "the ticker ran while the others waited";
+}
+
+TEST(Sched, CompletionBeforeAwaitReturnsAtOnce) {
+  std::string got;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    auto c = Completion::create();
+    std::thread([c] { c->complete(false, "early failure"); }).join();
+    EXPECT_TRUE(c->completed());
+    bool ok = true;
+    if (!await(*c, -1, ok, got)) return false;
+    EXPECT_FALSE(ok);
+    return true;
+  }));
+  EXPECT_EQ(got, "early failure");
+}
+
+TEST(Sched, AwaitTimesOutAndALateCompletionIsHarmless) {
+  std::shared_ptr<Completion> keep;
+  std::string kind;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    keep = Completion::create();
+    bool ok = false;
+    std::string p;
+    EXPECT_FALSE(await(*keep, 10, ok, p));
+    kind = takeKind();
+    // Completed after the waiter gave up, while the program still runs...
+    std::thread([c = keep] { c->complete(true, "late"); }).join();
+    return sleep(5);
+  }));
+  EXPECT_EQ(kind, "timeout");
+  // ... and after it ended.
+  keep->complete(true, "later still");
+  SUCCEED();
+}
+
+TEST(Sched, ManyThreadsCompleteManyTasks) {
+  constexpr int kTasks = 400;
+  int64_t sum = 0;
+  std::vector<std::thread> threads;
+  ASSERT_TRUE(runMainBody([&](Slot *) {
+    std::vector<std::shared_ptr<Completion>> cs;
+    for (int i = 0; i < kTasks; ++i) cs.push_back(Completion::create());
+    std::vector<Obj *> ts;
+    for (int i = 0; i < kTasks; ++i)
+      ts.push_back(start([&cs, i](Slot *r) {
+        bool ok = false;
+        std::string p;
+        if (!await(*cs[static_cast<size_t>(i)], 5000, ok, p)) return false;
+        r->i = std::stoll(p);
+        return true;
+      }));
+    for (int k = 0; k < 4; ++k)
+      threads.emplace_back([cs, k] {
+        for (size_t i = static_cast<size_t>(k); i < cs.size(); i += 4)
+          cs[i]->complete(true, std::to_string(i));
+      });
+    for (Obj *t : ts) {
+      Slot r{0};
+      if (!wait(t, -1, r)) return false;
+      sum += r.i;
+      release(t);
+    }
+    return true;
+  }));
+  for (auto &t : threads) t.join();
+  EXPECT_EQ(sum, int64_t(kTasks) * (kTasks - 1) / 2);
+}
+
+} // namespace
+} // namespace cfm::rt::sched
