@@ -58,3 +58,10 @@ inline Result<void> success() { return {}; }
     if (!cfm_try_r_.ok()) return cfm_try_r_.takeError();                                                     \
     std::move(cfm_try_r_.value());                                                                           \
   })
+
+/// CFM_TRY for a Result<void>: returns its error from the enclosing function if it failed.
+#define CFM_CHECK(expr)                                                                                      \
+  do {                                                                                                       \
+    auto cfm_check_r_ = (expr);                                                                              \
+    if (!cfm_check_r_.ok()) return cfm_check_r_.takeError();                                                 \
+  } while (0)

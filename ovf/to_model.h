@@ -1,0 +1,38 @@
+// to_model.h — from a read OVF envelope to the model objects of a business system (and the
+// import entry points the CLI and the store use). ovf/README.md, "From OVF to the model", says
+// which OVF part becomes which field.
+#pragma once
+
+#include "compiler/support/result.h"
+#include "ovf/envelope.h"
+#include "runtime/model/model.h"
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace cfm::ovf {
+
+/// Reads the content of a References/File (for templates given by `fileRef`).
+using FileLoader = std::function<Result<std::string>(const FileRef &file)>;
+
+/// The largest template file a loader reads.
+inline constexpr size_t kMaxTemplateBytes = 1024 * 1024;
+/// ScaleOutSection's `unbounded` maximum, as a count.
+inline constexpr int kUnboundedInstances = 1000000;
+
+/// A loader for plain relative hrefs under DIR (no `..`, no absolute paths, no URLs).
+FileLoader directoryLoader(std::string dir);
+/// A loader that refuses every file (for descriptors read without a directory, e.g. from stdin).
+FileLoader noFiles();
+
+/// Maps ENV onto a business system; NAME prefixes error messages (as the reader's do).
+Result<model::BusinessSystem> toModel(const Envelope &env, const FileLoader &load, const std::string &name);
+
+/// read + toModel.
+Result<model::BusinessSystem> importText(std::string_view text, const std::string &name,
+                                         const FileLoader &load);
+/// readFile + toModel, template files relative to the descriptor's directory.
+Result<model::BusinessSystem> importFile(const std::string &path);
+
+} // namespace cfm::ovf
