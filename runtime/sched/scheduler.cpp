@@ -24,7 +24,7 @@
 
 namespace cfm::rt::sched {
 
-thread_local TaskLocal tl;
+constinit thread_local TaskLocal tl;
 
 namespace {
 using Clock = std::chrono::steady_clock;

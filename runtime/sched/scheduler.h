@@ -33,7 +33,7 @@ struct TaskLocal {
   int depth = 0;                    // nested calls (LANGUAGE.md: a catchable `stack overflow`)
   const char *stackLimit = nullptr; // lowest address the engines may grow the stack to
 };
-extern thread_local TaskLocal tl;
+extern constinit thread_local TaskLocal tl;
 
 /// Room kept below `tl.stackLimit` for the runtime's own calls (their recursion is bounded by
 /// the nesting of static types, and json's by its parser's limit).
