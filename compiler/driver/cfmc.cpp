@@ -1,5 +1,6 @@
 // cfmc.cpp — the `cfmc` command: checks (and, as later parts land, runs and compiles)
 // procedure files. Subcommands are listed once in kCommands.
+#include "driver/ovf_cmd.h"
 #include "driver/repl.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
@@ -32,6 +33,7 @@ commands:
   check     parse and type-check procedure files and report every error
   run       check a procedure file and run one of its procedures
   repl      an interactive session (declarations, statements, expressions)
+  ovf       validate, import, show and export OVF descriptors of business systems
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -246,7 +248,7 @@ struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {{"check", cmdCheck}, {"run", cmdRun}, {"repl", cmdRepl}};
+const Command kCommands[] = {{"check", cmdCheck}, {"run", cmdRun}, {"repl", cmdRepl}, {"ovf", cfm::driver::cmdOvf}};
 
 } // namespace
 

@@ -1,0 +1,111 @@
+// sqlite.cpp — the RAII layer of sqlite.h.
+#include "runtime/store/sqlite.h"
+
+#include <sqlite3.h>
+
+namespace cfm::store {
+
+Stmt::~Stmt() {
+  if (s_) sqlite3_finalize(s_);
+}
+
+Stmt &Stmt::bind(int i, const Value &v) {
+  if (std::holds_alternative<std::monostate>(v))
+    sqlite3_bind_null(s_, i);
+  else if (const int64_t *n = std::get_if<int64_t>(&v))
+    sqlite3_bind_int64(s_, i, *n);
+  else {
+    const std::string &t = std::get<std::string>(v);
+    sqlite3_bind_text(s_, i, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+  }
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return db_->error(std::string("in `") + sqlite3_sql(s_) + "`");
+}
+
+Result<void> Stmt::run() {
+  for (;;) {
+    bool row = CFM_TRY(step());
+    if (!row) return success();
+  }
+}
+
+void Stmt::reset() {
+  sqlite3_reset(s_);
+  sqlite3_clear_bindings(s_);
+}
+
+int64_t Stmt::i64(int col) const { return sqlite3_column_int64(s_, col); }
+
+std::string Stmt::text(int col) const {
+  const unsigned char *t = sqlite3_column_text(s_, col);
+  int n = sqlite3_column_bytes(s_, col);
+  return t ? std::string(reinterpret_cast<const char *>(t), static_cast<size_t>(n)) : std::string();
+}
+
+Value Stmt::value(int col) const {
+  switch (sqlite3_column_type(s_, col)) {
+  case SQLITE_NULL: return std::monostate{};
+  case SQLITE_INTEGER: return i64(col);
+  default: return text(col);
+  }
+}
+
+Result<std::unique_ptr<Db>> Db::open(const std::string &path) {
+  std::unique_ptr<Db> db(new Db());
+  int rc = sqlite3_open_v2(path.c_str(), &db->h_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return db->error("cannot open `" + path + "`");
+  sqlite3_extended_result_codes(db->h_, 1);
+  return db;
+}
+
+Db::~Db() {
+  if (h_) sqlite3_close(h_); // every Stmt is finalized by then (they do not outlive the store)
+}
+
+Error Db::error(const std::string &what) const {
+  std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
+  return Error{"sqlite: " + msg + (what.empty() ? "" : " (" + what + ")")};
+}
+
+Result<void> Db::exec(const std::string &sql) {
+  char *err = nullptr;
+  if (sqlite3_exec(h_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Error{"sqlite: " + msg};
+  }
+  return success();
+}
+
+Result<Stmt> Db::prepare(const std::string &sql) {
+  sqlite3_stmt *s = nullptr;
+  if (sqlite3_prepare_v2(h_, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
+    return error("in `" + sql + "`");
+  return Stmt(s, this);
+}
+
+int64_t Db::lastInsertId() const { return sqlite3_last_insert_rowid(h_); }
+
+Result<std::unique_ptr<Tx>> Tx::begin(Db &db) {
+  CFM_CHECK(db.exec("BEGIN IMMEDIATE"));
+  return std::unique_ptr<Tx>(new Tx(db));
+}
+
+Result<void> Tx::commit() {
+  CFM_CHECK(db_.exec("COMMIT"));
+  done_ = true;
+  return success();
+}
+
+Tx::~Tx() {
+  if (!done_) (void)db_.exec("ROLLBACK");
+}
+
+} // namespace cfm::store

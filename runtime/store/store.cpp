@@ -1,0 +1,548 @@
+// store.cpp — saving and loading model objects (store.h). A save compares the stored rows with the
+// model table by table (syncRows): an unchanged row is left alone, a changed one is updated with
+// version + 1, a new one inserted with version 1, a missing one deleted; the system row's version
+// goes up when anything of the system changed. All of it runs in one transaction.
+#include "runtime/store/store.h"
+
+#include <functional>
+#include <map>
+#include <random>
+
+namespace cfm::store {
+
+namespace {
+
+std::string q(std::string_view s) { return "`" + std::string(s) + "`"; }
+
+/// A random RFC 4122 version 4 id for a new system.
+std::string newUid() {
+  std::random_device rd;
+  unsigned char b[16];
+  for (int i = 0; i < 16; i += 4) {
+    uint32_t r = rd();
+    for (int k = 0; k < 4; ++k) b[i + k] = static_cast<unsigned char>(r >> (8 * k));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  static const char *hex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += hex[b[i] >> 4];
+    out += hex[b[i] & 15];
+  }
+  return out;
+}
+
+struct Table {
+  const char *name;
+  const char *parent; ///< the column holding the owner's id
+  std::vector<const char *> keys, values;
+};
+
+struct Row {
+  std::vector<Value> key, values;
+};
+
+std::string join(const std::vector<const char *> &cols, const char *sep, const char *suffix = "") {
+  std::string out;
+  for (size_t i = 0; i < cols.size(); ++i) out += (i ? sep : "") + std::string(cols[i]) + suffix;
+  return out;
+}
+
+/// Makes table T's rows under PARENT equal to ROWS (matched by key); returns their ids in order.
+/// BEFORE_DELETE may refuse the deletion of a row.
+Result<std::vector<int64_t>> syncRows(Db &db, const Table &t, int64_t parent, const std::vector<Row> &rows,
+                                      bool &changed,
+                                      const std::function<Result<void>(int64_t id)> &beforeDelete = nullptr) {
+  std::map<std::vector<Value>, std::pair<int64_t, std::vector<Value>>> existing;
+  {
+    std::vector<const char *> cols = t.keys;
+    cols.insert(cols.end(), t.values.begin(), t.values.end());
+    Stmt s = CFM_TRY(
+        db.prepare("SELECT id, " + join(cols, ", ") + " FROM " + t.name + " WHERE " + t.parent + " = ?"));
+    s.bind(1, parent);
+    while (CFM_TRY(s.step())) {
+      std::vector<Value> key, vals;
+      int c = 1;
+      for (size_t i = 0; i < t.keys.size(); ++i) key.push_back(s.value(c++));
+      for (size_t i = 0; i < t.values.size(); ++i) vals.push_back(s.value(c++));
+      existing.emplace(std::move(key), std::make_pair(s.i64(0), std::move(vals)));
+    }
+  }
+  Stmt update = CFM_TRY(db.prepare("UPDATE " + std::string(t.name) + " SET " + join(t.values, ", ", " = ?") +
+                                   ", version = version + 1 WHERE id = ?"));
+  std::vector<const char *> insertCols = {t.parent};
+  insertCols.insert(insertCols.end(), t.keys.begin(), t.keys.end());
+  insertCols.insert(insertCols.end(), t.values.begin(), t.values.end());
+  std::string marks;
+  for (size_t i = 0; i < insertCols.size(); ++i) marks += i ? ", ?" : "?";
+  Stmt insert = CFM_TRY(db.prepare("INSERT INTO " + std::string(t.name) + " (" + join(insertCols, ", ") +
+                                   ") VALUES (" + marks + ")"));
+  std::vector<int64_t> ids;
+  for (const Row &r : rows) {
+    auto it = existing.find(r.key);
+    if (it != existing.end()) {
+      int64_t id = it->second.first;
+      if (it->second.second != r.values) {
+        update.reset();
+        int c = 1;
+        for (const Value &v : r.values) update.bind(c++, v);
+        update.bind(c, id);
+        CFM_CHECK(update.run());
+        changed = true;
+      }
+      ids.push_back(id);
+      existing.erase(it);
+      continue;
+    }
+    insert.reset();
+    int c = 1;
+    insert.bind(c++, parent);
+    for (const Value &v : r.key) insert.bind(c++, v);
+    for (const Value &v : r.values) insert.bind(c++, v);
+    CFM_CHECK(insert.run());
+    ids.push_back(db.lastInsertId());
+    changed = true;
+  }
+  if (!existing.empty()) {
+    Stmt del = CFM_TRY(db.prepare("DELETE FROM " + std::string(t.name) + " WHERE id = ?"));
+    for (auto &[key, row] : existing) {
+      if (beforeDelete) CFM_CHECK(beforeDelete(row.first));
+      del.reset();
+      del.bind(1, row.first);
+      CFM_CHECK(del.run());
+      changed = true;
+    }
+  }
+  return ids;
+}
+
+const Table kSystemProperty{"system_property",
+                            "system_id",
+                            {"class_name", "key", "instance"},
+                            {"pos", "type", "value", "label", "description", "user_configurable"}};
+const Table kClassProperty{"vm_class_property",
+                           "vm_class_id",
+                           {"class_name", "key", "instance"},
+                           {"pos", "type", "value", "label", "description", "user_configurable"}};
+const Table kVmClass{"vm_class", "system_id", {"name"}, {"pos", "cpus", "memory_mb", "image", "os_type"}};
+const Table kDisk{"vm_class_disk", "vm_class_id", {"pos"}, {"disk_id", "capacity_mb", "file"}};
+const Table kNetwork{"vm_class_network", "vm_class_id", {"pos"}, {"name"}};
+const Table kElement{
+    "element", "system_id", {"name"}, {"pos", "vm_class_id", "min_instances", "max_instances", "instances"}};
+const Table kDependency{"element_dependency", "element_id", {"pos"}, {"depends_on"}};
+const Table kVolume{"element_volume", "element_id", {"name"}, {"pos", "size_mb", "device", "mount_path"}};
+const Table kAddress{"element_address", "element_id", {"name"}, {"pos", "kind", "network"}};
+const Table kTemplate{"config_template", "system_id", {"name"}, {"pos", "element", "path", "mode", "text"}};
+
+std::vector<Row> propertyRows(const std::vector<model::Property> &props) {
+  std::vector<Row> rows;
+  int64_t pos = 0;
+  for (const model::Property &p : props)
+    rows.push_back({{p.className, p.key, p.instance},
+                    {pos++, p.type, p.value, p.label, p.description, int64_t(p.userConfigurable)}});
+  return rows;
+}
+
+Result<std::vector<model::Property>> loadProperties(Db &db, const char *table, const char *parent,
+                                                    int64_t id) {
+  Stmt s =
+      CFM_TRY(db.prepare(std::string("SELECT class_name, key, instance, type, value, label, description, "
+                                     "user_configurable FROM ") +
+                         table + " WHERE " + parent + " = ? ORDER BY pos"));
+  s.bind(1, id);
+  std::vector<model::Property> out;
+  while (CFM_TRY(s.step())) {
+    model::Property p;
+    p.className = s.text(0);
+    p.key = s.text(1);
+    p.instance = s.text(2);
+    p.type = s.text(3);
+    p.value = s.text(4);
+    p.label = s.text(5);
+    p.description = s.text(6);
+    p.userConfigurable = s.i64(7) != 0;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+} // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string &path, int target) {
+  std::unique_ptr<Store> st(new Store());
+  st->db_ = CFM_TRY(Db::open(path));
+  // WAL lets readers (cfmc, other processes) work while the manager writes.
+  CFM_CHECK(st->db_->exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; "
+                          "PRAGMA synchronous = NORMAL"));
+  {
+    Stmt s = CFM_TRY(st->db_->prepare("PRAGMA foreign_keys"));
+    if (!CFM_TRY(s.step()) || s.i64(0) != 1) return Error{"sqlite: foreign keys cannot be enabled"};
+  }
+  st->schemaVersion_ = CFM_TRY(migrate(*st->db_, target));
+  return st;
+}
+
+Result<std::optional<int64_t>> Store::findSystem(std::string_view key) {
+  Stmt s = CFM_TRY(db_->prepare("SELECT id FROM business_system WHERE name = ?1 UNION ALL "
+                                "SELECT id FROM business_system WHERE uid = ?1 LIMIT 1"));
+  s.bind(1, std::string(key));
+  if (CFM_TRY(s.step())) return std::optional<int64_t>(s.i64(0));
+  return std::optional<int64_t>();
+}
+
+Result<int64_t> Store::requireSystem(std::string_view key) {
+  auto id = CFM_TRY(findSystem(key));
+  if (!id) return Error{"no business system " + q(key) + " in the store"};
+  return *id;
+}
+
+Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
+  if (sys.name.empty()) return Error{"a business system needs a name"};
+  for (const model::BusinessSystemElement &e : sys.elements)
+    if (!sys.vmClass(e.vmClass))
+      return Error{"element " + q(e.name) + " names vm class " + q(e.vmClass) +
+                   ", which the system does not have"};
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  SaveResult res;
+  bool changed = false;
+
+  // The system row: matched by id when the model has one, else by name.
+  int64_t sysId = 0;
+  {
+    Stmt s = CFM_TRY(db_->prepare("SELECT id, uid, name, description FROM business_system WHERE " +
+                                  std::string(sys.id.empty() ? "name" : "uid") + " = ?"));
+    s.bind(1, sys.id.empty() ? sys.name : sys.id);
+    if (CFM_TRY(s.step())) {
+      sysId = s.i64(0);
+      res.id = s.text(1);
+      if (s.text(2) != sys.name || s.text(3) != sys.description) {
+        Stmt u = CFM_TRY(db_->prepare("UPDATE business_system SET name = ?, description = ? WHERE id = ?"));
+        u.bind(1, sys.name).bind(2, sys.description).bind(3, sysId);
+        auto r = u.run();
+        if (!r)
+          return Error{"cannot rename system " + q(s.text(2)) + " to " + q(sys.name) + ": " +
+                       r.error().message};
+        changed = true;
+      }
+    } else {
+      res.id = sys.id.empty() ? newUid() : sys.id;
+      Stmt i = CFM_TRY(db_->prepare("INSERT INTO business_system (uid, name, description) VALUES (?, ?, ?)"));
+      i.bind(1, res.id).bind(2, sys.name).bind(3, sys.description);
+      auto r = i.run();
+      if (!r)
+        return Error{"cannot add system " + q(sys.name) + " (id " + res.id + "): " + r.error().message +
+                     (sys.id.empty() ? "" : "; another system has that name")};
+      sysId = db_->lastInsertId();
+      res.created = true;
+    }
+  }
+
+  CFM_TRY(syncRows(*db_, kSystemProperty, sysId, propertyRows(sys.properties), changed));
+
+  std::vector<Row> classRows;
+  int64_t pos = 0;
+  for (const model::VMClass &c : sys.vmClasses)
+    classRows.push_back({{c.name}, {pos++, int64_t(c.cpus), c.memoryMb, c.image, c.osType}});
+  std::vector<int64_t> classIds = CFM_TRY(syncRows(*db_, kVmClass, sysId, classRows, changed));
+  std::map<std::string, int64_t> classId;
+  for (size_t i = 0; i < sys.vmClasses.size(); ++i) {
+    const model::VMClass &c = sys.vmClasses[i];
+    classId[c.name] = classIds[i];
+    CFM_TRY(syncRows(*db_, kClassProperty, classIds[i], propertyRows(c.properties), changed));
+    std::vector<Row> disks, nets;
+    pos = 0;
+    for (const model::Disk &d : c.disks) disks.push_back({{pos++}, {d.id, d.capacityMb, d.file}});
+    pos = 0;
+    for (const std::string &n : c.networks) nets.push_back({{pos++}, {n}});
+    CFM_TRY(syncRows(*db_, kDisk, classIds[i], disks, changed));
+    CFM_TRY(syncRows(*db_, kNetwork, classIds[i], nets, changed));
+  }
+
+  std::vector<Row> elementRows;
+  pos = 0;
+  for (const model::BusinessSystemElement &e : sys.elements)
+    elementRows.push_back({{e.name},
+                           {pos++, classId[e.vmClass], int64_t(e.minInstances), int64_t(e.maxInstances),
+                            int64_t(e.instances)}});
+  // An element with instances cannot go: its instances are running state, not configuration.
+  auto refuseRunning = [&](int64_t elementId) -> Result<void> {
+    Stmt s = CFM_TRY(
+        db_->prepare("SELECT e.name, count(*) FROM element e JOIN element_instance i ON i.element_id = "
+                     "e.id WHERE e.id = ? GROUP BY e.name"));
+    s.bind(1, elementId);
+    if (CFM_TRY(s.step()))
+      return Error{"cannot remove element " + q(s.text(0)) + " from system " + q(sys.name) + ": it has " +
+                   std::to_string(s.i64(1)) + " instance(s)"};
+    return success();
+  };
+  std::vector<int64_t> elementIds =
+      CFM_TRY(syncRows(*db_, kElement, sysId, elementRows, changed, refuseRunning));
+  for (size_t i = 0; i < sys.elements.size(); ++i) {
+    const model::BusinessSystemElement &e = sys.elements[i];
+    std::vector<Row> deps, vols, addrs;
+    pos = 0;
+    for (const std::string &d : e.dependsOn) deps.push_back({{pos++}, {d}});
+    pos = 0;
+    for (const model::Volume &v : e.volumes)
+      vols.push_back({{v.name}, {pos++, v.sizeMb, v.device, v.mountPath}});
+    pos = 0;
+    for (const model::Address &a : e.addresses) addrs.push_back({{a.name}, {pos++, a.kind, a.network}});
+    CFM_TRY(syncRows(*db_, kDependency, elementIds[i], deps, changed));
+    CFM_TRY(syncRows(*db_, kVolume, elementIds[i], vols, changed));
+    CFM_TRY(syncRows(*db_, kAddress, elementIds[i], addrs, changed));
+  }
+
+  std::vector<Row> templateRows;
+  pos = 0;
+  for (const model::ConfigTemplate &t : sys.templates)
+    templateRows.push_back({{t.name}, {pos++, t.element, t.path, t.mode, t.text}});
+  CFM_TRY(syncRows(*db_, kTemplate, sysId, templateRows, changed));
+
+  if (changed && !res.created) {
+    Stmt u = CFM_TRY(db_->prepare("UPDATE business_system SET version = version + 1 WHERE id = ?"));
+    u.bind(1, sysId);
+    CFM_CHECK(u.run());
+  }
+  {
+    Stmt s = CFM_TRY(db_->prepare("SELECT version FROM business_system WHERE id = ?"));
+    s.bind(1, sysId);
+    if (CFM_TRY(s.step())) res.version = s.i64(0);
+  }
+  auto committed = tx->commit();
+  if (!committed) return Error{"cannot save system " + q(sys.name) + ": " + committed.error().message};
+  res.changed = changed || res.created;
+  return res;
+}
+
+Result<std::optional<model::BusinessSystem>> Store::loadSystem(std::string_view key) {
+  auto found = CFM_TRY(findSystem(key));
+  if (!found) return std::optional<model::BusinessSystem>();
+  int64_t sysId = *found;
+  model::BusinessSystem sys;
+  {
+    Stmt s = CFM_TRY(db_->prepare("SELECT uid, name, description FROM business_system WHERE id = ?"));
+    s.bind(1, sysId);
+    if (!CFM_TRY(s.step())) return std::optional<model::BusinessSystem>();
+    sys.id = s.text(0);
+    sys.name = s.text(1);
+    sys.description = s.text(2);
+  }
+  sys.properties = CFM_TRY(loadProperties(*db_, "system_property", "system_id", sysId));
+  std::map<int64_t, std::string> className;
+  {
+    Stmt s = CFM_TRY(db_->prepare(
+        "SELECT id, name, cpus, memory_mb, image, os_type FROM vm_class WHERE system_id = ? ORDER BY pos"));
+    s.bind(1, sysId);
+    std::vector<int64_t> ids;
+    while (CFM_TRY(s.step())) {
+      model::VMClass c;
+      ids.push_back(s.i64(0));
+      c.name = s.text(1);
+      c.cpus = static_cast<int>(s.i64(2));
+      c.memoryMb = s.i64(3);
+      c.image = s.text(4);
+      c.osType = s.text(5);
+      className[ids.back()] = c.name;
+      sys.vmClasses.push_back(std::move(c));
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      model::VMClass &c = sys.vmClasses[i];
+      c.properties = CFM_TRY(loadProperties(*db_, "vm_class_property", "vm_class_id", ids[i]));
+      Stmt d = CFM_TRY(db_->prepare(
+          "SELECT disk_id, capacity_mb, file FROM vm_class_disk WHERE vm_class_id = ? ORDER BY pos"));
+      d.bind(1, ids[i]);
+      while (CFM_TRY(d.step())) c.disks.push_back({d.text(0), d.i64(1), d.text(2)});
+      Stmt n = CFM_TRY(db_->prepare("SELECT name FROM vm_class_network WHERE vm_class_id = ? ORDER BY pos"));
+      n.bind(1, ids[i]);
+      while (CFM_TRY(n.step())) c.networks.push_back(n.text(0));
+    }
+  }
+  {
+    Stmt s =
+        CFM_TRY(db_->prepare("SELECT id, name, vm_class_id, min_instances, max_instances, instances FROM "
+                             "element WHERE system_id = ? ORDER BY pos"));
+    s.bind(1, sysId);
+    std::vector<int64_t> ids;
+    while (CFM_TRY(s.step())) {
+      model::BusinessSystemElement e;
+      ids.push_back(s.i64(0));
+      e.name = s.text(1);
+      e.vmClass = className[s.i64(2)];
+      e.minInstances = static_cast<int>(s.i64(3));
+      e.maxInstances = static_cast<int>(s.i64(4));
+      e.instances = static_cast<int>(s.i64(5));
+      sys.elements.push_back(std::move(e));
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      model::BusinessSystemElement &e = sys.elements[i];
+      Stmt d = CFM_TRY(
+          db_->prepare("SELECT depends_on FROM element_dependency WHERE element_id = ? ORDER BY pos"));
+      d.bind(1, ids[i]);
+      while (CFM_TRY(d.step())) e.dependsOn.push_back(d.text(0));
+      Stmt v = CFM_TRY(db_->prepare(
+          "SELECT name, size_mb, device, mount_path FROM element_volume WHERE element_id = ? ORDER BY pos"));
+      v.bind(1, ids[i]);
+      while (CFM_TRY(v.step())) e.volumes.push_back({v.text(0), v.i64(1), v.text(2), v.text(3)});
+      Stmt a = CFM_TRY(
+          db_->prepare("SELECT name, kind, network FROM element_address WHERE element_id = ? ORDER BY pos"));
+      a.bind(1, ids[i]);
+      while (CFM_TRY(a.step())) e.addresses.push_back({a.text(0), a.text(1), a.text(2)});
+    }
+  }
+  {
+    Stmt s = CFM_TRY(db_->prepare(
+        "SELECT name, element, path, mode, text FROM config_template WHERE system_id = ? ORDER BY pos"));
+    s.bind(1, sysId);
+    while (CFM_TRY(s.step()))
+      sys.templates.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+  }
+  return std::optional<model::BusinessSystem>(std::move(sys));
+}
+
+Result<int64_t> Store::systemVersion(std::string_view key) {
+  auto id = CFM_TRY(findSystem(key));
+  if (!id) return int64_t(0);
+  Stmt s = CFM_TRY(db_->prepare("SELECT version FROM business_system WHERE id = ?"));
+  s.bind(1, *id);
+  return CFM_TRY(s.step()) ? s.i64(0) : int64_t(0);
+}
+
+Result<std::vector<SystemSummary>> Store::listSystems() {
+  Stmt s = CFM_TRY(db_->prepare(
+      "SELECT uid, name, version, (SELECT count(*) FROM element WHERE system_id = b.id), (SELECT count(*) "
+      "FROM "
+      "vm_class WHERE system_id = b.id), (SELECT count(*) FROM config_template WHERE system_id = b.id) FROM "
+      "business_system b ORDER BY name"));
+  std::vector<SystemSummary> out;
+  while (CFM_TRY(s.step()))
+    out.push_back({s.text(0), s.text(1), s.i64(2), static_cast<size_t>(s.i64(3)),
+                   static_cast<size_t>(s.i64(4)), static_cast<size_t>(s.i64(5))});
+  return out;
+}
+
+Result<void> Store::removeSystem(std::string_view key) {
+  int64_t id = CFM_TRY(requireSystem(key));
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  Stmt s = CFM_TRY(db_->prepare("SELECT count(*) FROM vm_instance WHERE system_id = ?"));
+  s.bind(1, id);
+  if (CFM_TRY(s.step()) && s.i64(0) > 0)
+    return Error{"cannot remove system " + q(key) + ": it has " + std::to_string(s.i64(0)) +
+                 " VM instance(s)"};
+  Stmt d = CFM_TRY(db_->prepare(
+      "DELETE FROM element_instance WHERE element_id IN (SELECT id FROM element WHERE system_id = ?)"));
+  d.bind(1, id);
+  CFM_CHECK(d.run());
+  Stmt b = CFM_TRY(db_->prepare("DELETE FROM business_system WHERE id = ?"));
+  b.bind(1, id);
+  CFM_CHECK(b.run());
+  return tx->commit();
+}
+
+Result<void> Store::saveVmInstance(std::string_view key, const model::VMInstance &vm) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  if (vm.id.empty()) return Error{"a VM instance needs an id"};
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  bool changed = false;
+  Stmt s = CFM_TRY(db_->prepare("SELECT id, system_id FROM vm_instance WHERE instance_id = ?"));
+  s.bind(1, vm.id);
+  int64_t rowId = 0;
+  std::vector<Row> self = {{{vm.id}, {vm.vmClass, vm.cloud, vm.state, vm.privateAddress, vm.publicAddress}}};
+  if (CFM_TRY(s.step()) && s.i64(1) != sysId)
+    return Error{"VM instance " + q(vm.id) + " belongs to another system"};
+  {
+    Stmt f = CFM_TRY(db_->prepare("SELECT id, vm_class, cloud, state, private_address, public_address FROM "
+                                  "vm_instance WHERE instance_id = ?"));
+    f.bind(1, vm.id);
+    if (CFM_TRY(f.step())) {
+      rowId = f.i64(0);
+      std::vector<Value> now = {f.value(1), f.value(2), f.value(3), f.value(4), f.value(5)};
+      if (now != self[0].values) {
+        Stmt u = CFM_TRY(
+            db_->prepare("UPDATE vm_instance SET vm_class = ?, cloud = ?, state = ?, private_address = "
+                         "?, public_address = ?, version = version + 1 WHERE id = ?"));
+        int c = 1;
+        for (const Value &v : self[0].values) u.bind(c++, v);
+        u.bind(c, rowId);
+        CFM_CHECK(u.run());
+      }
+    } else {
+      Stmt i =
+          CFM_TRY(db_->prepare("INSERT INTO vm_instance (system_id, instance_id, vm_class, cloud, state, "
+                               "private_address, public_address) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      i.bind(1, sysId).bind(2, vm.id);
+      int c = 3;
+      for (const Value &v : self[0].values) i.bind(c++, v);
+      CFM_CHECK(i.run());
+      rowId = db_->lastInsertId();
+    }
+  }
+  std::vector<Row> vols;
+  int64_t pos = 0;
+  for (const std::string &v : vm.volumes) vols.push_back({{pos++}, {v}});
+  const Table volTable{"vm_instance_volume", "vm_instance_id", {"pos"}, {"volume_id"}};
+  CFM_TRY(syncRows(*db_, volTable, rowId, vols, changed));
+  return tx->commit();
+}
+
+Result<std::vector<model::VMInstance>> Store::vmInstances(std::string_view key) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  Stmt s =
+      CFM_TRY(db_->prepare("SELECT id, instance_id, vm_class, cloud, state, private_address, public_address "
+                           "FROM vm_instance WHERE system_id = ? ORDER BY id"));
+  s.bind(1, sysId);
+  std::vector<model::VMInstance> out;
+  std::vector<int64_t> ids;
+  while (CFM_TRY(s.step())) {
+    ids.push_back(s.i64(0));
+    out.push_back({s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), {}});
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    Stmt v = CFM_TRY(
+        db_->prepare("SELECT volume_id FROM vm_instance_volume WHERE vm_instance_id = ? ORDER BY pos"));
+    v.bind(1, ids[i]);
+    while (CFM_TRY(v.step())) out[i].volumes.push_back(v.text(0));
+  }
+  return out;
+}
+
+Result<void> Store::saveElementInstance(std::string_view key,
+                                        const model::BusinessSystemElementInstance &inst) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  Stmt e = CFM_TRY(db_->prepare("SELECT id FROM element WHERE system_id = ? AND name = ?"));
+  e.bind(1, sysId).bind(2, inst.element);
+  if (!CFM_TRY(e.step())) return Error{"system " + q(key) + " has no element " + q(inst.element)};
+  int64_t elementId = e.i64(0);
+  Stmt s = CFM_TRY(
+      db_->prepare("SELECT id, vm_instance, state FROM element_instance WHERE element_id = ? AND idx = ?"));
+  s.bind(1, elementId).bind(2, int64_t(inst.index));
+  if (CFM_TRY(s.step())) {
+    if (s.text(1) != inst.vmInstance || s.text(2) != inst.state) {
+      Stmt u = CFM_TRY(db_->prepare(
+          "UPDATE element_instance SET vm_instance = ?, state = ?, version = version + 1 WHERE id = ?"));
+      u.bind(1, inst.vmInstance).bind(2, inst.state).bind(3, s.i64(0));
+      CFM_CHECK(u.run());
+    }
+  } else {
+    Stmt i = CFM_TRY(db_->prepare(
+        "INSERT INTO element_instance (element_id, idx, vm_instance, state) VALUES (?, ?, ?, ?)"));
+    i.bind(1, elementId).bind(2, int64_t(inst.index)).bind(3, inst.vmInstance).bind(4, inst.state);
+    CFM_CHECK(i.run());
+  }
+  return tx->commit();
+}
+
+Result<std::vector<model::BusinessSystemElementInstance>> Store::elementInstances(std::string_view key) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  Stmt s = CFM_TRY(
+      db_->prepare("SELECT e.name, i.idx, i.vm_instance, i.state FROM element_instance i JOIN element e "
+                   "ON e.id = i.element_id WHERE e.system_id = ? ORDER BY e.pos, i.idx"));
+  s.bind(1, sysId);
+  std::vector<model::BusinessSystemElementInstance> out;
+  while (CFM_TRY(s.step())) out.push_back({s.text(0), static_cast<int>(s.i64(1)), s.text(2), s.text(3)});
+  return out;
+}
+
+} // namespace cfm::store
