@@ -132,6 +132,12 @@ void format(std::string &out, Slot v, const TypeDesc *t, bool nested) {
   case Kind::Record: {
     auto *r = static_cast<const Record *>(v.o);
     out += t->name;
+    if (t->model && !r->fields.empty()) { // LANGUAGE.md: `VMInstance(i-0001)`
+      out += '(';
+      format(out, r->fields[0], t->fieldTypes[0], false);
+      out += ')';
+      return;
+    }
     if (r->fields.empty()) {
       out += " {}";
       return;

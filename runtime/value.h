@@ -38,6 +38,7 @@ struct TypeDesc {
   const TypeDesc *elem = nullptr;  // List, Task: the element / result; Map: the key
   const TypeDesc *value = nullptr; // Map: the value
   std::string_view name;           // Record: its name
+  bool model = false;              // Record: a model object (prints as `Name(first field)`)
   std::vector<std::string_view> fieldNames;
   std::vector<const TypeDesc *> fieldTypes;
   /// True if slots of this type hold heap objects (strings, collections, json, records...).

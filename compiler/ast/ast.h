@@ -330,6 +330,7 @@ struct FieldDecl {
 };
 struct RecordDecl : Decl {
   std::vector<FieldDecl> fields;
+  bool model = false; // one of the model object types of frontend/model_prelude.h
   explicit RecordDecl(Range r) : Decl(DeclKind::Record, r) {}
 };
 struct Param {

@@ -1,6 +1,8 @@
 // frontend.cpp — loading, import resolution, and the parse → check pipeline.
 #include "frontend/frontend.h"
 
+#include "frontend/model_prelude.h"
+
 #include "parse/parser.h"
 
 #include <cerrno>
@@ -70,6 +72,15 @@ private:
   std::set<std::string> seen_;
 };
 
+/// The model object types (model_prelude.h), after the program's own files.
+void loadModelPrelude(Compilation &c) {
+  support::FileId id = c.sources.add(kModelPreludePath, kModelPrelude);
+  parse::ParseResult r = parse::parseFile(id, c.sources, c.diags);
+  for (ast::Decl *d : r.module->decls)
+    if (d->kind == ast::DeclKind::Record) static_cast<ast::RecordDecl *>(d)->model = true;
+  c.modules.push_back(std::move(r.module));
+}
+
 void checkProgram(Compilation &c) {
   if (c.syntaxErrors) return; // with syntax errors, type checking is skipped (no follow-on noise)
   for (auto &m : c.modules) c.program.modules.push_back(m.get());
@@ -86,6 +97,7 @@ Result<std::unique_ptr<Compilation>> compileFile(const std::string &path) {
   auto c = std::make_unique<Compilation>();
   support::FileId id = c->sources.add(path, std::move(*text));
   Loader(*c).load(id, path);
+  loadModelPrelude(*c);
   checkProgram(*c);
   return c;
 }
@@ -94,6 +106,7 @@ std::unique_ptr<Compilation> compileText(const std::string &path, std::string te
   auto c = std::make_unique<Compilation>();
   support::FileId id = c->sources.add(path, std::move(text));
   Loader(*c).load(id, path);
+  loadModelPrelude(*c);
   checkProgram(*c);
   return c;
 }

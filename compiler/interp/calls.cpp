@@ -283,6 +283,17 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
     }
     break;
   case B::DurationMs: out.i = v[0].i; break;
+  case B::ModelElement:
+  case B::ModelVmClass:
+  case B::ModelTemplate:
+  case B::ModelProperty:
+  case B::ModelInstancesOf:
+  case B::ModelRender:
+    if (!modelMethod(f, loc, which, v, auxType, out)) {
+      cleanup();
+      return false;
+    }
+    break;
   default: break;
   }
   cleanup();

@@ -34,6 +34,7 @@ const TypeDesc *TypeTable::get(const sema::Type *t) {
   if (t->b) raw->value = get(t->b);
   if (t->kind == TypeKind::Record) {
     raw->name = t->record->name;
+    raw->model = t->record->model;
     for (const sema::FieldInfo &fi : t->record->fields) {
       raw->fieldNames.push_back(fi.name);
       raw->fieldTypes.push_back(get(fi.type));
@@ -480,6 +481,8 @@ EPtr Compiler::method(ast::MethodCallExpr *m) {
     n->auxType = ty(sp_.types.list(rt->a));
   else if (m->method == B::MapValues)
     n->auxType = ty(sp_.types.list(rt->b));
+  else if (m->method == B::ModelInstancesOf)
+    n->auxType = ty(m->type);
   else if (m->method == B::StrSplit)
     n->auxType = ty(sp_.types.list(sp_.types.stringT));
   return n;

@@ -337,6 +337,34 @@ const Type *Checker::exMethodCall(ast::MethodCallExpr *e) {
     if (!arity(0)) return tc_.errorT;
     e->method = Builtin::DurationMs;
     return tc_.intT;
+  } else if (rt->is(TypeKind::Record) && rt->record->model) {
+    // The model objects' methods (frontend/model_prelude.h).
+    auto recordT = [&](const char *n) -> const Type * {
+      auto it = p_.recordByName.find(n);
+      return it == p_.recordByName.end() ? tc_.errorT : tc_.record(it->second);
+    };
+    struct Sig {
+      const char *recv, *name;
+      Builtin id;
+      const Type *arg, *ret;
+    };
+    const Sig sigs[] = {
+        {"BusinessSystem", "element", Builtin::ModelElement, tc_.stringT, recordT("BusinessSystemElement")},
+        {"BusinessSystem", "vm_class", Builtin::ModelVmClass, tc_.stringT, recordT("VMClass")},
+        {"BusinessSystem", "config_template", Builtin::ModelTemplate, tc_.stringT, recordT("ConfigTemplate")},
+        {"BusinessSystem", "property", Builtin::ModelProperty, tc_.stringT, tc_.jsonT},
+        {"BusinessSystem", "instances_of", Builtin::ModelInstancesOf, tc_.stringT,
+         tc_.list(recordT("BusinessSystemElementInstance"))},
+        {"VMClass", "property", Builtin::ModelProperty, tc_.stringT, tc_.jsonT},
+        {"ConfigTemplate", "render", Builtin::ModelRender, tc_.jsonT, tc_.stringT},
+    };
+    for (const Sig &s : sigs) {
+      if (rt->record->name != s.recv || name != s.name) continue;
+      if (!arity(1)) return tc_.errorT;
+      expect(args[0], s.arg, "for `" + name + "`");
+      e->method = s.id;
+      return s.ret;
+    }
   }
   for (ast::Expr *a : args) ex(a);
   err(DiagKind::NoMethod, e->nameLoc, name, rt->str());

@@ -77,9 +77,20 @@ void Checker::run() {
 
 void Checker::declareTopLevel() {
   std::unordered_map<std::string, bool> taken;
+  // The model object types (frontend/model_prelude.h) are built-in type names for the program.
+  std::unordered_map<std::string, bool> modelTypes;
+  for (ast::Module *m : p_.modules)
+    for (ast::Decl *d : m->decls)
+      if (d->kind == ast::DeclKind::Record && static_cast<ast::RecordDecl *>(d)->model)
+        modelTypes[d->name] = true;
   for (ast::Module *m : p_.modules) {
     for (ast::Decl *d : m->decls) {
       if (d->kind == ast::DeclKind::Import) continue;
+      bool model = d->kind == ast::DeclKind::Record && static_cast<ast::RecordDecl *>(d)->model;
+      if (!model && modelTypes.count(d->name)) {
+        err(DiagKind::BuiltinTypeName, d->nameLoc, d->name);
+        continue;
+      }
       if (taken.count(d->name)) {
         err(DiagKind::AlreadyDeclared, d->nameLoc, d->name);
         continue;
@@ -97,6 +108,7 @@ void Checker::declareTopLevel() {
         RecordInfo &r = p_.records.emplace_back();
         r.name = d->name;
         r.decl = static_cast<ast::RecordDecl *>(d);
+        r.model = r.decl->model;
         p_.recordByName[r.name] = &r;
       } else if (d->kind == ast::DeclKind::Fn) {
         FnInfo &f = p_.functions.emplace_back();

@@ -31,6 +31,7 @@ struct RecordInfo {
   std::string name;
   ast::RecordDecl *decl = nullptr;
   std::vector<FieldInfo> fields; // declaration order
+  bool model = false;            // a model object type (prints as `Type(key)`, has methods)
   int fieldIndex(const std::string &n) const {
     for (size_t i = 0; i < fields.size(); ++i)
       if (fields[i].name == n) return static_cast<int>(i);
