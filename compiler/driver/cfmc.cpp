@@ -71,8 +71,13 @@ usage; 3 when the program uses something the engine does not run yet (tasks).
 options:
   --engine interp   the engine (today the interpreter; the JIT comes later)
   --proc NAME       the procedure to run (default: main)
-  --arg NAME=VALUE  a parameter of the procedure (repeatable)
+  --arg NAME=VALUE  a parameter of the procedure (repeatable); a `BusinessSystem` parameter
+                    is given by the system's name or id and read from the --state store
+  --state DB        the SQLite store of model objects (`cfmc ovf import FILE --state DB`)
   -h, --help        show this help
+
+environment: CFM_TASK_STACK=SIZE (a task's stack, 256k by default), CFM_SCHED_STRESS=1 (yield at
+every suspension point, run ready tasks in random order; CFM_SCHED_SEED=N repeats a run)
 )";
 
 int usageError(const std::string &msg, const char *help) {
@@ -178,6 +183,11 @@ int cmdRun(const std::vector<std::string> &args) {
                           kRunHelp);
       continue;
     }
+    if (a == "--state" || a.rfind("--state=", 0) == 0) {
+      if (!value("state", opts.statePath) || opts.statePath.empty())
+        return usageError("`--state` needs a database path", kRunHelp);
+      continue;
+    }
     if (a == "--proc" || a.rfind("--proc=", 0) == 0) {
       if (!value("proc", opts.proc) || opts.proc.empty())
         return usageError("`--proc` needs a name", kRunHelp);
@@ -248,7 +258,8 @@ struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {{"check", cmdCheck}, {"run", cmdRun}, {"repl", cmdRepl}, {"ovf", cfm::driver::cmdOvf}};
+const Command kCommands[] = {
+    {"check", cmdCheck}, {"run", cmdRun}, {"repl", cmdRepl}, {"ovf", cfm::driver::cmdOvf}};
 
 } // namespace
 

@@ -20,6 +20,7 @@ namespace cfm::interp {
 struct RunOptions {
   std::string proc = "main";               // the procedure to run
   std::map<std::string, std::string> args; // --arg name=value
+  std::string statePath;                   // --state DB: where model-typed --arg values come from
   FILE *out = stdout;                      // where print writes
   FILE *err = stderr;                      // uncaught errors and usage problems
 };

@@ -6,7 +6,7 @@
 // template syntax of LANGUAGE.md the first time it is rendered with variables of a given shape:
 // the text becomes the body of a template whose parameters are the keys of `vars`, typed from
 // their json values (string, int, float, bool, list<string> — also for `[]` —, list<int>,
-// otherwise json), checked
+// map<string, string> — also for `{}` —, map<string, int>, otherwise json), checked
 // and compiled like any template, and cached.
 #include "interp/interp.h"
 
@@ -99,6 +99,14 @@ std::string typeOf(const Json *j) {
       if (x->j != first) return "json";
     return first == Json::J::String ? "list<string>" : "list<int>";
   }
+  case Json::J::Object: {
+    if (j->items.empty()) return "map<string, string>";
+    Json::J first = j->items[0]->j;
+    if (first != Json::J::String && first != Json::J::Int) return "json";
+    for (const Json *x : j->items)
+      if (x->j != first) return "json";
+    return first == Json::J::String ? "map<string, string>" : "map<string, int>";
+  }
   default: return "json";
   }
 }
@@ -182,6 +190,20 @@ Slot argOf(const Json *j, const std::string &type, const TypeDesc *td) {
       }
     }
     s.o = l;
+  } else if (type == "map<string, string>" || type == "map<string, int>") {
+    Map *m = newMap(td);
+    for (size_t i = 0; i < j->keys.size(); ++i) {
+      Slot v{0};
+      if (type == "map<string, int>") {
+        v.i = j->items[i]->i;
+      } else {
+        retain(j->items[i]->s);
+        v.o = j->items[i]->s;
+      }
+      retain(j->keys[i]);
+      mapSet(m, Slot{.o = j->keys[i]}, v); // takes both references
+    }
+    s.o = m;
   } else {
     retain(const_cast<Json *>(j));
     s.o = const_cast<Json *>(j);

@@ -4,10 +4,13 @@
 #include "interp/interp.h"
 
 #include "interp/exprs.h"
+#include "runtime/model/values.h"
 #include "runtime/sched/scheduler.h"
+#include "runtime/store/store.h"
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 
 namespace cfm::interp {
@@ -68,6 +71,42 @@ bool convertArg(const std::string &text, const TypeDesc *t, const std::string &t
   clearError();
   why = "`" + text + "` is not a `" + typeName + "`";
   return false;
+}
+
+/// A BusinessSystem parameter given by name or id: loaded from the store at `state`.
+bool loadSystemArg(const std::string &state, const std::string &key, const TypeDesc *t, Slot &out,
+                   std::string &why) {
+  if (state.empty()) {
+    why = "a `BusinessSystem` is read from a store: give --state DB";
+    return false;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(state, ec)) {
+    why = "no store at " + state + " (create one with `cfmc ovf import FILE --state " + state + "`)";
+    return false;
+  }
+  auto st = store::Store::open(state);
+  if (!st) {
+    why = st.error().message;
+    return false;
+  }
+  auto sys = (*st)->loadSystem(key);
+  if (!sys) {
+    why = sys.error().message;
+    return false;
+  }
+  if (!*sys) {
+    why = "no business system named `" + key + "` (nor with that id) in " + state;
+    return false;
+  }
+  auto insts = (*st)->elementInstances(key);
+  auto vms = (*st)->vmInstances(key);
+  if (!insts || !vms) {
+    why = !insts ? insts.error().message : vms.error().message;
+    return false;
+  }
+  out.o = model::toValue(**sys, *insts, *vms, t);
+  return true;
 }
 
 void printUncaught(FILE *err) {
@@ -135,7 +174,11 @@ int run(const frontend::Compilation &c, const RunOptions &opts) {
         auto it = opts.args.find(pi.name);
         if (it != opts.args.end()) {
           std::string problem;
-          if (!convertArg(it->second, fn->paramTypes[ready], pi.type->str(), args[ready], problem)) {
+          const TypeDesc *pt = fn->paramTypes[ready];
+          bool ok = pt->kind == Kind::Record && pt->model && pt->name == "BusinessSystem"
+                        ? loadSystemArg(opts.statePath, it->second, pt, args[ready], problem)
+                        : convertArg(it->second, pt, pi.type->str(), args[ready], problem);
+          if (!ok) {
             fprintf(opts.err, "cfmc: error: --arg %s: %s\n", pi.name.c_str(), problem.c_str());
             argsOk = false;
             break;
