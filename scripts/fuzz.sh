@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh — builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs each
 # for SECONDS (default 60): the front end seeded with the conformance suite and samples, the
-# JSON decoder seeded with the EC2 JSON models of ../shared/testdata when they are there.
-#   scripts/fuzz.sh [SECONDS]
+# JSON decoder seeded with the EC2 JSON models of ../shared/testdata when they are there, and the
+# OVF reader seeded with the samples and the OVF corpus of ../shared/testdata.
+#   scripts/fuzz.sh [SECONDS]          (FUZZ_TARGETS="ovf json" builds and runs only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
@@ -11,17 +12,22 @@ if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt
   ${SUDO:-} apt-get install -y -q --no-install-recommends clang libclang-rt-dev >/dev/null
 fi
 secs=${1:-60}
+targets=${FUZZ_TARGETS:-frontend json ovf}
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCFM_FUZZ=ON -DCFM_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_frontend fuzz_json
-mkdir -p build-fuzz/artifacts build-fuzz/corpus/frontend build-fuzz/corpus/json
+cmake --build build-fuzz -j "$(nproc)" --target $(for t in $targets; do printf "fuzz_%s " "$t"; done)
+mkdir -p build-fuzz/artifacts build-fuzz/corpus/frontend build-fuzz/corpus/json build-fuzz/corpus/ovf
 find tests/conformance samples -name '*.cfp' -exec cp {} build-fuzz/corpus/frontend/ \;
 printf '{"a":[1,2.5,"x\\u00e9",true,null],"b":{}}' >build-fuzz/corpus/json/seed.json
 if [ -d ../shared/testdata/ec2/botocore ]; then
   find ../shared/testdata/ec2/botocore -name '*.json' -size -64k -exec cp {} build-fuzz/corpus/json/ \;
 fi
+find samples -name '*.ovf' -exec cp {} build-fuzz/corpus/ovf/ \;
+if [ -d ../shared/testdata/ovf ]; then
+  find ../shared/testdata/ovf -maxdepth 1 -name '*.ovf' -size -64k -exec cp {} build-fuzz/corpus/ovf/ \;
+fi
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
-for target in frontend json; do
+for target in $targets; do
   echo "== fuzz_$target for ${secs}s"
   build-fuzz/bin/fuzz_$target -artifact_prefix=build-fuzz/artifacts/ -max_total_time="$secs" -max_len=4096 \
     -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 build-fuzz/corpus/$target
