@@ -148,7 +148,8 @@ struct BuiltinNode : ENode {
 };
 
 // ---- model objects' methods (model.cpp) ----
-bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const TypeDesc *resultType, Slot &out);
+bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const TypeDesc *resultType,
+                 Slot &out);
 
 // ---- tasks (tasks.cpp) ----
 EPtr makeAsyncCall(const TypeDesc *t, support::Loc l, FnCode *fn, std::vector<std::pair<int, EPtr>> written,
