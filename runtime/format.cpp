@@ -30,17 +30,20 @@ std::string formatFloat(double f) {
     if (a == 0) return neg ? "-0.0" : "0.0";
     // place the decimal point: value = 0.d1d2... * 10^(exp+1)
     int point = exp + 1; // digits before the point
+    // (appends one piece at a time: GCC 12 at -O3 warns falsely about `"." + string`, bug 105651)
     if (point <= 0) {
-      out += "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+      out.append("0.").append(static_cast<size_t>(-point), '0').append(digits);
     } else if (static_cast<size_t>(point) >= digits.size()) {
-      out += digits + std::string(static_cast<size_t>(point) - digits.size(), '0') + ".0";
+      out.append(digits).append(static_cast<size_t>(point) - digits.size(), '0').append(".0");
     } else {
-      out += digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
+      out.append(digits, 0, static_cast<size_t>(point))
+          .append(1, '.')
+          .append(digits, static_cast<size_t>(point));
     }
     return out;
   }
-  out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  out.append(digits, 0, 1);
+  if (digits.size() > 1) out.append(1, '.').append(digits, 1);
   char ebuf[16];
   std::snprintf(ebuf, sizeof ebuf, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
   return out + ebuf;
