@@ -7,23 +7,7 @@
 set -u
 CFMC=$1
 SRC=$2
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-
-# run NAME EXPECTED_STATUS -- ARGS...: runs cfmc, keeps stdout/stderr in $TMP/out, $TMP/err
-run() {
-  local name=$1 want=$2
-  shift 3
-  "$CFMC" "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  if [ "$got" -ge 128 ]; then fail "$name: killed by signal $((got - 128))"; return 1; fi
-  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want"; head -5 "$TMP/err"; return 1; fi
-  return 0
-}
-has() { grep -qF -- "$2" "$TMP/$1"; }
+source "$(dirname "$0")/lib.sh"
 
 DB=$TMP/state.db
 run import-web3 0 -- ovf import "$SRC/samples/web3/web3.ovf" --state "$DB" && pass import-web3
@@ -51,8 +35,4 @@ run no-system 1 -- run "$SRC/samples/web3/model.cfp" --state "$DB" --arg sys=web
   has err "no business system named \`web4\`" && pass no-system || fail no-system
 run state-needs-value 2 -- run "$SRC/samples/web3/model.cfp" --state && pass state-needs-value
 
-if [ "$fails" -gt 0 ]; then
-  echo "$fails failed"
-  exit 1
-fi
-echo "all passed"
+finish

@@ -7,24 +7,7 @@
 set -u
 CFMC=$1
 SRC=$2
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-
-# Each check is `run ... && has ... && pass NAME || fail NAME` (a failed run is reported twice).
-# run NAME EXPECTED_STATUS -- ARGS...: runs cfmc, keeps stdout/stderr in $TMP/out, $TMP/err
-run() {
-  local name=$1 want=$2
-  shift 3
-  "$CFMC" "$@" >"$TMP/out" 2>"$TMP/err"
-  local got=$?
-  if [ "$got" -ge 128 ]; then fail "$name: killed by signal $((got - 128))"; return 1; fi
-  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want"; head -5 "$TMP/err"; return 1; fi
-  return 0
-}
-has() { grep -qF -- "$2" "$TMP/$1"; }
+source "$(dirname "$0")/lib.sh"
 
 DB=$TMP/state.db
 WEB3=$SRC/samples/web3/web3.ovf
@@ -107,8 +90,4 @@ fi
 echo "not a database, just some text that is long enough to have a header" >"$TMP/bad.db"
 run bad-store 1 -- ovf show --state "$TMP/bad.db" && has err "cfmc: error: store \`$TMP/bad.db\`: sqlite:" && pass "a file that is not a store: exit 1" || fail "a file that is not a store: exit 1"
 
-if [ "$fails" -ne 0 ]; then
-  echo "$fails failure(s)"
-  exit 1
-fi
-echo "all passed"
+finish

@@ -1,0 +1,30 @@
+# lib.sh — what the CLI test scripts share (sourced, not run): a temp folder removed at exit,
+# pass/fail counting, `run` (cfmc with an expected exit status, output kept), `has` and `finish`.
+#   CFMC must be set before sourcing.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+# run NAME EXPECTED_STATUS -- ARGS...: runs cfmc, keeps stdout/stderr in $TMP/out, $TMP/err
+run() {
+  local name=$1 want=$2
+  shift 3
+  "$CFMC" "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  if [ "$got" -ge 128 ]; then fail "$name: killed by signal $((got - 128))"; return 1; fi
+  if [ "$got" -ne "$want" ]; then fail "$name: exit $got, want $want"; head -5 "$TMP/err"; return 1; fi
+  return 0
+}
+# has out|err TEXT: the last run's output holds TEXT
+has() { grep -qF -- "$2" "$TMP/$1"; }
+
+# finish: the summary line and the exit status
+finish() {
+  if [ "$fails" -gt 0 ]; then
+    echo "$fails failure(s)"
+    exit 1
+  fi
+  echo "all passed"
+}
