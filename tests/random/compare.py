@@ -2,14 +2,16 @@
 """compare.py — differential testing: random programs (gen_program.py) run by two engines, whose
 outputs (stdout, then stderr, then the exit status) must be identical.
 
-    compare.py [--count N] [--seed S] [--keep DIR] [--jobs J] ENGINE_A ENGINE_B
+    compare.py [--count N] [--seed S] [--keep DIR] [--jobs J] [--skip-unsupported] ENGINE_A ENGINE_B
 
 An ENGINE is `cfmc:PATH:NAME` (`PATH run --engine NAME FILE`) or `refcfp:PATH` (the reference
 interpreter, `/usr/bin/python3 PATH run FILE`; its output is normalised for the messages where
 CFM's documented choices add detail: `integer overflow: a * b`, `index 5 out of range (length 1)`,
 see docs/language.md). Programs are seeds S, S+1, ... S+N-1. Every divergence is written to DIR
 (default: a temporary folder that is printed) as the program and both outputs, to become a
-conformance test; the exit status is 1 when there was one.
+conformance test; the exit status is 1 when there was one. With --skip-unsupported, a program that
+an engine declines (exit status 3: it uses what that engine does not run yet) is counted and
+skipped rather than a divergence.
 """
 import argparse
 import concurrent.futures
@@ -46,16 +48,17 @@ def run(engine, path):
     return out
 
 
-def one(seed, a, b, workdir):
+def one(seed, a, b, workdir, skip_unsupported=False):
     path = os.path.join(workdir, f'random_{seed}.cfp')
     with open(path, 'w') as f:
         f.write(gen_program.Gen(seed).program())
     oa, ob = run(a, path), run(b, path)
     if a.startswith('refcfp:') or b.startswith('refcfp:'):
         oa, ob = normalise(oa), normalise(ob)
-    if oa == ob:
+    declined = oa.endswith('--- exit 3\n') or ob.endswith('--- exit 3\n')
+    if oa == ob or (skip_unsupported and declined):
         os.remove(path)
-        return None
+        return ('skipped', seed) if oa != ob else None
     return seed, path, oa, ob
 
 
@@ -65,6 +68,7 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--keep', default=None)
     ap.add_argument('--jobs', type=int, default=os.cpu_count() or 2)
+    ap.add_argument('--skip-unsupported', action='store_true')
     ap.add_argument('a')
     ap.add_argument('b')
     args = ap.parse_args()
@@ -76,9 +80,12 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     seeds = range(args.seed, args.seed + args.count)
     bad = []
+    skipped = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for res in pool.map(lambda s: one(s, args.a, args.b, workdir), seeds):
-            if res:
+        for res in pool.map(lambda s: one(s, args.a, args.b, workdir, args.skip_unsupported), seeds):
+            if res and res[0] == 'skipped':
+                skipped += 1
+            elif res:
                 seed, path, oa, ob = res
                 bad.append(seed)
                 with open(path + '.a.txt', 'w') as f:
@@ -86,7 +93,9 @@ def main():
                 with open(path + '.b.txt', 'w') as f:
                     f.write(ob)
                 print(f'DIVERGES seed {seed}: {path} (outputs in {path}.a.txt and .b.txt)')
-    print(f'{args.count - len(bad)} of {args.count} random programs agree ({args.a} vs {args.b})')
+    ran = args.count - skipped
+    print(f'{ran - len(bad)} of {ran} random programs agree ({args.a} vs {args.b})'
+          + (f'; {skipped} skipped (exit status 3: not run by an engine yet)' if skipped else ''))
     if bad:
         print(f'kept in {workdir}')
         return 1
