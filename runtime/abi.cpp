@@ -3,6 +3,9 @@
 #include "runtime/abi.h"
 
 #include "runtime/collections.h"
+#include "runtime/sched/scheduler.h"
+
+#include <cstdio>
 
 #include <cstring>
 
@@ -22,6 +25,22 @@ cfm_status cfm_raise_user(const cfm_str *message) { return status(raiseUser(std:
 cfm_error *cfm_take_error(void) { return takeError(); }
 const cfm_str *cfm_error_kind(const cfm_error *e) { return e->errKind; }
 const cfm_str *cfm_error_message(const cfm_error *e) { return e->message; }
+void cfm_fail_at(const char *file, int64_t line) {
+  ErrorVal *e = pendingError();
+  if (e && !e->lineRecorded) {
+    e->trace.push_back(std::string(file) + ":" + std::to_string(line));
+    e->lineRecorded = true;
+  }
+}
+void cfm_frame_done(void) {
+  if (ErrorVal *e = pendingError()) e->lineRecorded = false;
+}
+void cfm_stack_overflow(int64_t maxDepth) {
+  if (sched::tl.depth >= maxDepth)
+    (void)raise(ErrKind::Stack, "stack overflow (more than " + std::to_string(maxDepth) + " nested calls)");
+  else
+    (void)raise(ErrKind::Stack, "stack overflow (the task's stack is full)");
+}
 
 cfm_status cfm_add_int(int64_t a, int64_t b, int64_t *out) { return status(addInt(a, b, *out)); }
 cfm_status cfm_sub_int(int64_t a, int64_t b, int64_t *out) { return status(subInt(a, b, *out)); }
@@ -45,6 +64,39 @@ cfm_str *cfm_str_concat(const cfm_str *a, const cfm_str *b) { return concat(a, b
 int64_t cfm_str_compare(const cfm_str *a, const cfm_str *b) { return a->view().compare(b->view()); }
 cfm_str *cfm_format(cfm_slot v, const cfm_type *t) { return newStr(format(v, t)); }
 int64_t cfm_equal(cfm_slot a, cfm_slot b, const cfm_type *t) { return equal(a, b, t); }
+void cfm_print(void *file, cfm_slot v, const cfm_type *t) {
+  std::string s;
+  format(s, v, t);
+  s += '\n';
+  fwrite(s.data(), 1, s.size(), static_cast<FILE *>(file));
+}
+cfm_str *cfm_str_build(const cfm_piece *pieces, int64_t n) {
+  std::string s;
+  for (int64_t i = 0; i < n; ++i) {
+    const cfm_piece &p = pieces[i];
+    if (p.type)
+      format(s, Slot{.i = p.value}, p.type);
+    else
+      s.append(p.text, static_cast<size_t>(p.len));
+  }
+  return newStr(s);
+}
+cfm_str *cfm_str_trim(const cfm_str *s) { return strTrim(s); }
+cfm_str *cfm_str_upper(const cfm_str *s) { return strUpper(s); }
+cfm_str *cfm_str_lower(const cfm_str *s) { return strLower(s); }
+cfm_str *cfm_str_replace(const cfm_str *s, const cfm_str *from, const cfm_str *to) {
+  return strReplace(s, from, to);
+}
+int64_t cfm_str_contains(const cfm_str *s, const cfm_str *part) {
+  return s->view().find(part->view()) != std::string_view::npos;
+}
+int64_t cfm_str_starts_with(const cfm_str *s, const cfm_str *prefix) {
+  return s->view().substr(0, static_cast<size_t>(prefix->len)) == prefix->view();
+}
+int64_t cfm_str_ends_with(const cfm_str *s, const cfm_str *suffix) {
+  std::string_view a = s->view(), e = suffix->view();
+  return a.size() >= e.size() && a.substr(a.size() - e.size()) == e;
+}
 
 cfm_list *cfm_list_new(const cfm_type *listType) { return newList(listType); }
 int64_t cfm_list_len(const cfm_list *l) { return static_cast<int64_t>(l->items.size()); }
@@ -70,6 +122,12 @@ cfm_status cfm_json_index_key(const cfm_json *j, const cfm_str *key, cfm_json **
 cfm_status cfm_json_index_int(const cfm_json *j, int64_t i, cfm_json **out) {
   return status(jsonIndexInt(j, i, *out));
 }
+
+void *cfm_task_local(void) { return &sched::tl; }
+int64_t cfm_cancelling(void) { return sched::cancelling(); }
+void cfm_open_scope(void) { sched::openScope(); }
+cfm_status cfm_close_scope(int64_t failing) { return status(sched::closeScope(failing != 0)); }
+cfm_status cfm_sleep(int64_t ms) { return status(sched::sleep(ms)); }
 
 void *cfm_abi_lookup(const char *name) {
   struct Entry {

@@ -28,6 +28,14 @@ extern "C" {
 
 typedef int cfm_status;
 
+/// A piece of an interpolated string (cfm_str_build): text when `type` is null, else a value.
+typedef struct cfm_piece {
+  const char *text;
+  int64_t len;
+  int64_t value; // a cfm_slot's 8 bytes (an int, a float's bits or an object pointer)
+  const cfm_type *type;
+} cfm_piece;
+
 #define ABI(ret, name, params) ret name params;
 #include "runtime/abi.def"
 #undef ABI

@@ -4,6 +4,7 @@
 #include "driver/repl.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
+#include "jit/jit.h"
 #include "support/diagnostics.h"
 
 #include <cstdio>
@@ -32,6 +33,7 @@ cfmc is the compiler of CFM's procedure language (.cfp files).
 commands:
   check     parse and type-check procedure files and report every error
   run       check a procedure file and run one of its procedures
+  build     compile a procedure file (today: print its LLVM IR with --emit-llvm)
   repl      an interactive session (declarations, statements, expressions)
   ovf       validate, import, show and export OVF descriptors of business systems
 
@@ -66,10 +68,15 @@ left out. An uncaught error ends the run with `error: <message>` and one `  at <
 per frame on stderr.
 
 Exit status: 0 on success; 1 for compile errors, an uncaught error or a bad --arg; 2 on bad
-usage; 3 when the program uses something the engine does not run yet (tasks).
+usage; 3 when the program uses something the engine does not run yet (the JIT: lists, maps,
+records, json, templates, tasks; it names the construct and its line).
 
 options:
-  --engine interp   the engine (today the interpreter; the JIT comes later)
+  --engine E        `interp` (the default for now) or `jit` (LLVM ORC; compiles functions,
+                    scalars, strings, control flow and errors so far)
+  --opt N           the JIT's optimisation level: 0, 1 or 2 (default 2)
+  --time            the JIT: print the time spent in the front end, lowering, optimising and
+                    generating code on stderr
   --proc NAME       the procedure to run (default: main)
   --arg NAME=VALUE  a parameter of the procedure (repeatable); a `BusinessSystem` parameter
                     is given by the system's name or id and read from the --state store
@@ -157,8 +164,16 @@ int cmdCheck(const std::vector<std::string> &args) {
   return status;
 }
 
+/// `--opt N`: 0, 1 or 2; false for anything else.
+bool parseOpt(const std::string &v, int &out) {
+  if (v != "0" && v != "1" && v != "2") return false;
+  out = v[0] - '0';
+  return true;
+}
+
 int cmdRun(const std::vector<std::string> &args) {
   cfm::interp::RunOptions opts;
+  cfm::jit::JitOptions jopts;
   std::string file, engine = "interp";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -178,9 +193,18 @@ int cmdRun(const std::vector<std::string> &args) {
     };
     if (a == "--engine" || a.rfind("--engine=", 0) == 0) {
       if (!value("engine", engine)) return usageError("`--engine` needs a value", kRunHelp);
-      if (engine != "interp")
-        return usageError("unknown engine `" + engine + "` (this build has `interp`; the JIT comes later)",
-                          kRunHelp);
+      if (engine != "interp" && engine != "jit")
+        return usageError("unknown engine `" + engine + "` (use `interp` or `jit`)", kRunHelp);
+      continue;
+    }
+    if (a == "--opt" || a.rfind("--opt=", 0) == 0) {
+      std::string level;
+      if (!value("opt", level) || !parseOpt(level, jopts.optLevel))
+        return usageError("`--opt` needs 0, 1 or 2", kRunHelp);
+      continue;
+    }
+    if (a == "--time") {
+      jopts.time = true;
       continue;
     }
     if (a == "--state" || a.rfind("--state=", 0) == 0) {
@@ -223,8 +247,69 @@ int cmdRun(const std::vector<std::string> &args) {
       return;
     }
     std::cout.flush();
-    status = cfm::interp::run(*comp, opts);
+    status = engine == "jit" ? cfm::jit::run(*comp, opts, jopts) : cfm::interp::run(*comp, opts);
     if (!kFreeAtExit) (void)comp.release();
+  });
+  return status;
+}
+
+const char *const kBuildHelp = R"(usage: cfmc build --emit-llvm [--opt 0|1|2] [--proc NAME] FILE
+
+Checks FILE (and its imports) and prints the LLVM IR the JIT makes of it on stdout: every
+function, the constants (`cfm.init`), and the entry of the procedure `main` or --proc NAME
+(`cfm.entry`), after the pipeline of --opt (default 2; `--opt 0` shows the lowering as made).
+
+Exit status: 0; 1 for compile errors; 2 on bad usage; 3 when the program uses something the
+JIT does not compile yet (named with its line).
+)";
+
+int cmdBuild(const std::vector<std::string> &args) {
+  cfm::jit::JitOptions jopts;
+  std::string file, proc = "main";
+  bool emitLLVM = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kBuildHelp;
+      return 0;
+    }
+    if (a == "--emit-llvm") {
+      emitLLVM = true;
+    } else if (a == "--time") {
+      jopts.time = true;
+    } else if (a == "--opt" || a == "--proc") {
+      if (i + 1 >= args.size()) return usageError("`" + a + "` needs a value", kBuildHelp);
+      const std::string &v = args[++i];
+      if (a == "--proc")
+        proc = v;
+      else if (!parseOpt(v, jopts.optLevel))
+        return usageError("`--opt` needs 0, 1 or 2", kBuildHelp);
+    } else if (a.size() > 1 && a[0] == '-') {
+      return usageError("unknown option `" + a + "`", kBuildHelp);
+    } else {
+      if (!file.empty()) return usageError("one FILE only (`" + file + "` and `" + a + "`)", kBuildHelp);
+      file = a;
+    }
+  }
+  if (file.empty()) return usageError("no input file", kBuildHelp);
+  if (!emitLLVM) return usageError("give --emit-llvm (object files and executables come later)", kBuildHelp);
+  int status = 0;
+  cfm::frontend::runWithLargeStack([&] {
+    auto r = cfm::frontend::compileFile(file);
+    if (!r) {
+      std::cerr << "cfmc: error: " << r.error().message << '\n';
+      status = 1;
+      return;
+    }
+    if (!(*r)->ok()) {
+      cfm::support::printConsole((*r)->diags, std::cerr);
+      status = 1;
+      return;
+    }
+    std::cout.flush();
+    status = cfm::jit::emitLLVM(**r, proc, jopts, stdout, stderr);
+    fflush(stdout);
+    if (!kFreeAtExit) (void)r->release();
   });
   return status;
 }
@@ -258,8 +343,11 @@ struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {
-    {"check", cmdCheck}, {"run", cmdRun}, {"repl", cmdRepl}, {"ovf", cfm::driver::cmdOvf}};
+const Command kCommands[] = {{"check", cmdCheck},
+                             {"run", cmdRun},
+                             {"build", cmdBuild},
+                             {"repl", cmdRepl},
+                             {"ovf", cfm::driver::cmdOvf}};
 
 } // namespace
 

@@ -1,0 +1,341 @@
+// engine.cpp — the JIT's driver side: the scope check, lowering, LLVM's new pass manager at
+// O0/O1/O2, ORC LLJIT (the ABI and the runtime types bound as absolute symbols), and the run
+// itself as the first task of the scheduler, exactly as interp::run does it (compiler/interp/
+// run.cpp): constants, --arg values, the procedure, uncaught errors with their traces.
+#include "jit/jit.h"
+#include "jit/lower.h"
+
+#include "interp/program.h"
+#include "runtime/abi.h"
+#include "runtime/runtime.h"
+#include "runtime/sched/scheduler.h"
+
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <mutex>
+
+namespace cfm::jit {
+
+using namespace rt;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+void initLLVM() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+llvm::CodeGenOptLevel codegenLevel(int opt) {
+  return opt <= 0   ? llvm::CodeGenOptLevel::None
+         : opt == 1 ? llvm::CodeGenOptLevel::Less
+                    : llvm::CodeGenOptLevel::Default;
+}
+
+std::string errorText(llvm::Error e) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << e;
+  return s;
+}
+
+/// Runs the new pass manager's default pipeline of `opt` over `m`.
+void optimize(llvm::Module &m, llvm::TargetMachine *tm, int opt) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm =
+      opt <= 0 ? pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
+               : pb.buildPerModuleDefaultPipeline(opt == 1 ? llvm::OptimizationLevel::O1
+                                                           : llvm::OptimizationLevel::O2);
+  mpm.run(m, mam);
+}
+
+/// The procedure `name` of the program, or nullptr.
+const sema::FnInfo *findProcedure(const sema::Program &p, const std::string &name) {
+  for (const sema::FnInfo &fi : p.functions)
+    if (fi.name == name && fi.decl->fnKind == ast::FnKind::Procedure) return &fi;
+  return nullptr;
+}
+
+/// A lowered and optimised module with the context it lives in and its target machine.
+struct Built {
+  llvm::orc::ThreadSafeContext ctx{std::make_unique<llvm::LLVMContext>()};
+  std::unique_ptr<llvm::Module> module;
+  std::unique_ptr<llvm::TargetMachine> tm;
+  std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;
+  ModuleInfo info;
+  double lowerMs = 0, optMs = 0;
+};
+
+/// Lowers and optimises; false with `why` when LLVM cannot target this host or the IR is bad.
+bool build(const frontend::Compilation &c, const sema::FnInfo *entry, int opt, Built &b, std::string &why) {
+  initLLVM();
+  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) {
+    why = errorText(jtmb.takeError());
+    return false;
+  }
+  jtmb->setCodeGenOptLevel(codegenLevel(opt));
+  auto tm = jtmb->createTargetMachine();
+  if (!tm) {
+    why = errorText(tm.takeError());
+    return false;
+  }
+  b.tm = std::move(*tm);
+  b.jtmb = std::move(*jtmb);
+  auto t0 = Clock::now();
+  b.module = std::make_unique<llvm::Module>(c.sources.file(0).path(), *b.ctx.getContext());
+  b.module->setDataLayout(b.tm->createDataLayout());
+  b.module->setTargetTriple(b.tm->getTargetTriple().str());
+  b.info = lowerProgram(c.program, c.sources, entry, *b.module);
+  std::string verify;
+  llvm::raw_string_ostream vs(verify);
+  if (llvm::verifyModule(*b.module, &vs)) {
+    why = "internal error: the JIT produced invalid IR: " + verify;
+    return false;
+  }
+  b.lowerMs = msSince(t0);
+  t0 = Clock::now();
+  optimize(*b.module, b.tm.get(), opt);
+  b.optMs = msSince(t0);
+  return true;
+}
+
+void printUncaught(FILE *err) {
+  ErrorVal *e = takeError();
+  if (!e) return;
+  std::string s = "error: " + std::string(e->message->view()) + "\n";
+  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
+  fputs(s.c_str(), err);
+  release(e);
+}
+
+/// `90s`, `1.5m`, `500ms`, `-2h`: a whole number of milliseconds (as interp/run.cpp reads them).
+bool parseDuration(const std::string &s, int64_t &out) {
+  size_t u = s.size();
+  while (u > 0 && std::isalpha(static_cast<unsigned char>(s[u - 1]))) --u;
+  std::string unit = s.substr(u), num = s.substr(0, u);
+  long double mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : 0;
+  if (mult == 0 || num.empty()) return false;
+  std::string clean;
+  for (char ch : num) {
+    if (!(std::isdigit(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_')) return false;
+    if (ch != '_') clean += ch;
+  }
+  char *end = nullptr;
+  long double v = std::strtold(clean.c_str(), &end) * mult;
+  if (end != clean.c_str() + clean.size() || std::floor(v) != v || std::fabs(v) > 9.2e18L) return false;
+  out = static_cast<int64_t>(v);
+  return true;
+}
+
+/// A command-line value as a literal of type t (the types the JIT's scope admits).
+bool convertArg(const std::string &text, const sema::Type *t, Slot &out, std::string &why) {
+  switch (t->kind) {
+  case sema::TypeKind::String: out.o = newStr(text); return true;
+  case sema::TypeKind::Int:
+    if (intOfString(text, out.i)) return true;
+    break;
+  case sema::TypeKind::Float:
+    if (floatOfString(text, out.f)) return true;
+    break;
+  case sema::TypeKind::Bool:
+    if (text == "true" || text == "false") {
+      out.i = text == "true";
+      return true;
+    }
+    break;
+  case sema::TypeKind::Duration:
+    if (parseDuration(text, out.i)) return true;
+    break;
+  default: why = "parameters of type `" + t->str() + "` cannot be given on the command line"; return false;
+  }
+  clearError();
+  why = "`" + text + "` is not a `" + t->str() + "`";
+  return false;
+}
+
+} // namespace
+
+int run(const frontend::Compilation &c, const interp::RunOptions &opts, const JitOptions &jo) {
+  const sema::Program &sp = c.program;
+  std::string why = unsupported(sp);
+  if (!why.empty()) {
+    fprintf(opts.err, "cfmc: error: the JIT does not compile %s; use --engine interp\n", why.c_str());
+    return kUnsupported;
+  }
+  const sema::FnInfo *proc = findProcedure(sp, opts.proc);
+  if (!proc) {
+    fprintf(opts.err, "cfmc: error: no procedure `%s` in %s\n", opts.proc.c_str(),
+            c.sources.file(0).path().c_str());
+    return 1;
+  }
+  for (const auto &[name, value] : opts.args) {
+    bool known = false;
+    for (const sema::ParamInfo &pi : proc->params) known = known || pi.name == name;
+    if (!known) {
+      fprintf(opts.err, "cfmc: error: procedure `%s` has no parameter `%s`\n", proc->name.c_str(),
+              name.c_str());
+      return 1;
+    }
+  }
+
+  Built b;
+  if (!build(c, proc, jo.optLevel, b, why)) {
+    fprintf(opts.err, "cfmc: error: %s\n", why.c_str());
+    return 1;
+  }
+  auto t0 = Clock::now();
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*b.jtmb)).create();
+  if (!jit) {
+    fprintf(opts.err, "cfmc: error: %s\n", errorText(jit.takeError()).c_str());
+    return 1;
+  }
+  // The ABI functions, the runtime type descriptors and the task locals, by address.
+  interp::TypeTable types;
+  llvm::orc::SymbolMap syms;
+  auto define = [&](const std::string &name, const void *addr, llvm::JITSymbolFlags flags) {
+    syms[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(addr), flags};
+  };
+  for (llvm::Function &f : *b.module)
+    if (f.isDeclaration() && f.getName().starts_with("cfm_"))
+      if (void *a = cfm_abi_lookup(f.getName().str().c_str()))
+        define(f.getName().str(), a, llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+  for (const auto &[name, t] : b.info.typeSymbols) define(name, types.get(t), llvm::JITSymbolFlags::Exported);
+  // All tasks run on this thread: sched::tl's address is the same for every task (the scheduler
+  // swaps its contents at each switch).
+  define(kTaskLocalSymbol, cfm_task_local(), llvm::JITSymbolFlags::Exported);
+  llvm::orc::JITDylib &jd = (*jit)->getMainJITDylib();
+  llvm::Error err = jd.define(llvm::orc::absoluteSymbols(std::move(syms)));
+  if (!err) {
+    auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+        (*jit)->getDataLayout().getGlobalPrefix());
+    if (gen)
+      jd.addGenerator(std::move(*gen));
+    else
+      err = gen.takeError();
+  }
+  if (!err) err = (*jit)->addIRModule(llvm::orc::ThreadSafeModule(std::move(b.module), b.ctx));
+  auto lookup = [&](const char *name) -> void * {
+    if (err) return nullptr;
+    auto a = (*jit)->lookup(name);
+    if (!a) {
+      err = a.takeError();
+      return nullptr;
+    }
+    return a->toPtr<void *>();
+  };
+  auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol));
+  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *)>(lookup(kEntrySymbol));
+  auto fini = reinterpret_cast<void (*)()>(lookup(kFiniSymbol));
+  if (err) {
+    fprintf(opts.err, "cfmc: error: %s\n", errorText(std::move(err)).c_str());
+    return 1;
+  }
+  if (jo.time) {
+    const auto &t = c.times;
+    fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,
+            t.check);
+    fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms, codegen %.2fms\n", jo.optLevel, b.lowerMs,
+            b.optMs, msSince(t0));
+  }
+
+  // Everything runs as the first task of a scheduler: constants, defaults, the procedure.
+  int status = 0;
+  std::function<bool()> body = [&]() -> bool {
+    if (init(opts.out) != 0) {
+      fflush(opts.out);
+      printUncaught(opts.err);
+      status = 1;
+      return true;
+    }
+    std::vector<Slot> args(proc->params.size(), Slot{0});
+    std::vector<uint8_t> given(proc->params.size(), 0);
+    for (size_t i = 0; i < proc->params.size() && status == 0; ++i) {
+      const sema::ParamInfo &pi = proc->params[i];
+      auto it = opts.args.find(pi.name);
+      std::string problem;
+      if (it != opts.args.end()) {
+        if (convertArg(it->second, pi.type, args[i], problem)) {
+          given[i] = 1;
+          continue;
+        }
+        fprintf(opts.err, "cfmc: error: --arg %s: %s\n", pi.name.c_str(), problem.c_str());
+        status = 1;
+      } else if (!pi.decl->defaultValue) {
+        fprintf(opts.err, "cfmc: error: procedure `%s` needs --arg %s=<%s>\n", proc->name.c_str(),
+                pi.name.c_str(), pi.type->str().c_str());
+        status = 1;
+      }
+    }
+    if (status != 0) {
+      for (size_t i = 0; i < args.size(); ++i)
+        if (given[i] && proc->params[i].type->is(sema::TypeKind::String)) release(args[i].o);
+      return true;
+    }
+    if (entry(args.data(), given.data()) != 0) {
+      fflush(opts.out);
+      printUncaught(opts.err);
+      status = 1;
+    }
+    return true;
+  };
+  Slot r{0};
+  auto task = [](void *env, Slot *) { return (*static_cast<std::function<bool()> *>(env))(); };
+  if (!sched::runMain(task, &body, &r)) {
+    fflush(opts.out);
+    printUncaught(opts.err);
+    status = 1;
+  }
+  fini();
+  fflush(opts.out);
+  return status;
+}
+
+int emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
+             FILE *err) {
+  std::string why = unsupported(c.program);
+  if (!why.empty()) {
+    fprintf(err, "cfmc: error: the JIT does not compile %s; use --engine interp\n", why.c_str());
+    return kUnsupported;
+  }
+  Built b;
+  if (!build(c, findProcedure(c.program, proc), jo.optLevel, b, why)) {
+    fprintf(err, "cfmc: error: %s\n", why.c_str());
+    return 1;
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  b.module->print(os, nullptr);
+  os.flush();
+  fwrite(text.data(), 1, text.size(), out);
+  if (jo.time) fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms\n", jo.optLevel, b.lowerMs, b.optMs);
+  return 0;
+}
+
+} // namespace cfm::jit

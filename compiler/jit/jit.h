@@ -1,0 +1,39 @@
+// jit.h — the JIT engine: lowers a checked program (sema::Program + its AST) to LLVM IR and runs
+// it with LLVM's ORC LLJIT on the runtime's C ABI (runtime/abi.def), on the same scheduler and
+// with the same results, error messages and traces as the interpreter (compiler/jit/README.md).
+//
+// This header is what the driver and tests include: no LLVM type appears in it.
+#pragma once
+
+#include "frontend/frontend.h"
+#include "interp/interp.h"
+
+#include <cstdio>
+#include <string>
+
+namespace cfm::jit {
+
+struct JitOptions {
+  int optLevel = 2;  // 0, 1 or 2: LLVM's new pass manager pipeline O0/O1/O2 (and codegen level)
+  bool time = false; // print the time spent lowering, optimising and generating code on stderr
+};
+
+/// Exit status of a run or an IR dump when the program uses what the JIT does not compile yet.
+constexpr int kUnsupported = 3;
+
+/// The first construct of the program the JIT does not compile yet, as
+/// `<construct> yet (line N)`; empty when it compiles the whole program. Walks the checked AST
+/// (every function, default argument and constant) without running anything.
+std::string unsupported(const sema::Program &p);
+
+/// Runs `opts.proc` like interp::run (same exit statuses, output, uncaught error traces); 3 with
+/// `cfmc: error: the JIT does not compile ... yet (line N); use --engine interp` on `opts.err`
+/// when the program is outside what the JIT compiles.
+int run(const frontend::Compilation &c, const interp::RunOptions &opts, const JitOptions &jo);
+
+/// Writes the LLVM IR of the program (after the pipeline of `jo.optLevel`) with an entry for
+/// procedure `proc` (if there is one) to `out`. Returns 0, or 3 as `run` does.
+int emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
+             FILE *err);
+
+} // namespace cfm::jit

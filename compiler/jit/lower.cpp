@@ -1,0 +1,526 @@
+// lower.cpp — the module (ABI declarations, runtime types, literals, constants, the entry), the
+// functions (frames, the call-depth and stack guard, error exits, task scopes of procedures) and
+// the statements. Expressions are in lower_exprs.cpp. Every choice mirrors what the interpreter's
+// nodes do (compiler/interp/*.cpp), so that output, errors and traces are identical.
+#include "jit/lower.h"
+
+#include "interp/nodes.h"
+
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Verifier.h>
+
+#include <array>
+#include <cstring>
+
+namespace cfm::jit {
+
+using sema::TypeKind;
+
+namespace {
+
+/// Machine stack a JIT'd call must find free (above the runtime's kStackMargin) before it is made:
+/// generated frames are small; this bounds one frame and its spills with room to spare.
+constexpr int64_t kFrameBytes = 1024;
+
+/// The ABI functions the lowering calls, with their LLVM signatures in a compact code: the
+/// return then the parameters; v void, i i32 (cfm_status), l i64 (also cfm_slot), d double, p ptr.
+struct AbiSig {
+  const char *name;
+  const char *sig;
+};
+constexpr AbiSig kAbi[] = {
+    {"cfm_retain", "vp"},           {"cfm_release", "vp"},        {"cfm_raise_user", "ip"},
+    {"cfm_take_error", "p"},        {"cfm_error_kind", "pp"},     {"cfm_error_message", "pp"},
+    {"cfm_fail_at", "vpl"},         {"cfm_frame_done", "v"},      {"cfm_stack_overflow", "vl"},
+    {"cfm_add_int", "illp"},        {"cfm_sub_int", "illp"},      {"cfm_mul_int", "illp"},
+    {"cfm_div_int", "illp"},        {"cfm_mod_int", "illp"},      {"cfm_neg_int", "ilp"},
+    {"cfm_mod_float", "ddd"},       {"cfm_int_of_string", "ipp"}, {"cfm_int_of_float", "idp"},
+    {"cfm_float_of_string", "ipp"}, {"cfm_str_new", "ppl"},       {"cfm_str_len", "lp"},
+    {"cfm_str_concat", "ppp"},      {"cfm_str_compare", "lpp"},   {"cfm_format", "plp"},
+    {"cfm_equal", "lllp"},          {"cfm_print", "vplp"},        {"cfm_str_build", "ppl"},
+    {"cfm_str_trim", "pp"},         {"cfm_str_upper", "pp"},      {"cfm_str_lower", "pp"},
+    {"cfm_str_replace", "pppp"},    {"cfm_str_contains", "lpp"},  {"cfm_str_starts_with", "lpp"},
+    {"cfm_str_ends_with", "lpp"},   {"cfm_cancelling", "l"},      {"cfm_open_scope", "v"},
+    {"cfm_close_scope", "il"},      {"cfm_sleep", "il"},
+};
+
+} // namespace
+
+Lowerer::Lowerer(const sema::Program &p, const support::SourceManager &sources, llvm::Module &m)
+    : p_(p), T_(p.types), sources_(sources), m_(m), ctx_(m.getContext()), b_(ctx_) {
+  i1_ = b_.getInt1Ty();
+  i8_ = b_.getInt8Ty();
+  i32_ = b_.getInt32Ty();
+  i64_ = b_.getInt64Ty();
+  f64_ = b_.getDoubleTy();
+  ptr_ = b_.getPtrTy();
+  // sched::TaskLocal: { int depth; const char *stackLimit; }
+  tlType_ = llvm::StructType::create(ctx_, {i32_, ptr_}, "cfm.TaskLocal");
+  pieceType_ = llvm::StructType::create(ctx_, {ptr_, i64_, i64_, ptr_}, "cfm.piece");
+}
+
+// ---- types and the ABI ----
+
+bool Lowerer::boxed(const sema::Type *t) const {
+  return t->is(TypeKind::String) || t->is(TypeKind::ErrorValue);
+}
+
+llvm::Type *Lowerer::ty(const sema::Type *t) {
+  switch (t->kind) {
+  case TypeKind::Int:
+  case TypeKind::Duration: return i64_;
+  case TypeKind::Bool: return i1_;
+  case TypeKind::Float: return f64_;
+  case TypeKind::Void: return b_.getVoidTy();
+  default: return ptr_; // strings, caught errors (scope.cpp admits nothing else)
+  }
+}
+
+llvm::FunctionCallee Lowerer::abi(const char *name) {
+  for (const AbiSig &a : kAbi) {
+    if (std::strcmp(a.name, name) != 0) continue;
+    auto code = [&](char c) -> llvm::Type * {
+      switch (c) {
+      case 'v': return b_.getVoidTy();
+      case 'i': return i32_;
+      case 'l': return i64_;
+      case 'd': return f64_;
+      default: return ptr_;
+      }
+    };
+    std::vector<llvm::Type *> params;
+    for (const char *c = a.sig + 1; *c; ++c) params.push_back(code(*c));
+    llvm::FunctionCallee fc =
+        m_.getOrInsertFunction(name, llvm::FunctionType::get(code(a.sig[0]), params, false));
+    if (auto *f = llvm::dyn_cast<llvm::Function>(fc.getCallee())) f->setDoesNotThrow();
+    return fc;
+  }
+  llvm::report_fatal_error(llvm::Twine("cfm jit: no ABI signature for ") + name);
+}
+
+llvm::Value *Lowerer::typeDesc(const sema::Type *t) {
+  std::string name = "cfm.type." + t->str();
+  info_.typeSymbols[name] = t;
+  if (llvm::GlobalVariable *g = m_.getNamedGlobal(name)) return g;
+  return new llvm::GlobalVariable(m_, i8_, true, llvm::GlobalValue::ExternalLinkage, nullptr, name);
+}
+
+llvm::Value *Lowerer::toSlot(Value *v, const sema::Type *t) {
+  llvm::Type *lt = v->getType();
+  if (lt == i64_) return v;
+  if (lt == i1_) return b_.CreateZExt(v, i64_);
+  if (lt == f64_) return b_.CreateBitCast(v, i64_);
+  (void)t;
+  return b_.CreatePtrToInt(v, i64_);
+}
+
+llvm::Value *Lowerer::fromSlot(Value *slot, const sema::Type *t) {
+  llvm::Type *lt = ty(t);
+  if (lt == i64_) return slot;
+  if (lt == i1_) return b_.CreateICmpNE(slot, b_.getInt64(0));
+  if (lt == f64_) return b_.CreateBitCast(slot, f64_);
+  return b_.CreateIntToPtr(slot, ptr_);
+}
+
+llvm::Value *Lowerer::fileName(support::FileId f) {
+  auto it = fileNames_.find(f);
+  if (it != fileNames_.end()) return it->second;
+  llvm::Constant *c = b_.CreateGlobalString(sources_.file(f).path(), "file", 0, &m_);
+  fileNames_[f] = c;
+  return c;
+}
+
+llvm::AllocaInst *Lowerer::entryAlloca(llvm::Type *t, const std::string &name, bool zero) {
+  llvm::IRBuilder<> eb(fn_.allocas, fn_.allocas->getTerminator() ? fn_.allocas->getTerminator()->getIterator()
+                                                                 : fn_.allocas->end());
+  llvm::AllocaInst *a = eb.CreateAlloca(t, nullptr, name);
+  if (zero) eb.CreateStore(llvm::Constant::getNullValue(t), a);
+  return a;
+}
+
+llvm::AllocaInst *Lowerer::local(const sema::Var *v) {
+  auto it = fn_.locals.find(v);
+  if (it != fn_.locals.end()) return it->second;
+  bool bx = boxed(v->type);
+  llvm::AllocaInst *a = entryAlloca(ty(v->type), v->name, bx);
+  if (bx) fn_.boxedLocals.push_back(a);
+  fn_.locals[v] = a;
+  return a;
+}
+
+void Lowerer::retain(Value *v) { b_.CreateCall(abi("cfm_retain"), {v}); }
+void Lowerer::release(Value *v) { b_.CreateCall(abi("cfm_release"), {v}); }
+
+Lowerer::BB *Lowerer::block(const std::string &name) { return BB::Create(ctx_, name, fn_.f); }
+
+void Lowerer::continueDead() { b_.SetInsertPoint(block("dead")); }
+
+// ---- errors and frames ----
+
+void Lowerer::failHere(support::Loc loc) {
+  b_.CreateCall(abi("cfm_fail_at"), {fileName(loc.file), b_.getInt64(loc.line)});
+  for (auto it = fn_.temps.rbegin(); it != fn_.temps.rend(); ++it) release(*it);
+  b_.CreateBr(fn_.errTarget);
+}
+
+void Lowerer::checkFailed(Value *failed, support::Loc loc) {
+  BB *bad = block("fail"), *ok = block("ok");
+  llvm::MDBuilder md(ctx_);
+  b_.CreateCondBr(failed, bad, ok, md.createUnlikelyBranchWeights());
+  b_.SetInsertPoint(bad);
+  failHere(loc);
+  b_.SetInsertPoint(ok);
+}
+
+/// LANGUAGE.md "Errors": calls nest at most kMaxCallDepth deep, and only while the task's stack
+/// holds the next frame; checked before the arguments are evaluated, as interp's CallNode does.
+void Lowerer::stackCheck(const sema::FnInfo *callee, support::Loc loc) {
+  (void)callee;
+  Value *depth = b_.CreateLoad(i32_, b_.CreateStructGEP(tlType_, tl_, 0), "depth");
+  Value *limit = b_.CreateLoad(ptr_, b_.CreateStructGEP(tlType_, tl_, 1), "limit");
+  llvm::Function *fa = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::frameaddress, {ptr_});
+  Value *sp = b_.CreatePtrToInt(b_.CreateCall(fa, {b_.getInt32(0)}), i64_);
+  Value *low = b_.CreateICmpULT(sp, b_.CreateAdd(b_.CreatePtrToInt(limit, i64_), b_.getInt64(kFrameBytes)));
+  Value *deep = b_.CreateICmpSGE(depth, b_.getInt32(interp::kMaxCallDepth));
+  BB *bad = block("overflow"), *ok = block("fits");
+  llvm::MDBuilder md(ctx_);
+  b_.CreateCondBr(b_.CreateOr(deep, low), bad, ok, md.createUnlikelyBranchWeights());
+  b_.SetInsertPoint(bad);
+  b_.CreateCall(abi("cfm_stack_overflow"), {b_.getInt64(interp::kMaxCallDepth)});
+  failHere(loc);
+  b_.SetInsertPoint(ok);
+}
+
+// ---- functions ----
+
+void Lowerer::declareFunction(const sema::FnInfo &fi) {
+  std::vector<llvm::Type *> params;
+  for (const sema::ParamInfo &pi : fi.params) params.push_back(ty(pi.type));
+  llvm::Type *ret = fi.ret->is(TypeKind::Void) ? static_cast<llvm::Type *>(i1_)
+                                               : llvm::StructType::get(ctx_, {ty(fi.ret), i1_});
+  auto *f = llvm::Function::Create(llvm::FunctionType::get(ret, params, false),
+                                   llvm::GlobalValue::InternalLinkage, "fn." + fi.name, m_);
+  f->setDoesNotThrow();
+  for (size_t i = 0; i < fi.params.size(); ++i)
+    f->getArg(static_cast<unsigned>(i))->setName(fi.params[i].name);
+  fns_[&fi] = f;
+}
+
+void Lowerer::beginFunction(llvm::Function *f, const sema::FnInfo *info) {
+  fn_ = Fn{};
+  fn_.f = f;
+  fn_.info = info;
+  fn_.allocas = BB::Create(ctx_, "entry", f);
+  BB *body = block("body");
+  b_.SetInsertPoint(fn_.allocas);
+  b_.CreateBr(body);
+  b_.SetInsertPoint(body);
+}
+
+void Lowerer::defineFunction(const sema::FnInfo &fi) {
+  llvm::Function *f = fns_.at(&fi);
+  beginFunction(f, &fi);
+  bool isProc = fi.decl->fnKind == ast::FnKind::Procedure;
+  bool isVoid = fi.ret->is(TypeKind::Void);
+  // Parameters are owned by the callee (as in the interpreter's frame slots).
+  for (size_t i = 0; i < fi.params.size(); ++i)
+    b_.CreateStore(f->getArg(static_cast<unsigned>(i)), local(fi.params[i].decl->var));
+  if (!isVoid) fn_.retSlot = entryAlloca(ty(fi.ret), "ret", true);
+  BB *errBB = block("error"), *errCommon = block("error.frame");
+  fn_.retBB = block("return");
+  fn_.errTarget = errBB;
+  // ++depth; a procedure is a scope of the tasks it starts (interp's runFrame).
+  Value *depthPtr = b_.CreateStructGEP(tlType_, tl_, 0);
+  b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i32_, depthPtr), b_.getInt32(1)), depthPtr);
+  if (isProc) b_.CreateCall(abi("cfm_open_scope"), {});
+
+  stmts(fi.decl->body);
+  if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(fn_.retBB);
+
+  auto frameEnd = [&] {
+    Value *dp = b_.CreateStructGEP(tlType_, tl_, 0);
+    b_.CreateStore(b_.CreateSub(b_.CreateLoad(i32_, dp), b_.getInt32(1)), dp);
+    for (llvm::AllocaInst *a : fn_.boxedLocals) release(b_.CreateLoad(ptr_, a));
+  };
+  // The normal exit: a procedure's scope may still fail (a task it started failed unwaited).
+  b_.SetInsertPoint(fn_.retBB);
+  Value *retVal = isVoid ? nullptr : b_.CreateLoad(ty(fi.ret), fn_.retSlot, "result");
+  if (isProc) {
+    BB *done = block("return.done"), *scopeFailed = block("return.scopefailed");
+    Value *failed = status(b_.CreateCall(abi("cfm_close_scope"), {b_.getInt64(0)}));
+    b_.CreateCondBr(failed, scopeFailed, done);
+    b_.SetInsertPoint(scopeFailed);
+    if (retVal) releaseIf(retVal, fi.ret);
+    b_.CreateBr(errCommon);
+    b_.SetInsertPoint(done);
+  }
+  frameEnd();
+  if (isVoid)
+    b_.CreateRet(b_.getFalse());
+  else
+    b_.CreateAggregateRet(std::array<Value *, 2>{retVal, b_.getFalse()}.data(), 2);
+
+  b_.SetInsertPoint(errBB);
+  if (isProc) b_.CreateCall(abi("cfm_close_scope"), {b_.getInt64(1)});
+  b_.CreateBr(errCommon);
+  b_.SetInsertPoint(errCommon);
+  frameEnd();
+  b_.CreateCall(abi("cfm_frame_done"), {});
+  if (isVoid)
+    b_.CreateRet(b_.getTrue());
+  else
+    b_.CreateAggregateRet(std::array<Value *, 2>{llvm::UndefValue::get(ty(fi.ret)), b_.getTrue()}.data(), 2);
+}
+
+/// `i32 cfm.init(ptr out)`: keeps where `print` writes, makes the string literals, evaluates
+/// the constants in order (interp's evalConstants). 1 when a constant failed (error pending).
+void Lowerer::defineInit() {
+  auto *f = llvm::Function::Create(llvm::FunctionType::get(i32_, {ptr_}, false),
+                                   llvm::GlobalValue::ExternalLinkage, kInitSymbol, m_);
+  beginFunction(f, nullptr);
+  b_.CreateStore(f->getArg(0), out_);
+  BB *err = block("error");
+  fn_.errTarget = err;
+  llvm::Instruction *literalsAt = b_.CreateBr(block("constants")); // literals are made first
+  b_.SetInsertPoint(&f->back());
+  for (ast::ConstDecl *cd : p_.constOrder) {
+    Value *v = expr(cd->init);
+    b_.CreateStore(v, consts_.at(cd->var));
+  }
+  b_.CreateRet(b_.getInt32(0));
+  b_.SetInsertPoint(err);
+  b_.CreateRet(b_.getInt32(1));
+  // Literals are known only now that everything is lowered (init is lowered last).
+  b_.SetInsertPoint(literalsAt);
+  for (auto &[g, text] : literals_) {
+    Value *data = b_.CreateGlobalString(text, "text", 0, &m_);
+    b_.CreateStore(b_.CreateCall(abi("cfm_str_new"), {data, b_.getInt64(static_cast<int64_t>(text.size()))}),
+                   g);
+  }
+}
+
+void Lowerer::defineFini() {
+  auto *f = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), false),
+                                   llvm::GlobalValue::ExternalLinkage, kFiniSymbol, m_);
+  beginFunction(f, nullptr);
+  for (ast::ConstDecl *cd : p_.constOrder)
+    if (boxed(cd->var->type)) release(b_.CreateLoad(ptr_, consts_.at(cd->var)));
+  for (auto &lit : literals_) release(b_.CreateLoad(ptr_, lit.first));
+  b_.CreateRetVoid();
+}
+
+/// `i32 cfm.entry(ptr args, ptr given)`: the procedure's parameters from --arg (slots, owned)
+/// or their defaults, then the call (interp's run: no caller line in the trace). 1 = error.
+void Lowerer::defineEntry(const sema::FnInfo &proc) {
+  auto *f = llvm::Function::Create(llvm::FunctionType::get(i32_, {ptr_, ptr_}, false),
+                                   llvm::GlobalValue::ExternalLinkage, kEntrySymbol, m_);
+  beginFunction(f, nullptr);
+  BB *err = block("error");
+  fn_.errTarget = err;
+  std::vector<llvm::AllocaInst *> vals;
+  for (size_t i = 0; i < proc.params.size(); ++i) {
+    const sema::ParamInfo &pi = proc.params[i];
+    llvm::AllocaInst *a = entryAlloca(ty(pi.type), pi.name, boxed(pi.type));
+    if (boxed(pi.type)) fn_.boxedLocals.push_back(a);
+    vals.push_back(a);
+    BB *given = block("given"), *dflt = block("default"), *next = block("next");
+    Value *flag = b_.CreateLoad(i8_, b_.CreateGEP(i8_, f->getArg(1), b_.getInt64(static_cast<int64_t>(i))));
+    b_.CreateCondBr(b_.CreateICmpNE(flag, b_.getInt8(0)), given, dflt);
+    b_.SetInsertPoint(given);
+    Value *slot = b_.CreateLoad(i64_, b_.CreateGEP(i64_, f->getArg(0), b_.getInt64(static_cast<int64_t>(i))));
+    b_.CreateStore(fromSlot(slot, pi.type), a);
+    b_.CreateBr(next);
+    b_.SetInsertPoint(dflt);
+    if (pi.decl->defaultValue) b_.CreateStore(expr(pi.decl->defaultValue), a);
+    b_.CreateBr(next);
+    b_.SetInsertPoint(next);
+  }
+  std::vector<Value *> args;
+  for (size_t i = 0; i < vals.size(); ++i) args.push_back(b_.CreateLoad(ty(proc.params[i].type), vals[i]));
+  Value *r = b_.CreateCall(fns_.at(&proc), args);
+  Value *failed = proc.ret->is(TypeKind::Void) ? r : b_.CreateExtractValue(r, 1);
+  BB *ok = block("ok"), *callFailed = block("call.failed");
+  b_.CreateCondBr(failed, callFailed, ok);
+  b_.SetInsertPoint(ok);
+  if (!proc.ret->is(TypeKind::Void)) releaseIf(b_.CreateExtractValue(r, 0), proc.ret);
+  b_.CreateRet(b_.getInt32(0));
+  b_.SetInsertPoint(callFailed); // the arguments went to the procedure, which released them
+  b_.CreateRet(b_.getInt32(1));
+  b_.SetInsertPoint(err);
+  for (llvm::AllocaInst *a : fn_.boxedLocals) release(b_.CreateLoad(ptr_, a));
+  b_.CreateRet(b_.getInt32(1));
+}
+
+ModuleInfo Lowerer::run(const sema::FnInfo *entry) {
+  tl_ = new llvm::GlobalVariable(m_, tlType_, false, llvm::GlobalValue::ExternalLinkage, nullptr,
+                                 kTaskLocalSymbol);
+  out_ = new llvm::GlobalVariable(m_, ptr_, false, llvm::GlobalValue::InternalLinkage,
+                                  llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), "cfm.out");
+  for (ast::ConstDecl *cd : p_.constOrder)
+    consts_[cd->var] =
+        new llvm::GlobalVariable(m_, ty(cd->var->type), false, llvm::GlobalValue::InternalLinkage,
+                                 llvm::Constant::getNullValue(ty(cd->var->type)), "const." + cd->name);
+  for (const sema::FnInfo &fi : p_.functions) declareFunction(fi);
+  for (const sema::FnInfo &fi : p_.functions) defineFunction(fi);
+  if (entry) {
+    defineEntry(*entry);
+    info_.hasEntry = true;
+  }
+  defineInit(); // after the functions: it makes the literals they use
+  defineFini(); // and this releases them
+  return info_;
+}
+
+ModuleInfo lowerProgram(const sema::Program &p, const support::SourceManager &sources,
+                        const sema::FnInfo *entry, llvm::Module &m) {
+  Lowerer l(p, sources, m);
+  return l.run(entry);
+}
+
+// ---- statements ----
+
+void Lowerer::stmts(const ast::Block &b) {
+  for (const ast::Stmt *s : b) {
+    if (b_.GetInsertBlock()->getTerminator()) continueDead();
+    stmt(s);
+  }
+}
+
+/// A variable's new value: the old one is released (interp's store).
+void Lowerer::store(llvm::AllocaInst *slot, Value *v, const sema::Type *t) {
+  if (!boxed(t)) {
+    b_.CreateStore(v, slot);
+    return;
+  }
+  Value *old = b_.CreateLoad(ptr_, slot);
+  b_.CreateStore(v, slot);
+  release(old);
+}
+
+void Lowerer::stmt(const ast::Stmt *s) {
+  switch (s->kind) {
+  case ast::StmtKind::Let: {
+    auto *ls = static_cast<const ast::LetStmt *>(s);
+    Value *v = expr(ls->init);
+    return store(local(ls->var), v, ls->var->type);
+  }
+  case ast::StmtKind::Assign: return assign(static_cast<const ast::AssignStmt *>(s));
+  case ast::StmtKind::Expr: {
+    const ast::Expr *e = static_cast<const ast::ExprStmt *>(s)->expr;
+    Value *v = expr(e);
+    if (v && !e->type->is(TypeKind::Void)) releaseIf(v, e->type);
+    return;
+  }
+  case ast::StmtKind::If: return ifStmt(static_cast<const ast::IfStmt *>(s));
+  case ast::StmtKind::While: return whileStmt(static_cast<const ast::WhileStmt *>(s));
+  case ast::StmtKind::For: return forStmt(static_cast<const ast::ForStmt *>(s));
+  case ast::StmtKind::Break: b_.CreateBr(fn_.loops.back().breakTo); return;
+  case ast::StmtKind::Continue: b_.CreateBr(fn_.loops.back().continueTo); return;
+  case ast::StmtKind::Return: {
+    auto *rs = static_cast<const ast::ReturnStmt *>(s);
+    if (rs->value) {
+      Value *v = expr(rs->value);
+      b_.CreateStore(v, fn_.retSlot);
+    }
+    b_.CreateBr(fn_.retBB);
+    return;
+  }
+  case ast::StmtKind::Throw: {
+    Value *v = expr(static_cast<const ast::ThrowStmt *>(s)->value);
+    b_.CreateCall(abi("cfm_raise_user"), {v});
+    release(v);
+    failHere(s->loc());
+    return;
+  }
+  case ast::StmtKind::Try: return tryStmt(static_cast<const ast::TryStmt *>(s));
+  }
+}
+
+void Lowerer::assign(const ast::AssignStmt *s) {
+  auto *target = static_cast<const ast::NameExpr *>(s->target);
+  const sema::Type *t = target->type;
+  llvm::AllocaInst *slot = local(target->var);
+  Value *v = expr(s->value);
+  if (s->op == '=') return store(slot, v, t);
+  // `x op= e`: the variable keeps its value when the operation fails (LocalIntCompound).
+  Value *cur = b_.CreateLoad(ty(t), slot);
+  if (boxed(t)) retain(cur); // arith consumes its operands
+  Value *r = arith(s->op, cur, v, t, s->opLoc);
+  store(slot, r, t);
+}
+
+void Lowerer::ifStmt(const ast::IfStmt *s) {
+  BB *end = block("if.end");
+  for (const ast::IfBranch &br : s->branches) {
+    Value *c = expr(br.cond);
+    BB *then = block("if.then"), *next = block("if.next");
+    b_.CreateCondBr(c, then, next);
+    b_.SetInsertPoint(then);
+    stmts(br.body);
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
+    b_.SetInsertPoint(next);
+  }
+  if (s->hasElse) stmts(s->elseBody);
+  if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
+  b_.SetInsertPoint(end);
+}
+
+void Lowerer::whileStmt(const ast::WhileStmt *s) {
+  BB *cond = block("while.cond"), *body = block("while.body"), *end = block("while.end");
+  b_.CreateBr(cond);
+  b_.SetInsertPoint(cond);
+  Value *c = expr(s->cond);
+  b_.CreateCondBr(c, body, end);
+  b_.SetInsertPoint(body);
+  fn_.loops.push_back({end, cond});
+  stmts(s->body);
+  fn_.loops.pop_back();
+  if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(cond);
+  b_.SetInsertPoint(end);
+}
+
+/// `for i in a..b`: a and b once, then i = a, a+1, ... while i < b (interp's ForNode).
+void Lowerer::forStmt(const ast::ForStmt *s) {
+  Value *from = expr(s->head.iter);
+  Value *to = expr(s->head.end);
+  llvm::AllocaInst *counter = entryAlloca(i64_, "for.i", false);
+  b_.CreateStore(from, counter);
+  BB *cond = block("for.cond"), *body = block("for.body"), *inc = block("for.inc"), *end = block("for.end");
+  b_.CreateBr(cond);
+  b_.SetInsertPoint(cond);
+  Value *i = b_.CreateLoad(i64_, counter);
+  b_.CreateCondBr(b_.CreateICmpSLT(i, to), body, end);
+  b_.SetInsertPoint(body);
+  b_.CreateStore(i, local(s->head.v1));
+  fn_.loops.push_back({end, inc});
+  stmts(s->body);
+  fn_.loops.pop_back();
+  if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(inc);
+  b_.SetInsertPoint(inc);
+  // i < b <= INT64_MAX, so the increment cannot overflow.
+  b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, counter), b_.getInt64(1), "", false, true), counter);
+  b_.CreateBr(cond);
+  b_.SetInsertPoint(end);
+}
+
+/// `try { } catch e { }`: errors in the body branch to the catch block, which takes the pending
+/// error into `e` — unless the task is being cancelled, which unwinds on (interp's TryNode).
+void Lowerer::tryStmt(const ast::TryStmt *s) {
+  BB *catchBB = block("catch"), *handler = block("catch.body"), *end = block("try.end");
+  BB *outer = fn_.errTarget;
+  fn_.errTarget = catchBB;
+  stmts(s->body);
+  fn_.errTarget = outer;
+  if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
+  b_.SetInsertPoint(catchBB);
+  Value *cancelling = b_.CreateICmpNE(b_.CreateCall(abi("cfm_cancelling"), {}), b_.getInt64(0));
+  b_.CreateCondBr(cancelling, outer, handler);
+  b_.SetInsertPoint(handler);
+  store(local(s->errVar), b_.CreateCall(abi("cfm_take_error"), {}), s->errVar->type);
+  stmts(s->handler);
+  if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
+  b_.SetInsertPoint(end);
+}
+
+} // namespace cfm::jit

@@ -1,0 +1,165 @@
+// lower.h — checked AST → LLVM IR (internal to compiler/jit: the only header with LLVM types).
+//
+// Conventions of the generated code (compiler/jit/README.md "Lowering"):
+// - values have their natural LLVM types: int and duration i64, bool i1, float double, strings
+//   and caught errors `ptr` to a runtime object; a `cfm_slot` crossing the ABI is an i64;
+// - an expression's boxed value is an owned reference (as the interpreter's eval gives);
+// - a CFM function `f` is `define internal {T, i1} @"fn.f"(params)` (`i1` alone for void): the
+//   flag is set when it ends with an error pending in the runtime; nothing unwinds through C++;
+// - a failing operation records its line in the pending error (cfm_fail_at, once per frame),
+//   releases the temporaries alive at that point and branches to the current handler: the
+//   enclosing `catch`, or the function's error exit (which releases its variables and marks the
+//   frame done, so that the caller's call line comes next in the trace).
+#pragma once
+
+#include "sema/checker.h"
+#include "support/source.h"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cfm::jit {
+
+/// What the module needs from its host beyond the C ABI: runtime type descriptors by symbol.
+struct ModuleInfo {
+  std::map<std::string, const sema::Type *> typeSymbols; // `cfm.type.<type>` → the type
+  bool hasEntry = false;
+};
+
+/// The symbols the generated module defines for its host.
+inline constexpr const char *kInitSymbol = "cfm.init";    // i32 (ptr out): constants; 1 = error
+inline constexpr const char *kEntrySymbol = "cfm.entry";  // i32 (ptr args, ptr given): the procedure
+inline constexpr const char *kFiniSymbol = "cfm.fini";    // void (): releases constants, literals
+inline constexpr const char *kTaskLocalSymbol = "cfm.tl"; // the running task's sched::tl
+
+/// Lowers every function and constant of `p` into `m`, and `cfm.entry` for `entry` if given.
+ModuleInfo lowerProgram(const sema::Program &p, const support::SourceManager &sources,
+                        const sema::FnInfo *entry, llvm::Module &m);
+
+class Lowerer {
+public:
+  Lowerer(const sema::Program &p, const support::SourceManager &sources, llvm::Module &m);
+  ModuleInfo run(const sema::FnInfo *entry);
+
+private:
+  using Value = llvm::Value;
+  using BB = llvm::BasicBlock;
+
+  const sema::Program &p_;
+  const sema::TypeContext &T_;
+  const support::SourceManager &sources_;
+  llvm::Module &m_;
+  llvm::LLVMContext &ctx_;
+  llvm::IRBuilder<> b_;
+  ModuleInfo info_;
+  llvm::Type *i1_, *i8_, *i32_, *i64_, *f64_, *ptr_;
+  llvm::StructType *tlType_, *pieceType_;
+  llvm::GlobalVariable *tl_ = nullptr, *out_ = nullptr;
+  std::unordered_map<const sema::FnInfo *, llvm::Function *> fns_;
+  std::unordered_map<const sema::Var *, llvm::GlobalVariable *> consts_;
+  std::vector<std::pair<llvm::GlobalVariable *, std::string>> literals_;
+  std::unordered_map<std::string, llvm::GlobalVariable *> literalByText_;
+  std::unordered_map<support::FileId, llvm::Constant *> fileNames_;
+
+  // ---- the function being lowered ----
+  struct Loop {
+    BB *breakTo, *continueTo;
+  };
+  struct Fn {
+    llvm::Function *f = nullptr;
+    const sema::FnInfo *info = nullptr;
+    BB *allocas = nullptr; // entry block: allocas and their zero stores
+    BB *errTarget = nullptr, *retBB = nullptr;
+    llvm::AllocaInst *retSlot = nullptr;
+    llvm::AllocaInst *scratch = nullptr; // the `out` of an ABI call on a failure path
+    std::unordered_map<const sema::Var *, llvm::AllocaInst *> locals;
+    std::vector<llvm::AllocaInst *> boxedLocals;
+    std::vector<Loop> loops;
+    std::vector<Value *> temps; // owned boxed values alive in the expression being lowered
+  };
+  Fn fn_;
+
+  // types and ABI (lower.cpp)
+  llvm::Type *ty(const sema::Type *t);
+  bool boxed(const sema::Type *t) const;
+  llvm::FunctionCallee abi(const char *name);
+  Value *typeDesc(const sema::Type *t);
+  Value *toSlot(Value *v, const sema::Type *t);
+  Value *fromSlot(Value *slot, const sema::Type *t);
+  Value *fileName(support::FileId f);
+  llvm::AllocaInst *entryAlloca(llvm::Type *t, const std::string &name, bool zero);
+  llvm::AllocaInst *local(const sema::Var *v);
+  llvm::AllocaInst *scratch() {
+    if (!fn_.scratch) fn_.scratch = entryAlloca(i64_, "scratch", false);
+    return fn_.scratch;
+  }
+  void retain(Value *v);
+  void release(Value *v);
+  void releaseIf(Value *v, const sema::Type *t) {
+    if (boxed(t)) release(v);
+  }
+  /// Starts a block after a terminator so that lowering can go on (dead code is dropped later).
+  void continueDead();
+  BB *block(const std::string &name);
+
+  // errors and frames (lower.cpp)
+  /// At the current (fresh) block: records `loc`'s line, releases the live temporaries and
+  /// branches to the handler.
+  void failHere(support::Loc loc);
+  /// Branches to a failure path when `failed` (i1) is true; `loc` is recorded on that path.
+  void checkFailed(Value *failed, support::Loc loc);
+  Value *status(Value *st) { return b_.CreateICmpNE(st, llvm::ConstantInt::get(i32_, 0)); }
+  /// A boxed value stays owned by the code being lowered until `dropTemps(mark)`: a failure
+  /// before then releases it.
+  void pushTemp(Value *v, const sema::Type *t) {
+    if (boxed(t)) fn_.temps.push_back(v);
+  }
+  size_t tempMark() const { return fn_.temps.size(); }
+  void dropTemps(size_t mark) { fn_.temps.resize(mark); }
+  void stackCheck(const sema::FnInfo *callee, support::Loc loc);
+
+  // declarations (lower.cpp)
+  void declareFunction(const sema::FnInfo &fi);
+  void defineFunction(const sema::FnInfo &fi);
+  void defineInit();
+  void defineEntry(const sema::FnInfo &proc);
+  void defineFini();
+  void beginFunction(llvm::Function *f, const sema::FnInfo *info);
+
+  // statements (lower.cpp)
+  void stmts(const ast::Block &b);
+  void stmt(const ast::Stmt *s);
+  void store(llvm::AllocaInst *slot, Value *v, const sema::Type *t);
+  void assign(const ast::AssignStmt *s);
+  void ifStmt(const ast::IfStmt *s);
+  void whileStmt(const ast::WhileStmt *s);
+  void forStmt(const ast::ForStmt *s);
+  void tryStmt(const ast::TryStmt *s);
+
+  // expressions (lower_exprs.cpp)
+  Value *expr(const ast::Expr *e);
+  Value *literal(const std::string &text);
+  Value *stringLit(const ast::StringLit *s);
+  Value *name(const ast::NameExpr *n);
+  Value *unary(const ast::UnaryExpr *u);
+  Value *binary(const ast::BinaryExpr *b);
+  Value *logical(const ast::BinaryExpr *b);
+  /// `a op b` with the operator of `op` ('+', '-', '*', '/', '%', or a comparison BinOp) on
+  /// operands of type t; consumes boxed operands. Fails at `loc` like the interpreter.
+  Value *arith(char op, Value *a, Value *b, const sema::Type *t, support::Loc loc);
+  Value *compare(ast::BinOp op, Value *a, Value *b, const sema::Type *t);
+  Value *checkedInt(char op, Value *a, Value *b, support::Loc loc);
+  Value *call(const ast::CallExpr *c);
+  Value *userCall(const ast::CallExpr *c);
+  Value *builtin(const ast::CallExpr *c);
+  Value *method(const ast::MethodCallExpr *m);
+  Value *member(const ast::MemberExpr *m);
+};
+
+} // namespace cfm::jit

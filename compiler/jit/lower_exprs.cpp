@@ -1,0 +1,372 @@
+// lower_exprs.cpp — expressions to LLVM IR (LANGUAGE.md "Expressions", "Errors"): literals,
+// variables, operators specialised by static type with checked integer arithmetic (the
+// overflow intrinsics as the fast path, the runtime's function to raise the same error as the
+// interpreter on the slow one), string interpolation, calls of user functions (arguments left to
+// right as written, then the defaults, at each call) and the built-ins of the JIT's scope.
+#include "jit/lower.h"
+
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
+
+namespace cfm::jit {
+
+using sema::TypeKind;
+
+llvm::Value *Lowerer::expr(const ast::Expr *e) {
+  switch (e->kind) {
+  case ast::ExprKind::Int:
+    return b_.getInt64(static_cast<uint64_t>(static_cast<const ast::IntLit *>(e)->value));
+  case ast::ExprKind::Duration:
+    return b_.getInt64(static_cast<uint64_t>(static_cast<const ast::DurationLit *>(e)->ms));
+  case ast::ExprKind::Bool: return b_.getInt1(static_cast<const ast::BoolLit *>(e)->value);
+  case ast::ExprKind::Float: return llvm::ConstantFP::get(f64_, static_cast<const ast::FloatLit *>(e)->value);
+  case ast::ExprKind::String: return stringLit(static_cast<const ast::StringLit *>(e));
+  case ast::ExprKind::Name: return name(static_cast<const ast::NameExpr *>(e));
+  case ast::ExprKind::Unary: return unary(static_cast<const ast::UnaryExpr *>(e));
+  case ast::ExprKind::Binary: return binary(static_cast<const ast::BinaryExpr *>(e));
+  case ast::ExprKind::Member: return member(static_cast<const ast::MemberExpr *>(e));
+  case ast::ExprKind::Call: return call(static_cast<const ast::CallExpr *>(e));
+  case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
+  default: break;
+  }
+  // scope.cpp rejects every other construct before lowering starts.
+  llvm::report_fatal_error("cfm jit: expression outside the JIT's scope reached the lowering");
+}
+
+/// A string literal is one runtime string made by cfm.init; each use takes a reference.
+llvm::Value *Lowerer::literal(const std::string &text) {
+  llvm::GlobalVariable *&g = literalByText_[text];
+  if (!g) {
+    g = new llvm::GlobalVariable(m_, ptr_, false, llvm::GlobalValue::InternalLinkage,
+                                 llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)),
+                                 "lit." + std::to_string(literals_.size()));
+    literals_.emplace_back(g, text);
+  }
+  Value *v = b_.CreateLoad(ptr_, g);
+  retain(v);
+  return v;
+}
+
+/// `"a ${x} b"`: the interpolated values left to right, then one string formatted from the
+/// pieces as str() formats each value (interp's StringNode).
+llvm::Value *Lowerer::stringLit(const ast::StringLit *s) {
+  bool plain = true;
+  std::string text;
+  for (const ast::StrPart &p : s->parts) {
+    plain = plain && !p.expr;
+    text += p.text;
+  }
+  if (plain) return literal(text);
+  size_t mark = tempMark();
+  std::vector<Value *> vals;
+  for (const ast::StrPart &p : s->parts) {
+    if (!p.expr) continue;
+    vals.push_back(expr(p.expr));
+    pushTemp(vals.back(), p.expr->type);
+  }
+  dropTemps(mark);
+  auto *arrTy = llvm::ArrayType::get(pieceType_, s->parts.size());
+  llvm::AllocaInst *arr = entryAlloca(arrTy, "pieces", false);
+  size_t vi = 0;
+  for (size_t i = 0; i < s->parts.size(); ++i) {
+    const ast::StrPart &p = s->parts[i];
+    Value *piece = b_.CreateConstInBoundsGEP2_64(arrTy, arr, 0, i);
+    auto field = [&](unsigned k) { return b_.CreateStructGEP(pieceType_, piece, k); };
+    if (!p.expr) {
+      b_.CreateStore(b_.CreateGlobalString(p.text, "piece", 0, &m_), field(0));
+      b_.CreateStore(b_.getInt64(p.text.size()), field(1));
+      b_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), field(3));
+    } else {
+      b_.CreateStore(toSlot(vals[vi++], p.expr->type), field(2));
+      b_.CreateStore(typeDesc(p.expr->type), field(3));
+    }
+  }
+  Value *r = b_.CreateCall(abi("cfm_str_build"), {arr, b_.getInt64(s->parts.size())});
+  vi = 0;
+  for (const ast::StrPart &p : s->parts)
+    if (p.expr) releaseIf(vals[vi++], p.expr->type);
+  return r;
+}
+
+llvm::Value *Lowerer::name(const ast::NameExpr *n) {
+  const sema::Type *t = n->var->type;
+  Value *v = n->var->kind == sema::VarKind::Const ? b_.CreateLoad(ty(t), consts_.at(n->var), n->name)
+                                                  : b_.CreateLoad(ty(t), local(n->var), n->name);
+  if (boxed(t)) retain(v);
+  return v;
+}
+
+llvm::Value *Lowerer::unary(const ast::UnaryExpr *u) {
+  Value *v = expr(u->operand);
+  if (u->op == '!') return b_.CreateNot(v);
+  if (u->operand->type->is(TypeKind::Float)) return b_.CreateFNeg(v);
+  // -INT64_MIN overflows: the runtime raises it (interp's UnaryNode: negInt).
+  BB *bad = block("neg.overflow"), *ok = block("neg.ok");
+  llvm::MDBuilder md(ctx_);
+  b_.CreateCondBr(b_.CreateICmpEQ(v, b_.getInt64(static_cast<uint64_t>(INT64_MIN))), bad, ok,
+                  md.createUnlikelyBranchWeights());
+  b_.SetInsertPoint(bad);
+  b_.CreateCall(abi("cfm_neg_int"), {v, scratch()});
+  failHere(u->loc());
+  b_.SetInsertPoint(ok);
+  return b_.CreateNSWNeg(v);
+}
+
+llvm::Value *Lowerer::binary(const ast::BinaryExpr *b) {
+  if (b->op == ast::BinOp::And || b->op == ast::BinOp::Or) return logical(b);
+  Value *l = expr(b->lhs);
+  size_t mark = tempMark();
+  pushTemp(l, b->lhs->type);
+  Value *r = expr(b->rhs);
+  dropTemps(mark);
+  switch (b->op) {
+  case ast::BinOp::Add: return arith('+', l, r, b->lhs->type, b->opLoc);
+  case ast::BinOp::Sub: return arith('-', l, r, b->lhs->type, b->opLoc);
+  case ast::BinOp::Mul: return arith('*', l, r, b->lhs->type, b->opLoc);
+  case ast::BinOp::Div: return arith('/', l, r, b->lhs->type, b->opLoc);
+  case ast::BinOp::Mod: return arith('%', l, r, b->lhs->type, b->opLoc);
+  default: return compare(b->op, l, r, b->lhs->type);
+  }
+}
+
+/// `&&`, `||`: the right operand only when the left does not decide.
+llvm::Value *Lowerer::logical(const ast::BinaryExpr *b) {
+  Value *l = expr(b->lhs);
+  BB *lhsEnd = b_.GetInsertBlock();
+  BB *rhs = block("logic.rhs"), *end = block("logic.end");
+  if (b->op == ast::BinOp::And)
+    b_.CreateCondBr(l, rhs, end);
+  else
+    b_.CreateCondBr(l, end, rhs);
+  b_.SetInsertPoint(rhs);
+  Value *r = expr(b->rhs);
+  BB *rhsEnd = b_.GetInsertBlock();
+  b_.CreateBr(end);
+  b_.SetInsertPoint(end);
+  llvm::PHINode *phi = b_.CreatePHI(i1_, 2);
+  phi->addIncoming(l, lhsEnd);
+  phi->addIncoming(r, rhsEnd);
+  return phi;
+}
+
+llvm::Value *Lowerer::arith(char op, Value *a, Value *b, const sema::Type *t, support::Loc loc) {
+  if (t->is(TypeKind::Float)) {
+    switch (op) {
+    case '+': return b_.CreateFAdd(a, b);
+    case '-': return b_.CreateFSub(a, b);
+    case '*': return b_.CreateFMul(a, b);
+    case '/': return b_.CreateFDiv(a, b);
+    default: return b_.CreateCall(abi("cfm_mod_float"), {a, b});
+    }
+  }
+  if (t->is(TypeKind::String)) { // only `+`
+    Value *r = b_.CreateCall(abi("cfm_str_concat"), {a, b});
+    release(a);
+    release(b);
+    return r;
+  }
+  return checkedInt(op, a, b, loc); // int, and duration (`d * n`, `n * d` too)
+}
+
+/// LANGUAGE.md "Precise rules": overflow and division by zero are errors, `/` truncates toward
+/// zero, `%` has the sign of the dividend. The fast path is inline; the slow one calls the
+/// runtime's function, which raises exactly the interpreter's error.
+llvm::Value *Lowerer::checkedInt(char op, Value *a, Value *b, support::Loc loc) {
+  llvm::MDBuilder md(ctx_);
+  BB *bad = block("int.error"), *ok = block("int.ok");
+  const char *slow = nullptr;
+  Value *result = nullptr, *failed = nullptr;
+  if (op == '+' || op == '-' || op == '*') {
+    llvm::Intrinsic::ID id = op == '+'   ? llvm::Intrinsic::sadd_with_overflow
+                             : op == '-' ? llvm::Intrinsic::ssub_with_overflow
+                                         : llvm::Intrinsic::smul_with_overflow;
+    slow = op == '+' ? "cfm_add_int" : op == '-' ? "cfm_sub_int" : "cfm_mul_int";
+    Value *pair = b_.CreateBinaryIntrinsic(id, a, b);
+    result = b_.CreateExtractValue(pair, 0);
+    failed = b_.CreateExtractValue(pair, 1);
+  } else if (op == '/') {
+    slow = "cfm_div_int";
+    Value *zero = b_.CreateICmpEQ(b, b_.getInt64(0));
+    Value *minByMinus1 = b_.CreateAnd(b_.CreateICmpEQ(a, b_.getInt64(static_cast<uint64_t>(INT64_MIN))),
+                                      b_.CreateICmpEQ(b, b_.getInt64(static_cast<uint64_t>(-1))));
+    failed = b_.CreateOr(zero, minByMinus1);
+  } else {
+    slow = "cfm_mod_int";
+    failed = b_.CreateICmpEQ(b, b_.getInt64(0));
+  }
+  b_.CreateCondBr(failed, bad, ok, md.createUnlikelyBranchWeights());
+  b_.SetInsertPoint(bad);
+  b_.CreateCall(abi(slow), {a, b, scratch()});
+  failHere(loc);
+  b_.SetInsertPoint(ok);
+  if (op == '/') return b_.CreateSDiv(a, b);
+  if (op == '%') {
+    // x % -1 is 0 (and INT64_MIN % -1 must not reach srem, where it is undefined).
+    Value *safe =
+        b_.CreateSelect(b_.CreateICmpEQ(b, b_.getInt64(static_cast<uint64_t>(-1))), b_.getInt64(1), b);
+    return b_.CreateSRem(a, safe);
+  }
+  return result;
+}
+
+llvm::Value *Lowerer::compare(ast::BinOp op, Value *a, Value *b, const sema::Type *t) {
+  using ast::BinOp;
+  if (t->is(TypeKind::Float)) {
+    switch (op) {
+    case BinOp::Lt: return b_.CreateFCmpOLT(a, b);
+    case BinOp::Le: return b_.CreateFCmpOLE(a, b);
+    case BinOp::Gt: return b_.CreateFCmpOGT(a, b);
+    case BinOp::Ge: return b_.CreateFCmpOGE(a, b);
+    case BinOp::Eq: return b_.CreateFCmpOEQ(a, b);
+    default: return b_.CreateFCmpUNE(a, b);
+    }
+  }
+  if (!boxed(t)) {
+    switch (op) {
+    case BinOp::Lt: return b_.CreateICmpSLT(a, b);
+    case BinOp::Le: return b_.CreateICmpSLE(a, b);
+    case BinOp::Gt: return b_.CreateICmpSGT(a, b);
+    case BinOp::Ge: return b_.CreateICmpSGE(a, b);
+    case BinOp::Eq: return b_.CreateICmpEQ(a, b);
+    default: return b_.CreateICmpNE(a, b);
+    }
+  }
+  Value *r = nullptr;
+  if (op == BinOp::Eq || op == BinOp::Ne) {
+    Value *eq = b_.CreateCall(abi("cfm_equal"), {toSlot(a, t), toSlot(b, t), typeDesc(t)});
+    r = op == BinOp::Eq ? b_.CreateICmpNE(eq, b_.getInt64(0)) : b_.CreateICmpEQ(eq, b_.getInt64(0));
+  } else {
+    Value *c = b_.CreateCall(abi("cfm_str_compare"), {a, b});
+    Value *z = b_.getInt64(0);
+    r = op == BinOp::Lt   ? b_.CreateICmpSLT(c, z)
+        : op == BinOp::Le ? b_.CreateICmpSLE(c, z)
+        : op == BinOp::Gt ? b_.CreateICmpSGT(c, z)
+                          : b_.CreateICmpSGE(c, z);
+  }
+  release(a);
+  release(b);
+  return r;
+}
+
+llvm::Value *Lowerer::call(const ast::CallExpr *c) { return c->fn ? userCall(c) : builtin(c); }
+
+/// A call: the guard, the arguments as written, the defaults, then the callee; an error from
+/// it gets the call's line in the trace (interp's CallNode and runFrame).
+llvm::Value *Lowerer::userCall(const ast::CallExpr *c) {
+  const sema::FnInfo *callee = c->fn;
+  stackCheck(callee, c->loc());
+  std::vector<Value *> args(callee->params.size(), nullptr);
+  size_t mark = tempMark();
+  for (int idx : c->evalOrder) {
+    auto i = static_cast<size_t>(idx);
+    args[i] = expr(c->boundArgs[i]);
+    pushTemp(args[i], callee->params[i].type);
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (c->boundArgs[i]) continue;
+    args[i] = expr(callee->params[i].decl->defaultValue);
+    pushTemp(args[i], callee->params[i].type);
+  }
+  dropTemps(mark); // the callee owns its arguments now
+  Value *r = b_.CreateCall(fns_.at(callee), args);
+  bool isVoid = callee->ret->is(TypeKind::Void);
+  checkFailed(isVoid ? r : b_.CreateExtractValue(r, 1), c->loc());
+  return isVoid ? nullptr : b_.CreateExtractValue(r, 0);
+}
+
+llvm::Value *Lowerer::builtin(const ast::CallExpr *c) {
+  using ast::Builtin;
+  const ast::Expr *a0 = c->args.empty() ? nullptr : c->args[0].value;
+  Value *v = a0 ? expr(a0) : nullptr;
+  const sema::Type *at = a0 ? a0->type : nullptr;
+  switch (c->builtin) {
+  case Builtin::Print: {
+    Value *out = b_.CreateLoad(ptr_, out_);
+    b_.CreateCall(abi("cfm_print"), {out, toSlot(v, at), typeDesc(at)});
+    releaseIf(v, at);
+    return nullptr;
+  }
+  case Builtin::Str: {
+    Value *r = b_.CreateCall(abi("cfm_format"), {toSlot(v, at), typeDesc(at)});
+    releaseIf(v, at);
+    return r;
+  }
+  case Builtin::Fail:
+    b_.CreateCall(abi("cfm_raise_user"), {v});
+    release(v);
+    failHere(c->loc());
+    continueDead();
+    return nullptr;
+  case Builtin::Int:
+    if (at->is(TypeKind::Int)) return v;
+    if (at->is(TypeKind::Float)) {
+      checkFailed(status(b_.CreateCall(abi("cfm_int_of_float"), {v, scratch()})), c->loc());
+    } else {
+      Value *st = b_.CreateCall(abi("cfm_int_of_string"), {v, scratch()});
+      release(v);
+      checkFailed(status(st), c->loc());
+    }
+    return b_.CreateLoad(i64_, scratch());
+  case Builtin::Float:
+    if (at->is(TypeKind::Int)) return b_.CreateSIToFP(v, f64_);
+    if (at->is(TypeKind::Float)) return v;
+    {
+      Value *st = b_.CreateCall(abi("cfm_float_of_string"), {v, scratch()});
+      release(v);
+      checkFailed(status(st), c->loc());
+      return b_.CreateLoad(f64_, scratch());
+    }
+  case Builtin::Len: {
+    Value *n = b_.CreateCall(abi("cfm_str_len"), {v});
+    release(v);
+    return n;
+  }
+  case Builtin::Sleep: // suspends this task only: JIT'd code runs on the task's fiber
+    checkFailed(status(b_.CreateCall(abi("cfm_sleep"), {v})), c->loc());
+    return nullptr;
+  default: break;
+  }
+  llvm::report_fatal_error("cfm jit: built-in outside the JIT's scope reached the lowering");
+}
+
+/// Methods of strings and durations: the receiver, then the arguments, left to right.
+llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
+  using ast::Builtin;
+  if (m->method == Builtin::DurationMs) return expr(m->receiver);
+  std::vector<Value *> v;
+  size_t mark = tempMark();
+  v.push_back(expr(m->receiver));
+  pushTemp(v.back(), m->receiver->type);
+  for (const ast::Arg &a : m->args) {
+    v.push_back(expr(a.value));
+    pushTemp(v.back(), a.value->type);
+  }
+  dropTemps(mark);
+  Value *r = nullptr;
+  auto truth = [&](const char *fn) {
+    return b_.CreateICmpNE(b_.CreateCall(abi(fn), {v[0], v[1]}), b_.getInt64(0));
+  };
+  switch (m->method) {
+  case Builtin::StrTrim: r = b_.CreateCall(abi("cfm_str_trim"), {v[0]}); break;
+  case Builtin::StrUpper: r = b_.CreateCall(abi("cfm_str_upper"), {v[0]}); break;
+  case Builtin::StrLower: r = b_.CreateCall(abi("cfm_str_lower"), {v[0]}); break;
+  case Builtin::StrReplace: r = b_.CreateCall(abi("cfm_str_replace"), {v[0], v[1], v[2]}); break;
+  case Builtin::StrContains: r = truth("cfm_str_contains"); break;
+  case Builtin::StrStartsWith: r = truth("cfm_str_starts_with"); break;
+  case Builtin::StrEndsWith: r = truth("cfm_str_ends_with"); break;
+  default: llvm::report_fatal_error("cfm jit: method outside the JIT's scope reached the lowering");
+  }
+  for (Value *x : v) release(x);
+  return r;
+}
+
+/// `err.kind`, `err.message` of a caught error.
+llvm::Value *Lowerer::member(const ast::MemberExpr *m) {
+  Value *e = expr(m->base);
+  Value *s = b_.CreateCall(abi(m->name == "kind" ? "cfm_error_kind" : "cfm_error_message"), {e});
+  retain(s);
+  release(e);
+  return s;
+}
+
+} // namespace cfm::jit

@@ -1,0 +1,200 @@
+// scope.cpp — what the JIT compiles today, decided before anything runs: a walk over the checked
+// AST of every function, default argument and constant that names the first construct outside
+// the JIT's scope (compiler/jit/README.md "What is compiled"). The driver then exits with 3 and
+// points at `--engine interp`, which the conformance driver lists as SKIP.
+#include "jit/jit.h"
+
+namespace cfm::jit {
+
+namespace {
+
+using ast::Builtin;
+using sema::TypeKind;
+
+class ScopeWalk {
+public:
+  std::string why;
+
+  void function(const sema::FnInfo &fi) {
+    const ast::FnDecl *d = fi.decl;
+    if (d->fnKind == ast::FnKind::Template) return fail("templates", d->nameLoc);
+    for (const ast::Param &p : d->params) {
+      type(p.var->type, p.loc);
+      if (p.defaultValue) expr(p.defaultValue);
+    }
+    if (fi.ret && !fi.ret->is(TypeKind::Void)) type(fi.ret, d->nameLoc);
+    block(d->body);
+  }
+
+  void constant(const ast::ConstDecl *c) {
+    type(c->var->type, c->nameLoc);
+    expr(c->init);
+  }
+
+private:
+  void fail(const std::string &what, support::Loc l) {
+    if (why.empty()) why = what + " yet (line " + std::to_string(l.line) + ")";
+  }
+
+  /// The value types the JIT lowers: scalars, strings and caught errors.
+  void type(const sema::Type *t, support::Loc l) {
+    switch (t->kind) {
+    case TypeKind::Int:
+    case TypeKind::Float:
+    case TypeKind::Bool:
+    case TypeKind::String:
+    case TypeKind::Duration:
+    case TypeKind::ErrorValue: return;
+    case TypeKind::List: return fail("lists", l);
+    case TypeKind::Map: return fail("maps", l);
+    case TypeKind::Record: return fail("records", l);
+    case TypeKind::Task: return fail("tasks (async and wait)", l);
+    case TypeKind::Json:
+    case TypeKind::Null: return fail("json", l);
+    default: return fail("values of type `" + t->str() + "`", l);
+    }
+  }
+
+  void block(const ast::Block &b) {
+    for (const ast::Stmt *s : b) stmt(s);
+  }
+
+  void stmt(const ast::Stmt *s) {
+    switch (s->kind) {
+    case ast::StmtKind::Let: {
+      auto *ls = static_cast<const ast::LetStmt *>(s);
+      type(ls->var->type, ls->nameLoc);
+      return expr(ls->init);
+    }
+    case ast::StmtKind::Assign: {
+      auto *as = static_cast<const ast::AssignStmt *>(s);
+      if (as->target->kind != ast::ExprKind::Name)
+        return fail("assignment to an element or field", as->opLoc);
+      expr(as->target);
+      return expr(as->value);
+    }
+    case ast::StmtKind::Expr: return expr(static_cast<const ast::ExprStmt *>(s)->expr);
+    case ast::StmtKind::If: {
+      auto *is = static_cast<const ast::IfStmt *>(s);
+      for (const ast::IfBranch &br : is->branches) {
+        expr(br.cond);
+        block(br.body);
+      }
+      return block(is->elseBody);
+    }
+    case ast::StmtKind::While: {
+      auto *ws = static_cast<const ast::WhileStmt *>(s);
+      expr(ws->cond);
+      return block(ws->body);
+    }
+    case ast::StmtKind::For: {
+      auto *fs = static_cast<const ast::ForStmt *>(s);
+      if (fs->head.form == ast::ForForm::List) return fail("`for` over a list", s->loc());
+      if (fs->head.form != ast::ForForm::Range) return fail("`for` over a map", s->loc());
+      expr(fs->head.iter);
+      expr(fs->head.end);
+      return block(fs->body);
+    }
+    case ast::StmtKind::Break:
+    case ast::StmtKind::Continue: return;
+    case ast::StmtKind::Return: {
+      auto *rs = static_cast<const ast::ReturnStmt *>(s);
+      if (rs->value) expr(rs->value);
+      return;
+    }
+    case ast::StmtKind::Throw: return expr(static_cast<const ast::ThrowStmt *>(s)->value);
+    case ast::StmtKind::Try: {
+      auto *ts = static_cast<const ast::TryStmt *>(s);
+      block(ts->body);
+      return block(ts->handler);
+    }
+    }
+  }
+
+  void expr(const ast::Expr *e) {
+    if (!why.empty()) return;
+    if (e->toJson) return fail("json", e->loc());
+    if (!e->type->is(TypeKind::Void)) type(e->type, e->loc());
+    switch (e->kind) {
+    case ast::ExprKind::Int:
+    case ast::ExprKind::Float:
+    case ast::ExprKind::Duration:
+    case ast::ExprKind::Bool:
+    case ast::ExprKind::Name: return;
+    case ast::ExprKind::Null: return fail("json", e->loc());
+    case ast::ExprKind::String:
+      for (const ast::StrPart &p : static_cast<const ast::StringLit *>(e)->parts)
+        if (p.expr) expr(p.expr);
+      return;
+    case ast::ExprKind::List: return fail("lists", e->loc());
+    case ast::ExprKind::Map: return fail("maps", e->loc());
+    case ast::ExprKind::Record: return fail("records", e->loc());
+    case ast::ExprKind::Unary: return expr(static_cast<const ast::UnaryExpr *>(e)->operand);
+    case ast::ExprKind::Binary: {
+      auto *b = static_cast<const ast::BinaryExpr *>(e);
+      expr(b->lhs);
+      return expr(b->rhs);
+    }
+    case ast::ExprKind::Index: return fail("indexing", e->loc());
+    case ast::ExprKind::Member: {
+      auto *m = static_cast<const ast::MemberExpr *>(e);
+      if (!m->base->type->is(TypeKind::ErrorValue)) return fail("records", e->loc());
+      return expr(m->base);
+    }
+    case ast::ExprKind::Call: return call(static_cast<const ast::CallExpr *>(e));
+    case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
+    case ast::ExprKind::AsyncCall:
+    case ast::ExprKind::AsyncBlock: return fail("`async`", e->loc());
+    }
+  }
+
+  void call(const ast::CallExpr *c) {
+    if (c->fn) {
+      for (const ast::Expr *a : c->boundArgs)
+        if (a) expr(a);
+      return;
+    }
+    switch (c->builtin) {
+    case Builtin::Print:
+    case Builtin::Str:
+    case Builtin::Fail:
+    case Builtin::Int:
+    case Builtin::Float:
+    case Builtin::Sleep: break;
+    case Builtin::Len:
+      if (!c->args.empty() && !c->args[0].value->type->is(TypeKind::String))
+        return fail("len() of a collection", c->loc());
+      break;
+    case Builtin::Wait: return fail("`wait`", c->loc());
+    default: return fail("`" + c->callee + "()`", c->loc());
+    }
+    for (const ast::Arg &a : c->args) expr(a.value);
+  }
+
+  void method(const ast::MethodCallExpr *m) {
+    switch (m->method) {
+    case Builtin::StrTrim:
+    case Builtin::StrUpper:
+    case Builtin::StrLower:
+    case Builtin::StrContains:
+    case Builtin::StrStartsWith:
+    case Builtin::StrEndsWith:
+    case Builtin::StrReplace:
+    case Builtin::DurationMs: break;
+    default: return fail("the method `" + m->name + "`", m->nameLoc);
+    }
+    expr(m->receiver);
+    for (const ast::Arg &a : m->args) expr(a.value);
+  }
+};
+
+} // namespace
+
+std::string unsupported(const sema::Program &p) {
+  ScopeWalk w;
+  for (const ast::ConstDecl *c : p.constOrder) w.constant(c);
+  for (const sema::FnInfo &fi : p.functions) w.function(fi);
+  return w.why;
+}
+
+} // namespace cfm::jit
