@@ -136,6 +136,47 @@ run args-twice 2 -- run "$TMP/args.cfp" --arg n=1 --arg n=2 && has err "given tw
 run proc 0 -- run --proc other "$TMP/args.cfp" && has out "other" && pass "--proc"
 run proc-missing 1 -- run --proc nope "$TMP/args.cfp" && has err "no procedure \`nope\`" && pass "--proc that does not exist"
 
+# ---- the JIT engine (--engine jit, --opt, --time; cfmc build --emit-llvm) ----
+run run-help-jit 0 -- run --help && has out "--engine E" && has out "--opt N" && pass "cfmc run --help names the JIT"
+run jit-ok 0 -- run --engine jit "$TMP/ok.cfp" && has out "hello" && pass "--engine jit prints"
+for level in 0 1 2; do
+  run "jit-opt$level" 0 -- run --engine=jit --opt $level "$TMP/ok.cfp" && has out "hello" && pass "--engine jit --opt $level"
+done
+run jit-bad-opt 2 -- run --engine jit --opt 3 "$TMP/ok.cfp" && has err "\`--opt\` needs 0, 1 or 2" && pass "--opt 3 is a usage error"
+run jit-time 0 -- run --engine jit --time "$TMP/ok.cfp" && has err "jit (O2): lower" && has err "codegen" && pass "--time"
+if run jit-trace 1 -- run --engine jit "$TMP/trace.cfp"; then
+  if cmp -s "$TMP/want" "$TMP/err" && has out "start"; then pass "jit: the uncaught error's trace as the interpreter's"
+  else fail "jit: uncaught error trace"; diff "$TMP/want" "$TMP/err"; fi
+fi
+cat >"$TMP/jitargs.cfp" <<'CFP'
+procedure main(n: int, name: string = "x", d: duration = 1s, on: bool = false, ratio: float = 0.5) {
+  print("${n} ${name} ${d} ${on} ${ratio}");
+}
+CFP
+run jit-args 0 -- run --engine jit "$TMP/jitargs.cfp" --arg n=5 --arg "name=two words" --arg d=1.5m --arg on=true \
+  --arg ratio=2e3 && has out '5 two words 1m30s true 2000.0' && pass "jit: --arg converts to each parameter type"
+run jit-args-defaults 0 -- run --engine jit --arg=n=-7 "$TMP/jitargs.cfp" && has out "-7 x 1s false 0.5" &&
+  pass "jit: --arg defaults"
+run jit-args-bad 1 -- run --engine jit "$TMP/jitargs.cfp" --arg n=five && has err "--arg n: \`five\` is not a \`int\`" &&
+  pass "jit: a --arg that does not fit"
+cat >"$TMP/list.cfp" <<'CFP'
+procedure main() {
+  print("before");
+  let xs = [1, 2, 3];
+  print(xs);
+}
+CFP
+run jit-unsupported 3 -- run --engine jit "$TMP/list.cfp" &&
+  has err "cfmc: error: the JIT does not compile lists yet (line 3); use --engine interp" && [ ! -s "$TMP/out" ] &&
+  pass "jit: what it does not compile yet is exit 3 before anything runs"
+run build-help 0 -- build --help && has out "usage: cfmc build" && pass "cfmc build --help"
+run build-no-emit 2 -- build "$TMP/ok.cfp" && has err "--emit-llvm" && pass "cfmc build without --emit-llvm"
+run build-ir 0 -- build --emit-llvm --opt 0 "$TMP/trace.cfp" && has out "define internal i1 @fn.inner()" &&
+  has out "define i32 @cfm.entry" && has out "call void @cfm_fail_at" && pass "cfmc build --emit-llvm prints the IR"
+run build-ir-o2 0 -- build --emit-llvm "$TMP/ok.cfp" && has out "@cfm.entry" && pass "cfmc build --emit-llvm at O2"
+run build-unsupported 3 -- build --emit-llvm "$TMP/list.cfp" && has err "does not compile lists yet (line 3)" &&
+  pass "cfmc build: exit 3 for what the JIT does not compile yet"
+
 # ---- cfmc repl, scripted through a pipe (no prompts) ----
 printf '%s\n' 'let x = 20' 'x + 22' ':type x' 'fn twice(n: int) -> int { return n * 2; }' 'twice(x)' \
   'var names: list<string> = []' 'names.push("web");' 'names' 'let m = {"a": [1,' '  2]}' 'm' 'nope' \
