@@ -35,8 +35,8 @@ void cfm_fail_at(const char *file, int64_t line) {
 void cfm_frame_done(void) {
   if (ErrorVal *e = pendingError()) e->lineRecorded = false;
 }
-void cfm_stack_overflow(int64_t maxDepth) {
-  if (sched::tl.depth >= maxDepth)
+void cfm_stack_overflow(int64_t depth, int64_t maxDepth) {
+  if (depth >= maxDepth)
     (void)raise(ErrKind::Stack, "stack overflow (more than " + std::to_string(maxDepth) + " nested calls)");
   else
     (void)raise(ErrKind::Stack, "stack overflow (the task's stack is full)");

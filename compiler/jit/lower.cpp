@@ -32,7 +32,7 @@ struct AbiSig {
 constexpr AbiSig kAbi[] = {
     {"cfm_retain", "vp"},           {"cfm_release", "vp"},        {"cfm_raise_user", "ip"},
     {"cfm_take_error", "p"},        {"cfm_error_kind", "pp"},     {"cfm_error_message", "pp"},
-    {"cfm_fail_at", "vpl"},         {"cfm_frame_done", "v"},      {"cfm_stack_overflow", "vl"},
+    {"cfm_fail_at", "vpl"},         {"cfm_frame_done", "v"},      {"cfm_stack_overflow", "vll"},
     {"cfm_add_int", "illp"},        {"cfm_sub_int", "illp"},      {"cfm_mul_int", "illp"},
     {"cfm_div_int", "illp"},        {"cfm_mod_int", "illp"},      {"cfm_neg_int", "ilp"},
     {"cfm_mod_float", "ddd"},       {"cfm_int_of_string", "ipp"}, {"cfm_int_of_float", "idp"},
@@ -175,19 +175,25 @@ void Lowerer::checkFailed(Value *failed, support::Loc loc) {
 
 /// LANGUAGE.md "Errors": calls nest at most kMaxCallDepth deep, and only while the task's stack
 /// holds the next frame; checked before the arguments are evaluated, as interp's CallNode does.
+/// Both conditions are the same at every call a frame makes (its depth and stack pointer do not
+/// change, nor does its task's stack limit), so they are computed once, in the entry block.
 void Lowerer::stackCheck(const sema::FnInfo *callee, support::Loc loc) {
   (void)callee;
-  Value *depth = b_.CreateLoad(i32_, b_.CreateStructGEP(tlType_, tl_, 0), "depth");
-  Value *limit = b_.CreateLoad(ptr_, b_.CreateStructGEP(tlType_, tl_, 1), "limit");
-  llvm::Function *fa = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::frameaddress, {ptr_});
-  Value *sp = b_.CreatePtrToInt(b_.CreateCall(fa, {b_.getInt32(0)}), i64_);
-  Value *low = b_.CreateICmpULT(sp, b_.CreateAdd(b_.CreatePtrToInt(limit, i64_), b_.getInt64(kFrameBytes)));
-  Value *deep = b_.CreateICmpSGE(depth, b_.getInt32(interp::kMaxCallDepth));
+  if (!fn_.cannotCall) {
+    llvm::IRBuilder<> eb(fn_.allocas, fn_.allocas->getTerminator()->getIterator());
+    Value *limit = eb.CreateLoad(ptr_, eb.CreateStructGEP(tlType_, tl_, 1), "limit");
+    llvm::Function *save = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::stacksave, {ptr_});
+    Value *sp = eb.CreatePtrToInt(eb.CreateCall(save, {}), i64_);
+    Value *low = eb.CreateICmpULT(sp, eb.CreateAdd(eb.CreatePtrToInt(limit, i64_), eb.getInt64(kFrameBytes)));
+    Value *deep = eb.CreateICmpSGE(fn_.depth, eb.getInt32(interp::kMaxCallDepth));
+    fn_.cannotCall = eb.CreateOr(deep, low, "cannot.call");
+  }
   BB *bad = block("overflow"), *ok = block("fits");
   llvm::MDBuilder md(ctx_);
-  b_.CreateCondBr(b_.CreateOr(deep, low), bad, ok, md.createUnlikelyBranchWeights());
+  b_.CreateCondBr(fn_.cannotCall, bad, ok, md.createUnlikelyBranchWeights());
   b_.SetInsertPoint(bad);
-  b_.CreateCall(abi("cfm_stack_overflow"), {b_.getInt64(interp::kMaxCallDepth)});
+  b_.CreateCall(abi("cfm_stack_overflow"),
+                {b_.CreateSExt(fn_.depth, i64_), b_.getInt64(interp::kMaxCallDepth)});
   failHere(loc);
   b_.SetInsertPoint(ok);
 }
@@ -195,7 +201,7 @@ void Lowerer::stackCheck(const sema::FnInfo *callee, support::Loc loc) {
 // ---- functions ----
 
 void Lowerer::declareFunction(const sema::FnInfo &fi) {
-  std::vector<llvm::Type *> params;
+  std::vector<llvm::Type *> params{i32_}; // the call depth
   for (const sema::ParamInfo &pi : fi.params) params.push_back(ty(pi.type));
   llvm::Type *ret = fi.ret->is(TypeKind::Void) ? static_cast<llvm::Type *>(i1_)
                                                : llvm::StructType::get(ctx_, {ty(fi.ret), i1_});
@@ -214,6 +220,8 @@ void Lowerer::beginFunction(llvm::Function *f, const sema::FnInfo *info) {
   fn_.allocas = BB::Create(ctx_, "entry", f);
   BB *body = block("body");
   b_.SetInsertPoint(fn_.allocas);
+  // Outside CFM functions (constants, the entry): the running task's depth (0 at the top).
+  if (!info) fn_.depth = b_.CreateLoad(i32_, b_.CreateStructGEP(tlType_, tl_, 0), "depth");
   b_.CreateBr(body);
   b_.SetInsertPoint(body);
 }
@@ -224,23 +232,20 @@ void Lowerer::defineFunction(const sema::FnInfo &fi) {
   bool isProc = fi.decl->fnKind == ast::FnKind::Procedure;
   bool isVoid = fi.ret->is(TypeKind::Void);
   // Parameters are owned by the callee (as in the interpreter's frame slots).
+  fn_.depth = f->getArg(0);
   for (size_t i = 0; i < fi.params.size(); ++i)
-    b_.CreateStore(f->getArg(static_cast<unsigned>(i)), local(fi.params[i].decl->var));
+    b_.CreateStore(f->getArg(static_cast<unsigned>(i + 1)), local(fi.params[i].decl->var));
   if (!isVoid) fn_.retSlot = entryAlloca(ty(fi.ret), "ret", true);
   BB *errBB = block("error"), *errCommon = block("error.frame");
   fn_.retBB = block("return");
   fn_.errTarget = errBB;
-  // ++depth; a procedure is a scope of the tasks it starts (interp's runFrame).
-  Value *depthPtr = b_.CreateStructGEP(tlType_, tl_, 0);
-  b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i32_, depthPtr), b_.getInt32(1)), depthPtr);
+  // A procedure is a scope of the tasks it starts (interp's runFrame).
   if (isProc) b_.CreateCall(abi("cfm_open_scope"), {});
 
   stmts(fi.decl->body);
   if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(fn_.retBB);
 
   auto frameEnd = [&] {
-    Value *dp = b_.CreateStructGEP(tlType_, tl_, 0);
-    b_.CreateStore(b_.CreateSub(b_.CreateLoad(i32_, dp), b_.getInt32(1)), dp);
     for (llvm::AllocaInst *a : fn_.boxedLocals) release(b_.CreateLoad(ptr_, a));
   };
   // The normal exit: a procedure's scope may still fail (a task it started failed unwaited).
@@ -336,7 +341,7 @@ void Lowerer::defineEntry(const sema::FnInfo &proc) {
     b_.CreateBr(next);
     b_.SetInsertPoint(next);
   }
-  std::vector<Value *> args;
+  std::vector<Value *> args{b_.CreateAdd(fn_.depth, b_.getInt32(1))};
   for (size_t i = 0; i < vals.size(); ++i) args.push_back(b_.CreateLoad(ty(proc.params[i].type), vals[i]));
   Value *r = b_.CreateCall(fns_.at(&proc), args);
   Value *failed = proc.ret->is(TypeKind::Void) ? r : b_.CreateExtractValue(r, 1);

@@ -4,8 +4,11 @@
 // - values have their natural LLVM types: int and duration i64, bool i1, float double, strings
 //   and caught errors `ptr` to a runtime object; a `cfm_slot` crossing the ABI is an i64;
 // - an expression's boxed value is an owned reference (as the interpreter's eval gives);
-// - a CFM function `f` is `define internal {T, i1} @"fn.f"(params)` (`i1` alone for void): the
-//   flag is set when it ends with an error pending in the runtime; nothing unwinds through C++;
+// - a CFM function `f` is `define internal {T, i1} @"fn.f"(i32 depth, params)` (`i1` alone for
+//   void): the flag is set when it ends with an error pending in the runtime; nothing unwinds
+//   through C++. `depth` is the frame's call depth, passed in a register rather than counted in
+//   the task's memory (the interpreter's sched::tl.depth): a caller checks it against
+//   kMaxCallDepth, and the stack pointer against the task's stack limit, before each call;
 // - a failing operation records its line in the pending error (cfm_fail_at, once per frame),
 //   releases the temporaries alive at that point and branches to the current handler: the
 //   enclosing `catch`, or the function's error exit (which releases its variables and marks the
@@ -77,6 +80,8 @@ private:
     BB *allocas = nullptr; // entry block: allocas and their zero stores
     BB *errTarget = nullptr, *retBB = nullptr;
     llvm::AllocaInst *retSlot = nullptr;
+    Value *depth = nullptr;      // i32: how many calls deep this frame runs (interp's sched::tl.depth)
+    Value *cannotCall = nullptr; // i1: too deep, or too little stack left for one more frame
     llvm::AllocaInst *scratch = nullptr; // the `out` of an ABI call on a failure path
     std::unordered_map<const sema::Var *, llvm::AllocaInst *> locals;
     std::vector<llvm::AllocaInst *> boxedLocals;

@@ -255,17 +255,19 @@ llvm::Value *Lowerer::call(const ast::CallExpr *c) { return c->fn ? userCall(c) 
 llvm::Value *Lowerer::userCall(const ast::CallExpr *c) {
   const sema::FnInfo *callee = c->fn;
   stackCheck(callee, c->loc());
-  std::vector<Value *> args(callee->params.size(), nullptr);
+  // args[0] is the callee's depth, args[i + 1] parameter i.
+  std::vector<Value *> args(callee->params.size() + 1, nullptr);
+  args[0] = b_.CreateAdd(fn_.depth, b_.getInt32(1), "", false, true);
   size_t mark = tempMark();
   for (int idx : c->evalOrder) {
     auto i = static_cast<size_t>(idx);
-    args[i] = expr(c->boundArgs[i]);
-    pushTemp(args[i], callee->params[i].type);
+    args[i + 1] = expr(c->boundArgs[i]);
+    pushTemp(args[i + 1], callee->params[i].type);
   }
-  for (size_t i = 0; i < args.size(); ++i) {
+  for (size_t i = 0; i < callee->params.size(); ++i) {
     if (c->boundArgs[i]) continue;
-    args[i] = expr(callee->params[i].decl->defaultValue);
-    pushTemp(args[i], callee->params[i].type);
+    args[i + 1] = expr(callee->params[i].decl->defaultValue);
+    pushTemp(args[i + 1], callee->params[i].type);
   }
   dropTemps(mark); // the callee owns its arguments now
   Value *r = b_.CreateCall(fns_.at(callee), args);
