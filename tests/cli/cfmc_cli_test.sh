@@ -171,7 +171,7 @@ run jit-unsupported 3 -- run --engine jit "$TMP/list.cfp" &&
   pass "jit: what it does not compile yet is exit 3 before anything runs"
 run build-help 0 -- build --help && has out "usage: cfmc build" && pass "cfmc build --help"
 run build-no-emit 2 -- build "$TMP/ok.cfp" && has err "--emit-llvm" && pass "cfmc build without --emit-llvm"
-run build-ir 0 -- build --emit-llvm --opt 0 "$TMP/trace.cfp" && has out "define internal i1 @fn.inner()" &&
+run build-ir 0 -- build --emit-llvm --opt 0 "$TMP/trace.cfp" && has out "define internal i1 @fn.inner(i32 %depth)" &&
   has out "define i32 @cfm.entry" && has out "call void @cfm_fail_at" && pass "cfmc build --emit-llvm prints the IR"
 run build-ir-o2 0 -- build --emit-llvm "$TMP/ok.cfp" && has out "@cfm.entry" && pass "cfmc build --emit-llvm at O2"
 run build-unsupported 3 -- build --emit-llvm "$TMP/list.cfp" && has err "does not compile lists yet (line 3)" &&
