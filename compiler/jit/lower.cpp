@@ -208,8 +208,9 @@ void Lowerer::declareFunction(const sema::FnInfo &fi) {
   auto *f = llvm::Function::Create(llvm::FunctionType::get(ret, params, false),
                                    llvm::GlobalValue::InternalLinkage, "fn." + fi.name, m_);
   f->setDoesNotThrow();
+  f->getArg(0)->setName("depth");
   for (size_t i = 0; i < fi.params.size(); ++i)
-    f->getArg(static_cast<unsigned>(i))->setName(fi.params[i].name);
+    f->getArg(static_cast<unsigned>(i + 1))->setName(fi.params[i].name);
   fns_[&fi] = f;
 }
 
