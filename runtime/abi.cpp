@@ -105,12 +105,60 @@ cfm_status cfm_list_set(cfm_list *l, int64_t i, cfm_slot v) { return status(list
 void cfm_list_push(cfm_list *l, cfm_slot v) { listPush(l, v); }
 cfm_status cfm_list_pop(cfm_list *l, cfm_slot *out) { return status(listPop(l, *out)); }
 cfm_list *cfm_list_concat(const cfm_list *a, const cfm_list *b) { return listConcat(a, b); }
+int64_t cfm_list_contains(const cfm_list *l, cfm_slot v) { return listContains(l, v); }
+cfm_str *cfm_list_join(const cfm_list *l, const cfm_str *sep) { return listJoin(l, sep); }
+cfm_list *cfm_str_split(const cfm_str *s, const cfm_str *sep, const cfm_type *listOfString) {
+  return strSplit(s, sep, listOfString);
+}
 
 cfm_map *cfm_map_new(const cfm_type *mapType) { return newMap(mapType); }
 cfm_status cfm_map_get(const cfm_map *m, cfm_slot key, cfm_slot *out) { return status(mapGet(m, key, *out)); }
 void cfm_map_set(cfm_map *m, cfm_slot key, cfm_slot value) { mapSet(m, key, value); }
 int64_t cfm_map_has(const cfm_map *m, cfm_slot key) { return mapFind(m, key) != nullptr; }
 void cfm_map_remove(cfm_map *m, cfm_slot key) { mapRemove(m, key); }
+int64_t cfm_map_len(const cfm_map *m) { return m->count; }
+cfm_list *cfm_map_keys(const cfm_map *m, const cfm_type *listOfKeys) { return mapKeys(m, listOfKeys); }
+cfm_list *cfm_map_values(const cfm_map *m, const cfm_type *listOfValues) {
+  return mapValues(m, listOfValues);
+}
+int64_t cfm_map_entries(const cfm_map *m) { return static_cast<int64_t>(m->entries.size()); }
+int64_t cfm_map_entry(const cfm_map *m, int64_t i, cfm_slot *key, cfm_slot *value) {
+  const Map::Entry &e = m->entries[static_cast<size_t>(i)];
+  *key = e.key;
+  *value = e.value;
+  return e.live;
+}
+
+cfm_record *cfm_record_new(const cfm_type *recordType) { return new Record(recordType); }
+void cfm_record_set(cfm_record *r, int64_t field, cfm_slot v) { r->fields[static_cast<size_t>(field)] = v; }
+cfm_slot cfm_record_get(const cfm_record *r, int64_t field) { return r->fields[static_cast<size_t>(field)]; }
+
+// The steps of interp's resolvePlace, one at a time.
+cfm_slot *cfm_place_index(cfm_slot *place, int64_t i) {
+  List *l = static_cast<List *>(unique(*place));
+  Slot unused;
+  if (!listGet(l, i, unused)) return nullptr; // raises the index error
+  return &l->items[static_cast<size_t>(i)];
+}
+cfm_slot *cfm_place_key(cfm_slot *place, cfm_slot key, int64_t create) {
+  Map *m = static_cast<Map *>(unique(*place));
+  const Map::Entry *e = mapFind(m, key);
+  if (!e) {
+    if (!create) {
+      Slot unused;
+      (void)mapGet(m, key, unused); // raises the key error
+      return nullptr;
+    }
+    // A placeholder the caller overwrites; the map keeps its own reference to the key.
+    retainSlot(key, m->type->elem);
+    mapSet(m, key, Slot{0});
+    e = mapFind(m, key);
+  }
+  return const_cast<Slot *>(&e->value);
+}
+cfm_slot *cfm_place_field(cfm_slot *place, int64_t field) {
+  return &static_cast<Record *>(unique(*place))->fields[static_cast<size_t>(field)];
+}
 
 cfm_json *cfm_to_json(cfm_slot v, const cfm_type *t) { return toJson(v, t); }
 cfm_status cfm_parse_json(const cfm_str *text, cfm_json **out) {

@@ -10,6 +10,7 @@
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Verifier.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -42,7 +43,16 @@ constexpr AbiSig kAbi[] = {
     {"cfm_str_trim", "pp"},         {"cfm_str_upper", "pp"},      {"cfm_str_lower", "pp"},
     {"cfm_str_replace", "pppp"},    {"cfm_str_contains", "lpp"},  {"cfm_str_starts_with", "lpp"},
     {"cfm_str_ends_with", "lpp"},   {"cfm_cancelling", "l"},      {"cfm_open_scope", "v"},
-    {"cfm_close_scope", "il"},      {"cfm_sleep", "il"},
+    {"cfm_close_scope", "il"},      {"cfm_sleep", "il"},          {"cfm_unique", "pp"},
+    {"cfm_list_new", "pp"},         {"cfm_list_len", "lp"},       {"cfm_list_get", "iplp"},
+    {"cfm_list_push", "vpl"},       {"cfm_list_pop", "ipp"},      {"cfm_list_concat", "ppp"},
+    {"cfm_list_contains", "lpl"},   {"cfm_list_join", "ppp"},     {"cfm_str_split", "pppp"},
+    {"cfm_map_new", "pp"},          {"cfm_map_get", "iplp"},      {"cfm_map_set", "vpll"},
+    {"cfm_map_has", "lpl"},         {"cfm_map_remove", "vpl"},    {"cfm_map_len", "lp"},
+    {"cfm_map_keys", "ppp"},        {"cfm_map_values", "ppp"},    {"cfm_map_entries", "lp"},
+    {"cfm_map_entry", "lplpp"},     {"cfm_record_new", "pp"},     {"cfm_record_set", "vpll"},
+    {"cfm_record_get", "lpl"},      {"cfm_place_index", "ppl"},   {"cfm_place_key", "ppll"},
+    {"cfm_place_field", "ppl"},
 };
 
 } // namespace
@@ -63,7 +73,14 @@ Lowerer::Lowerer(const sema::Program &p, const support::SourceManager &sources, 
 // ---- types and the ABI ----
 
 bool Lowerer::boxed(const sema::Type *t) const {
-  return t->is(TypeKind::String) || t->is(TypeKind::ErrorValue);
+  switch (t->kind) {
+  case TypeKind::Int:
+  case TypeKind::Float:
+  case TypeKind::Bool:
+  case TypeKind::Duration:
+  case TypeKind::Void: return false;
+  default: return true;
+  }
 }
 
 llvm::Type *Lowerer::ty(const sema::Type *t) {
@@ -73,7 +90,7 @@ llvm::Type *Lowerer::ty(const sema::Type *t) {
   case TypeKind::Bool: return i1_;
   case TypeKind::Float: return f64_;
   case TypeKind::Void: return b_.getVoidTy();
-  default: return ptr_; // strings, caught errors (scope.cpp admits nothing else)
+  default: return ptr_; // strings, collections, records, caught errors
   }
 }
 
@@ -444,16 +461,90 @@ void Lowerer::stmt(const ast::Stmt *s) {
 }
 
 void Lowerer::assign(const ast::AssignStmt *s) {
-  auto *target = static_cast<const ast::NameExpr *>(s->target);
-  const sema::Type *t = target->type;
-  llvm::AllocaInst *slot = local(target->var);
+  const sema::Type *t = s->target->type;
+  if (s->target->kind == ast::ExprKind::Name) {
+    auto *target = static_cast<const ast::NameExpr *>(s->target);
+    llvm::AllocaInst *slot = local(target->var);
+    Value *v = expr(s->value);
+    if (s->op == '=') return store(slot, v, t);
+    // `x op= e`: the variable keeps its value when the operation fails (LocalIntCompound).
+    Value *cur = b_.CreateLoad(ty(t), slot);
+    if (boxed(t)) retain(cur); // arith consumes its operands
+    Value *r = arith(s->op, cur, v, t, s->opLoc);
+    return store(slot, r, t);
+  }
+  // An element or field (interp's AssignNode): the place's indexes first (once), then the value,
+  // then the path, made unique on the way (copy on write).
+  const ast::NameExpr *root = nullptr;
+  std::vector<PlaceStep> steps = placeSteps(s->target, root);
+  size_t mark = tempMark();
+  placeKeys(steps);
+  size_t keysMark = tempMark();
   Value *v = expr(s->value);
-  if (s->op == '=') return store(slot, v, t);
-  // `x op= e`: the variable keeps its value when the operation fails (LocalIntCompound).
-  Value *cur = b_.CreateLoad(ty(t), slot);
-  if (boxed(t)) retain(cur); // arith consumes its operands
-  Value *r = arith(s->op, cur, v, t, s->opLoc);
-  store(slot, r, t);
+  pushTemp(v, s->value->type);
+  Value *slot = placeSlot(root, steps, s->op == '=');
+  dropTemps(keysMark);
+  if (s->op != '=') {
+    Value *cur = fromSlot(b_.CreateLoad(i64_, slot), t);
+    if (boxed(t)) retain(cur);
+    v = arith(s->op, cur, v, t, s->opLoc); // a failure releases the keys (still temporaries)
+  }
+  dropTemps(mark);
+  Value *old = b_.CreateLoad(i64_, slot);
+  b_.CreateStore(toSlot(v, t), slot);
+  if (boxed(t)) release(b_.CreateIntToPtr(old, ptr_));
+  releaseKeys(steps);
+}
+
+std::vector<Lowerer::PlaceStep> Lowerer::placeSteps(const ast::Expr *e, const ast::NameExpr *&root) {
+  std::vector<PlaceStep> chain;
+  while (e->kind == ast::ExprKind::Index || e->kind == ast::ExprKind::Member) {
+    chain.push_back({e});
+    e = e->kind == ast::ExprKind::Index ? static_cast<const ast::IndexExpr *>(e)->base
+                                        : static_cast<const ast::MemberExpr *>(e)->base;
+  }
+  root = static_cast<const ast::NameExpr *>(e);
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
+
+void Lowerer::placeKeys(std::vector<PlaceStep> &steps) {
+  for (PlaceStep &st : steps) {
+    if (st.x->kind != ast::ExprKind::Index) continue;
+    const ast::Expr *ix = static_cast<const ast::IndexExpr *>(st.x)->index;
+    st.key = expr(ix);
+    pushTemp(st.key, ix->type);
+  }
+}
+
+void Lowerer::releaseKeys(std::vector<PlaceStep> &steps) {
+  for (PlaceStep &st : steps)
+    if (st.key) releaseIf(st.key, static_cast<const ast::IndexExpr *>(st.x)->index->type);
+}
+
+llvm::Value *Lowerer::placeSlot(const ast::NameExpr *root, std::vector<PlaceStep> &steps, bool create) {
+  Value *cur = local(root->var);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const ast::Expr *x = steps[i].x;
+    support::Loc loc;
+    if (x->kind == ast::ExprKind::Member) {
+      auto *mx = static_cast<const ast::MemberExpr *>(x);
+      int field = mx->base->type->record->fieldIndex(mx->name);
+      cur = b_.CreateCall(abi("cfm_place_field"), {cur, b_.getInt64(static_cast<uint64_t>(field))});
+      continue;
+    }
+    auto *ix = static_cast<const ast::IndexExpr *>(x);
+    loc = ix->bracketLoc;
+    if (ix->base->type->is(TypeKind::List)) {
+      cur = b_.CreateCall(abi("cfm_place_index"), {cur, steps[i].key});
+    } else {
+      bool last = i + 1 == steps.size();
+      cur = b_.CreateCall(abi("cfm_place_key"),
+                          {cur, toSlot(steps[i].key, ix->index->type), b_.getInt64(last && create ? 1 : 0)});
+    }
+    checkFailed(b_.CreateIsNull(cur), loc);
+  }
+  return cur;
 }
 
 void Lowerer::ifStmt(const ast::IfStmt *s) {
@@ -486,10 +577,26 @@ void Lowerer::whileStmt(const ast::WhileStmt *s) {
   b_.SetInsertPoint(end);
 }
 
-/// `for i in a..b`: a and b once, then i = a, a+1, ... while i < b (interp's ForNode).
+/// `for i in a..b`: a and b once, then i = a, a+1, ... while i < b; `for x in list`,
+/// `for k, v in map`: over the collection as it was when the loop started (interp's ForNode).
 void Lowerer::forStmt(const ast::ForStmt *s) {
-  Value *from = expr(s->head.iter);
-  Value *to = expr(s->head.end);
+  const ast::ForHead &h = s->head;
+  Value *from = expr(h.iter);
+  Value *to = nullptr;
+  llvm::AllocaInst *held = nullptr; // the collection, referenced while the loop runs
+  if (h.form == ast::ForForm::Range) {
+    to = expr(h.end);
+  } else {
+    // Kept in a hidden variable so that leaving the loop by an error or `return` releases it
+    // with the frame's variables.
+    held = entryAlloca(ptr_, "for.held", true);
+    fn_.boxedLocals.push_back(held);
+    Value *old = b_.CreateLoad(ptr_, held);
+    b_.CreateStore(from, held);
+    release(old);
+    to = b_.CreateCall(abi(h.form == ast::ForForm::List ? "cfm_list_len" : "cfm_map_entries"), {from});
+    from = b_.getInt64(0);
+  }
   llvm::AllocaInst *counter = entryAlloca(i64_, "for.i", false);
   b_.CreateStore(from, counter);
   BB *cond = block("for.cond"), *body = block("for.body"), *inc = block("for.inc"), *end = block("for.end");
@@ -498,7 +605,28 @@ void Lowerer::forStmt(const ast::ForStmt *s) {
   Value *i = b_.CreateLoad(i64_, counter);
   b_.CreateCondBr(b_.CreateICmpSLT(i, to), body, end);
   b_.SetInsertPoint(body);
-  b_.CreateStore(i, local(s->head.v1));
+  if (h.form == ast::ForForm::Range) {
+    b_.CreateStore(i, local(h.v1));
+  } else if (h.form == ast::ForForm::List) {
+    Value *coll = b_.CreateLoad(ptr_, held);
+    b_.CreateCall(abi("cfm_list_get"), {coll, i, scratch()}); // in range: cannot fail
+    Value *x = fromSlot(b_.CreateLoad(i64_, scratch()), h.v1->type);
+    if (boxed(h.v1->type)) retain(x);
+    store(local(h.v1), x, h.v1->type);
+  } else {
+    Value *coll = b_.CreateLoad(ptr_, held);
+    llvm::AllocaInst *val = entryAlloca(i64_, "for.value", false);
+    Value *live = b_.CreateCall(abi("cfm_map_entry"), {coll, i, scratch(), val});
+    BB *use = block("for.entry");
+    b_.CreateCondBr(b_.CreateICmpNE(live, b_.getInt64(0)), use, inc);
+    b_.SetInsertPoint(use);
+    Value *k = fromSlot(b_.CreateLoad(i64_, scratch()), h.v1->type);
+    if (boxed(h.v1->type)) retain(k);
+    store(local(h.v1), k, h.v1->type);
+    Value *v = fromSlot(b_.CreateLoad(i64_, val), h.v2->type);
+    if (boxed(h.v2->type)) retain(v);
+    store(local(h.v2), v, h.v2->type);
+  }
   fn_.loops.push_back({end, inc});
   stmts(s->body);
   fn_.loops.pop_back();
@@ -508,6 +636,11 @@ void Lowerer::forStmt(const ast::ForStmt *s) {
   b_.CreateStore(b_.CreateAdd(b_.CreateLoad(i64_, counter), b_.getInt64(1), "", false, true), counter);
   b_.CreateBr(cond);
   b_.SetInsertPoint(end);
+  if (held) {
+    Value *coll = b_.CreateLoad(ptr_, held);
+    b_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), held);
+    release(coll);
+  }
 }
 
 /// `try { } catch e { }`: errors in the body branch to the catch block, which takes the pending

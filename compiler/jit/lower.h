@@ -146,6 +146,18 @@ private:
   void whileStmt(const ast::WhileStmt *s);
   void forStmt(const ast::ForStmt *s);
   void tryStmt(const ast::TryStmt *s);
+  /// A place below a variable: its index and field steps, outermost first.
+  struct PlaceStep {
+    const ast::Expr *x; // the IndexExpr or MemberExpr
+    Value *key = nullptr;
+  };
+  std::vector<PlaceStep> placeSteps(const ast::Expr *e, const ast::NameExpr *&root);
+  /// Evaluates the steps' keys left to right (pushed as temporaries).
+  void placeKeys(std::vector<PlaceStep> &steps);
+  /// Walks to the slot the place names (ptr to a cfm_slot), making containers unique; fails at
+  /// the failing step's location. `create`: a last map step inserts a missing key.
+  Value *placeSlot(const ast::NameExpr *root, std::vector<PlaceStep> &steps, bool create);
+  void releaseKeys(std::vector<PlaceStep> &steps);
 
   // expressions (lower_exprs.cpp)
   Value *expr(const ast::Expr *e);
@@ -165,6 +177,11 @@ private:
   Value *builtin(const ast::CallExpr *c);
   Value *method(const ast::MethodCallExpr *m);
   Value *member(const ast::MemberExpr *m);
+  Value *listLit(const ast::ListLit *l);
+  Value *mapLit(const ast::MapLit *m);
+  Value *recordLit(const ast::RecordLit *r);
+  Value *index(const ast::IndexExpr *ix);
+  Value *mutatingMethod(const ast::MethodCallExpr *m);
 };
 
 } // namespace cfm::jit

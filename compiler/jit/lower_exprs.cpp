@@ -25,6 +25,10 @@ llvm::Value *Lowerer::expr(const ast::Expr *e) {
   case ast::ExprKind::Unary: return unary(static_cast<const ast::UnaryExpr *>(e));
   case ast::ExprKind::Binary: return binary(static_cast<const ast::BinaryExpr *>(e));
   case ast::ExprKind::Member: return member(static_cast<const ast::MemberExpr *>(e));
+  case ast::ExprKind::List: return listLit(static_cast<const ast::ListLit *>(e));
+  case ast::ExprKind::Map: return mapLit(static_cast<const ast::MapLit *>(e));
+  case ast::ExprKind::Record: return recordLit(static_cast<const ast::RecordLit *>(e));
+  case ast::ExprKind::Index: return index(static_cast<const ast::IndexExpr *>(e));
   case ast::ExprKind::Call: return call(static_cast<const ast::CallExpr *>(e));
   case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
   default: break;
@@ -159,8 +163,8 @@ llvm::Value *Lowerer::arith(char op, Value *a, Value *b, const sema::Type *t, su
     default: return b_.CreateCall(abi("cfm_mod_float"), {a, b});
     }
   }
-  if (t->is(TypeKind::String)) { // only `+`
-    Value *r = b_.CreateCall(abi("cfm_str_concat"), {a, b});
+  if (t->is(TypeKind::String) || t->is(TypeKind::List)) { // only `+`
+    Value *r = b_.CreateCall(abi(t->is(TypeKind::String) ? "cfm_str_concat" : "cfm_list_concat"), {a, b});
     release(a);
     release(b);
     return r;
@@ -319,7 +323,10 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c) {
       return b_.CreateLoad(f64_, scratch());
     }
   case Builtin::Len: {
-    Value *n = b_.CreateCall(abi("cfm_str_len"), {v});
+    const char *fn = at->is(TypeKind::String) ? "cfm_str_len"
+                     : at->is(TypeKind::List) ? "cfm_list_len"
+                                              : "cfm_map_len";
+    Value *n = b_.CreateCall(abi(fn), {v});
     release(v);
     return n;
   }
@@ -335,6 +342,8 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c) {
 llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   using ast::Builtin;
   if (m->method == Builtin::DurationMs) return expr(m->receiver);
+  if (m->method == Builtin::ListPush || m->method == Builtin::ListPop || m->method == Builtin::MapRemove)
+    return mutatingMethod(m);
   std::vector<Value *> v;
   size_t mark = tempMark();
   v.push_back(expr(m->receiver));
@@ -345,6 +354,7 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   }
   dropTemps(mark);
   Value *r = nullptr;
+  // v[i] of a boxed type is an owned reference; the ABI functions borrow them.
   auto truth = [&](const char *fn) {
     return b_.CreateICmpNE(b_.CreateCall(abi(fn), {v[0], v[1]}), b_.getInt64(0));
   };
@@ -356,19 +366,145 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   case Builtin::StrContains: r = truth("cfm_str_contains"); break;
   case Builtin::StrStartsWith: r = truth("cfm_str_starts_with"); break;
   case Builtin::StrEndsWith: r = truth("cfm_str_ends_with"); break;
+  case Builtin::StrSplit:
+    r = b_.CreateCall(abi("cfm_str_split"), {v[0], v[1], typeDesc(T_.list(T_.stringT))});
+    break;
+  case Builtin::ListJoin: r = b_.CreateCall(abi("cfm_list_join"), {v[0], v[1]}); break;
+  case Builtin::ListContains:
+  case Builtin::MapHas: {
+    const sema::Type *at = m->args[0].value->type;
+    Value *found = b_.CreateCall(abi(m->method == Builtin::MapHas ? "cfm_map_has" : "cfm_list_contains"),
+                                 {v[0], toSlot(v[1], at)});
+    r = b_.CreateICmpNE(found, b_.getInt64(0));
+    break;
+  }
+  case Builtin::MapKeys:
+  case Builtin::MapValues: {
+    const sema::Type *mt = m->receiver->type;
+    bool keys = m->method == Builtin::MapKeys;
+    r = b_.CreateCall(abi(keys ? "cfm_map_keys" : "cfm_map_values"),
+                      {v[0], typeDesc(T_.list(keys ? mt->a : mt->b))});
+    break;
+  }
   default: llvm::report_fatal_error("cfm jit: method outside the JIT's scope reached the lowering");
   }
-  for (Value *x : v) release(x);
+  releaseIf(v[0], m->receiver->type);
+  for (size_t i = 0; i < m->args.size(); ++i) releaseIf(v[i + 1], m->args[i].value->type);
   return r;
 }
 
-/// `err.kind`, `err.message` of a caught error.
+/// `err.kind`, `err.message` of a caught error; a record's field (interp's FieldNode).
 llvm::Value *Lowerer::member(const ast::MemberExpr *m) {
   Value *e = expr(m->base);
+  if (m->base->type->is(TypeKind::Record)) {
+    int field = m->base->type->record->fieldIndex(m->name);
+    Value *v = fromSlot(b_.CreateCall(abi("cfm_record_get"), {e, b_.getInt64(static_cast<uint64_t>(field))}),
+                        m->type);
+    if (boxed(m->type)) retain(v);
+    release(e);
+    return v;
+  }
   Value *s = b_.CreateCall(abi(m->name == "kind" ? "cfm_error_kind" : "cfm_error_message"), {e});
   retain(s);
   release(e);
   return s;
+}
+
+// ---- collections and records ----
+
+/// `[a, b]`: a new list, the elements left to right (interp's ListNode).
+llvm::Value *Lowerer::listLit(const ast::ListLit *l) {
+  Value *list = b_.CreateCall(abi("cfm_list_new"), {typeDesc(l->type)});
+  size_t mark = tempMark();
+  pushTemp(list, l->type);
+  for (const ast::Expr *e : l->elems) {
+    Value *v = expr(e);
+    b_.CreateCall(abi("cfm_list_push"), {list, toSlot(v, e->type)}); // takes over v
+  }
+  dropTemps(mark);
+  return list;
+}
+
+/// `{k: v, ...}`: each key, then its value; a later equal key replaces the value (mapSet).
+llvm::Value *Lowerer::mapLit(const ast::MapLit *m) {
+  Value *map = b_.CreateCall(abi("cfm_map_new"), {typeDesc(m->type)});
+  size_t mark = tempMark();
+  pushTemp(map, m->type);
+  for (const ast::MapEntry &en : m->entries) {
+    Value *k = expr(en.key);
+    size_t keyMark = tempMark();
+    pushTemp(k, en.key->type);
+    Value *v = expr(en.value);
+    dropTemps(keyMark);
+    b_.CreateCall(abi("cfm_map_set"), {map, toSlot(k, en.key->type), toSlot(v, en.value->type)});
+  }
+  dropTemps(mark);
+  return map;
+}
+
+/// `R { f: v, ... }`: the fields as written, each into its declared position.
+llvm::Value *Lowerer::recordLit(const ast::RecordLit *r) {
+  Value *rec = b_.CreateCall(abi("cfm_record_new"), {typeDesc(r->type)});
+  size_t mark = tempMark();
+  pushTemp(rec, r->type);
+  for (const ast::FieldInit &fi : r->fields) {
+    Value *v = expr(fi.value);
+    int field = r->record->fieldIndex(fi.name);
+    b_.CreateCall(abi("cfm_record_set"),
+                  {rec, b_.getInt64(static_cast<uint64_t>(field)), toSlot(v, fi.value->type)});
+  }
+  dropTemps(mark);
+  return rec;
+}
+
+/// `xs[i]`, `m[k]`: the base, the index, then the element (lent by the runtime, so retained);
+/// an index or key error at the bracket (interp's IndexNode).
+llvm::Value *Lowerer::index(const ast::IndexExpr *ix) {
+  Value *base = expr(ix->base);
+  size_t mark = tempMark();
+  pushTemp(base, ix->base->type);
+  Value *key = expr(ix->index);
+  pushTemp(key, ix->index->type);
+  bool list = ix->base->type->is(TypeKind::List);
+  Value *st = list ? b_.CreateCall(abi("cfm_list_get"), {base, key, scratch()})
+                   : b_.CreateCall(abi("cfm_map_get"), {base, toSlot(key, ix->index->type), scratch()});
+  checkFailed(status(st), ix->bracketLoc);
+  dropTemps(mark);
+  Value *v = fromSlot(b_.CreateLoad(i64_, scratch()), ix->type);
+  if (boxed(ix->type)) retain(v);
+  release(base);
+  releaseIf(key, ix->index->type);
+  return v;
+}
+
+/// `xs.push(v)`, `xs.pop()`, `m.remove(k)` on a place: its keys, the argument, then the place
+/// made unique (interp's BuiltinNode on `place`).
+llvm::Value *Lowerer::mutatingMethod(const ast::MethodCallExpr *m) {
+  using ast::Builtin;
+  const ast::NameExpr *root = nullptr;
+  std::vector<PlaceStep> steps = placeSteps(m->receiver, root);
+  size_t mark = tempMark();
+  placeKeys(steps);
+  const ast::Expr *argExpr = m->args.empty() ? nullptr : m->args[0].value;
+  Value *arg = argExpr ? expr(argExpr) : nullptr;
+  if (argExpr) pushTemp(arg, argExpr->type);
+  Value *slot = placeSlot(root, steps, false);
+  Value *obj = b_.CreateCall(abi("cfm_unique"), {slot});
+  Value *r = nullptr;
+  if (m->method == Builtin::ListPush) {
+    dropTemps(tempMark() - (boxed(argExpr->type) ? 1 : 0)); // the list takes the argument over
+    b_.CreateCall(abi("cfm_list_push"), {obj, toSlot(arg, argExpr->type)});
+  } else if (m->method == Builtin::ListPop) {
+    checkFailed(status(b_.CreateCall(abi("cfm_list_pop"), {obj, scratch()})), m->nameLoc);
+    r = fromSlot(b_.CreateLoad(i64_, scratch()), m->type); // handed over by the list
+  } else {
+    b_.CreateCall(abi("cfm_map_remove"), {obj, toSlot(arg, argExpr->type)});
+    dropTemps(tempMark() - (boxed(argExpr->type) ? 1 : 0));
+    releaseIf(arg, argExpr->type);
+  }
+  dropTemps(mark);
+  releaseKeys(steps);
+  return r;
 }
 
 } // namespace cfm::jit

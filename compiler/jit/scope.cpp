@@ -4,6 +4,8 @@
 // points at `--engine interp`, which the conformance driver lists as SKIP.
 #include "jit/jit.h"
 
+#include <set>
+
 namespace cfm::jit {
 
 namespace {
@@ -32,11 +34,13 @@ public:
   }
 
 private:
+  std::set<const sema::Type *> seen_;
+
   void fail(const std::string &what, support::Loc l) {
     if (why.empty()) why = what + " yet (line " + std::to_string(l.line) + ")";
   }
 
-  /// The value types the JIT lowers: scalars, strings and caught errors.
+  /// The value types the JIT lowers: scalars, strings, caught errors, lists, maps and records.
   void type(const sema::Type *t, support::Loc l) {
     switch (t->kind) {
     case TypeKind::Int:
@@ -45,9 +49,13 @@ private:
     case TypeKind::String:
     case TypeKind::Duration:
     case TypeKind::ErrorValue: return;
-    case TypeKind::List: return fail("lists", l);
-    case TypeKind::Map: return fail("maps", l);
-    case TypeKind::Record: return fail("records", l);
+    case TypeKind::List: return type(t->a, l);
+    case TypeKind::Map: type(t->a, l); return type(t->b, l);
+    case TypeKind::Record:
+      if (t->record->model) return fail("model objects", l);
+      if (!seen_.insert(t).second) return; // records may refer to themselves through lists
+      for (const sema::FieldInfo &fi : t->record->fields) type(fi.type, l);
+      return;
     case TypeKind::Task: return fail("tasks (async and wait)", l);
     case TypeKind::Json:
     case TypeKind::Null: return fail("json", l);
@@ -68,9 +76,7 @@ private:
     }
     case ast::StmtKind::Assign: {
       auto *as = static_cast<const ast::AssignStmt *>(s);
-      if (as->target->kind != ast::ExprKind::Name)
-        return fail("assignment to an element or field", as->opLoc);
-      expr(as->target);
+      place(as->target);
       return expr(as->value);
     }
     case ast::StmtKind::Expr: return expr(static_cast<const ast::ExprStmt *>(s)->expr);
@@ -89,10 +95,11 @@ private:
     }
     case ast::StmtKind::For: {
       auto *fs = static_cast<const ast::ForStmt *>(s);
-      if (fs->head.form == ast::ForForm::List) return fail("`for` over a list", s->loc());
-      if (fs->head.form != ast::ForForm::Range) return fail("`for` over a map", s->loc());
+      if (fs->head.form == ast::ForForm::Bad) return fail("this `for`", s->loc());
+      type(fs->head.v1->type, fs->head.var1Loc);
+      if (fs->head.v2) type(fs->head.v2->type, fs->head.var2Loc);
       expr(fs->head.iter);
-      expr(fs->head.end);
+      if (fs->head.end) expr(fs->head.end);
       return block(fs->body);
     }
     case ast::StmtKind::Break:
@@ -126,26 +133,56 @@ private:
       for (const ast::StrPart &p : static_cast<const ast::StringLit *>(e)->parts)
         if (p.expr) expr(p.expr);
       return;
-    case ast::ExprKind::List: return fail("lists", e->loc());
-    case ast::ExprKind::Map: return fail("maps", e->loc());
-    case ast::ExprKind::Record: return fail("records", e->loc());
+    case ast::ExprKind::List: {
+      auto *l = static_cast<const ast::ListLit *>(e);
+      if (l->jsonLiteral) return fail("json", e->loc());
+      for (const ast::Expr *x : l->elems) expr(x);
+      return;
+    }
+    case ast::ExprKind::Map: {
+      auto *m = static_cast<const ast::MapLit *>(e);
+      if (m->jsonLiteral) return fail("json", e->loc());
+      for (const ast::MapEntry &en : m->entries) {
+        expr(en.key);
+        expr(en.value);
+      }
+      return;
+    }
+    case ast::ExprKind::Record:
+      for (const ast::FieldInit &fi : static_cast<const ast::RecordLit *>(e)->fields) expr(fi.value);
+      return;
     case ast::ExprKind::Unary: return expr(static_cast<const ast::UnaryExpr *>(e)->operand);
     case ast::ExprKind::Binary: {
       auto *b = static_cast<const ast::BinaryExpr *>(e);
       expr(b->lhs);
       return expr(b->rhs);
     }
-    case ast::ExprKind::Index: return fail("indexing", e->loc());
-    case ast::ExprKind::Member: {
-      auto *m = static_cast<const ast::MemberExpr *>(e);
-      if (!m->base->type->is(TypeKind::ErrorValue)) return fail("records", e->loc());
-      return expr(m->base);
+    case ast::ExprKind::Index: {
+      auto *ix = static_cast<const ast::IndexExpr *>(e);
+      expr(ix->base); // json bases fail there
+      return expr(ix->index);
     }
+    case ast::ExprKind::Member: return expr(static_cast<const ast::MemberExpr *>(e)->base);
     case ast::ExprKind::Call: return call(static_cast<const ast::CallExpr *>(e));
     case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
     case ast::ExprKind::AsyncCall:
     case ast::ExprKind::AsyncBlock: return fail("`async`", e->loc());
     }
+  }
+
+  /// An assignable place: a variable and index and field steps below it.
+  void place(const ast::Expr *e) {
+    if (!why.empty()) return;
+    type(e->type, e->loc());
+    if (e->kind == ast::ExprKind::Index) {
+      auto *ix = static_cast<const ast::IndexExpr *>(e);
+      if (!ix->base->type->is(TypeKind::List) && !ix->base->type->is(TypeKind::Map))
+        return fail("json", e->loc());
+      place(ix->base);
+      return expr(ix->index);
+    }
+    if (e->kind == ast::ExprKind::Member) return place(static_cast<const ast::MemberExpr *>(e)->base);
+    expr(e);
   }
 
   void call(const ast::CallExpr *c) {
@@ -162,8 +199,7 @@ private:
     case Builtin::Float:
     case Builtin::Sleep: break;
     case Builtin::Len:
-      if (!c->args.empty() && !c->args[0].value->type->is(TypeKind::String))
-        return fail("len() of a collection", c->loc());
+      if (c->args[0].value->type->is(TypeKind::Json)) return fail("json", c->loc());
       break;
     case Builtin::Wait: return fail("`wait`", c->loc());
     default: return fail("`" + c->callee + "()`", c->loc());
@@ -180,7 +216,19 @@ private:
     case Builtin::StrStartsWith:
     case Builtin::StrEndsWith:
     case Builtin::StrReplace:
-    case Builtin::DurationMs: break;
+    case Builtin::StrSplit:
+    case Builtin::DurationMs:
+    case Builtin::ListContains:
+    case Builtin::ListJoin:
+    case Builtin::MapHas:
+    case Builtin::MapKeys:
+    case Builtin::MapValues: break;
+    case Builtin::ListPush:
+    case Builtin::ListPop:
+    case Builtin::MapRemove:
+      place(m->receiver);
+      for (const ast::Arg &a : m->args) expr(a.value);
+      return;
     default: return fail("the method `" + m->name + "`", m->nameLoc);
     }
     expr(m->receiver);
