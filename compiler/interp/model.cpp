@@ -149,7 +149,7 @@ Compiled &compileTemplate(const std::string &name, std::string_view text,
   // The front end recurses deeply: it runs on a thread of its own (once per text and shape).
   frontend::runWithLargeStack([&] { c.comp = frontend::compileText("<template " + name + ">", src); });
   if (!c.comp->ok()) {
-    const auto &d = c.comp->diags.sorted().front();
+    const auto d = c.comp->diags.sorted().front(); // sorted() gives a new vector
     c.error =
         "line " + std::to_string(d.range.begin.line > 1 ? d.range.begin.line - 1 : 1) + ": " + d.message;
     return c;
