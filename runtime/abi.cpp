@@ -5,6 +5,7 @@
 #include "runtime/collections.h"
 #include "runtime/sched/scheduler.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include <cstring>
@@ -171,11 +172,80 @@ cfm_status cfm_json_index_int(const cfm_json *j, int64_t i, cfm_json **out) {
   return status(jsonIndexInt(j, i, *out));
 }
 
+cfm_json *cfm_json_null(void) { return jsonNull(); }
+cfm_json *cfm_json_array_new(void) {
+  Json *j = new Json();
+  j->j = Json::J::Array;
+  return j;
+}
+void cfm_json_array_push(cfm_json *array, cfm_json *item) { array->items.push_back(item); }
+cfm_json *cfm_json_object_new(void) {
+  Json *j = new Json();
+  j->j = Json::J::Object;
+  return j;
+}
+void cfm_json_object_set(cfm_json *object, cfm_str *key, cfm_json *value) {
+  size_t i = 0; // a later equal key replaces the value in place (interp's JsonObjectNode)
+  while (i < object->keys.size() && object->keys[i]->view() != key->view()) ++i;
+  if (i < object->keys.size()) {
+    release(key);
+    release(object->items[i]);
+    object->items[i] = value;
+  } else {
+    object->keys.push_back(key);
+    object->items.push_back(value);
+  }
+}
+cfm_str *cfm_to_json_text(cfm_slot v, const cfm_type *t) {
+  Json *j = t->kind == Kind::Json ? (retain(v.o), static_cast<Json *>(v.o)) : toJson(v, t);
+  std::string s;
+  writeJson(s, j);
+  release(j);
+  return newStr(s);
+}
+cfm_status cfm_json_as(const cfm_json *j, int64_t which, cfm_slot *out) {
+  // As interp's jsonAs (calls.cpp): 1.5 is not an int; an int is a float.
+  auto wrong = [&](const char *to) {
+    std::string text;
+    writeJson(text, j);
+    return status(raise(ErrKind::Conversion, "cannot convert json " + text + " to " + to));
+  };
+  switch (which) {
+  case 0:
+    if (j->j != Json::J::String) return wrong("string");
+    retain(j->s);
+    out->o = j->s;
+    return 0;
+  case 1:
+    if (j->j != Json::J::Int) return wrong("int");
+    out->i = j->i;
+    return 0;
+  case 2:
+    if (j->j == Json::J::Float)
+      out->f = j->f;
+    else if (j->j == Json::J::Int)
+      out->f = static_cast<double>(j->i);
+    else
+      return wrong("float");
+    return 0;
+  case 3:
+    if (j->j != Json::J::Bool) return wrong("bool");
+    out->i = j->b;
+    return 0;
+  default: return status(jsonLen(j, out->i));
+  }
+}
+
 void *cfm_task_local(void) { return &sched::tl; }
 int64_t cfm_cancelling(void) { return sched::cancelling(); }
 void cfm_open_scope(void) { sched::openScope(); }
 cfm_status cfm_close_scope(int64_t failing) { return status(sched::closeScope(failing != 0)); }
 cfm_status cfm_sleep(int64_t ms) { return status(sched::sleep(ms)); }
+int64_t cfm_now_ms(void) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 void *cfm_abi_lookup(const char *name) {
   struct Entry {

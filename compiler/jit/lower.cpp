@@ -31,28 +31,82 @@ struct AbiSig {
   const char *sig;
 };
 constexpr AbiSig kAbi[] = {
-    {"cfm_retain", "vp"},           {"cfm_release", "vp"},        {"cfm_raise_user", "ip"},
-    {"cfm_take_error", "p"},        {"cfm_error_kind", "pp"},     {"cfm_error_message", "pp"},
-    {"cfm_fail_at", "vpl"},         {"cfm_frame_done", "v"},      {"cfm_stack_overflow", "vll"},
-    {"cfm_add_int", "illp"},        {"cfm_sub_int", "illp"},      {"cfm_mul_int", "illp"},
-    {"cfm_div_int", "illp"},        {"cfm_mod_int", "illp"},      {"cfm_neg_int", "ilp"},
-    {"cfm_mod_float", "ddd"},       {"cfm_int_of_string", "ipp"}, {"cfm_int_of_float", "idp"},
-    {"cfm_float_of_string", "ipp"}, {"cfm_str_new", "ppl"},       {"cfm_str_len", "lp"},
-    {"cfm_str_concat", "ppp"},      {"cfm_str_compare", "lpp"},   {"cfm_format", "plp"},
-    {"cfm_equal", "lllp"},          {"cfm_print", "vplp"},        {"cfm_str_build", "ppl"},
-    {"cfm_str_trim", "pp"},         {"cfm_str_upper", "pp"},      {"cfm_str_lower", "pp"},
-    {"cfm_str_replace", "pppp"},    {"cfm_str_contains", "lpp"},  {"cfm_str_starts_with", "lpp"},
-    {"cfm_str_ends_with", "lpp"},   {"cfm_cancelling", "l"},      {"cfm_open_scope", "v"},
-    {"cfm_close_scope", "il"},      {"cfm_sleep", "il"},          {"cfm_unique", "pp"},
-    {"cfm_list_new", "pp"},         {"cfm_list_len", "lp"},       {"cfm_list_get", "iplp"},
-    {"cfm_list_push", "vpl"},       {"cfm_list_pop", "ipp"},      {"cfm_list_concat", "ppp"},
-    {"cfm_list_contains", "lpl"},   {"cfm_list_join", "ppp"},     {"cfm_str_split", "pppp"},
-    {"cfm_map_new", "pp"},          {"cfm_map_get", "iplp"},      {"cfm_map_set", "vpll"},
-    {"cfm_map_has", "lpl"},         {"cfm_map_remove", "vpl"},    {"cfm_map_len", "lp"},
-    {"cfm_map_keys", "ppp"},        {"cfm_map_values", "ppp"},    {"cfm_map_entries", "lp"},
-    {"cfm_map_entry", "lplpp"},     {"cfm_record_new", "pp"},     {"cfm_record_set", "vpll"},
-    {"cfm_record_get", "lpl"},      {"cfm_place_index", "ppl"},   {"cfm_place_key", "ppll"},
+    {"cfm_retain", "vp"},
+    {"cfm_release", "vp"},
+    {"cfm_raise_user", "ip"},
+    {"cfm_take_error", "p"},
+    {"cfm_error_kind", "pp"},
+    {"cfm_error_message", "pp"},
+    {"cfm_fail_at", "vpl"},
+    {"cfm_frame_done", "v"},
+    {"cfm_stack_overflow", "vll"},
+    {"cfm_add_int", "illp"},
+    {"cfm_sub_int", "illp"},
+    {"cfm_mul_int", "illp"},
+    {"cfm_div_int", "illp"},
+    {"cfm_mod_int", "illp"},
+    {"cfm_neg_int", "ilp"},
+    {"cfm_mod_float", "ddd"},
+    {"cfm_int_of_string", "ipp"},
+    {"cfm_int_of_float", "idp"},
+    {"cfm_float_of_string", "ipp"},
+    {"cfm_str_new", "ppl"},
+    {"cfm_str_len", "lp"},
+    {"cfm_str_concat", "ppp"},
+    {"cfm_str_compare", "lpp"},
+    {"cfm_format", "plp"},
+    {"cfm_equal", "lllp"},
+    {"cfm_print", "vplp"},
+    {"cfm_str_build", "ppl"},
+    {"cfm_str_trim", "pp"},
+    {"cfm_str_upper", "pp"},
+    {"cfm_str_lower", "pp"},
+    {"cfm_str_replace", "pppp"},
+    {"cfm_str_contains", "lpp"},
+    {"cfm_str_starts_with", "lpp"},
+    {"cfm_str_ends_with", "lpp"},
+    {"cfm_cancelling", "l"},
+    {"cfm_open_scope", "v"},
+    {"cfm_close_scope", "il"},
+    {"cfm_sleep", "il"},
+    {"cfm_unique", "pp"},
+    {"cfm_list_new", "pp"},
+    {"cfm_list_len", "lp"},
+    {"cfm_list_get", "iplp"},
+    {"cfm_list_push", "vpl"},
+    {"cfm_list_pop", "ipp"},
+    {"cfm_list_concat", "ppp"},
+    {"cfm_list_contains", "lpl"},
+    {"cfm_list_join", "ppp"},
+    {"cfm_str_split", "pppp"},
+    {"cfm_map_new", "pp"},
+    {"cfm_map_get", "iplp"},
+    {"cfm_map_set", "vpll"},
+    {"cfm_map_has", "lpl"},
+    {"cfm_map_remove", "vpl"},
+    {"cfm_map_len", "lp"},
+    {"cfm_map_keys", "ppp"},
+    {"cfm_map_values", "ppp"},
+    {"cfm_map_entries", "lp"},
+    {"cfm_map_entry", "lplpp"},
+    {"cfm_record_new", "pp"},
+    {"cfm_record_set", "vpll"},
+    {"cfm_record_get", "lpl"},
+    {"cfm_place_index", "ppl"},
+    {"cfm_place_key", "ppll"},
     {"cfm_place_field", "ppl"},
+    {"cfm_to_json", "plp"},
+    {"cfm_parse_json", "ipp"},
+    {"cfm_json_index_key", "ippp"},
+    {"cfm_json_index_int", "iplp"},
+    {"cfm_json_null", "p"},
+    {"cfm_json_array_new", "p"},
+    {"cfm_json_array_push", "vpp"},
+    {"cfm_json_object_new", "p"},
+    {"cfm_json_object_set", "vppp"},
+    {"cfm_to_json_text", "plp"},
+    {"cfm_json_as", "iplp"},
+    {"cfm_now_ms", "l"},
 };
 
 } // namespace
@@ -432,7 +486,7 @@ void Lowerer::stmt(const ast::Stmt *s) {
   case ast::StmtKind::Expr: {
     const ast::Expr *e = static_cast<const ast::ExprStmt *>(s)->expr;
     Value *v = expr(e);
-    if (v && !e->type->is(TypeKind::Void)) releaseIf(v, e->type);
+    if (v && !e->type->is(TypeKind::Void)) releaseIf(v, vt(e));
     return;
   }
   case ast::StmtKind::If: return ifStmt(static_cast<const ast::IfStmt *>(s));
@@ -481,7 +535,7 @@ void Lowerer::assign(const ast::AssignStmt *s) {
   placeKeys(steps);
   size_t keysMark = tempMark();
   Value *v = expr(s->value);
-  pushTemp(v, s->value->type);
+  pushTemp(v, vt(s->value));
   Value *slot = placeSlot(root, steps, s->op == '=');
   dropTemps(keysMark);
   if (s->op != '=') {
@@ -513,13 +567,13 @@ void Lowerer::placeKeys(std::vector<PlaceStep> &steps) {
     if (st.x->kind != ast::ExprKind::Index) continue;
     const ast::Expr *ix = static_cast<const ast::IndexExpr *>(st.x)->index;
     st.key = expr(ix);
-    pushTemp(st.key, ix->type);
+    pushTemp(st.key, vt(ix));
   }
 }
 
 void Lowerer::releaseKeys(std::vector<PlaceStep> &steps) {
   for (PlaceStep &st : steps)
-    if (st.key) releaseIf(st.key, static_cast<const ast::IndexExpr *>(st.x)->index->type);
+    if (st.key) releaseIf(st.key, vt(static_cast<const ast::IndexExpr *>(st.x)->index));
 }
 
 llvm::Value *Lowerer::placeSlot(const ast::NameExpr *root, std::vector<PlaceStep> &steps, bool create) {
@@ -540,7 +594,7 @@ llvm::Value *Lowerer::placeSlot(const ast::NameExpr *root, std::vector<PlaceStep
     } else {
       bool last = i + 1 == steps.size();
       cur = b_.CreateCall(abi("cfm_place_key"),
-                          {cur, toSlot(steps[i].key, ix->index->type), b_.getInt64(last && create ? 1 : 0)});
+                          {cur, toSlot(steps[i].key, vt(ix->index)), b_.getInt64(last && create ? 1 : 0)});
     }
     checkFailed(b_.CreateIsNull(cur), loc);
   }

@@ -93,6 +93,9 @@ private:
   // types and ABI (lower.cpp)
   llvm::Type *ty(const sema::Type *t);
   bool boxed(const sema::Type *t) const;
+  /// The type of e's value as its consumer sees it: json where the checker applied the json
+  /// conversion (e->type is then the type before it).
+  const sema::Type *vt(const ast::Expr *e) const { return e->toJson ? T_.jsonT : e->type; }
   llvm::FunctionCallee abi(const char *name);
   Value *typeDesc(const sema::Type *t);
   Value *toSlot(Value *v, const sema::Type *t);
@@ -160,7 +163,10 @@ private:
   void releaseKeys(std::vector<PlaceStep> &steps);
 
   // expressions (lower_exprs.cpp)
-  Value *expr(const ast::Expr *e);
+  Value *expr(const ast::Expr *e); // with the json conversion the checker marked
+  Value *exprRaw(const ast::Expr *e);
+  Value *jsonLit(const ast::Expr *e); // a list or map literal whose elements are json
+  Value *jsonMethod(const ast::MethodCallExpr *m);
   Value *literal(const std::string &text);
   Value *stringLit(const ast::StringLit *s);
   Value *name(const ast::NameExpr *n);

@@ -13,7 +13,17 @@ namespace cfm::jit {
 using sema::TypeKind;
 
 llvm::Value *Lowerer::expr(const ast::Expr *e) {
+  Value *v = exprRaw(e);
+  if (!e->toJson || e->type == T_.jsonT) return v;
+  // LANGUAGE.md: where a json is expected, any value converts as to_json (interp's ToJsonNode).
+  Value *j = b_.CreateCall(abi("cfm_to_json"), {toSlot(v, e->type), typeDesc(e->type)});
+  releaseIf(v, e->type);
+  return j;
+}
+
+llvm::Value *Lowerer::exprRaw(const ast::Expr *e) {
   switch (e->kind) {
+  case ast::ExprKind::Null: return b_.CreateCall(abi("cfm_json_null"), {});
   case ast::ExprKind::Int:
     return b_.getInt64(static_cast<uint64_t>(static_cast<const ast::IntLit *>(e)->value));
   case ast::ExprKind::Duration:
@@ -25,8 +35,12 @@ llvm::Value *Lowerer::expr(const ast::Expr *e) {
   case ast::ExprKind::Unary: return unary(static_cast<const ast::UnaryExpr *>(e));
   case ast::ExprKind::Binary: return binary(static_cast<const ast::BinaryExpr *>(e));
   case ast::ExprKind::Member: return member(static_cast<const ast::MemberExpr *>(e));
-  case ast::ExprKind::List: return listLit(static_cast<const ast::ListLit *>(e));
-  case ast::ExprKind::Map: return mapLit(static_cast<const ast::MapLit *>(e));
+  case ast::ExprKind::List:
+    if (static_cast<const ast::ListLit *>(e)->jsonLiteral) return jsonLit(e);
+    return listLit(static_cast<const ast::ListLit *>(e));
+  case ast::ExprKind::Map:
+    if (static_cast<const ast::MapLit *>(e)->jsonLiteral) return jsonLit(e);
+    return mapLit(static_cast<const ast::MapLit *>(e));
   case ast::ExprKind::Record: return recordLit(static_cast<const ast::RecordLit *>(e));
   case ast::ExprKind::Index: return index(static_cast<const ast::IndexExpr *>(e));
   case ast::ExprKind::Call: return call(static_cast<const ast::CallExpr *>(e));
@@ -66,7 +80,7 @@ llvm::Value *Lowerer::stringLit(const ast::StringLit *s) {
   for (const ast::StrPart &p : s->parts) {
     if (!p.expr) continue;
     vals.push_back(expr(p.expr));
-    pushTemp(vals.back(), p.expr->type);
+    pushTemp(vals.back(), vt(p.expr));
   }
   dropTemps(mark);
   auto *arrTy = llvm::ArrayType::get(pieceType_, s->parts.size());
@@ -81,14 +95,14 @@ llvm::Value *Lowerer::stringLit(const ast::StringLit *s) {
       b_.CreateStore(b_.getInt64(p.text.size()), field(1));
       b_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), field(3));
     } else {
-      b_.CreateStore(toSlot(vals[vi++], p.expr->type), field(2));
-      b_.CreateStore(typeDesc(p.expr->type), field(3));
+      b_.CreateStore(toSlot(vals[vi++], vt(p.expr)), field(2));
+      b_.CreateStore(typeDesc(vt(p.expr)), field(3));
     }
   }
   Value *r = b_.CreateCall(abi("cfm_str_build"), {arr, b_.getInt64(s->parts.size())});
   vi = 0;
   for (const ast::StrPart &p : s->parts)
-    if (p.expr) releaseIf(vals[vi++], p.expr->type);
+    if (p.expr) releaseIf(vals[vi++], vt(p.expr));
   return r;
 }
 
@@ -120,7 +134,7 @@ llvm::Value *Lowerer::binary(const ast::BinaryExpr *b) {
   if (b->op == ast::BinOp::And || b->op == ast::BinOp::Or) return logical(b);
   Value *l = expr(b->lhs);
   size_t mark = tempMark();
-  pushTemp(l, b->lhs->type);
+  pushTemp(l, vt(b->lhs));
   Value *r = expr(b->rhs);
   dropTemps(mark);
   switch (b->op) {
@@ -129,7 +143,7 @@ llvm::Value *Lowerer::binary(const ast::BinaryExpr *b) {
   case ast::BinOp::Mul: return arith('*', l, r, b->lhs->type, b->opLoc);
   case ast::BinOp::Div: return arith('/', l, r, b->lhs->type, b->opLoc);
   case ast::BinOp::Mod: return arith('%', l, r, b->lhs->type, b->opLoc);
-  default: return compare(b->op, l, r, b->lhs->type);
+  default: return compare(b->op, l, r, vt(b->lhs));
   }
 }
 
@@ -284,7 +298,7 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c) {
   using ast::Builtin;
   const ast::Expr *a0 = c->args.empty() ? nullptr : c->args[0].value;
   Value *v = a0 ? expr(a0) : nullptr;
-  const sema::Type *at = a0 ? a0->type : nullptr;
+  const sema::Type *at = a0 ? vt(a0) : nullptr;
   switch (c->builtin) {
   case Builtin::Print: {
     Value *out = b_.CreateLoad(ptr_, out_);
@@ -323,12 +337,30 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c) {
       return b_.CreateLoad(f64_, scratch());
     }
   case Builtin::Len: {
+    if (at->is(TypeKind::Json)) {
+      Value *st = b_.CreateCall(abi("cfm_json_as"), {v, b_.getInt64(4), scratch()});
+      release(v);
+      checkFailed(status(st), c->loc());
+      return b_.CreateLoad(i64_, scratch());
+    }
     const char *fn = at->is(TypeKind::String) ? "cfm_str_len"
                      : at->is(TypeKind::List) ? "cfm_list_len"
                                               : "cfm_map_len";
     Value *n = b_.CreateCall(abi(fn), {v});
     release(v);
     return n;
+  }
+  case Builtin::Now: return b_.CreateCall(abi("cfm_now_ms"), {});
+  case Builtin::ParseJson: {
+    Value *st = b_.CreateCall(abi("cfm_parse_json"), {v, scratch()});
+    release(v);
+    checkFailed(status(st), c->loc());
+    return b_.CreateLoad(ptr_, scratch());
+  }
+  case Builtin::ToJson: {
+    Value *r = b_.CreateCall(abi("cfm_to_json_text"), {toSlot(v, at), typeDesc(at)});
+    releaseIf(v, at);
+    return r;
   }
   case Builtin::Sleep: // suspends this task only: JIT'd code runs on the task's fiber
     checkFailed(status(b_.CreateCall(abi("cfm_sleep"), {v})), c->loc());
@@ -344,13 +376,14 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   if (m->method == Builtin::DurationMs) return expr(m->receiver);
   if (m->method == Builtin::ListPush || m->method == Builtin::ListPop || m->method == Builtin::MapRemove)
     return mutatingMethod(m);
+  if (m->receiver->type->is(TypeKind::Json)) return jsonMethod(m);
   std::vector<Value *> v;
   size_t mark = tempMark();
   v.push_back(expr(m->receiver));
-  pushTemp(v.back(), m->receiver->type);
+  pushTemp(v.back(), vt(m->receiver));
   for (const ast::Arg &a : m->args) {
     v.push_back(expr(a.value));
-    pushTemp(v.back(), a.value->type);
+    pushTemp(v.back(), vt(a.value));
   }
   dropTemps(mark);
   Value *r = nullptr;
@@ -372,7 +405,7 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   case Builtin::ListJoin: r = b_.CreateCall(abi("cfm_list_join"), {v[0], v[1]}); break;
   case Builtin::ListContains:
   case Builtin::MapHas: {
-    const sema::Type *at = m->args[0].value->type;
+    const sema::Type *at = vt(m->args[0].value);
     Value *found = b_.CreateCall(abi(m->method == Builtin::MapHas ? "cfm_map_has" : "cfm_list_contains"),
                                  {v[0], toSlot(v[1], at)});
     r = b_.CreateICmpNE(found, b_.getInt64(0));
@@ -388,8 +421,8 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   }
   default: llvm::report_fatal_error("cfm jit: method outside the JIT's scope reached the lowering");
   }
-  releaseIf(v[0], m->receiver->type);
-  for (size_t i = 0; i < m->args.size(); ++i) releaseIf(v[i + 1], m->args[i].value->type);
+  releaseIf(v[0], vt(m->receiver));
+  for (size_t i = 0; i < m->args.size(); ++i) releaseIf(v[i + 1], vt(m->args[i].value));
   return r;
 }
 
@@ -419,7 +452,7 @@ llvm::Value *Lowerer::listLit(const ast::ListLit *l) {
   pushTemp(list, l->type);
   for (const ast::Expr *e : l->elems) {
     Value *v = expr(e);
-    b_.CreateCall(abi("cfm_list_push"), {list, toSlot(v, e->type)}); // takes over v
+    b_.CreateCall(abi("cfm_list_push"), {list, toSlot(v, vt(e))}); // takes over v
   }
   dropTemps(mark);
   return list;
@@ -433,10 +466,10 @@ llvm::Value *Lowerer::mapLit(const ast::MapLit *m) {
   for (const ast::MapEntry &en : m->entries) {
     Value *k = expr(en.key);
     size_t keyMark = tempMark();
-    pushTemp(k, en.key->type);
+    pushTemp(k, vt(en.key));
     Value *v = expr(en.value);
     dropTemps(keyMark);
-    b_.CreateCall(abi("cfm_map_set"), {map, toSlot(k, en.key->type), toSlot(v, en.value->type)});
+    b_.CreateCall(abi("cfm_map_set"), {map, toSlot(k, vt(en.key)), toSlot(v, vt(en.value))});
   }
   dropTemps(mark);
   return map;
@@ -451,7 +484,7 @@ llvm::Value *Lowerer::recordLit(const ast::RecordLit *r) {
     Value *v = expr(fi.value);
     int field = r->record->fieldIndex(fi.name);
     b_.CreateCall(abi("cfm_record_set"),
-                  {rec, b_.getInt64(static_cast<uint64_t>(field)), toSlot(v, fi.value->type)});
+                  {rec, b_.getInt64(static_cast<uint64_t>(field)), toSlot(v, vt(fi.value))});
   }
   dropTemps(mark);
   return rec;
@@ -464,16 +497,20 @@ llvm::Value *Lowerer::index(const ast::IndexExpr *ix) {
   size_t mark = tempMark();
   pushTemp(base, ix->base->type);
   Value *key = expr(ix->index);
-  pushTemp(key, ix->index->type);
-  bool list = ix->base->type->is(TypeKind::List);
-  Value *st = list ? b_.CreateCall(abi("cfm_list_get"), {base, key, scratch()})
-                   : b_.CreateCall(abi("cfm_map_get"), {base, toSlot(key, ix->index->type), scratch()});
+  pushTemp(key, vt(ix->index));
+  const sema::Type *bt = ix->base->type;
+  Value *st = bt->is(TypeKind::List) ? b_.CreateCall(abi("cfm_list_get"), {base, key, scratch()})
+              : bt->is(TypeKind::Map)
+                  ? b_.CreateCall(abi("cfm_map_get"), {base, toSlot(key, vt(ix->index)), scratch()})
+              : vt(ix->index)->is(TypeKind::String)
+                  ? b_.CreateCall(abi("cfm_json_index_key"), {base, key, scratch()})
+                  : b_.CreateCall(abi("cfm_json_index_int"), {base, key, scratch()});
   checkFailed(status(st), ix->bracketLoc);
   dropTemps(mark);
   Value *v = fromSlot(b_.CreateLoad(i64_, scratch()), ix->type);
-  if (boxed(ix->type)) retain(v);
+  if (boxed(ix->type) && !bt->is(TypeKind::Json)) retain(v); // a json index gives a new reference
   release(base);
-  releaseIf(key, ix->index->type);
+  releaseIf(key, vt(ix->index));
   return v;
 }
 
@@ -487,24 +524,65 @@ llvm::Value *Lowerer::mutatingMethod(const ast::MethodCallExpr *m) {
   placeKeys(steps);
   const ast::Expr *argExpr = m->args.empty() ? nullptr : m->args[0].value;
   Value *arg = argExpr ? expr(argExpr) : nullptr;
-  if (argExpr) pushTemp(arg, argExpr->type);
+  if (argExpr) pushTemp(arg, vt(argExpr));
   Value *slot = placeSlot(root, steps, false);
   Value *obj = b_.CreateCall(abi("cfm_unique"), {slot});
   Value *r = nullptr;
   if (m->method == Builtin::ListPush) {
-    dropTemps(tempMark() - (boxed(argExpr->type) ? 1 : 0)); // the list takes the argument over
-    b_.CreateCall(abi("cfm_list_push"), {obj, toSlot(arg, argExpr->type)});
+    dropTemps(tempMark() - (boxed(vt(argExpr)) ? 1 : 0)); // the list takes the argument over
+    b_.CreateCall(abi("cfm_list_push"), {obj, toSlot(arg, vt(argExpr))});
   } else if (m->method == Builtin::ListPop) {
     checkFailed(status(b_.CreateCall(abi("cfm_list_pop"), {obj, scratch()})), m->nameLoc);
     r = fromSlot(b_.CreateLoad(i64_, scratch()), m->type); // handed over by the list
   } else {
-    b_.CreateCall(abi("cfm_map_remove"), {obj, toSlot(arg, argExpr->type)});
-    dropTemps(tempMark() - (boxed(argExpr->type) ? 1 : 0));
-    releaseIf(arg, argExpr->type);
+    b_.CreateCall(abi("cfm_map_remove"), {obj, toSlot(arg, vt(argExpr))});
+    dropTemps(tempMark() - (boxed(vt(argExpr)) ? 1 : 0));
+    releaseIf(arg, vt(argExpr));
   }
   dropTemps(mark);
   releaseKeys(steps);
   return r;
+}
+
+// ---- json ----
+
+/// `[...]` and `{...}` where a json is expected: elements (and values) are json already.
+llvm::Value *Lowerer::jsonLit(const ast::Expr *e) {
+  bool array = e->kind == ast::ExprKind::List;
+  Value *j = b_.CreateCall(abi(array ? "cfm_json_array_new" : "cfm_json_object_new"), {});
+  size_t mark = tempMark();
+  pushTemp(j, T_.jsonT);
+  if (array) {
+    for (const ast::Expr *x : static_cast<const ast::ListLit *>(e)->elems)
+      b_.CreateCall(abi("cfm_json_array_push"), {j, expr(x)});
+  } else {
+    for (const ast::MapEntry &en : static_cast<const ast::MapLit *>(e)->entries) {
+      Value *k = expr(en.key);
+      size_t keyMark = tempMark();
+      pushTemp(k, T_.stringT);
+      Value *v = expr(en.value);
+      dropTemps(keyMark);
+      b_.CreateCall(abi("cfm_json_object_set"), {j, k, v});
+    }
+  }
+  dropTemps(mark);
+  return j;
+}
+
+/// `j.as_string()`, `as_int()`, `as_float()`, `as_bool()`, `len()`: a conversion error at the
+/// method's name (interp's jsonAs).
+llvm::Value *Lowerer::jsonMethod(const ast::MethodCallExpr *m) {
+  using ast::Builtin;
+  int64_t which = m->method == Builtin::JsonAsString  ? 0
+                  : m->method == Builtin::JsonAsInt   ? 1
+                  : m->method == Builtin::JsonAsFloat ? 2
+                  : m->method == Builtin::JsonAsBool  ? 3
+                                                      : 4;
+  Value *j = expr(m->receiver);
+  Value *st = b_.CreateCall(abi("cfm_json_as"), {j, b_.getInt64(static_cast<uint64_t>(which)), scratch()});
+  release(j);
+  checkFailed(status(st), m->nameLoc);
+  return fromSlot(b_.CreateLoad(i64_, scratch()), m->type);
 }
 
 } // namespace cfm::jit

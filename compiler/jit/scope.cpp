@@ -58,7 +58,7 @@ private:
       return;
     case TypeKind::Task: return fail("tasks (async and wait)", l);
     case TypeKind::Json:
-    case TypeKind::Null: return fail("json", l);
+    case TypeKind::Null: return;
     default: return fail("values of type `" + t->str() + "`", l);
     }
   }
@@ -120,7 +120,6 @@ private:
 
   void expr(const ast::Expr *e) {
     if (!why.empty()) return;
-    if (e->toJson) return fail("json", e->loc());
     if (!e->type->is(TypeKind::Void)) type(e->type, e->loc());
     switch (e->kind) {
     case ast::ExprKind::Int:
@@ -128,20 +127,18 @@ private:
     case ast::ExprKind::Duration:
     case ast::ExprKind::Bool:
     case ast::ExprKind::Name: return;
-    case ast::ExprKind::Null: return fail("json", e->loc());
+    case ast::ExprKind::Null: return;
     case ast::ExprKind::String:
       for (const ast::StrPart &p : static_cast<const ast::StringLit *>(e)->parts)
         if (p.expr) expr(p.expr);
       return;
     case ast::ExprKind::List: {
       auto *l = static_cast<const ast::ListLit *>(e);
-      if (l->jsonLiteral) return fail("json", e->loc());
       for (const ast::Expr *x : l->elems) expr(x);
       return;
     }
     case ast::ExprKind::Map: {
       auto *m = static_cast<const ast::MapLit *>(e);
-      if (m->jsonLiteral) return fail("json", e->loc());
       for (const ast::MapEntry &en : m->entries) {
         expr(en.key);
         expr(en.value);
@@ -159,7 +156,7 @@ private:
     }
     case ast::ExprKind::Index: {
       auto *ix = static_cast<const ast::IndexExpr *>(e);
-      expr(ix->base); // json bases fail there
+      expr(ix->base);
       return expr(ix->index);
     }
     case ast::ExprKind::Member: return expr(static_cast<const ast::MemberExpr *>(e)->base);
@@ -199,8 +196,9 @@ private:
     case Builtin::Float:
     case Builtin::Sleep: break;
     case Builtin::Len:
-      if (c->args[0].value->type->is(TypeKind::Json)) return fail("json", c->loc());
-      break;
+    case Builtin::Now:
+    case Builtin::ParseJson:
+    case Builtin::ToJson: break;
     case Builtin::Wait: return fail("`wait`", c->loc());
     default: return fail("`" + c->callee + "()`", c->loc());
     }
@@ -222,7 +220,12 @@ private:
     case Builtin::ListJoin:
     case Builtin::MapHas:
     case Builtin::MapKeys:
-    case Builtin::MapValues: break;
+    case Builtin::MapValues:
+    case Builtin::JsonAsString:
+    case Builtin::JsonAsInt:
+    case Builtin::JsonAsFloat:
+    case Builtin::JsonAsBool:
+    case Builtin::JsonLen: break;
     case Builtin::ListPush:
     case Builtin::ListPop:
     case Builtin::MapRemove:
