@@ -82,6 +82,17 @@ cfm_str *cfm_str_build(const cfm_piece *pieces, int64_t n) {
   }
   return newStr(s);
 }
+cfm_text *cfm_text_new(void) { return new std::string(); }
+void cfm_text_append(cfm_text *t, const char *data, int64_t len) {
+  t->append(data, static_cast<size_t>(len));
+}
+void cfm_text_value(cfm_text *t, cfm_slot v, const cfm_type *type) { format(*t, v, type); }
+cfm_str *cfm_text_finish(cfm_text *t) {
+  Str *s = newStr(*t);
+  delete t;
+  return s;
+}
+void cfm_text_drop(cfm_text *t) { delete t; }
 cfm_str *cfm_str_trim(const cfm_str *s) { return strTrim(s); }
 cfm_str *cfm_str_upper(const cfm_str *s) { return strUpper(s); }
 cfm_str *cfm_str_lower(const cfm_str *s) { return strLower(s); }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
+#include <string>
 namespace cfm::rt {
 struct Obj;
 struct Str;
@@ -25,9 +26,13 @@ typedef cfm::rt::Record cfm_record;
 typedef cfm::rt::ErrorVal cfm_error;
 typedef cfm::rt::TypeDesc cfm_type;
 typedef cfm::rt::Slot cfm_slot;
+typedef std::string cfm_text;
 extern "C" {
 #endif
 
+#ifndef __cplusplus
+typedef struct cfm_text cfm_text;
+#endif
 typedef int cfm_status;
 
 /// A piece of an interpolated string (cfm_str_build): text when `type` is null, else a value.

@@ -107,6 +107,11 @@ constexpr AbiSig kAbi[] = {
     {"cfm_to_json_text", "plp"},
     {"cfm_json_as", "iplp"},
     {"cfm_now_ms", "l"},
+    {"cfm_text_new", "p"},
+    {"cfm_text_append", "vppl"},
+    {"cfm_text_value", "vplp"},
+    {"cfm_text_finish", "pp"},
+    {"cfm_text_drop", "vp"},
 };
 
 } // namespace
@@ -314,7 +319,14 @@ void Lowerer::defineFunction(const sema::FnInfo &fi) {
   // A procedure is a scope of the tasks it starts (interp's runFrame).
   if (isProc) b_.CreateCall(abi("cfm_open_scope"), {});
 
-  stmts(fi.decl->body);
+  bool isTemplate = fi.decl->fnKind == ast::FnKind::Template;
+  if (isTemplate) {
+    fn_.text = b_.CreateCall(abi("cfm_text_new"), {}, "text");
+    templateBody(fi.decl->tplBody);
+    b_.CreateStore(b_.CreateCall(abi("cfm_text_finish"), {fn_.text}), fn_.retSlot);
+  } else {
+    stmts(fi.decl->body);
+  }
   if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(fn_.retBB);
 
   auto frameEnd = [&] {
@@ -342,6 +354,7 @@ void Lowerer::defineFunction(const sema::FnInfo &fi) {
   if (isProc) b_.CreateCall(abi("cfm_close_scope"), {b_.getInt64(1)});
   b_.CreateBr(errCommon);
   b_.SetInsertPoint(errCommon);
+  if (isTemplate) b_.CreateCall(abi("cfm_text_drop"), {fn_.text});
   frameEnd();
   b_.CreateCall(abi("cfm_frame_done"), {});
   if (isVoid)
@@ -634,7 +647,10 @@ void Lowerer::whileStmt(const ast::WhileStmt *s) {
 /// `for i in a..b`: a and b once, then i = a, a+1, ... while i < b; `for x in list`,
 /// `for k, v in map`: over the collection as it was when the loop started (interp's ForNode).
 void Lowerer::forStmt(const ast::ForStmt *s) {
-  const ast::ForHead &h = s->head;
+  forLoop(s->head, [&] { stmts(s->body); });
+}
+
+void Lowerer::forLoop(const ast::ForHead &h, const std::function<void()> &lowerBody) {
   Value *from = expr(h.iter);
   Value *to = nullptr;
   llvm::AllocaInst *held = nullptr; // the collection, referenced while the loop runs
@@ -682,7 +698,7 @@ void Lowerer::forStmt(const ast::ForStmt *s) {
     store(local(h.v2), v, h.v2->type);
   }
   fn_.loops.push_back({end, inc});
-  stmts(s->body);
+  lowerBody();
   fn_.loops.pop_back();
   if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(inc);
   b_.SetInsertPoint(inc);
@@ -694,6 +710,43 @@ void Lowerer::forStmt(const ast::ForStmt *s) {
     Value *coll = b_.CreateLoad(ptr_, held);
     b_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), held);
     release(coll);
+  }
+}
+
+/// A template's body: text and values appended to its output, `{% for %}` and `{% if %}` as
+/// the statements (interp's TextNode, InsertNode, ForNode, IfNode).
+void Lowerer::templateBody(const ast::TplBody &body) {
+  for (const ast::TplNode *n : body) {
+    if (b_.GetInsertBlock()->getTerminator()) continueDead();
+    switch (n->kind) {
+    case ast::TplKind::Text:
+      b_.CreateCall(abi("cfm_text_append"),
+                    {fn_.text, b_.CreateGlobalString(n->text, "tpl", 0, &m_), b_.getInt64(n->text.size())});
+      break;
+    case ast::TplKind::Expr: {
+      Value *v = expr(n->expr);
+      b_.CreateCall(abi("cfm_text_value"), {fn_.text, toSlot(v, vt(n->expr)), typeDesc(vt(n->expr))});
+      releaseIf(v, vt(n->expr));
+      break;
+    }
+    case ast::TplKind::For: forLoop(n->head, [&] { templateBody(n->body); }); break;
+    case ast::TplKind::If: {
+      BB *end = block("tif.end");
+      for (const auto &[cond, branch] : n->branches) {
+        Value *c = expr(cond);
+        BB *then = block("tif.then"), *next = block("tif.next");
+        b_.CreateCondBr(c, then, next);
+        b_.SetInsertPoint(then);
+        templateBody(branch);
+        if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
+        b_.SetInsertPoint(next);
+      }
+      if (n->hasElse) templateBody(n->elseBody);
+      if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
+      b_.SetInsertPoint(end);
+      break;
+    }
+    }
   }
 }
 

@@ -22,6 +22,7 @@
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -82,6 +83,7 @@ private:
     llvm::AllocaInst *retSlot = nullptr;
     Value *depth = nullptr;      // i32: how many calls deep this frame runs (interp's sched::tl.depth)
     Value *cannotCall = nullptr; // i1: too deep, or too little stack left for one more frame
+    Value *text = nullptr;       // a template's output (cfm_text *)
     llvm::AllocaInst *scratch = nullptr; // the `out` of an ABI call on a failure path
     std::unordered_map<const sema::Var *, llvm::AllocaInst *> locals;
     std::vector<llvm::AllocaInst *> boxedLocals;
@@ -148,6 +150,8 @@ private:
   void ifStmt(const ast::IfStmt *s);
   void whileStmt(const ast::WhileStmt *s);
   void forStmt(const ast::ForStmt *s);
+  void forLoop(const ast::ForHead &h, const std::function<void()> &body);
+  void templateBody(const ast::TplBody &body);
   void tryStmt(const ast::TryStmt *s);
   /// A place below a variable: its index and field steps, outermost first.
   struct PlaceStep {

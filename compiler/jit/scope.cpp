@@ -19,13 +19,13 @@ public:
 
   void function(const sema::FnInfo &fi) {
     const ast::FnDecl *d = fi.decl;
-    if (d->fnKind == ast::FnKind::Template) return fail("templates", d->nameLoc);
     for (const ast::Param &p : d->params) {
       type(p.var->type, p.loc);
       if (p.defaultValue) expr(p.defaultValue);
     }
     if (fi.ret && !fi.ret->is(TypeKind::Void)) type(fi.ret, d->nameLoc);
     block(d->body);
+    tplBody(d->tplBody);
   }
 
   void constant(const ast::ConstDecl *c) {
@@ -63,6 +63,34 @@ private:
     }
   }
 
+  void tplBody(const ast::TplBody &body) {
+    for (const ast::TplNode *n : body) {
+      switch (n->kind) {
+      case ast::TplKind::Text: break;
+      case ast::TplKind::Expr: expr(n->expr); break;
+      case ast::TplKind::For:
+        forHead(n->head, n->range.begin);
+        tplBody(n->body);
+        break;
+      case ast::TplKind::If:
+        for (const auto &[cond, branch] : n->branches) {
+          expr(cond);
+          tplBody(branch);
+        }
+        tplBody(n->elseBody);
+        break;
+      }
+    }
+  }
+
+  void forHead(const ast::ForHead &h, support::Loc l) {
+    if (h.form == ast::ForForm::Bad) return fail("this `for`", l);
+    type(h.v1->type, h.var1Loc);
+    if (h.v2) type(h.v2->type, h.var2Loc);
+    expr(h.iter);
+    if (h.end) expr(h.end);
+  }
+
   void block(const ast::Block &b) {
     for (const ast::Stmt *s : b) stmt(s);
   }
@@ -95,11 +123,7 @@ private:
     }
     case ast::StmtKind::For: {
       auto *fs = static_cast<const ast::ForStmt *>(s);
-      if (fs->head.form == ast::ForForm::Bad) return fail("this `for`", s->loc());
-      type(fs->head.v1->type, fs->head.var1Loc);
-      if (fs->head.v2) type(fs->head.v2->type, fs->head.var2Loc);
-      expr(fs->head.iter);
-      if (fs->head.end) expr(fs->head.end);
+      forHead(fs->head, s->loc());
       return block(fs->body);
     }
     case ast::StmtKind::Break:
