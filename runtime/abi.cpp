@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include <cstring>
 
@@ -252,6 +253,17 @@ int64_t cfm_cancelling(void) { return sched::cancelling(); }
 void cfm_open_scope(void) { sched::openScope(); }
 cfm_status cfm_close_scope(int64_t failing) { return status(sched::closeScope(failing != 0)); }
 cfm_status cfm_sleep(int64_t ms) { return status(sched::sleep(ms)); }
+cfm_obj *cfm_spawn(const cfm_type *resultType, cfm_task_entry entry, void *env, cfm_env_drop drop) {
+  return sched::spawn(resultType, entry, env, drop);
+}
+void *cfm_env_new(int64_t bytes) { return std::calloc(1, static_cast<size_t>(bytes)); }
+void cfm_env_free(void *env) { std::free(env); }
+cfm_status cfm_wait(cfm_obj *task, int64_t timeoutMs, cfm_slot *out) {
+  return status(sched::wait(task, timeoutMs, *out));
+}
+cfm_status cfm_wait_list(const cfm_list *tasks, const cfm_type *listType, int64_t timeoutMs, cfm_slot *out) {
+  return status(sched::waitList(tasks, listType, timeoutMs, *out));
+}
 int64_t cfm_now_ms(void) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

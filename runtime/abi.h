@@ -31,9 +31,13 @@ extern "C" {
 #endif
 
 #ifndef __cplusplus
+#include <stdbool.h>
 typedef struct cfm_text cfm_text;
 #endif
 typedef int cfm_status;
+/// A task's body and the function that frees its environment (sched::TaskEntry, EnvDrop).
+typedef bool (*cfm_task_entry)(void *env, cfm_slot *result);
+typedef void (*cfm_env_drop)(void *env);
 
 /// A piece of an interpolated string (cfm_str_build): text when `type` is null, else a value.
 typedef struct cfm_piece {

@@ -112,6 +112,11 @@ constexpr AbiSig kAbi[] = {
     {"cfm_text_value", "vplp"},
     {"cfm_text_finish", "pp"},
     {"cfm_text_drop", "vp"},
+    {"cfm_spawn", "ppppp"},
+    {"cfm_env_new", "pl"},
+    {"cfm_env_free", "vp"},
+    {"cfm_wait", "iplp"},
+    {"cfm_wait_list", "ipplp"},
 };
 
 } // namespace

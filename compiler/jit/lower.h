@@ -171,6 +171,14 @@ private:
   Value *exprRaw(const ast::Expr *e);
   Value *jsonLit(const ast::Expr *e); // a list or map literal whose elements are json
   Value *jsonMethod(const ast::MethodCallExpr *m);
+
+  // tasks (lower_tasks.cpp)
+  int taskCount_ = 0;
+  Value *asyncCall(const ast::AsyncCallExpr *a);
+  Value *asyncBlock(const ast::AsyncBlockExpr *a);
+  Value *waitCall(const ast::CallExpr *c);
+  /// `i8 (ptr env, ptr result)` and `void (ptr env)`: a task's entry and its env's drop.
+  llvm::Function *taskFunction(const std::string &name, bool drop);
   Value *literal(const std::string &text);
   Value *stringLit(const ast::StringLit *s);
   Value *name(const ast::NameExpr *n);

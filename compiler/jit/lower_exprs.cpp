@@ -45,6 +45,8 @@ llvm::Value *Lowerer::exprRaw(const ast::Expr *e) {
   case ast::ExprKind::Index: return index(static_cast<const ast::IndexExpr *>(e));
   case ast::ExprKind::Call: return call(static_cast<const ast::CallExpr *>(e));
   case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
+  case ast::ExprKind::AsyncCall: return asyncCall(static_cast<const ast::AsyncCallExpr *>(e));
+  case ast::ExprKind::AsyncBlock: return asyncBlock(static_cast<const ast::AsyncBlockExpr *>(e));
   default: break;
   }
   // scope.cpp rejects every other construct before lowering starts.
@@ -266,7 +268,10 @@ llvm::Value *Lowerer::compare(ast::BinOp op, Value *a, Value *b, const sema::Typ
   return r;
 }
 
-llvm::Value *Lowerer::call(const ast::CallExpr *c) { return c->fn ? userCall(c) : builtin(c); }
+llvm::Value *Lowerer::call(const ast::CallExpr *c) {
+  if (c->fn) return userCall(c);
+  return c->builtin == ast::Builtin::Wait ? waitCall(c) : builtin(c);
+}
 
 /// A call: the guard, the arguments as written, the defaults, then the callee; an error from
 /// it gets the call's line in the trace (interp's CallNode and runFrame).

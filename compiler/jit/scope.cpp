@@ -56,7 +56,9 @@ private:
       if (!seen_.insert(t).second) return; // records may refer to themselves through lists
       for (const sema::FieldInfo &fi : t->record->fields) type(fi.type, l);
       return;
-    case TypeKind::Task: return fail("tasks (async and wait)", l);
+    case TypeKind::Task:
+      if (!t->a->is(TypeKind::Void)) type(t->a, l);
+      return;
     case TypeKind::Json:
     case TypeKind::Null: return;
     default: return fail("values of type `" + t->str() + "`", l);
@@ -186,8 +188,12 @@ private:
     case ast::ExprKind::Member: return expr(static_cast<const ast::MemberExpr *>(e)->base);
     case ast::ExprKind::Call: return call(static_cast<const ast::CallExpr *>(e));
     case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
-    case ast::ExprKind::AsyncCall:
-    case ast::ExprKind::AsyncBlock: return fail("`async`", e->loc());
+    case ast::ExprKind::AsyncCall: {
+      const ast::CallExpr *c = static_cast<const ast::AsyncCallExpr *>(e)->call;
+      if (!c->fn) return fail("`async` of a built-in", e->loc());
+      return call(c);
+    }
+    case ast::ExprKind::AsyncBlock: return block(static_cast<const ast::AsyncBlockExpr *>(e)->body);
     }
   }
 
@@ -223,7 +229,9 @@ private:
     case Builtin::Now:
     case Builtin::ParseJson:
     case Builtin::ToJson: break;
-    case Builtin::Wait: return fail("`wait`", c->loc());
+    case Builtin::Wait:
+      if (c->timeout) expr(c->timeout);
+      break;
     default: return fail("`" + c->callee + "()`", c->loc());
     }
     for (const ast::Arg &a : c->args) expr(a.value);
