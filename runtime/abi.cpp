@@ -17,6 +17,11 @@ namespace {
 cfm_status status(bool ok) { return ok ? 0 : 1; }
 } // namespace
 
+// See abi.h: cfm_slot, an 8-byte union, is returned with C linkage on purpose.
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wreturn-type-c-linkage"
+#endif
+
 extern "C" {
 
 void cfm_retain(cfm_obj *o) { retain(o); }

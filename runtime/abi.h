@@ -47,9 +47,17 @@ typedef struct cfm_piece {
   const cfm_type *type;
 } cfm_piece;
 
+// cfm_slot is an 8-byte union of C types; clang warns that C++ gives it C linkage as a return type.
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreturn-type-c-linkage"
+#endif
 #define ABI(ret, name, params) ret name params;
 #include "runtime/abi.def"
 #undef ABI
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
 
 /// The address of the ABI function `name`, or 0 (for the JIT's symbol resolution).
 void *cfm_abi_lookup(const char *name);
