@@ -68,12 +68,12 @@ left out. An uncaught error ends the run with `error: <message>` and one `  at <
 per frame on stderr.
 
 Exit status: 0 on success; 1 for compile errors, an uncaught error or a bad --arg; 2 on bad
-usage; 3 when the program uses something the engine does not run yet (the JIT: lists, maps,
-records, json, templates, tasks; it names the construct and its line).
+usage; 3 when the program uses something the engine does not run yet (the JIT: the methods
+of model objects, model objects from --state; it names the construct and its line).
 
 options:
-  --engine E        `interp` (the default for now) or `jit` (LLVM ORC; compiles functions,
-                    scalars, strings, control flow and errors so far)
+  --engine E        `interp` (the default for now) or `jit` (LLVM ORC; compiles all but
+                    the methods of model objects so far)
   --opt N           the JIT's optimisation level: 0, 1 or 2 (default 2)
   --time            the JIT: print the time spent in the front end, lowering, optimising and
                     generating code on stderr

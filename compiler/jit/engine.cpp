@@ -195,6 +195,15 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
             c.sources.file(0).path().c_str());
     return 1;
   }
+  // Model-object parameters come from the store (--state), which only the interpreter reads yet.
+  for (const sema::ParamInfo &pi : proc->params)
+    if (pi.type->is(sema::TypeKind::Record) && pi.type->record->model) {
+      fprintf(opts.err,
+              "cfmc: error: the JIT does not compile model objects from --state yet (line %u); use --engine "
+              "interp\n",
+              static_cast<unsigned>(pi.decl->loc.line));
+      return kUnsupported;
+    }
   for (const auto &[name, value] : opts.args) {
     bool known = false;
     for (const sema::ParamInfo &pi : proc->params) known = known || pi.name == name;

@@ -176,6 +176,7 @@ private:
   int taskCount_ = 0;
   Value *asyncCall(const ast::AsyncCallExpr *a);
   Value *asyncBlock(const ast::AsyncBlockExpr *a);
+  Value *asyncBuiltin(const ast::AsyncCallExpr *a);
   Value *waitCall(const ast::CallExpr *c);
   /// `i8 (ptr env, ptr result)` and `void (ptr env)`: a task's entry and its env's drop.
   llvm::Function *taskFunction(const std::string &name, bool drop);
@@ -192,7 +193,8 @@ private:
   Value *checkedInt(char op, Value *a, Value *b, support::Loc loc);
   Value *call(const ast::CallExpr *c);
   Value *userCall(const ast::CallExpr *c);
-  Value *builtin(const ast::CallExpr *c);
+  /// A built-in call; `given` is its argument evaluated already (`async builtin(arg)`).
+  Value *builtin(const ast::CallExpr *c, Value *given = nullptr);
   Value *method(const ast::MethodCallExpr *m);
   Value *member(const ast::MemberExpr *m);
   Value *listLit(const ast::ListLit *l);

@@ -299,10 +299,10 @@ llvm::Value *Lowerer::userCall(const ast::CallExpr *c) {
   return isVoid ? nullptr : b_.CreateExtractValue(r, 0);
 }
 
-llvm::Value *Lowerer::builtin(const ast::CallExpr *c) {
+llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
   using ast::Builtin;
   const ast::Expr *a0 = c->args.empty() ? nullptr : c->args[0].value;
-  Value *v = a0 ? expr(a0) : nullptr;
+  Value *v = given ? given : a0 ? expr(a0) : nullptr;
   const sema::Type *at = a0 ? vt(a0) : nullptr;
   switch (c->builtin) {
   case Builtin::Print: {

@@ -39,6 +39,7 @@ llvm::Value *envSlot(llvm::IRBuilder<> &b, llvm::Value *env, size_t i) {
 /// it), then a task whose entry makes the call; its error gets the `async` line in the trace.
 llvm::Value *Lowerer::asyncCall(const ast::AsyncCallExpr *a) {
   const ast::CallExpr *c = a->call;
+  if (!c->fn) return asyncBuiltin(a);
   const sema::FnInfo *callee = c->fn;
   size_t n = callee->params.size();
   std::vector<Value *> args(n, nullptr);
@@ -95,6 +96,50 @@ llvm::Value *Lowerer::asyncCall(const ast::AsyncCallExpr *a) {
     b_.SetInsertPoint(release_);
     for (size_t i = 0; i < n; ++i)
       if (boxed(callee->params[i].type)) release(b_.CreateLoad(ptr_, envSlot(b_, denv, i)));
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    b_.CreateCall(abi("cfm_env_free"), {denv});
+    b_.CreateRetVoid();
+  }
+  fn_ = std::move(saved);
+  b_.restoreIP(ip);
+  return b_.CreateCall(abi("cfm_spawn"), {typeDesc(a->type->a), entry, env, drop});
+}
+
+/// `async builtin(arg)`: the argument now, the built-in in the task; its error gets the call's
+/// line, then the `async` line (interp's AsyncBuiltinNode).
+llvm::Value *Lowerer::asyncBuiltin(const ast::AsyncCallExpr *a) {
+  const ast::CallExpr *c = a->call;
+  const ast::Expr *a0 = c->args.empty() ? nullptr : c->args[0].value;
+  Value *arg = a0 ? expr(a0) : nullptr;
+  Value *env = b_.CreateCall(abi("cfm_env_new"), {b_.getInt64(16)});
+  if (a0) b_.CreateStore(toSlot(arg, vt(a0)), envSlot(b_, env, 0));
+
+  std::string name = "task." + std::to_string(taskCount_++) + "." + c->callee;
+  llvm::Function *entry = taskFunction(name, false), *drop = taskFunction(name + ".drop", true);
+  auto ip = b_.saveIP();
+  Fn saved = std::move(fn_);
+  {
+    beginFunction(entry, nullptr);
+    Value *envArg = entry->getArg(0), *result = entry->getArg(1);
+    BB *err = block("error");
+    fn_.errTarget = err;
+    b_.CreateStore(b_.getInt64(1), envArg);
+    Value *given = a0 ? fromSlot(b_.CreateLoad(i64_, envSlot(b_, envArg, 0)), vt(a0)) : nullptr;
+    Value *r = builtin(c, given);
+    b_.CreateStore(r ? toSlot(r, c->type) : b_.getInt64(0), result);
+    b_.CreateRet(b_.getInt8(1));
+    b_.SetInsertPoint(err);
+    b_.CreateCall(abi("cfm_frame_done"), {});
+    b_.CreateCall(abi("cfm_fail_at"), {fileName(a->loc().file), b_.getInt64(a->loc().line)});
+    b_.CreateRet(b_.getInt8(0));
+
+    beginFunction(drop, nullptr);
+    Value *denv = drop->getArg(0);
+    BB *release_ = block("release"), *done = block("done");
+    b_.CreateCondBr(b_.CreateICmpEQ(b_.CreateLoad(i64_, denv), b_.getInt64(0)), release_, done);
+    b_.SetInsertPoint(release_);
+    if (a0 && boxed(vt(a0))) release(b_.CreateLoad(ptr_, envSlot(b_, denv, 0)));
     b_.CreateBr(done);
     b_.SetInsertPoint(done);
     b_.CreateCall(abi("cfm_env_free"), {denv});

@@ -52,7 +52,6 @@ private:
     case TypeKind::List: return type(t->a, l);
     case TypeKind::Map: type(t->a, l); return type(t->b, l);
     case TypeKind::Record:
-      if (t->record->model) return fail("model objects", l);
       if (!seen_.insert(t).second) return; // records may refer to themselves through lists
       for (const sema::FieldInfo &fi : t->record->fields) type(fi.type, l);
       return;
@@ -190,7 +189,8 @@ private:
     case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
     case ast::ExprKind::AsyncCall: {
       const ast::CallExpr *c = static_cast<const ast::AsyncCallExpr *>(e)->call;
-      if (!c->fn) return fail("`async` of a built-in", e->loc());
+      if (!c->fn && (c->args.size() > 1 || c->builtin == Builtin::Wait))
+        return fail("`async` of this built-in", e->loc());
       return call(c);
     }
     case ast::ExprKind::AsyncBlock: return block(static_cast<const ast::AsyncBlockExpr *>(e)->body);

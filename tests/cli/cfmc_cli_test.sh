@@ -159,22 +159,22 @@ run jit-args-defaults 0 -- run --engine jit --arg=n=-7 "$TMP/jitargs.cfp" && has
   pass "jit: --arg defaults"
 run jit-args-bad 1 -- run --engine jit "$TMP/jitargs.cfp" --arg n=five && has err "--arg n: \`five\` is not a \`int\`" &&
   pass "jit: a --arg that does not fit"
-cat >"$TMP/async.cfp" <<'CFP'
+cat >"$TMP/model.cfp" <<'CFP'
 procedure main() {
   print("before");
-  let t = async sleep(10ms);
-  wait(t);
+  let t = ConfigTemplate { name: "t", element: "", path: "/x", mode: "0644", text: "hi" };
+  print(t.render({"n": 1}));
 }
 CFP
-run jit-unsupported 3 -- run --engine jit "$TMP/async.cfp" &&
-  has err "cfmc: error: the JIT does not compile \`async\` of a built-in yet (line 3); use --engine interp" && [ ! -s "$TMP/out" ] &&
+run jit-unsupported 3 -- run --engine jit "$TMP/model.cfp" &&
+  has err "cfmc: error: the JIT does not compile the method \`render\` yet (line 4); use --engine interp" && [ ! -s "$TMP/out" ] &&
   pass "jit: what it does not compile yet is exit 3 before anything runs"
 run build-help 0 -- build --help && has out "usage: cfmc build" && pass "cfmc build --help"
 run build-no-emit 2 -- build "$TMP/ok.cfp" && has err "--emit-llvm" && pass "cfmc build without --emit-llvm"
 run build-ir 0 -- build --emit-llvm --opt 0 "$TMP/trace.cfp" && has out "define internal i1 @fn.inner(i32 %depth)" &&
   has out "define i32 @cfm.entry" && has out "call void @cfm_fail_at" && pass "cfmc build --emit-llvm prints the IR"
 run build-ir-o2 0 -- build --emit-llvm "$TMP/ok.cfp" && has out "@cfm.entry" && pass "cfmc build --emit-llvm at O2"
-run build-unsupported 3 -- build --emit-llvm "$TMP/async.cfp" && has err "does not compile \`async\` of a built-in yet (line 3)" &&
+run build-unsupported 3 -- build --emit-llvm "$TMP/model.cfp" && has err "does not compile the method \`render\` yet (line 4)" &&
   pass "cfmc build: exit 3 for what the JIT does not compile yet"
 
 # ---- cfmc repl, scripted through a pipe (no prompts) ----
