@@ -4,25 +4,18 @@
 // run.cpp): constants, --arg values, the procedure, uncaught errors with their traces.
 #include "jit/jit.h"
 #include "jit/lower.h"
+#include "jit/session.h"
 
 #include "interp/program.h"
 #include "runtime/abi.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
 
-#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
-#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
-#include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/IR/Verifier.h>
-#include <llvm/Passes/PassBuilder.h>
-#include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
-#include <llvm/Target/TargetMachine.h>
 
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <mutex>
 
 namespace cfm::jit {
 
@@ -30,49 +23,11 @@ using namespace rt;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double msSince(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-void initLLVM() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
-}
-
-llvm::CodeGenOptLevel codegenLevel(int opt) {
-  return opt <= 0   ? llvm::CodeGenOptLevel::None
-         : opt == 1 ? llvm::CodeGenOptLevel::Less
-                    : llvm::CodeGenOptLevel::Default;
-}
-
-std::string errorText(llvm::Error e) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  os << e;
-  return s;
-}
-
-/// Runs the new pass manager's default pipeline of `opt` over `m`.
-void optimize(llvm::Module &m, llvm::TargetMachine *tm, int opt) {
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(tm);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::ModulePassManager mpm =
-      opt <= 0 ? pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
-               : pb.buildPerModuleDefaultPipeline(opt == 1 ? llvm::OptimizationLevel::O1
-                                                           : llvm::OptimizationLevel::O2);
-  mpm.run(m, mam);
+/// The identity of the program for the persistent object cache (empty: not cached yet).
+std::string cacheKey(const frontend::Compilation &c, const JitOptions &jo) {
+  (void)c;
+  (void)jo;
+  return {};
 }
 
 /// The procedure `name` of the program, or nullptr.
@@ -80,50 +35,6 @@ const sema::FnInfo *findProcedure(const sema::Program &p, const std::string &nam
   for (const sema::FnInfo &fi : p.functions)
     if (fi.name == name && fi.decl->fnKind == ast::FnKind::Procedure) return &fi;
   return nullptr;
-}
-
-/// A lowered and optimised module with the context it lives in and its target machine.
-struct Built {
-  llvm::orc::ThreadSafeContext ctx{std::make_unique<llvm::LLVMContext>()};
-  std::unique_ptr<llvm::Module> module;
-  std::unique_ptr<llvm::TargetMachine> tm;
-  std::optional<llvm::orc::JITTargetMachineBuilder> jtmb;
-  ModuleInfo info;
-  double lowerMs = 0, optMs = 0;
-};
-
-/// Lowers and optimises; false with `why` when LLVM cannot target this host or the IR is bad.
-bool build(const frontend::Compilation &c, const sema::FnInfo *entry, int opt, Built &b, std::string &why) {
-  initLLVM();
-  auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!jtmb) {
-    why = errorText(jtmb.takeError());
-    return false;
-  }
-  jtmb->setCodeGenOptLevel(codegenLevel(opt));
-  auto tm = jtmb->createTargetMachine();
-  if (!tm) {
-    why = errorText(tm.takeError());
-    return false;
-  }
-  b.tm = std::move(*tm);
-  b.jtmb = std::move(*jtmb);
-  auto t0 = Clock::now();
-  b.module = std::make_unique<llvm::Module>(c.sources.file(0).path(), *b.ctx.getContext());
-  b.module->setDataLayout(b.tm->createDataLayout());
-  b.module->setTargetTriple(b.tm->getTargetTriple().str());
-  b.info = lowerProgram(c.program, c.sources, entry, *b.module);
-  std::string verify;
-  llvm::raw_string_ostream vs(verify);
-  if (llvm::verifyModule(*b.module, &vs)) {
-    why = "internal error: the JIT produced invalid IR: " + verify;
-    return false;
-  }
-  b.lowerMs = msSince(t0);
-  t0 = Clock::now();
-  optimize(*b.module, b.tm.get(), opt);
-  b.optMs = msSince(t0);
-  return true;
 }
 
 void printUncaught(FILE *err) {
@@ -214,50 +125,24 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     }
   }
 
-  Built b;
-  if (!build(c, proc, jo.optLevel, b, why)) {
+  Session *session = Session::get(jo.optLevel, why);
+  Lowered l;
+  if (!session || !session->lower(sp, c.sources, proc, c.sources.file(0).path(), l, why)) {
     fprintf(opts.err, "cfmc: error: %s\n", why.c_str());
     return 1;
   }
-  auto t0 = Clock::now();
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*b.jtmb)).create();
-  if (!jit) {
-    fprintf(opts.err, "cfmc: error: %s\n", errorText(jit.takeError()).c_str());
-    return 1;
-  }
-  // The ABI functions, the runtime type descriptors and the task locals, by address.
-  interp::TypeTable types;
-  llvm::orc::SymbolMap syms;
-  auto define = [&](const std::string &name, const void *addr, llvm::JITSymbolFlags flags) {
-    syms[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(addr), flags};
-  };
-  for (llvm::Function &f : *b.module)
-    if (f.isDeclaration() && f.getName().starts_with("cfm_"))
-      if (void *a = cfm_abi_lookup(f.getName().str().c_str()))
-        define(f.getName().str(), a, llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
-  for (const auto &[name, t] : b.info.typeSymbols) define(name, types.get(t), llvm::JITSymbolFlags::Exported);
-  // All tasks run on this thread: sched::tl's address is the same for every task (the scheduler
-  // swaps its contents at each switch).
-  define(kTaskLocalSymbol, cfm_task_local(), llvm::JITSymbolFlags::Exported);
-  llvm::orc::JITDylib &jd = (*jit)->getMainJITDylib();
-  llvm::Error err = jd.define(llvm::orc::absoluteSymbols(std::move(syms)));
-  if (!err) {
-    auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-        (*jit)->getDataLayout().getGlobalPrefix());
-    if (gen)
-      jd.addGenerator(std::move(*gen));
-    else
-      err = gen.takeError();
-  }
-  if (!err) err = (*jit)->addIRModule(llvm::orc::ThreadSafeModule(std::move(b.module), b.ctx));
+  double lowerMs = l.lowerMs;
+  AddTimes times;
+  auto jd = session->add(std::move(l), jo.cache ? cacheKey(c, jo) : std::string(), &times);
+  llvm::Error err = jd ? llvm::Error::success() : jd.takeError();
   auto lookup = [&](const char *name) -> void * {
     if (err) return nullptr;
-    auto a = (*jit)->lookup(name);
+    auto a = session->lookup(**jd, name);
     if (!a) {
       err = a.takeError();
       return nullptr;
     }
-    return a->toPtr<void *>();
+    return *a;
   };
   auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol));
   auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *)>(lookup(kEntrySymbol));
@@ -270,8 +155,8 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     const auto &t = c.times;
     fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,
             t.check);
-    fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms, codegen %.2fms\n", jo.optLevel, b.lowerMs,
-            b.optMs, msSince(t0));
+    fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms, codegen %.2fms%s\n", jo.optLevel, lowerMs,
+            times.optMs, times.codegenMs, times.cacheHit ? " (object cache hit)" : "");
   }
 
   // Everything runs as the first task of a scheduler: constants, defaults, the procedure.
@@ -333,17 +218,22 @@ int emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitO
     fprintf(err, "cfmc: error: the JIT does not compile %s; use --engine interp\n", why.c_str());
     return kUnsupported;
   }
-  Built b;
-  if (!build(c, findProcedure(c.program, proc), jo.optLevel, b, why)) {
+  Session *session = Session::get(jo.optLevel, why);
+  Lowered l;
+  if (!session || !session->lower(c.program, c.sources, findProcedure(c.program, proc),
+                                  c.sources.file(0).path(), l, why)) {
     fprintf(err, "cfmc: error: %s\n", why.c_str());
     return 1;
   }
+  auto t0 = std::chrono::steady_clock::now();
+  optimize(*l.module, &session->targetMachine(), jo.optLevel);
+  double optMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::string text;
   llvm::raw_string_ostream os(text);
-  b.module->print(os, nullptr);
+  l.module->print(os, nullptr);
   os.flush();
   fwrite(text.data(), 1, text.size(), out);
-  if (jo.time) fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms\n", jo.optLevel, b.lowerMs, b.optMs);
+  if (jo.time) fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms\n", jo.optLevel, l.lowerMs, optMs);
   return 0;
 }
 

@@ -16,6 +16,7 @@ namespace cfm::jit {
 struct JitOptions {
   int optLevel = 2;  // 0, 1 or 2: LLVM's new pass manager pipeline O0/O1/O2 (and codegen level)
   bool time = false; // print the time spent lowering, optimising and generating code on stderr
+  bool cache = true; // the persistent object cache (`--no-cache` turns it off)
 };
 
 /// Exit status of a run or an IR dump when the program uses what the JIT does not compile yet.

@@ -1,0 +1,157 @@
+// session.cpp — the process's one ORC LLJIT (see session.h): target machine, the pass pipeline,
+// a JITDylib per module with the runtime's symbols bound by address, compilation to objects.
+#include "jit/session.h"
+
+#include "runtime/abi.h"
+
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <chrono>
+
+namespace cfm::jit {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+llvm::CodeGenOptLevel codegenLevel(int opt) {
+  return opt <= 0   ? llvm::CodeGenOptLevel::None
+         : opt == 1 ? llvm::CodeGenOptLevel::Less
+                    : llvm::CodeGenOptLevel::Default;
+}
+
+} // namespace
+
+std::string errorText(llvm::Error e) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << e;
+  return s;
+}
+
+void optimize(llvm::Module &m, llvm::TargetMachine *tm, int opt) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm =
+      opt <= 0 ? pb.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
+               : pb.buildPerModuleDefaultPipeline(opt == 1 ? llvm::OptimizationLevel::O1
+                                                           : llvm::OptimizationLevel::O2);
+  mpm.run(m, mam);
+}
+
+Session *Session::get(int opt, std::string &why) {
+  static std::once_flag once;
+  static std::unique_ptr<Session> session;
+  static std::string failure;
+  std::call_once(once, [opt] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb) {
+      failure = errorText(jtmb.takeError());
+      return;
+    }
+    jtmb->setCodeGenOptLevel(codegenLevel(opt));
+    auto tm = jtmb->createTargetMachine();
+    if (!tm) {
+      failure = errorText(tm.takeError());
+      return;
+    }
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+    if (!jit) {
+      failure = errorText(jit.takeError());
+      return;
+    }
+    // Functions generated code may call without declaring them in the ABI (memcpy, fmod, ...).
+    auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+        (*jit)->getDataLayout().getGlobalPrefix());
+    if (!gen) {
+      failure = errorText(gen.takeError());
+      return;
+    }
+    (*jit)->getMainJITDylib().addGenerator(std::move(*gen));
+    session.reset(new Session());
+    session->opt_ = opt;
+    session->tm_ = std::move(*tm);
+    session->jit_ = std::move(*jit);
+  });
+  if (!session) why = failure;
+  return session.get();
+}
+
+bool Session::lower(const sema::Program &p, const support::SourceManager &sources, const sema::FnInfo *entry,
+                    const std::string &name, Lowered &out, std::string &why) {
+  auto t0 = Clock::now();
+  out.module = std::make_unique<llvm::Module>(name, *out.ctx.getContext());
+  out.module->setDataLayout(tm_->createDataLayout());
+  out.module->setTargetTriple(tm_->getTargetTriple().str());
+  out.info = lowerProgram(p, sources, entry, *out.module);
+  std::string verify;
+  llvm::raw_string_ostream vs(verify);
+  if (llvm::verifyModule(*out.module, &vs)) {
+    why = "internal error: the JIT produced invalid IR: " + verify;
+    return false;
+  }
+  out.lowerMs = msSince(t0);
+  return true;
+}
+
+llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string &cacheKey, AddTimes *times) {
+  (void)cacheKey; // the persistent object cache is not there yet
+  std::lock_guard<std::mutex> lock(mu_);
+  auto jd = jit_->createJITDylib("cfm.module." + std::to_string(dylibs_++));
+  if (!jd) return jd.takeError();
+  jd->addToLinkOrder(jit_->getMainJITDylib());
+  // The ABI functions the module calls, its runtime type descriptors and the task locals, by
+  // address. All tasks run on this thread: sched::tl's address is the same for every task (the
+  // scheduler swaps its contents at each switch).
+  llvm::orc::SymbolMap syms;
+  auto define = [&](const std::string &name, const void *addr, llvm::JITSymbolFlags flags) {
+    syms[jit_->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(addr), flags};
+  };
+  for (llvm::Function &f : *l.module)
+    if (f.isDeclaration() && f.getName().starts_with("cfm_"))
+      if (void *a = cfm_abi_lookup(f.getName().str().c_str()))
+        define(f.getName().str(), a, llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+  for (const auto &[name, t] : l.info.typeSymbols)
+    define(name, types_.get(t), llvm::JITSymbolFlags::Exported);
+  define(kTaskLocalSymbol, cfm_task_local(), llvm::JITSymbolFlags::Exported);
+  if (llvm::Error e = jd->define(llvm::orc::absoluteSymbols(std::move(syms)))) return e;
+
+  auto t0 = Clock::now();
+  optimize(*l.module, tm_.get(), opt_);
+  if (times) times->optMs = msSince(t0);
+  t0 = Clock::now();
+  llvm::orc::SimpleCompiler compile(*tm_);
+  auto object = compile(*l.module);
+  if (!object) return object.takeError();
+  if (llvm::Error e = jit_->addObjectFile(*jd, std::move(*object))) return e;
+  if (times) times->codegenMs = msSince(t0);
+  return &*jd;
+}
+
+llvm::Expected<void *> Session::lookup(llvm::orc::JITDylib &jd, const std::string &name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto a = jit_->lookup(jd, name);
+  if (!a) return a.takeError();
+  return a->toPtr<void *>();
+}
+
+} // namespace cfm::jit
