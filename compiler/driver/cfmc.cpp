@@ -76,7 +76,8 @@ options:
                     the methods of model objects so far)
   --opt N           the JIT's optimisation level: 0, 1 or 2 (default 2)
   --time            the JIT: print the time spent in the front end, lowering, optimising and
-                    generating code on stderr
+                    generating code on stderr (and whether the object cache had the code)
+  --no-cache        the JIT: do not use the persistent object cache (compile, store nothing)
   --proc NAME       the procedure to run (default: main)
   --arg NAME=VALUE  a parameter of the procedure (repeatable); a `BusinessSystem` parameter
                     is given by the system's name or id and read from the --state store
@@ -84,7 +85,9 @@ options:
   -h, --help        show this help
 
 environment: CFM_TASK_STACK=SIZE (a task's stack, 256k by default), CFM_SCHED_STRESS=1 (yield at
-every suspension point, run ready tasks in random order; CFM_SCHED_SEED=N repeats a run)
+every suspension point, run ready tasks in random order; CFM_SCHED_SEED=N repeats a run),
+CFM_CACHE_DIR=DIR (the JIT's object cache; default $XDG_CACHE_HOME/cfm/jit, else
+~/.cache/cfm/jit; the newest 256 objects, 256 MiB at most)
 )";
 
 int usageError(const std::string &msg, const char *help) {
@@ -205,6 +208,10 @@ int cmdRun(const std::vector<std::string> &args) {
     }
     if (a == "--time") {
       jopts.time = true;
+      continue;
+    }
+    if (a == "--no-cache") {
+      jopts.cache = false;
       continue;
     }
     if (a == "--state" || a.rfind("--state=", 0) == 0) {

@@ -2,6 +2,7 @@
 // O0/O1/O2, ORC LLJIT (the ABI and the runtime types bound as absolute symbols), and the run
 // itself as the first task of the scheduler, exactly as interp::run does it (compiler/interp/
 // run.cpp): constants, --arg values, the procedure, uncaught errors with their traces.
+#include "jit/cache.h"
 #include "jit/jit.h"
 #include "jit/lower.h"
 #include "jit/session.h"
@@ -11,6 +12,8 @@
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
 
+#include <llvm/ADT/StringExtras.h>
+#include <llvm/Support/BLAKE3.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <chrono>
@@ -23,11 +26,17 @@ using namespace rt;
 
 namespace {
 
-/// The identity of the program for the persistent object cache (empty: not cached yet).
-std::string cacheKey(const frontend::Compilation &c, const JitOptions &jo) {
-  (void)c;
-  (void)jo;
-  return {};
+/// The identity of the program for the persistent object cache: the path and text of every
+/// source file in order (the paths are in the traces), the entry procedure and the level (the session adds
+/// the compiler, LLVM and CPU).
+std::string cacheKey(const frontend::Compilation &c, const std::string &entry, const JitOptions &jo) {
+  llvm::BLAKE3 h;
+  for (size_t i = 0; i < c.sources.size(); ++i) {
+    const support::SourceFile &f = c.sources.file(static_cast<support::FileId>(i));
+    h.update(std::to_string(f.path().size()) + ":" + f.path() + std::to_string(f.text().size()) + ":");
+    h.update(f.text());
+  }
+  return cache::hashParts({llvm::toHex(h.final(), true), entry, std::to_string(jo.optLevel)});
 }
 
 /// The procedure `name` of the program, or nullptr.
@@ -133,7 +142,7 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
   }
   double lowerMs = l.lowerMs;
   AddTimes times;
-  auto jd = session->add(std::move(l), jo.cache ? cacheKey(c, jo) : std::string(), &times);
+  auto jd = session->add(std::move(l), jo.cache ? cacheKey(c, opts.proc, jo) : std::string(), &times);
   llvm::Error err = jd ? llvm::Error::success() : jd.takeError();
   auto lookup = [&](const char *name) -> void * {
     if (err) return nullptr;

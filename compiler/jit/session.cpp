@@ -1,9 +1,12 @@
 // session.cpp — the process's one ORC LLJIT (see session.h): target machine, the pass pipeline,
-// a JITDylib per module with the runtime's symbols bound by address, compilation to objects.
+// a JITDylib per module with the runtime's symbols bound by address, compilation to objects
+// (through the persistent object cache of cache.h when the module has a cache key).
 #include "jit/session.h"
+#include "jit/cache.h"
 
 #include "runtime/abi.h"
 
+#include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -114,7 +117,6 @@ bool Session::lower(const sema::Program &p, const support::SourceManager &source
 }
 
 llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string &cacheKey, AddTimes *times) {
-  (void)cacheKey; // the persistent object cache is not there yet
   std::lock_guard<std::mutex> lock(mu_);
   auto jd = jit_->createJITDylib("cfm.module." + std::to_string(dylibs_++));
   if (!jd) return jd.takeError();
@@ -130,21 +132,43 @@ llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string 
     if (f.isDeclaration() && f.getName().starts_with("cfm_"))
       if (void *a = cfm_abi_lookup(f.getName().str().c_str()))
         define(f.getName().str(), a, llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
-  for (const auto &[name, t] : l.info.typeSymbols)
-    define(name, types_.get(t), llvm::JITSymbolFlags::Exported);
+  auto &types = *(tables_[&*jd] = std::make_unique<interp::TypeTable>());
+  for (const auto &[name, t] : l.info.typeSymbols) define(name, types.get(t), llvm::JITSymbolFlags::Exported);
   define(kTaskLocalSymbol, cfm_task_local(), llvm::JITSymbolFlags::Exported);
   if (llvm::Error e = jd->define(llvm::orc::absoluteSymbols(std::move(syms)))) return e;
 
+  // The persistent object cache: the key also names the compiler, LLVM and the host CPU.
+  std::string key, dir;
+  if (!cacheKey.empty()) {
+    dir = cache::directory();
+    key = cache::hashParts({cacheKey, cache::compilerId(), LLVM_VERSION_STRING, tm_->getTargetTriple().str(),
+                            tm_->getTargetCPU(), tm_->getTargetFeatureString(), std::to_string(opt_)});
+  }
   auto t0 = Clock::now();
+  if (!dir.empty())
+    if (auto cached = cache::load(dir, key)) {
+      if (llvm::Error e = jit_->addObjectFile(*jd, std::move(cached))) return e;
+      if (times) {
+        times->codegenMs = msSince(t0);
+        times->cacheHit = true;
+      }
+      return &*jd;
+    }
   optimize(*l.module, tm_.get(), opt_);
   if (times) times->optMs = msSince(t0);
   t0 = Clock::now();
   llvm::orc::SimpleCompiler compile(*tm_);
   auto object = compile(*l.module);
   if (!object) return object.takeError();
+  if (!dir.empty()) (void)cache::store(dir, key, (*object)->getBuffer()); // not fatal: next run compiles
   if (llvm::Error e = jit_->addObjectFile(*jd, std::move(*object))) return e;
   if (times) times->codegenMs = msSince(t0);
   return &*jd;
+}
+
+interp::TypeTable &Session::typesOf(llvm::orc::JITDylib &jd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return *tables_.at(&jd);
 }
 
 llvm::Expected<void *> Session::lookup(llvm::orc::JITDylib &jd, const std::string &name) {

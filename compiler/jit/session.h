@@ -14,6 +14,7 @@
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,22 +57,25 @@ public:
              const std::string &name, Lowered &out, std::string &why);
 
   /// Optimises and compiles `l` into a new JITDylib and returns it. `cacheKey`: the identity of
-  /// the module's source for the persistent object cache (empty: not cached).
+  /// the module's source for the persistent object cache (empty: not cached); with one, a valid
+  /// cached object is linked instead of optimising and compiling (cache.h), and a new object is
+  /// stored.
   llvm::Expected<llvm::orc::JITDylib *> add(Lowered l, const std::string &cacheKey,
                                             AddTimes *times = nullptr);
 
   /// The address of `name` in `jd` (compiling it if it is not yet).
   llvm::Expected<void *> lookup(llvm::orc::JITDylib &jd, const std::string &name);
 
-  /// Runtime type descriptors for the types of every compilation in the session.
-  interp::TypeTable &types() { return types_; }
+  /// The runtime type descriptors of the module added as `jd` (one table per module: a
+  /// compilation's sema types die with it, and a later one may reuse their addresses).
+  interp::TypeTable &typesOf(llvm::orc::JITDylib &jd);
 
 private:
   Session() = default;
   int opt_ = 2;
   std::unique_ptr<llvm::TargetMachine> tm_;
   std::unique_ptr<llvm::orc::LLJIT> jit_;
-  interp::TypeTable types_;
+  std::map<const llvm::orc::JITDylib *, std::unique_ptr<interp::TypeTable>> tables_;
   std::mutex mu_;
   int dylibs_ = 0;
 };
