@@ -385,16 +385,25 @@ EPtr Compiler::exprRaw(ast::Expr *e) {
       return makeAsyncCall(t, l, p_.fns.at(c->fn).get(), std::move(written), std::move(defaulted));
     }
     // A built-in: its arguments now, the call in the task (reading them from slots 0..n-1).
-    std::vector<EPtr> args;
-    auto call = std::make_unique<BuiltinNode>(ty(c->type), c->loc(), c->builtin);
+    std::vector<EPtr> args, reads;
     for (size_t i = 0; i < c->args.size(); ++i) {
       args.push_back(expr(c->args[i].value));
       const TypeDesc *at = args.back()->type;
       if (at->boxed())
-        call->args.push_back(std::make_unique<LocalGet>(at, args.back()->loc, static_cast<int>(i)));
+        reads.push_back(std::make_unique<LocalGet>(at, args.back()->loc, static_cast<int>(i)));
       else
-        call->args.push_back(std::make_unique<ScalarLocal>(at, args.back()->loc, static_cast<int>(i)));
+        reads.push_back(std::make_unique<ScalarLocal>(at, args.back()->loc, static_cast<int>(i)));
     }
+    if (c->builtin == ast::Builtin::Wait) { // `async wait(t)`, `async wait(ts, timeout: d)`
+      EPtr target, timeout;
+      for (size_t i = 0; i < c->args.size(); ++i)
+        (c->args[i].name.empty() ? target : timeout) = std::move(reads[i]);
+      bool list = target->type->kind == Kind::List;
+      EPtr call = makeWait(ty(c->type), c->loc(), std::move(target), std::move(timeout), list);
+      return makeAsyncBuiltin(t, l, std::move(args), std::move(call));
+    }
+    auto call = std::make_unique<BuiltinNode>(ty(c->type), c->loc(), c->builtin);
+    call->args = std::move(reads);
     return makeAsyncBuiltin(t, l, std::move(args), std::move(call));
   }
   case ast::ExprKind::AsyncBlock: {

@@ -30,6 +30,14 @@ struct RunOptions {
 /// `--arg`.
 int run(const frontend::Compilation &c, const RunOptions &opts);
 
+/// A `--arg` value for a procedure parameter of runtime type `t` (written `typeName`): a
+/// literal of the type (LANGUAGE.md: `true`/`false`, `90s`, numbers, a string verbatim, json via
+/// parse_json), or for a BusinessSystem the system of that name or id in the store at
+/// `statePath`. A new reference in `out`; false with `why` (no error left pending). Both engines
+/// read `--arg` values with it.
+bool commandLineArg(const std::string &text, const rt::TypeDesc *t, const std::string &typeName,
+                    const std::string &statePath, rt::Slot &out, std::string &why);
+
 /// For the REPL: runs procedure `proc` with ready argument values (owned references, one per
 /// parameter), then hands back the final values of the variables `keep` (new references, in
 /// order) and their runtime types. The compiled program stays alive in `holder`: values it made

@@ -109,6 +109,17 @@ bool loadSystemArg(const std::string &state, const std::string &key, const TypeD
   return true;
 }
 
+} // namespace
+
+bool commandLineArg(const std::string &text, const TypeDesc *t, const std::string &typeName,
+                    const std::string &statePath, Slot &out, std::string &why) {
+  if (t->kind == Kind::Record && t->model && t->name == "BusinessSystem")
+    return loadSystemArg(statePath, text, t, out, why);
+  return convertArg(text, t, typeName, out, why);
+}
+
+namespace {
+
 void printUncaught(FILE *err) {
   ErrorVal *e = takeError();
   if (!e) return;
@@ -175,9 +186,7 @@ int run(const frontend::Compilation &c, const RunOptions &opts) {
         if (it != opts.args.end()) {
           std::string problem;
           const TypeDesc *pt = fn->paramTypes[ready];
-          bool ok = pt->kind == Kind::Record && pt->model && pt->name == "BusinessSystem"
-                        ? loadSystemArg(opts.statePath, it->second, pt, args[ready], problem)
-                        : convertArg(it->second, pt, pi.type->str(), args[ready], problem);
+          bool ok = commandLineArg(it->second, pt, pi.type->str(), opts.statePath, args[ready], problem);
           if (!ok) {
             fprintf(opts.err, "cfmc: error: --arg %s: %s\n", pi.name.c_str(), problem.c_str());
             argsOk = false;

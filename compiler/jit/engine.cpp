@@ -17,7 +17,6 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <chrono>
-#include <cmath>
 #include <functional>
 
 namespace cfm::jit {
@@ -55,51 +54,6 @@ void printUncaught(FILE *err) {
   release(e);
 }
 
-/// `90s`, `1.5m`, `500ms`, `-2h`: a whole number of milliseconds (as interp/run.cpp reads them).
-bool parseDuration(const std::string &s, int64_t &out) {
-  size_t u = s.size();
-  while (u > 0 && std::isalpha(static_cast<unsigned char>(s[u - 1]))) --u;
-  std::string unit = s.substr(u), num = s.substr(0, u);
-  long double mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : 0;
-  if (mult == 0 || num.empty()) return false;
-  std::string clean;
-  for (char ch : num) {
-    if (!(std::isdigit(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_')) return false;
-    if (ch != '_') clean += ch;
-  }
-  char *end = nullptr;
-  long double v = std::strtold(clean.c_str(), &end) * mult;
-  if (end != clean.c_str() + clean.size() || std::floor(v) != v || std::fabs(v) > 9.2e18L) return false;
-  out = static_cast<int64_t>(v);
-  return true;
-}
-
-/// A command-line value as a literal of type t (the types the JIT's scope admits).
-bool convertArg(const std::string &text, const sema::Type *t, Slot &out, std::string &why) {
-  switch (t->kind) {
-  case sema::TypeKind::String: out.o = newStr(text); return true;
-  case sema::TypeKind::Int:
-    if (intOfString(text, out.i)) return true;
-    break;
-  case sema::TypeKind::Float:
-    if (floatOfString(text, out.f)) return true;
-    break;
-  case sema::TypeKind::Bool:
-    if (text == "true" || text == "false") {
-      out.i = text == "true";
-      return true;
-    }
-    break;
-  case sema::TypeKind::Duration:
-    if (parseDuration(text, out.i)) return true;
-    break;
-  default: why = "parameters of type `" + t->str() + "` cannot be given on the command line"; return false;
-  }
-  clearError();
-  why = "`" + text + "` is not a `" + t->str() + "`";
-  return false;
-}
-
 } // namespace
 
 int run(const frontend::Compilation &c, const interp::RunOptions &opts, const JitOptions &jo) {
@@ -115,15 +69,6 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
             c.sources.file(0).path().c_str());
     return 1;
   }
-  // Model-object parameters come from the store (--state), which only the interpreter reads yet.
-  for (const sema::ParamInfo &pi : proc->params)
-    if (pi.type->is(sema::TypeKind::Record) && pi.type->record->model) {
-      fprintf(opts.err,
-              "cfmc: error: the JIT does not compile model objects from --state yet (line %u); use --engine "
-              "interp\n",
-              static_cast<unsigned>(pi.decl->loc.line));
-      return kUnsupported;
-    }
   for (const auto &[name, value] : opts.args) {
     bool known = false;
     for (const sema::ParamInfo &pi : proc->params) known = known || pi.name == name;
@@ -135,6 +80,7 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
   }
 
   Session *session = Session::get(jo.optLevel, why);
+  installTemplateCompiler(jo.optLevel);
   Lowered l;
   if (!session || !session->lower(sp, c.sources, proc, c.sources.file(0).path(), l, why)) {
     fprintf(opts.err, "cfmc: error: %s\n", why.c_str());
@@ -154,7 +100,7 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     return *a;
   };
   auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol));
-  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *)>(lookup(kEntrySymbol));
+  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *, Slot *)>(lookup(kEntrySymbol));
   auto fini = reinterpret_cast<void (*)()>(lookup(kFiniSymbol));
   if (err) {
     fprintf(opts.err, "cfmc: error: %s\n", errorText(std::move(err)).c_str());
@@ -184,7 +130,8 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
       auto it = opts.args.find(pi.name);
       std::string problem;
       if (it != opts.args.end()) {
-        if (convertArg(it->second, pi.type, args[i], problem)) {
+        if (interp::commandLineArg(it->second, session->typesOf(**jd).get(pi.type), pi.type->str(),
+                                   opts.statePath, args[i], problem)) {
           given[i] = 1;
           continue;
         }
@@ -198,10 +145,10 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     }
     if (status != 0) {
       for (size_t i = 0; i < args.size(); ++i)
-        if (given[i] && proc->params[i].type->is(sema::TypeKind::String)) release(args[i].o);
+        if (given[i]) releaseSlot(args[i], session->typesOf(**jd).get(proc->params[i].type));
       return true;
     }
-    if (entry(args.data(), given.data()) != 0) {
+    if (entry(args.data(), given.data(), nullptr) != 0) {
       fflush(opts.out);
       printUncaught(opts.err);
       status = 1;

@@ -7,6 +7,7 @@
 
 #include "frontend/frontend.h"
 #include "interp/interp.h"
+#include "runtime/model/methods.h"
 
 #include <cstdio>
 #include <string>
@@ -36,5 +37,20 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
 /// procedure `proc` (if there is one) to `out`. Returns 0, or 3 as `run` does.
 int emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
              FILE *err);
+
+/// The JIT's entry point for template text that arrives at run time (a ConfigTemplate's, from
+/// OVF): compiles `text` as the body of a template whose parameters are `names` of the language
+/// types `types` (see runtime/model/methods.h), with the process's Session at `optLevel` (the
+/// session's level if it exists already), and returns the callable — or `error` set to the
+/// first compile error (`line N: message`, N counting the text's lines). Cached per text and
+/// shape for the process. Call it on a scheduler task (the generated code checks the task's
+/// stack), as `tpl.render(vars)` does.
+const model::CompiledTemplate &compileTemplate(const std::string &name, std::string_view text,
+                                               const std::vector<std::string> &names,
+                                               const std::vector<std::string> &types, int optLevel = 2);
+
+/// Makes compileTemplate the compiler of `tpl.render(vars)` in JIT'd code (the C ABI's
+/// cfm_model_render); `run` does it.
+void installTemplateCompiler(int optLevel);
 
 } // namespace cfm::jit

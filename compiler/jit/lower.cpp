@@ -117,6 +117,10 @@ constexpr AbiSig kAbi[] = {
     {"cfm_env_free", "vp"},
     {"cfm_wait", "iplp"},
     {"cfm_wait_list", "ipplp"},
+    {"cfm_model_find", "iplpp"},
+    {"cfm_model_property", "ippp"},
+    {"cfm_model_instances_of", "ipppp"},
+    {"cfm_model_render", "ippp"},
 };
 
 } // namespace
@@ -408,7 +412,7 @@ void Lowerer::defineFini() {
 /// `i32 cfm.entry(ptr args, ptr given)`: the procedure's parameters from --arg (slots, owned)
 /// or their defaults, then the call (interp's run: no caller line in the trace). 1 = error.
 void Lowerer::defineEntry(const sema::FnInfo &proc) {
-  auto *f = llvm::Function::Create(llvm::FunctionType::get(i32_, {ptr_, ptr_}, false),
+  auto *f = llvm::Function::Create(llvm::FunctionType::get(i32_, {ptr_, ptr_, ptr_}, false),
                                    llvm::GlobalValue::ExternalLinkage, kEntrySymbol, m_);
   beginFunction(f, nullptr);
   BB *err = block("error");
@@ -438,7 +442,19 @@ void Lowerer::defineEntry(const sema::FnInfo &proc) {
   BB *ok = block("ok"), *callFailed = block("call.failed");
   b_.CreateCondBr(failed, callFailed, ok);
   b_.SetInsertPoint(ok);
-  if (!proc.ret->is(TypeKind::Void)) releaseIf(b_.CreateExtractValue(r, 0), proc.ret);
+  if (!proc.ret->is(TypeKind::Void)) {
+    // The result goes to `result` (a cfm_slot) when the host asked for it, else it is dropped.
+    Value *res = b_.CreateExtractValue(r, 0);
+    BB *keep = block("keep.result"), *drop = block("drop.result"), *done = block("done");
+    b_.CreateCondBr(b_.CreateIsNull(f->getArg(2)), drop, keep);
+    b_.SetInsertPoint(keep);
+    b_.CreateStore(toSlot(res, proc.ret), f->getArg(2));
+    b_.CreateBr(done);
+    b_.SetInsertPoint(drop);
+    releaseIf(res, proc.ret);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+  }
   b_.CreateRet(b_.getInt32(0));
   b_.SetInsertPoint(callFailed); // the arguments went to the procedure, which released them
   b_.CreateRet(b_.getInt32(1));

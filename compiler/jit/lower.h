@@ -37,8 +37,11 @@ struct ModuleInfo {
 };
 
 /// The symbols the generated module defines for its host.
-inline constexpr const char *kInitSymbol = "cfm.init";    // i32 (ptr out): constants; 1 = error
-inline constexpr const char *kEntrySymbol = "cfm.entry";  // i32 (ptr args, ptr given): the procedure
+inline constexpr const char *kInitSymbol = "cfm.init"; // i32 (ptr out): constants; 1 = error
+// i32 (ptr args, ptr given, ptr result): calls the entry function with the cfm_slot `args` (the
+// ones whose `given` byte is 0 take their defaults); its result, if any, goes to the cfm_slot
+// `result` when that is not null (else it is released); 1 = it failed (error pending)
+inline constexpr const char *kEntrySymbol = "cfm.entry";
 inline constexpr const char *kFiniSymbol = "cfm.fini";    // void (): releases constants, literals
 inline constexpr const char *kTaskLocalSymbol = "cfm.tl"; // the running task's sched::tl
 
@@ -177,7 +180,8 @@ private:
   Value *asyncCall(const ast::AsyncCallExpr *a);
   Value *asyncBlock(const ast::AsyncBlockExpr *a);
   Value *asyncBuiltin(const ast::AsyncCallExpr *a);
-  Value *waitCall(const ast::CallExpr *c);
+  /// `wait(...)`; `given`: its arguments evaluated already, in c->args order (`async wait`).
+  Value *waitCall(const ast::CallExpr *c, const std::vector<Value *> *given = nullptr);
   /// `i8 (ptr env, ptr result)` and `void (ptr env)`: a task's entry and its env's drop.
   llvm::Function *taskFunction(const std::string &name, bool drop);
   Value *literal(const std::string &text);
@@ -196,6 +200,7 @@ private:
   /// A built-in call; `given` is its argument evaluated already (`async builtin(arg)`).
   Value *builtin(const ast::CallExpr *c, Value *given = nullptr);
   Value *method(const ast::MethodCallExpr *m);
+  Value *modelMethod(const ast::MethodCallExpr *m, const std::vector<Value *> &v);
   Value *member(const ast::MemberExpr *m);
   Value *listLit(const ast::ListLit *l);
   Value *mapLit(const ast::MapLit *m);

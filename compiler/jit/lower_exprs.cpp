@@ -390,6 +390,10 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
     v.push_back(expr(a.value));
     pushTemp(v.back(), vt(a.value));
   }
+  if (Value *r = modelMethod(m, v)) {
+    dropTemps(mark);
+    return r;
+  }
   dropTemps(mark);
   Value *r = nullptr;
   // v[i] of a boxed type is an owned reference; the ABI functions borrow them.
@@ -426,6 +430,34 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   }
   default: llvm::report_fatal_error("cfm jit: method outside the JIT's scope reached the lowering");
   }
+  releaseIf(v[0], vt(m->receiver));
+  for (size_t i = 0; i < m->args.size(); ++i) releaseIf(v[i + 1], vt(m->args[i].value));
+  return r;
+}
+
+/// A model object's method (runtime/model/methods.h), or nullptr for other methods: the receiver
+/// and the argument (owned, still temporaries) are borrowed by the ABI and released after it.
+llvm::Value *Lowerer::modelMethod(const ast::MethodCallExpr *m, const std::vector<Value *> &v) {
+  using ast::Builtin;
+  Value *st = nullptr;
+  switch (m->method) {
+  case Builtin::ModelElement:
+  case Builtin::ModelVmClass:
+  case Builtin::ModelTemplate: {
+    int64_t which = m->method == Builtin::ModelElement ? 0 : m->method == Builtin::ModelVmClass ? 1 : 2;
+    st = b_.CreateCall(abi("cfm_model_find"),
+                       {v[0], b_.getInt64(static_cast<uint64_t>(which)), v[1], scratch()});
+    break;
+  }
+  case Builtin::ModelProperty: st = b_.CreateCall(abi("cfm_model_property"), {v[0], v[1], scratch()}); break;
+  case Builtin::ModelInstancesOf:
+    st = b_.CreateCall(abi("cfm_model_instances_of"), {v[0], v[1], typeDesc(m->type), scratch()});
+    break;
+  case Builtin::ModelRender: st = b_.CreateCall(abi("cfm_model_render"), {v[0], v[1], scratch()}); break;
+  default: return nullptr;
+  }
+  checkFailed(status(st), m->nameLoc);
+  Value *r = fromSlot(b_.CreateLoad(i64_, scratch()), m->type);
   releaseIf(v[0], vt(m->receiver));
   for (size_t i = 0; i < m->args.size(); ++i) releaseIf(v[i + 1], vt(m->args[i].value));
   return r;

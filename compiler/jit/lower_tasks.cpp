@@ -106,14 +106,20 @@ llvm::Value *Lowerer::asyncCall(const ast::AsyncCallExpr *a) {
   return b_.CreateCall(abi("cfm_spawn"), {typeDesc(a->type->a), entry, env, drop});
 }
 
-/// `async builtin(arg)`: the argument now, the built-in in the task; its error gets the call's
-/// line, then the `async` line (interp's AsyncBuiltinNode).
+/// `async builtin(args)`: the arguments now, left to right, the built-in in the task; its error
+/// gets the call's line, then the `async` line (interp's AsyncBuiltinNode).
 llvm::Value *Lowerer::asyncBuiltin(const ast::AsyncCallExpr *a) {
   const ast::CallExpr *c = a->call;
-  const ast::Expr *a0 = c->args.empty() ? nullptr : c->args[0].value;
-  Value *arg = a0 ? expr(a0) : nullptr;
-  Value *env = b_.CreateCall(abi("cfm_env_new"), {b_.getInt64(16)});
-  if (a0) b_.CreateStore(toSlot(arg, vt(a0)), envSlot(b_, env, 0));
+  size_t n = c->args.size();
+  std::vector<Value *> args;
+  size_t mark = tempMark();
+  for (const ast::Arg &arg : c->args) {
+    args.push_back(expr(arg.value));
+    pushTemp(args.back(), vt(arg.value));
+  }
+  dropTemps(mark);
+  Value *env = b_.CreateCall(abi("cfm_env_new"), {b_.getInt64(8 * (n + 1))});
+  for (size_t i = 0; i < n; ++i) b_.CreateStore(toSlot(args[i], vt(c->args[i].value)), envSlot(b_, env, i));
 
   std::string name = "task." + std::to_string(taskCount_++) + "." + c->callee;
   llvm::Function *entry = taskFunction(name, false), *drop = taskFunction(name + ".drop", true);
@@ -125,8 +131,10 @@ llvm::Value *Lowerer::asyncBuiltin(const ast::AsyncCallExpr *a) {
     BB *err = block("error");
     fn_.errTarget = err;
     b_.CreateStore(b_.getInt64(1), envArg);
-    Value *given = a0 ? fromSlot(b_.CreateLoad(i64_, envSlot(b_, envArg, 0)), vt(a0)) : nullptr;
-    Value *r = builtin(c, given);
+    std::vector<Value *> given;
+    for (size_t i = 0; i < n; ++i)
+      given.push_back(fromSlot(b_.CreateLoad(i64_, envSlot(b_, envArg, i)), vt(c->args[i].value)));
+    Value *r = c->builtin == ast::Builtin::Wait ? waitCall(c, &given) : builtin(c, n ? given[0] : nullptr);
     b_.CreateStore(r ? toSlot(r, c->type) : b_.getInt64(0), result);
     b_.CreateRet(b_.getInt8(1));
     b_.SetInsertPoint(err);
@@ -139,7 +147,8 @@ llvm::Value *Lowerer::asyncBuiltin(const ast::AsyncCallExpr *a) {
     BB *release_ = block("release"), *done = block("done");
     b_.CreateCondBr(b_.CreateICmpEQ(b_.CreateLoad(i64_, denv), b_.getInt64(0)), release_, done);
     b_.SetInsertPoint(release_);
-    if (a0 && boxed(vt(a0))) release(b_.CreateLoad(ptr_, envSlot(b_, denv, 0)));
+    for (size_t i = 0; i < n; ++i)
+      if (boxed(vt(c->args[i].value))) release(b_.CreateLoad(ptr_, envSlot(b_, denv, i)));
     b_.CreateBr(done);
     b_.SetInsertPoint(done);
     b_.CreateCall(abi("cfm_env_free"), {denv});
@@ -225,16 +234,19 @@ llvm::Value *Lowerer::asyncBlock(const ast::AsyncBlockExpr *a) {
 
 /// `wait(t)`, `wait(ts)`, `wait(t, timeout: d)`: the target, the timeout (a negative one has
 /// passed already), then the suspension; an error at the call (interp's WaitNode).
-llvm::Value *Lowerer::waitCall(const ast::CallExpr *c) {
+llvm::Value *Lowerer::waitCall(const ast::CallExpr *c, const std::vector<Value *> *given) {
   const ast::Expr *target = nullptr;
-  for (const ast::Arg &a : c->args)
-    if (a.name.empty()) target = a.value;
-  Value *t = expr(target);
+  Value *givenTarget = nullptr, *givenTimeout = nullptr;
+  for (size_t i = 0; i < c->args.size(); ++i) {
+    if (c->args[i].name.empty()) target = c->args[i].value;
+    if (given) (c->args[i].name.empty() ? givenTarget : givenTimeout) = (*given)[i];
+  }
+  Value *t = given ? givenTarget : expr(target);
   size_t mark = tempMark();
   pushTemp(t, target->type);
   Value *tm = b_.getInt64(static_cast<uint64_t>(-1));
   if (c->timeout) {
-    tm = expr(c->timeout);
+    tm = given ? givenTimeout : expr(c->timeout);
     tm = b_.CreateSelect(b_.CreateICmpSLT(tm, b_.getInt64(0)), b_.getInt64(0), tm);
   }
   dropTemps(mark);

@@ -189,8 +189,6 @@ private:
     case ast::ExprKind::MethodCall: return method(static_cast<const ast::MethodCallExpr *>(e));
     case ast::ExprKind::AsyncCall: {
       const ast::CallExpr *c = static_cast<const ast::AsyncCallExpr *>(e)->call;
-      if (!c->fn && (c->args.size() > 1 || c->builtin == Builtin::Wait))
-        return fail("`async` of this built-in", e->loc());
       return call(c);
     }
     case ast::ExprKind::AsyncBlock: return block(static_cast<const ast::AsyncBlockExpr *>(e)->body);
@@ -257,7 +255,13 @@ private:
     case Builtin::JsonAsInt:
     case Builtin::JsonAsFloat:
     case Builtin::JsonAsBool:
-    case Builtin::JsonLen: break;
+    case Builtin::JsonLen:
+    case Builtin::ModelElement:
+    case Builtin::ModelVmClass:
+    case Builtin::ModelTemplate:
+    case Builtin::ModelProperty:
+    case Builtin::ModelInstancesOf:
+    case Builtin::ModelRender: break;
     case Builtin::ListPush:
     case Builtin::ListPop:
     case Builtin::MapRemove:

@@ -1,0 +1,120 @@
+// template.cpp — ConfigTemplates whose text arrives at run time (from OVF), compiled by the JIT
+// on first use (jit.h `compileTemplate`): the text becomes a template function (runtime/model/
+// methods.h `templateSource`), the front end checks it, the Session lowers it with an entry
+// `cfm.entry` and compiles it into a JITDylib of its own; the result is cached per text and
+// shape for the process. `tpl.render(vars)` in JIT'd code reaches it through the C ABI's
+// `cfm_model_render` (the compiler is registered by `installTemplateCompiler`).
+#include "jit/jit.h"
+#include "jit/session.h"
+
+#include "runtime/model/methods.h"
+#include "runtime/runtime.h"
+
+#include <map>
+#include <memory>
+
+namespace cfm::jit {
+
+using namespace rt;
+
+namespace {
+
+/// A compiled template: the compilation it comes from, its module's functions.
+struct Compiled {
+  std::unique_ptr<frontend::Compilation> comp;
+  model::CompiledTemplate tpl;
+  void (*fini)() = nullptr;
+};
+
+/// The cache; at exit each module releases its literals (as `cfm.fini` does for a program).
+struct Cache {
+  std::map<std::string, std::unique_ptr<Compiled>> entries;
+  ~Cache() {
+    for (auto &[key, c] : entries)
+      if (c->fini) c->fini();
+  }
+};
+
+Cache &cache() {
+  static Cache c;
+  return c;
+}
+
+} // namespace
+
+const model::CompiledTemplate &compileTemplate(const std::string &name, std::string_view text,
+                                               const std::vector<std::string> &names,
+                                               const std::vector<std::string> &types, int optLevel) {
+  std::string key = std::string(text) + '\0';
+  for (size_t i = 0; i < names.size(); ++i) key += names[i] + ':' + types[i] + ',';
+  auto &slot = cache().entries[key];
+  if (slot) return slot->tpl;
+  slot = std::make_unique<Compiled>();
+  Compiled &c = *slot;
+  std::string src = model::templateSource(text, names, types, c.tpl.error);
+  if (src.empty()) return c.tpl;
+  // The front end recurses deeply: it runs on a thread of its own (once per text and shape).
+  frontend::runWithLargeStack([&] { c.comp = frontend::compileText("<template " + name + ">", src); });
+  if (!c.comp->ok()) {
+    const auto d = c.comp->diags.sorted().front(); // sorted() gives a new vector
+    c.tpl.error =
+        "line " + std::to_string(d.range.begin.line > 1 ? d.range.begin.line - 1 : 1) + ": " + d.message;
+    return c.tpl;
+  }
+  const sema::Program &p = c.comp->program;
+  std::string why = unsupported(p);
+  if (!why.empty()) {
+    c.tpl.error = "the JIT does not compile " + why;
+    return c.tpl;
+  }
+  const sema::FnInfo *fn = nullptr;
+  for (const sema::FnInfo &fi : p.functions)
+    if (fi.name == "config_template") fn = &fi;
+  Session *session = Session::get(optLevel, why);
+  Lowered l;
+  if (!session || !session->lower(p, c.comp->sources, fn, "<template " + name + ">", l, why)) {
+    c.tpl.error = why;
+    return c.tpl;
+  }
+  auto jd = session->add(std::move(l), std::string());
+  if (!jd) {
+    c.tpl.error = errorText(jd.takeError());
+    return c.tpl;
+  }
+  void *syms[3] = {};
+  const char *names3[3] = {kInitSymbol, kEntrySymbol, kFiniSymbol};
+  for (int i = 0; i < 3; ++i) {
+    auto a = session->lookup(**jd, names3[i]);
+    if (!a) {
+      c.tpl.error = errorText(a.takeError());
+      return c.tpl;
+    }
+    syms[i] = *a;
+  }
+  // The module's literals are made once; a template has no constants, so this cannot fail.
+  if (reinterpret_cast<int (*)(FILE *)>(syms[0])(stdout) != 0) {
+    c.tpl.error = "internal error: the template's module did not initialise";
+    clearError();
+    return c.tpl;
+  }
+  c.fini = reinterpret_cast<void (*)()>(syms[2]);
+  for (const sema::ParamInfo &pi : fn->params)
+    c.tpl.paramTypes.push_back(session->typesOf(**jd).get(pi.type));
+  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *, Slot *)>(syms[1]);
+  size_t n = fn->params.size();
+  c.tpl.call = [entry, n](Slot *args, Slot &out) {
+    std::vector<uint8_t> given(n, 1);
+    return entry(args, given.data(), &out) == 0;
+  };
+  return c.tpl;
+}
+
+void installTemplateCompiler(int optLevel) {
+  model::setAbiTemplateCompiler(
+      [optLevel](const std::string &name, std::string_view text, const std::vector<std::string> &names,
+                 const std::vector<std::string> &types) -> const model::CompiledTemplate & {
+        return compileTemplate(name, text, names, types, optLevel);
+      });
+}
+
+} // namespace cfm::jit
