@@ -321,7 +321,7 @@ int cmdBuild(const std::vector<std::string> &args) {
   return status;
 }
 
-const char *const kReplHelp = R"(usage: cfmc repl
+const char *const kReplHelp = R"(usage: cfmc repl [--engine interp|jit] [--opt 0|1|2]
 
 An interactive session: type declarations (fn, record, template, const, import), statements
 or expressions; an expression's value is printed, and declarations and variables persist.
@@ -329,20 +329,51 @@ With a terminal it offers line editing and a persistent history (~/.cfm_history)
 continues on a `...>` line while a bracket, string or comment is open. Without a terminal it
 reads standard input the same way, without prompts, so sessions can be scripted.
 
+options:
+  --engine E   `jit` (the default, as for `cfmc run`: each input is compiled by LLVM ORC; an
+               input the JIT does not compile runs in the interpreter instead, silently) or
+               `interp` (the interpreter); both print the same
+  --opt N      the JIT's optimisation level: 0, 1 or 2 (default 2)
+
 commands inside the session: :type EXPR, :load FILE, :help, :quit
 )";
 
 int cmdRepl(const std::vector<std::string> &args) {
-  for (const std::string &a : args) {
+  std::string engine = "jit";
+  int optLevel = 2;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
     if (a == "-h" || a == "--help") {
       std::cout << kReplHelp;
       return 0;
     }
-    if (a == "--engine" || a == "--engine=interp" || a == "interp") continue;
+    auto value = [&](const char *name, std::string &out) {
+      std::string flag = std::string("--") + name;
+      if (a == flag) {
+        if (i + 1 >= args.size()) return false;
+        out = args[++i];
+        return true;
+      }
+      out = a.substr(flag.size() + 1);
+      return true;
+    };
+    if (a == "--engine" || a.rfind("--engine=", 0) == 0) {
+      if (!value("engine", engine)) return usageError("`--engine` needs a value", kReplHelp);
+      if (engine != "interp" && engine != "jit")
+        return usageError("unknown engine `" + engine + "` (use `interp` or `jit`)", kReplHelp);
+      continue;
+    }
+    if (a == "--opt" || a.rfind("--opt=", 0) == 0) {
+      std::string level;
+      if (!value("opt", level) || !parseOpt(level, optLevel))
+        return usageError("`--opt` needs 0, 1 or 2", kReplHelp);
+      continue;
+    }
     return usageError("unknown option `" + a + "`", kReplHelp);
   }
   int status = 0;
-  cfm::frontend::runWithLargeStack([&] { status = cfm::driver::runRepl(isatty(0) && isatty(1)); });
+  cfm::frontend::runWithLargeStack(
+      [&] { status = cfm::driver::runRepl(isatty(0) && isatty(1), engine == "jit", optLevel); });
   return status;
 }
 

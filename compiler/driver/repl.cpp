@@ -11,13 +11,16 @@
 //   }
 //   }
 //
-// After the run the interpreter hands back the final values of the session variables and of
-// the variables the input declared; diagnostics are shown against the input's own lines.
-// Earlier compilations stay alive: values refer to their runtime type descriptors.
+// After the run the engine hands back the final values of the session variables and of the
+// variables the input declared; diagnostics are shown against the input's own lines. Earlier
+// compilations stay alive: values refer to their runtime type descriptors. With `--engine jit`
+// each input is compiled by the JIT (jit::runForRepl; its code stays in the process's JIT
+// session); an input the JIT does not compile yet runs in the interpreter, silently.
 #include "driver/repl.h"
 
 #include "frontend/frontend.h"
 #include "interp/interp.h"
+#include "jit/jit.h"
 #include "runtime/runtime.h"
 
 #include <editline/readline.h>
@@ -109,6 +112,7 @@ bool startsWithWord(const std::string &s, const char *w) {
 
 class Session {
 public:
+  Session(bool jit, int optLevel) : jit_(jit) { jitOptions_.optLevel = optLevel; }
   ~Session() {
     for (SessionVar &v : vars_) rt::releaseSlot(v.value, v.desc);
     rt::clearError();
@@ -153,6 +157,8 @@ private:
   std::vector<std::shared_ptr<void>> keepAlive_;
   bool voidValue_ = false;
   bool syntaxError_ = false; // the last attempt did not parse
+  bool jit_ = false;         // --engine jit
+  jit::JitOptions jitOptions_;
 
   bool command(const std::string &in) {
     std::string cmd = in.substr(0, in.find(' '));
@@ -290,7 +296,11 @@ private:
     }
     std::shared_ptr<void> holder;
     std::cout.flush();
-    int status = interp::runForRepl(*c, "__repl", std::move(args), keep, kept, types, holder, stdout, stderr);
+    int status =
+        jit_ && jit::unsupported(c->program).empty()
+            ? jit::runForRepl(*c, "__repl", std::move(args), keep, kept, types, holder, stdout, stderr,
+                              jitOptions_)
+            : interp::runForRepl(*c, "__repl", std::move(args), keep, kept, types, holder, stdout, stderr);
     std::shared_ptr<frontend::Compilation> comp(std::move(c));
     keepAlive_.push_back(comp);
     keepAlive_.push_back(holder);
@@ -328,8 +338,8 @@ std::string historyPath() {
 
 } // namespace
 
-int runRepl(bool useLineEditing) {
-  Session session;
+int runRepl(bool useLineEditing, bool jit, int optLevel) {
+  Session session(jit, optLevel);
   std::string hist = historyPath();
   if (useLineEditing) {
     using_history();

@@ -5,6 +5,8 @@
 
 namespace cfm::driver {
 
-int runRepl(bool useLineEditing);
+/// `jit`: run each input with the JIT (`--engine jit`, the default of `cfmc repl`, at
+/// `optLevel`); an input the JIT does not compile runs in the interpreter instead, silently.
+int runRepl(bool useLineEditing, bool jit = false, int optLevel = 2);
 
 } // namespace cfm::driver

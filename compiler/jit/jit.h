@@ -10,7 +10,9 @@
 #include "runtime/model/methods.h"
 
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace cfm::jit {
 
@@ -37,6 +39,17 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
 /// procedure `proc` (if there is one) to `out`. Returns 0, or 3 as `run` does.
 int emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
              FILE *err);
+
+/// For `cfmc repl --engine jit`, the contract of interp::runForRepl: runs procedure `proc` with
+/// ready argument values (owned references, one per parameter, all given), then hands back the
+/// final values of the variables `keep` (new references, in order) and their runtime types.
+/// The code stays in the process's Session (`holder` is left empty); `c` must outlive the
+/// values. 0, 1 after an uncaught error (printed on `err`), 3 when the JIT does not compile the
+/// program (callers check `unsupported` first; the arguments are released either way).
+int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vector<rt::Slot> args,
+               const std::vector<const sema::Var *> &keep, std::vector<rt::Slot> &kept,
+               std::vector<const rt::TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out,
+               FILE *err, const JitOptions &jo = {});
 
 /// The JIT's entry point for template text that arrives at run time (a ConfigTemplate's, from
 /// OVF): compiles `text` as the body of a template whose parameters are `names` of the language

@@ -353,6 +353,7 @@ void Lowerer::defineFunction(const sema::FnInfo &fi) {
     b_.CreateBr(errCommon);
     b_.SetInsertPoint(done);
   }
+  if (capture_ && capture_->fn == &fi) captureVars();
   frameEnd();
   if (isVoid)
     b_.CreateRet(b_.getFalse());
@@ -463,7 +464,13 @@ void Lowerer::defineEntry(const sema::FnInfo &proc) {
   b_.CreateRet(b_.getInt32(1));
 }
 
-ModuleInfo Lowerer::run(const sema::FnInfo *entry) {
+ModuleInfo Lowerer::run(const sema::FnInfo *entry, const ReplCapture *capture) {
+  if (capture && capture->fn) {
+    capture_ = capture;
+    captureOut_ = new llvm::GlobalVariable(m_, ptr_, false, llvm::GlobalValue::ExternalLinkage,
+                                           llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)),
+                                           kCaptureSymbol);
+  }
   tl_ = new llvm::GlobalVariable(m_, tlType_, false, llvm::GlobalValue::ExternalLinkage, nullptr,
                                  kTaskLocalSymbol);
   out_ = new llvm::GlobalVariable(m_, ptr_, false, llvm::GlobalValue::InternalLinkage,
@@ -484,9 +491,35 @@ ModuleInfo Lowerer::run(const sema::FnInfo *entry) {
 }
 
 ModuleInfo lowerProgram(const sema::Program &p, const support::SourceManager &sources,
-                        const sema::FnInfo *entry, llvm::Module &m) {
+                        const sema::FnInfo *entry, llvm::Module &m, const ReplCapture *capture) {
   Lowerer l(p, sources, m);
-  return l.run(entry);
+  return l.run(entry, capture);
+}
+
+// ---- the REPL's capture (jit::runForRepl; interp: Program::captureFn/captureSlots) ----
+
+/// At the normal exit of the captured function, after its task scope closed and before its
+/// variables are released: when it runs at the top (depth 1: called by cfm.entry) and the host
+/// set kCaptureSymbol, each captured variable's value is retained and stored as a cfm_slot.
+void Lowerer::captureVars() {
+  BB *store = block("capture"), *done = block("capture.done");
+  Value *out = b_.CreateLoad(ptr_, captureOut_, "capture.out");
+  Value *top = b_.CreateICmpEQ(fn_.depth, b_.getInt32(1));
+  b_.CreateCondBr(b_.CreateAnd(top, b_.CreateIsNotNull(out)), store, done);
+  b_.SetInsertPoint(store);
+  for (size_t i = 0; i < capture_->vars.size(); ++i) {
+    const sema::Var *v = capture_->vars[i];
+    llvm::AllocaInst *a = local(v);
+    if (!boxed(v->type)) { // zero, as the interpreter's slots, if its `let` never ran
+      llvm::IRBuilder<> eb(fn_.allocas->getTerminator());
+      eb.CreateStore(llvm::Constant::getNullValue(ty(v->type)), a);
+    }
+    Value *val = b_.CreateLoad(ty(v->type), a);
+    if (boxed(v->type)) retain(val);
+    b_.CreateStore(toSlot(val, v->type), b_.CreateGEP(i64_, out, b_.getInt64(static_cast<int64_t>(i))));
+  }
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
 }
 
 // ---- statements ----

@@ -45,14 +45,24 @@ inline constexpr const char *kEntrySymbol = "cfm.entry";
 inline constexpr const char *kFiniSymbol = "cfm.fini";    // void (): releases constants, literals
 inline constexpr const char *kTaskLocalSymbol = "cfm.tl"; // the running task's sched::tl
 
-/// Lowers every function and constant of `p` into `m`, and `cfm.entry` for `entry` if given.
+/// For the REPL (jit::runForRepl): when `fn` returns normally at the top (called by cfm.entry),
+/// the values of `vars` are stored, each retained, into the cfm_slot array that the pointer
+/// global kCaptureSymbol points to (nothing when it is null).
+struct ReplCapture {
+  const sema::FnInfo *fn = nullptr;
+  std::vector<const sema::Var *> vars;
+};
+inline constexpr const char *kCaptureSymbol = "cfm.capture";
+
+/// Lowers every function and constant of `p` into `m`, and `cfm.entry` for `entry` if given;
+/// `capture`: the REPL's variables to hand back (see ReplCapture).
 ModuleInfo lowerProgram(const sema::Program &p, const support::SourceManager &sources,
-                        const sema::FnInfo *entry, llvm::Module &m);
+                        const sema::FnInfo *entry, llvm::Module &m, const ReplCapture *capture = nullptr);
 
 class Lowerer {
 public:
   Lowerer(const sema::Program &p, const support::SourceManager &sources, llvm::Module &m);
-  ModuleInfo run(const sema::FnInfo *entry);
+  ModuleInfo run(const sema::FnInfo *entry, const ReplCapture *capture = nullptr);
 
 private:
   using Value = llvm::Value;
@@ -73,6 +83,9 @@ private:
   std::vector<std::pair<llvm::GlobalVariable *, std::string>> literals_;
   std::unordered_map<std::string, llvm::GlobalVariable *> literalByText_;
   std::unordered_map<support::FileId, llvm::Constant *> fileNames_;
+  const ReplCapture *capture_ = nullptr;       // the REPL's (lower.cpp "REPL capture")
+  llvm::GlobalVariable *captureOut_ = nullptr; // kCaptureSymbol
+  void captureVars();
 
   // ---- the function being lowered ----
   struct Loop {

@@ -100,12 +100,12 @@ Session *Session::get(int opt, std::string &why) {
 }
 
 bool Session::lower(const sema::Program &p, const support::SourceManager &sources, const sema::FnInfo *entry,
-                    const std::string &name, Lowered &out, std::string &why) {
+                    const std::string &name, Lowered &out, std::string &why, const ReplCapture *capture) {
   auto t0 = Clock::now();
   out.module = std::make_unique<llvm::Module>(name, *out.ctx.getContext());
   out.module->setDataLayout(tm_->createDataLayout());
   out.module->setTargetTriple(tm_->getTargetTriple().str());
-  out.info = lowerProgram(p, sources, entry, *out.module);
+  out.info = lowerProgram(p, sources, entry, *out.module, capture);
   std::string verify;
   llvm::raw_string_ostream vs(verify);
   if (llvm::verifyModule(*out.module, &vs)) {

@@ -51,10 +51,11 @@ public:
   int optLevel() const { return opt_; }
   llvm::TargetMachine &targetMachine() { return *tm_; }
 
-  /// Lowers `p` (with an entry for `entry`, if given) into a fresh module named `name`, and
-  /// verifies it; false with `why` when the IR is bad (an internal error).
+  /// Lowers `p` (with an entry for `entry`, if given, and the REPL's `capture`) into a fresh
+  /// module named `name`, and verifies it; false with `why` when the IR is bad (an internal
+  /// error).
   bool lower(const sema::Program &p, const support::SourceManager &sources, const sema::FnInfo *entry,
-             const std::string &name, Lowered &out, std::string &why);
+             const std::string &name, Lowered &out, std::string &why, const ReplCapture *capture = nullptr);
 
   /// Optimises and compiles `l` into a new JITDylib and returns it. `cacheKey`: the identity of
   /// the module's source for the persistent object cache (empty: not cached); with one, a valid

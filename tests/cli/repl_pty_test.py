@@ -3,7 +3,7 @@
 prompt, line editing mode, a continuation line, values printed, an error that does not end the
 session, :type, and the persistent history file.
 
-  repl_pty_test.py CFMC"""
+  repl_pty_test.py CFMC [REPL_OPTION...]   (e.g. --engine jit)"""
 import os, pty, select, sys, tempfile, time
 
 CFMC = sys.argv[1]
@@ -12,7 +12,7 @@ pid, fd = pty.fork()
 if pid == 0:
     os.environ['HOME'] = home
     os.environ['TERM'] = 'dumb'
-    os.execv(CFMC, [CFMC, 'repl'])
+    os.execv(CFMC, [CFMC, 'repl'] + sys.argv[2:])
 
 buf = b''
 
@@ -61,4 +61,4 @@ hist = hist.replace('\\040', ' ')  # libedit writes spaces as octal escapes
 if 'let x = 20' not in hist:
     print('FAIL: history file lacks the session:', hist)
     sys.exit(1)
-print('repl through a pseudo-terminal: ok')
+print('repl through a pseudo-terminal: ok', ' '.join(sys.argv[2:]))

@@ -1,0 +1,112 @@
+// repl_run.cpp — the JIT's side of `cfmc repl --engine jit` (jit::runForRepl, the contract of
+// interp::runForRepl): lowers an input's compilation with the entry `__repl` and a capture of the
+// session's variables (lower.h ReplCapture), adds it to the process's Session (one JITDylib per
+// input, kept for the process: values may refer to its code and descriptors), runs it as the
+// first task of a scheduler and hands back the captured values.
+#include "jit/jit.h"
+#include "jit/lower.h"
+#include "jit/session.h"
+
+#include "runtime/abi.h"
+#include "runtime/runtime.h"
+#include "runtime/sched/scheduler.h"
+
+#include <functional>
+
+namespace cfm::jit {
+
+using namespace rt;
+
+namespace {
+
+/// An uncaught error and its trace, as interp::run and jit::run print it.
+void printUncaughtError(FILE *err) {
+  ErrorVal *e = takeError();
+  if (!e) return;
+  std::string s = "error: " + std::string(e->message->view()) + "\n";
+  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
+  fputs(s.c_str(), err);
+  release(e);
+}
+
+} // namespace
+
+int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vector<Slot> args,
+               const std::vector<const sema::Var *> &keep, std::vector<Slot> &kept,
+               std::vector<const TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out, FILE *err,
+               const JitOptions &jo) {
+  holder.reset(); // the JITDylib stays in the Session
+  const sema::Program &sp = c.program;
+  const sema::FnInfo *fi = nullptr;
+  for (const sema::FnInfo &f : sp.functions)
+    if (f.name == proc) fi = &f;
+  std::string why = fi ? unsupported(sp) : "no procedure `" + proc + "`";
+  Session *session = why.empty() ? Session::get(jo.optLevel, why) : nullptr;
+  interp::TypeTable *types = nullptr; // the module's, once it is added
+  auto dropArgs = [&] {
+    interp::TypeTable own;
+    for (size_t i = 0; fi && i < args.size() && i < fi->params.size(); ++i)
+      releaseSlot(args[i], (types ? *types : own).get(fi->params[i].type));
+  };
+  if (!why.empty()) { // the driver asks jit::unsupported first: this is not expected
+    dropArgs();
+    fprintf(err, "error: %s\n", why.c_str());
+    return kUnsupported;
+  }
+  ReplCapture capture{fi, keep};
+  Lowered l;
+  if (!session->lower(sp, c.sources, fi, "<repl>", l, why, &capture)) {
+    dropArgs();
+    fprintf(err, "error: %s\n", why.c_str());
+    return kUnsupported;
+  }
+  auto jd = session->add(std::move(l), std::string()); // inputs are not cached
+  llvm::Error lerr = jd ? llvm::Error::success() : jd.takeError();
+  auto lookup = [&](const char *name) -> void * {
+    if (lerr) return nullptr;
+    auto a = session->lookup(**jd, name);
+    if (!a) {
+      lerr = a.takeError();
+      return nullptr;
+    }
+    return *a;
+  };
+  auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol));
+  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *, Slot *)>(lookup(kEntrySymbol));
+  auto fini = reinterpret_cast<void (*)()>(lookup(kFiniSymbol));
+  auto captureOut = static_cast<Slot **>(lookup(kCaptureSymbol));
+  if (lerr) {
+    dropArgs();
+    fprintf(err, "error: %s\n", errorText(std::move(lerr)).c_str());
+    return kUnsupported;
+  }
+  types = &session->typesOf(**jd);
+  for (const sema::Var *v : keep) keptTypes.push_back(types->get(v->type));
+
+  std::vector<Slot> values(keep.size(), Slot{0});
+  *captureOut = values.data();
+  int status = 0;
+  std::function<bool()> body = [&]() -> bool {
+    if (init(out) != 0) {
+      dropArgs();
+      return false;
+    }
+    std::vector<uint8_t> given(args.size(), 1); // every parameter is given: the session's values
+    if (entry(args.data(), given.data(), nullptr) != 0) return false;
+    kept = std::move(values);
+    return true;
+  };
+  auto task = [](void *env, Slot *) { return (*static_cast<std::function<bool()> *>(env))(); };
+  Slot r{0};
+  if (!sched::runMain(task, &body, &r)) {
+    fflush(out);
+    printUncaughtError(err);
+    status = 1;
+  }
+  *captureOut = nullptr;
+  fini();
+  fflush(out);
+  return status;
+}
+
+} // namespace cfm::jit
