@@ -4,7 +4,9 @@ and LuaJIT (when `luajit` is installed) on fib(35) and the 20-million-step integ
 JIT's compile latency at --opt 0/1/2 (`cfmc run --time`). Whole processes, compile included (the
 C programs are compiled once, into a temporary directory, before timing). Every program runs
 RUNS times side by side (interleaved, so that machine noise hits all of them alike); medians and
-ratios are printed, and the outputs must agree.
+ratios are printed, and the outputs must agree. These runs pass --no-cache (compile included);
+the last section measures the persistent object cache: fib.cfp and a 1,000-line file
+(bench/gen_program.py) with a cold cache (emptied before each run) against a warm one.
 
   /usr/bin/python3 bench/jit_compare.py [RUNS]     (default 5; run from the project root)
 
@@ -30,7 +32,44 @@ def timed(cmd):
 
 
 def cfmc(engine, name, *extra):
-    return [CFMC, 'run', '--engine', engine, *extra, os.path.join(P, name + '.cfp')]
+    cache = ['--no-cache'] if engine == 'jit' else []
+    return [CFMC, 'run', '--engine', engine, *cache, *extra, os.path.join(P, name + '.cfp')]
+
+
+def cache_rows(tmp):
+    """Whole-process time of `cfmc run --engine jit` with a cold object cache (emptied before each
+    run: lower, optimise, codegen, store) and a warm one (lower, then link the cached object)."""
+    big = os.path.join(tmp, 'big.cfp')
+    with open(big, 'w') as f:
+        subprocess.run([sys.executable, os.path.join(ROOT, 'bench', 'gen_program.py'), '1000'], stdout=f, check=True)
+    cache = os.path.join(tmp, 'cache')
+    env = dict(os.environ, CFM_CACHE_DIR=cache)
+    print('\nobject cache (s, medians, whole processes at --opt 2): cold = cache emptied before each run, '
+          'warm = the object cached; --no-cache for reference')
+    for title, path in (('fib.cfp', os.path.join(P, 'fib.cfp')), ('1,000 lines', big)):
+        times = {'cold': [], 'warm': [], 'no-cache': []}
+        outs = set()
+        for _ in range(RUNS):
+            for kind in times:
+                if kind == 'cold':
+                    shutil.rmtree(cache, ignore_errors=True)
+                extra = ['--no-cache'] if kind == 'no-cache' else []
+                t = time.perf_counter()
+                r = subprocess.run([CFMC, 'run', '--engine', 'jit', '--time', *extra, path], capture_output=True,
+                                   text=True, env=env)
+                dt = time.perf_counter() - t
+                if r.returncode != 0:
+                    sys.exit(f'{path} failed: {r.stderr[:500]}')
+                hit = '(object cache hit)' in r.stderr
+                if hit != (kind == 'warm'):
+                    sys.exit(f'{title} {kind}: cache hit {hit}')
+                times[kind].append(dt)
+                outs.add(r.stdout)
+        if len(outs) != 1:
+            sys.exit(f'{title}: outputs differ between cold and warm runs')
+        m = {k: statistics.median(v) for k, v in times.items()}
+        print(f'  {title:12} cold {m["cold"]:.3f}  warm {m["warm"]:.3f}  no-cache {m["no-cache"]:.3f}   '
+              f'warm/cold {m["warm"] / m["cold"]:.2f}  saved {1000 * (m["cold"] - m["warm"]):.1f} ms')
 
 
 def main():
@@ -87,9 +126,10 @@ def main():
         start = {'jit': [], 'interp': []}
         for _ in range(RUNS):
             for engine in start:
-                dt, _ = timed([CFMC, 'run', '--engine', engine, hello])
+                dt, _ = timed([CFMC, 'run', '--engine', engine, *(['--no-cache'] if engine == 'jit' else []), hello])
                 start[engine].append(dt * 1000)
         print(f'  startup: jit {statistics.median(start["jit"]):.1f}  interp {statistics.median(start["interp"]):.1f}')
+        cache_rows(tmp)
 
 
 if __name__ == '__main__':
