@@ -68,12 +68,13 @@ left out. An uncaught error ends the run with `error: <message>` and one `  at <
 per frame on stderr.
 
 Exit status: 0 on success; 1 for compile errors, an uncaught error or a bad --arg; 2 on bad
-usage; 3 when the program uses something the engine does not run yet (the JIT: the methods
-of model objects, model objects from --state; it names the construct and its line).
+usage; 3 when the program uses something the engine does not run (none today; the message
+names the construct and its line).
 
 options:
-  --engine E        `interp` (the default for now) or `jit` (LLVM ORC; compiles all but
-                    the methods of model objects so far)
+  --engine E        `jit` (the default: LLVM ORC compiles the program to machine code) or
+                    `interp` (the tree-walking interpreter: no compile step); both give the
+                    same output, errors and exit status
   --opt N           the JIT's optimisation level: 0, 1 or 2 (default 2)
   --time            the JIT: print the time spent in the front end, lowering, optimising and
                     generating code on stderr (and whether the object cache had the code)
@@ -177,7 +178,7 @@ bool parseOpt(const std::string &v, int &out) {
 int cmdRun(const std::vector<std::string> &args) {
   cfm::interp::RunOptions opts;
   cfm::jit::JitOptions jopts;
-  std::string file, engine = "interp";
+  std::string file, engine = "jit";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") {

@@ -61,7 +61,9 @@ void optimize(llvm::Module &m, llvm::TargetMachine *tm, int opt) {
 
 Session *Session::get(int opt, std::string &why) {
   static std::once_flag once;
-  static std::unique_ptr<Session> session;
+  // Never destroyed: JIT'd code must outlive every static destructor that may still call into it
+  // (the run-time template cache releases its modules' literals at exit).
+  static Session *session = nullptr;
   static std::string failure;
   std::call_once(once, [opt] {
     llvm::InitializeNativeTarget();
@@ -90,13 +92,13 @@ Session *Session::get(int opt, std::string &why) {
       return;
     }
     (*jit)->getMainJITDylib().addGenerator(std::move(*gen));
-    session.reset(new Session());
+    session = new Session();
     session->opt_ = opt;
     session->tm_ = std::move(*tm);
     session->jit_ = std::move(*jit);
   });
   if (!session) why = failure;
-  return session.get();
+  return session;
 }
 
 bool Session::lower(const sema::Program &p, const support::SourceManager &sources, const sema::FnInfo *entry,

@@ -166,16 +166,18 @@ procedure main() {
   print(t.render({"n": 1}));
 }
 CFP
-run jit-unsupported 3 -- run --engine jit "$TMP/model.cfp" &&
-  has err "cfmc: error: the JIT does not compile the method \`render\` yet (line 4); use --engine interp" && [ ! -s "$TMP/out" ] &&
-  pass "jit: what it does not compile yet is exit 3 before anything runs"
+run jit-render 0 -- run --engine jit "$TMP/model.cfp" && has out "before" && has out "hi" &&
+  pass "jit: ConfigTemplate.render compiles the text at run time"
+run default-engine 0 -- run --time "$TMP/model.cfp" && has err "jit (O2)" && pass "the JIT is the default engine"
+run interp-engine 0 -- run --engine interp --time "$TMP/model.cfp" && ! has err "jit (O2)" && has out "hi" &&
+  pass "--engine interp runs without compiling"
 run build-help 0 -- build --help && has out "usage: cfmc build" && pass "cfmc build --help"
 run build-no-emit 2 -- build "$TMP/ok.cfp" && has err "--emit-llvm" && pass "cfmc build without --emit-llvm"
 run build-ir 0 -- build --emit-llvm --opt 0 "$TMP/trace.cfp" && has out "define internal i1 @fn.inner(i32 %depth)" &&
   has out "define i32 @cfm.entry" && has out "call void @cfm_fail_at" && pass "cfmc build --emit-llvm prints the IR"
 run build-ir-o2 0 -- build --emit-llvm "$TMP/ok.cfp" && has out "@cfm.entry" && pass "cfmc build --emit-llvm at O2"
-run build-unsupported 3 -- build --emit-llvm "$TMP/model.cfp" && has err "does not compile the method \`render\` yet (line 4)" &&
-  pass "cfmc build: exit 3 for what the JIT does not compile yet"
+run build-model 0 -- build --emit-llvm "$TMP/model.cfp" && has out "call i32 @cfm_model_render" &&
+  pass "cfmc build: a model method is a call into the runtime"
 
 # ---- cfmc repl, scripted through a pipe (no prompts) ----
 printf '%s\n' 'let x = 20' 'x + 22' ':type x' 'fn twice(n: int) -> int { return n * 2; }' 'twice(x)' \
