@@ -13,7 +13,7 @@ PACKAGES=(
   # model store, OVF, cloud API, federation
   libpugixml-dev libsqlite3-dev libcurl4-openssl-dev libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto
   # tests and benchmarks
-  googletest libgtest-dev libgmock-dev libbenchmark-dev python3 lua5.4 python3-jinja2
+  googletest libgtest-dev libgmock-dev libbenchmark-dev python3 lua5.4 luajit python3-jinja2
 )
 
 missing=()
