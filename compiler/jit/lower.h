@@ -77,7 +77,7 @@ private:
   ModuleInfo info_;
   llvm::Type *i1_, *i8_, *i32_, *i64_, *f64_, *ptr_;
   llvm::StructType *tlType_, *pieceType_;
-  llvm::GlobalVariable *tl_ = nullptr, *out_ = nullptr;
+  llvm::GlobalVariable *tl_ = nullptr, *out_ = nullptr, *sink_ = nullptr;
   std::unordered_map<const sema::FnInfo *, llvm::Function *> fns_;
   std::unordered_map<const sema::Var *, llvm::GlobalVariable *> consts_;
   std::vector<std::pair<llvm::GlobalVariable *, std::string>> literals_;

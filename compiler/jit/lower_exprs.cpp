@@ -216,7 +216,12 @@ llvm::Value *Lowerer::checkedInt(char op, Value *a, Value *b, support::Loc loc) 
   }
   b_.CreateCondBr(failed, bad, ok, md.createUnlikelyBranchWeights());
   b_.SetInsertPoint(bad);
-  b_.CreateCall(abi(slow), {a, b, scratch()});
+  // The runtime's own function raises the interpreter's error; its result goes to a module-wide
+  // sink (only ever written on this cold path), so that a hot function needs no stack slot.
+  if (!sink_)
+    sink_ = new llvm::GlobalVariable(m_, i64_, false, llvm::GlobalValue::InternalLinkage, b_.getInt64(0),
+                                     "cfm.sink");
+  b_.CreateCall(abi(slow), {a, b, sink_});
   failHere(loc);
   b_.SetInsertPoint(ok);
   if (op == '/') return b_.CreateSDiv(a, b);

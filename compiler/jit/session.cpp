@@ -74,6 +74,11 @@ Session *Session::get(int opt, std::string &why) {
       return;
     }
     jtmb->setCodeGenOptLevel(codegenLevel(opt));
+    // What LLJIT itself sets up for JITLink on x86-64 ELF (its own compiler is not used: the
+    // objects are compiled here, for the cache): the small code model, position independent —
+    // direct calls within a module instead of `movabs` + an indirect call to every function.
+    jtmb->setCodeModel(llvm::CodeModel::Small);
+    jtmb->setRelocationModel(llvm::Reloc::PIC_);
     auto tm = jtmb->createTargetMachine();
     if (!tm) {
       failure = errorText(tm.takeError());
