@@ -6,6 +6,7 @@
 #include "runtime/model/methods.h"
 #include "runtime/sched/scheduler.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -94,6 +95,12 @@ void cfm_text_append(cfm_text *t, const char *data, int64_t len) {
   t->append(data, static_cast<size_t>(len));
 }
 void cfm_text_value(cfm_text *t, cfm_slot v, const cfm_type *type) { format(*t, v, type); }
+void cfm_text_append_str(cfm_text *t, const cfm_str *s) { t->append(s->view()); }
+void cfm_text_append_int(cfm_text *t, int64_t i) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, i);
+  t->append(buf, static_cast<size_t>(r.ptr - buf));
+}
 cfm_str *cfm_text_finish(cfm_text *t) {
   Str *s = newStr(*t);
   delete t;

@@ -94,7 +94,12 @@ std::string quote(std::string_view s) {
 
 void format(std::string &out, Slot v, const TypeDesc *t, bool nested) {
   switch (t->kind) {
-  case Kind::Int: out += std::to_string(v.i); return;
+  case Kind::Int: {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v.i);
+    out.append(buf, static_cast<size_t>(r.ptr - buf));
+    return;
+  }
   case Kind::Float: out += formatFloat(v.f); return;
   case Kind::Bool: out += v.i ? "true" : "false"; return;
   case Kind::Duration: out += formatDuration(v.i); return;

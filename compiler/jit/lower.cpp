@@ -110,6 +110,8 @@ constexpr AbiSig kAbi[] = {
     {"cfm_text_new", "p"},
     {"cfm_text_append", "vppl"},
     {"cfm_text_value", "vplp"},
+    {"cfm_text_append_str", "vpp"},
+    {"cfm_text_append_int", "vpl"},
     {"cfm_text_finish", "pp"},
     {"cfm_text_drop", "vp"},
     {"cfm_spawn", "ppppp"},
@@ -777,12 +779,7 @@ void Lowerer::templateBody(const ast::TplBody &body) {
       b_.CreateCall(abi("cfm_text_append"),
                     {fn_.text, b_.CreateGlobalString(n->text, "tpl", 0, &m_), b_.getInt64(n->text.size())});
       break;
-    case ast::TplKind::Expr: {
-      Value *v = expr(n->expr);
-      b_.CreateCall(abi("cfm_text_value"), {fn_.text, toSlot(v, vt(n->expr)), typeDesc(vt(n->expr))});
-      releaseIf(v, vt(n->expr));
-      break;
-    }
+    case ast::TplKind::Expr: templateValue(n->expr); break;
     case ast::TplKind::For: forLoop(n->head, [&] { templateBody(n->body); }); break;
     case ast::TplKind::If: {
       BB *end = block("tif.end");
@@ -802,6 +799,41 @@ void Lowerer::templateBody(const ast::TplBody &body) {
     }
     }
   }
+}
+
+/// `{{ e }}` in a template. Strings and ints are appended directly (the interpreter formats them
+/// the same way); a variable, or a field of a record variable, is appended while borrowed —
+/// nothing runs in between that could drop it — so the loop of a config template takes no
+/// reference per value.
+void Lowerer::templateValue(const ast::Expr *e) {
+  const sema::Type *t = vt(e);
+  bool direct = !e->toJson && (t->is(TypeKind::String) || t->is(TypeKind::Int));
+  auto load = [&](const ast::NameExpr *n) {
+    const sema::Type *nt = n->var->type;
+    return n->var->kind == sema::VarKind::Const ? b_.CreateLoad(ty(nt), consts_.at(n->var), n->name)
+                                                : b_.CreateLoad(ty(nt), local(n->var), n->name);
+  };
+  Value *v = nullptr;
+  bool owned = true;
+  if (direct && e->kind == ast::ExprKind::Name) {
+    v = load(static_cast<const ast::NameExpr *>(e));
+    owned = false;
+  } else if (direct && e->kind == ast::ExprKind::Member) {
+    auto *m = static_cast<const ast::MemberExpr *>(e);
+    if (m->base->kind == ast::ExprKind::Name && !m->base->toJson && m->base->type->is(TypeKind::Record)) {
+      Value *rec = load(static_cast<const ast::NameExpr *>(m->base));
+      int field = m->base->type->record->fieldIndex(m->name);
+      v = fromSlot(b_.CreateCall(abi("cfm_record_get"), {rec, b_.getInt64(static_cast<uint64_t>(field))}), t);
+      owned = false;
+    }
+  }
+  if (!v) v = expr(e);
+  if (direct)
+    b_.CreateCall(abi(t->is(TypeKind::String) ? "cfm_text_append_str" : "cfm_text_append_int"),
+                  {fn_.text, v});
+  else
+    b_.CreateCall(abi("cfm_text_value"), {fn_.text, toSlot(v, t), typeDesc(t)});
+  if (owned) releaseIf(v, t);
 }
 
 /// `try { } catch e { }`: errors in the body branch to the catch block, which takes the pending

@@ -168,6 +168,7 @@ private:
   void forStmt(const ast::ForStmt *s);
   void forLoop(const ast::ForHead &h, const std::function<void()> &body);
   void templateBody(const ast::TplBody &body);
+  void templateValue(const ast::Expr *e);
   void tryStmt(const ast::TryStmt *s);
   /// A place below a variable: its index and field steps, outermost first.
   struct PlaceStep {
