@@ -79,7 +79,12 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     }
   }
 
+  auto t0 = std::chrono::steady_clock::now();
+  auto msSince = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+  };
   Session *session = Session::get(jo.optLevel, why);
+  double setupMs = msSince(t0);
   installTemplateCompiler(jo.optLevel);
   Lowered l;
   if (!session || !session->lower(sp, c.sources, proc, c.sources.file(0).path(), l, why)) {
@@ -99,9 +104,11 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     }
     return *a;
   };
-  auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol));
+  t0 = std::chrono::steady_clock::now();
+  auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol)); // links the object
   auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *, Slot *)>(lookup(kEntrySymbol));
   auto fini = reinterpret_cast<void (*)()>(lookup(kFiniSymbol));
+  double linkMs = msSince(t0);
   if (err) {
     fprintf(opts.err, "cfmc: error: %s\n", errorText(std::move(err)).c_str());
     return 1;
@@ -110,8 +117,9 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     const auto &t = c.times;
     fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,
             t.check);
-    fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms, codegen %.2fms%s\n", jo.optLevel, lowerMs,
-            times.optMs, times.codegenMs, times.cacheHit ? " (object cache hit)" : "");
+    fprintf(stderr, "jit (O%d): setup %.2fms, lower %.2fms, optimize %.2fms, codegen %.2fms, link %.2fms%s\n",
+            jo.optLevel, setupMs, lowerMs, times.optMs, times.codegenMs, linkMs,
+            times.cacheHit ? " (object cache hit)" : "");
   }
 
   // Everything runs as the first task of a scheduler: constants, defaults, the procedure.
