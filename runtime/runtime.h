@@ -8,6 +8,7 @@
 
 #include "runtime/value.h"
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,9 @@ ErrorVal *takeError();
 /// switches tasks and `wait` when it raises a task's error again.
 void raiseError(ErrorVal *e);
 void clearError();
+/// An uncaught error, as `cfmc run` reports it (LANGUAGE.md): takes the pending error, if any,
+/// and writes `error: <message>` and one `  at <frame>` per frame, innermost first, to `err`.
+void printUncaught(FILE *err);
 
 // ---- checked arithmetic (LANGUAGE.md: overflow and division are errors) ----
 [[nodiscard]] bool addInt(int64_t a, int64_t b, int64_t &out);

@@ -95,6 +95,15 @@ ErrorVal *takeError() {
   return e;
 }
 
+void printUncaught(FILE *err) {
+  ErrorVal *e = takeError();
+  if (!e) return;
+  std::string s = "error: " + std::string(e->message->view()) + "\n";
+  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
+  fputs(s.c_str(), err);
+  release(e);
+}
+
 void raiseError(ErrorVal *e) {
   clearError();
   tPending = e;

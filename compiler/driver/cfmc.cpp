@@ -175,6 +175,39 @@ bool parseOpt(const std::string &v, int &out) {
   return true;
 }
 
+/// The value of option `--NAME` at args[i], written `--NAME VALUE` (i moves on) or `--NAME=VALUE`;
+/// false when VALUE is missing.
+bool optionValue(const std::vector<std::string> &args, size_t &i, const char *name, std::string &out) {
+  std::string flag = std::string("--") + name;
+  if (args[i] == flag) {
+    if (i + 1 >= args.size()) return false;
+    out = args[++i];
+    return true;
+  }
+  out = args[i].substr(flag.size() + 1);
+  return true;
+}
+
+/// `--engine jit|interp` and `--opt 0|1|2`, for `run` and `repl`: 1 when args[i] is one of them
+/// (taken), 0 when it is not, 2 after a usage error (reported, with `help`).
+int engineOption(const std::vector<std::string> &args, size_t &i, std::string &engine, int &optLevel,
+                 const char *help) {
+  const std::string &a = args[i];
+  if (a == "--engine" || a.rfind("--engine=", 0) == 0) {
+    if (!optionValue(args, i, "engine", engine)) return usageError("`--engine` needs a value", help);
+    if (engine != "interp" && engine != "jit")
+      return usageError("unknown engine `" + engine + "` (use `interp` or `jit`)", help);
+    return 1;
+  }
+  if (a == "--opt" || a.rfind("--opt=", 0) == 0) {
+    std::string level;
+    if (!optionValue(args, i, "opt", level) || !parseOpt(level, optLevel))
+      return usageError("`--opt` needs 0, 1 or 2", help);
+    return 1;
+  }
+  return 0;
+}
+
 int cmdRun(const std::vector<std::string> &args) {
   cfm::interp::RunOptions opts;
   cfm::jit::JitOptions jopts;
@@ -185,26 +218,9 @@ int cmdRun(const std::vector<std::string> &args) {
       std::cout << kRunHelp;
       return 0;
     }
-    auto value = [&](const char *name, std::string &out) {
-      std::string flag = std::string("--") + name;
-      if (a == flag) {
-        if (i + 1 >= args.size()) return false;
-        out = args[++i];
-        return true;
-      }
-      out = a.substr(flag.size() + 1);
-      return true;
-    };
-    if (a == "--engine" || a.rfind("--engine=", 0) == 0) {
-      if (!value("engine", engine)) return usageError("`--engine` needs a value", kRunHelp);
-      if (engine != "interp" && engine != "jit")
-        return usageError("unknown engine `" + engine + "` (use `interp` or `jit`)", kRunHelp);
-      continue;
-    }
-    if (a == "--opt" || a.rfind("--opt=", 0) == 0) {
-      std::string level;
-      if (!value("opt", level) || !parseOpt(level, jopts.optLevel))
-        return usageError("`--opt` needs 0, 1 or 2", kRunHelp);
+    auto value = [&](const char *name, std::string &out) { return optionValue(args, i, name, out); };
+    if (int r = engineOption(args, i, engine, jopts.optLevel, kRunHelp)) {
+      if (r == 2) return 2;
       continue;
     }
     if (a == "--time") {
@@ -348,26 +364,8 @@ int cmdRepl(const std::vector<std::string> &args) {
       std::cout << kReplHelp;
       return 0;
     }
-    auto value = [&](const char *name, std::string &out) {
-      std::string flag = std::string("--") + name;
-      if (a == flag) {
-        if (i + 1 >= args.size()) return false;
-        out = args[++i];
-        return true;
-      }
-      out = a.substr(flag.size() + 1);
-      return true;
-    };
-    if (a == "--engine" || a.rfind("--engine=", 0) == 0) {
-      if (!value("engine", engine)) return usageError("`--engine` needs a value", kReplHelp);
-      if (engine != "interp" && engine != "jit")
-        return usageError("unknown engine `" + engine + "` (use `interp` or `jit`)", kReplHelp);
-      continue;
-    }
-    if (a == "--opt" || a.rfind("--opt=", 0) == 0) {
-      std::string level;
-      if (!value("opt", level) || !parseOpt(level, optLevel))
-        return usageError("`--opt` needs 0, 1 or 2", kReplHelp);
+    if (int r = engineOption(args, i, engine, optLevel, kReplHelp)) {
+      if (r == 2) return 2;
       continue;
     }
     return usageError("unknown option `" + a + "`", kReplHelp);

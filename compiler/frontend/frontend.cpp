@@ -1,6 +1,8 @@
 // frontend.cpp — loading, import resolution, and the parse → check pipeline.
 #include "frontend/frontend.h"
 
+#include "runtime/model/methods.h"
+
 #include "frontend/model_prelude.h"
 
 #include "parse/parser.h"
@@ -99,6 +101,22 @@ Result<std::unique_ptr<Compilation>> compileFile(const std::string &path) {
   Loader(*c).load(id, path);
   loadModelPrelude(*c);
   checkProgram(*c);
+  return c;
+}
+
+std::unique_ptr<Compilation> compileTemplate(const std::string &name, std::string_view text,
+                                             const std::vector<std::string> &names,
+                                             const std::vector<std::string> &types, std::string &error) {
+  std::string src = model::templateSource(text, names, types, error);
+  if (src.empty()) return nullptr;
+  std::unique_ptr<Compilation> c;
+  runWithLargeStack([&] { c = compileText("<template " + name + ">", src); });
+  if (!c->ok()) {
+    const auto d = c->diags.sorted().front(); // sorted() gives a new vector
+    // The header line comes first: the text's line is one less.
+    error = "line " + std::to_string(d.range.begin.line > 1 ? d.range.begin.line - 1 : 1) + ": " + d.message;
+    return nullptr;
+  }
   return c;
 }
 

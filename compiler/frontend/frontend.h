@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cfm::frontend {
@@ -34,6 +35,15 @@ Result<std::unique_ptr<Compilation>> compileFile(const std::string &path);
 
 /// The same for source text that is not in a file (REPL, tests); `path` names it in diagnostics.
 std::unique_ptr<Compilation> compileText(const std::string &path, std::string text);
+
+/// A ConfigTemplate's text that arrived at run time, as a program of one template
+/// `config_template` with parameters `names` of the language types `types`
+/// (runtime/model/methods.h `templateSource`), checked on a large stack and named
+/// `<template NAME>`. nullptr with `error` set when it does not compile (`line N: message`, N
+/// counting the text's own lines). Both engines' template compilers start here.
+std::unique_ptr<Compilation> compileTemplate(const std::string &name, std::string_view text,
+                                             const std::vector<std::string> &names,
+                                             const std::vector<std::string> &types, std::string &error);
 
 /// Runs `fn` on a thread with a `stackBytes` stack and waits for it: the front end recurses over
 /// trees whose depth kMaxNesting/kMaxExprDepth bound, which needs more than a default stack.

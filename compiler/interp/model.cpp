@@ -28,22 +28,12 @@ const model::CompiledTemplate &compileTemplate(const std::string &name, std::str
                                                const std::vector<std::string> &keys,
                                                const std::vector<std::string> &types, FILE *out) {
   static std::map<std::string, std::unique_ptr<Compiled>> cache;
-  std::string key = std::string(text) + '\0';
-  for (size_t i = 0; i < keys.size(); ++i) key += keys[i] + ':' + types[i] + ',';
-  auto &slot = cache[key];
+  auto &slot = cache[model::templateKey(text, keys, types)];
   if (slot) return slot->tpl;
   slot = std::make_unique<Compiled>();
   Compiled &c = *slot;
-  std::string src = model::templateSource(text, keys, types, c.tpl.error);
-  if (src.empty()) return c.tpl;
-  // The front end recurses deeply: it runs on a thread of its own (once per text and shape).
-  frontend::runWithLargeStack([&] { c.comp = frontend::compileText("<template " + name + ">", src); });
-  if (!c.comp->ok()) {
-    const auto d = c.comp->diags.sorted().front(); // sorted() gives a new vector
-    c.tpl.error =
-        "line " + std::to_string(d.range.begin.line > 1 ? d.range.begin.line - 1 : 1) + ": " + d.message;
-    return c.tpl;
-  }
+  c.comp = frontend::compileTemplate(name, text, keys, types, c.tpl.error);
+  if (!c.comp) return c.tpl;
   c.prog = std::make_unique<Program>();
   c.prog->sources = &c.comp->sources;
   c.prog->out = out;

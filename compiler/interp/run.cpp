@@ -120,15 +120,6 @@ bool commandLineArg(const std::string &text, const TypeDesc *t, const std::strin
 
 namespace {
 
-void printUncaught(FILE *err) {
-  ErrorVal *e = takeError();
-  if (!e) return;
-  std::string s = "error: " + std::string(e->message->view()) + "\n";
-  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
-  fputs(s.c_str(), err);
-  release(e);
-}
-
 /// Runs `body` as the first task of a scheduler on this thread (every procedure runs as a task).
 bool runAsMainTask(std::function<bool()> &body) {
   Slot r{0};

@@ -45,15 +45,6 @@ const sema::FnInfo *findProcedure(const sema::Program &p, const std::string &nam
   return nullptr;
 }
 
-void printUncaught(FILE *err) {
-  ErrorVal *e = takeError();
-  if (!e) return;
-  std::string s = "error: " + std::string(e->message->view()) + "\n";
-  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
-  fputs(s.c_str(), err);
-  release(e);
-}
-
 } // namespace
 
 int run(const frontend::Compilation &c, const interp::RunOptions &opts, const JitOptions &jo) {

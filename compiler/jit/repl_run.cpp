@@ -17,20 +17,6 @@ namespace cfm::jit {
 
 using namespace rt;
 
-namespace {
-
-/// An uncaught error and its trace, as interp::run and jit::run print it.
-void printUncaughtError(FILE *err) {
-  ErrorVal *e = takeError();
-  if (!e) return;
-  std::string s = "error: " + std::string(e->message->view()) + "\n";
-  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
-  fputs(s.c_str(), err);
-  release(e);
-}
-
-} // namespace
-
 int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vector<Slot> args,
                const std::vector<const sema::Var *> &keep, std::vector<Slot> &kept,
                std::vector<const TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out, FILE *err,
@@ -100,7 +86,7 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
   Slot r{0};
   if (!sched::runMain(task, &body, &r)) {
     fflush(out);
-    printUncaughtError(err);
+    printUncaught(err);
     status = 1;
   }
   *captureOut = nullptr;

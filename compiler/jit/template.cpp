@@ -45,22 +45,12 @@ Cache &cache() {
 const model::CompiledTemplate &compileTemplate(const std::string &name, std::string_view text,
                                                const std::vector<std::string> &names,
                                                const std::vector<std::string> &types, int optLevel) {
-  std::string key = std::string(text) + '\0';
-  for (size_t i = 0; i < names.size(); ++i) key += names[i] + ':' + types[i] + ',';
-  auto &slot = cache().entries[key];
+  auto &slot = cache().entries[model::templateKey(text, names, types)];
   if (slot) return slot->tpl;
   slot = std::make_unique<Compiled>();
   Compiled &c = *slot;
-  std::string src = model::templateSource(text, names, types, c.tpl.error);
-  if (src.empty()) return c.tpl;
-  // The front end recurses deeply: it runs on a thread of its own (once per text and shape).
-  frontend::runWithLargeStack([&] { c.comp = frontend::compileText("<template " + name + ">", src); });
-  if (!c.comp->ok()) {
-    const auto d = c.comp->diags.sorted().front(); // sorted() gives a new vector
-    c.tpl.error =
-        "line " + std::to_string(d.range.begin.line > 1 ? d.range.begin.line - 1 : 1) + ": " + d.message;
-    return c.tpl;
-  }
+  c.comp = frontend::compileTemplate(name, text, names, types, c.tpl.error);
+  if (!c.comp) return c.tpl;
   const sema::Program &p = c.comp->program;
   std::string why = unsupported(p);
   if (!why.empty()) {

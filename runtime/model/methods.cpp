@@ -182,6 +182,13 @@ std::string templateSource(std::string_view text, const std::vector<std::string>
   return src;
 }
 
+std::string templateKey(std::string_view text, const std::vector<std::string> &names,
+                        const std::vector<std::string> &types) {
+  std::string key = std::string(text) + '\0';
+  for (size_t i = 0; i < names.size(); ++i) key += names[i] + ':' + types[i] + ',';
+  return key;
+}
+
 bool render(const TemplateCompiler &compile, const Record *tpl, const Json *vars, Slot &out) {
   std::string name(strField(tpl, "name"));
   if (vars->j != Json::J::Object)

@@ -54,6 +54,10 @@ using TemplateCompiler = std::function<const CompiledTemplate &(
 std::string templateSource(std::string_view text, const std::vector<std::string> &names,
                            const std::vector<std::string> &types, std::string &why);
 
+/// The key under which an engine caches a compiled text: the text and its parameters' shape.
+std::string templateKey(std::string_view text, const std::vector<std::string> &names,
+                        const std::vector<std::string> &types);
+
 /// `tpl.render(vars)` with `compile`: the variables' names and types from the json object
 /// `vars`, the compiled text called with them; a `template` error when the text does not
 /// compile, a `conversion` error when vars is not an object. The trace of an error inside the
