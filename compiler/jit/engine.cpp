@@ -85,25 +85,14 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
   double lowerMs = l.lowerMs;
   AddTimes times;
   auto jd = session->add(std::move(l), jo.cache ? cacheKey(c, opts.proc, jo) : std::string(), &times);
-  llvm::Error err = jd ? llvm::Error::success() : jd.takeError();
-  auto lookup = [&](const char *name) -> void * {
-    if (err) return nullptr;
-    auto a = session->lookup(**jd, name);
-    if (!a) {
-      err = a.takeError();
-      return nullptr;
-    }
-    return *a;
-  };
   t0 = std::chrono::steady_clock::now();
-  auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol)); // links the object
-  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *, Slot *)>(lookup(kEntrySymbol));
-  auto fini = reinterpret_cast<void (*)()>(lookup(kFiniSymbol));
+  auto points = jd ? session->entryPoints(**jd) : llvm::Expected<ModuleEntry>(jd.takeError()); // links it
   double linkMs = msSince(t0);
-  if (err) {
-    fprintf(opts.err, "cfmc: error: %s\n", errorText(std::move(err)).c_str());
+  if (!points) {
+    fprintf(opts.err, "cfmc: error: %s\n", errorText(points.takeError()).c_str());
     return 1;
   }
+  auto [init, entry, fini] = *points;
   if (jo.time) {
     const auto &t = c.times;
     fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,

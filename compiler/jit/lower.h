@@ -198,6 +198,7 @@ private:
   Value *waitCall(const ast::CallExpr *c, const std::vector<Value *> *given = nullptr);
   /// `i8 (ptr env, ptr result)` and `void (ptr env)`: a task's entry and its env's drop.
   llvm::Function *taskFunction(const std::string &name, bool drop);
+  void defineEnvDrop(llvm::Function *drop, const std::vector<const sema::Type *> &slots);
   Value *literal(const std::string &text);
   Value *stringLit(const ast::StringLit *s);
   Value *name(const ast::NameExpr *n);

@@ -35,6 +35,22 @@ llvm::Value *envSlot(llvm::IRBuilder<> &b, llvm::Value *env, size_t i) {
 }
 } // namespace
 
+/// A task's env drop (see the file comment): frees the env, releasing the boxed values of
+/// `slots` first unless the entry took them over (`taken` set).
+void Lowerer::defineEnvDrop(llvm::Function *drop, const std::vector<const sema::Type *> &slots) {
+  beginFunction(drop, nullptr);
+  Value *env = drop->getArg(0);
+  BB *release_ = block("release"), *done = block("done");
+  b_.CreateCondBr(b_.CreateICmpEQ(b_.CreateLoad(i64_, env), b_.getInt64(0)), release_, done);
+  b_.SetInsertPoint(release_);
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (boxed(slots[i])) release(b_.CreateLoad(ptr_, envSlot(b_, env, i)));
+  b_.CreateBr(done);
+  b_.SetInsertPoint(done);
+  b_.CreateCall(abi("cfm_env_free"), {env});
+  b_.CreateRetVoid();
+}
+
 /// `async f(args)`: the arguments as a call evaluates them (no guard: the task's own call has
 /// it), then a task whose entry makes the call; its error gets the `async` line in the trace.
 llvm::Value *Lowerer::asyncCall(const ast::AsyncCallExpr *a) {
@@ -88,18 +104,9 @@ llvm::Value *Lowerer::asyncCall(const ast::AsyncCallExpr *a) {
     b_.SetInsertPoint(err);
     b_.CreateRet(b_.getInt8(0));
 
-    // The drop: the arguments, unless the entry took them.
-    beginFunction(drop, nullptr);
-    Value *denv = drop->getArg(0);
-    BB *release_ = block("release"), *done = block("done");
-    b_.CreateCondBr(b_.CreateICmpEQ(b_.CreateLoad(i64_, denv), b_.getInt64(0)), release_, done);
-    b_.SetInsertPoint(release_);
-    for (size_t i = 0; i < n; ++i)
-      if (boxed(callee->params[i].type)) release(b_.CreateLoad(ptr_, envSlot(b_, denv, i)));
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-    b_.CreateCall(abi("cfm_env_free"), {denv});
-    b_.CreateRetVoid();
+    std::vector<const sema::Type *> slots;
+    for (const sema::ParamInfo &pi : callee->params) slots.push_back(pi.type);
+    defineEnvDrop(drop, slots);
   }
   fn_ = std::move(saved);
   b_.restoreIP(ip);
@@ -142,17 +149,9 @@ llvm::Value *Lowerer::asyncBuiltin(const ast::AsyncCallExpr *a) {
     b_.CreateCall(abi("cfm_fail_at"), {fileName(a->loc().file), b_.getInt64(a->loc().line)});
     b_.CreateRet(b_.getInt8(0));
 
-    beginFunction(drop, nullptr);
-    Value *denv = drop->getArg(0);
-    BB *release_ = block("release"), *done = block("done");
-    b_.CreateCondBr(b_.CreateICmpEQ(b_.CreateLoad(i64_, denv), b_.getInt64(0)), release_, done);
-    b_.SetInsertPoint(release_);
-    for (size_t i = 0; i < n; ++i)
-      if (boxed(vt(c->args[i].value))) release(b_.CreateLoad(ptr_, envSlot(b_, denv, i)));
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-    b_.CreateCall(abi("cfm_env_free"), {denv});
-    b_.CreateRetVoid();
+    std::vector<const sema::Type *> slots;
+    for (const ast::Arg &arg : c->args) slots.push_back(vt(arg.value));
+    defineEnvDrop(drop, slots);
   }
   fn_ = std::move(saved);
   b_.restoreIP(ip);
@@ -215,17 +214,9 @@ llvm::Value *Lowerer::asyncBlock(const ast::AsyncBlockExpr *a) {
     b_.CreateCall(abi("cfm_frame_done"), {});
     b_.CreateRet(b_.getInt8(0));
 
-    beginFunction(drop, nullptr);
-    Value *denv = drop->getArg(0);
-    BB *release_ = block("release"), *done = block("done");
-    b_.CreateCondBr(b_.CreateICmpEQ(b_.CreateLoad(i64_, denv), b_.getInt64(0)), release_, done);
-    b_.SetInsertPoint(release_);
-    for (size_t i = 0; i < n; ++i)
-      if (boxed(caps[i]->type)) release(b_.CreateLoad(ptr_, envSlot(b_, denv, i)));
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-    b_.CreateCall(abi("cfm_env_free"), {denv});
-    b_.CreateRetVoid();
+    std::vector<const sema::Type *> slots;
+    for (const sema::Var *v : caps) slots.push_back(v->type);
+    defineEnvDrop(drop, slots);
   }
   fn_ = std::move(saved);
   b_.restoreIP(ip);

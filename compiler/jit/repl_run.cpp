@@ -47,25 +47,16 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
     return kUnsupported;
   }
   auto jd = session->add(std::move(l), std::string()); // inputs are not cached
-  llvm::Error lerr = jd ? llvm::Error::success() : jd.takeError();
-  auto lookup = [&](const char *name) -> void * {
-    if (lerr) return nullptr;
-    auto a = session->lookup(**jd, name);
-    if (!a) {
-      lerr = a.takeError();
-      return nullptr;
-    }
-    return *a;
-  };
-  auto init = reinterpret_cast<int (*)(FILE *)>(lookup(kInitSymbol));
-  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *, Slot *)>(lookup(kEntrySymbol));
-  auto fini = reinterpret_cast<void (*)()>(lookup(kFiniSymbol));
-  auto captureOut = static_cast<Slot **>(lookup(kCaptureSymbol));
-  if (lerr) {
+  auto points = jd ? session->entryPoints(**jd) : llvm::Expected<ModuleEntry>(jd.takeError());
+  auto captureSym =
+      points ? session->lookup(**jd, kCaptureSymbol) : llvm::Expected<void *>(points.takeError());
+  if (!captureSym) {
     dropArgs();
-    fprintf(err, "error: %s\n", errorText(std::move(lerr)).c_str());
+    fprintf(err, "error: %s\n", errorText(captureSym.takeError()).c_str());
     return kUnsupported;
   }
+  auto [init, entry, fini] = *points;
+  auto captureOut = static_cast<Slot **>(*captureSym);
   types = &session->typesOf(**jd);
   for (const sema::Var *v : keep) keptTypes.push_back(types->get(v->type));
 

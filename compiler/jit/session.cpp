@@ -173,6 +173,20 @@ llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string 
   return &*jd;
 }
 
+llvm::Expected<ModuleEntry> Session::entryPoints(llvm::orc::JITDylib &jd) {
+  auto init = lookup(jd, kInitSymbol);
+  if (!init) return init.takeError();
+  auto entry = lookup(jd, kEntrySymbol);
+  if (!entry) return entry.takeError();
+  auto fini = lookup(jd, kFiniSymbol);
+  if (!fini) return fini.takeError();
+  ModuleEntry m;
+  m.init = reinterpret_cast<int (*)(FILE *)>(*init);
+  m.entry = reinterpret_cast<int (*)(rt::Slot *, const uint8_t *, rt::Slot *)>(*entry);
+  m.fini = reinterpret_cast<void (*)()>(*fini);
+  return m;
+}
+
 interp::TypeTable &Session::typesOf(llvm::orc::JITDylib &jd) {
   std::lock_guard<std::mutex> lock(mu_);
   return *tables_.at(&jd);

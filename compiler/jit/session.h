@@ -29,6 +29,13 @@ struct Lowered {
   double lowerMs = 0;
 };
 
+/// The functions every lowered module defines for its host (lower.h kInitSymbol, ...).
+struct ModuleEntry {
+  int (*init)(FILE *out) = nullptr;                                               // 1: an error is pending
+  int (*entry)(rt::Slot *args, const uint8_t *given, rt::Slot *result) = nullptr; // 1: failed
+  void (*fini)() = nullptr;
+};
+
 /// What adding a module cost (for `--time`).
 struct AddTimes {
   double optMs = 0, codegenMs = 0;
@@ -66,6 +73,9 @@ public:
 
   /// The address of `name` in `jd` (compiling it if it is not yet).
   llvm::Expected<void *> lookup(llvm::orc::JITDylib &jd, const std::string &name);
+
+  /// `cfm.init`, `cfm.entry` and `cfm.fini` of the module added as `jd` (the first lookup links it).
+  llvm::Expected<ModuleEntry> entryPoints(llvm::orc::JITDylib &jd);
 
   /// The runtime type descriptors of the module added as `jd` (one table per module: a
   /// compilation's sema types die with it, and a later one may reuse their addresses).

@@ -67,30 +67,21 @@ const model::CompiledTemplate &compileTemplate(const std::string &name, std::str
     return c.tpl;
   }
   auto jd = session->add(std::move(l), std::string());
-  if (!jd) {
-    c.tpl.error = errorText(jd.takeError());
+  auto points = jd ? session->entryPoints(**jd) : llvm::Expected<ModuleEntry>(jd.takeError());
+  if (!points) {
+    c.tpl.error = errorText(points.takeError());
     return c.tpl;
   }
-  void *syms[3] = {};
-  const char *names3[3] = {kInitSymbol, kEntrySymbol, kFiniSymbol};
-  for (int i = 0; i < 3; ++i) {
-    auto a = session->lookup(**jd, names3[i]);
-    if (!a) {
-      c.tpl.error = errorText(a.takeError());
-      return c.tpl;
-    }
-    syms[i] = *a;
-  }
   // The module's literals are made once; a template has no constants, so this cannot fail.
-  if (reinterpret_cast<int (*)(FILE *)>(syms[0])(stdout) != 0) {
+  if (points->init(stdout) != 0) {
     c.tpl.error = "internal error: the template's module did not initialise";
     clearError();
     return c.tpl;
   }
-  c.fini = reinterpret_cast<void (*)()>(syms[2]);
+  c.fini = points->fini;
   for (const sema::ParamInfo &pi : fn->params)
     c.tpl.paramTypes.push_back(session->typesOf(**jd).get(pi.type));
-  auto entry = reinterpret_cast<int (*)(Slot *, const uint8_t *, Slot *)>(syms[1]);
+  auto entry = points->entry;
   size_t n = fn->params.size();
   c.tpl.call = [entry, n](Slot *args, Slot &out) {
     std::vector<uint8_t> given(n, 1);
