@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 
 namespace cfm::base {
 

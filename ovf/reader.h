@@ -3,7 +3,7 @@
 // or the other; nothing is printed. ovf/README.md lists what is read and what is checked.
 #pragma once
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 #include "ovf/envelope.h"
 
 #include <string>

@@ -3,7 +3,7 @@
 // which OVF part becomes which field.
 #pragma once
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 #include "ovf/envelope.h"
 #include "runtime/model/model.h"
 

@@ -3,7 +3,7 @@
 // the whole shared corpus).
 #pragma once
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 #include "runtime/model/model.h"
 
 #include <string>

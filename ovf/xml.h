@@ -5,7 +5,7 @@
 // locations for every element. Internal to ovf/.
 #pragma once
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 
 #include <deque>
 #include <memory>

@@ -4,7 +4,7 @@
 // destructors, so no path leaks them.
 #pragma once
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 
 #include <cstdint>
 #include <memory>

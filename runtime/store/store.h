@@ -5,7 +5,7 @@
 // so that a later change can replicate configuration between managers.
 #pragma once
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 #include "runtime/model/model.h"
 #include "runtime/store/sqlite.h"
 

@@ -1,4 +1,4 @@
-// result.h — the one Result<T> of CFM (errors are values; see STYLE.md "Errors are values").
+// result.h — the one Result<T> of CFM (errors are values; see STYLE.md "Errors are values"); base floor.
 //
 // Result<T> holds a T or an Error (a message). LLVM boundaries use llvm::Expected instead; code
 // between the two converts explicitly. CFM_TRY propagates an error to the caller.
