@@ -44,12 +44,7 @@ void cfm_fail_at(const char *file, int64_t line) {
 void cfm_frame_done(void) {
   if (ErrorVal *e = pendingError()) e->lineRecorded = false;
 }
-void cfm_stack_overflow(int64_t depth, int64_t maxDepth) {
-  if (depth >= maxDepth)
-    (void)raise(ErrKind::Stack, "stack overflow (more than " + std::to_string(maxDepth) + " nested calls)");
-  else
-    (void)raise(ErrKind::Stack, "stack overflow (the task's stack is full)");
-}
+void cfm_stack_overflow(void) { (void)raiseStackOverflow(); }
 
 cfm_status cfm_add_int(int64_t a, int64_t b, int64_t *out) { return status(addInt(a, b, *out)); }
 cfm_status cfm_sub_int(int64_t a, int64_t b, int64_t *out) { return status(subInt(a, b, *out)); }

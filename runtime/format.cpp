@@ -1,5 +1,6 @@
 // format.cpp — how values print (LANGUAGE.md "How values print") and structural equality.
 #include "runtime/collections.h"
+#include "runtime/sched/stack.h"
 
 #include <charconv>
 #include <cmath>
@@ -93,6 +94,8 @@ std::string quote(std::string_view s) {
 }
 
 void format(std::string &out, Slot v, const TypeDesc *t, bool nested) {
+  if (sched::deepStackLow()) [[unlikely]] // values nest without bound (sched/stack.h)
+    return sched::deep([&] { format(out, v, t, nested); });
   switch (t->kind) {
   case Kind::Int: {
     char buf[24];
@@ -187,6 +190,8 @@ std::string format(Slot v, const TypeDesc *t) {
 }
 
 bool equal(Slot a, Slot b, const TypeDesc *t) {
+  if (sched::deepStackLow()) [[unlikely]] // values nest without bound (sched/stack.h)
+    return sched::deep([&] { return equal(a, b, t); });
   switch (t->kind) {
   case Kind::Int:
   case Kind::Bool:

@@ -1,6 +1,7 @@
 // json.cpp — the json type (LANGUAGE.md "Precise rules": json): parsing (RFC 8259), compact
 // writing, to_json conversion of typed values, indexing and equality.
 #include "runtime/runtime.h"
+#include "runtime/sched/stack.h"
 #include "runtime/utf8.h"
 
 #include <charconv>
@@ -36,6 +37,8 @@ Json *jsonString(std::string_view s) {
 }
 
 Json *toJson(Slot v, const TypeDesc *t) {
+  if (sched::deepStackLow()) [[unlikely]] // values nest without bound (sched/stack.h)
+    return sched::deep([&] { return toJson(v, t); });
   switch (t->kind) {
   case Kind::Int: return jsonInt(v.i);
   case Kind::Duration: return jsonInt(v.i); // milliseconds
@@ -81,6 +84,8 @@ Json *toJson(Slot v, const TypeDesc *t) {
 }
 
 void writeJson(std::string &out, const Json *j) {
+  if (sched::deepStackLow()) [[unlikely]] // values nest without bound (sched/stack.h)
+    return sched::deep([&] { writeJson(out, j); });
   switch (j->j) {
   case Json::J::Null: out += "null"; return;
   case Json::J::Bool: out += j->b ? "true" : "false"; return;
@@ -146,6 +151,8 @@ private:
   }
 
   Json *value(int depth) {
+    if (sched::deepStackLow()) [[unlikely]] // a task's stack may be small (sched/stack.h)
+      return sched::deep([&] { return value(depth); });
     if (depth > kMaxDepth) return fail("nesting deeper than " + std::to_string(kMaxDepth));
     ws();
     if (p_ >= t_.size()) return fail("unexpected end of input");
@@ -352,6 +359,8 @@ bool parseJson(std::string_view text, Json *&out) {
 }
 
 bool jsonEqual(const Json *a, const Json *b) {
+  if (sched::deepStackLow()) [[unlikely]] // values nest without bound (sched/stack.h)
+    return sched::deep([&] { return jsonEqual(a, b); });
   if (a->j != b->j) {
     // 1 and 1.0 are the same JSON number
     bool na = a->j == Json::J::Int || a->j == Json::J::Float,

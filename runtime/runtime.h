@@ -24,6 +24,10 @@ const char *errKindText(ErrKind k);
 /// Sets the pending error and returns false, so that `return raise(...)` reads naturally.
 [[nodiscard]] bool raise(ErrKind k, std::string message);
 [[nodiscard]] bool raiseUser(std::string message);
+/// The catchable `stack overflow` (kind "stack") of a call that does not fit: the call depth
+/// limit or the task's stack, whichever comes first. One message for both causes, so that the
+/// engines (whose frames differ in size) report it identically.
+[[nodiscard]] bool raiseStackOverflow();
 /// The pending error, or nullptr; `takeError` hands over the reference.
 ErrorVal *pendingError();
 ErrorVal *takeError();
@@ -34,6 +38,15 @@ void clearError();
 /// An uncaught error, as `cfmc run` reports it (LANGUAGE.md): takes the pending error, if any,
 /// and writes `error: <message>` and one `  at <frame>` per frame, innermost first, to `err`.
 void printUncaught(FILE *err);
+
+/// Out of memory (docs/language.md "Errors"): not catchable — a program whose allocation failed
+/// cannot be trusted to handle it (its handler would allocate too). Flushes every stdio stream,
+/// so that what was printed before is kept, writes `error: out of memory` to stderr and ends the
+/// process with exit status 1. `installOutOfMemoryHandler` makes every failed `new` (strings,
+/// lists, maps, the engines' own structures) end so instead of in std::bad_alloc and SIGABRT;
+/// programs that run procedures call it first thing.
+[[noreturn]] void outOfMemory();
+void installOutOfMemoryHandler();
 
 // ---- checked arithmetic (LANGUAGE.md: overflow and division are errors) ----
 [[nodiscard]] bool addInt(int64_t a, int64_t b, int64_t &out);

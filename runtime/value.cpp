@@ -1,6 +1,12 @@
 // value.cpp — allocation and destruction of heap objects, and runtime errors.
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
+#include "runtime/sched/stack.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <unistd.h>
 
 #include <cstring>
 #include <new>
@@ -16,7 +22,33 @@ Str *newStr(std::string_view s) {
   return str;
 }
 
+namespace {
+/// Freed when memory runs out, so that stdio can still flush and write the message.
+char *gReserve = nullptr;
+} // namespace
+
+void outOfMemory() {
+  std::free(gReserve);
+  gReserve = nullptr;
+  std::cout.flush(); // cfmc unties iostreams from stdio (sync_with_stdio(false))
+  std::cerr.flush();
+  std::fflush(nullptr);
+  static const char kMsg[] = "error: out of memory\n";
+  ssize_t n = ::write(2, kMsg, sizeof kMsg - 1);
+  (void)n;
+  ::_exit(1);
+}
+
+void installOutOfMemoryHandler() {
+  if (!gReserve) gReserve = static_cast<char *>(std::malloc(size_t(1) << 20));
+  std::set_new_handler([] { outOfMemory(); });
+}
+
 void destroy(Obj *o) {
+  // Values nest without bound (a json built level by level, a recursive record): the walk goes
+  // on on a new stack segment when this one is nearly full (sched/stack.h).
+  if (sched::deepStackLow()) [[unlikely]]
+    return sched::deep([o] { destroy(o); });
   switch (o->kind) {
   case Kind::String: {
     Str *s = static_cast<Str *>(o);
@@ -84,6 +116,8 @@ bool raise(ErrKind k, std::string message) {
   tPending = new ErrorVal(newStr(errKindText(k)), newStr(message));
   return false;
 }
+
+bool raiseStackOverflow() { return raise(ErrKind::Stack, "stack overflow (calls nested too deeply)"); }
 
 bool raiseUser(std::string message) { return raise(ErrKind::User, std::move(message)); }
 

@@ -5,6 +5,8 @@
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
+#include "runtime/runtime.h"
+#include "runtime/sched/scheduler.h"
 #include "support/diagnostics.h"
 
 #include <cstdio>
@@ -390,6 +392,7 @@ const Command kCommands[] = {{"check", cmdCheck},
 
 int main(int argc, char **argv) {
   std::ios::sync_with_stdio(false);
+  cfm::rt::installOutOfMemoryHandler(); // `error: out of memory`, exit 1, output kept (runtime.h)
   if (argc < 2) {
     std::cerr << kMainHelp;
     return 2;
@@ -404,6 +407,14 @@ int main(int argc, char **argv) {
     return 0;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
+  if (cmd == "run" || cmd == "repl") {
+    // The scheduler's settings from the environment: a bad one is named, never ignored.
+    cfm::Result<cfm::rt::sched::Options> env = cfm::rt::sched::readOptionsFromEnv();
+    if (!env) {
+      std::cerr << "cfmc: error: " << env.error().message << "\n";
+      return 2;
+    }
+  }
   for (const Command &c : kCommands)
     if (cmd == c.name) return c.run(args);
   return usageError("unknown command `" + cmd + "`", kMainHelp);

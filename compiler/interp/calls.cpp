@@ -14,11 +14,7 @@ using namespace rt;
 namespace {
 
 bool stackOverflow(Frame *caller, support::Loc callLoc) {
-  if (sched::tl.depth >= kMaxCallDepth)
-    (void)raise(ErrKind::Stack,
-                "stack overflow (more than " + std::to_string(kMaxCallDepth) + " nested calls)");
-  else
-    (void)raise(ErrKind::Stack, "stack overflow (the task's stack is full)");
+  (void)raiseStackOverflow();
   if (caller) failAt(*caller, callLoc);
   return false;
 }

@@ -137,7 +137,7 @@ bool runBlock(void *envp, Slot *result) {
   AsyncBlockNode *n = env->node;
   FnCode *fn = n->fn;
   if (sched::stackLow(fn->stackNeed)) {
-    (void)raise(ErrKind::Stack, "stack overflow (the task's stack is full)");
+    (void)raiseStackOverflow();
     Frame site{nullptr, env->prog};
     return failAt(site, n->loc);
   }

@@ -39,7 +39,7 @@ constexpr AbiSig kAbi[] = {
     {"cfm_error_message", "pp"},
     {"cfm_fail_at", "vpl"},
     {"cfm_frame_done", "v"},
-    {"cfm_stack_overflow", "vll"},
+    {"cfm_stack_overflow", "v"},
     {"cfm_add_int", "illp"},
     {"cfm_sub_int", "illp"},
     {"cfm_mul_int", "illp"},
@@ -279,8 +279,7 @@ void Lowerer::stackCheck(const sema::FnInfo *callee, support::Loc loc) {
   llvm::MDBuilder md(ctx_);
   b_.CreateCondBr(fn_.cannotCall, bad, ok, md.createUnlikelyBranchWeights());
   b_.SetInsertPoint(bad);
-  b_.CreateCall(abi("cfm_stack_overflow"),
-                {b_.CreateSExt(fn_.depth, i64_), b_.getInt64(interp::kMaxCallDepth)});
+  b_.CreateCall(abi("cfm_stack_overflow"), {});
   failHere(loc);
   b_.SetInsertPoint(ok);
 }

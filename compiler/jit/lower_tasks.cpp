@@ -190,7 +190,7 @@ llvm::Value *Lowerer::asyncBlock(const ast::AsyncBlockExpr *a) {
     llvm::MDBuilder md(ctx_);
     b_.CreateCondBr(low, overflow, body, md.createUnlikelyBranchWeights());
     b_.SetInsertPoint(overflow);
-    b_.CreateCall(abi("cfm_stack_overflow"), {b_.getInt64(0), b_.getInt64(interp::kMaxCallDepth)});
+    b_.CreateCall(abi("cfm_stack_overflow"), {});
     b_.CreateCall(abi("cfm_fail_at"), {fileName(a->loc().file), b_.getInt64(a->loc().line)});
     b_.CreateRet(b_.getInt8(0)); // the drop releases the copies
     b_.SetInsertPoint(body);

@@ -3,6 +3,7 @@
 
 #include "runtime/collections.h"
 #include "runtime/runtime.h"
+#include "runtime/sched/stack.h"
 
 #include <cctype>
 #include <cstdlib>
@@ -205,7 +206,10 @@ bool render(const TemplateCompiler &compile, const Record *tpl, const Json *vars
     types.push_back(typeOf(vars->items[i]));
     values.push_back(vars->items[i]);
   }
-  const CompiledTemplate &c = compile(name, strField(tpl, "text"), keys, types);
+  // The compilers run on a stack of their own size when the task's is small (sched/stack.h).
+  const CompiledTemplate &c =
+      *sched::withStack(sched::kCompilerStackBytes / 2, sched::kCompilerStackBytes,
+                        [&] { return &compile(name, strField(tpl, "text"), keys, types); });
   if (!c.error.empty())
     return raise(ErrKind::Template, "ConfigTemplate(" + name + ") does not compile: " + c.error);
   std::vector<Slot> args;

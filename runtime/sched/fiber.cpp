@@ -2,6 +2,7 @@
 #include "runtime/sched/fiber.h"
 
 #include <boost/context/detail/fcontext.hpp>
+#include <exception>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -81,6 +82,39 @@ Context makeContext(Stack s, FiberMain fn) {
 Transfer switchTo(Context to, void *data) {
   bc::transfer_t t = bc::jump_fcontext(static_cast<bc::fcontext_t>(to), data);
   return {t.fctx, t.data};
+}
+
+namespace {
+struct OnStackCall {
+  void (*fn)(void *);
+  void *arg;
+  Stack caller; // the stack the call came from (for ASan's switch back)
+  std::exception_ptr thrown;
+};
+
+void onStackEntry(bc::transfer_t t) {
+  auto *c = static_cast<OnStackCall *>(t.data);
+  asanFinishSwitch(nullptr, &c->caller);
+  try {
+    c->fn(c->arg);
+  } catch (...) {
+    c->thrown = std::current_exception();
+  }
+  // This context is never resumed: nullptr tells ASan to drop its fake stack.
+  asanStartSwitch(nullptr, c->caller);
+  bc::jump_fcontext(t.fctx, nullptr);
+  __builtin_unreachable();
+}
+} // namespace
+
+void callOnStack(Stack s, void (*fn)(void *), void *arg) {
+  OnStackCall c{fn, arg, {}, nullptr};
+  bc::fcontext_t ctx = bc::make_fcontext(s.top(), s.size, onStackEntry);
+  void *fake = nullptr;
+  asanStartSwitch(&fake, s);
+  bc::jump_fcontext(ctx, &c);
+  asanFinishSwitch(fake, nullptr);
+  if (c.thrown) std::rethrow_exception(c.thrown);
 }
 
 #ifdef CFM_ASAN_FIBERS

@@ -59,6 +59,11 @@ Context makeContext(Stack s, FiberMain fn);
 /// Suspends the caller and continues `to`, passing `data`; returns when something switches back.
 Transfer switchTo(Context to, void *data);
 
+/// Runs fn(arg) on stack `s` and returns when it has returned: a nested call on another stack,
+/// not a task (fn must not suspend). Exceptions thrown by fn are carried back to the caller.
+/// stack.h uses it to extend a stack that is nearly full.
+void callOnStack(Stack s, void (*fn)(void *), void *arg);
+
 // AddressSanitizer's fiber annotations (no-ops in other builds).
 void asanStartSwitch(void **fakeStackSave, const Stack &to);
 void asanFinishSwitch(void *fakeStackSave, Stack *from);

@@ -13,13 +13,16 @@
 #include "runtime/sched/fiber.h"
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <random>
+#include <string_view>
 #include <vector>
 
 namespace cfm::rt::sched {
@@ -203,6 +206,10 @@ void Scheduler::resume(TaskObj *t) {
   asanFinishSwitch(schedFake, nullptr);
   ++st.switches;
   cur = nullptr;
+  // Back on the scheduler's own stack: the task's limit no longer applies (sched/stack.h falls
+  // back to the thread's), e.g. while the scheduler frees what a task left.
+  TaskLocal taskLocal = tl;
+  tl = TaskLocal{};
   if (t->done) {
     // Its fiber ended for good: the stack goes back to the pool.
     t->ctx = nullptr;
@@ -213,7 +220,7 @@ void Scheduler::resume(TaskObj *t) {
     return;
   }
   t->ctx = back.from;
-  t->savedLocal = tl;
+  t->savedLocal = taskLocal;
   t->savedPending = takeError();
 }
 
@@ -361,33 +368,67 @@ bool Scheduler::loop(TaskObj *root) {
   return true;
 }
 
-size_t parseSize(const char *s, size_t fallback) {
-  if (!s || !*s) return fallback;
-  char *end = nullptr;
-  unsigned long long v = std::strtoull(s, &end, 10);
-  if (end == s) return fallback;
-  if (*end == 'k' || *end == 'K')
-    v <<= 10, ++end;
-  else if (*end == 'm' || *end == 'M')
-    v <<= 20, ++end;
-  if (*end || v < 64 * 1024 + kStackMargin) return fallback;
-  return static_cast<size_t>(v);
+/// A size in bytes, `k`/`m`/`g` for KiB/MiB/GiB ("256k", "1m", "262144"); nullopt if not one.
+std::optional<uint64_t> parseSize(std::string_view s) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p == s.data()) return std::nullopt;
+  std::string_view unit(p, static_cast<size_t>(s.data() + s.size() - p));
+  int shift = unit.empty()                 ? 0
+              : unit == "k" || unit == "K" ? 10
+              : unit == "m" || unit == "M" ? 20
+              : unit == "g" || unit == "G" ? 30
+                                           : -1;
+  if (shift < 0 || v > (UINT64_MAX >> shift)) return std::nullopt;
+  return v << shift;
+}
+
+std::string sizeText(uint64_t n) {
+  return n % (1 << 20) == 0 ? std::to_string(n >> 20) + " MiB" : std::to_string(n >> 10) + " KiB";
+}
+
+Options defaultOptions() {
+  Options o;
+#if defined(__SANITIZE_ADDRESS__)
+  o.taskStackBytes = size_t(1) << 20; // instrumented frames are several times larger
+#else
+  o.taskStackBytes = size_t(256) << 10;
+#endif
+  return o;
 }
 
 } // namespace
 
-Options optionsFromEnv() {
-  Options o;
-#if defined(__SANITIZE_ADDRESS__)
-  size_t dflt = size_t(1) << 20; // instrumented frames are several times larger
-#else
-  size_t dflt = size_t(256) << 10;
-#endif
-  o.taskStackBytes = parseSize(std::getenv("CFM_TASK_STACK"), dflt);
-  const char *st = std::getenv("CFM_SCHED_STRESS");
-  o.stress = st && *st && std::string(st) != "0";
-  if (const char *seed = std::getenv("CFM_SCHED_SEED")) o.seed = std::strtoull(seed, nullptr, 10);
+Result<Options> readOptionsFromEnv() {
+  Options o = defaultOptions();
+  if (const char *v = std::getenv("CFM_TASK_STACK"); v && *v) {
+    std::optional<uint64_t> n = parseSize(v);
+    if (!n)
+      return Error{"CFM_TASK_STACK=`" + std::string(v) +
+                   "` is not a size (bytes, or with k, m or g: `256k`, `1m`)"};
+    if (*n < kMinTaskStack || *n > kMaxTaskStack)
+      return Error{"CFM_TASK_STACK=`" + std::string(v) + "` is out of range (" + sizeText(kMinTaskStack) +
+                   " to " + sizeText(kMaxTaskStack) + ")"};
+    o.taskStackBytes = static_cast<size_t>(*n);
+  }
+  if (const char *v = std::getenv("CFM_SCHED_STRESS"); v && *v) {
+    std::string_view s(v);
+    if (s != "0" && s != "1")
+      return Error{"CFM_SCHED_STRESS=`" + std::string(v) + "` is neither `0` nor `1`"};
+    o.stress = s == "1";
+  }
+  if (const char *v = std::getenv("CFM_SCHED_SEED"); v && *v) {
+    std::string_view s(v);
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), o.seed);
+    if (ec != std::errc() || p != s.data() + s.size())
+      return Error{"CFM_SCHED_SEED=`" + std::string(v) + "` is not a whole number"};
+  }
   return o;
+}
+
+Options optionsFromEnv() {
+  Result<Options> o = readOptionsFromEnv();
+  return o ? *o : defaultOptions();
 }
 
 bool active() { return tS != nullptr && tS->cur != nullptr; }

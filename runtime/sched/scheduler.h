@@ -11,6 +11,7 @@
 // task. docs/tasks.md argues the design against stackless coroutines.
 #pragma once
 
+#include "base/result.h"
 #include "runtime/value.h"
 
 #include <cstdint>
@@ -52,7 +53,15 @@ struct Options {
   bool stress = false; // CFM_SCHED_STRESS=1: yield at every suspension point, shuffle ready tasks
   uint64_t seed = 0;   // CFM_SCHED_SEED, for stress runs (0: from the clock)
 };
-/// The options from the environment (CFM_TASK_STACK=256k|1m|..., CFM_SCHED_STRESS, CFM_SCHED_SEED).
+/// The bounds of CFM_TASK_STACK: a task's stack holds at least the runtime's margin and a frame.
+constexpr size_t kMinTaskStack = size_t(128) << 10;
+constexpr size_t kMaxTaskStack = size_t(1) << 30;
+/// The options from the environment: CFM_TASK_STACK (bytes, or 256k, 1m, 1g; within the bounds
+/// above), CFM_SCHED_STRESS (`0` or `1`), CFM_SCHED_SEED (a whole number). A value that is not
+/// understood is an error for the program to report (cfmc checks before it runs anything),
+/// never silently replaced.
+Result<Options> readOptionsFromEnv();
+/// readOptionsFromEnv's options, or the defaults when it fails (for callers that checked first).
 Options optionsFromEnv();
 
 /// Runs `entry` as the first task on a new scheduler on this thread and returns when it and
