@@ -26,7 +26,7 @@ Result<std::string> readRegularFile(const std::string &path, uint64_t maxBytes);
 /// Reads the whole of the open descriptor `fd` (not closed here) under the same rules.
 Result<std::string> readRegularFd(int fd, uint64_t maxBytes);
 
-/// "N MiB" / "N KiB" / "N bytes": how limits are written in messages.
+/// "N GiB" / "N MiB" / "N KiB" / "N bytes": how limits are written in messages.
 std::string formatBytes(uint64_t n);
 
 } // namespace cfm::base

@@ -78,6 +78,10 @@ bool floatOfString(std::string_view s, double &out) {
     if (!(isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
       ok = false;
   if (!ok) return raise(ErrKind::Conversion, "cannot convert \"" + t + "\" to float");
+  // Beyond the double range is an error, as a literal `1e400` is (not `inf`); a value too small
+  // to represent reads as 0 or a subnormal, as in every mainstream language.
+  if (std::isinf(out))
+    return raise(ErrKind::Conversion, "cannot convert \"" + t + "\" to float: out of range");
   return true;
 }
 

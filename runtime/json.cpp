@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace cfm::rt {
@@ -153,7 +154,6 @@ private:
   Json *value(int depth) {
     if (sched::deepStackLow()) [[unlikely]] // a task's stack may be small (sched/stack.h)
       return sched::deep([&] { return value(depth); });
-    if (depth > kMaxDepth) return fail("nesting deeper than " + std::to_string(kMaxDepth));
     ws();
     if (p_ >= t_.size()) return fail("unexpected end of input");
     char c = t_[p_];
@@ -168,7 +168,33 @@ private:
     if (lit("false")) return jsonBool(false);
     if (lit("null")) return jsonNull();
     if (c == '-' || (c >= '0' && c <= '9')) return number();
-    return fail(std::string("unexpected character `") + c + "`");
+    return fail("unexpected " + charAt(p_));
+  }
+
+  /// The character at `i` as a message names it: a whole UTF-8 sequence in backticks (never half
+  /// of one), a control character as U+XXXX, a byte that starts no valid sequence by its value.
+  std::string charAt(size_t i) const {
+    auto u = static_cast<unsigned char>(t_[i]);
+    char hex[16];
+    if (u < 0x20 || u == 0x7F) {
+      std::snprintf(hex, sizeof hex, "U+%04X", u);
+      return std::string("character ") + hex;
+    }
+    size_t n = utf8SequenceLength(u);
+    bool whole = (u < 0x80 || u >= 0xC2) && u <= 0xF4 && i + n <= t_.size();
+    for (size_t k = 1; whole && k < n; ++k) whole = (static_cast<unsigned char>(t_[i + k]) & 0xC0) == 0x80;
+    if (!whole) {
+      std::snprintf(hex, sizeof hex, "0x%02X", u);
+      return std::string("byte ") + hex + " (not UTF-8)";
+    }
+    return "character `" + std::string(t_.substr(i, n)) + "`";
+  }
+
+  /// A container that would be nested deeper than kMaxDepth levels (the outermost is level 1).
+  bool tooDeep(int depth) {
+    if (depth < kMaxDepth) return false;
+    fail("nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    return true;
   }
 
   Json *number() {
@@ -266,6 +292,7 @@ private:
   }
 
   Json *array(int depth) {
+    if (tooDeep(depth)) return nullptr;
     ++p_;
     Json *j = new Json();
     j->j = Json::J::Array;
@@ -293,6 +320,7 @@ private:
   }
 
   Json *object(int depth) {
+    if (tooDeep(depth)) return nullptr;
     ++p_;
     Json *j = new Json();
     j->j = Json::J::Object;

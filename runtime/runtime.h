@@ -37,7 +37,12 @@ void raiseError(ErrorVal *e);
 void clearError();
 /// An uncaught error, as `cfmc run` reports it (LANGUAGE.md): takes the pending error, if any,
 /// and writes `error: <message>` and one `  at <frame>` per frame, innermost first, to `err`.
+/// Long traces are shortened: a frame repeated more than kTraceRepeatsShown times in a row is
+/// shown that often and then `  [the frame above repeated N more times]`; of more lines than
+/// 2 * kTraceEndsShown + 1, the first and last kTraceEndsShown are kept around `  [N more lines]`.
 void printUncaught(FILE *err);
+constexpr size_t kTraceRepeatsShown = 3;
+constexpr size_t kTraceEndsShown = 50;
 
 /// Out of memory (docs/language.md "Errors"): not catchable — a program whose allocation failed
 /// cannot be trusted to handle it (its handler would allocate too). Flushes every stdio stream,

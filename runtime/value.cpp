@@ -133,7 +133,25 @@ void printUncaught(FILE *err) {
   ErrorVal *e = takeError();
   if (!e) return;
   std::string s = "error: " + std::string(e->message->view()) + "\n";
-  for (const std::string &fr : e->trace) s += "  at " + fr + "\n";
+  // A deep recursion passes thousands of frames: a run of one frame is cut after its third
+  // line, and a trace still longer keeps its innermost and outermost frames (as Python does).
+  std::vector<std::string> lines;
+  const std::vector<std::string> &tr = e->trace;
+  for (size_t i = 0; i < tr.size();) {
+    size_t j = i;
+    while (j < tr.size() && tr[j] == tr[i]) ++j;
+    for (size_t k = i; k < j && k < i + kTraceRepeatsShown; ++k) lines.push_back("  at " + tr[k] + "\n");
+    if (j - i > kTraceRepeatsShown)
+      lines.push_back("  [the frame above repeated " + std::to_string(j - i - kTraceRepeatsShown) +
+                      " more times]\n");
+    i = j;
+  }
+  if (lines.size() > 2 * kTraceEndsShown + 1) {
+    size_t cut = lines.size() - 2 * kTraceEndsShown;
+    lines.erase(lines.begin() + kTraceEndsShown, lines.end() - kTraceEndsShown);
+    lines.insert(lines.begin() + kTraceEndsShown, "  [" + std::to_string(cut) + " more lines]\n");
+  }
+  for (const std::string &l : lines) s += l;
   fputs(s.c_str(), err);
   release(e);
 }

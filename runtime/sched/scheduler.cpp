@@ -9,6 +9,7 @@
 // at freed memory.
 #include "runtime/sched/scheduler.h"
 
+#include "base/files.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/fiber.h"
 
@@ -383,10 +384,6 @@ std::optional<uint64_t> parseSize(std::string_view s) {
   return v << shift;
 }
 
-std::string sizeText(uint64_t n) {
-  return n % (1 << 20) == 0 ? std::to_string(n >> 20) + " MiB" : std::to_string(n >> 10) + " KiB";
-}
-
 Options defaultOptions() {
   Options o;
 #if defined(__SANITIZE_ADDRESS__)
@@ -407,8 +404,8 @@ Result<Options> readOptionsFromEnv() {
       return Error{"CFM_TASK_STACK=`" + std::string(v) +
                    "` is not a size (bytes, or with k, m or g: `256k`, `1m`)"};
     if (*n < kMinTaskStack || *n > kMaxTaskStack)
-      return Error{"CFM_TASK_STACK=`" + std::string(v) + "` is out of range (" + sizeText(kMinTaskStack) +
-                   " to " + sizeText(kMaxTaskStack) + ")"};
+      return Error{"CFM_TASK_STACK=`" + std::string(v) + "` is out of range (" +
+                   base::formatBytes(kMinTaskStack) + " to " + base::formatBytes(kMaxTaskStack) + ")"};
     o.taskStackBytes = static_cast<size_t>(*n);
   }
   if (const char *v = std::getenv("CFM_SCHED_STRESS"); v && *v) {
