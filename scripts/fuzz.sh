@@ -26,6 +26,10 @@ find samples -name '*.ovf' -exec cp {} build-fuzz/corpus/ovf/ \;
 if [ -d ../shared/testdata/ovf ]; then
   find ../shared/testdata/ovf -maxdepth 1 -name '*.ovf' -size -64k -exec cp {} build-fuzz/corpus/ovf/ \;
 fi
+# Inputs that once broke something (issue 12's hostile cases and later findings), kept in git.
+for t in frontend json ovf; do
+  if [ -d tests/fuzz/corpus/$t ]; then cp tests/fuzz/corpus/$t/* build-fuzz/corpus/$t/; fi
+done
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 for target in $targets; do
   echo "== fuzz_$target for ${secs}s"
