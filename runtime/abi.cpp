@@ -34,16 +34,8 @@ cfm_status cfm_raise_user(const cfm_str *message) { return status(raiseUser(std:
 cfm_error *cfm_take_error(void) { return takeError(); }
 const cfm_str *cfm_error_kind(const cfm_error *e) { return e->errKind; }
 const cfm_str *cfm_error_message(const cfm_error *e) { return e->message; }
-void cfm_fail_at(const char *file, int64_t line) {
-  ErrorVal *e = pendingError();
-  if (e && !e->lineRecorded) {
-    e->trace.push_back(std::string(file) + ":" + std::to_string(line));
-    e->lineRecorded = true;
-  }
-}
-void cfm_frame_done(void) {
-  if (ErrorVal *e = pendingError()) e->lineRecorded = false;
-}
+void cfm_fail_at(const char *file, int64_t line) { recordTraceLine(file, line); }
+void cfm_frame_done(void) { frameDone(); }
 void cfm_stack_overflow(void) { (void)raiseStackOverflow(); }
 
 cfm_status cfm_add_int(int64_t a, int64_t b, int64_t *out) { return status(addInt(a, b, *out)); }
@@ -68,12 +60,7 @@ cfm_str *cfm_str_concat(const cfm_str *a, const cfm_str *b) { return concat(a, b
 int64_t cfm_str_compare(const cfm_str *a, const cfm_str *b) { return a->view().compare(b->view()); }
 cfm_str *cfm_format(cfm_slot v, const cfm_type *t) { return newStr(format(v, t)); }
 int64_t cfm_equal(cfm_slot a, cfm_slot b, const cfm_type *t) { return equal(a, b, t); }
-void cfm_print(void *file, cfm_slot v, const cfm_type *t) {
-  std::string s;
-  format(s, v, t);
-  s += '\n';
-  fwrite(s.data(), 1, s.size(), static_cast<FILE *>(file));
-}
+void cfm_print(void *file, cfm_slot v, const cfm_type *t) { printValue(static_cast<FILE *>(file), v, t); }
 cfm_str *cfm_str_build(const cfm_piece *pieces, int64_t n) {
   std::string s;
   for (int64_t i = 0; i < n; ++i) {
@@ -108,16 +95,9 @@ cfm_str *cfm_str_lower(const cfm_str *s) { return strLower(s); }
 cfm_str *cfm_str_replace(const cfm_str *s, const cfm_str *from, const cfm_str *to) {
   return strReplace(s, from, to);
 }
-int64_t cfm_str_contains(const cfm_str *s, const cfm_str *part) {
-  return s->view().find(part->view()) != std::string_view::npos;
-}
-int64_t cfm_str_starts_with(const cfm_str *s, const cfm_str *prefix) {
-  return s->view().substr(0, static_cast<size_t>(prefix->len)) == prefix->view();
-}
-int64_t cfm_str_ends_with(const cfm_str *s, const cfm_str *suffix) {
-  std::string_view a = s->view(), e = suffix->view();
-  return a.size() >= e.size() && a.substr(a.size() - e.size()) == e;
-}
+int64_t cfm_str_contains(const cfm_str *s, const cfm_str *part) { return strContains(s, part); }
+int64_t cfm_str_starts_with(const cfm_str *s, const cfm_str *prefix) { return strStartsWith(s, prefix); }
+int64_t cfm_str_ends_with(const cfm_str *s, const cfm_str *suffix) { return strEndsWith(s, suffix); }
 
 cfm_list *cfm_list_new(const cfm_type *listType) { return newList(listType); }
 int64_t cfm_list_len(const cfm_list *l) { return static_cast<int64_t>(l->items.size()); }
@@ -205,55 +185,11 @@ cfm_json *cfm_json_object_new(void) {
   return j;
 }
 void cfm_json_object_set(cfm_json *object, cfm_str *key, cfm_json *value) {
-  size_t i = 0; // a later equal key replaces the value in place (interp's JsonObjectNode)
-  while (i < object->keys.size() && object->keys[i]->view() != key->view()) ++i;
-  if (i < object->keys.size()) {
-    release(key);
-    release(object->items[i]);
-    object->items[i] = value;
-  } else {
-    object->keys.push_back(key);
-    object->items.push_back(value);
-  }
+  jsonObjectSet(object, key, value);
 }
-cfm_str *cfm_to_json_text(cfm_slot v, const cfm_type *t) {
-  Json *j = t->kind == Kind::Json ? (retain(v.o), static_cast<Json *>(v.o)) : toJson(v, t);
-  std::string s;
-  writeJson(s, j);
-  release(j);
-  return newStr(s);
-}
+cfm_str *cfm_to_json_text(cfm_slot v, const cfm_type *t) { return toJsonText(v, t); }
 cfm_status cfm_json_as(const cfm_json *j, int64_t which, cfm_slot *out) {
-  // As interp's jsonAs (calls.cpp): 1.5 is not an int; an int is a float.
-  auto wrong = [&](const char *to) {
-    std::string text;
-    writeJson(text, j);
-    return status(raise(ErrKind::Conversion, "cannot convert json " + text + " to " + to));
-  };
-  switch (which) {
-  case 0:
-    if (j->j != Json::J::String) return wrong("string");
-    retain(j->s);
-    out->o = j->s;
-    return 0;
-  case 1:
-    if (j->j != Json::J::Int) return wrong("int");
-    out->i = j->i;
-    return 0;
-  case 2:
-    if (j->j == Json::J::Float)
-      out->f = j->f;
-    else if (j->j == Json::J::Int)
-      out->f = static_cast<double>(j->i);
-    else
-      return wrong("float");
-    return 0;
-  case 3:
-    if (j->j != Json::J::Bool) return wrong("bool");
-    out->i = j->b;
-    return 0;
-  default: return status(jsonLen(j, out->i));
-  }
+  return status(jsonAs(j, static_cast<JsonAs>(which), *out));
 }
 
 void *cfm_task_local(void) { return &sched::tl; }
@@ -272,11 +208,7 @@ cfm_status cfm_wait(cfm_obj *task, int64_t timeoutMs, cfm_slot *out) {
 cfm_status cfm_wait_list(const cfm_list *tasks, const cfm_type *listType, int64_t timeoutMs, cfm_slot *out) {
   return status(sched::waitList(tasks, listType, timeoutMs, *out));
 }
-int64_t cfm_now_ms(void) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t cfm_now_ms(void) { return nowMs(); }
 
 cfm_status cfm_model_find(const cfm_record *sys, int64_t which, const cfm_str *key, cfm_slot *out) {
   return status(cfm::model::find(sys, static_cast<cfm::model::Named>(which), key, *out));

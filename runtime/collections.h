@@ -36,5 +36,8 @@ Str *strTrim(const Str *s);
 Str *strUpper(const Str *s);
 Str *strLower(const Str *s);
 Str *strReplace(const Str *s, const Str *from, const Str *to);
+bool strContains(const Str *s, const Str *part);
+bool strStartsWith(const Str *s, const Str *prefix);
+bool strEndsWith(const Str *s, const Str *suffix);
 
 } // namespace cfm::rt

@@ -53,6 +53,28 @@ constexpr size_t kTraceEndsShown = 50;
 [[noreturn]] void outOfMemory();
 void installOutOfMemoryHandler();
 
+// ---- built-ins written once (builtins.cpp; both engines call these) ----
+/// print(x): str(x) and a newline, written to `out`.
+void printValue(FILE *out, Slot v, const TypeDesc *t);
+/// now(): Unix milliseconds.
+int64_t nowMs();
+/// to_json(x): the compact JSON text of a value of type t.
+Str *toJsonText(Slot v, const TypeDesc *t);
+/// json's as_string/as_int/as_float/as_bool and len() (LANGUAGE.md "Precise rules": 1.5 is not
+/// an int, an int is a float; a wrong JSON type is a "conversion" error).
+enum class JsonAs : int64_t { String = 0, Int = 1, Float = 2, Bool = 3, Len = 4 };
+[[nodiscard]] bool jsonAs(const Json *j, JsonAs which, Slot &out);
+/// A json value's text as an error message shows it: at most kJsonPreviewBytes, then `…`.
+constexpr size_t kJsonPreviewBytes = 200;
+std::string jsonPreview(const Json *j);
+/// Adds key: value to a json object being built (a literal): a repeated key keeps its first
+/// position and takes the last value. Takes both references.
+void jsonObjectSet(Json *object, Str *key, Json *value);
+/// A trace line for the frame an error passes (`file:line`, once per frame), and the frame's
+/// end (the next line recorded is its caller's).
+void recordTraceLine(std::string_view file, int64_t line);
+void frameDone();
+
 // ---- checked arithmetic (LANGUAGE.md: overflow and division are errors) ----
 [[nodiscard]] bool addInt(int64_t a, int64_t b, int64_t &out);
 [[nodiscard]] bool subInt(int64_t a, int64_t b, int64_t &out);

@@ -112,42 +112,6 @@ namespace {
 
 Str *asStr(Slot s) { return static_cast<Str *>(s.o); }
 
-bool jsonAs(Frame &f, support::Loc loc, Json *j, ast::Builtin which, Slot &out) {
-  auto wrong = [&](const char *to) {
-    std::string text;
-    writeJson(text, j);
-    (void)raise(ErrKind::Conversion, "cannot convert json " + text + " to " + to);
-    return failAt(f, loc);
-  };
-  switch (which) {
-  case ast::Builtin::JsonAsString:
-    if (j->j != Json::J::String) return wrong("string");
-    retain(j->s);
-    out.o = j->s;
-    return true;
-  case ast::Builtin::JsonAsInt:
-    if (j->j != Json::J::Int) return wrong("int"); // including 1.5 (LANGUAGE.md)
-    out.i = j->i;
-    return true;
-  case ast::Builtin::JsonAsFloat:
-    if (j->j == Json::J::Float)
-      out.f = j->f;
-    else if (j->j == Json::J::Int)
-      out.f = static_cast<double>(j->i);
-    else
-      return wrong("float");
-    return true;
-  case ast::Builtin::JsonAsBool:
-    if (j->j != Json::J::Bool) return wrong("bool");
-    out.i = j->b;
-    return true;
-  default: {
-    if (!jsonLen(j, out.i)) return failAt(f, loc);
-    return true;
-  }
-  }
-}
-
 } // namespace
 
 bool BuiltinNode::eval(Frame &f, Slot &out) {
@@ -192,13 +156,7 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   }
   bool ok = true;
   switch (which) {
-  case B::Print: {
-    std::string s;
-    format(s, v[0], args[0]->type);
-    s += '\n';
-    fwrite(s.data(), 1, s.size(), f.prog->out);
-    break;
-  }
+  case B::Print: printValue(f.prog->out, v[0], args[0]->type); break;
   case B::Str: {
     std::string s;
     format(s, v[0], args[0]->type);
@@ -228,26 +186,14 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
     }
     break;
   case B::Sleep: ok = sched::sleep(v[0].i); break; // suspends this task only
-  case B::Now:
-    out.i = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count();
-    break;
+  case B::Now: out.i = nowMs(); break;
   case B::ParseJson: {
     Json *j = nullptr;
     ok = parseJson(asStr(v[0])->view(), j);
     out.o = j;
     break;
   }
-  case B::ToJson: {
-    Json *j = args[0]->type->kind == Kind::Json ? (retain(v[0].o), static_cast<Json *>(v[0].o))
-                                                : toJson(v[0], args[0]->type);
-    std::string s;
-    writeJson(s, j);
-    release(j);
-    out.o = newStr(s);
-    break;
-  }
+  case B::ToJson: out.o = toJsonText(v[0], args[0]->type); break;
   case B::Fail: ok = raiseUser(std::string(asStr(v[0])->view())); break;
   case B::ListContains: out.i = listContains(static_cast<List *>(v[0].o), v[1]); break;
   case B::ListJoin: out.o = listJoin(static_cast<List *>(v[0].o), asStr(v[1])); break;
@@ -258,26 +204,15 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   case B::StrTrim: out.o = strTrim(asStr(v[0])); break;
   case B::StrUpper: out.o = strUpper(asStr(v[0])); break;
   case B::StrLower: out.o = strLower(asStr(v[0])); break;
-  case B::StrContains: out.i = asStr(v[0])->view().find(asStr(v[1])->view()) != std::string_view::npos; break;
-  case B::StrStartsWith:
-    out.i = asStr(v[0])->view().substr(0, static_cast<size_t>(asStr(v[1])->len)) == asStr(v[1])->view();
-    break;
-  case B::StrEndsWith: {
-    std::string_view s = asStr(v[0])->view(), e = asStr(v[1])->view();
-    out.i = s.size() >= e.size() && s.substr(s.size() - e.size()) == e;
-    break;
-  }
+  case B::StrContains: out.i = strContains(asStr(v[0]), asStr(v[1])); break;
+  case B::StrStartsWith: out.i = strStartsWith(asStr(v[0]), asStr(v[1])); break;
+  case B::StrEndsWith: out.i = strEndsWith(asStr(v[0]), asStr(v[1])); break;
   case B::StrReplace: out.o = strReplace(asStr(v[0]), asStr(v[1]), asStr(v[2])); break;
-  case B::JsonAsString:
-  case B::JsonAsInt:
-  case B::JsonAsFloat:
-  case B::JsonAsBool:
-  case B::JsonLen:
-    if (!jsonAs(f, loc, static_cast<Json *>(v[0].o), which, out)) {
-      cleanup();
-      return false;
-    }
-    break;
+  case B::JsonAsString: ok = jsonAs(static_cast<Json *>(v[0].o), JsonAs::String, out); break;
+  case B::JsonAsInt: ok = jsonAs(static_cast<Json *>(v[0].o), JsonAs::Int, out); break;
+  case B::JsonAsFloat: ok = jsonAs(static_cast<Json *>(v[0].o), JsonAs::Float, out); break;
+  case B::JsonAsBool: ok = jsonAs(static_cast<Json *>(v[0].o), JsonAs::Bool, out); break;
+  case B::JsonLen: ok = jsonAs(static_cast<Json *>(v[0].o), JsonAs::Len, out); break;
   case B::DurationMs: out.i = v[0].i; break;
   case B::ModelElement:
   case B::ModelVmClass:

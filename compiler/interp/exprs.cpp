@@ -9,11 +9,7 @@ namespace cfm::interp {
 using namespace rt;
 
 bool failAt(Frame &f, support::Loc loc) {
-  ErrorVal *e = pendingError();
-  if (e && !e->lineRecorded) {
-    e->trace.push_back(f.prog->sources->file(loc.file).path() + ":" + std::to_string(loc.line));
-    e->lineRecorded = true;
-  }
+  if (pendingError()) recordTraceLine(f.prog->sources->file(loc.file).path(), loc.line);
   return false;
 }
 
@@ -130,17 +126,7 @@ bool JsonObjectNode::eval(Frame &f, Slot &out) {
       release(j);
       return false;
     }
-    Str *key = static_cast<Str *>(ks.o);
-    size_t i = 0;
-    while (i < j->keys.size() && j->keys[i]->view() != key->view()) ++i;
-    if (i < j->keys.size()) {
-      release(key);
-      release(j->items[i]);
-      j->items[i] = static_cast<Json *>(vs.o);
-    } else {
-      j->keys.push_back(key);
-      j->items.push_back(static_cast<Json *>(vs.o));
-    }
+    jsonObjectSet(j, static_cast<Str *>(ks.o), static_cast<Json *>(vs.o));
   }
   out.o = j;
   return true;

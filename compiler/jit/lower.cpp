@@ -5,6 +5,8 @@
 #include "jit/lower.h"
 
 #include "interp/nodes.h"
+#include "runtime/abi.h"
+#include "runtime/sched/scheduler.h"
 
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
@@ -12,7 +14,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 namespace cfm::jit {
 
@@ -24,105 +28,38 @@ namespace {
 /// generated frames are small; this bounds one frame and its spills with room to spare.
 constexpr int64_t kFrameBytes = 1024;
 
-/// The ABI functions the lowering calls, with their LLVM signatures in a compact code: the
-/// return then the parameters; v void, i i32 (cfm_status), l i64 (also cfm_slot), d double, p ptr.
+/// The LLVM signature of every ABI function, derived from runtime/abi.def and the C types it
+/// names, in a compact code: the return, then the parameters; v void, i i32 (cfm_status),
+/// l i64 (int64_t and cfm_slot, an 8-byte union passed in an integer register), d double,
+/// p any pointer. A type the lowering cannot pass fails to compile here.
+template <typename T> constexpr char abiCode() {
+  if constexpr (std::is_void_v<T>)
+    return 'v';
+  else if constexpr (std::is_pointer_v<T>)
+    return 'p';
+  else if constexpr (std::is_same_v<T, cfm_status>)
+    return 'i';
+  else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, cfm_slot>)
+    return 'l';
+  else if constexpr (std::is_same_v<T, double>)
+    return 'd';
+  else
+    static_assert(sizeof(T) == 0, "an ABI type the JIT cannot pass (runtime/abi.def)");
+}
+template <typename F> struct AbiSigOf;
+template <typename R, typename... A> struct AbiSigOf<R(A...)> {
+  static constexpr char value[] = {abiCode<R>(), abiCode<A>()..., '\0'};
+};
+static_assert(sizeof(cfm_slot) == 8 && sizeof(cfm_status) == 4);
+
 struct AbiSig {
   const char *name;
   const char *sig;
 };
 constexpr AbiSig kAbi[] = {
-    {"cfm_retain", "vp"},
-    {"cfm_release", "vp"},
-    {"cfm_raise_user", "ip"},
-    {"cfm_take_error", "p"},
-    {"cfm_error_kind", "pp"},
-    {"cfm_error_message", "pp"},
-    {"cfm_fail_at", "vpl"},
-    {"cfm_frame_done", "v"},
-    {"cfm_stack_overflow", "v"},
-    {"cfm_add_int", "illp"},
-    {"cfm_sub_int", "illp"},
-    {"cfm_mul_int", "illp"},
-    {"cfm_div_int", "illp"},
-    {"cfm_mod_int", "illp"},
-    {"cfm_neg_int", "ilp"},
-    {"cfm_mod_float", "ddd"},
-    {"cfm_int_of_string", "ipp"},
-    {"cfm_int_of_float", "idp"},
-    {"cfm_float_of_string", "ipp"},
-    {"cfm_str_new", "ppl"},
-    {"cfm_str_len", "lp"},
-    {"cfm_str_concat", "ppp"},
-    {"cfm_str_compare", "lpp"},
-    {"cfm_format", "plp"},
-    {"cfm_equal", "lllp"},
-    {"cfm_print", "vplp"},
-    {"cfm_str_build", "ppl"},
-    {"cfm_str_trim", "pp"},
-    {"cfm_str_upper", "pp"},
-    {"cfm_str_lower", "pp"},
-    {"cfm_str_replace", "pppp"},
-    {"cfm_str_contains", "lpp"},
-    {"cfm_str_starts_with", "lpp"},
-    {"cfm_str_ends_with", "lpp"},
-    {"cfm_cancelling", "l"},
-    {"cfm_open_scope", "v"},
-    {"cfm_close_scope", "il"},
-    {"cfm_sleep", "il"},
-    {"cfm_unique", "pp"},
-    {"cfm_list_new", "pp"},
-    {"cfm_list_len", "lp"},
-    {"cfm_list_get", "iplp"},
-    {"cfm_list_push", "vpl"},
-    {"cfm_list_pop", "ipp"},
-    {"cfm_list_concat", "ppp"},
-    {"cfm_list_contains", "lpl"},
-    {"cfm_list_join", "ppp"},
-    {"cfm_str_split", "pppp"},
-    {"cfm_map_new", "pp"},
-    {"cfm_map_get", "iplp"},
-    {"cfm_map_set", "vpll"},
-    {"cfm_map_has", "lpl"},
-    {"cfm_map_remove", "vpl"},
-    {"cfm_map_len", "lp"},
-    {"cfm_map_keys", "ppp"},
-    {"cfm_map_values", "ppp"},
-    {"cfm_map_entries", "lp"},
-    {"cfm_map_entry", "lplpp"},
-    {"cfm_record_new", "pp"},
-    {"cfm_record_set", "vpll"},
-    {"cfm_record_get", "lpl"},
-    {"cfm_place_index", "ppl"},
-    {"cfm_place_key", "ppll"},
-    {"cfm_place_field", "ppl"},
-    {"cfm_to_json", "plp"},
-    {"cfm_parse_json", "ipp"},
-    {"cfm_json_index_key", "ippp"},
-    {"cfm_json_index_int", "iplp"},
-    {"cfm_json_null", "p"},
-    {"cfm_json_array_new", "p"},
-    {"cfm_json_array_push", "vpp"},
-    {"cfm_json_object_new", "p"},
-    {"cfm_json_object_set", "vppp"},
-    {"cfm_to_json_text", "plp"},
-    {"cfm_json_as", "iplp"},
-    {"cfm_now_ms", "l"},
-    {"cfm_text_new", "p"},
-    {"cfm_text_append", "vppl"},
-    {"cfm_text_value", "vplp"},
-    {"cfm_text_append_str", "vpp"},
-    {"cfm_text_append_int", "vpl"},
-    {"cfm_text_finish", "pp"},
-    {"cfm_text_drop", "vp"},
-    {"cfm_spawn", "ppppp"},
-    {"cfm_env_new", "pl"},
-    {"cfm_env_free", "vp"},
-    {"cfm_wait", "iplp"},
-    {"cfm_wait_list", "ipplp"},
-    {"cfm_model_find", "iplpp"},
-    {"cfm_model_property", "ippp"},
-    {"cfm_model_instances_of", "ipppp"},
-    {"cfm_model_render", "ippp"},
+#define ABI(ret, name, params) {#name, AbiSigOf<ret params>::value},
+#include "runtime/abi.def"
+#undef ABI
 };
 
 } // namespace
@@ -135,8 +72,12 @@ Lowerer::Lowerer(const sema::Program &p, const support::SourceManager &sources, 
   i64_ = b_.getInt64Ty();
   f64_ = b_.getDoubleTy();
   ptr_ = b_.getPtrTy();
-  // sched::TaskLocal: { int depth; const char *stackLimit; }
-  tlType_ = llvm::StructType::create(ctx_, {i32_, ptr_}, "cfm.TaskLocal");
+  // sched::TaskLocal, field by field from the real type: the lowering reads `stackLimit`.
+  using TL = rt::sched::TaskLocal;
+  static_assert(offsetof(TL, depth) == 0 && offsetof(TL, stackLimit) == alignof(const char *) &&
+                    sizeof(TL::depth) <= alignof(const char *) && sizeof(TL) == 2 * sizeof(void *),
+                "sched::TaskLocal changed: update tlType_");
+  tlType_ = llvm::StructType::create(ctx_, {b_.getIntNTy(8 * sizeof(TL::depth)), ptr_}, "cfm.TaskLocal");
   pieceType_ = llvm::StructType::create(ctx_, {ptr_, i64_, i64_, ptr_}, "cfm.piece");
 }
 
@@ -268,7 +209,7 @@ void Lowerer::stackCheck(const sema::FnInfo *callee, support::Loc loc) {
   (void)callee;
   if (!fn_.cannotCall) {
     llvm::IRBuilder<> eb(fn_.allocas, fn_.allocas->getTerminator()->getIterator());
-    Value *limit = eb.CreateLoad(ptr_, eb.CreateStructGEP(tlType_, tl_, 1), "limit");
+    Value *limit = fn_.limit;
     llvm::Function *save = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::stacksave, {ptr_});
     Value *sp = eb.CreatePtrToInt(eb.CreateCall(save, {}), i64_);
     Value *low = eb.CreateICmpULT(sp, eb.CreateAdd(eb.CreatePtrToInt(limit, i64_), eb.getInt64(kFrameBytes)));
@@ -287,7 +228,7 @@ void Lowerer::stackCheck(const sema::FnInfo *callee, support::Loc loc) {
 // ---- functions ----
 
 void Lowerer::declareFunction(const sema::FnInfo &fi) {
-  std::vector<llvm::Type *> params{i32_}; // the call depth
+  std::vector<llvm::Type *> params{i32_, ptr_}; // the call depth and the task's stack limit
   for (const sema::ParamInfo &pi : fi.params) params.push_back(ty(pi.type));
   llvm::Type *ret = fi.ret->is(TypeKind::Void) ? static_cast<llvm::Type *>(i1_)
                                                : llvm::StructType::get(ctx_, {ty(fi.ret), i1_});
@@ -295,8 +236,9 @@ void Lowerer::declareFunction(const sema::FnInfo &fi) {
                                    llvm::GlobalValue::InternalLinkage, "fn." + fi.name, m_);
   f->setDoesNotThrow();
   f->getArg(0)->setName("depth");
+  f->getArg(1)->setName("limit");
   for (size_t i = 0; i < fi.params.size(); ++i)
-    f->getArg(static_cast<unsigned>(i + 1))->setName(fi.params[i].name);
+    f->getArg(static_cast<unsigned>(i + kHiddenParams))->setName(fi.params[i].name);
   fns_[&fi] = f;
 }
 
@@ -307,8 +249,14 @@ void Lowerer::beginFunction(llvm::Function *f, const sema::FnInfo *info) {
   fn_.allocas = BB::Create(ctx_, "entry", f);
   BB *body = block("body");
   b_.SetInsertPoint(fn_.allocas);
-  // Outside CFM functions (constants, the entry): the running task's depth (0 at the top).
-  if (!info) fn_.depth = b_.CreateLoad(i32_, b_.CreateStructGEP(tlType_, tl_, 0), "depth");
+  // Outside CFM functions (constants, the entry, task entries): the running task's depth (0 at
+  // the top) and stack limit, read from its sched::tl through the runtime — JIT'd code may run
+  // on any scheduler thread, so no thread-local's address is built into it.
+  if (!info) {
+    Value *tl = b_.CreateCall(abi("cfm_task_local"), {}, "tl");
+    fn_.depth = b_.CreateLoad(tlType_->getElementType(0), b_.CreateStructGEP(tlType_, tl, 0), "depth");
+    fn_.limit = b_.CreateLoad(ptr_, b_.CreateStructGEP(tlType_, tl, 1), "limit");
+  }
   b_.CreateBr(body);
   b_.SetInsertPoint(body);
 }
@@ -320,8 +268,9 @@ void Lowerer::defineFunction(const sema::FnInfo &fi) {
   bool isVoid = fi.ret->is(TypeKind::Void);
   // Parameters are owned by the callee (as in the interpreter's frame slots).
   fn_.depth = f->getArg(0);
+  fn_.limit = f->getArg(1);
   for (size_t i = 0; i < fi.params.size(); ++i)
-    b_.CreateStore(f->getArg(static_cast<unsigned>(i + 1)), local(fi.params[i].decl->var));
+    b_.CreateStore(f->getArg(static_cast<unsigned>(i + kHiddenParams)), local(fi.params[i].decl->var));
   if (!isVoid) fn_.retSlot = entryAlloca(ty(fi.ret), "ret", true);
   BB *errBB = block("error"), *errCommon = block("error.frame");
   fn_.retBB = block("return");
@@ -437,7 +386,7 @@ void Lowerer::defineEntry(const sema::FnInfo &proc) {
     b_.CreateBr(next);
     b_.SetInsertPoint(next);
   }
-  std::vector<Value *> args{b_.CreateAdd(fn_.depth, b_.getInt32(1))};
+  std::vector<Value *> args{b_.CreateAdd(fn_.depth, b_.getInt32(1)), fn_.limit};
   for (size_t i = 0; i < vals.size(); ++i) args.push_back(b_.CreateLoad(ty(proc.params[i].type), vals[i]));
   Value *r = b_.CreateCall(fns_.at(&proc), args);
   Value *failed = proc.ret->is(TypeKind::Void) ? r : b_.CreateExtractValue(r, 1);
@@ -472,8 +421,6 @@ ModuleInfo Lowerer::run(const sema::FnInfo *entry, const ReplCapture *capture) {
                                            llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)),
                                            kCaptureSymbol);
   }
-  tl_ = new llvm::GlobalVariable(m_, tlType_, false, llvm::GlobalValue::ExternalLinkage, nullptr,
-                                 kTaskLocalSymbol);
   out_ = new llvm::GlobalVariable(m_, ptr_, false, llvm::GlobalValue::InternalLinkage,
                                   llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), "cfm.out");
   for (ast::ConstDecl *cd : p_.constOrder)

@@ -42,8 +42,10 @@ inline constexpr const char *kInitSymbol = "cfm.init"; // i32 (ptr out): constan
 // ones whose `given` byte is 0 take their defaults); its result, if any, goes to the cfm_slot
 // `result` when that is not null (else it is released); 1 = it failed (error pending)
 inline constexpr const char *kEntrySymbol = "cfm.entry";
-inline constexpr const char *kFiniSymbol = "cfm.fini";    // void (): releases constants, literals
-inline constexpr const char *kTaskLocalSymbol = "cfm.tl"; // the running task's sched::tl
+inline constexpr const char *kFiniSymbol = "cfm.fini"; // void (): releases constants, literals
+/// The parameters every lowered CFM function takes before its own: the call depth (i32) and the
+/// running task's stack limit (ptr).
+inline constexpr unsigned kHiddenParams = 2;
 
 /// For the REPL (jit::runForRepl): when `fn` returns normally at the top (called by cfm.entry),
 /// the values of `vars` are stored, each retained, into the cfm_slot array that the pointer
@@ -77,7 +79,7 @@ private:
   ModuleInfo info_;
   llvm::Type *i1_, *i8_, *i32_, *i64_, *f64_, *ptr_;
   llvm::StructType *tlType_, *pieceType_;
-  llvm::GlobalVariable *tl_ = nullptr, *out_ = nullptr, *sink_ = nullptr;
+  llvm::GlobalVariable *out_ = nullptr, *sink_ = nullptr;
   std::unordered_map<const sema::FnInfo *, llvm::Function *> fns_;
   std::unordered_map<const sema::Var *, llvm::GlobalVariable *> consts_;
   std::vector<std::pair<llvm::GlobalVariable *, std::string>> literals_;
@@ -98,6 +100,8 @@ private:
     BB *errTarget = nullptr, *retBB = nullptr;
     llvm::AllocaInst *retSlot = nullptr;
     Value *depth = nullptr;      // i32: how many calls deep this frame runs (interp's sched::tl.depth)
+    Value *limit = nullptr;      // ptr: the running task's stack limit (sched::tl.stackLimit), passed
+                                 // down with the depth so that no thread's address is built in
     Value *cannotCall = nullptr; // i1: too deep, or too little stack left for one more frame
     Value *text = nullptr;       // a template's output (cfm_text *)
     llvm::AllocaInst *scratch = nullptr; // the `out` of an ABI call on a failure path

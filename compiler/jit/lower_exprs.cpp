@@ -5,6 +5,8 @@
 // right as written, then the defaults, at each call) and the built-ins of the JIT's scope.
 #include "jit/lower.h"
 
+#include "runtime/runtime.h"
+
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
 
@@ -283,19 +285,21 @@ llvm::Value *Lowerer::call(const ast::CallExpr *c) {
 llvm::Value *Lowerer::userCall(const ast::CallExpr *c) {
   const sema::FnInfo *callee = c->fn;
   stackCheck(callee, c->loc());
-  // args[0] is the callee's depth, args[i + 1] parameter i.
-  std::vector<Value *> args(callee->params.size() + 1, nullptr);
+  // args[0] is the callee's depth, args[1] the task's stack limit, args[i + kHiddenParams]
+  // parameter i.
+  std::vector<Value *> args(callee->params.size() + kHiddenParams, nullptr);
   args[0] = b_.CreateAdd(fn_.depth, b_.getInt32(1), "", false, true);
+  args[1] = fn_.limit;
   size_t mark = tempMark();
   for (int idx : c->evalOrder) {
     auto i = static_cast<size_t>(idx);
-    args[i + 1] = expr(c->boundArgs[i]);
-    pushTemp(args[i + 1], callee->params[i].type);
+    args[i + kHiddenParams] = expr(c->boundArgs[i]);
+    pushTemp(args[i + kHiddenParams], callee->params[i].type);
   }
   for (size_t i = 0; i < callee->params.size(); ++i) {
     if (c->boundArgs[i]) continue;
-    args[i + 1] = expr(callee->params[i].decl->defaultValue);
-    pushTemp(args[i + 1], callee->params[i].type);
+    args[i + kHiddenParams] = expr(callee->params[i].decl->defaultValue);
+    pushTemp(args[i + kHiddenParams], callee->params[i].type);
   }
   dropTemps(mark); // the callee owns its arguments now
   Value *r = b_.CreateCall(fns_.at(callee), args);
@@ -348,7 +352,8 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
     }
   case Builtin::Len: {
     if (at->is(TypeKind::Json)) {
-      Value *st = b_.CreateCall(abi("cfm_json_as"), {v, b_.getInt64(4), scratch()});
+      Value *st = b_.CreateCall(abi("cfm_json_as"),
+                                {v, b_.getInt64(static_cast<int64_t>(rt::JsonAs::Len)), scratch()});
       release(v);
       checkFailed(status(st), c->loc());
       return b_.CreateLoad(i64_, scratch());
@@ -612,14 +617,14 @@ llvm::Value *Lowerer::jsonLit(const ast::Expr *e) {
 }
 
 /// `j.as_string()`, `as_int()`, `as_float()`, `as_bool()`, `len()`: a conversion error at the
-/// method's name (interp's jsonAs).
+/// method's name (rt::jsonAs).
 llvm::Value *Lowerer::jsonMethod(const ast::MethodCallExpr *m) {
   using ast::Builtin;
-  int64_t which = m->method == Builtin::JsonAsString  ? 0
-                  : m->method == Builtin::JsonAsInt   ? 1
-                  : m->method == Builtin::JsonAsFloat ? 2
-                  : m->method == Builtin::JsonAsBool  ? 3
-                                                      : 4;
+  rt::JsonAs which = m->method == Builtin::JsonAsString  ? rt::JsonAs::String
+                     : m->method == Builtin::JsonAsInt   ? rt::JsonAs::Int
+                     : m->method == Builtin::JsonAsFloat ? rt::JsonAs::Float
+                     : m->method == Builtin::JsonAsBool  ? rt::JsonAs::Bool
+                                                         : rt::JsonAs::Len;
   Value *j = expr(m->receiver);
   Value *st = b_.CreateCall(abi("cfm_json_as"), {j, b_.getInt64(static_cast<uint64_t>(which)), scratch()});
   release(j);

@@ -83,12 +83,13 @@ llvm::Value *Lowerer::asyncCall(const ast::AsyncCallExpr *a) {
     beginFunction(entry, nullptr);
     Value *envArg = entry->getArg(0), *result = entry->getArg(1);
     b_.CreateStore(b_.getInt64(1), envArg);
-    std::vector<Value *> callArgs{b_.CreateAdd(fn_.depth, b_.getInt32(1))};
+    std::vector<Value *> callArgs{b_.CreateAdd(fn_.depth, b_.getInt32(1)), fn_.limit};
     for (size_t i = 0; i < n; ++i)
       callArgs.push_back(fromSlot(b_.CreateLoad(i64_, envSlot(b_, envArg, i)), callee->params[i].type));
     BB *err = block("error");
     fn_.errTarget = err;
-    for (size_t i = 1; i < callArgs.size(); ++i) pushTemp(callArgs[i], callee->params[i - 1].type);
+    for (size_t i = kHiddenParams; i < callArgs.size(); ++i)
+      pushTemp(callArgs[i], callee->params[i - kHiddenParams].type);
     stackCheck(callee, a->loc()); // a failure releases the arguments and records the async line
     dropTemps(0);
     Value *r = b_.CreateCall(fns_.at(callee), callArgs);
@@ -182,7 +183,7 @@ llvm::Value *Lowerer::asyncBlock(const ast::AsyncBlockExpr *a) {
     BB *errBB = block("error"), *overflow = block("overflow"), *body = block("block");
     fn_.retBB = block("return");
     // The task's stack must hold the block's frame (interp: sched::stackLow(fn->stackNeed)).
-    Value *limit = b_.CreateLoad(ptr_, b_.CreateStructGEP(tlType_, tl_, 1), "limit");
+    Value *limit = fn_.limit;
     llvm::Function *save = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::stacksave, {ptr_});
     Value *sp = b_.CreatePtrToInt(b_.CreateCall(save, {}), i64_);
     Value *low =

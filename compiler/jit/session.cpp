@@ -128,9 +128,9 @@ llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string 
   auto jd = jit_->createJITDylib("cfm.module." + std::to_string(dylibs_++));
   if (!jd) return jd.takeError();
   jd->addToLinkOrder(jit_->getMainJITDylib());
-  // The ABI functions the module calls, its runtime type descriptors and the task locals, by
-  // address. All tasks run on this thread: sched::tl's address is the same for every task (the
-  // scheduler swaps its contents at each switch).
+  // The ABI functions the module calls and its runtime type descriptors, by address. The running
+  // task's sched::tl is not among them: code reads it through cfm_task_local() at its entries,
+  // so a module runs on any scheduler thread.
   llvm::orc::SymbolMap syms;
   auto define = [&](const std::string &name, const void *addr, llvm::JITSymbolFlags flags) {
     syms[jit_->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(addr), flags};
@@ -141,7 +141,6 @@ llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string 
         define(f.getName().str(), a, llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
   auto &types = *(tables_[&*jd] = std::make_unique<interp::TypeTable>());
   for (const auto &[name, t] : l.info.typeSymbols) define(name, types.get(t), llvm::JITSymbolFlags::Exported);
-  define(kTaskLocalSymbol, cfm_task_local(), llvm::JITSymbolFlags::Exported);
   if (llvm::Error e = jd->define(llvm::orc::absoluteSymbols(std::move(syms)))) return e;
 
   // The persistent object cache: the key also names the compiler, LLVM and the host CPU.
