@@ -18,6 +18,7 @@
 // session); an input the JIT does not compile yet runs in the interpreter, silently.
 #include "driver/repl.h"
 
+#include "base/files.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
@@ -175,10 +176,14 @@ private:
       if (arg.empty()) {
         std::cerr << "error: `:load` needs a file\n";
       } else {
+        // The same rules as for every source file (base::readRegularFile: a regular file, at
+        // most kMaxSourceBytes), checked here so that the message names what the user typed;
+        // the import reads it again under the same rules.
         std::error_code ec;
         std::string abs = std::filesystem::absolute(arg, ec).string();
-        if (!std::filesystem::exists(abs))
-          std::cerr << "error: cannot read `" << arg << "`\n";
+        Result<std::string> text = base::readRegularFile(abs, base::kMaxSourceBytes);
+        if (!text)
+          std::cerr << "error: cannot load `" << arg << "`: " << text.error().message << "\n";
         else
           declare("import \"" + abs + "\";");
       }

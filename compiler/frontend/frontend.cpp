@@ -1,20 +1,17 @@
 // frontend.cpp — loading, import resolution, and the parse → check pipeline.
 #include "frontend/frontend.h"
 
+#include "base/files.h"
 #include "runtime/model/methods.h"
 
 #include "frontend/model_prelude.h"
 
 #include "parse/parser.h"
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <pthread.h>
 #include <set>
-#include <sstream>
 
 namespace cfm::frontend {
 
@@ -23,14 +20,11 @@ using support::DiagKind;
 
 namespace {
 
+/// Source files (the main file and every import) are regular files of at most
+/// base::kMaxSourceBytes: a device (`/dev/zero`), a FIFO or a directory is refused before
+/// anything is read, so the front end can neither hang nor read without end.
 Result<std::string> readFile(const std::string &path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return Error{"is a directory"};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return base::readRegularFile(path, base::kMaxSourceBytes);
 }
 
 std::string canonical(const std::string &path) {

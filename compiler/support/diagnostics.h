@@ -50,6 +50,9 @@ private:
   std::vector<Diagnostic> diags_;
 };
 
+/// A source line longer than this is shown as this many bytes around the diagnostic's column.
+constexpr size_t kShownLineBytes = 160;
+
 /// `file:line:col: error: message`, the source line and a caret (tabs kept so the caret lines up).
 void printConsole(const DiagnosticEngine &de, std::ostream &out);
 /// {"diagnostics":[{"file":..,"line":..,"column":..,"endLine":..,"endColumn":..,
