@@ -115,9 +115,18 @@ std::unique_ptr<Compilation> compileTemplate(const std::string &name, std::strin
 }
 
 std::unique_ptr<Compilation> compileText(const std::string &path, std::string text) {
+  std::vector<SourceText> texts;
+  texts.push_back({path, std::move(text)});
+  return compileTexts(std::move(texts));
+}
+
+std::unique_ptr<Compilation> compileTexts(std::vector<SourceText> texts) {
   auto c = std::make_unique<Compilation>();
-  support::FileId id = c->sources.add(path, std::move(text));
-  Loader(*c).load(id, path);
+  Loader loader(*c);
+  for (SourceText &t : texts) {
+    support::FileId id = c->sources.add(t.path, std::move(t.text), t.typedEnd);
+    loader.load(id, t.path);
+  }
   loadModelPrelude(*c);
   checkProgram(*c);
   return c;

@@ -424,6 +424,10 @@ antlr4::Token *TokenFacts::previous(const antlr4::Token *t) const {
 
 std::string TokenFacts::describe(const antlr4::Token *t) const {
   using L = cfm_grammar::CfpLexer;
+  if (typedEnd.line != 0) {
+    Loc b = begin(t);
+    if (b.line > typedEnd.line || (b.line == typedEnd.line && b.col >= typedEnd.col)) return "end of input";
+  }
   switch (t->getType()) {
   case antlr4::Token::EOF: return "end of input";
   case L::INT_LIT:
@@ -521,7 +525,9 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
   tokens.fill();
   result.times.lex = secondsSince(clock);
   const std::vector<antlr4::Token *> allTokens = tokens.getTokens();
-  TokenFacts facts{file, &allTokens, std::move(lexLines)};
+  TokenFacts facts{file, &allTokens, std::move(lexLines), {}};
+  if (sm.file(file).typedEnd() != std::string::npos)
+    facts.typedEnd = locOfByte(file, text, sm.file(file).typedEnd());
   NestingMeter meter;
   ExprChainMeter chain;
   for (antlr4::Token *t : allTokens) {

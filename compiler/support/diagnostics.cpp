@@ -4,6 +4,7 @@
 #include "runtime/runtime.h"
 
 #include <algorithm>
+#include <cctype>
 #include <ostream>
 #include <tuple>
 
@@ -121,6 +122,17 @@ void printConsole(const DiagnosticEngine &de, std::ostream &out) {
     buf += "^\n";
     out << buf; // one write per diagnostic (std::cerr is unbuffered)
   }
+}
+
+const char *article(std::string_view word) {
+  auto lower = [&](size_t i) {
+    return i < word.size() ? static_cast<char>(std::tolower(static_cast<unsigned char>(word[i]))) : '\0';
+  };
+  auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; };
+  char c = lower(0);
+  if (c == 'u') // `u` + one consonant + vowel reads "you" (`user`, `unit`, `uri`); else "uh" (`update`)
+    return !vowel(lower(1)) && lower(1) != '\0' && vowel(lower(2)) ? "a" : "an";
+  return vowel(c) ? "an" : "a";
 }
 
 std::string jsonQuote(std::string_view s) { return rt::quote(s); }

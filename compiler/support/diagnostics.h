@@ -61,6 +61,9 @@ void printJson(const DiagnosticEngine &de, std::ostream &out);
 /// The objects of printJson's array, comma-separated; `first` tracks the separator across calls
 /// so that several compilations can share one array.
 void appendJson(const DiagnosticEngine &de, std::ostream &out, bool &first);
+/// The indefinite article for `word` as it is read aloud: "an" before a vowel sound (`int`,
+/// `Error`), "a" otherwise (`json`, `list<int>`, and `u` read as "you": `User`, `unit`).
+const char *article(std::string_view word);
 /// A JSON string literal for `s` (escapes quotes, backslashes and control characters).
 std::string jsonQuote(std::string_view s);
 
