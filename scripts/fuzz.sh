@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh — builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs each
-# for SECONDS (default 60): the front end seeded with the conformance suite and samples, the
-# JSON decoder seeded with the EC2 JSON models of ../shared/testdata when they are there, and the
-# OVF reader seeded with the samples and the OVF corpus of ../shared/testdata.
+# for SECONDS (default 60): the front end seeded with the conformance suite, the samples and the
+# hostile seeds of tests/fuzz/corpus/frontend, the JSON decoder seeded with the EC2 JSON models of
+# ../shared/testdata when they are there, and the OVF reader seeded with the samples and the OVF
+# corpus of ../shared/testdata.
 #   scripts/fuzz.sh [SECONDS]          (FUZZ_TARGETS="ovf json" builds and runs only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCFM_FUZZ=ON -DCFM_TESTS=
 cmake --build build-fuzz -j "$(nproc)" --target $(for t in $targets; do printf "fuzz_%s " "$t"; done)
 mkdir -p build-fuzz/artifacts build-fuzz/corpus/frontend build-fuzz/corpus/json build-fuzz/corpus/ovf
 find tests/conformance samples -name '*.cfp' -exec cp {} build-fuzz/corpus/frontend/ \;
+cp tests/fuzz/corpus/frontend/*.cfp build-fuzz/corpus/frontend/ # the hostile cases of issue 12
 printf '{"a":[1,2.5,"x\\u00e9",true,null],"b":{}}' >build-fuzz/corpus/json/seed.json
 if [ -d ../shared/testdata/ec2/botocore ]; then
   find ../shared/testdata/ec2/botocore -name '*.json' -size -64k -exec cp {} build-fuzz/corpus/json/ \;

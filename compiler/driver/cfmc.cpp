@@ -210,6 +210,38 @@ int engineOption(const std::vector<std::string> &args, size_t &i, std::string &e
   return 0;
 }
 
+/// Whether `--arg` can give a value of type `t`: a scalar, `json`, or a `BusinessSystem` read
+/// from the store (interp::commandLineArg converts them for both engines).
+bool givenOnCommandLine(const cfm::sema::Type *t) {
+  using K = cfm::sema::TypeKind;
+  switch (t->kind) {
+  case K::Int:
+  case K::Float:
+  case K::Bool:
+  case K::String:
+  case K::Duration:
+  case K::Json: return true;
+  case K::Record: return t->record && t->record->model && t->record->name == "BusinessSystem";
+  default: return false;
+  }
+}
+
+/// A procedure is run from the command line only if every parameter without a default (and
+/// every one given with `--arg`) has a type `--arg` can give; the message names the first that
+/// has not (a `Task`, a list, a record, ...) instead of asking for an `--arg` no value fits.
+std::string commandLineProblem(const cfm::sema::Program &p, const cfm::interp::RunOptions &opts) {
+  for (const cfm::sema::FnInfo &f : p.functions) {
+    if (f.name != opts.proc || f.decl->fnKind != cfm::ast::FnKind::Procedure) continue;
+    for (const cfm::sema::ParamInfo &pi : f.params) {
+      bool wanted = !pi.decl->defaultValue || opts.args.count(pi.name);
+      if (wanted && !givenOnCommandLine(pi.type))
+        return "procedure `" + f.name + "` cannot be run from the command line: parameter `" + pi.name +
+               "` has type `" + pi.type->str() + "`, which `--arg` cannot give";
+    }
+  }
+  return "";
+}
+
 int cmdRun(const std::vector<std::string> &args) {
   cfm::interp::RunOptions opts;
   cfm::jit::JitOptions jopts;
@@ -269,6 +301,11 @@ int cmdRun(const std::vector<std::string> &args) {
     auto &comp = *r;
     if (!comp->ok()) {
       cfm::support::printConsole(comp->diags, std::cerr);
+      status = 1;
+      return;
+    }
+    if (std::string why = commandLineProblem(comp->program, opts); !why.empty()) {
+      std::cerr << "cfmc: error: " << why << '\n';
       status = 1;
       return;
     }

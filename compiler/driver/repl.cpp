@@ -3,7 +3,7 @@
 // Each input is compiled as part of a program made of every declaration accepted so far and a
 // procedure whose parameters carry the session's variables in and whose body holds the input:
 //
-//   <declarations so far>
+//   <declarations so far>   // each earlier input that declared something, a source of its own
 //   procedure __repl(__in0: T0, ...) {
 //   var x = __in0;          // the session's variables, as `let` or `var`
 //   if true {
@@ -11,6 +11,11 @@
 //   }
 //   }
 //
+// Inputs are numbered from 1 and named `<repl N>` in diagnostics and traces, with the line
+// numbers the user typed: the procedure's header shares the input's first line, and each earlier
+// declaration is a source text of its own (frontend::compileTexts), so a function declared in
+// input 3 is `<repl 3>:2` at its second line. The generated text after the input is marked
+// (SourceText::typedEnd): a syntax error there reads "found end of input", not `}`.
 // After the run the engine hands back the final values of the session variables and of the
 // variables the input declared; diagnostics are shown against the input's own lines. Earlier
 // compilations stay alive: values refer to their runtime type descriptors. With `--engine jit`
@@ -18,6 +23,7 @@
 // session); an input the JIT does not compile yet runs in the interpreter, silently.
 #include "driver/repl.h"
 
+#include "base/files.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
@@ -122,6 +128,7 @@ public:
   bool handle(const std::string &raw) {
     std::string in = trim(raw);
     if (in.empty()) return true;
+    name_ = "<repl " + std::to_string(++inputs_) + ">";
     if (in[0] == ':') return command(in);
     for (const char *kw : {"fn", "procedure", "template", "record", "const", "import"})
       if (startsWithWord(in, kw)) {
@@ -130,29 +137,31 @@ public:
       }
     for (const char *kw : {"let", "var", "throw", "return", "break", "continue"})
       if (startsWithWord(in, kw)) {
-        statements(in.back() == ';' ? in : in + ";", "", false, false); // `let x = 1` needs no `;` here
+        statements(in, "", in.back() == ';' ? "" : ";", false, false); // `let x = 1` needs no `;` here
         return true;
       }
     for (const char *kw : {"if", "while", "for", "try"})
       if (startsWithWord(in, kw)) {
-        statements(in, "", false, false);
+        statements(in, "", "", false, false);
         return true;
       }
     if (in.back() == ';') {
-      statements(in, "", false, false);
+      statements(in, "", "", false, false);
       return true;
     }
     // An expression (a record or map literal ends with `}` too); failing that, statements.
-    if (statements(in + ");", "let __value = (", true, false, true)) return true;
+    if (statements(in, "let __value = (", ");", true, false, true)) return true;
     if (voidValue_)
-      statements(in + ";", "", false, false); // `f()` of a void function
+      statements(in, "", ";", false, false); // `f()` of a void function
     else if (syntaxError_)
-      statements(in, "", false, false);
+      statements(in, "", "", false, false);
     return true;
   }
 
 private:
-  std::string decls_;
+  std::vector<frontend::SourceText> decls_; // the inputs that declared something, newest first
+  int inputs_ = 0;                          // inputs so far (the current one's number)
+  std::string name_;                        // `<repl N>`: the current input in messages
   std::vector<SessionVar> vars_;
   std::vector<std::shared_ptr<void>> keepAlive_;
   bool voidValue_ = false;
@@ -170,15 +179,19 @@ private:
       if (arg.empty())
         std::cerr << "error: `:type` needs an expression\n";
       else
-        statements(arg + ");", "let __value = (", true, true);
+        statements(arg, "let __value = (", ");", true, true);
     } else if (cmd == ":load" || cmd == ":l") {
       if (arg.empty()) {
         std::cerr << "error: `:load` needs a file\n";
       } else {
+        // The same rules as for every source file (base::readRegularFile: a regular file, at
+        // most kMaxSourceBytes), checked here so that the message names what the user typed;
+        // the import reads it again under the same rules.
         std::error_code ec;
         std::string abs = std::filesystem::absolute(arg, ec).string();
-        if (!std::filesystem::exists(abs))
-          std::cerr << "error: cannot read `" << arg << "`\n";
+        Result<std::string> text = base::readRegularFile(abs, base::kMaxSourceBytes);
+        if (!text)
+          std::cerr << "error: cannot load `" << arg << "`: " << text.error().message << "\n";
         else
           declare("import \"" + abs + "\";");
       }
@@ -189,11 +202,14 @@ private:
     return true;
   }
 
-  std::unique_ptr<frontend::Compilation> compile(const std::string &text) {
+  /// The input's text (named `<repl N>`; imports resolve against the working directory), with
+  /// the earlier declarations as texts of their own.
+  std::unique_ptr<frontend::Compilation> compile(std::string text, size_t typedEnd = std::string::npos) {
+    std::vector<frontend::SourceText> texts;
+    texts.push_back({name_, std::move(text), typedEnd});
+    texts.insert(texts.end(), decls_.begin(), decls_.end());
     std::unique_ptr<frontend::Compilation> c;
-    // Named `<repl>` (imports resolve against the working directory); the input is always on
-    // the first lines of the text, so traces and diagnostics show its own line numbers.
-    frontend::runWithLargeStack([&] { c = frontend::compileText("<repl>", text); });
+    frontend::runWithLargeStack([&] { c = frontend::compileTexts(std::move(texts)); });
     return c;
   }
 
@@ -213,11 +229,12 @@ private:
       }
       uint32_t line = l.line, col = l.col;
       if (line == 1) col = col > offset ? col - offset : 1;
-      if (line > ls.size()) { // in the generated closing lines: the end of the input
+      uint32_t endCol = static_cast<uint32_t>(ls.back().size()) + 1;
+      if (line > ls.size() || (line == ls.size() && col > endCol)) { // in generated code: the end
         line = static_cast<uint32_t>(ls.size());
-        col = static_cast<uint32_t>(ls.back().size()) + 1;
+        col = endCol;
       }
-      std::cerr << "<repl>:" << line << ":" << col << ": error: " << d.message << "\n    " << ls[line - 1]
+      std::cerr << name_ << ":" << line << ":" << col << ": error: " << d.message << "\n    " << ls[line - 1]
                 << "\n    ";
       for (uint32_t k = 1; k < col; ++k) std::cerr << ' ';
       std::cerr << "^\n";
@@ -225,19 +242,19 @@ private:
   }
 
   void declare(const std::string &in) {
-    auto c = compile(in + "\n" + decls_);
+    auto c = compile(in);
     if (!c->ok()) {
       report(*c, in, 0);
       return;
     }
-    decls_ = in + "\n" + decls_;
+    decls_.insert(decls_.begin(), frontend::SourceText{name_, in});
   }
 
-  /// Compiles and runs `input` (after `prefix`, generated code such as `let __value = (`) as
-  /// statements in the session. `valueVar`: the input declares `__value`, to be printed;
-  /// `typeOnly`: print its type and do not run.
-  bool statements(const std::string &input, const std::string &prefix, bool valueVar, bool typeOnly,
-                  bool quietOnSyntaxError = false) {
+  /// Compiles and runs `input` (between `prefix` and `suffix`, generated code such as
+  /// `let __value = (` and `);`) as statements in the session. `valueVar`: the input declares
+  /// `__value`, to be printed; `typeOnly`: print its type and do not run.
+  bool statements(const std::string &input, const std::string &prefix, const std::string &suffix,
+                  bool valueVar, bool typeOnly, bool quietOnSyntaxError = false) {
     voidValue_ = false;
     syntaxError_ = false;
     std::string header = "procedure __repl(";
@@ -248,15 +265,13 @@ private:
       header += std::string(vars_[i].isVar ? "var " : "let ") + vars_[i].name + " = __in" +
                 std::to_string(i) + "; ";
     header += "if true { " + prefix;
-    std::string text = header + input + "\n}\n}\n" + decls_;
-    auto c = compile(text);
+    auto c = compile(header + input + suffix + "\n}\n}\n", header.size() + input.size());
     if (!c->ok()) {
       for (const support::Diagnostic &d : c->diags.sorted())
         if (d.kind == support::DiagKind::VoidValue) voidValue_ = true;
       syntaxError_ = c->syntaxErrors;
       if (quietOnSyntaxError && syntaxError_) return false;
-      std::string shown = valueVar && input.size() >= 2 ? input.substr(0, input.size() - 2) : input;
-      if (!(valueVar && voidValue_)) report(*c, shown, static_cast<uint32_t>(header.size()));
+      if (!(valueVar && voidValue_)) report(*c, input, static_cast<uint32_t>(header.size()));
       return false;
     }
     // The procedure, its session-variable declarations, and the input's own declarations.

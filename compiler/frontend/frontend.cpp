@@ -1,20 +1,17 @@
 // frontend.cpp — loading, import resolution, and the parse → check pipeline.
 #include "frontend/frontend.h"
 
+#include "base/files.h"
 #include "runtime/model/methods.h"
 
 #include "frontend/model_prelude.h"
 
 #include "parse/parser.h"
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <pthread.h>
 #include <set>
-#include <sstream>
 
 namespace cfm::frontend {
 
@@ -23,14 +20,11 @@ using support::DiagKind;
 
 namespace {
 
+/// Source files (the main file and every import) are regular files of at most
+/// base::kMaxSourceBytes: a device (`/dev/zero`), a FIFO or a directory is refused before
+/// anything is read, so the front end can neither hang nor read without end.
 Result<std::string> readFile(const std::string &path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return Error{"is a directory"};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return base::readRegularFile(path, base::kMaxSourceBytes);
 }
 
 std::string canonical(const std::string &path) {
@@ -121,9 +115,18 @@ std::unique_ptr<Compilation> compileTemplate(const std::string &name, std::strin
 }
 
 std::unique_ptr<Compilation> compileText(const std::string &path, std::string text) {
+  std::vector<SourceText> texts;
+  texts.push_back({path, std::move(text)});
+  return compileTexts(std::move(texts));
+}
+
+std::unique_ptr<Compilation> compileTexts(std::vector<SourceText> texts) {
   auto c = std::make_unique<Compilation>();
-  support::FileId id = c->sources.add(path, std::move(text));
-  Loader(*c).load(id, path);
+  Loader loader(*c);
+  for (SourceText &t : texts) {
+    support::FileId id = c->sources.add(t.path, std::move(t.text), t.typedEnd);
+    loader.load(id, t.path);
+  }
   loadModelPrelude(*c);
   checkProgram(*c);
   return c;

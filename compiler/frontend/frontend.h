@@ -36,6 +36,18 @@ Result<std::unique_ptr<Compilation>> compileFile(const std::string &path);
 /// The same for source text that is not in a file (REPL, tests); `path` names it in diagnostics.
 std::unique_ptr<Compilation> compileText(const std::string &path, std::string text);
 
+/// A source text that is not in a file: its name in diagnostics and traces, the text, and where
+/// what the user typed ends when the rest was generated around it (support::SourceFile::typedEnd).
+struct SourceText {
+  std::string path;
+  std::string text;
+  size_t typedEnd = std::string::npos;
+};
+/// Several texts as one program: the first is the root (modules[0]); the others are loaded after
+/// it as if it imported them, each keeping its own name and line numbers (the REPL: the current
+/// input, and each earlier input that declared something).
+std::unique_ptr<Compilation> compileTexts(std::vector<SourceText> texts);
+
 /// A ConfigTemplate's text that arrived at run time, as a program of one template
 /// `config_template` with parameters `names` of the language types `types`
 /// (runtime/model/methods.h `templateSource`), checked on a large stack and named

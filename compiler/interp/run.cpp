@@ -7,6 +7,7 @@
 #include "runtime/model/values.h"
 #include "runtime/sched/scheduler.h"
 #include "runtime/store/store.h"
+#include "support/diagnostics.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -64,12 +65,18 @@ bool convertArg(const std::string &text, const TypeDesc *t, const std::string &t
       out.o = j;
       return true;
     }
-    break;
+    // The parser's reason and where: "expected a string key at offset 1".
+    std::string reason = pendingError() ? std::string(pendingError()->message->view()) : "";
+    const std::string prefix = "cannot convert to json: invalid JSON: ";
+    if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+    clearError();
+    why = "`" + text + "` is not valid JSON" + (reason.empty() ? "" : ": " + reason);
+    return false;
   }
   default: why = "parameters of type `" + typeName + "` cannot be given on the command line"; return false;
   }
   clearError();
-  why = "`" + text + "` is not a `" + typeName + "`";
+  why = "`" + text + "` is not " + support::article(typeName) + " `" + typeName + "`";
   return false;
 }
 

@@ -17,6 +17,7 @@ struct TokenFacts {
   support::FileId file;
   const std::vector<antlr4::Token *> *tokens;
   std::set<uint32_t> lexErrorLines; // lines where the lexer reported an error
+  support::Loc typedEnd;            // tokens from here on were generated (line 0: none were)
   support::Loc begin(const antlr4::Token *t) const;
   support::Loc end(const antlr4::Token *t) const;
   antlr4::Token *previous(const antlr4::Token *t) const;

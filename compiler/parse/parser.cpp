@@ -14,6 +14,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace cfm::parse {
 
@@ -288,6 +289,116 @@ struct NestingMeter {
   }
 };
 
+/// A lower bound on expression depth as tokens go by, so that a chain too deep for the AST
+/// builder (kMaxExprDepth) is refused before the parser spends time and memory on it: a 4 MB
+/// `1+1+…+1` would otherwise build a parse tree of millions of nested contexts first. In a
+/// bracket-free stretch of an expression, the operators of one precedence level that no
+/// looser operator separates nest as left operands of each other, so `n` of them put a leaf
+/// `n + 1` levels deep; postfix `.`, calls and indexing are the tightest level. Only such runs
+/// are counted, so the meter never refuses what the builder would accept; anything that ends an
+/// expression (`;`, `,`, `{`, a keyword, ...) starts the count again.
+struct ExprChainMeter {
+  static constexpr int kLevels = 8; // 1 `||` ... 6 `*`, 7 postfix
+  struct Counts {
+    int n[kLevels] = {};
+  };
+  std::vector<Counts> levels{Counts{}};
+  size_t prev = 0, prev2 = 0; // the two tokens before (0: none)
+
+  static int precedence(size_t ty) {
+    using L = cfm_grammar::CfpLexer;
+    switch (ty) {
+    case L::OR: return 1;
+    case L::AND: return 2;
+    case L::EQ:
+    case L::NE: return 3;
+    case L::LT:
+    case L::LE:
+    case L::GT:
+    case L::GE: return 4;
+    case L::PLUS:
+    case L::MINUS: return 5;
+    case L::STAR:
+    case L::SLASH:
+    case L::PERCENT: return 6;
+    default: return 0;
+    }
+  }
+  /// True when a token of type `ty` ends an operand (so a following `-` is binary and a
+  /// following `(` or `[` a call or an index).
+  static bool endsOperand(size_t ty) {
+    using L = cfm_grammar::CfpLexer;
+    switch (ty) {
+    case L::ID:
+    case L::INT_LIT:
+    case L::FLOAT_LIT:
+    case L::DURATION_LIT:
+    case L::TRUE_LIT:
+    case L::FALSE_LIT:
+    case L::NULL_LIT:
+    case L::STR_CLOSE:
+    case L::TSTR_CLOSE:
+    case L::RPAREN:
+    case L::RBRACK: return true;
+    default: return false;
+    }
+  }
+  /// Counts an operator of level `p`; false when the run is deeper than kMaxExprDepth allows.
+  bool count(int p) {
+    Counts &c = levels.back();
+    for (int q = p + 1; q < kLevels; ++q) c.n[q] = 0;
+    return ++c.n[p] + 1 <= kMaxExprDepth;
+  }
+  bool step(size_t ty) {
+    bool ok = advance(ty);
+    prev2 = prev;
+    prev = ty;
+    return ok;
+  }
+  bool advance(size_t ty) {
+    using L = cfm_grammar::CfpLexer;
+    switch (ty) {
+    case L::ID:
+    case L::INT_LIT:
+    case L::FLOAT_LIT:
+    case L::DURATION_LIT:
+    case L::TRUE_LIT:
+    case L::FALSE_LIT:
+    case L::NULL_LIT:
+    case L::STR_OPEN:
+    case L::TSTR_OPEN:
+    case L::STR_TEXT:
+    case L::TSTR_TEXT:
+    case L::STR_ESC:
+    case L::TSTR_ESC:
+    case L::STR_UESC:
+    case L::STR_CLOSE:
+    case L::TSTR_CLOSE:
+    case L::BANG: return true; // operands; runs of prefix operators are NestingMeter's
+    case L::DOT: return count(7);
+    case L::LPAREN:
+    case L::LBRACK: {
+      // A call or an index when it follows an operand; `.name(` is one method call, counted at `.`.
+      bool method = ty == L::LPAREN && prev == L::ID && prev2 == L::DOT;
+      bool ok = !endsOperand(prev) || method || count(7);
+      levels.emplace_back();
+      return ok;
+    }
+    case L::RPAREN:
+    case L::RBRACK:
+      if (levels.size() > 1) levels.pop_back();
+      return true;
+    default: {
+      int p = precedence(ty);
+      if (ty == L::MINUS && !endsOperand(prev)) return true; // unary minus
+      if (p > 0) return count(p);
+      levels.back() = Counts{}; // anything else ends the expression
+      return true;
+    }
+    }
+  }
+};
+
 } // namespace
 
 // ---- TokenFacts: positions and descriptions of tokens ----
@@ -313,6 +424,10 @@ antlr4::Token *TokenFacts::previous(const antlr4::Token *t) const {
 
 std::string TokenFacts::describe(const antlr4::Token *t) const {
   using L = cfm_grammar::CfpLexer;
+  if (typedEnd.line != 0) {
+    Loc b = begin(t);
+    if (b.line > typedEnd.line || (b.line == typedEnd.line && b.col >= typedEnd.col)) return "end of input";
+  }
   switch (t->getType()) {
   case antlr4::Token::EOF: return "end of input";
   case L::INT_LIT:
@@ -410,12 +525,17 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
   tokens.fill();
   result.times.lex = secondsSince(clock);
   const std::vector<antlr4::Token *> allTokens = tokens.getTokens();
-  TokenFacts facts{file, &allTokens, std::move(lexLines)};
+  TokenFacts facts{file, &allTokens, std::move(lexLines), {}};
+  if (sm.file(file).typedEnd() != std::string::npos)
+    facts.typedEnd = locOfByte(file, text, sm.file(file).typedEnd());
   NestingMeter meter;
+  ExprChainMeter chain;
   for (antlr4::Token *t : allTokens) {
-    if (meter.step(t->getType())) continue;
+    bool nestingOk = meter.step(t->getType());
+    if (nestingOk && chain.step(t->getType())) continue;
     Loc l = facts.begin(t);
-    diags.report(DiagKind::NestingTooDeep, Range{l, l}, {std::to_string(kMaxNesting)});
+    diags.report(DiagKind::NestingTooDeep, Range{l, l},
+                 {std::to_string(nestingOk ? kMaxExprDepth : kMaxNesting)});
     result.hadErrors = true;
     return result;
   }

@@ -171,7 +171,7 @@ const Type *Checker::builtinCall(ast::CallExpr *e, Builtin b) {
   case Builtin::ToJson:
     if (plainArgs(e, 1, 1, a)) {
       const Type *t = ex(a[0], tc_.jsonT);
-      if (!jsonable(t)) errR(DiagKind::NotJsonable, a[0]->range, t->str());
+      if (!jsonable(t)) errR(DiagKind::NotJsonable, a[0]->range, support::article(t->str()), t->str());
     }
     return tc_.stringT;
   case Builtin::Fail:

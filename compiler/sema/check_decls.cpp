@@ -65,7 +65,6 @@ void Checker::run() {
         checkConst(static_cast<ast::ConstDecl *>(d));
   for (FnInfo &f : p_.functions) {
     scope_.clear();
-    marks_.clear();
     restrict_ = "a default argument";
     fn_ = &f;
     for (ParamInfo &prm : f.params)
@@ -194,11 +193,9 @@ const Type *Checker::checkConst(ast::ConstDecl *c) {
   c->var = &v;
   // A constant initialiser sees no local names and may not call functions or start tasks.
   auto savedScope = std::move(scope_);
-  auto savedMarks = std::move(marks_);
   auto savedRestrict = restrict_;
   int savedLevel = level_;
   scope_.clear();
-  marks_.clear();
   restrict_ = "a constant initialiser";
   level_ = 0;
   const Type *t;
@@ -209,7 +206,6 @@ const Type *Checker::checkConst(ast::ConstDecl *c) {
     t = valueType(ex(c->init), c->init->range);
   }
   scope_ = std::move(savedScope);
-  marks_ = std::move(savedMarks);
   restrict_ = savedRestrict;
   level_ = savedLevel;
   v.type = t;
@@ -230,16 +226,12 @@ const Type *Checker::valueType(const Type *t, support::Range r) {
   return t;
 }
 
-void Checker::pushScope() { marks_.push_back(scope_.size()); }
-void Checker::popScope() {
-  scope_.resize(marks_.back());
-  marks_.pop_back();
-}
+void Checker::pushScope() { scope_.push(); }
+void Checker::popScope() { scope_.pop(); }
 
 Var *Checker::declare(const std::string &name, const Type *t, VarKind k, support::Loc l) {
-  size_t from = marks_.empty() ? 0 : marks_.back();
-  for (size_t i = from; i < scope_.size(); ++i)
-    if (scope_[i]->name == name) err(DiagKind::RedeclaredInScope, l, name);
+  // Once per declaration, however many times the name was declared before it in the block.
+  if (scope_.inInnermost(name)) err(DiagKind::RedeclaredInScope, l, name);
   Var &v = p_.vars.emplace_back();
   v.name = name;
   v.type = t;
@@ -247,13 +239,12 @@ Var *Checker::declare(const std::string &name, const Type *t, VarKind k, support
   v.asyncLevel = level_;
   v.slot = slots_++;
   v.loc = l;
-  scope_.push_back(&v);
+  scope_.add(&v);
   return &v;
 }
 
 Var *Checker::lookup(const std::string &name) {
-  for (size_t i = scope_.size(); i-- > 0;)
-    if (scope_[i]->name == name) return scope_[i];
+  if (Var *v = scope_.find(name)) return v;
   auto it = consts_.find(name);
   if (it != consts_.end()) {
     checkConst(it->second);
@@ -279,7 +270,6 @@ void Checker::checkFunction(FnInfo *f) {
   loops_.clear();
   inAsyncBlock_ = false;
   scope_.clear();
-  marks_.clear();
   slots_ = 0;
   pushScope();
   for (size_t i = 0; i < f->params.size(); ++i) {

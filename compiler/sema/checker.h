@@ -36,6 +36,49 @@ struct Program {
 /// Checks `prog.modules`; returns false if errors were reported.
 bool check(Program &prog, support::DiagnosticEngine &diags);
 
+/// The local names in scope: a stack of declarations, innermost last, with a mark where each
+/// block begins, and for each name the positions of its declarations on the stack, so that a
+/// lookup and the redeclaration check take constant time whatever the number of names (issue
+/// 12: every check is linear in the file's size).
+class LocalScopes {
+public:
+  void clear() {
+    stack_.clear();
+    marks_.clear();
+    byName_.clear();
+  }
+  void push() { marks_.push_back(stack_.size()); }
+  void pop() {
+    size_t mark = marks_.back();
+    marks_.pop_back();
+    while (stack_.size() > mark) {
+      auto it = byName_.find(stack_.back()->name);
+      it->second.pop_back();
+      if (it->second.empty()) byName_.erase(it);
+      stack_.pop_back();
+    }
+  }
+  void add(Var *v) {
+    byName_[v->name].push_back(stack_.size());
+    stack_.push_back(v);
+  }
+  /// The innermost declaration of `name`, or nullptr.
+  Var *find(const std::string &name) const {
+    auto it = byName_.find(name);
+    return it == byName_.end() ? nullptr : stack_[it->second.back()];
+  }
+  /// True when the innermost block already declares `name`.
+  bool inInnermost(const std::string &name) const {
+    auto it = byName_.find(name);
+    return it != byName_.end() && it->second.back() >= (marks_.empty() ? 0 : marks_.back());
+  }
+
+private:
+  std::vector<Var *> stack_;
+  std::vector<size_t> marks_;
+  std::unordered_map<std::string, std::vector<size_t>> byName_; // positions on stack_, ascending
+};
+
 class Checker {
 public:
   Checker(Program &p, support::DiagnosticEngine &d);
@@ -49,8 +92,7 @@ private:
   std::unordered_map<std::string, ast::ConstDecl *> consts_;
   std::unordered_map<ast::ConstDecl *, int> constState_; // 1 busy, 2 done
   // scope state
-  std::vector<Var *> scope_;
-  std::vector<size_t> marks_;
+  LocalScopes scope_;
   FnInfo *fn_ = nullptr;
   const char *restrict_ = nullptr; // "a constant initialiser", "a default argument"
   int level_ = 0;                  // async-block depth

@@ -4,6 +4,7 @@
 #include "runtime/runtime.h"
 
 #include <algorithm>
+#include <cctype>
 #include <ostream>
 #include <tuple>
 
@@ -62,23 +63,76 @@ std::vector<Diagnostic> DiagnosticEngine::sorted() const {
   return out;
 }
 
+namespace {
+
+bool utf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+/// Where column `col` (counting UTF-8 sequences once) is in a line: a byte offset found by
+/// walking on from the previous diagnostic's place when it is on the same line and not further
+/// right, so that printing many diagnostics on one long line stays linear in its length.
+struct ColumnCursor {
+  const void *line = nullptr;
+  uint32_t col = 1;
+  size_t byte = 0;
+  size_t at(std::string_view text, uint32_t want) {
+    if (line != text.data() || want < col) {
+      line = text.data();
+      col = 1;
+      byte = 0;
+    }
+    while (col < want && byte < text.size()) {
+      ++byte;
+      while (byte < text.size() && utf8Continuation(text[byte])) ++byte;
+      ++col;
+    }
+    return byte;
+  }
+};
+
+} // namespace
+
 void printConsole(const DiagnosticEngine &de, std::ostream &out) {
+  ColumnCursor cursor;
+  std::string buf;
   for (const Diagnostic &d : de.sorted()) {
     const Loc &l = d.range.begin;
     const SourceFile &f = de.sources().file(l.file);
-    out << f.path() << ':' << l.line << ':' << l.col << ": error: " << d.message << '\n';
+    buf.clear();
+    buf += f.path();
+    buf += ':' + std::to_string(l.line) + ':' + std::to_string(l.col) + ": error: " + d.message + '\n';
     std::string_view text = f.lineText(l.line);
-    out << "    " << text << '\n' << "    ";
-    // Walk l.col - 1 characters (UTF-8 sequences count once), keeping tabs.
-    size_t chars = 0;
-    for (size_t i = 0; i < text.size() && chars + 1 < l.col; ++i) {
-      unsigned char c = static_cast<unsigned char>(text[i]);
-      if ((c & 0xC0) == 0x80) continue;
-      out << (c == '\t' ? '\t' : ' ');
-      ++chars;
+    size_t at = cursor.at(text, l.col);
+    // A long line is shown as a window around the column, `...` marking what is left out.
+    size_t from = 0, to = text.size();
+    if (text.size() > kShownLineBytes) {
+      from = at > kShownLineBytes / 2 ? at - kShownLineBytes / 2 : 0;
+      to = std::min(text.size(), from + kShownLineBytes);
+      while (from > 0 && utf8Continuation(text[from])) --from;
+      while (to < text.size() && utf8Continuation(text[to])) ++to;
     }
-    out << "^\n";
+    buf += "    ";
+    if (from > 0) buf += "...";
+    buf += text.substr(from, to - from);
+    if (to < text.size()) buf += "...";
+    buf += "\n    ";
+    if (from > 0) buf += "   ";
+    // The caret under the column: one space per character before it (tabs kept).
+    for (size_t i = from; i < at; ++i)
+      if (!utf8Continuation(text[i])) buf += text[i] == '\t' ? '\t' : ' ';
+    buf += "^\n";
+    out << buf; // one write per diagnostic (std::cerr is unbuffered)
   }
+}
+
+const char *article(std::string_view word) {
+  auto lower = [&](size_t i) {
+    return i < word.size() ? static_cast<char>(std::tolower(static_cast<unsigned char>(word[i]))) : '\0';
+  };
+  auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; };
+  char c = lower(0);
+  if (c == 'u') // `u` + one consonant + vowel reads "you" (`user`, `unit`, `uri`); else "uh" (`update`)
+    return !vowel(lower(1)) && lower(1) != '\0' && vowel(lower(2)) ? "a" : "an";
+  return vowel(c) ? "an" : "a";
 }
 
 std::string jsonQuote(std::string_view s) { return rt::quote(s); }

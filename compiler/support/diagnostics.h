@@ -50,6 +50,9 @@ private:
   std::vector<Diagnostic> diags_;
 };
 
+/// A source line longer than this is shown as this many bytes around the diagnostic's column.
+constexpr size_t kShownLineBytes = 160;
+
 /// `file:line:col: error: message`, the source line and a caret (tabs kept so the caret lines up).
 void printConsole(const DiagnosticEngine &de, std::ostream &out);
 /// {"diagnostics":[{"file":..,"line":..,"column":..,"endLine":..,"endColumn":..,
@@ -58,6 +61,9 @@ void printJson(const DiagnosticEngine &de, std::ostream &out);
 /// The objects of printJson's array, comma-separated; `first` tracks the separator across calls
 /// so that several compilations can share one array.
 void appendJson(const DiagnosticEngine &de, std::ostream &out, bool &first);
+/// The indefinite article for `word` as it is read aloud: "an" before a vowel sound (`int`,
+/// `Error`), "a" otherwise (`json`, `list<int>`, and `u` read as "you": `User`, `unit`).
+const char *article(std::string_view word);
 /// A JSON string literal for `s` (escapes quotes, backslashes and control characters).
 std::string jsonQuote(std::string_view s);
 

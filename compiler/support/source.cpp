@@ -3,7 +3,8 @@
 
 namespace cfm::support {
 
-SourceFile::SourceFile(std::string path, std::string text) : path_(std::move(path)), text_(std::move(text)) {
+SourceFile::SourceFile(std::string path, std::string text, size_t typedEnd)
+    : path_(std::move(path)), text_(std::move(text)), typedEnd_(typedEnd) {
   lineStarts_.push_back(0);
   for (size_t i = 0; i < text_.size(); ++i)
     if (text_[i] == '\n') lineStarts_.push_back(i + 1);
@@ -18,8 +19,8 @@ std::string_view SourceFile::lineText(uint32_t line) const {
   return s;
 }
 
-FileId SourceManager::add(std::string path, std::string text) {
-  files_.push_back(std::make_unique<SourceFile>(std::move(path), std::move(text)));
+FileId SourceManager::add(std::string path, std::string text, size_t typedEnd) {
+  files_.push_back(std::make_unique<SourceFile>(std::move(path), std::move(text), typedEnd));
   return static_cast<FileId>(files_.size() - 1);
 }
 

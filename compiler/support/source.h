@@ -28,8 +28,12 @@ struct Range {
 
 class SourceFile {
 public:
-  SourceFile(std::string path, std::string text);
+  SourceFile(std::string path, std::string text, size_t typedEnd = std::string::npos);
   const std::string &path() const { return path_; }
+  /// Where what a user typed ends (a byte offset) when the rest of the text was generated
+  /// around it (the REPL's wrapper); npos for a file. The parser calls whatever lies beyond it
+  /// "end of input", so that no message names a token the user never typed.
+  size_t typedEnd() const { return typedEnd_; }
   const std::string &text() const { return text_; }
   uint32_t lineCount() const { return static_cast<uint32_t>(lineStarts_.size()); }
   /// The text of line `line` (from 1) without its line terminator.
@@ -38,12 +42,13 @@ public:
 private:
   std::string path_;
   std::string text_;
+  size_t typedEnd_;
   std::vector<size_t> lineStarts_;
 };
 
 class SourceManager {
 public:
-  FileId add(std::string path, std::string text);
+  FileId add(std::string path, std::string text, size_t typedEnd = std::string::npos);
   const SourceFile &file(FileId id) const { return *files_[id]; }
   size_t size() const { return files_.size(); }
 

@@ -102,15 +102,57 @@ caught user: x
 OUT
 cat >"$TMP/errors.errwant" <<'OUT'
 error: boom
-  at <repl>:1
+  at <repl 3>:1
 error: division by zero
-  at <repl>:1
-<repl>:1:1: error: undefined name `q`
+  at <repl 9>:1
+<repl 10>:1:1: error: undefined name `q`
     q
     ^
 error: integer overflow: 21 * 2432902008176640000
-  at <repl>:5
-  at <repl>:1
+  at <repl 11>:1
+  at <repl 16>:1
+OUT
+
+# ---- messages name what the user typed (issue 12) ----
+# A trace names the input and line where the code was typed (`<repl 1>:3`, not a line of the
+# program the REPL builds); a syntax error at the end of an input says "end of input", never a
+# token the REPL generated around it (`}`, `;`, `)`); `:load` takes regular files only.
+mkfifo "$TMP/fifo.cfp"
+cat >"$TMP/messages.in" <<IN
+fn f(x: int) -> int {
+  let y = x + 1;
+  return 10 / x;
+}
+f(0)
+let y =
+1 +
+:load /dev/zero
+:load $TMP/fifo.cfp
+:load $TMP
+:load $TMP/none.cfp
+f(1)
+print(1 +
+IN
+cat >"$TMP/messages.want" <<'OUT'
+10
+OUT
+cat >"$TMP/messages.errwant" <<OUT
+error: division by zero
+  at <repl 1>:3
+  at <repl 2>:1
+<repl 3>:1:8: error: expected an expression, found end of input
+    let y =
+           ^
+<repl 4>:1:4: error: expected an expression, found end of input
+    1 +
+       ^
+error: cannot load \`/dev/zero\`: is not a regular file
+error: cannot load \`$TMP/fifo.cfp\`: is not a regular file
+error: cannot load \`$TMP\`: is a directory
+error: cannot load \`$TMP/none.cfp\`: No such file or directory
+<repl 10>:1:10: error: expected an expression, found end of input
+    print(1 +
+             ^
 OUT
 
 for engine in interp jit default; do
@@ -118,7 +160,7 @@ for engine in interp jit default; do
   [ "$engine" = default ] && opt=()
   "$CFMC" repl "${opt[@]}" <"$TMP/basic.in" >"$TMP/basic.$engine" 2>"$TMP/basic.$engine.err"
   if grep -v "${help_lines[@]}" "$TMP/basic.$engine" | cmp -s - "$TMP/basic.want" &&
-    grep -qF "<repl>:1:1: error: undefined name \`nope\`" "$TMP/basic.$engine.err" &&
+    grep -qF "<repl 11>:1:1: error: undefined name \`nope\`" "$TMP/basic.$engine.err" &&
     grep -qF "error: boom" "$TMP/basic.$engine.err" && grep -qF ":type EXPR" "$TMP/basic.$engine"; then
     pass "$engine: repl through a pipe: values, declarations, variables, continuation, errors, :type, :help, :quit"
   else
@@ -132,8 +174,8 @@ for engine in interp jit default; do
     fail "$engine: repl through a pseudo-terminal"
     cat "$TMP/pty.out"
   fi
-  for t in types errors; do
-    "$CFMC" repl "${opt[@]}" <"$TMP/$t.in" >"$TMP/$t.$engine" 2>"$TMP/$t.$engine.err"
+  for t in types errors messages; do
+    timeout 60 "$CFMC" repl "${opt[@]}" <"$TMP/$t.in" >"$TMP/$t.$engine" 2>"$TMP/$t.$engine.err"
     status=$?
     if [ "$status" = 0 ] && cmp -s "$TMP/$t.$engine" "$TMP/$t.want" &&
       { [ ! -e "$TMP/$t.errwant" ] || cmp -s "$TMP/$t.$engine.err" "$TMP/$t.errwant"; } &&

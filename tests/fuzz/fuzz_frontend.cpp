@@ -5,13 +5,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <sstream>
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
   cfm::frontend::runWithLargeStack([&] {
     auto c = cfm::frontend::compileText("fuzz.cfp", std::move(text));
-    (void)c->diags.sorted();
+    std::ostringstream shown; // and the diagnostics as `cfmc check` prints them (long lines as a window)
+    cfm::support::printConsole(c->diags, shown);
   });
   return 0;
 }
