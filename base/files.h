@@ -15,8 +15,10 @@
 
 namespace cfm::base {
 
-/// The largest source file (`.cfp`, including imports, and REPL `:load`) CFM reads.
-constexpr uint64_t kMaxSourceBytes = uint64_t(64) << 20;
+/// The largest source file (`.cfp`, including imports, and REPL `:load`) CFM reads. The front
+/// end needs about 550 bytes per token (ANTLR's tokens and parse tree), so 8 MiB of dense code
+/// costs at most a few GiB while parsing; real procedure files are a thousand times smaller.
+constexpr uint64_t kMaxSourceBytes = uint64_t(8) << 20;
 
 /// Reads the whole of `path`, which must be a regular file of at most `maxBytes` bytes.
 /// Errors (without the path, for the caller to frame): "is a directory", "is not a regular

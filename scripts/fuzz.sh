@@ -19,7 +19,6 @@ cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCFM_FUZZ=ON -DCFM_TESTS=
 cmake --build build-fuzz -j "$(nproc)" --target $(for t in $targets; do printf "fuzz_%s " "$t"; done)
 mkdir -p build-fuzz/artifacts build-fuzz/corpus/frontend build-fuzz/corpus/json build-fuzz/corpus/ovf
 find tests/conformance samples -name '*.cfp' -exec cp {} build-fuzz/corpus/frontend/ \;
-cp tests/fuzz/corpus/frontend/*.cfp build-fuzz/corpus/frontend/ # the hostile cases of issue 12
 printf '{"a":[1,2.5,"x\\u00e9",true,null],"b":{}}' >build-fuzz/corpus/json/seed.json
 if [ -d ../shared/testdata/ec2/botocore ]; then
   find ../shared/testdata/ec2/botocore -name '*.json' -size -64k -exec cp {} build-fuzz/corpus/json/ \;
@@ -30,7 +29,9 @@ if [ -d ../shared/testdata/ovf ]; then
 fi
 # Inputs that once broke something (issue 12's hostile cases and later findings), kept in git.
 for t in frontend json ovf; do
-  if [ -d tests/fuzz/corpus/$t ]; then cp tests/fuzz/corpus/$t/* build-fuzz/corpus/$t/; fi
+  if [ -d tests/fuzz/corpus/$t ]; then
+    find tests/fuzz/corpus/$t -type f ! -name README.md -exec cp {} build-fuzz/corpus/$t/ \;
+  fi
 done
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 for target in $targets; do

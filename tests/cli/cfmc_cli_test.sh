@@ -119,8 +119,8 @@ printf 'import "/dev/zero";\nimport "fifo.cfp";\nprocedure main() {}\n' >"$TMP/i
 bounded import-dev 1 -- check "$TMP/imports-dev.cfp" &&
   has err "cannot import \`/dev/zero\`: is not a regular file" && has err "cannot import \`fifo.cfp\`: is not a regular file" &&
   pass "import of a device and of a FIFO: refused"
-truncate -s $((64 * 1024 * 1024 + 1)) "$TMP/huge.cfp"
-bounded too-large 1 -- check "$TMP/huge.cfp" && has err "is larger than the limit of 64 MiB" &&
+truncate -s $((8 * 1024 * 1024 + 1)) "$TMP/huge.cfp"
+bounded too-large 1 -- check "$TMP/huge.cfp" && has err "is larger than the limit of 8 MiB" &&
   pass "a source file over the size limit"
 
 # ---- cfmc run ----
