@@ -64,6 +64,8 @@ private:
   Doc() = default;
   Result<void> build();
   Result<void> checkBytes();
+  Result<void> checkMarkup();
+  Result<void> checkReference(size_t at) const;
 
   std::string name_;
   std::string_view text_;
