@@ -643,7 +643,7 @@ Result<HardwareItem> Reader::readItem(const Elem &e) {
       for (const NetworkDesc &net : env_.networks) declared = declared || net.name == v;
       if (!declared)
         return err(
-            *k, "`rasd:Connection` names network " + q(v) + ", which `NetworkSection` does not " +
+            *k, q(k->qname) + " names network " + q(v) + ", which `NetworkSection` does not " +
                     (env_.networks.empty() ? "declare (the envelope has no `NetworkSection`)" : "declare"));
       it.connections.push_back(v);
     } else if (n == "Address")

@@ -179,9 +179,10 @@ bool looksLikeOvf(std::string_view text) {
     while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
     if (i == text.size()) return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
     if (text.substr(i, 2) == "<?" || text.substr(i, 4) == "<!--") {
-      size_t end = text.find(text[i + 1] == '?' ? "?>" : "-->", i + 2);
-      if (end == std::string_view::npos) return false;
-      i = end + 2;
+      std::string_view end = text[i + 1] == '?' ? "?>" : "-->";
+      size_t at = text.find(end, i + 2);
+      if (at == std::string_view::npos) return false;
+      i = at + end.size();
       continue;
     }
     break;
@@ -193,8 +194,8 @@ bool looksLikeOvf(std::string_view text) {
   std::string_view name = tag.substr(0, tag.find_first_of(" \t\r\n/"));
   if (size_t colon = name.find(':'); colon != std::string_view::npos) name = name.substr(colon + 1);
   return name == "Envelope" &&
-         (tag.find("\"http://schemas.dmtf.org/ovf/envelope/") != std::string_view::npos ||
-          tag.find("\"http://www.vmware.com/schema/ovf/1/envelope\"") != std::string_view::npos);
+         (tag.find("http://schemas.dmtf.org/ovf/envelope/") != std::string_view::npos ||
+          tag.find("http://www.vmware.com/schema/ovf/1/envelope") != std::string_view::npos);
 }
 
 /// Writes an export to OUT: never over the store DB (or its -wal, -shm, -journal), over an
