@@ -2,7 +2,8 @@
 # fuzz.sh — builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs each
 # for SECONDS (default 60): the front end seeded with the conformance suite and samples, the
 # JSON decoder seeded with the EC2 JSON models of ../shared/testdata when they are there, and the
-# OVF reader seeded with the samples and the OVF corpus of ../shared/testdata.
+# OVF reader seeded with the samples, the OVF corpus of ../shared/testdata and the hostile seeds
+# of tests/fuzz/corpus/ovf.
 #   scripts/fuzz.sh [SECONDS]          (FUZZ_TARGETS="ovf json" builds and runs only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,8 @@ find samples -name '*.ovf' -exec cp {} build-fuzz/corpus/ovf/ \;
 if [ -d ../shared/testdata/ovf ]; then
   find ../shared/testdata/ovf -maxdepth 1 -name '*.ovf' -size -64k -exec cp {} build-fuzz/corpus/ovf/ \;
 fi
+# Issue 12's hostile descriptors (DTDs, entities, character references, networks, hrefs).
+cp tests/fuzz/corpus/ovf/*.ovf build-fuzz/corpus/ovf/
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 for target in $targets; do
   echo "== fuzz_$target for ${secs}s"
