@@ -1,8 +1,9 @@
 // xml.h — the XML layer under the OVF reader: pugixml parses, this layer adds what pugixml leaves
 // out and OVF needs: byte-level checks (UTF-8, XML characters, nothing before the first tag,
-// duplicate attributes), XML namespaces (every element and attribute resolved to its URI, an
-// undeclared prefix is an error, xsi:type values resolved), a depth limit, and line:column
-// locations for every element. Internal to ovf/.
+// duplicate attributes), no DTD and no entity but XML's five and valid character references, XML
+// namespaces (every element and attribute resolved to its URI, an undeclared prefix is an error,
+// xsi:type values resolved), a depth limit, and line:column locations for every element.
+// Internal to ovf/.
 #pragma once
 
 #include "compiler/support/result.h"

@@ -204,7 +204,9 @@ Result<void> writeExport(const std::string &out, const std::string &text, const 
   std::string where = "cannot export to `" + out + "`: ";
   for (const char *suffix : {"", "-wal", "-shm", "-journal"})
     if (base::sameFile(out, db + suffix))
-      return Error{where + "it is the store" + (*suffix ? std::string(suffix) + " file of the store" : "") +
+      return Error{where +
+                   (*suffix ? "it is the `" + std::string(suffix) + "` file of the store"
+                            : std::string("it is the store")) +
                    " `" + db + "` (an export is a new OVF descriptor; give another `-o`)"};
   struct stat st;
   if (::stat(out.c_str(), &st) == 0) {
