@@ -5,6 +5,7 @@
 // checked where it is written.
 #include "ovf/reader.h"
 
+#include "base/files.h"
 #include "ovf/xml.h"
 
 #include <algorithm>
@@ -40,6 +41,11 @@ std::string lower(std::string_view s) {
 }
 
 std::string q(std::string_view s) { return "`" + std::string(s) + "`"; }
+
+std::string lowerFirst(std::string s) {
+  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
+  return s;
+}
 
 std::optional<uint64_t> parseU64(std::string_view text) {
   std::string s = trim(text);
@@ -630,9 +636,17 @@ Result<HardwareItem> Reader::readItem(const Elem &e) {
       it.allocationUnits = v;
     else if (n == "HostResource")
       it.hostResources.push_back(v);
-    else if (n == "Connection")
+    else if (n == "Connection") {
+      // DSP0243 (NetworkSection): every network a NIC connects to is declared in NetworkSection,
+      // which is read, with every envelope section, before the content.
+      bool declared = v.empty();
+      for (const NetworkDesc &net : env_.networks) declared = declared || net.name == v;
+      if (!declared)
+        return err(
+            *k, q(k->qname) + " names network " + q(v) + ", which `NetworkSection` does not " +
+                    (env_.networks.empty() ? "declare (the envelope has no `NetworkSection`)" : "declare"));
       it.connections.push_back(v);
-    else if (n == "Address")
+    } else if (n == "Address")
       it.address = v;
     else if (n == "AddressOnParent")
       it.addressOnParent = v;
@@ -1029,18 +1043,9 @@ Result<uint64_t> byteUnits(std::string_view units) {
 }
 
 Result<std::string> slurp(const std::string &path, size_t limit) {
-  std::unique_ptr<FILE, int (*)(FILE *)> f(fopen(path.c_str(), "rb"), fclose);
-  if (!f) return Error{"cannot read `" + path + "`: " + std::string(strerror(errno))};
-  std::string out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f.get())) > 0) {
-    out.append(buf, n);
-    if (out.size() > limit)
-      return Error{"`" + path + "` is larger than the limit of " + std::to_string(limit) + " bytes"};
-  }
-  if (ferror(f.get())) return Error{"cannot read `" + path + "`: read error"};
-  return out;
+  auto text = base::readRegularFile(path, limit);
+  if (!text) return Error{"cannot read `" + path + "`: " + lowerFirst(text.error().message)};
+  return text;
 }
 
 Result<Envelope> read(std::string_view text, const std::string &name) {

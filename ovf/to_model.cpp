@@ -4,9 +4,12 @@
 // top-level ProductSections the system's properties.
 #include "ovf/to_model.h"
 
+#include "base/files.h"
+#include "base/paths.h"
 #include "ovf/reader.h"
 
 #include <algorithm>
+#include <fcntl.h>
 #include <map>
 
 namespace cfm::ovf {
@@ -249,7 +252,15 @@ FileLoader directoryLoader(std::string dir) {
     if (!plain)
       return Error{"file " + q(f.id) + " has href " + q(h) +
                    "; templates are read from plain relative paths"};
-    return slurp(dir.empty() ? h : dir + "/" + h, kMaxTemplateBytes);
+    // The text only looks plain: a symbolic link on the way could still lead anywhere. The kernel
+    // resolves the href beneath the descriptor's directory (base/paths.h) and the descriptor that
+    // is read is the one opened, so nothing outside the directory is ever read.
+    std::string shown = dir.empty() ? h : dir + "/" + h;
+    auto fd = base::openBeneath(dir, h, O_RDONLY | O_NONBLOCK);
+    if (!fd) return Error{"cannot read " + q(shown) + ": " + fd.error().message};
+    auto text = base::readRegularFd(fd->get(), kMaxTemplateBytes);
+    if (!text) return Error{"cannot read " + q(shown) + ": " + text.error().message};
+    return text;
   };
 }
 

@@ -21,7 +21,9 @@ inline constexpr size_t kMaxTemplateBytes = 1024 * 1024;
 /// ScaleOutSection's `unbounded` maximum, as a count.
 inline constexpr int kUnboundedInstances = 1000000;
 
-/// A loader for plain relative hrefs under DIR (no `..`, no absolute paths, no URLs).
+/// A loader for plain relative hrefs under DIR (no `..`, no absolute paths, no URLs), opened
+/// confined to DIR (base::openBeneath: a symbolic link leading outside DIR is refused) and read as
+/// a regular file of at most kMaxTemplateBytes (a FIFO or a device is refused, never waited on).
 FileLoader directoryLoader(std::string dir);
 /// A loader that refuses every file (for descriptors read without a directory, e.g. from stdin).
 FileLoader noFiles();

@@ -119,6 +119,97 @@ Result<void> Doc::checkBytes() {
   return success();
 }
 
+// pugixml skips a DOCTYPE and, for a reference it does not know, keeps the text as written (an
+// undefined or DTD-declared entity) or drops it (`&#0;`, `&#xD800;`): a descriptor would then
+// mean something other than what it says. One pass over the markup (comments, CDATA and
+// processing instructions skipped, attribute values looked into) refuses a DTD and every
+// reference but the five predefined entities and character references to XML characters.
+Result<void> Doc::checkMarkup() {
+  std::string_view t = text_;
+  size_t n = t.size();
+  auto skipTo = [&](size_t from, std::string_view end) {
+    size_t e = t.find(end, from);
+    return e == std::string_view::npos ? n : e + end.size();
+  };
+  size_t i = 0;
+  while (i < n) {
+    if (t[i] == '&') {
+      CFM_CHECK(checkReference(i));
+      ++i;
+    } else if (t[i] != '<') {
+      ++i;
+    } else if (t.substr(i, 4) == "<!--") {
+      i = skipTo(i + 4, "-->");
+    } else if (t.substr(i, 9) == "<![CDATA[") {
+      i = skipTo(i + 9, "]]>");
+    } else if (t.substr(i, 2) == "<?") {
+      i = skipTo(i + 2, "?>");
+    } else if (t.substr(i, 2) == "<!") {
+      return errorAt(i, t.substr(i, 9) == "<!DOCTYPE"
+                            ? "a document type declaration (`<!DOCTYPE`) is not allowed: a descriptor "
+                              "has no DTD and CFM expands no entities"
+                            : "a markup declaration (`<!`) is not allowed outside a DTD");
+    } else {
+      // A tag: to its `>`, looking for references inside quoted attribute values.
+      char quote = 0;
+      for (++i; i < n; ++i) {
+        char c = t[i];
+        if (quote) {
+          if (c == quote)
+            quote = 0;
+          else if (c == '&')
+            CFM_CHECK(checkReference(i));
+        } else if (c == '"' || c == '\'') {
+          quote = c;
+        } else if (c == '>') {
+          break;
+        }
+      }
+      ++i;
+    }
+  }
+  return success();
+}
+
+Result<void> Doc::checkReference(size_t at) const {
+  std::string_view t = text_.substr(at);
+  size_t semi = t.find(';');
+  static constexpr size_t kLongest = 40;
+  std::string_view ref =
+      semi == std::string_view::npos || semi > kLongest ? std::string_view() : t.substr(0, semi + 1);
+  if (ref.size() < 3 || ref.substr(1).find_first_of(" \t\r\n<&\"'") != std::string_view::npos)
+    return errorAt(at, "`&` that starts no entity or character reference (write `&amp;` for `&`)");
+  std::string_view name = ref.substr(1, ref.size() - 2);
+  if (name == "lt" || name == "gt" || name == "amp" || name == "quot" || name == "apos") return success();
+  if (name[0] != '#')
+    return errorAt(at, "entity reference `" + std::string(ref) +
+                           "` is not allowed: only `&lt;`, `&gt;`, `&amp;`, `&quot;`, `&apos;` and character "
+                           "references are");
+  bool hex = name.size() > 1 && name[1] == 'x';
+  std::string_view digits = name.substr(hex ? 2 : 1);
+  uint32_t cp = 0;
+  bool valid = !digits.empty();
+  for (char c : digits) {
+    int v = c >= '0' && c <= '9'          ? c - '0'
+            : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                          : -1;
+    if (v < 0) {
+      valid = false;
+      break;
+    }
+    cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
+    if (cp > 0x10FFFF) cp = 0x110000; // stays out of range, never wraps
+  }
+  if (!valid) return errorAt(at, "malformed character reference `" + std::string(ref) + "`");
+  bool isChar = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+                (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+  if (!isChar)
+    return errorAt(at, "character reference `" + std::string(ref) + "` is not an XML character" +
+                           (cp <= 0x10FFFF ? " (" + hexCodePoint(cp) + ")" : std::string(" (out of range)")));
+  return success();
+}
+
 Result<std::unique_ptr<Doc>> Doc::parse(std::string_view text, std::string name) {
   std::unique_ptr<Doc> d(new Doc());
   d->name_ = std::move(name);
@@ -137,6 +228,7 @@ Result<std::unique_ptr<Doc>> Doc::parse(std::string_view text, std::string name)
     if (off > text.size()) off = text.size();
     return d->errorAt(off, "not well-formed XML: " + lowerFirst(r.description()));
   }
+  CFM_CHECK(d->checkMarkup());
   size_t bom = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
   for (pugi::xml_node n : d->doc_.children())
     if (n.type() == pugi::node_declaration && static_cast<size_t>(n.offset_debug()) != bom + 2) // after `<?`

@@ -1,8 +1,9 @@
 // xml.h — the XML layer under the OVF reader: pugixml parses, this layer adds what pugixml leaves
 // out and OVF needs: byte-level checks (UTF-8, XML characters, nothing before the first tag,
-// duplicate attributes), XML namespaces (every element and attribute resolved to its URI, an
-// undeclared prefix is an error, xsi:type values resolved), a depth limit, and line:column
-// locations for every element. Internal to ovf/.
+// duplicate attributes), no DTD and no entity but XML's five and valid character references, XML
+// namespaces (every element and attribute resolved to its URI, an undeclared prefix is an error,
+// xsi:type values resolved), a depth limit, and line:column locations for every element.
+// Internal to ovf/.
 #pragma once
 
 #include "base/result.h"
@@ -64,6 +65,8 @@ private:
   Doc() = default;
   Result<void> build();
   Result<void> checkBytes();
+  Result<void> checkMarkup();
+  Result<void> checkReference(size_t at) const;
 
   std::string name_;
   std::string_view text_;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh — builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs each
-# for SECONDS (default 60): the front end seeded with the conformance suite, the samples and the
-# hostile seeds of tests/fuzz/corpus/frontend, the JSON decoder seeded with the EC2 JSON models of
-# ../shared/testdata when they are there, and the OVF reader seeded with the samples and the OVF
-# corpus of ../shared/testdata.
+# for SECONDS (default 60): the front end seeded with the conformance suite and the samples, the
+# JSON decoder seeded with the EC2 JSON models of ../shared/testdata when they are there, the OVF
+# reader seeded with the samples and the OVF corpus of ../shared/testdata — and each with the
+# inputs kept in tests/fuzz/corpus/<target>/ (issue 12's hostile cases and later findings).
 #   scripts/fuzz.sh [SECONDS]          (FUZZ_TARGETS="ovf json" builds and runs only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."

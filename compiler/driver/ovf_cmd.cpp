@@ -3,14 +3,21 @@
 // printed as they are; other failures print `cfmc: error: MESSAGE`.
 #include "driver/ovf_cmd.h"
 
+#include "base/atomic_file.h"
+#include "base/paths.h"
+
 #include "ovf/reader.h"
 #include "ovf/to_model.h"
 #include "ovf/writer.h"
 #include "runtime/store/store.h"
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <fcntl.h>
 #include <iostream>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace cfm::driver {
 
@@ -25,8 +32,11 @@ commands:
   validate FILE...             read each descriptor (and its template files) and report errors
   import FILE --state DB       import a descriptor into the store DB (an update if already there)
   show [NAME] --state DB       print a stored system (by name or id), or list the systems
-  export NAME --state DB [-o OUT]
+  export NAME --state DB [-o OUT] [--force]
                                write a stored system as an OVF descriptor (stdout by default)
+
+Only `import` creates a store; `show` and `export` read it without writing (also a store the
+user cannot write).
 
 Exit status: 0 on success, 1 on failure (an invalid descriptor, a store error, an unknown
 system), 2 on bad usage. Run `cfmc ovf <command> --help` for one command.
@@ -44,21 +54,26 @@ const char *const kImportHelp = R"(usage: cfmc ovf import FILE --state DB
 
 Imports the descriptor FILE into the SQLite store DB (created when missing). A system already
 stored (same id, or same name when the descriptor gives no id) is updated in one transaction;
-a failed import changes nothing. Exit status: 0 ok, 1 failure, 2 bad usage.
+a failed import changes nothing. Template files are read from FILE's directory only (a link
+leading out of it is refused). Imports running at the same time wait for each other.
+Exit status: 0 ok, 1 failure, 2 bad usage.
 )";
 
 const char *const kShowHelp = R"(usage: cfmc ovf show [NAME] --state DB
 
 Prints the stored business system NAME (a name or an id): its elements, VM classes, templates
-and properties. Without NAME, lists the stored systems. Exit status: 0 ok, 1 failure (no such
-system), 2 bad usage.
+and properties. Without NAME, lists the stored systems. DB must exist; it is only read.
+Exit status: 0 ok, 1 failure (no such store or system), 2 bad usage.
 )";
 
-const char *const kExportHelp = R"(usage: cfmc ovf export NAME --state DB [-o OUT]
+const char *const kExportHelp = R"(usage: cfmc ovf export NAME --state DB [-o OUT] [--force]
 
 Writes the stored business system NAME as an OVF 1.x descriptor with CFM's extension, to OUT or
-standard output. Importing it again gives the same system. Exit status: 0 ok, 1 failure, 2 bad
-usage.
+standard output. Importing it again gives the same system. DB must exist; it is only read.
+OUT is written whole or not at all (a new file renamed over it). It is never the store (nor its
+-wal, -shm or -journal file), and an existing OUT must be an OVF descriptor (or empty): any
+other file is replaced only with `--force`.
+Exit status: 0 ok, 1 failure, 2 bad usage.
 )";
 
 int usage(const std::string &msg, const char *help) {
@@ -74,10 +89,11 @@ int fail(const std::string &msg) {
 struct Args {
   std::vector<std::string> positional;
   std::string state, out;
-  bool help = false;
+  bool help = false, force = false;
 };
 
-/// Parses `--state DB`, `--state=DB`, `-o OUT` (when OUT_OK), `--help` and positional arguments.
+/// Parses `--state DB`, `--state=DB`, `-o OUT` and `--force` (when OUT_OK), `--help` and
+/// positional arguments.
 bool parseArgs(const std::vector<std::string> &in, Args &a, bool outOk, std::string &error) {
   for (size_t i = 0; i < in.size(); ++i) {
     const std::string &s = in[i];
@@ -89,6 +105,8 @@ bool parseArgs(const std::vector<std::string> &in, Args &a, bool outOk, std::str
         return false;
       }
       (s == "--state" ? a.state : a.out) = in[++i];
+    } else if (outOk && s == "--force") {
+      a.force = true;
     } else if (s.rfind("--state=", 0) == 0) {
       a.state = s.substr(8);
     } else if (outOk && s.rfind("--output=", 0) == 0) {
@@ -137,10 +155,78 @@ int validate(const std::vector<std::string> &argv) {
   return status;
 }
 
-Result<std::unique_ptr<store::Store>> openStore(const std::string &path) {
+/// The store for `import`, created when missing.
+Result<std::unique_ptr<store::Store>> openStoreForWriting(const std::string &path) {
   auto st = store::Store::open(path);
   if (!st) return Error{"store `" + path + "`: " + st.error().message};
   return st;
+}
+
+/// The store for `show` and `export`: it must exist, and it is only read.
+Result<std::unique_ptr<store::Store>> openStoreForReading(const std::string &path) {
+  auto st = store::Store::openReadOnly(path);
+  if (!st && st.error().message.rfind("no store at ", 0) == 0)
+    return Error{st.error().message + " (`cfmc ovf import FILE --state " + path + "` creates one)"};
+  return st;
+}
+
+/// True when TEXT (the start of a file) is an OVF descriptor: after an optional byte order mark,
+/// XML declaration, comments and white space, its first element is an `Envelope` that declares
+/// an OVF envelope namespace. An empty file counts as one (there is nothing to lose).
+bool looksLikeOvf(std::string_view text) {
+  size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  for (;;) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+    if (i == text.size()) return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+    if (text.substr(i, 2) == "<?" || text.substr(i, 4) == "<!--") {
+      std::string_view end = text[i + 1] == '?' ? "?>" : "-->";
+      size_t at = text.find(end, i + 2);
+      if (at == std::string_view::npos) return false;
+      i = at + end.size();
+      continue;
+    }
+    break;
+  }
+  if (text[i] != '<') return false;
+  size_t close = text.find('>', i);
+  if (close == std::string_view::npos) return false;
+  std::string_view tag = text.substr(i + 1, close - i - 1);
+  std::string_view name = tag.substr(0, tag.find_first_of(" \t\r\n/"));
+  if (size_t colon = name.find(':'); colon != std::string_view::npos) name = name.substr(colon + 1);
+  return name == "Envelope" &&
+         (tag.find("http://schemas.dmtf.org/ovf/envelope/") != std::string_view::npos ||
+          tag.find("http://www.vmware.com/schema/ovf/1/envelope") != std::string_view::npos);
+}
+
+/// Writes an export to OUT: never over the store DB (or its -wal, -shm, -journal), over an
+/// existing file only when it is an OVF descriptor (or FORCE), and atomically.
+Result<void> writeExport(const std::string &out, const std::string &text, const std::string &db, bool force) {
+  std::string where = "cannot export to `" + out + "`: ";
+  for (const char *suffix : {"", "-wal", "-shm", "-journal"})
+    if (base::sameFile(out, db + suffix))
+      return Error{where +
+                   (*suffix ? "it is the `" + std::string(suffix) + "` file of the store"
+                            : std::string("it is the store")) +
+                   " `" + db + "` (an export is a new OVF descriptor; give another `-o`)"};
+  struct stat st;
+  if (::stat(out.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      return Error{where + "it is not a regular file (leave out `-o` to write to standard output)"};
+    if (!force) {
+      // The start of the file is enough to tell an OVF descriptor (a store starts `SQLite format 3`).
+      base::UniqueFd fd(::open(out.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+      if (!fd) return Error{where + base::systemError(errno)};
+      std::string head(64 * 1024, '\0');
+      ssize_t n = ::read(fd.get(), head.data(), head.size());
+      if (n < 0) return Error{where + base::systemError(errno)};
+      head.resize(static_cast<size_t>(n));
+      if (!looksLikeOvf(head))
+        return Error{where + "it exists and is not an OVF descriptor (give `--force` to replace it)"};
+    }
+  }
+  auto r = base::replaceFileAtomically(out, text);
+  if (!r) return Error{where + r.error().message};
+  return success();
 }
 
 int import(const std::vector<std::string> &argv) {
@@ -158,7 +244,7 @@ int import(const std::vector<std::string> &argv) {
     std::cerr << sys.error().message << '\n';
     return 1;
   }
-  auto st = openStore(a.state);
+  auto st = openStoreForWriting(a.state);
   if (!st) return fail(st.error().message);
   auto saved = (*st)->saveSystem(*sys);
   if (!saved)
@@ -181,7 +267,7 @@ int show(const std::vector<std::string> &argv) {
   }
   if (a.positional.size() > 1) return usage("`show` takes at most one NAME", kShowHelp);
   if (a.state.empty()) return usage("`show` needs `--state DB`", kShowHelp);
-  auto st = openStore(a.state);
+  auto st = openStoreForReading(a.state);
   if (!st) return fail(st.error().message);
   if (a.positional.empty()) {
     auto list = (*st)->listSystems();
@@ -210,7 +296,7 @@ int exportCmd(const std::vector<std::string> &argv) {
   }
   if (a.positional.size() != 1) return usage("`export` takes one NAME", kExportHelp);
   if (a.state.empty()) return usage("`export` needs `--state DB`", kExportHelp);
-  auto st = openStore(a.state);
+  auto st = openStoreForReading(a.state);
   if (!st) return fail(st.error().message);
   auto sys = (*st)->loadSystem(a.positional[0]);
   if (!sys) return fail(sys.error().message);
@@ -221,10 +307,8 @@ int exportCmd(const std::vector<std::string> &argv) {
     std::cout << *text;
     return 0;
   }
-  std::ofstream out(a.out, std::ios::binary);
-  out << *text;
-  out.close();
-  if (!out) return fail("cannot write `" + a.out + "`");
+  auto written = writeExport(a.out, *text, a.state, a.force);
+  if (!written) return fail(written.error().message);
   return 0;
 }
 

@@ -89,10 +89,10 @@ bool loadSystemArg(const std::string &state, const std::string &key, const TypeD
   }
   std::error_code ec;
   if (!std::filesystem::exists(state, ec)) {
-    why = "no store at " + state + " (create one with `cfmc ovf import FILE --state " + state + "`)";
+    why = "no store at `" + state + "` (`cfmc ovf import FILE --state " + state + "` creates one)";
     return false;
   }
-  auto st = store::Store::open(state);
+  auto st = store::Store::openReadOnly(state); // never created, migrated or written here
   if (!st) {
     why = st.error().message;
     return false;

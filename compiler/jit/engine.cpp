@@ -92,7 +92,10 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     fprintf(opts.err, "cfmc: error: %s\n", errorText(points.takeError()).c_str());
     return 1;
   }
-  auto [init, entry, fini] = *points;
+  // Plain copies, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+  auto init = points->init;
+  auto entry = points->entry;
+  auto fini = points->fini;
   if (jo.time) {
     const auto &t = c.times;
     fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,

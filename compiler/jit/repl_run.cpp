@@ -55,7 +55,10 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
     fprintf(err, "error: %s\n", errorText(captureSym.takeError()).c_str());
     return kUnsupported;
   }
-  auto [init, entry, fini] = *points;
+  // Plain copies, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+  auto init = points->init;
+  auto entry = points->entry;
+  auto fini = points->fini;
   auto captureOut = static_cast<Slot **>(*captureSym);
   types = &session->typesOf(**jd);
   for (const sema::Var *v : keep) keptTypes.push_back(types->get(v->type));

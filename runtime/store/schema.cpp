@@ -122,29 +122,45 @@ CREATE TABLE vm_instance_volume (
 
 int latestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
 
-Result<int> migrate(Db &db, int target) {
-  CFM_CHECK(db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
-  int current = 0;
-  {
-    Stmt s = CFM_TRY(db.prepare("SELECT max(version) FROM schema_version"));
-    if (CFM_TRY(s.step())) current = static_cast<int>(s.i64(0));
+Result<int> schemaVersionOf(Db &db) {
+  auto s = db.prepare("SELECT max(version) FROM schema_version");
+  if (!s) {
+    if (s.error().message.find("no such table") != std::string::npos)
+      return Error{"not a CFM store (it has no `schema_version` table)"};
+    return s.takeError();
   }
-  if (current > target)
-    return Error{"the store's schema version is " + std::to_string(current) + ", newer than this program's " +
-                 std::to_string(target) + "; use a newer cfmc"};
-  for (const Migration &m : kMigrations) {
-    if (m.version <= current || m.version > target) continue;
-    auto tx = CFM_TRY(Tx::begin(db));
-    auto applied = db.exec(m.sql);
+  if (!CFM_TRY(s->step())) return 0;
+  return static_cast<int>(s->i64(0));
+}
+
+Result<int> migrate(Db &db, int target) {
+  // Up to date (the common case): no lock needed.
+  if (auto v = schemaVersionOf(db); v && *v == target) return *v;
+  for (;;) {
+    auto tx = CFM_TRY(Tx::begin(db)); // BEGIN IMMEDIATE: waits for a concurrent creator
+    CFM_CHECK(db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+    int current = CFM_TRY(schemaVersionOf(db));
+    if (current > target)
+      return Error{"the store's schema version is " + std::to_string(current) +
+                   ", newer than this program's " + std::to_string(target) + "; use a newer cfmc"};
+    const Migration *next = nullptr;
+    for (const Migration &m : kMigrations)
+      if (m.version > current && m.version <= target) {
+        next = &m;
+        break;
+      }
+    if (!next) {
+      CFM_CHECK(tx->commit());
+      return current;
+    }
+    auto applied = db.exec(next->sql);
     if (!applied)
-      return Error{"migration to schema version " + std::to_string(m.version) + " (" + m.what +
+      return Error{"migration to schema version " + std::to_string(next->version) + " (" + next->what +
                    ") failed: " + applied.error().message};
     CFM_CHECK(db.exec("DELETE FROM schema_version; INSERT INTO schema_version VALUES (" +
-                      std::to_string(m.version) + ")"));
+                      std::to_string(next->version) + ")"));
     CFM_CHECK(tx->commit());
-    current = m.version;
   }
-  return current;
 }
 
 } // namespace cfm::store

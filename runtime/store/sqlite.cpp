@@ -56,13 +56,56 @@ Value Stmt::value(int col) const {
   }
 }
 
-Result<std::unique_ptr<Db>> Db::open(const std::string &path) {
+namespace {
+
+/// PATH as an SQLite URI filename (sqlite.org/uri.html): `%`, `?` and `#` escaped, and no `//`
+/// at the start (that would be read as an authority).
+std::string uriOf(const std::string &path, const char *query) {
+  std::string out = "file:";
+  size_t i = 0;
+  while (path.size() - i > 1 && path[i] == '/' && path[i + 1] == '/') ++i;
+  for (; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '%')
+      out += "%25";
+    else if (c == '?')
+      out += "%3f";
+    else if (c == '#')
+      out += "%23";
+    else
+      out += c;
+  }
+  return out + "?" + query;
+}
+
+} // namespace
+
+Result<std::unique_ptr<Db>> Db::open(const std::string &path, Mode mode) {
   std::unique_ptr<Db> db(new Db());
-  int rc = sqlite3_open_v2(path.c_str(), &db->h_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int flags = SQLITE_OPEN_NOMUTEX;
+  std::string name = path;
+  switch (mode) {
+  case Mode::Create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+  case Mode::Write: flags |= SQLITE_OPEN_READWRITE; break;
+  case Mode::ReadOnly:
+    flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    name = uriOf(path, "mode=ro");
+    break;
+  case Mode::Immutable:
+    flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI;
+    name = uriOf(path, "mode=ro&immutable=1");
+    break;
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &db->h_, flags, nullptr);
   if (rc != SQLITE_OK) return db->error("cannot open `" + path + "`");
   sqlite3_extended_result_codes(db->h_, 1);
+  sqlite3_busy_timeout(db->h_, kBusyTimeoutMs);
   return db;
+}
+
+bool Db::busy() const {
+  int rc = h_ ? sqlite3_errcode(h_) & 0xFF : SQLITE_OK;
+  return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
 Db::~Db() {

@@ -6,9 +6,11 @@
 
 #include "base/result.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <variant>
 
 struct sqlite3;
@@ -43,9 +45,20 @@ private:
   Db *db_;
 };
 
+/// How long a connection waits for another process's lock before SQLite says `database is
+/// locked` (store.h, "Concurrency").
+inline constexpr int kBusyTimeoutMs = 30000;
+
 class Db {
 public:
-  static Result<std::unique_ptr<Db>> open(const std::string &path);
+  enum class Mode {
+    Create,    ///< read-write, the file created when missing
+    Write,     ///< read-write, the file must exist
+    ReadOnly,  ///< SQLITE_OPEN_READONLY (uses an existing -wal/-shm; SQLite may create them)
+    Immutable, ///< read-only, no locks and no -wal/-shm: only for a file nobody can be writing
+  };
+  /// Opens PATH with a busy timeout of kBusyTimeoutMs.
+  static Result<std::unique_ptr<Db>> open(const std::string &path, Mode mode = Mode::Create);
   ~Db();
   Db(const Db &) = delete;
   Db &operator=(const Db &) = delete;
@@ -54,11 +67,25 @@ public:
   Result<Stmt> prepare(const std::string &sql);
   int64_t lastInsertId() const;
   Error error(const std::string &what) const;
+  /// True when the last failure was SQLITE_BUSY or SQLITE_LOCKED (another connection's lock).
+  bool busy() const;
 
 private:
   Db() = default;
   sqlite3 *h_ = nullptr;
 };
+
+/// Runs F (which returns a Result) again while it fails because another connection holds a lock,
+/// for up to kBusyTimeoutMs: for the steps SQLite's busy handler does not wait on (switching a
+/// new file to WAL while another process creates it).
+template <typename F> auto whileBusy(Db &db, F f) -> decltype(f()) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    auto r = f();
+    if (r || !db.busy() || std::chrono::steady_clock::now() >= deadline) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 /// BEGIN IMMEDIATE ... COMMIT; destroyed without commit() it rolls back.
 class Tx {

@@ -4,15 +4,24 @@
 // goes up when anything of the system changed. All of it runs in one transaction.
 #include "runtime/store/store.h"
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <random>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace cfm::store {
 
 namespace {
 
 std::string q(std::string_view s) { return "`" + std::string(s) + "`"; }
+
+std::string lowerFirst(std::string s) {
+  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
+  return s;
+}
 
 /// A random RFC 4122 version 4 id for a new system.
 std::string newUid() {
@@ -171,17 +180,56 @@ Result<std::vector<model::Property>> loadProperties(Db &db, const char *table, c
 } // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string &path, int target) {
-  std::unique_ptr<Store> st(new Store());
-  st->db_ = CFM_TRY(Db::open(path));
-  // WAL lets readers (cfmc, other processes) work while the manager writes.
-  CFM_CHECK(st->db_->exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; "
-                          "PRAGMA synchronous = NORMAL"));
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return Error{"not a regular file"};
+  std::unique_ptr<Store> st_(new Store());
+  Store *s = st_.get();
+  s->db_ = CFM_TRY(Db::open(path, Db::Mode::Create));
+  // WAL lets readers (cfmc, other processes) work while the manager writes. Switching a new file to
+  // WAL needs its lock, which a concurrent creator may hold: wait like every other writer.
+  CFM_CHECK(whileBusy(*s->db_, [&] { return s->db_->exec("PRAGMA journal_mode = WAL"); }));
+  CFM_CHECK(s->db_->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL"));
   {
-    Stmt s = CFM_TRY(st->db_->prepare("PRAGMA foreign_keys"));
-    if (!CFM_TRY(s.step()) || s.i64(0) != 1) return Error{"sqlite: foreign keys cannot be enabled"};
+    Stmt q = CFM_TRY(s->db_->prepare("PRAGMA foreign_keys"));
+    if (!CFM_TRY(q.step()) || q.i64(0) != 1) return Error{"sqlite: foreign keys cannot be enabled"};
   }
-  st->schemaVersion_ = CFM_TRY(migrate(*st->db_, target));
-  return st;
+  s->schemaVersion_ = CFM_TRY(migrate(*s->db_, target));
+  return st_;
+}
+
+Result<std::unique_ptr<Store>> Store::openReadOnly(const std::string &path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Error{"no store at " + q(path)};
+    return Error{"store " + q(path) + ": " + lowerFirst(std::strerror(errno))};
+  }
+  if (!S_ISREG(st.st_mode)) return Error{"store " + q(path) + " is not a regular file"};
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  bool writable = ::access(path.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0;
+  bool hasWal = ::access((path + "-wal").c_str(), F_OK) == 0;
+  Db::Mode mode = writable ? Db::Mode::Write : hasWal ? Db::Mode::ReadOnly : Db::Mode::Immutable;
+  std::unique_ptr<Store> out(new Store());
+  auto frame = [&](const Error &e) { return Error{"store " + q(path) + ": " + e.message}; };
+  auto db = Db::open(path, mode);
+  if (!db) return frame(db.error());
+  out->db_ = std::move(*db);
+  if (writable) {
+    auto r = out->db_->exec("PRAGMA query_only = ON");
+    if (!r) return frame(r.error());
+  }
+  auto version = schemaVersionOf(*out->db_);
+  if (!version) return frame(version.error());
+  if (*version < latestSchemaVersion())
+    return Error{"store " + q(path) + " has schema version " + std::to_string(*version) +
+                 ", older than this " + "program's " + std::to_string(latestSchemaVersion()) +
+                 "; a command that writes it (`cfmc ovf import`) upgrades it"};
+  if (*version > latestSchemaVersion())
+    return Error{"store " + q(path) + " has schema version " + std::to_string(*version) +
+                 ", newer than this " + "program's " + std::to_string(latestSchemaVersion()) +
+                 "; use a newer cfmc"};
+  out->schemaVersion_ = *version;
+  return out;
 }
 
 Result<std::optional<int64_t>> Store::findSystem(std::string_view key) {

@@ -3,6 +3,10 @@
 // element instances. WAL, foreign keys on, one transaction per change, a schema_version with
 // ordered migrations (schema.cpp), and a `version` on every row, incremented when the row changes,
 // so that a later change can replicate configuration between managers.
+//
+// Concurrency: any number of processes may open one store. Writers take the write lock first
+// (BEGIN IMMEDIATE) and wait for each other up to kBusyTimeoutMs; creating the file, switching it
+// to WAL and each migration are safe to race (a migration re-reads the version under the lock).
 #pragma once
 
 #include "base/result.h"
@@ -37,7 +41,16 @@ class Store {
 public:
   /// Opens (creating if need be) the store at PATH and migrates it to TARGET (tests migrate to an
   /// older version to test the migrations). A store newer than TARGET is an error.
+  /// Only the commands that write (`cfmc ovf import`) open a store this way; see openReadOnly.
   static Result<std::unique_ptr<Store>> open(const std::string &path, int target = latestSchemaVersion());
+
+  /// Opens the existing store at PATH for reading only: never creates it ("no store at `PATH`"),
+  /// never migrates it, never writes it (saves fail), and works when the user cannot write the
+  /// file or its directory. A writable store is opened read-write with `PRAGMA query_only`, so
+  /// that closing it removes the -wal/-shm files as any last connection does; an unwritable one
+  /// read-only, using the -wal/-shm of the process writing it, or, when there are none (nobody
+  /// has it open), immutable, so that no -wal/-shm is created. Messages name PATH.
+  static Result<std::unique_ptr<Store>> openReadOnly(const std::string &path);
 
   int schemaVersion() const { return schemaVersion_; }
 
@@ -72,7 +85,13 @@ private:
   int schemaVersion_ = 0;
 };
 
-/// Applies the migrations after the database's version up to TARGET (schema.cpp).
+/// Applies the migrations after the database's version up to TARGET (schema.cpp), each under
+/// the write lock with the version read again there, so that processes racing to create or
+/// upgrade one store apply each migration once.
 Result<int> migrate(Db &db, int target);
+
+/// The schema version of the store DB (no lock taken, nothing written); an error when DB is not
+/// a CFM store.
+Result<int> schemaVersionOf(Db &db);
 
 } // namespace cfm::store

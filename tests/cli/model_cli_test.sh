@@ -30,7 +30,7 @@ run hadoop 0 -- run "$SRC/samples/hadoop/model.cfp" --state "$DB" --arg sys=hado
 run no-state 1 -- run "$SRC/samples/web3/model.cfp" --arg sys=web3 &&
   has err "--arg sys: a \`BusinessSystem\` is read from a store: give --state DB" && pass no-state || fail no-state
 run no-store 1 -- run "$SRC/samples/web3/model.cfp" --state "$TMP/none.db" --arg sys=web3 &&
-  has err "no store at $TMP/none.db" && [ ! -e "$TMP/none.db" ] && pass no-store || fail no-store
+  has err "no store at \`$TMP/none.db\`" && [ ! -e "$TMP/none.db" ] && pass no-store || fail no-store
 run no-system 1 -- run "$SRC/samples/web3/model.cfp" --state "$DB" --arg sys=web4 &&
   has err "no business system named \`web4\`" && pass no-system || fail no-system
 run state-needs-value 2 -- run "$SRC/samples/web3/model.cfp" --state && pass state-needs-value

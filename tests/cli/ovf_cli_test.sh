@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ovf_cli_test.sh — tests of `cfmc ovf` as users run it: help and usage errors (exit 2), validate
 # on the samples and on broken descriptors (exit 1 with FILE:LINE:COL), import into a real SQLite
-# file, re-import (unchanged, then updated), show, list, export and re-import of the export, and a
-# failed import that leaves the store as it was.
+# file, re-import (unchanged, then updated), show, list, export and re-import of the export, a
+# failed import that leaves the store as it was, and issue 12's cases: template files confined to
+# the descriptor's directory, DTDs and entities, undeclared networks, stores that only `import`
+# creates, exports that never overwrite the store, read-only stores, concurrent imports.
 #   ovf_cli_test.sh CFMC SOURCE_DIR
 set -u
 CFMC=$1
@@ -89,5 +91,99 @@ fi
 # A file that is not a store.
 echo "not a database, just some text that is long enough to have a header" >"$TMP/bad.db"
 run bad-store 1 -- ovf show --state "$TMP/bad.db" && has err "cfmc: error: store \`$TMP/bad.db\`: sqlite:" && pass "a file that is not a store: exit 1" || fail "a file that is not a store: exit 1"
+
+# --- Issue 12: files and the store -----------------------------------------------------------
+
+# A template's fileRef is read from beneath the descriptor's directory only: a link to
+# /etc/passwd is refused (and no store is created by the failed import).
+PKG=$TMP/pkg
+mkdir -p "$PKG/templates" && cp "$WEB3" "$PKG/" && cp "$SRC/samples/web3/templates/"* "$PKG/templates/"
+ln -sf /etc/passwd "$PKG/templates/app.properties.tpl"
+run link-template 1 -- ovf validate "$PKG/web3.ovf" &&
+  has err "template \`app-properties\`: cannot read \`$PKG/templates/app.properties.tpl\`: leaves its directory" &&
+  pass "a template file linked to /etc/passwd is refused" || fail "a template file linked to /etc/passwd is refused"
+run link-import 1 -- ovf import "$PKG/web3.ovf" --state "$TMP/link.db" && ! grep -q "root:" "$TMP/out" "$TMP/err" &&
+  [ ! -e "$TMP/link.db" ] && pass "import with a linked template file: refused, no store" || fail "import with a linked template file: refused, no store"
+ln -sf ../../state.db "$PKG/templates/app.properties.tpl"
+run link-up 1 -- ovf validate "$PKG/web3.ovf" && has err "leaves its directory" && pass "a relative link out of the directory is refused" || fail "a relative link out of the directory is refused"
+# A FIFO as the template file: refused at once, not waited on.
+rm -f "$PKG/templates/app.properties.tpl" && mkfifo "$PKG/templates/app.properties.tpl"
+timeout 20 "$CFMC" ovf validate "$PKG/web3.ovf" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && has err "cannot read \`$PKG/templates/app.properties.tpl\`: is not a regular file" && pass "a FIFO as template file: refused, no hang" || fail "a FIFO as template file: refused, no hang"
+timeout 20 "$CFMC" ovf validate "$PKG/templates/app.properties.tpl" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && has err "is not a regular file" && pass "a FIFO as descriptor: refused, no hang" || fail "a FIFO as descriptor: refused, no hang"
+# A link that stays inside the directory is followed.
+rm -f "$PKG/templates/app.properties.tpl" && cp "$SRC/samples/web3/templates/app.properties.tpl" "$PKG/templates/real.tpl" &&
+  ln -s real.tpl "$PKG/templates/app.properties.tpl"
+run link-inside 0 -- ovf validate "$PKG/web3.ovf" && pass "a link inside the directory is followed" || fail "a link inside the directory is followed"
+
+# DTDs, entities, bad character references, undeclared networks.
+printf '<?xml version="1.0"?>\n<!DOCTYPE Envelope [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"/>\n' >"$TMP/dtd.ovf"
+run dtd 1 -- ovf validate "$TMP/dtd.ovf" && has err "dtd.ovf:2:1: error: a document type declaration (\`<!DOCTYPE\`) is not allowed" && pass "a DTD is refused" || fail "a DTD is refused"
+sed 's|<Info>Load balancers, web, app and database servers</Info>|<Info>\&undefined;</Info>|; 0,/<Info>/s|<Info>|<Info>\&bogus;|' "$WEB3" >"$TMP/entity.ovf"
+run entity 1 -- ovf validate "$TMP/entity.ovf" && has err "entity reference \`&bogus;\` is not allowed" && pass "an undefined entity is refused" || fail "an undefined entity is refused"
+sed '0,/<Info>/s|<Info>|<Info>\&#0;|' "$WEB3" >"$TMP/charref.ovf"
+run charref 1 -- ovf validate "$TMP/charref.ovf" && has err "character reference \`&#0;\` is not an XML character (U+0000)" && pass "an invalid character reference is refused" || fail "an invalid character reference is refused"
+sed '0,/<rasd:Connection>backend</s|<rasd:Connection>backend<|<rasd:Connection>dmz<|' "$WEB3" >"$TMP/net.ovf"
+run undeclared-network 1 -- ovf validate "$TMP/net.ovf" && has err "net.ovf:125:" && has err "\`rasd:Connection\` names network \`dmz\`, which \`NetworkSection\` does not declare" &&
+  pass "a NIC on an undeclared network is refused" || fail "a NIC on an undeclared network is refused"
+
+# Only import creates a store: show and export of a mistyped path say so and create nothing.
+for c in show export; do
+  run "typo-$c" 1 -- ovf $c web3 --state "$TMP/typo.db" && has err "cfmc: error: no store at \`$TMP/typo.db\`" && [ ! -e "$TMP/typo.db" ] &&
+    pass "$c --state of a missing store: exit 1, nothing created" || fail "$c --state of a missing store: exit 1, nothing created"
+done
+
+# export never writes over the store (also through a link or a hard link), over a file that is not
+# an OVF descriptor (unless --force), nor over a directory; an export replaces an export.
+cp "$DB" "$TMP/db-before"
+run export-over-store 1 -- ovf export web3 --state "$DB" -o "$DB" && has err "cannot export to \`$DB\`: it is the store" &&
+  cmp -s "$DB" "$TMP/db-before" && pass "export -o the store: refused, the store intact" || fail "export -o the store: refused, the store intact"
+ln -s "$DB" "$TMP/db-link" && ln "$DB" "$TMP/db-hard"
+run export-over-store-link 1 -- ovf export web3 --state "$DB" -o "$TMP/db-link" && has err "it is the store" &&
+  run export-over-store-hardlink 1 -- ovf export web3 --state "$DB" -o "$TMP/db-hard" && has err "it is the store" &&
+  cmp -s "$DB" "$TMP/db-before" && pass "export -o a link to the store: refused" || fail "export -o a link to the store: refused"
+run export-over-store-force 1 -- ovf export web3 --state "$DB" -o "$DB" --force && has err "it is the store" && pass "--force does not write over the store" || fail "--force does not write over the store"
+run show-after 0 -- ovf show web3 --state "$DB" && pass "the store still reads" || fail "the store still reads"
+echo "my notes" >"$TMP/notes.txt"
+run export-over-text 1 -- ovf export web3 --state "$DB" -o "$TMP/notes.txt" &&
+  has err "cannot export to \`$TMP/notes.txt\`: it exists and is not an OVF descriptor (give \`--force\` to replace it)" &&
+  [ "$(cat "$TMP/notes.txt")" = "my notes" ] && pass "export over a file that is not OVF: refused" || fail "export over a file that is not OVF: refused"
+run export-over-text-force 0 -- ovf export web3 --state "$DB" -o "$TMP/notes.txt" --force && cmp -s "$TMP/notes.txt" "$TMP/export.ovf" &&
+  pass "export --force replaces it" || fail "export --force replaces it"
+run export-again 0 -- ovf export web3 --state "$DB" -o "$TMP/export.ovf" && pass "export over an earlier export" || fail "export over an earlier export"
+run export-dir 1 -- ovf export web3 --state "$DB" -o "$TMP" && has err "is not a regular file" && pass "export -o a directory: refused" || fail "export -o a directory: refused"
+run export-no-dir 1 -- ovf export web3 --state "$DB" -o "$TMP/none/x.ovf" && has err "cannot export to" && pass "export into a missing directory: refused" || fail "export into a missing directory: refused"
+ls -a "$TMP" | grep -q '\.tmp-' && fail "no temporary file left behind" || pass "no temporary file left behind"
+
+# Read-only commands on a store the user cannot write: they work and create nothing. As root
+# (CI), the commands run as nobody; otherwise as the user, with the permissions removed.
+RO=$TMP/ro
+mkdir -p "$RO" && "$CFMC" ovf import "$WEB3" --state "$RO/s.db" >/dev/null && chmod 755 "$TMP"
+as_user() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; else "$@"; fi; }
+for setup in "dir" "file"; do
+  if [ $setup = dir ]; then chmod 555 "$RO"; chmod 644 "$RO/s.db"; else chmod 777 "$RO"; chmod 444 "$RO/s.db"; fi
+  as_user "$CFMC" ovf show web3 --state "$RO/s.db" >"$TMP/out" 2>"$TMP/err" && has out "system web3" &&
+    as_user "$CFMC" ovf export web3 --state "$RO/s.db" >"$TMP/out" 2>"$TMP/err" && has out "<cfm:BusinessSystemSection" &&
+    as_user "$CFMC" run "$SRC/samples/web3/model.cfp" --state "$RO/s.db" --arg sys=web3 >"$TMP/out" 2>"$TMP/err" &&
+    [ ! -e "$RO/s.db-wal" ] && [ ! -e "$RO/s.db-shm" ] &&
+    pass "read-only $setup: show, export, run --state work, no -wal/-shm left" || { fail "read-only $setup: show, export, run --state work, no -wal/-shm left"; cat "$TMP/err"; }
+done
+chmod 755 "$RO"; chmod 644 "$RO/s.db"
+"$CFMC" ovf show --state "$RO/s.db" >/dev/null && [ ! -e "$RO/s.db-wal" ] && [ ! -e "$RO/s.db-shm" ] &&
+  pass "show on a writable store leaves no -wal/-shm" || fail "show on a writable store leaves no -wal/-shm"
+
+# Eight imports at once into a new store: none fails with `database is locked`, all are stored.
+CONC=$TMP/conc.db
+for i in 1 2 3 4 5 6 7 8; do
+  sed "s/name=\"web3\">/name=\"web3-$i\">/" "$WEB3" >"$PKG/w$i.ovf"
+done
+for i in 1 2 3 4 5 6 7 8; do
+  "$CFMC" ovf import "$PKG/w$i.ovf" --state "$CONC" >"$TMP/conc$i.out" 2>&1 &
+done
+ok=1
+for i in 1 2 3 4 5 6 7 8; do wait -n || ok=0; done
+cat "$TMP"/conc*.out | grep -v "^imported system" && ok=0
+[ $ok = 1 ] && [ "$("$CFMC" ovf show --state "$CONC" | wc -l)" = 8 ] && pass "8 concurrent imports into a new store all succeed" || fail "8 concurrent imports into a new store all succeed"
 
 finish

@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
@@ -118,7 +121,8 @@ TEST(OvfReader, HardwareItemsDisksAndNics) {
 }
 
 TEST(OvfReader, EthernetPortAndStorageItems) {
-  auto r = readText(envelope(R"(<VirtualSystem ovf:id="vm"><Info/><VirtualHardwareSection><Info/>
+  auto r = readText(envelope(R"(<NetworkSection><Info/><Network ovf:name="net"/></NetworkSection>
+<VirtualSystem ovf:id="vm"><Info/><VirtualHardwareSection><Info/>
   <EthernetPortItem xmlns:epasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPortAllocationSettingData">
     <epasd:Connection>net</epasd:Connection><epasd:InstanceID>3</epasd:InstanceID><epasd:ResourceType>10</epasd:ResourceType></EthernetPortItem>
   <StorageItem xmlns:sasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_StorageAllocationSettingData">
@@ -768,6 +772,100 @@ TEST(OvfCorpus, SomeFacts) {
   auto vbox = ovf::readFile(kCorpusDir + "/virtmanager_CentOS-6.4-i386-Gnome_virtualbox.ovf");
   ASSERT_TRUE(vbox);
   EXPECT_FALSE(vbox->content.others.empty()); // vbox:Machine, kept
+}
+
+// Issue 12: pugixml skips a DTD, keeps an unknown entity as written and drops an invalid
+// character reference; the reader refuses all three, with the line and column.
+TEST(OvfReader, DtdsAndEntitiesAreRefused) {
+  EXPECT_READ_ERROR("<?xml version=\"1.0\"?>\n<!DOCTYPE Envelope [<!ENTITY x \"y\">]>\n<Envelope/>", "2:1",
+                    "a document type declaration (`<!DOCTYPE`) is not allowed");
+  EXPECT_READ_ERROR("<!DOCTYPE Envelope SYSTEM \"file:///etc/passwd\"><Envelope/>", "1:1",
+                    "document type declaration");
+  EXPECT_READ_ERROR("<a>\n x &foo;</a>", "2:4", "entity reference `&foo;` is not allowed");
+  EXPECT_READ_ERROR("<a b=\"&bar;\"/>", "1:7", "entity reference `&bar;` is not allowed");
+  EXPECT_READ_ERROR("<a>&#0;</a>", "1:4", "character reference `&#0;` is not an XML character (U+0000)");
+  EXPECT_READ_ERROR("<a>&#xD800;</a>", "1:4",
+                    "character reference `&#xD800;` is not an XML character (U+D800)");
+  EXPECT_READ_ERROR("<a b='&#xFFFE;'/>", "1:7", "(U+FFFE)");
+  EXPECT_READ_ERROR("<a>&#1114112;</a>", "1:4", "is not an XML character (out of range)");
+  EXPECT_READ_ERROR("<a>&#99999999999999999999;</a>", "1:4", "(out of range)");
+  EXPECT_READ_ERROR("<a>&#12a;</a>", "1:4", "malformed character reference `&#12a;`");
+  EXPECT_READ_ERROR("<a>AT&T</a>", "1:6", "`&` that starts no entity or character reference");
+  EXPECT_READ_ERROR("<a>AT& T;</a>", "1:6", "`&` that starts no entity or character reference");
+  // The five predefined entities and character references to XML characters are read; CDATA,
+  // comments and processing instructions hold `&` as plain text.
+  auto r = readText(envelope(
+      "<!-- &nope; --><?pi &nope;?><VirtualSystem ovf:id=\"vm\"><Info>a &lt; b &amp;&gt; &#233;&#x1F600; "
+      "&quot;q&apos; <![CDATA[&nope;]]></Info>" +
+      std::string(kHardware) + "</VirtualSystem>"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->content.info, "a < b &> \xC3\xA9\xF0\x9F\x98\x80 \"q' &nope;");
+}
+
+// DSP0243: every network a NIC connects to is declared in the NetworkSection.
+TEST(OvfReader, NicConnectionsNameDeclaredNetworks) {
+  auto nic = [](const std::string &connection) {
+    return "<VirtualSystem ovf:id=\"vm\"><Info/><VirtualHardwareSection><Info/>\n<Item><rasd:Connection>" +
+           connection +
+           "</rasd:Connection><rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceType>10</rasd:ResourceType></"
+           "Item>\n</VirtualHardwareSection></VirtualSystem>";
+  };
+  std::string lan = "<NetworkSection><Info/><Network ovf:name=\"lan\"/></NetworkSection>\n";
+  EXPECT_EQ(errorOf(envelope(lan + nic("lan"))), "");
+  EXPECT_READ_ERROR(envelope(lan + nic("wan")), "9:7",
+                    "`rasd:Connection` names network `wan`, which `NetworkSection` does not declare");
+  EXPECT_READ_ERROR(envelope(nic("lan")), "8:7",
+                    "names network `lan`, which `NetworkSection` does not declare (the envelope has no "
+                    "`NetworkSection`)");
+  EXPECT_EQ(errorOf(envelope(nic(""))), ""); // an unconnected NIC names no network
+}
+
+// Issue 12: a template's fileRef is read only from beneath the descriptor's directory (a link
+// leading out of it is refused, the issue's case being a link to /etc/passwd), only as a regular
+// file (a FIFO is refused at once, never waited on), and at most kMaxTemplateBytes of it.
+TEST(OvfImport, TemplateFilesAreConfinedToTheDescriptorsDirectory) {
+  fs::path dir = fs::temp_directory_path() / ("cfm-ovf-test-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "pkg" / "t");
+  std::ofstream(dir / "outside.txt") << "outside";
+  std::ofstream(dir / "pkg" / "t" / "real.tpl") << "real {{ x }}";
+  auto descriptor = [&](const std::string &href) {
+    std::string path = (dir / "pkg" / "d.ovf").string();
+    std::ofstream(path) << cfmSystem(
+        R"(<cfm:BusinessSystemSection ovf:required="false" name="s"><Info/>
+  <cfm:Template name="file" path="/etc/x" fileRef="tpl"/>
+</cfm:BusinessSystemSection>)",
+        "<References><File ovf:id=\"tpl\" ovf:href=\"" + href + "\"/></References>");
+    return path;
+  };
+  auto errorOfImport = [&](const std::string &href) {
+    auto m = ovf::importFile(descriptor(href));
+    return m ? "read: " + m->templates[0].text : m.error().message;
+  };
+  EXPECT_EQ(errorOfImport("t/real.tpl"), "read: real {{ x }}");
+  fs::create_symlink("/etc/passwd", dir / "pkg" / "t" / "passwd");
+  EXPECT_NE(errorOfImport("t/passwd")
+                .find("template `file`: cannot read `" + (dir / "pkg").string() +
+                      "/t/passwd`: leaves its directory"),
+            std::string::npos)
+      << errorOfImport("t/passwd");
+  fs::create_symlink("../../outside.txt", dir / "pkg" / "t" / "up");
+  EXPECT_NE(errorOfImport("t/up").find("leaves its directory"), std::string::npos) << errorOfImport("t/up");
+  fs::create_symlink(dir, dir / "pkg" / "parent");
+  EXPECT_NE(errorOfImport("parent/outside.txt").find("leaves its directory"), std::string::npos);
+  fs::create_symlink("real.tpl", dir / "pkg" / "t" / "alias.tpl"); // stays inside: followed
+  EXPECT_EQ(errorOfImport("t/alias.tpl"), "read: real {{ x }}");
+  ASSERT_EQ(mkfifo((dir / "pkg" / "t" / "fifo").c_str(), 0600), 0);
+  EXPECT_NE(errorOfImport("t/fifo").find("is not a regular file"), std::string::npos)
+      << errorOfImport("t/fifo");
+  std::ofstream(dir / "pkg" / "t" / "big.tpl") << std::string(ovf::kMaxTemplateBytes + 1, 'x');
+  EXPECT_NE(errorOfImport("t/big.tpl").find("is larger than the limit of 1 MiB"), std::string::npos)
+      << errorOfImport("t/big.tpl");
+  // The descriptor itself: regular files only.
+  auto fifoDescriptor = ovf::readFile((dir / "pkg" / "t" / "fifo").string());
+  ASSERT_FALSE(fifoDescriptor);
+  EXPECT_NE(fifoDescriptor.error().message.find("is not a regular file"), std::string::npos);
+  fs::remove_all(dir);
 }
 
 } // namespace

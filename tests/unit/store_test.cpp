@@ -1,14 +1,22 @@
 // store_test.cpp — the SQLite store (runtime/store): save and load, updates that bump versions
 // only where something changed, a failed import that changes nothing, migrations from an older
-// schema, running state (VM and element instances), and the store's settings (WAL, foreign keys).
+// schema, running state (VM and element instances), the store's settings (WAL, foreign keys),
+// read-only opening (no store created, none written, an unwritable store read as another user) and
+// concurrent writers on a new store.
 #include "ovf/to_model.h"
 #include "runtime/store/store.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <grp.h>
 #include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -295,6 +303,156 @@ TEST_F(StoreTest, OpenErrors) {
   auto notDb = store::Store::open(path_);
   ASSERT_FALSE(notDb);
   EXPECT_NE(notDb.error().message.find("not a database"), std::string::npos) << notDb.error().message;
+}
+
+// Issue 12: only a command that writes creates a store; reading a path with no store says so
+// and leaves nothing there.
+TEST_F(StoreTest, ReadOnlyOpenNeverCreates) {
+  auto st = store::Store::openReadOnly(path_);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, "no store at `" + path_ + "`");
+  EXPECT_FALSE(fs::exists(path_));
+  auto inMissingDir = store::Store::openReadOnly((dir_ / "nope" / "x.db").string());
+  ASSERT_FALSE(inMissingDir);
+  EXPECT_NE(inMissingDir.error().message.find("no store at"), std::string::npos);
+  fs::create_directory(dir_ / "d");
+  auto directory = store::Store::openReadOnly((dir_ / "d").string());
+  ASSERT_FALSE(directory);
+  EXPECT_NE(directory.error().message.find("is not a regular file"), std::string::npos);
+  ASSERT_EQ(mkfifo((dir_ / "fifo").c_str(), 0600), 0); // never opened, so never waited on
+  EXPECT_FALSE(store::Store::openReadOnly((dir_ / "fifo").string()));
+  EXPECT_FALSE(store::Store::open((dir_ / "fifo").string()));
+  { std::ofstream((dir_ / "empty.db").string()); }
+  auto empty = store::Store::openReadOnly((dir_ / "empty.db").string());
+  ASSERT_FALSE(empty);
+  EXPECT_NE(empty.error().message.find("not a CFM store"), std::string::npos) << empty.error().message;
+}
+
+// A store opened for reading cannot be written, and closing it leaves no -wal/-shm behind.
+TEST_F(StoreTest, ReadOnlyOpenCannotWriteAndLeavesNothingBehind) {
+  {
+    auto st = open();
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(st->saveSystem(web3()));
+  }
+  ASSERT_FALSE(fs::exists(path_ + "-wal"));
+  {
+    auto ro = store::Store::openReadOnly(path_);
+    ASSERT_TRUE(ro) << ro.error().message;
+    auto sys = (*ro)->loadSystem("web3");
+    ASSERT_TRUE(sys && *sys);
+    model::BusinessSystem changed = **sys;
+    changed.description = "changed";
+    auto saved = (*ro)->saveSystem(changed);
+    ASSERT_FALSE(saved);
+    EXPECT_NE(saved.error().message.find("readonly"), std::string::npos) << saved.error().message;
+  }
+  EXPECT_FALSE(fs::exists(path_ + "-wal"));
+  EXPECT_FALSE(fs::exists(path_ + "-shm"));
+  auto again = store::Store::openReadOnly(path_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*(*again)->loadSystem("web3"))->description, web3().description);
+}
+
+/// Runs F in a child process as a user who cannot write what root owns (nobody, when the tests
+/// run as root, as in CI; the test's own user otherwise) and returns its exit status.
+template <typename F> int asUnprivilegedUser(F f) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0)) _exit(99);
+    _exit(f());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/// In a child: opens PATH read-only and checks that it holds web3 (exit 0), else exits 1..3.
+int readsWeb3(const std::string &path) {
+  auto ro = store::Store::openReadOnly(path);
+  if (!ro) {
+    fprintf(stderr, "%s\n", ro.error().message.c_str());
+    return 1;
+  }
+  auto list = (*ro)->listSystems();
+  if (!list || list->size() != 1 || (*list)[0].name != "web3") return 2;
+  auto sys = (*ro)->loadSystem("web3");
+  return sys && *sys && (*sys)->elements.size() == 5 ? 0 : 3;
+}
+
+// Issue 12: a store the user can read but not write can be read (show, export, run --state),
+// and nothing is created next to it.
+TEST_F(StoreTest, UnwritableStoreIsReadable) {
+  {
+    auto st = open();
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(st->saveSystem(web3()));
+  }
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(path_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                             fs::perms::others_read);
+  // Its directory read-only (and the file too, to the unprivileged user).
+  fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::remove);
+  EXPECT_EQ(asUnprivilegedUser([&] { return readsWeb3(path_); }), 0);
+  EXPECT_FALSE(fs::exists(path_ + "-wal"));
+  EXPECT_FALSE(fs::exists(path_ + "-shm"));
+  fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::add);
+  // The directory writable by all, the file read-only.
+  fs::permissions(dir_, fs::perms::all);
+  fs::permissions(path_, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  EXPECT_EQ(asUnprivilegedUser([&] { return readsWeb3(path_); }), 0);
+  EXPECT_FALSE(fs::exists(path_ + "-wal"));
+  EXPECT_FALSE(fs::exists(path_ + "-shm"));
+  // While a writer has it open (its -wal and -shm exist, owned by the writer): the reader uses them
+  // and sees what is only in the -wal yet.
+  fs::permissions(path_, fs::perms::owner_write, fs::perm_options::add);
+  auto writer = open();
+  ASSERT_TRUE(writer);
+  model::BusinessSystem changed = web3();
+  changed.description = "in the wal";
+  ASSERT_TRUE(writer->saveSystem(changed));
+  ASSERT_TRUE(fs::exists(path_ + "-wal"));
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  if (geteuid() != 0) fs::permissions(dir_, fs::perms::owner_write, fs::perm_options::remove);
+  EXPECT_EQ(asUnprivilegedUser([&] {
+              int r = readsWeb3(path_);
+              if (r != 0) return r;
+              auto ro = store::Store::openReadOnly(path_);
+              return ro && (*(*ro)->loadSystem("web3"))->description == "in the wal" ? 0 : 4;
+            }),
+            0);
+  fs::permissions(dir_, fs::perms::owner_all);
+}
+
+// Issue 12: eight writers on one new store (creating it, switching it to WAL, migrating it and
+// saving at the same time) all succeed; none fails with `database is locked`.
+TEST_F(StoreTest, ConcurrentWritersOnANewStoreAllSucceed) {
+  constexpr int kWriters = 8;
+  model::BusinessSystem base = web3();
+  std::vector<std::string> errors(kWriters);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i)
+    threads.emplace_back([&, i] {
+      auto st = store::Store::open(path_);
+      if (!st) {
+        errors[i] = st.error().message;
+        return;
+      }
+      model::BusinessSystem sys = base;
+      sys.name = "web3-" + std::to_string(i);
+      auto saved = (*st)->saveSystem(sys);
+      if (!saved) errors[i] = saved.error().message;
+    });
+  for (std::thread &t : threads) t.join();
+  for (int i = 0; i < kWriters; ++i) EXPECT_EQ(errors[i], "") << "writer " << i;
+  auto st = open();
+  ASSERT_TRUE(st);
+  auto list = st->listSystems();
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->size(), size_t(kWriters));
+  EXPECT_EQ(count(*st, "SELECT count(*) FROM schema_version"), 1);
 }
 
 } // namespace
