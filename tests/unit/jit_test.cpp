@@ -77,7 +77,8 @@ TEST(Jit, EmitsIrForASmallFunction) {
                         0);
   // A function returns its value and an error flag; `+` is checked with the overflow intrinsic
   // and raises through the runtime on the slow path.
-  EXPECT_NE(ir.find("define internal { i64, i1 } @fn.add(i32 %depth, ptr %limit, i64 %a, i64 %b)"), std::string::npos)
+  EXPECT_NE(ir.find("define internal { i64, i1 } @fn.add(i32 %depth, ptr %limit, i64 %a, i64 %b)"),
+            std::string::npos)
       << ir;
   EXPECT_NE(ir.find("@llvm.sadd.with.overflow.i64"), std::string::npos) << ir;
   EXPECT_NE(ir.find("call i32 @cfm_add_int"), std::string::npos) << ir;
