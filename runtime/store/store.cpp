@@ -16,7 +16,16 @@ namespace cfm::store {
 
 namespace {
 
-std::string q(std::string_view s) { return "`" + std::string(s) + "`"; }
+std::string q(std::string_view s) {
+  // Appended piece by piece: GCC 12 at -O3 reports `"`" + std::string` as an overlapping memcpy
+  // (-Wrestrict, GCC bug 105329).
+  std::string r;
+  r.reserve(s.size() + 2);
+  r += '`';
+  r += s;
+  r += '`';
+  return r;
+}
 
 std::string lowerFirst(std::string s) {
   if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
