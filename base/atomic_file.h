@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 
 namespace cfm::base {
 

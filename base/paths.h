@@ -12,7 +12,7 @@
 
 #include <string>
 
-#include "compiler/support/result.h"
+#include "base/result.h"
 
 namespace cfm::base {
 

@@ -3,7 +3,6 @@
 #include "runtime/abi.h"
 
 #include "runtime/collections.h"
-#include "runtime/model/methods.h"
 #include "runtime/sched/scheduler.h"
 
 #include <charconv>
@@ -209,20 +208,6 @@ cfm_status cfm_wait_list(const cfm_list *tasks, const cfm_type *listType, int64_
   return status(sched::waitList(tasks, listType, timeoutMs, *out));
 }
 int64_t cfm_now_ms(void) { return nowMs(); }
-
-cfm_status cfm_model_find(const cfm_record *sys, int64_t which, const cfm_str *key, cfm_slot *out) {
-  return status(cfm::model::find(sys, static_cast<cfm::model::Named>(which), key, *out));
-}
-cfm_status cfm_model_property(const cfm_record *r, const cfm_str *id, cfm_slot *out) {
-  return status(cfm::model::property(r, id, *out));
-}
-cfm_status cfm_model_instances_of(const cfm_record *sys, const cfm_str *element, const cfm_type *listType,
-                                  cfm_slot *out) {
-  return status(cfm::model::instancesOf(sys, element, listType, *out));
-}
-cfm_status cfm_model_render(const cfm_record *tpl, const cfm_json *vars, cfm_slot *out) {
-  return status(cfm::model::abiRender(tpl, vars, *out));
-}
 
 void *cfm_abi_lookup(const char *name) {
   struct Entry {

@@ -2,7 +2,7 @@
 // write) and the methods of LANGUAGE.md "Built-ins". Maps keep insertion order; a hash index
 // over the entries finds keys in constant time.
 #include "runtime/collections.h"
-#include "runtime/utf8.h"
+#include "base/utf8.h"
 
 #include <cstring>
 
@@ -248,7 +248,7 @@ List *strSplit(const Str *s, const Str *sep, const TypeDesc *listOfString) {
     // LANGUAGE.md: split("") gives the characters (UTF-8 sequences stay whole)
     size_t i = 0;
     while (i < v.size()) {
-      size_t n = utf8SequenceLength(static_cast<unsigned char>(v[i]));
+      size_t n = base::utf8SequenceLength(static_cast<unsigned char>(v[i]));
       l->items.push_back(Slot{.o = newStr(v.substr(i, n))});
       i += n;
     }
@@ -299,7 +299,7 @@ Str *strReplace(const Str *s, const Str *from, const Str *to) {
     o += b;
     size_t i = 0;
     while (i < v.size()) {
-      size_t n = utf8SequenceLength(static_cast<unsigned char>(v[i]));
+      size_t n = base::utf8SequenceLength(static_cast<unsigned char>(v[i]));
       o += v.substr(i, n);
       o += b;
       i += n;

@@ -1,4 +1,5 @@
 // format.cpp — how values print (LANGUAGE.md "How values print") and structural equality.
+#include "base/text.h"
 #include "runtime/collections.h"
 #include "runtime/sched/stack.h"
 
@@ -69,29 +70,7 @@ std::string formatDuration(int64_t ms) {
   return out;
 }
 
-std::string quote(std::string_view s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"': o += "\\\""; break;
-    case '\\': o += "\\\\"; break;
-    case '\n': o += "\\n"; break;
-    case '\t': o += "\\t"; break;
-    case '\r': o += "\\r"; break;
-    case '\b': o += "\\b"; break;
-    case '\f': o += "\\f"; break;
-    default:
-      if (c < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        o += buf;
-      } else {
-        o += static_cast<char>(c);
-      }
-    }
-  }
-  return o + "\"";
-}
+std::string quote(std::string_view s) { return base::jsonQuote(s); }
 
 void format(std::string &out, Slot v, const TypeDesc *t, bool nested) {
   if (sched::deepStackLow()) [[unlikely]] // values nest without bound (sched/stack.h)

@@ -1,8 +1,8 @@
 // json.cpp — the json type (LANGUAGE.md "Precise rules": json): parsing (RFC 8259), compact
 // writing, to_json conversion of typed values, indexing and equality.
+#include "base/utf8.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/stack.h"
-#include "runtime/utf8.h"
 
 #include <charconv>
 #include <cmath>
@@ -180,7 +180,7 @@ private:
       std::snprintf(hex, sizeof hex, "U+%04X", u);
       return std::string("character ") + hex;
     }
-    size_t n = utf8SequenceLength(u);
+    size_t n = base::utf8SequenceLength(u);
     bool whole = (u < 0x80 || u >= 0xC2) && u <= 0xF4 && i + n <= t_.size();
     for (size_t k = 1; whole && k < n; ++k) whole = (static_cast<unsigned char>(t_[i + k]) & 0xC0) == 0x80;
     if (!whole) {
@@ -283,7 +283,7 @@ private:
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
           return fail("bad surrogate pair"), false;
         }
-        appendUtf8(out, cp);
+        base::appendUtf8(out, cp);
         break;
       }
       default: return fail(std::string("bad escape `\\") + e + "`"), false;

@@ -162,12 +162,12 @@ struct Arg {
   Loc loc;          // of the name, or of the value
   Expr *value;
 };
-/// Which built-in a call or method call resolved to (sema/builtins.def).
+/// Which built-in a call or method call resolved to (ast/builtins.def).
 enum class Builtin : uint16_t {
   None,
 #define BUILTIN(id, name) id,
 #define METHOD(id, recv, name) id,
-#include "sema/builtins.def"
+#include "ast/builtins.def"
 };
 struct CallExpr : Expr {
   std::string callee;

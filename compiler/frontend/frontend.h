@@ -5,10 +5,10 @@
 #pragma once
 
 #include "ast/ast.h"
+#include "base/result.h"
 #include "parse/parser.h"
 #include "sema/checker.h"
 #include "support/diagnostics.h"
-#include "support/result.h"
 
 #include <functional>
 #include <memory>

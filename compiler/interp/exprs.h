@@ -137,7 +137,7 @@ struct CallNode : ENode {
   using ENode::ENode;
   bool eval(Frame &f, Slot &out) override;
 };
-/// A built-in function or method (sema/builtins.def), with its arguments.
+/// A built-in function or method (ast/builtins.def), with its arguments.
 struct BuiltinNode : ENode {
   ast::Builtin which;
   std::vector<EPtr> args;

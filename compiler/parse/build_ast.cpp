@@ -4,9 +4,9 @@
 // applies the template whitespace rule (LANGUAGE.md "Templates": a line holding only one tag
 // produces no output), pairs template tags with `{% end %}`, and reports what the grammar
 // accepts but the language does not (assignment to a non-place, calls of non-names).
+#include "base/utf8.h"
 #include "parse/parse_internal.h"
 #include "parse/parser.h"
-#include "runtime/utf8.h"
 
 #include <cctype>
 #include <cmath>
@@ -584,7 +584,7 @@ private:
           v = v * 16 + static_cast<uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
         }
         if (!ok || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) v = 0xFFFD;
-        rt::appendUtf8(cp, v);
+        base::appendUtf8(cp, v);
         text(cp);
       } else {
         s->parts.push_back({std::string(), expr(child<CfpParser::ExprContext>(p, 1))});

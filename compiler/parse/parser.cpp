@@ -2,8 +2,8 @@
 // errors in CFM's words; build_ast.cpp turns the parse tree into the AST.
 #include "parse/parser.h"
 
+#include "base/utf8.h"
 #include "parse/parse_internal.h"
-#include "runtime/utf8.h"
 
 #include <CfpLexer.h>
 #include <CfpParser.h>
@@ -244,7 +244,7 @@ public:
     std::string out;
     if (_data.empty() || a > b) return out;
     out.reserve(b - a + 1);
-    for (size_t i = a; i <= b; ++i) rt::appendUtf8(out, static_cast<uint32_t>(_data[i]));
+    for (size_t i = a; i <= b; ++i) base::appendUtf8(out, static_cast<uint32_t>(_data[i]));
     return out;
   }
 };

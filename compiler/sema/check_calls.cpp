@@ -14,7 +14,7 @@ struct BuiltinName {
 };
 const BuiltinName kBuiltins[] = {
 #define BUILTIN(id, name) {Builtin::id, name},
-#include "sema/builtins.def"
+#include "ast/builtins.def"
 };
 Builtin findBuiltin(const std::string &n) {
   for (const auto &b : kBuiltins)

@@ -8,7 +8,7 @@ using support::DiagKind;
 namespace {
 const char *const kBuiltinNames[] = {
 #define BUILTIN(id, name) name,
-#include "sema/builtins.def"
+#include "ast/builtins.def"
 };
 bool isBuiltinName(const std::string &n) {
   for (const char *b : kBuiltinNames)

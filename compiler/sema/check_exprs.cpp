@@ -132,7 +132,7 @@ const Type *Checker::exName(ast::NameExpr *e) {
     bool isFn = p_.fnByName.count(e->name) > 0;
     if (!isFn) {
 #define BUILTIN(id, text) isFn = isFn || e->name == text;
-#include "sema/builtins.def"
+#include "ast/builtins.def"
     }
     if (isFn)
       errR(DiagKind::FunctionNotValue, e->range, e->name);

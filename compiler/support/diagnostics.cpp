@@ -1,7 +1,7 @@
 // diagnostics.cpp — formatting, ordering and printing of diagnostics.
 #include "support/diagnostics.h"
 
-#include "runtime/runtime.h"
+#include "base/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -135,7 +135,7 @@ const char *article(std::string_view word) {
   return vowel(c) ? "an" : "a";
 }
 
-std::string jsonQuote(std::string_view s) { return rt::quote(s); }
+std::string jsonQuote(std::string_view s) { return base::jsonQuote(s); }
 
 void appendJson(const DiagnosticEngine &de, std::ostream &out, bool &first) {
   for (const Diagnostic &d : de.sorted()) {

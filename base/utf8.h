@@ -1,11 +1,11 @@
 // utf8.h — the few UTF-8 helpers shared by the compiler and the runtime (text is UTF-8
-// everywhere; the front end has already rejected invalid sequences).
+// everywhere; the front end has already rejected invalid sequences). Base floor.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-namespace cfm::rt {
+namespace cfm::base {
 
 /// Appends the UTF-8 encoding of code point `cp` (at most U+10FFFF).
 inline void appendUtf8(std::string &out, uint32_t cp) {
@@ -31,4 +31,4 @@ inline size_t utf8SequenceLength(unsigned char lead) {
   return lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
 }
 
-} // namespace cfm::rt
+} // namespace cfm::base

@@ -1,0 +1,32 @@
+// text.cpp — JSON quoting (text.h).
+#include "base/text.h"
+
+#include <cstdio>
+
+namespace cfm::base {
+
+std::string jsonQuote(std::string_view s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+    case '"': o += "\\\""; break;
+    case '\\': o += "\\\\"; break;
+    case '\n': o += "\\n"; break;
+    case '\t': o += "\\t"; break;
+    case '\r': o += "\\r"; break;
+    case '\b': o += "\\b"; break;
+    case '\f': o += "\\f"; break;
+    default:
+      if (c < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        o += buf;
+      } else {
+        o += static_cast<char>(c);
+      }
+    }
+  }
+  return o + "\"";
+}
+
+} // namespace cfm::base
