@@ -1,6 +1,9 @@
 // ast.cpp — the node arena and small helpers of the syntax tree.
 #include "ast/ast.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <algorithm>
 
 namespace cfm::ast {
@@ -27,6 +30,12 @@ void *Arena::allocate(size_t size, size_t align) {
 const char *binOpText(BinOp op) {
   static const char *const t[] = {"||", "&&", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"};
   return t[static_cast<int>(op)];
+}
+
+void unreachableBuiltin(Builtin b, const char *where) {
+  // A broken invariant of the compiler, not a user error: say where, then stop.
+  std::fprintf(stderr, "cfm: internal error: built-in #%d reached %s\n", static_cast<int>(b), where);
+  std::abort();
 }
 
 } // namespace cfm::ast

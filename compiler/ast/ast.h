@@ -169,6 +169,10 @@ enum class Builtin : uint16_t {
 #define METHOD(id, recv, name) id,
 #include "ast/builtins.def"
 };
+/// Ends a switch over Builtin for the cases that cannot reach it (the checker sends them
+/// elsewhere): such switches list every case, with no `default:`, so that a new built-in in
+/// builtins.def fails to compile until every switch handles it. Reaching this is a bug.
+[[noreturn]] void unreachableBuiltin(Builtin b, const char *where);
 struct CallExpr : Expr {
   std::string callee;
   std::vector<Arg> args;

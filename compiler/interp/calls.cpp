@@ -156,6 +156,11 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   }
   bool ok = true;
   switch (which) {
+  case B::ListPop: // the mutating methods are done above, `wait` is a node of its own
+  case B::ListPush:
+  case B::MapRemove:
+  case B::None:
+  case B::Wait: ast::unreachableBuiltin(which, "the interpreter's built-ins");
   case B::Print: printValue(f.prog->out, v[0], args[0]->type); break;
   case B::Str: {
     std::string s;
@@ -225,7 +230,6 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
       return false;
     }
     break;
-  default: break;
   }
   cleanup();
   if (!ok) return failAt(f, loc);

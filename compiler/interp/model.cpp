@@ -76,7 +76,40 @@ bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const 
     ok = model::render(compile, r, static_cast<Json *>(v[1].o), out);
     break;
   }
-  default: break;
+  case ast::Builtin::DurationMs:
+  case ast::Builtin::Fail:
+  case ast::Builtin::Float:
+  case ast::Builtin::Int:
+  case ast::Builtin::JsonAsBool:
+  case ast::Builtin::JsonAsFloat:
+  case ast::Builtin::JsonAsInt:
+  case ast::Builtin::JsonAsString:
+  case ast::Builtin::JsonLen:
+  case ast::Builtin::Len:
+  case ast::Builtin::ListContains:
+  case ast::Builtin::ListJoin:
+  case ast::Builtin::ListPop:
+  case ast::Builtin::ListPush:
+  case ast::Builtin::MapHas:
+  case ast::Builtin::MapKeys:
+  case ast::Builtin::MapRemove:
+  case ast::Builtin::MapValues:
+  case ast::Builtin::None:
+  case ast::Builtin::Now:
+  case ast::Builtin::ParseJson:
+  case ast::Builtin::Print:
+  case ast::Builtin::Sleep:
+  case ast::Builtin::StrContains:
+  case ast::Builtin::StrEndsWith:
+  case ast::Builtin::StrLower:
+  case ast::Builtin::StrReplace:
+  case ast::Builtin::StrSplit:
+  case ast::Builtin::StrStartsWith:
+  case ast::Builtin::StrTrim:
+  case ast::Builtin::StrUpper:
+  case ast::Builtin::Str:
+  case ast::Builtin::ToJson:
+  case ast::Builtin::Wait: ast::unreachableBuiltin(which, "the interpreter's model methods");
   }
   if (!ok) return failAt(f, loc);
   return true;

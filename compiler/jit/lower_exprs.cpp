@@ -314,6 +314,36 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
   Value *v = given ? given : a0 ? expr(a0) : nullptr;
   const sema::Type *at = a0 ? vt(a0) : nullptr;
   switch (c->builtin) {
+  case Builtin::DurationMs:
+  case Builtin::JsonAsBool:
+  case Builtin::JsonAsFloat:
+  case Builtin::JsonAsInt:
+  case Builtin::JsonAsString:
+  case Builtin::JsonLen:
+  case Builtin::ListContains:
+  case Builtin::ListJoin:
+  case Builtin::ListPop:
+  case Builtin::ListPush:
+  case Builtin::MapHas:
+  case Builtin::MapKeys:
+  case Builtin::MapRemove:
+  case Builtin::MapValues:
+  case Builtin::ModelElement:
+  case Builtin::ModelInstancesOf:
+  case Builtin::ModelProperty:
+  case Builtin::ModelRender:
+  case Builtin::ModelTemplate:
+  case Builtin::ModelVmClass:
+  case Builtin::None:
+  case Builtin::StrContains:
+  case Builtin::StrEndsWith:
+  case Builtin::StrLower:
+  case Builtin::StrReplace:
+  case Builtin::StrSplit:
+  case Builtin::StrStartsWith:
+  case Builtin::StrTrim:
+  case Builtin::StrUpper:
+  case Builtin::Wait: ast::unreachableBuiltin(c->builtin, "the JIT's built-in functions");
   case Builtin::Print: {
     Value *out = b_.CreateLoad(ptr_, out_);
     b_.CreateCall(abi("cfm_print"), {out, toSlot(v, at), typeDesc(at)});
@@ -380,7 +410,6 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
   case Builtin::Sleep: // suspends this task only: JIT'd code runs on the task's fiber
     checkFailed(status(b_.CreateCall(abi("cfm_sleep"), {v})), c->loc());
     return nullptr;
-  default: break;
   }
   llvm::report_fatal_error("cfm jit: built-in outside the JIT's scope reached the lowering");
 }
@@ -411,6 +440,33 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
     return b_.CreateICmpNE(b_.CreateCall(abi(fn), {v[0], v[1]}), b_.getInt64(0));
   };
   switch (m->method) {
+  case Builtin::DurationMs:
+  case Builtin::Fail:
+  case Builtin::Float:
+  case Builtin::Int:
+  case Builtin::JsonAsBool:
+  case Builtin::JsonAsFloat:
+  case Builtin::JsonAsInt:
+  case Builtin::JsonAsString:
+  case Builtin::JsonLen:
+  case Builtin::Len:
+  case Builtin::ListPop:
+  case Builtin::ListPush:
+  case Builtin::MapRemove:
+  case Builtin::ModelElement:
+  case Builtin::ModelInstancesOf:
+  case Builtin::ModelProperty:
+  case Builtin::ModelRender:
+  case Builtin::ModelTemplate:
+  case Builtin::ModelVmClass:
+  case Builtin::None:
+  case Builtin::Now:
+  case Builtin::ParseJson:
+  case Builtin::Print:
+  case Builtin::Sleep:
+  case Builtin::Str:
+  case Builtin::ToJson:
+  case Builtin::Wait: ast::unreachableBuiltin(m->method, "the JIT's string, list and map methods");
   case Builtin::StrTrim: r = b_.CreateCall(abi("cfm_str_trim"), {v[0]}); break;
   case Builtin::StrUpper: r = b_.CreateCall(abi("cfm_str_upper"), {v[0]}); break;
   case Builtin::StrLower: r = b_.CreateCall(abi("cfm_str_lower"), {v[0]}); break;
@@ -438,7 +494,6 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
                       {v[0], typeDesc(T_.list(keys ? mt->a : mt->b))});
     break;
   }
-  default: llvm::report_fatal_error("cfm jit: method outside the JIT's scope reached the lowering");
   }
   releaseIf(v[0], vt(m->receiver));
   for (size_t i = 0; i < m->args.size(); ++i) releaseIf(v[i + 1], vt(m->args[i].value));
@@ -451,6 +506,40 @@ llvm::Value *Lowerer::modelMethod(const ast::MethodCallExpr *m, const std::vecto
   using ast::Builtin;
   Value *st = nullptr;
   switch (m->method) {
+  case Builtin::DurationMs:
+  case Builtin::Fail:
+  case Builtin::Float:
+  case Builtin::Int:
+  case Builtin::JsonAsBool:
+  case Builtin::JsonAsFloat:
+  case Builtin::JsonAsInt:
+  case Builtin::JsonAsString:
+  case Builtin::JsonLen:
+  case Builtin::Len:
+  case Builtin::ListContains:
+  case Builtin::ListJoin:
+  case Builtin::ListPop:
+  case Builtin::ListPush:
+  case Builtin::MapHas:
+  case Builtin::MapKeys:
+  case Builtin::MapRemove:
+  case Builtin::MapValues:
+  case Builtin::None:
+  case Builtin::Now:
+  case Builtin::ParseJson:
+  case Builtin::Print:
+  case Builtin::Sleep:
+  case Builtin::StrContains:
+  case Builtin::StrEndsWith:
+  case Builtin::StrLower:
+  case Builtin::StrReplace:
+  case Builtin::StrSplit:
+  case Builtin::StrStartsWith:
+  case Builtin::StrTrim:
+  case Builtin::StrUpper:
+  case Builtin::Str:
+  case Builtin::ToJson:
+  case Builtin::Wait: return nullptr; // not a model object's method
   case Builtin::ModelElement:
   case Builtin::ModelVmClass:
   case Builtin::ModelTemplate: {
@@ -464,7 +553,6 @@ llvm::Value *Lowerer::modelMethod(const ast::MethodCallExpr *m, const std::vecto
     st = b_.CreateCall(abi("cfm_model_instances_of"), {v[0], v[1], typeDesc(m->type), scratch()});
     break;
   case Builtin::ModelRender: st = b_.CreateCall(abi("cfm_model_render"), {v[0], v[1], scratch()}); break;
-  default: return nullptr;
   }
   checkFailed(status(st), m->nameLoc);
   Value *r = fromSlot(b_.CreateLoad(i64_, scratch()), m->type);
