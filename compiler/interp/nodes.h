@@ -1,5 +1,6 @@
 // nodes.h — the interpreter's executable tree: typed expression nodes, statement nodes and
-// assignable places, compiled from the checked AST by compile.cpp and run by exec.cpp.
+// assignable places, compiled from the checked AST by compile.cpp and run by exprs.cpp, stmts.cpp,
+// calls.cpp, tasks.cpp and model.cpp.
 //
 // Conventions: `eval` returns false when it raised an error (pending in the runtime) and
 // otherwise writes its value to `out`; a boxed value comes with a reference the caller owns.
