@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
+#include <unordered_map>
 
 namespace cfm::rt {
 
@@ -120,6 +122,7 @@ namespace {
 class Parser {
 public:
   static constexpr int kMaxDepth = 512;
+  static constexpr size_t kLinearKeys = 16; // objects up to this many keys are searched in place
   explicit Parser(std::string_view t) : t_(t) {}
 
   Json *document() {
@@ -321,6 +324,7 @@ private:
 
   Json *object(int depth) {
     if (tooDeep(depth)) return nullptr;
+    std::unordered_map<std::string_view, size_t> index; // key -> position, once past kLinearKeys
     ++p_;
     Json *j = new Json();
     j->j = Json::J::Object;
@@ -339,15 +343,27 @@ private:
       ++p_;
       Json *v = value(depth + 1);
       if (!v) return release(j), nullptr;
-      // A repeated key keeps its first place and takes the last value.
-      size_t k = 0;
-      while (k < j->keys.size() && j->keys[k]->view() != key) ++k;
+      // A repeated key keeps its first place and takes the last value. Past a few keys they
+      // are found through a hash index, so that a large object parses in linear time.
+      size_t k = j->keys.size();
+      if (index.empty()) {
+        for (size_t i = 0; i < j->keys.size(); ++i)
+          if (j->keys[i]->view() == key) k = i;
+      } else if (auto it = index.find(key); it != index.end()) {
+        k = it->second;
+      }
       if (k < j->keys.size()) {
         release(j->items[k]);
         j->items[k] = v;
       } else {
         j->keys.push_back(newStr(key));
         j->items.push_back(v);
+        if (!index.empty() || j->keys.size() > kLinearKeys) {
+          if (index.empty())
+            for (size_t i = 0; i < j->keys.size(); ++i) index.emplace(j->keys[i]->view(), i);
+          else
+            index.emplace(j->keys.back()->view(), j->keys.size() - 1);
+        }
       }
       ws();
       if (p_ < t_.size() && t_[p_] == ',') {
@@ -412,12 +428,25 @@ bool jsonEqual(const Json *a, const Json *b) {
   case Json::J::Object:
     // json == compares structure: the same keys with equal values, in any order
     if (a->items.size() != b->items.size()) return false;
-    for (size_t i = 0; i < a->keys.size(); ++i) {
-      size_t k = 0;
-      while (k < b->keys.size() && b->keys[k]->view() != a->keys[i]->view()) ++k;
-      if (k == b->keys.size() || !jsonEqual(a->items[i], b->items[k])) return false;
+    if (a->keys.size() <= 16) {
+      for (size_t i = 0; i < a->keys.size(); ++i) {
+        size_t k = i < b->keys.size() && b->keys[i]->view() == a->keys[i]->view() ? i : 0;
+        while (k < b->keys.size() && b->keys[k]->view() != a->keys[i]->view()) ++k;
+        if (k == b->keys.size() || !jsonEqual(a->items[i], b->items[k])) return false;
+      }
+      return true;
     }
-    return true;
+    {
+      // Larger objects: b's keys through a hash index (linear, not quadratic, in the keys).
+      std::unordered_map<std::string_view, size_t> index;
+      index.reserve(b->keys.size());
+      for (size_t k = 0; k < b->keys.size(); ++k) index.emplace(b->keys[k]->view(), k);
+      for (size_t i = 0; i < a->keys.size(); ++i) {
+        auto it = index.find(a->keys[i]->view());
+        if (it == index.end() || !jsonEqual(a->items[i], b->items[it->second])) return false;
+      }
+      return true;
+    }
   }
   return false;
 }
