@@ -14,6 +14,7 @@
 #endif
 #endif
 #ifdef CFM_ASAN_FIBERS
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -108,6 +109,11 @@ void onStackEntry(bc::transfer_t t) {
 } // namespace
 
 void callOnStack(Stack s, void (*fn)(void *), void *arg) {
+#ifdef CFM_ASAN_FIBERS
+  // The segment may have run a call before: the frame that switched back from it never returned,
+  // so its red zones are still poisoned in ASan's shadow. Start clean.
+  __asan_unpoison_memory_region(s.base, s.size);
+#endif
   OnStackCall c{fn, arg, {}, nullptr};
   bc::fcontext_t ctx = bc::make_fcontext(s.top(), s.size, onStackEntry);
   void *fake = nullptr;
