@@ -77,15 +77,11 @@ bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const 
     break;
   }
   case ast::Builtin::DurationMs:
-  case ast::Builtin::Fail:
-  case ast::Builtin::Float:
-  case ast::Builtin::Int:
   case ast::Builtin::JsonAsBool:
   case ast::Builtin::JsonAsFloat:
   case ast::Builtin::JsonAsInt:
   case ast::Builtin::JsonAsString:
   case ast::Builtin::JsonLen:
-  case ast::Builtin::Len:
   case ast::Builtin::ListContains:
   case ast::Builtin::ListJoin:
   case ast::Builtin::ListPop:
@@ -95,10 +91,6 @@ bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const 
   case ast::Builtin::MapRemove:
   case ast::Builtin::MapValues:
   case ast::Builtin::None:
-  case ast::Builtin::Now:
-  case ast::Builtin::ParseJson:
-  case ast::Builtin::Print:
-  case ast::Builtin::Sleep:
   case ast::Builtin::StrContains:
   case ast::Builtin::StrEndsWith:
   case ast::Builtin::StrLower:
@@ -107,9 +99,9 @@ bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const 
   case ast::Builtin::StrStartsWith:
   case ast::Builtin::StrTrim:
   case ast::Builtin::StrUpper:
-  case ast::Builtin::Str:
-  case ast::Builtin::ToJson:
-  case ast::Builtin::Wait: ast::unreachableBuiltin(which, "the interpreter's model methods");
+#define BUILTIN(id, name) case ast::Builtin::id:
+#include "ast/builtins.def"
+    ast::unreachableBuiltin(which, "the interpreter's model methods");
   }
   if (!ok) return failAt(f, loc);
   return true;

@@ -314,36 +314,11 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
   Value *v = given ? given : a0 ? expr(a0) : nullptr;
   const sema::Type *at = a0 ? vt(a0) : nullptr;
   switch (c->builtin) {
-  case Builtin::DurationMs:
-  case Builtin::JsonAsBool:
-  case Builtin::JsonAsFloat:
-  case Builtin::JsonAsInt:
-  case Builtin::JsonAsString:
-  case Builtin::JsonLen:
-  case Builtin::ListContains:
-  case Builtin::ListJoin:
-  case Builtin::ListPop:
-  case Builtin::ListPush:
-  case Builtin::MapHas:
-  case Builtin::MapKeys:
-  case Builtin::MapRemove:
-  case Builtin::MapValues:
-  case Builtin::ModelElement:
-  case Builtin::ModelInstancesOf:
-  case Builtin::ModelProperty:
-  case Builtin::ModelRender:
-  case Builtin::ModelTemplate:
-  case Builtin::ModelVmClass:
   case Builtin::None:
-  case Builtin::StrContains:
-  case Builtin::StrEndsWith:
-  case Builtin::StrLower:
-  case Builtin::StrReplace:
-  case Builtin::StrSplit:
-  case Builtin::StrStartsWith:
-  case Builtin::StrTrim:
-  case Builtin::StrUpper:
-  case Builtin::Wait: ast::unreachableBuiltin(c->builtin, "the JIT's built-in functions");
+  case Builtin::Wait:
+#define METHOD(id, recv, name) case Builtin::id:
+#include "ast/builtins.def"
+    ast::unreachableBuiltin(c->builtin, "the JIT's built-in functions");
   case Builtin::Print: {
     Value *out = b_.CreateLoad(ptr_, out_);
     b_.CreateCall(abi("cfm_print"), {out, toSlot(v, at), typeDesc(at)});
@@ -441,15 +416,11 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   };
   switch (m->method) {
   case Builtin::DurationMs:
-  case Builtin::Fail:
-  case Builtin::Float:
-  case Builtin::Int:
   case Builtin::JsonAsBool:
   case Builtin::JsonAsFloat:
   case Builtin::JsonAsInt:
   case Builtin::JsonAsString:
   case Builtin::JsonLen:
-  case Builtin::Len:
   case Builtin::ListPop:
   case Builtin::ListPush:
   case Builtin::MapRemove:
@@ -460,13 +431,9 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
   case Builtin::ModelTemplate:
   case Builtin::ModelVmClass:
   case Builtin::None:
-  case Builtin::Now:
-  case Builtin::ParseJson:
-  case Builtin::Print:
-  case Builtin::Sleep:
-  case Builtin::Str:
-  case Builtin::ToJson:
-  case Builtin::Wait: ast::unreachableBuiltin(m->method, "the JIT's string, list and map methods");
+#define BUILTIN(id, name) case Builtin::id:
+#include "ast/builtins.def"
+    ast::unreachableBuiltin(m->method, "the JIT's string, list and map methods");
   case Builtin::StrTrim: r = b_.CreateCall(abi("cfm_str_trim"), {v[0]}); break;
   case Builtin::StrUpper: r = b_.CreateCall(abi("cfm_str_upper"), {v[0]}); break;
   case Builtin::StrLower: r = b_.CreateCall(abi("cfm_str_lower"), {v[0]}); break;
@@ -507,15 +474,11 @@ llvm::Value *Lowerer::modelMethod(const ast::MethodCallExpr *m, const std::vecto
   Value *st = nullptr;
   switch (m->method) {
   case Builtin::DurationMs:
-  case Builtin::Fail:
-  case Builtin::Float:
-  case Builtin::Int:
   case Builtin::JsonAsBool:
   case Builtin::JsonAsFloat:
   case Builtin::JsonAsInt:
   case Builtin::JsonAsString:
   case Builtin::JsonLen:
-  case Builtin::Len:
   case Builtin::ListContains:
   case Builtin::ListJoin:
   case Builtin::ListPop:
@@ -525,10 +488,6 @@ llvm::Value *Lowerer::modelMethod(const ast::MethodCallExpr *m, const std::vecto
   case Builtin::MapRemove:
   case Builtin::MapValues:
   case Builtin::None:
-  case Builtin::Now:
-  case Builtin::ParseJson:
-  case Builtin::Print:
-  case Builtin::Sleep:
   case Builtin::StrContains:
   case Builtin::StrEndsWith:
   case Builtin::StrLower:
@@ -537,9 +496,9 @@ llvm::Value *Lowerer::modelMethod(const ast::MethodCallExpr *m, const std::vecto
   case Builtin::StrStartsWith:
   case Builtin::StrTrim:
   case Builtin::StrUpper:
-  case Builtin::Str:
-  case Builtin::ToJson:
-  case Builtin::Wait: return nullptr; // not a model object's method
+#define BUILTIN(id, name) case Builtin::id:
+#include "ast/builtins.def"
+    return nullptr; // not a model object's method
   case Builtin::ModelElement:
   case Builtin::ModelVmClass:
   case Builtin::ModelTemplate: {

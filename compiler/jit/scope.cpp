@@ -230,35 +230,10 @@ private:
     case Builtin::Wait:
       if (c->timeout) expr(c->timeout);
       break;
-    case Builtin::DurationMs:
-    case Builtin::JsonAsBool:
-    case Builtin::JsonAsFloat:
-    case Builtin::JsonAsInt:
-    case Builtin::JsonAsString:
-    case Builtin::JsonLen:
-    case Builtin::ListContains:
-    case Builtin::ListJoin:
-    case Builtin::ListPop:
-    case Builtin::ListPush:
-    case Builtin::MapHas:
-    case Builtin::MapKeys:
-    case Builtin::MapRemove:
-    case Builtin::MapValues:
-    case Builtin::ModelElement:
-    case Builtin::ModelInstancesOf:
-    case Builtin::ModelProperty:
-    case Builtin::ModelRender:
-    case Builtin::ModelTemplate:
-    case Builtin::ModelVmClass:
     case Builtin::None:
-    case Builtin::StrContains:
-    case Builtin::StrEndsWith:
-    case Builtin::StrLower:
-    case Builtin::StrReplace:
-    case Builtin::StrSplit:
-    case Builtin::StrStartsWith:
-    case Builtin::StrTrim:
-    case Builtin::StrUpper: ast::unreachableBuiltin(c->builtin, "the JIT scope's calls");
+#define METHOD(id, recv, name) case Builtin::id:
+#include "ast/builtins.def"
+      ast::unreachableBuiltin(c->builtin, "the JIT scope's calls");
     }
     for (const ast::Arg &a : c->args) expr(a.value);
   }
@@ -296,18 +271,10 @@ private:
       place(m->receiver);
       for (const ast::Arg &a : m->args) expr(a.value);
       return;
-    case ast::Builtin::Fail:
-    case ast::Builtin::Float:
-    case ast::Builtin::Int:
-    case ast::Builtin::Len:
     case ast::Builtin::None:
-    case ast::Builtin::Now:
-    case ast::Builtin::ParseJson:
-    case ast::Builtin::Print:
-    case ast::Builtin::Sleep:
-    case ast::Builtin::Str:
-    case ast::Builtin::ToJson:
-    case ast::Builtin::Wait: ast::unreachableBuiltin(m->method, "the JIT scope's methods");
+#define BUILTIN(id, name) case ast::Builtin::id:
+#include "ast/builtins.def"
+      ast::unreachableBuiltin(m->method, "the JIT scope's methods");
     }
     expr(m->receiver);
     for (const ast::Arg &a : m->args) expr(a.value);

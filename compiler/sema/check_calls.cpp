@@ -138,35 +138,10 @@ const Type *Checker::anyValue(ast::Expr *a) {
 const Type *Checker::builtinCall(ast::CallExpr *e, Builtin b) {
   std::vector<ast::Expr *> a;
   switch (b) {
-  case Builtin::DurationMs:
-  case Builtin::JsonAsBool:
-  case Builtin::JsonAsFloat:
-  case Builtin::JsonAsInt:
-  case Builtin::JsonAsString:
-  case Builtin::JsonLen:
-  case Builtin::ListContains:
-  case Builtin::ListJoin:
-  case Builtin::ListPop:
-  case Builtin::ListPush:
-  case Builtin::MapHas:
-  case Builtin::MapKeys:
-  case Builtin::MapRemove:
-  case Builtin::MapValues:
-  case Builtin::ModelElement:
-  case Builtin::ModelInstancesOf:
-  case Builtin::ModelProperty:
-  case Builtin::ModelRender:
-  case Builtin::ModelTemplate:
-  case Builtin::ModelVmClass:
   case Builtin::None:
-  case Builtin::StrContains:
-  case Builtin::StrEndsWith:
-  case Builtin::StrLower:
-  case Builtin::StrReplace:
-  case Builtin::StrSplit:
-  case Builtin::StrStartsWith:
-  case Builtin::StrTrim:
-  case Builtin::StrUpper: return tc_.errorT; // not a built-in function: the caller only sends those
+#define METHOD(id, recv, name) case Builtin::id:
+#include "ast/builtins.def"
+    return tc_.errorT; // not a built-in function: the caller only sends those
   case Builtin::Print:
     if (plainArgs(e, 1, 1, a)) anyValue(a[0]);
     return tc_.voidT;
