@@ -126,14 +126,11 @@ public:
   explicit Parser(std::string_view t) : t_(t) {}
 
   Json *document() {
-    Json *v = value(0);
+    Ref<Json> v(value(0));
     if (!v) return nullptr;
     ws();
-    if (p_ != t_.size()) {
-      release(v);
-      return fail("unexpected text after the value");
-    }
-    return v;
+    if (p_ != t_.size()) return fail("unexpected text after the value");
+    return v.take();
   }
   std::string error;
 
@@ -297,16 +294,16 @@ private:
   Json *array(int depth) {
     if (tooDeep(depth)) return nullptr;
     ++p_;
-    Json *j = new Json();
+    Ref<Json> j(new Json()); // freed on every failure below
     j->j = Json::J::Array;
     ws();
     if (p_ < t_.size() && t_[p_] == ']') {
       ++p_;
-      return j;
+      return j.take();
     }
     while (true) {
       Json *v = value(depth + 1);
-      if (!v) return release(j), nullptr;
+      if (!v) return nullptr;
       j->items.push_back(v);
       ws();
       if (p_ < t_.size() && t_[p_] == ',') {
@@ -315,9 +312,8 @@ private:
       }
       if (p_ < t_.size() && t_[p_] == ']') {
         ++p_;
-        return j;
+        return j.take();
       }
-      release(j);
       return fail("expected `,` or `]`");
     }
   }
@@ -326,23 +322,23 @@ private:
     if (tooDeep(depth)) return nullptr;
     std::unordered_map<std::string_view, size_t> index; // key -> position, once past kLinearKeys
     ++p_;
-    Json *j = new Json();
+    Ref<Json> j(new Json());
     j->j = Json::J::Object;
     ws();
     if (p_ < t_.size() && t_[p_] == '}') {
       ++p_;
-      return j;
+      return j.take();
     }
     while (true) {
       ws();
-      if (p_ >= t_.size() || t_[p_] != '"') return release(j), fail("expected a string key");
+      if (p_ >= t_.size() || t_[p_] != '"') return fail("expected a string key");
       std::string key;
-      if (!string(key)) return release(j), nullptr;
+      if (!string(key)) return nullptr;
       ws();
-      if (p_ >= t_.size() || t_[p_] != ':') return release(j), fail("expected `:`");
+      if (p_ >= t_.size() || t_[p_] != ':') return fail("expected `:`");
       ++p_;
       Json *v = value(depth + 1);
-      if (!v) return release(j), nullptr;
+      if (!v) return nullptr;
       // A repeated key keeps its first place and takes the last value. Past a few keys they
       // are found through a hash index, so that a large object parses in linear time.
       size_t k = j->keys.size();
@@ -372,9 +368,8 @@ private:
       }
       if (p_ < t_.size() && t_[p_] == '}') {
         ++p_;
-        return j;
+        return j.take();
       }
-      release(j);
       return fail("expected `,` or `}`");
     }
   }

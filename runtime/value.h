@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cfm::rt {
@@ -69,6 +70,59 @@ inline void retainSlot(Slot s, const TypeDesc *t) {
 inline void releaseSlot(Slot s, const TypeDesc *t) {
   if (t->boxed()) release(s.o);
 }
+
+/// One owned reference to a heap object, released when the handle goes out of scope — on every
+/// path out, error returns included. `Ref<List>(newList(t))` adopts the reference a constructor
+/// returned; `take()` hands it on (to a slot, a container, the caller) and leaves the handle empty.
+template <class T = Obj> class Ref {
+public:
+  Ref() = default;
+  explicit Ref(T *adopted) : p_(adopted) {}
+  Ref(Ref &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Ref &operator=(Ref &&o) noexcept {
+    reset(std::exchange(o.p_, nullptr));
+    return *this;
+  }
+  Ref(const Ref &) = delete;
+  Ref &operator=(const Ref &) = delete;
+  ~Ref() { release(p_); }
+  /// A new reference to p (its count goes up); the handle releases it.
+  static Ref share(T *p) {
+    retain(p);
+    return Ref(p);
+  }
+  T *get() const { return p_; }
+  T *operator->() const { return p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+  [[nodiscard]] T *take() { return std::exchange(p_, nullptr); }
+  void reset(T *adopted = nullptr) { release(std::exchange(p_, adopted)); }
+
+private:
+  T *p_ = nullptr;
+};
+
+/// A slot of a known static type that owns what it holds: released when it goes out of scope
+/// unless taken. It adopts a value once the value exists (after an evaluation succeeded: a
+/// failed one leaves nothing to own) and hands it on with `take()`.
+class HeldSlot {
+public:
+  HeldSlot(const TypeDesc *t, Slot adopted) : s_(adopted), t_(t) {}
+  HeldSlot(const HeldSlot &) = delete;
+  HeldSlot &operator=(const HeldSlot &) = delete;
+  ~HeldSlot() {
+    if (t_ && t_->boxed()) release(s_.o); // no type: nothing to own
+  }
+  const Slot &get() const { return s_; }
+  [[nodiscard]] Slot take() {
+    Slot s = s_;
+    s_.i = 0;
+    return s;
+  }
+
+private:
+  Slot s_;
+  const TypeDesc *t_;
+};
 
 /// Immutable UTF-8 text.
 struct Str : Obj {

@@ -118,42 +118,36 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   using B = ast::Builtin;
   // Mutating methods work on their receiver's place.
   if (which == B::ListPush || which == B::ListPop || which == B::MapRemove) {
-    std::vector<Slot> keys(place->parts.size(), Slot{0});
-    for (size_t i = 0; i < place->parts.size(); ++i)
-      if (place->parts[i].index && !place->parts[i].index->eval(f, keys[i])) return false;
+    PlaceKeys keys(*place);
+    if (!keys.eval(f)) return false;
     Slot arg{0};
     if (!args.empty() && !args[0]->eval(f, arg)) return false;
+    HeldSlot held(args.empty() ? nullptr : args[0]->type, arg);
     Slot *slot = nullptr;
-    bool ok = resolvePlace(f, *place, keys, slot, false);
-    if (ok) {
-      Obj *o = unique(*slot);
-      if (which == B::ListPush) {
-        listPush(static_cast<List *>(o), arg);
-        arg = Slot{0};
-      } else if (which == B::ListPop) {
-        ok = listPop(static_cast<List *>(o), out);
-        if (!ok) failAt(f, loc);
-      } else {
-        mapRemove(static_cast<Map *>(o), arg);
-      }
+    if (!resolvePlace(f, *place, keys.keys(), slot, false)) return false;
+    Obj *o = unique(*slot);
+    if (which == B::ListPush) {
+      listPush(static_cast<List *>(o), held.take());
+    } else if (which == B::ListPop) {
+      if (!listPop(static_cast<List *>(o), out)) return failAt(f, loc);
+    } else {
+      mapRemove(static_cast<Map *>(o), arg);
     }
-    if (!args.empty()) releaseSlot(arg, args[0]->type);
-    for (size_t i = 0; i < place->parts.size(); ++i)
-      if (place->parts[i].index) releaseSlot(keys[i], place->parts[i].index->type);
-    return ok;
+    return true;
   }
 
-  Slot v[3] = {{0}, {0}, {0}};
-  size_t n = 0;
-  auto cleanup = [&] {
-    for (size_t i = 0; i < n; ++i) releaseSlot(v[i], args[i]->type);
-  };
-  for (; n < args.size(); ++n) {
-    if (!args[n]->eval(f, v[n])) {
-      cleanup();
-      return false;
+  // The arguments (at most three), released on every way out.
+  struct Args {
+    const std::vector<EPtr> &exprs;
+    Slot v[3] = {{0}, {0}, {0}};
+    size_t n = 0;
+    ~Args() {
+      for (size_t i = 0; i < n; ++i) releaseSlot(v[i], exprs[i]->type);
     }
-  }
+  } held{args};
+  Slot *v = held.v;
+  for (; held.n < args.size(); ++held.n)
+    if (!args[held.n]->eval(f, v[held.n])) return false;
   bool ok = true;
   switch (which) {
   case B::ListPop: // the mutating methods are done above, `wait` is a node of its own
@@ -225,13 +219,9 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   case B::ModelProperty:
   case B::ModelInstancesOf:
   case B::ModelRender:
-    if (!modelMethod(f, loc, which, v, auxType, out)) {
-      cleanup();
-      return false;
-    }
+    if (!modelMethod(f, loc, which, v, auxType, out)) return false;
     break;
   }
-  cleanup();
   if (!ok) return failAt(f, loc);
   return true;
 }

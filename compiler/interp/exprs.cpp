@@ -42,8 +42,8 @@ bool NullNode::eval(Frame &, Slot &out) {
 bool ToJsonNode::eval(Frame &f, Slot &out) {
   Slot v;
   if (!inner->eval(f, v)) return false;
+  HeldSlot held(inner->type, v);
   out.o = toJson(v, inner->type);
-  releaseSlot(v, inner->type);
   return true;
 }
 
@@ -56,93 +56,72 @@ bool StringNode::eval(Frame &f, Slot &out) {
     }
     Slot v;
     if (!p.expr->eval(f, v)) return false;
+    HeldSlot held(p.expr->type, v);
     format(s, v, p.expr->type);
-    releaseSlot(v, p.expr->type);
   }
   out.o = newStr(s);
   return true;
 }
 
 bool ListNode::eval(Frame &f, Slot &out) {
-  List *l = newList(type);
+  Ref<List> l(newList(type));
   l->items.reserve(elems.size());
   for (EPtr &e : elems) {
     Slot v;
-    if (!e->eval(f, v)) {
-      release(l);
-      return false;
-    }
+    if (!e->eval(f, v)) return false;
     l->items.push_back(v);
   }
-  out.o = l;
+  out.o = l.take();
   return true;
 }
 
 bool JsonArrayNode::eval(Frame &f, Slot &out) {
-  Json *j = new Json();
+  Ref<Json> j(new Json());
   j->j = Json::J::Array;
   for (EPtr &e : elems) {
     Slot v;
-    if (!e->eval(f, v)) {
-      release(j);
-      return false;
-    }
+    if (!e->eval(f, v)) return false;
     j->items.push_back(static_cast<Json *>(v.o));
   }
-  out.o = j;
+  out.o = j.take();
   return true;
 }
 
 bool MapNode::eval(Frame &f, Slot &out) {
-  Map *m = newMap(type);
+  Ref<Map> m(newMap(type));
   for (auto &[k, v] : entries) {
     Slot ks, vs;
-    if (!k->eval(f, ks)) {
-      release(m);
-      return false;
-    }
-    if (!v->eval(f, vs)) {
-      releaseSlot(ks, k->type);
-      release(m);
-      return false;
-    }
-    mapSet(m, ks, vs);
+    if (!k->eval(f, ks)) return false;
+    HeldSlot key(k->type, ks);
+    if (!v->eval(f, vs)) return false;
+    mapSet(m.get(), key.take(), vs);
   }
-  out.o = m;
+  out.o = m.take();
   return true;
 }
 
 bool JsonObjectNode::eval(Frame &f, Slot &out) {
-  Json *j = new Json();
+  Ref<Json> j(new Json());
   j->j = Json::J::Object;
   for (auto &[k, v] : entries) {
     Slot ks, vs;
-    if (!k->eval(f, ks)) {
-      release(j);
-      return false;
-    }
-    if (!v->eval(f, vs)) {
-      release(ks.o);
-      release(j);
-      return false;
-    }
-    jsonObjectSet(j, static_cast<Str *>(ks.o), static_cast<Json *>(vs.o));
+    if (!k->eval(f, ks)) return false;
+    Ref<Str> key(static_cast<Str *>(ks.o));
+    if (!v->eval(f, vs)) return false;
+    jsonObjectSet(j.get(), key.take(), static_cast<Json *>(vs.o));
   }
-  out.o = j;
+  out.o = j.take();
   return true;
 }
 
 bool RecordNode::eval(Frame &f, Slot &out) {
-  Record *r = new Record(type);
+  Ref<Record> r(new Record(type));
   for (auto &[idx, e] : fields) {
     Slot v;
-    if (!e->eval(f, v)) {
-      release(r);
-      return false;
-    }
+    if (!e->eval(f, v)) return false;
     r->fields[static_cast<size_t>(idx)] = v;
   }
-  out.o = r;
+  out.o = r.take();
   return true;
 }
 
@@ -172,14 +151,10 @@ bool BinaryNode::eval(Frame &f, Slot &out) {
     return rhs->eval(f, out);
   }
   if (!lhs->eval(f, a)) return false;
-  if (!rhs->eval(f, b)) {
-    releaseSlot(a, lhs->type);
-    return false;
-  }
-  bool ok = apply(op, a, b, lhs->type, out);
-  releaseSlot(a, lhs->type);
-  releaseSlot(b, rhs->type);
-  if (!ok) return failAt(f, loc);
+  HeldSlot heldA(lhs->type, a);
+  if (!rhs->eval(f, b)) return false;
+  HeldSlot heldB(rhs->type, b);
+  if (!apply(op, a, b, lhs->type, out)) return failAt(f, loc);
   return true;
 }
 
@@ -231,10 +206,9 @@ bool BinaryNode::apply(Op op, Slot a, Slot b, const TypeDesc *operandType, Slot 
 bool IndexNode::eval(Frame &f, Slot &out) {
   Slot base, idx;
   if (!this->base->eval(f, base)) return false;
-  if (!index->eval(f, idx)) {
-    releaseSlot(base, this->base->type);
-    return false;
-  }
+  HeldSlot heldBase(this->base->type, base);
+  if (!index->eval(f, idx)) return false;
+  HeldSlot heldIdx(index->type, idx);
   bool ok = true;
   switch (kind) {
   case Kind::List:
@@ -258,8 +232,6 @@ bool IndexNode::eval(Frame &f, Slot &out) {
     break;
   }
   }
-  releaseSlot(base, this->base->type);
-  releaseSlot(idx, index->type);
   if (!ok) return failAt(f, loc);
   return true;
 }

@@ -249,6 +249,30 @@ struct InsertNode : SNode {
   Flow exec(Frame &f) override;
 };
 
+/// The index values of a place, evaluated once, left to right (LANGUAGE.md "Precise rules"), and
+/// released when the holder goes out of scope, whichever way the statement ends.
+class PlaceKeys {
+public:
+  explicit PlaceKeys(Place &p) : p_(p), keys_(p.parts.size(), Slot{0}) {}
+  PlaceKeys(const PlaceKeys &) = delete;
+  PlaceKeys &operator=(const PlaceKeys &) = delete;
+  ~PlaceKeys() {
+    for (size_t i = 0; i < p_.parts.size(); ++i)
+      if (p_.parts[i].index) releaseSlot(keys_[i], p_.parts[i].index->type);
+  }
+  /// False when an index failed (the error is pending; what was evaluated is still released).
+  bool eval(Frame &f) {
+    for (size_t i = 0; i < p_.parts.size(); ++i)
+      if (p_.parts[i].index && !p_.parts[i].index->eval(f, keys_[i])) return false;
+    return true;
+  }
+  std::vector<Slot> &keys() { return keys_; }
+
+private:
+  Place &p_;
+  std::vector<Slot> keys_;
+};
+
 /// Walks a place to the slot it names, making containers unique on the way (copy on write).
 /// `create` lets a final map step insert a missing key (plain assignment).
 bool resolvePlace(Frame &f, Place &p, std::vector<Slot> &keys, Slot *&slot, bool create);

@@ -57,25 +57,6 @@ bool resolvePlace(Frame &f, Place &p, std::vector<Slot> &keys, Slot *&slot, bool
   return true;
 }
 
-namespace {
-bool evalKeys(Frame &f, Place &p, std::vector<Slot> &keys) {
-  keys.resize(p.parts.size(), Slot{0});
-  for (size_t i = 0; i < p.parts.size(); ++i) {
-    if (!p.parts[i].index) continue;
-    if (!p.parts[i].index->eval(f, keys[i])) {
-      for (size_t j = 0; j < i; ++j)
-        if (p.parts[j].index) releaseSlot(keys[j], p.parts[j].index->type);
-      return false;
-    }
-  }
-  return true;
-}
-void releaseKeys(Place &p, std::vector<Slot> &keys) {
-  for (size_t i = 0; i < p.parts.size(); ++i)
-    if (p.parts[i].index) releaseSlot(keys[i], p.parts[i].index->type);
-}
-} // namespace
-
 Flow LetNode::exec(Frame &f) {
   Slot v;
   if (!init->eval(f, v)) return Flow::Error;
@@ -102,32 +83,23 @@ Flow AssignNode::exec(Frame &f) {
     return Flow::Normal;
   }
   // The place's indexes first (once), then the value, then the path (making it unique).
-  std::vector<Slot> keys;
-  if (!evalKeys(f, p, keys)) return Flow::Error;
+  PlaceKeys keys(p);
+  if (!keys.eval(f)) return Flow::Error;
   Slot v;
-  if (!value->eval(f, v)) {
-    releaseKeys(p, keys);
-    return Flow::Error;
-  }
+  if (!value->eval(f, v)) return Flow::Error;
+  HeldSlot held(value->type, v);
   Slot *slot = nullptr;
-  if (!resolvePlace(f, p, keys, slot, !compound)) {
-    releaseSlot(v, value->type);
-    releaseKeys(p, keys);
-    return Flow::Error;
-  }
+  if (!resolvePlace(f, p, keys.keys(), slot, !compound)) return Flow::Error;
   if (compound) {
     Slot result;
-    bool ok = BinaryNode::apply(static_cast<BinaryNode::Op>(op), *slot, v, p.type, result);
-    releaseSlot(v, value->type);
-    if (!ok) {
-      releaseKeys(p, keys);
+    if (!BinaryNode::apply(static_cast<BinaryNode::Op>(op), *slot, v, p.type, result)) {
       failAt(f, loc);
       return Flow::Error;
     }
-    v = result;
+    store(*slot, result, p.type);
+    return Flow::Normal;
   }
-  store(*slot, v, p.type);
-  releaseKeys(p, keys);
+  store(*slot, held.take(), p.type);
   return Flow::Normal;
 }
 

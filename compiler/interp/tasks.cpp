@@ -8,6 +8,7 @@
 #include "runtime/sched/scheduler.h"
 
 #include <alloca.h>
+#include <memory>
 
 namespace cfm::interp {
 
@@ -29,6 +30,9 @@ struct CallEnv {
   AsyncCallNode *node;
   Program *prog;
   std::vector<Slot> args; // owned until the call takes them
+  ~CallEnv() {
+    for (size_t i = 0; i < args.size(); ++i) releaseSlot(args[i], node->fn->paramTypes[i]);
+  }
 };
 
 bool runCall(void *envp, Slot *result) {
@@ -42,25 +46,17 @@ bool runCall(void *envp, Slot *result) {
   return failAt(site, n->loc);
 }
 
-void dropCall(void *envp) {
-  auto *env = static_cast<CallEnv *>(envp);
-  for (size_t i = 0; i < env->args.size(); ++i) releaseSlot(env->args[i], env->node->fn->paramTypes[i]);
-  delete env;
-}
+void dropCall(void *envp) { delete static_cast<CallEnv *>(envp); }
 
 bool AsyncCallNode::eval(Frame &f, Slot &out) {
-  auto *env = new CallEnv{this, f.prog, std::vector<Slot>(fn->paramTypes.size(), Slot{0})};
-  auto fail = [&] {
-    for (size_t i = 0; i < env->args.size(); ++i)
-      if (fn->paramTypes[i]->boxed()) release(env->args[i].o);
-    delete env;
-    return false;
-  };
+  // Until the task is spawned the environment is ours: a failing argument frees it with the
+  // arguments evaluated so far (the others are still null).
+  std::unique_ptr<CallEnv> env(new CallEnv{this, f.prog, std::vector<Slot>(fn->paramTypes.size(), Slot{0})});
   for (auto &[idx, e] : written)
-    if (!e->eval(f, env->args[static_cast<size_t>(idx)])) return fail();
+    if (!e->eval(f, env->args[static_cast<size_t>(idx)])) return false;
   for (int idx : defaulted)
-    if (!fn->defaults[static_cast<size_t>(idx)]->eval(f, env->args[static_cast<size_t>(idx)])) return fail();
-  out.o = sched::spawn(type->elem, runCall, env, dropCall);
+    if (!fn->defaults[static_cast<size_t>(idx)]->eval(f, env->args[static_cast<size_t>(idx)])) return false;
+  out.o = sched::spawn(type->elem, runCall, env.release(), dropCall);
   return true;
 }
 
@@ -78,6 +74,9 @@ struct BuiltinEnv {
   AsyncBuiltinNode *node;
   Program *prog;
   std::vector<Slot> args;
+  ~BuiltinEnv() {
+    for (size_t i = 0; i < args.size(); ++i) releaseSlot(args[i], node->argTypes[i]);
+  }
 };
 
 bool runBuiltin(void *envp, Slot *result) {
@@ -88,24 +87,16 @@ bool runBuiltin(void *envp, Slot *result) {
   return failAt(fr, env->node->loc);
 }
 
-void dropBuiltin(void *envp) {
-  auto *env = static_cast<BuiltinEnv *>(envp);
-  for (size_t i = 0; i < env->args.size(); ++i) releaseSlot(env->args[i], env->node->argTypes[i]);
-  delete env;
-}
+void dropBuiltin(void *envp) { delete static_cast<BuiltinEnv *>(envp); }
 
 bool AsyncBuiltinNode::eval(Frame &f, Slot &out) {
-  auto *env = new BuiltinEnv{this, f.prog, {}};
+  std::unique_ptr<BuiltinEnv> env(new BuiltinEnv{this, f.prog, {}});
   for (EPtr &a : argExprs) {
     Slot v;
-    if (!a->eval(f, v)) {
-      env->node = this;
-      dropBuiltin(env);
-      return false;
-    }
+    if (!a->eval(f, v)) return false;
     env->args.push_back(v);
   }
-  out.o = sched::spawn(type->elem, runBuiltin, env, dropBuiltin);
+  out.o = sched::spawn(type->elem, runBuiltin, env.release(), dropBuiltin);
   return true;
 }
 
@@ -124,13 +115,12 @@ struct BlockEnv {
   AsyncBlockNode *node;
   Program *prog;
   std::vector<Slot> caps; // copies of the captured variables, owned until the frame takes them
+  ~BlockEnv() {
+    for (size_t i = 0; i < caps.size(); ++i) releaseSlot(caps[i], node->capTypes[i]);
+  }
 };
 
-void dropBlock(void *envp) {
-  auto *env = static_cast<BlockEnv *>(envp);
-  for (size_t i = 0; i < env->caps.size(); ++i) releaseSlot(env->caps[i], env->node->capTypes[i]);
-  delete env;
-}
+void dropBlock(void *envp) { delete static_cast<BlockEnv *>(envp); }
 
 bool runBlock(void *envp, Slot *result) {
   auto *env = static_cast<BlockEnv *>(envp);
@@ -179,10 +169,8 @@ struct WaitNode final : ENode {
   bool eval(Frame &f, Slot &out) override {
     Slot tg, tm{.i = -1};
     if (!target->eval(f, tg)) return false;
-    if (timeout && !timeout->eval(f, tm)) {
-      release(tg.o);
-      return false;
-    }
+    Ref<> held(tg.o);
+    if (timeout && !timeout->eval(f, tm)) return false;
     if (timeout && tm.i < 0) tm.i = 0; // a negative timeout has passed already
     bool ok;
     if (list) {
@@ -195,7 +183,6 @@ struct WaitNode final : ENode {
     } else {
       ok = sched::wait(tg.o, tm.i, out);
     }
-    release(tg.o);
     if (!ok) return failAt(f, loc);
     return true;
   }

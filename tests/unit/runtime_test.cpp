@@ -29,6 +29,51 @@ std::string errorMessage() {
   return s;
 }
 
+// The handles that free values on every path out (value.h): counts seen through a second reference.
+TEST(RuntimeHandles, RefReleasesAtScopeEndAndTakeHandsOn) {
+  Str *s = newStr("kept");
+  retain(s); // our own reference, to watch the count
+  {
+    Ref<Str> r(s); // adopts one reference
+    EXPECT_EQ(s->rc, 2u);
+    Ref<Str> moved = std::move(r);
+    EXPECT_FALSE(r);
+    EXPECT_EQ(moved.get(), s);
+  }
+  EXPECT_EQ(s->rc, 1u);
+  {
+    Ref<Str> shared = Ref<Str>::share(s);
+    EXPECT_EQ(s->rc, 2u);
+    Str *out = shared.take();
+    EXPECT_FALSE(shared);
+    release(out);
+  }
+  EXPECT_EQ(s->rc, 1u);
+  Ref<Str> r(newStr("a"));
+  r.reset(newStr("b")); // frees "a"
+  EXPECT_EQ(r->view(), "b");
+  release(s);
+}
+
+TEST(RuntimeHandles, HeldSlotOwnsBoxedValuesOnly) {
+  List *l = newList(&kListInt);
+  retain(l);
+  { HeldSlot h(&kListInt, Slot{.o = l}); }
+  EXPECT_EQ(l->rc, 1u);
+  {
+    HeldSlot h(&kListInt, Slot{.o = l});
+    retain(l);
+    Slot taken = h.take(); // the holder gives its reference away
+    release(taken.o);
+  }
+  EXPECT_EQ(l->rc, 1u);
+  // An unboxed type or no type: the slot's bits are not a reference, whatever they hold.
+  { HeldSlot i(&kInt, Slot{.o = l}); }
+  { HeldSlot none(nullptr, Slot{.o = l}); }
+  EXPECT_EQ(l->rc, 1u);
+  release(l);
+}
+
 TEST(RuntimeFormat, Floats) {
   EXPECT_EQ(formatFloat(1.0), "1.0");
   EXPECT_EQ(formatFloat(0.1), "0.1");
