@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite: installs what is missing, builds CFM twice (release, and
-# ASan+UBSan) and runs every test under both builds.
+# ASan+UBSan) and runs every test under both builds; then the ThreadSanitizer build of the
+# runtime runs the cross-thread tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,5 +14,9 @@ if [ "${CFM_SKIP_ASAN:-0}" != 1 ]; then
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      LSAN_OPTIONS=suppressions=$root/tests/lsan.supp \
      ctest --output-on-failure -j "$jobs")
+fi
+if [ "${CFM_SKIP_TSAN:-0}" != 1 ]; then
+  scripts/build.sh tsan
+  (cd build-tsan && ctest --output-on-failure -j "$jobs")
 fi
 echo "all tests passed"

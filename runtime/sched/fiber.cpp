@@ -17,6 +17,16 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
+#if defined(__SANITIZE_THREAD__)
+#define CFM_TSAN_FIBERS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CFM_TSAN_FIBERS 1
+#endif
+#endif
+#ifdef CFM_TSAN_FIBERS
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace cfm::rt::sched {
 
@@ -91,6 +101,7 @@ struct OnStackCall {
   void *arg;
   Stack caller; // the stack the call came from (for ASan's switch back)
   std::exception_ptr thrown;
+  void *callerFiber; // TSan's fiber of the caller
 };
 
 void onStackEntry(bc::transfer_t t) {
@@ -102,6 +113,7 @@ void onStackEntry(bc::transfer_t t) {
     c->thrown = std::current_exception();
   }
   // This context is never resumed: nullptr tells ASan to drop its fake stack.
+  tsanSwitchToFiber(c->callerFiber);
   asanStartSwitch(nullptr, c->caller);
   bc::jump_fcontext(t.fctx, nullptr);
   __builtin_unreachable();
@@ -114,12 +126,18 @@ void callOnStack(Stack s, void (*fn)(void *), void *arg) {
   // so its red zones are still poisoned in ASan's shadow. Start clean.
   __asan_unpoison_memory_region(s.base, s.size);
 #endif
-  OnStackCall c{fn, arg, {}, nullptr};
+  OnStackCall c{fn, arg, {}, nullptr, nullptr};
   bc::fcontext_t ctx = bc::make_fcontext(s.top(), s.size, onStackEntry);
   void *fake = nullptr;
+  // Under TSan the call runs as a fiber of its own: its entry frame never returns, so it must
+  // not be left on the caller's shadow stack.
+  c.callerFiber = tsanCurrentFiber();
+  void *callee = tsanCreateFiber();
+  tsanSwitchToFiber(callee);
   asanStartSwitch(&fake, s);
   bc::jump_fcontext(ctx, &c);
   asanFinishSwitch(fake, nullptr);
+  tsanDestroyFiber(callee);
   if (c.thrown) std::rethrow_exception(c.thrown);
 }
 
@@ -136,6 +154,20 @@ void asanFinishSwitch(void *fakeStackSave, Stack *from) {
 #else
 void asanStartSwitch(void **, const Stack &) {}
 void asanFinishSwitch(void *, Stack *) {}
+#endif
+
+#ifdef CFM_TSAN_FIBERS
+void *tsanCurrentFiber() { return __tsan_get_current_fiber(); }
+void *tsanCreateFiber() { return __tsan_create_fiber(0); }
+void tsanSwitchToFiber(void *fiber) { __tsan_switch_to_fiber(fiber, 0); }
+void tsanDestroyFiber(void *fiber) {
+  if (fiber) __tsan_destroy_fiber(fiber);
+}
+#else
+void *tsanCurrentFiber() { return nullptr; }
+void *tsanCreateFiber() { return nullptr; }
+void tsanSwitchToFiber(void *) {}
+void tsanDestroyFiber(void *) {}
 #endif
 
 } // namespace cfm::rt::sched

@@ -7,8 +7,8 @@
 // compare the stack pointer with `tl.stackLimit` before every call (scheduler.h). The first
 // task's stack is one mapping of its own with a guard page.
 //
-// The switch is Boost.Context's fcontext (a few instructions); under AddressSanitizer each switch
-// is announced to it so that it keeps track of the stack in use.
+// The switch is Boost.Context's fcontext (a few instructions); under AddressSanitizer and
+// ThreadSanitizer each switch is announced to them so that they keep track of the stack in use.
 #pragma once
 
 #include <cstddef>
@@ -67,5 +67,13 @@ void callOnStack(Stack s, void (*fn)(void *), void *arg);
 // AddressSanitizer's fiber annotations (no-ops in other builds).
 void asanStartSwitch(void **fakeStackSave, const Stack &to);
 void asanFinishSwitch(void *fakeStackSave, Stack *from);
+
+// ThreadSanitizer's fiber annotations (no-ops in other builds): every task runs as a TSan fiber
+// of its own, announced right before each switch, so that TSan keeps one shadow call stack per
+// task and sees the switches of one scheduler thread as ordered (no false races between tasks).
+void *tsanCurrentFiber();
+void *tsanCreateFiber();
+void tsanSwitchToFiber(void *fiber);
+void tsanDestroyFiber(void *fiber);
 
 } // namespace cfm::rt::sched

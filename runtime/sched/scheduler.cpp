@@ -54,6 +54,7 @@ struct TaskObj : Obj {
   Context ctx = nullptr;
   Stack stack;
   void *asanFake = nullptr;
+  void *tsanFiber = nullptr; // under TSan: the task's fiber, made when it first runs
   ErrorVal *savedPending = nullptr;
   TaskLocal savedLocal;
   // waiting
@@ -111,6 +112,7 @@ public:
   StackPool pool;
   Context schedCtx = nullptr; // the scheduler loop, while a task runs
   Stack schedStack;           // its stack, for ASan
+  void *schedFiber = nullptr; // its TSan fiber (the thread's own)
   void *schedFake = nullptr;
   TaskObj *cur = nullptr;
   std::deque<TaskObj *> ready;
@@ -195,6 +197,7 @@ void Scheduler::resume(TaskObj *t) {
     }
     ++st.stacksMapped;
     t->ctx = makeContext(t->stack, fiberMain);
+    t->tsanFiber = tsanCreateFiber();
     t->savedLocal.depth = 0;
     t->savedLocal.stackLimit = t->stack.base + kStackMargin;
   }
@@ -202,6 +205,7 @@ void Scheduler::resume(TaskObj *t) {
   clearError();
   if (t->savedPending) raiseError(t->savedPending);
   t->savedPending = nullptr;
+  tsanSwitchToFiber(t->tsanFiber);
   asanStartSwitch(&schedFake, t->stack);
   Transfer back = switchTo(t->ctx, t);
   asanFinishSwitch(schedFake, nullptr);
@@ -214,6 +218,8 @@ void Scheduler::resume(TaskObj *t) {
   if (t->done) {
     // Its fiber ended for good: the stack goes back to the pool.
     t->ctx = nullptr;
+    tsanDestroyFiber(t->tsanFiber);
+    t->tsanFiber = nullptr;
     if (!t->root) pool.give(t->stack);
     t->stack = {};
     --live;
@@ -229,6 +235,7 @@ void Scheduler::resume(TaskObj *t) {
 Wake suspend() {
   Scheduler &s = *tS;
   TaskObj *t = s.cur;
+  tsanSwitchToFiber(s.schedFiber);
   asanStartSwitch(&t->asanFake, s.schedStack);
   Transfer back = switchTo(s.schedCtx, nullptr);
   s.schedCtx = back.from;
@@ -344,6 +351,7 @@ void runBody(TaskObj *t) {
   asanFinishSwitch(nullptr, &s.schedStack);
   runBody(static_cast<TaskObj *>(from.data));
   // Back to the scheduler for good; it recycles this stack.
+  tsanSwitchToFiber(s.schedFiber);
   asanStartSwitch(nullptr, s.schedStack);
   switchTo(s.schedCtx, nullptr);
   __builtin_unreachable();
@@ -351,6 +359,7 @@ void runBody(TaskObj *t) {
 
 bool Scheduler::loop(TaskObj *root) {
   unsigned n = 0;
+  schedFiber = tsanCurrentFiber();
   while (!root->done) {
     if (inbox->nonEmpty.load(std::memory_order_acquire)) drainInbox();
     if (ready.empty() || (++n & 63) == 0) fireTimers(Clock::now());
