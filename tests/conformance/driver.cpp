@@ -1,17 +1,22 @@
 // driver.cpp — the conformance test driver: discovers every `.cfp` file under the given folders
 // (never a hand-kept list; folders named `lib` hold imported helpers and are skipped), reads the
-// expectations written in its comments (LANGUAGE.md "Test files") and checks them.
+// expectations written in its comments (tests/README.md "Expectations"; LANGUAGE.md "Test files")
+// and checks them.
 //
 //   cfp-conformance [--verbose] [--run CFMC --engine ENGINE] DIR|FILE...
+//   cfp-conformance --check-names DIR...
 //
-// Check mode (this front end): a file with `// error:` / `// error@N:` comments must report
-// exactly those compile errors — each expected error at its line with a message containing the
-// text, and no other error in the file; every other file must check clean.
+// Check mode (this front end): a file with `// error:COL: TEXT` / `// error@LINE:COL: TEXT`
+// comments must report exactly those compile errors — each at its line and column, with a message
+// containing TEXT — and no other error; every other file must check clean. An `error` comment in
+// any other form (such as the column-less `// error: TEXT`) is itself a failure.
 // Run mode (`--run CFMC --engine E`): every file with run expectations is run by
 // `CFMC run --engine E FILE`; its standard output must be exactly the `// expect:` lines, and a
 // `// expect runtime error: TEXT` file must exit 1 with `error: ` and TEXT on stderr. A file the
 // engine reports as using what it does not run yet (exit status 3, e.g. tasks before the
 // scheduler exists) is listed as SKIP with the engine's reason — never silently.
+// Names mode (`--check-names`): fails when two `.cfp` files anywhere under the folders (helpers
+// in `lib/` included) share a file name, so that a name says which test is meant.
 #include "frontend/frontend.h"
 
 #include <algorithm>
@@ -20,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
@@ -32,6 +38,7 @@ namespace {
 
 struct ExpectedError {
   uint32_t line;
+  uint32_t col;
   std::string text;
   bool matched = false;
 };
@@ -41,12 +48,38 @@ struct Expectations {
   std::vector<std::string> output;
   std::string runtimeError;
   bool hasRuntimeError = false;
+  /// `error` comments in no known form, each as "line N: the comment".
+  std::vector<std::string> malformed;
 };
 
 std::string trim(const std::string &s) {
   size_t b = s.find_first_not_of(" \t\r");
   size_t e = s.find_last_not_of(" \t\r");
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+/// Reads a decimal number at `pos` (at least one digit, no sign) and moves `pos` past it.
+bool readNumber(const std::string &s, size_t &pos, uint32_t &out) {
+  size_t start = pos;
+  uint64_t v = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9' && v <= UINT32_MAX) v = v * 10 + (s[pos++] - '0');
+  if (pos == start || v == 0 || v > UINT32_MAX) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+/// `error:COL: TEXT` (at the comment's own line, already in `e.line`) or `error@LINE:COL: TEXT`,
+/// with `t` the comment's text after `//`, trimmed; TEXT must not be empty.
+bool parseErrorExpectation(const std::string &t, ExpectedError &e) {
+  size_t pos = 5; // after "error"
+  if (t[pos] == '@') {
+    ++pos;
+    if (!readNumber(t, pos, e.line) || pos >= t.size() || t[pos] != ':') return false;
+  }
+  ++pos; // the ':' after "error" or after the line
+  if (!readNumber(t, pos, e.col) || pos >= t.size() || t[pos] != ':') return false;
+  e.text = trim(t.substr(pos + 1));
+  return !e.text.empty();
 }
 
 Expectations readExpectations(const std::string &text) {
@@ -74,16 +107,12 @@ Expectations readExpectations(const std::string &text) {
         ex.output.push_back(out);
         break;
       }
-      if (t.rfind("error:", 0) == 0) {
-        ex.errors.push_back({n, trim(t.substr(6))});
-        break;
-      }
-      if (t.rfind("error@", 0) == 0) {
-        size_t colon = t.find(':');
-        if (colon != std::string::npos) {
-          uint32_t at = static_cast<uint32_t>(std::strtoul(t.c_str() + 6, nullptr, 10));
-          ex.errors.push_back({at, trim(t.substr(colon + 1))});
-        }
+      if (t.rfind("error:", 0) == 0 || t.rfind("error@", 0) == 0) {
+        ExpectedError e{n, 0, {}};
+        if (parseErrorExpectation(t, e))
+          ex.errors.push_back(e);
+        else
+          ex.malformed.push_back("line " + std::to_string(n) + ": //" + rest);
         break;
       }
       c = line.find("//", c + 2);
@@ -91,6 +120,8 @@ Expectations readExpectations(const std::string &text) {
   }
   return ex;
 }
+
+std::string position(uint32_t line, uint32_t col) { return std::to_string(line) + ":" + std::to_string(col); }
 
 bool isLibDir(const fs::path &p) {
   for (const auto &part : p)
@@ -198,27 +229,39 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals, const RunConf
   if (!comp) {
     problems.push_back(readError);
   } else {
-    for (const cfm::support::Diagnostic &d : comp->diags.sorted()) {
-      bool inThisFile = d.range.begin.file == 0;
-      bool matched = false;
-      if (inThisFile) {
-        for (ExpectedError &e : ex.errors) {
-          if (!e.matched && e.line == d.range.begin.line && d.message.find(e.text) != std::string::npos) {
-            e.matched = true;
-            matched = true;
-            break;
-          }
+    std::vector<cfm::support::Diagnostic> diags = comp->diags.sorted();
+    std::vector<bool> expected(diags.size(), false);
+    for (size_t i = 0; i < diags.size(); ++i) {
+      const cfm::support::Diagnostic &d = diags[i];
+      if (d.range.begin.file != 0) continue; // an imported file's errors are never expected
+      for (ExpectedError &e : ex.errors) {
+        if (!e.matched && e.line == d.range.begin.line && e.col == d.range.begin.col &&
+            d.message.find(e.text) != std::string::npos) {
+          e.matched = true;
+          expected[i] = true;
+          break;
         }
       }
-      if (!matched) {
-        const auto &f = comp->sources.file(d.range.begin.file);
-        problems.push_back("unexpected error: " + f.path() + ":" + std::to_string(d.range.begin.line) + ":" +
-                           std::to_string(d.range.begin.col) + ": " + d.message);
-      }
     }
-    for (const ExpectedError &e : ex.errors)
-      if (!e.matched) problems.push_back("missing error at line " + std::to_string(e.line) + ": " + e.text);
+    for (size_t i = 0; i < diags.size(); ++i) {
+      if (expected[i]) continue;
+      const cfm::support::Diagnostic &d = diags[i];
+      problems.push_back("unexpected error: " + comp->sources.file(d.range.begin.file).path() + ":" +
+                         position(d.range.begin.line, d.range.begin.col) + ": " + d.message);
+    }
+    for (const ExpectedError &e : ex.errors) {
+      if (e.matched) continue;
+      std::string where;
+      for (size_t i = 0; i < diags.size(); ++i)
+        if (!expected[i] && diags[i].range.begin.file == 0 && diags[i].range.begin.line == e.line &&
+            diags[i].message.find(e.text) != std::string::npos)
+          where = " (reported at column " + std::to_string(diags[i].range.begin.col) + ")";
+      problems.push_back("missing error at " + position(e.line, e.col) + ": " + e.text + where);
+    }
   }
+  for (const std::string &m : ex.malformed)
+    problems.push_back("malformed expectation (write `// error:COL: TEXT` or `// error@LINE:COL: TEXT`), " +
+                       m);
   ++totals.files;
   if (rc && problems.empty() && ex.errors.empty() && (!ex.output.empty() || ex.hasRuntimeError)) {
     bool skipped = false;
@@ -241,11 +284,35 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals, const RunConf
   return false;
 }
 
+/// Names mode: every `.cfp` file under `dirs` (helpers in `lib/` included) must have a file name
+/// no other file there has. Returns the exit status.
+int checkNames(const std::vector<fs::path> &dirs) {
+  std::map<std::string, std::vector<std::string>> byName;
+  size_t files = 0;
+  for (const fs::path &d : dirs)
+    for (const auto &e : fs::recursive_directory_iterator(d))
+      if (e.is_regular_file() && e.path().extension() == ".cfp") {
+        byName[e.path().filename().string()].push_back(e.path().string());
+        ++files;
+      }
+  int clashes = 0;
+  for (auto &[name, paths] : byName) {
+    if (paths.size() < 2) continue;
+    ++clashes;
+    std::sort(paths.begin(), paths.end());
+    std::cout << "FAIL " << name << " names " << paths.size() << " files:\n";
+    for (const std::string &p : paths) std::cout << "    " << p << '\n';
+  }
+  std::cout << files << " .cfp files, " << byName.size() << " names, " << clashes << " used more than once\n";
+  return clashes == 0 && files > 0 ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   bool verbose = false;
-  std::vector<fs::path> files;
+  bool namesOnly = false;
+  std::vector<fs::path> files, dirs;
   RunConfig rc;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -254,14 +321,27 @@ int main(int argc, char **argv) {
       continue;
     }
     if (a == "-h" || a == "--help") {
-      std::cout << "usage: cfp-conformance [--verbose] [--run CFMC --engine ENGINE] DIR|FILE...\n";
+      std::cout << "usage: cfp-conformance [--verbose] [--run CFMC --engine ENGINE] DIR|FILE...\n"
+                   "       cfp-conformance --check-names DIR...\n";
       return 0;
+    }
+    if (a == "--check-names") {
+      namesOnly = true;
+      continue;
     }
     if ((a == "--run" || a == "--engine") && i + 1 < argc) {
       (a == "--run" ? rc.cfmc : rc.engine) = argv[++i];
       continue;
     }
     fs::path p(a);
+    if (namesOnly) {
+      if (!fs::is_directory(p)) {
+        std::cerr << "cfp-conformance: --check-names takes folders: " << a << '\n';
+        return 2;
+      }
+      dirs.push_back(p);
+      continue;
+    }
     if (fs::is_directory(p)) {
       for (const auto &e : fs::recursive_directory_iterator(p))
         if (e.is_regular_file() && e.path().extension() == ".cfp" && !isLibDir(fs::relative(e.path(), p)))
@@ -273,6 +353,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (namesOnly) return checkNames(dirs);
   std::sort(files.begin(), files.end());
   if (files.empty()) {
     std::cerr << "cfp-conformance: no .cfp files found\n";
