@@ -6,10 +6,12 @@
 //   cfp-conformance [--verbose] [--run CFMC --engine ENGINE] DIR|FILE...
 //   cfp-conformance --check-names DIR...
 //
-// Check mode (this front end): a file with `// error:COL: TEXT` / `// error@LINE:COL: TEXT`
-// comments must report exactly those compile errors — each at its line and column, with a message
-// containing TEXT — and no other error; every other file must check clean. An `error` comment in
-// any other form (such as the column-less `// error: TEXT`) is itself a failure.
+// Check mode (this front end): a file with `// error: TEXT` / `// error@LINE: TEXT` comments
+// (LANGUAGE.md) must report exactly those compile errors — each at its line, with a message
+// containing TEXT — and no other error; every other file must check clean. This project's files
+// also give the column (`// error:COL: TEXT`, `// error@LINE:COL: TEXT`), which must then match
+// too; `--require-columns` (how ctest runs our tree) makes a column-less expectation a failure.
+// An `error` comment in no known form is itself a failure.
 // Run mode (`--run CFMC --engine E`): every file with run expectations is run by
 // `CFMC run --engine E FILE`; its standard output must be exactly the `// expect:` lines, and a
 // `// expect runtime error: TEXT` file must exit 1 with `error: ` and TEXT on stderr. A file the
@@ -68,8 +70,10 @@ bool readNumber(const std::string &s, size_t &pos, uint32_t &out) {
   return true;
 }
 
-/// `error:COL: TEXT` (at the comment's own line, already in `e.line`) or `error@LINE:COL: TEXT`,
-/// with `t` the comment's text after `//`, trimmed; TEXT must not be empty.
+/// LANGUAGE.md's `error: TEXT` (at the comment's own line, already in `e.line`) and
+/// `error@LINE: TEXT`, each optionally with a column after the line: `error:COL: TEXT`,
+/// `error@LINE:COL: TEXT` (a number followed by `:` right after the colon is the column).
+/// `t` is the comment's text after `//`, trimmed; TEXT must not be empty. No column: e.col = 0.
 bool parseErrorExpectation(const std::string &t, ExpectedError &e) {
   size_t pos = 5; // after "error"
   if (t[pos] == '@') {
@@ -77,7 +81,11 @@ bool parseErrorExpectation(const std::string &t, ExpectedError &e) {
     if (!readNumber(t, pos, e.line) || pos >= t.size() || t[pos] != ':') return false;
   }
   ++pos; // the ':' after "error" or after the line
-  if (!readNumber(t, pos, e.col) || pos >= t.size() || t[pos] != ':') return false;
+  size_t afterColon = pos;
+  if (!readNumber(t, pos, e.col) || pos >= t.size() || t[pos] != ':') {
+    e.col = 0; // no column: TEXT starts right after the colon
+    pos = afterColon - 1;
+  }
   e.text = trim(t.substr(pos + 1));
   return !e.text.empty();
 }
@@ -121,7 +129,13 @@ Expectations readExpectations(const std::string &text) {
   return ex;
 }
 
-std::string position(uint32_t line, uint32_t col) { return std::to_string(line) + ":" + std::to_string(col); }
+std::string position(uint32_t line, uint32_t col) {
+  return col ? std::to_string(line) + ":" + std::to_string(col) : std::to_string(line);
+}
+
+/// --require-columns: every expected error must give its column (this project's own tree does;
+/// LANGUAGE.md's column-less forms stay valid for other files).
+bool gRequireColumns = false;
 
 bool isLibDir(const fs::path &p) {
   for (const auto &part : p)
@@ -235,7 +249,7 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals, const RunConf
       const cfm::support::Diagnostic &d = diags[i];
       if (d.range.begin.file != 0) continue; // an imported file's errors are never expected
       for (ExpectedError &e : ex.errors) {
-        if (!e.matched && e.line == d.range.begin.line && e.col == d.range.begin.col &&
+        if (!e.matched && e.line == d.range.begin.line && (e.col == 0 || e.col == d.range.begin.col) &&
             d.message.find(e.text) != std::string::npos) {
           e.matched = true;
           expected[i] = true;
@@ -262,6 +276,11 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals, const RunConf
   for (const std::string &m : ex.malformed)
     problems.push_back("malformed expectation (write `// error:COL: TEXT` or `// error@LINE:COL: TEXT`), " +
                        m);
+  if (gRequireColumns)
+    for (const ExpectedError &e : ex.errors)
+      if (e.col == 0)
+        problems.push_back("expected error at line " + std::to_string(e.line) + " without a column (--require-columns: " +
+                           "write `// error:COL: " + e.text + "`)");
   ++totals.files;
   if (rc && problems.empty() && ex.errors.empty() && (!ex.output.empty() || ex.hasRuntimeError)) {
     bool skipped = false;
@@ -321,9 +340,13 @@ int main(int argc, char **argv) {
       continue;
     }
     if (a == "-h" || a == "--help") {
-      std::cout << "usage: cfp-conformance [--verbose] [--run CFMC --engine ENGINE] DIR|FILE...\n"
+      std::cout << "usage: cfp-conformance [--verbose] [--require-columns] [--run CFMC --engine ENGINE] DIR|FILE...\n"
                    "       cfp-conformance --check-names DIR...\n";
       return 0;
+    }
+    if (a == "--require-columns") {
+      gRequireColumns = true;
+      continue;
     }
     if (a == "--check-names") {
       namesOnly = true;
