@@ -217,19 +217,22 @@ bool isValidUtf8(std::string_view s) {
   return true;
 }
 
+void forEachPiece(std::string_view text, char sep, const std::function<bool(std::string_view)> &fn) {
+  for (size_t pos = 0;;) {
+    size_t end = text.find(sep, pos);
+    if (!fn(text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos))) return;
+    if (end == std::string_view::npos) return;
+    pos = end + 1;
+  }
+}
+
 void forEachRawPair(std::string_view text,
                     const std::function<bool(std::string_view, std::string_view)> &fn) {
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t amp = text.find('&', pos);
-    if (amp == std::string_view::npos) amp = text.size();
-    std::string_view piece = text.substr(pos, amp - pos);
-    pos = amp + 1;
-    if (piece.empty()) continue;
+  forEachPiece(text, '&', [&](std::string_view piece) {
+    if (piece.empty()) return true;
     size_t eq = piece.find('=');
-    if (!fn(piece.substr(0, eq), eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1)))
-      return;
-  }
+    return fn(piece.substr(0, eq), eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1));
+  });
 }
 
 Ec2Result<Params> decodeForm(std::string_view text) {
@@ -314,25 +317,38 @@ Ec2Result<std::vector<std::string>> Ec2Params::list(std::string_view prefix) con
   return scalarsFrom(entriesUnder(byName_, prefix), prefix);
 }
 
-Ec2Result<std::vector<Ec2Filter>> Ec2Params::filters(std::string_view prefix) const {
-  Groups groups = CFM_NET_TRY(groupByIndex(entriesUnder(byName_, prefix), prefix));
-  std::vector<Ec2Filter> out;
+namespace {
+/// `prefix.N` structures of one required scalar (`scalarName`, into `scalar`) and one nested list
+/// (`listName.M...`, read by `readList` into `list`): Filter.N and TagSpecification.N.
+template <typename T, typename Item>
+Ec2Result<std::vector<T>>
+structsWithList(const Entries &entries, std::string_view prefix, std::string_view scalarName,
+                std::string T::*scalar, std::string_view listName, std::vector<Item> T::*list,
+                Ec2Result<std::vector<Item>> (*readList)(const Entries &, std::string_view)) {
+  Groups groups = CFM_NET_TRY(groupByIndex(entries, prefix));
+  std::vector<T> out;
   for (auto &[index, group] : groups) {
-    Ec2Filter filter;
-    bool hasName = false;
+    T item{};
+    bool hasScalar = false;
     for (const Entry &e : group) {
-      if (e.rest == "Name") {
-        filter.name = e.value;
-        hasName = true;
-      } else if (!isNestedIn(e, "Value")) {
+      if (e.rest == scalarName) {
+        item.*scalar = e.value;
+        hasScalar = true;
+      } else if (!isNestedIn(e, listName)) {
         return unknownParameter(e);
       }
     }
-    if (!hasName) return missingMember(group, "Name");
-    filter.values = CFM_NET_TRY(scalarsFrom(nested(group, "Value"), "Value"));
-    out.push_back(std::move(filter));
+    if (!hasScalar) return missingMember(group, scalarName);
+    item.*list = CFM_NET_TRY(readList(nested(group, listName), listName));
+    out.push_back(std::move(item));
   }
   return out;
+}
+} // namespace
+
+Ec2Result<std::vector<Ec2Filter>> Ec2Params::filters(std::string_view prefix) const {
+  return structsWithList(entriesUnder(byName_, prefix), prefix, "Name", &Ec2Filter::name, "Value",
+                         &Ec2Filter::values, scalarsFrom);
 }
 
 Ec2Result<std::vector<Ec2Tag>> Ec2Params::tags(std::string_view prefix) const {
@@ -340,24 +356,8 @@ Ec2Result<std::vector<Ec2Tag>> Ec2Params::tags(std::string_view prefix) const {
 }
 
 Ec2Result<std::vector<Ec2TagSpecification>> Ec2Params::tagSpecifications(std::string_view prefix) const {
-  Groups groups = CFM_NET_TRY(groupByIndex(entriesUnder(byName_, prefix), prefix));
-  std::vector<Ec2TagSpecification> out;
-  for (auto &[index, group] : groups) {
-    Ec2TagSpecification spec;
-    bool hasType = false;
-    for (const Entry &e : group) {
-      if (e.rest == "ResourceType") {
-        spec.resourceType = e.value;
-        hasType = true;
-      } else if (!isNestedIn(e, "Tag")) {
-        return unknownParameter(e);
-      }
-    }
-    if (!hasType) return missingMember(group, "ResourceType");
-    spec.tags = CFM_NET_TRY(tagsFrom(nested(group, "Tag"), "Tag"));
-    out.push_back(std::move(spec));
-  }
-  return out;
+  return structsWithList(entriesUnder(byName_, prefix), prefix, "ResourceType",
+                         &Ec2TagSpecification::resourceType, "Tag", &Ec2TagSpecification::tags, tagsFrom);
 }
 
 // --- writers -----------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ using Params = std::vector<Param>;
 /// never `+`). With `keepSlash`, `/` stays too (paths).
 std::string uriEncode(std::string_view s, bool keepSlash = false);
 
+/// Calls `fn(piece)` for each piece of `text` between `sep`s, empty ones included ("a//b" by `/`
+/// is "a", "", "b"); stops when `fn` returns false.
+void forEachPiece(std::string_view text, char sep, const std::function<bool(std::string_view)> &fn);
+
 /// Calls `fn(name, value)` with the raw (still encoded) halves of each non-empty `&`-separated
 /// piece of `text`, split at the first `=` (no `=`: an empty value); stops when `fn` returns false.
 void forEachRawPair(std::string_view text, const std::function<bool(std::string_view, std::string_view)> &fn);

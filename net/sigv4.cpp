@@ -290,26 +290,19 @@ std::optional<int64_t> parseAmzDate(std::string_view text) {
 std::string canonicalPath(std::string_view path, bool normalize) {
   if (path.empty()) return "/";
   if (!normalize) return uriEncode(path, /*keepSlash=*/true);
-  // RFC 3986's remove_dot_segments, with empty segments dropped too (`//a//` is `/a/`).
+  // RFC 3986's remove_dot_segments, with empty segments dropped too (`//a//` is `/a/`); a path
+  // ending in `/`, `/.` or `/..` keeps a trailing slash.
   std::vector<std::string_view> segments;
-  bool trailingSlash = path.back() == '/';
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view seg = path.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (seg.empty() || seg == ".") {
-      if (slash == path.size() && seg == ".") trailingSlash = true;
-      continue;
-    }
+  bool trailingSlash = false;
+  forEachPiece(path.front() == '/' ? path.substr(1) : path, '/', [&](std::string_view seg) {
+    trailingSlash = seg.empty() || seg == "." || seg == "..";
     if (seg == "..") {
       if (!segments.empty()) segments.pop_back();
-      if (slash == path.size()) trailingSlash = true;
-      continue;
+    } else if (!trailingSlash) {
+      segments.push_back(seg);
     }
-    segments.push_back(seg);
-  }
+    return true;
+  });
   std::string out;
   for (std::string_view seg : segments) {
     out += '/';
@@ -448,28 +441,22 @@ Ec2Result<VerifiedRequest> verify(const HttpRequest &request, const VerifyOption
 
   // Credential = KEY/YYYYMMDD/REGION/SERVICE/aws4_request.
   std::vector<std::string_view> scope;
-  std::string_view cred = claim.credential;
-  for (size_t pos = 0;;) {
-    size_t slash = cred.find('/', pos);
-    scope.push_back(cred.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
-    if (slash == std::string_view::npos || scope.size() > 5) break;
-    pos = slash + 1;
-  }
+  forEachPiece(claim.credential, '/', [&](std::string_view part) {
+    scope.push_back(part);
+    return scope.size() <= 5;
+  });
   if (scope.size() != 5 || scope[0].empty())
     return incomplete("credential `" + claim.credential +
                       "` is not of the form ACCESS_KEY/YYYYMMDD/REGION/SERVICE/aws4_request");
 
   // Signed headers: lower case, sorted, without repeats, `host` among them.
   std::vector<std::string> names;
-  std::string_view sh = claim.signedHeaders;
-  for (size_t pos = 0; pos <= sh.size();) {
-    size_t semi = sh.find(';', pos);
-    if (semi == std::string_view::npos) semi = sh.size();
-    names.emplace_back(sh.substr(pos, semi - pos));
-    pos = semi + 1;
-    if (names.size() > kSigV4MaxSignedHeaders)
-      return incomplete("the request signs more than " + std::to_string(kSigV4MaxSignedHeaders) + " headers");
-  }
+  forEachPiece(claim.signedHeaders, ';', [&](std::string_view name) {
+    names.emplace_back(name);
+    return names.size() <= kSigV4MaxSignedHeaders;
+  });
+  if (names.size() > kSigV4MaxSignedHeaders)
+    return incomplete("the request signs more than " + std::to_string(kSigV4MaxSignedHeaders) + " headers");
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i].empty() || names[i] != lowerAscii(names[i]) || (i > 0 && names[i - 1] >= names[i]))
       return incomplete("signed headers `" + claim.signedHeaders +

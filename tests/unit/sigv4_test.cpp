@@ -87,11 +87,11 @@ std::string writeRequest(const std::string &method, const std::string &target,
 const Credentials kSuiteCredentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
 const int64_t kSuiteTime = *parseAmzDate("20150830T123600Z");
 
-SigningOptions suiteOptions() {
+SigningOptions signingOptions(std::string region, std::string service, int64_t time) {
   SigningOptions o;
-  o.region = "us-east-1";
-  o.service = "service";
-  o.time = kSuiteTime;
+  o.region = std::move(region);
+  o.service = std::move(service);
+  o.time = time;
   return o;
 }
 
@@ -131,7 +131,7 @@ TEST(SigV4Suite, ClassicAws4TestSuite) {
     SuiteRequest signedReq = parseRequest(sreq);
     for (std::string_view token : signedReq.request.headerValues("X-Amz-Security-Token"))
       creds.sessionToken = std::string(token);
-    SigningOptions opts = suiteOptions();
+    SigningOptions opts = signingOptions("us-east-1", "service", kSuiteTime);
     opts.signSessionToken = creq.find("\nx-amz-security-token:") != std::string::npos;
 
     HeaderSignature sig = signWithHeaders(req.request, creds, opts);
@@ -303,13 +303,7 @@ HttpRequest ec2Request() {
   return r;
 }
 
-SigningOptions ec2Options(int64_t time = kNow) {
-  SigningOptions o;
-  o.region = "cfm-1";
-  o.service = "ec2";
-  o.time = time;
-  return o;
-}
+SigningOptions ec2Options(int64_t time = kNow) { return signingOptions("cfm-1", "ec2", time); }
 
 VerifyOptions ec2Verifier(int64_t now = kNow) {
   VerifyOptions v = verifierFor(ec2Options(now), kKey);
