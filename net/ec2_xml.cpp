@@ -118,6 +118,7 @@ Result<Instance> instance(pugi::xml_node n, const std::string &reservationId) {
   i.launchTime = text(n, "launchTime");
   i.clientToken = text(n, "clientToken");
   i.keyName = text(n, "keyName");
+  i.reason = text(n, "reason");
   i.stateReasonCode = text(n.child("stateReason"), "code");
   i.stateReasonMessage = text(n.child("stateReason"), "message");
   i.amiLaunchIndex = static_cast<int>(CFM_TRY(number(n, "amiLaunchIndex", 0)));
@@ -269,6 +270,250 @@ Result<Reply<bool>> readReturn(std::string_view xml) {
   if (!d.root.child("return")) return bad("<" + std::string(d.root.name()) + "> without <return>");
   r.value = CFM_TRY(boolean(d.root, "return"));
   return r;
+}
+
+} // namespace cfm::net::ec2
+
+// ---- writing ----
+
+namespace cfm::net::ec2 {
+
+namespace {
+
+/// A tiny XML writer: elements with escaped text, nothing else (replies need no attributes but
+/// the root's namespace).
+class Xml {
+public:
+  Xml &open(std::string_view name) {
+    s_ += '<';
+    s_ += name;
+    s_ += '>';
+    return *this;
+  }
+  Xml &close(std::string_view name) {
+    s_ += "</";
+    s_ += name;
+    s_ += '>';
+    return *this;
+  }
+  Xml &root(std::string_view name) {
+    s_ += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<";
+    s_ += name;
+    s_ += " xmlns=\"";
+    s_ += kXmlns;
+    s_ += "\">";
+    return *this;
+  }
+  /// An element with text; skipped when the text is empty and `always` is false.
+  Xml &leaf(std::string_view name, std::string_view text, bool always = false) {
+    if (text.empty() && !always) return *this;
+    open(name);
+    for (char c : text) {
+      switch (c) {
+      case '&': s_ += "&amp;"; break;
+      case '<': s_ += "&lt;"; break;
+      case '>': s_ += "&gt;"; break;
+      case '"': s_ += "&quot;"; break;
+      default: s_ += c;
+      }
+    }
+    return close(name);
+  }
+  Xml &leaf(std::string_view name, int64_t v) { return leaf(name, std::to_string(v), true); }
+  Xml &flag(std::string_view name, bool v) { return leaf(name, v ? "true" : "false", true); }
+  std::string take() { return std::move(s_); }
+
+private:
+  std::string s_;
+};
+
+void state(Xml &x, std::string_view name, const InstanceState &s) {
+  x.open(name).leaf("code", s.code).leaf("name", s.name, true).close(name);
+}
+
+void tags(Xml &x, const std::vector<Tag> &ts) {
+  if (ts.empty()) return;
+  x.open("tagSet");
+  for (const Tag &t : ts) x.open("item").leaf("key", t.key, true).leaf("value", t.value, true).close("item");
+  x.close("tagSet");
+}
+
+void instance(Xml &x, const Instance &i) {
+  x.open("item").leaf("instanceId", i.instanceId, true).leaf("imageId", i.imageId, true);
+  state(x, "instanceState", i.state);
+  x.leaf("privateDnsName", i.privateDnsName, true).leaf("dnsName", i.dnsName, true);
+  x.leaf("reason", i.reason, true);
+  x.leaf("keyName", i.keyName).leaf("amiLaunchIndex", i.amiLaunchIndex);
+  x.leaf("instanceType", i.instanceType, true).leaf("launchTime", i.launchTime);
+  x.open("placement").leaf("availabilityZone", i.availabilityZone, true).close("placement");
+  x.open("monitoring").leaf("state", "disabled").close("monitoring");
+  x.leaf("privateIpAddress", i.privateIpAddress).leaf("ipAddress", i.ipAddress);
+  if (!i.stateReasonCode.empty())
+    x.open("stateReason").leaf("code", i.stateReasonCode).leaf("message", i.stateReasonMessage).close("stateReason");
+  if (!i.blockDevices.empty()) {
+    x.open("blockDeviceMapping");
+    for (const BlockDevice &b : i.blockDevices)
+      x.open("item")
+          .leaf("deviceName", b.deviceName, true)
+          .open("ebs")
+          .leaf("volumeId", b.volumeId, true)
+          .leaf("status", b.status, true)
+          .close("ebs")
+          .close("item");
+    x.close("blockDeviceMapping");
+  }
+  x.leaf("clientToken", i.clientToken);
+  tags(x, i.tags);
+  x.close("item");
+}
+
+void reservation(Xml &x, std::string_view reservationId, std::string_view ownerId, const std::vector<Instance> &is,
+                 size_t from, size_t to) {
+  x.leaf("reservationId", reservationId, true).leaf("ownerId", ownerId, true);
+  x.open("groupSet").close("groupSet").open("instancesSet");
+  for (size_t k = from; k < to; ++k) instance(x, is[k]);
+  x.close("instancesSet");
+}
+
+void attachment(Xml &x, const VolumeAttachment &a) {
+  x.leaf("volumeId", a.volumeId, true).leaf("instanceId", a.instanceId, true).leaf("device", a.device, true);
+  x.leaf("status", a.status, true).leaf("attachTime", a.attachTime).flag("deleteOnTermination", a.deleteOnTermination);
+}
+
+void volume(Xml &x, const Volume &v) {
+  x.leaf("volumeId", v.volumeId, true).leaf("size", v.sizeGiB).leaf("snapshotId", v.snapshotId, true);
+  x.leaf("availabilityZone", v.availabilityZone, true).leaf("status", v.status, true);
+  x.leaf("createTime", v.createTime).leaf("volumeType", v.volumeType);
+}
+
+void address(Xml &x, const Address &a) {
+  x.leaf("publicIp", a.publicIp, true).leaf("allocationId", a.allocationId).leaf("domain", a.domain);
+  x.leaf("instanceId", a.instanceId).leaf("associationId", a.associationId).leaf("privateIpAddress", a.privateIpAddress);
+}
+
+std::string response(std::string_view action) { return std::string(action) + "Response"; }
+
+} // namespace
+
+std::string writeError(const ApiError &e) {
+  Xml x;
+  std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  x.open("Response").open("Errors").open("Error").leaf("Code", e.code, true).leaf("Message", e.message, true);
+  x.close("Error").close("Errors").leaf("RequestID", e.requestId, true).close("Response");
+  return s + x.take();
+}
+
+std::string writeRunInstances(std::string_view requestId, std::string_view reservationId, std::string_view ownerId,
+                              const std::vector<Instance> &instances) {
+  Xml x;
+  x.root("RunInstancesResponse").leaf("requestId", requestId, true);
+  reservation(x, reservationId, ownerId, instances, 0, instances.size());
+  return x.close("RunInstancesResponse").take();
+}
+
+std::string writeDescribeInstances(std::string_view requestId, std::string_view ownerId,
+                                   const std::vector<Instance> &instances, std::string_view nextToken) {
+  Xml x;
+  x.root("DescribeInstancesResponse").leaf("requestId", requestId, true).open("reservationSet");
+  // Instances of one reservation are written together, reservations in order of first appearance.
+  std::vector<bool> done(instances.size(), false);
+  for (size_t i = 0; i < instances.size(); ++i) {
+    if (done[i]) continue;
+    std::vector<Instance> group;
+    for (size_t k = i; k < instances.size(); ++k)
+      if (!done[k] && instances[k].reservationId == instances[i].reservationId) {
+        done[k] = true;
+        group.push_back(instances[k]);
+      }
+    x.open("item");
+    reservation(x, instances[i].reservationId, ownerId, group, 0, group.size());
+    x.close("item");
+  }
+  x.close("reservationSet").leaf("nextToken", nextToken);
+  return x.close("DescribeInstancesResponse").take();
+}
+
+std::string writeStateChanges(std::string_view action, std::string_view requestId,
+                              const std::vector<StateChange> &changes) {
+  Xml x;
+  std::string root = response(action);
+  x.root(root).leaf("requestId", requestId, true).open("instancesSet");
+  for (const StateChange &c : changes) {
+    x.open("item").leaf("instanceId", c.instanceId, true);
+    state(x, "currentState", c.current);
+    state(x, "previousState", c.previous);
+    x.close("item");
+  }
+  return x.close("instancesSet").close(root).take();
+}
+
+std::string writeCreateVolume(std::string_view requestId, const Volume &v) {
+  Xml x;
+  x.root("CreateVolumeResponse").leaf("requestId", requestId, true);
+  volume(x, v);
+  tags(x, v.tags);
+  return x.close("CreateVolumeResponse").take();
+}
+
+std::string writeDescribeVolumes(std::string_view requestId, const std::vector<Volume> &vs,
+                                 std::string_view nextToken) {
+  Xml x;
+  x.root("DescribeVolumesResponse").leaf("requestId", requestId, true).open("volumeSet");
+  for (const Volume &v : vs) {
+    x.open("item");
+    volume(x, v);
+    x.open("attachmentSet");
+    for (const VolumeAttachment &a : v.attachments) {
+      x.open("item");
+      attachment(x, a);
+      x.close("item");
+    }
+    x.close("attachmentSet");
+    tags(x, v.tags);
+    x.close("item");
+  }
+  x.close("volumeSet").leaf("nextToken", nextToken);
+  return x.close("DescribeVolumesResponse").take();
+}
+
+std::string writeAttachment(std::string_view action, std::string_view requestId, const VolumeAttachment &a) {
+  Xml x;
+  std::string root = response(action);
+  x.root(root).leaf("requestId", requestId, true);
+  attachment(x, a);
+  return x.close(root).take();
+}
+
+std::string writeAllocateAddress(std::string_view requestId, const Address &a) {
+  Xml x;
+  x.root("AllocateAddressResponse").leaf("requestId", requestId, true);
+  address(x, a);
+  return x.close("AllocateAddressResponse").take();
+}
+
+std::string writeDescribeAddresses(std::string_view requestId, const std::vector<Address> &as) {
+  Xml x;
+  x.root("DescribeAddressesResponse").leaf("requestId", requestId, true).open("addressesSet");
+  for (const Address &a : as) {
+    x.open("item");
+    address(x, a);
+    x.close("item");
+  }
+  return x.close("addressesSet").close("DescribeAddressesResponse").take();
+}
+
+std::string writeAssociateAddress(std::string_view requestId, std::string_view associationId) {
+  Xml x;
+  x.root("AssociateAddressResponse").leaf("requestId", requestId, true).flag("return", true);
+  x.leaf("associationId", associationId);
+  return x.close("AssociateAddressResponse").take();
+}
+
+std::string writeReturn(std::string_view action, std::string_view requestId, bool value) {
+  Xml x;
+  std::string root = response(action);
+  x.root(root).leaf("requestId", requestId, true).flag("return", value);
+  return x.close(root).take();
 }
 
 } // namespace cfm::net::ec2

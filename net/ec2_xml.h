@@ -1,6 +1,6 @@
 // ec2_xml.h — the EC2 Query API's XML replies (API version 2016-11-15) as C++ values: what the
 // EC2 driver reads from any EC2-compatible cloud (AWS, Eucalyptus, cfm-cloud) and what cfm-cloud
-// writes. One reader per reply shape the procedure API needs; every reader also recognises the
+// writes (the writers below; reading what they write gives the same values back). One reader per reply shape the procedure API needs; every reader also recognises the
 // error document (`<Response><Errors><Error><Code>`) and returns it as an ApiError.
 //
 // Readers are lenient where real clouds differ (an element may be missing or empty, the
@@ -47,6 +47,7 @@ struct Instance {
   InstanceState state;
   std::string privateIpAddress, ipAddress, privateDnsName, dnsName;
   std::string availabilityZone, launchTime, clientToken, keyName;
+  std::string reason; // the state transition's reason, as text (`<reason>`)
   std::string stateReasonCode, stateReasonMessage;
   int amiLaunchIndex = 0;
   std::vector<BlockDevice> blockDevices;
@@ -107,5 +108,33 @@ Result<Reply<std::string>> readAssociation(std::string_view xml);
 /// Replies that say only `<return>true</return>`: CreateTags, DeleteTags, DeleteVolume,
 /// DisassociateAddress, ReleaseAddress, RebootInstances.
 Result<Reply<bool>> readReturn(std::string_view xml);
+
+// ---- writing (cfm-cloud): the same shapes, element names as botocore's EC2 model gives them ----
+
+/// The namespace of every reply of API version 2016-11-15.
+inline constexpr std::string_view kXmlns = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+/// The error document (HTTP status chosen by the caller): `<Response><Errors><Error>...`.
+std::string writeError(const ApiError &e);
+/// RunInstancesResponse: one reservation (its id and owner) with its instances.
+std::string writeRunInstances(std::string_view requestId, std::string_view reservationId, std::string_view ownerId,
+                              const std::vector<Instance> &instances);
+/// DescribeInstancesResponse: instances grouped by their reservationId, in order of first
+/// appearance; `nextToken` when more pages follow.
+std::string writeDescribeInstances(std::string_view requestId, std::string_view ownerId,
+                                   const std::vector<Instance> &instances, std::string_view nextToken = {});
+/// Start/Stop/TerminateInstancesResponse (`action` is "StartInstances" ...).
+std::string writeStateChanges(std::string_view action, std::string_view requestId,
+                              const std::vector<StateChange> &changes);
+std::string writeCreateVolume(std::string_view requestId, const Volume &v);
+std::string writeDescribeVolumes(std::string_view requestId, const std::vector<Volume> &vs,
+                                 std::string_view nextToken = {});
+/// Attach/DetachVolumeResponse (`action` is "AttachVolume" or "DetachVolume").
+std::string writeAttachment(std::string_view action, std::string_view requestId, const VolumeAttachment &a);
+std::string writeAllocateAddress(std::string_view requestId, const Address &a);
+std::string writeDescribeAddresses(std::string_view requestId, const std::vector<Address> &as);
+std::string writeAssociateAddress(std::string_view requestId, std::string_view associationId);
+/// `<ActionResponse><requestId/><return>true</return>` (CreateTags, DeleteVolume ...).
+std::string writeReturn(std::string_view action, std::string_view requestId, bool value = true);
 
 } // namespace cfm::net::ec2

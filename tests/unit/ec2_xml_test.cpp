@@ -234,5 +234,79 @@ TEST(Ec2Xml, StateCodeHighByteIsIgnored) {
   EXPECT_EQ(r->value[0].state, (InstanceState{16, "running"}));
 }
 
+// ---- writing: what cfm-cloud writes reads back as the same values ----
+
+Instance sampleInstance(std::string id, std::string reservation) {
+  Instance i;
+  i.instanceId = std::move(id);
+  i.imageId = "cfm-default";
+  i.instanceType = "c1.small";
+  i.reservationId = std::move(reservation);
+  i.state = {16, "running"};
+  i.privateIpAddress = "127.1.0.2";
+  i.ipAddress = "127.1.1.2";
+  i.availabilityZone = "local-1a";
+  i.launchTime = "2026-12-04T10:00:00.000Z";
+  i.clientToken = "tok-1";
+  i.reason = "User initiated <&> \"quoted\"";
+  i.blockDevices = {{"/dev/sdf", "vol-1", "attached"}};
+  i.tags = {{"cfm:system", "web3"}, {"Name", "web & db"}};
+  return i;
+}
+
+TEST(Ec2XmlWrite, InstancesRoundTrip) {
+  std::vector<Instance> run = {sampleInstance("i-1", "r-1"), sampleInstance("i-2", "r-1")};
+  run[1].amiLaunchIndex = 1;
+  auto r = readInstances(writeRunInstances("req-1", "r-1", "owner", run));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->value, run);
+  EXPECT_EQ(r->requestId, "req-1");
+  // Describe groups by reservation (r-1's two instances together) and keeps the page token.
+  std::vector<Instance> all = {run[0], sampleInstance("i-3", "r-2"), run[1]};
+  auto d = readInstances(writeDescribeInstances("req-2", "owner", all, "page-2"));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->value, (std::vector<Instance>{run[0], run[1], all[1]}));
+  EXPECT_EQ(d->nextToken, "page-2");
+}
+
+TEST(Ec2XmlWrite, OtherRepliesRoundTrip) {
+  std::vector<StateChange> changes = {{"i-1", {32, "shutting-down"}, {16, "running"}}};
+  auto c = readStateChanges(writeStateChanges("TerminateInstances", "req", changes));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->value, changes);
+  Volume v{"vol-1", "", "local-1a", "in-use", "2026-12-04T10:00:00.000Z", "standard", 8, {}, {{"k", "v"}}};
+  v.attachments = {{"vol-1", "i-1", "/dev/sdf", "attached", "2026-12-04T10:01:00.000Z", false}};
+  auto dv = readVolumes(writeDescribeVolumes("req", {v}));
+  ASSERT_TRUE(dv.ok()) << dv.error().message;
+  EXPECT_EQ(dv->value, std::vector<Volume>{v});
+  Volume created = v;
+  created.attachments.clear();
+  auto cv = readVolumes(writeCreateVolume("req", created));
+  ASSERT_TRUE(cv.ok()) << cv.error().message;
+  EXPECT_EQ(cv->value, std::vector<Volume>{created});
+  auto at = readAttachment(writeAttachment("AttachVolume", "req", v.attachments[0]));
+  ASSERT_TRUE(at.ok()) << at.error().message;
+  EXPECT_EQ(at->value, v.attachments[0]);
+  Address a{"127.1.1.2", "eipalloc-1", "vpc", "i-1", "eipassoc-1", "127.1.0.2"};
+  auto al = readAddresses(writeAllocateAddress("req", Address{a.publicIp, a.allocationId, a.domain, "", "", ""}));
+  ASSERT_TRUE(al.ok()) << al.error().message;
+  EXPECT_EQ(al->value[0].allocationId, "eipalloc-1");
+  auto da = readAddresses(writeDescribeAddresses("req", {a}));
+  ASSERT_TRUE(da.ok()) << da.error().message;
+  EXPECT_EQ(da->value, std::vector<Address>{a});
+  auto as = readAssociation(writeAssociateAddress("req", "eipassoc-1"));
+  ASSERT_TRUE(as.ok()) << as.error().message;
+  EXPECT_EQ(as->value, "eipassoc-1");
+  auto rt = readReturn(writeReturn("CreateTags", "req"));
+  ASSERT_TRUE(rt.ok()) << rt.error().message;
+  EXPECT_TRUE(rt->value);
+  ApiError e{"InvalidInstanceID.NotFound", "The instance ID 'i-9' does not exist", "req-9"};
+  auto err = readError(writeError(e));
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code, e.code);
+  EXPECT_EQ(err->message, e.message);
+  EXPECT_EQ(err->requestId, e.requestId);
+}
+
 } // namespace
 } // namespace cfm::net::ec2
