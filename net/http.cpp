@@ -12,7 +12,7 @@
 
 namespace cfm::net {
 
-std::string HttpResponse::header(std::string_view name) const {
+std::string HttpClient::Response::header(std::string_view name) const {
   for (const auto &[k, v] : headers)
     if (k.size() == name.size() && strncasecmp(k.data(), name.data(), k.size()) == 0) return v;
   return {};
@@ -21,11 +21,11 @@ std::string HttpResponse::header(std::string_view name) const {
 namespace {
 
 struct Transfer {
-  HttpRequest req;
+  HttpClient::Request req;
   HttpClient::Done done;
   CURL *easy = nullptr;
   curl_slist *headers = nullptr;
-  HttpResponse resp;
+  HttpClient::Response resp;
   bool tooBig = false;
   char errbuf[CURL_ERROR_SIZE] = {0};
   ~Transfer() {
@@ -98,7 +98,7 @@ struct HttpClient::Impl {
   }
 
   static void fail(Transfer &t, std::string message, bool retry) {
-    HttpOutcome o;
+    HttpClient::Outcome o;
     o.failure = {std::move(message), retry};
     t.done(std::move(o));
   }
@@ -140,7 +140,7 @@ struct HttpClient::Impl {
     if (code == CURLE_OK) {
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->resp.status);
       ++completed;
-      HttpOutcome o;
+      HttpClient::Outcome o;
       o.ok = true;
       o.response = std::move(t->resp);
       t->done(std::move(o));
@@ -221,7 +221,7 @@ HttpClient::~HttpClient() {
   impl_->thread.join();
 }
 
-void HttpClient::submit(HttpRequest request, Done done) {
+void HttpClient::submit(HttpClient::Request request, Done done) {
   auto t = std::make_unique<Transfer>();
   t->req = std::move(request);
   t->done = std::move(done);

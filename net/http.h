@@ -18,41 +18,41 @@
 
 namespace cfm::net {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct HttpRequest {
-  std::string method = "GET"; // GET, POST, PUT, DELETE, HEAD
-  std::string url;
-  Headers headers;
-  std::string body;
-  int64_t timeoutMs = 30000;        // the whole transfer
-  int64_t connectTimeoutMs = 10000; // establishing the connection
-};
-
-struct HttpResponse {
-  long status = 0;
-  Headers headers; // names as the server sent them
-  std::string body;
-  /// The first header of that name (case-insensitive), or empty.
-  std::string header(std::string_view name) const;
-};
-
-/// Why a request got no reply: a message for people, and whether a retry may succeed
-/// (connection refused or reset, timeouts, DNS trouble: yes; a malformed URL: no).
-struct HttpFailure {
-  std::string message;
-  bool retryable = false;
-};
-
-/// What a finished request gives: the reply, whatever its status, or the failure.
-struct HttpOutcome {
-  bool ok = false; // true: `response` holds the reply
-  HttpResponse response;
-  HttpFailure failure;
-};
-
 class HttpClient {
 public:
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
+  struct Request {
+    std::string method = "GET"; // GET, POST, PUT, DELETE, HEAD
+    std::string url;
+    Headers headers;
+    std::string body;
+    int64_t timeoutMs = 30000;        // the whole transfer
+    int64_t connectTimeoutMs = 10000; // establishing the connection
+  };
+
+  struct Response {
+    long status = 0;
+    Headers headers; // names as the server sent them
+    std::string body;
+    /// The first header of that name (case-insensitive), or empty.
+    std::string header(std::string_view name) const;
+  };
+
+  /// Why a request got no reply: a message for people, and whether a retry may succeed
+  /// (connection refused or reset, timeouts, DNS trouble: yes; a malformed URL: no).
+  struct Failure {
+    std::string message;
+    bool retryable = false;
+  };
+
+  /// What a finished request gives: the reply, whatever its status, or the failure.
+  struct Outcome {
+    bool ok = false; // true: `response` holds the reply
+    Response response;
+    Failure failure;
+  };
+
   static constexpr long kMaxConnectionsPerHost = 64;
   static constexpr size_t kMaxResponseBytes = size_t(64) << 20; // a longer reply is a failure
 
@@ -64,9 +64,9 @@ public:
   HttpClient &operator=(const HttpClient &) = delete;
 
   /// Called once, on the client's thread, when the request ends. It must not block.
-  using Done = std::function<void(HttpOutcome)>;
+  using Done = std::function<void(Outcome)>;
   /// Queues a request (any thread). After the client stopped, `done` runs at once with a failure.
-  void submit(HttpRequest request, Done done);
+  void submit(Request request, Done done);
 
   struct Stats {
     uint64_t submitted = 0, completed = 0, failed = 0;

@@ -48,13 +48,13 @@ private:
 class Outcomes {
 public:
   HttpClient::Done sink() {
-    return [this](HttpOutcome o) {
+    return [this](HttpClient::Outcome o) {
       std::lock_guard<std::mutex> g(mu_);
       got_.push_back(std::move(o));
       cv_.notify_all();
     };
   }
-  std::vector<HttpOutcome> waitFor(size_t n) {
+  std::vector<HttpClient::Outcome> waitFor(size_t n) {
     std::unique_lock<std::mutex> g(mu_);
     cv_.wait_for(g, std::chrono::seconds(60), [&] { return got_.size() >= n; });
     return got_;
@@ -63,7 +63,7 @@ public:
 private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<HttpOutcome> got_;
+  std::vector<HttpClient::Outcome> got_;
 };
 
 std::unique_ptr<HttpClient> client() {
@@ -125,7 +125,7 @@ TEST(Http, AThousandRequestsInFlightFromOneThread) {
   auto got = out.waitFor(1000);
   ASSERT_EQ(got.size(), 1000u);
   std::vector<bool> seen(1000, false);
-  for (const HttpOutcome &o : got) {
+  for (const HttpClient::Outcome &o : got) {
     ASSERT_TRUE(o.ok) << o.failure.message;
     seen[static_cast<size_t>(std::stoi(o.response.body))] = true;
   }
@@ -158,7 +158,7 @@ TEST(Http, FailuresSayWhetherARetryMayHelp) {
   auto got = out.waitFor(2);
   ASSERT_EQ(got.size(), 2u);
   int refused = got[0].failure.message.find("ftp://") == std::string::npos ? 0 : 1;
-  const HttpOutcome &r = got[static_cast<size_t>(refused)], &f = got[static_cast<size_t>(1 - refused)];
+  const HttpClient::Outcome &r = got[static_cast<size_t>(refused)], &f = got[static_cast<size_t>(1 - refused)];
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.failure.retryable) << r.failure.message;
   EXPECT_NE(r.failure.message.find("127.0.0.1"), std::string::npos) << r.failure.message;
@@ -203,7 +203,7 @@ TEST(Http, StoppingEndsWhatIsInFlight) {
   auto got = out.waitFor(3);
   release = true;
   ASSERT_EQ(got.size(), 3u);
-  for (const HttpOutcome &o : got) {
+  for (const HttpClient::Outcome &o : got) {
     EXPECT_FALSE(o.ok);
     EXPECT_EQ(o.failure.message, "the HTTP client stopped");
   }
