@@ -1,0 +1,83 @@
+// config.h — a manager's configuration file (TOML): who the manager is, which cloud it drives
+// (EC2 endpoint, region, credentials), where its store is, and how the VMClasses of OVF
+// descriptors map to that cloud's image ids and instance types — clouds differ (the paper's open
+// problem of federating unlike clouds), so one OVF runs on cfm-cloud, Eucalyptus or AWS through
+// this mapping. docs/manager-config.md is the reference of the format; an example:
+//
+//   [manager]
+//   name = "a"
+//   store = "a/store.db"                 # relative paths are relative to this file
+//
+//   [cloud]
+//   name = "a"
+//   endpoint = "http://127.0.0.1:8601/"
+//   region = "local-a"
+//   credentials = "aws/credentials"      # the AWS shared-credentials format
+//   profile = "cfm-a"                    # default: "default"
+//
+//   [mapping]
+//   default_image = "cfm-default"        # for VMClass images not in [mapping.images]
+//   images = { "debian-12" = "ami-0abc" }
+//   instance_types = [                   # the smallest that fits a VMClass's CPUs and memory
+//     { name = "c1.small", vcpus = 1, memory_mib = 1024 },
+//     { name = "c1.large", vcpus = 4, memory_mib = 8192 } ]
+//   [mapping.vm_classes.db]              # one VMClass by name: fixed image and/or type
+//   instance_type = "c1.large"
+#pragma once
+
+#include "base/result.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cfm::rt::cloud {
+
+struct InstanceType {
+  std::string name;
+  int vcpus = 0;
+  int64_t memoryMib = 0;
+};
+
+struct VMClassMapping {
+  std::string image;        // "" : from images/default_image
+  std::string instanceType; // "" : the smallest that fits
+};
+
+struct Credentials {
+  std::string accessKeyId, secretAccessKey, sessionToken;
+};
+
+struct ManagerConfig {
+  std::string path; // the file read (relative paths below are resolved against its folder)
+  std::string managerName, storePath;
+  std::string cloudName, endpoint, region;
+  std::string credentialsPath, profile = "default";
+  std::string defaultImage;
+  std::map<std::string, std::string> images;
+  std::vector<InstanceType> instanceTypes; // as written; fitting picks the smallest
+  std::map<std::string, VMClassMapping> vmClasses;
+};
+
+/// Reads and checks a manager configuration. Errors name the file, the line and the key.
+Result<ManagerConfig> readManagerConfig(const std::string &path);
+/// The same from text (for tests; `path` names it in messages and anchors relative paths).
+Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::string &path);
+
+/// Reads the access key pair of `profile` from an AWS shared-credentials file
+/// (`[profile]` sections with `aws_access_key_id`, `aws_secret_access_key`,
+/// optional `aws_session_token`).
+Result<Credentials> readCredentials(const std::string &path, const std::string &profile);
+
+/// What a VMClass runs as on this cloud.
+struct Placement {
+  std::string imageId, instanceType;
+};
+/// Maps a VMClass (its name, image, CPUs and memory) to this cloud's image id and instance
+/// type; the error says what is missing and where to add it.
+Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass, std::string_view image, int cpus,
+                               int64_t memoryMib);
+
+} // namespace cfm::rt::cloud
