@@ -45,7 +45,8 @@ template <typename F> Result<void> eachItem(pugi::xml_node parent, const char *s
 
 Result<std::vector<Tag>> tags(pugi::xml_node n) {
   std::vector<Tag> out;
-  for (pugi::xml_node item : n.child("tagSet").children("item")) out.push_back({text(item, "key"), text(item, "value")});
+  for (pugi::xml_node item : n.child("tagSet").children("item"))
+    out.push_back({text(item, "key"), text(item, "value")});
   return out;
 }
 
@@ -79,14 +80,17 @@ std::optional<ApiError> errorOf(pugi::xml_node root) {
 
 Result<void> parse(std::string_view xml, std::initializer_list<std::string_view> roots, Doc &d) {
   // No DTDs or entities: a reply has none, and expanding them is how XML bombs work.
-  pugi::xml_parse_result r = d.doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype);
-  if (!r) return bad(std::string("not XML (") + r.description() + " at offset " + std::to_string(r.offset) + ")");
+  pugi::xml_parse_result r =
+      d.doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype);
+  if (!r)
+    return bad(std::string("not XML (") + r.description() + " at offset " + std::to_string(r.offset) + ")");
   d.root = d.doc.document_element();
   if ((d.error = errorOf(d.root))) return success();
   for (std::string_view want : roots)
     if (want == d.root.name()) return success();
   std::string expected;
-  for (std::string_view want : roots) expected += (expected.empty() ? "<" : " or <") + std::string(want) + ">";
+  for (std::string_view want : roots)
+    expected += (expected.empty() ? "<" : " or <") + std::string(want) + ">";
   return bad("expected " + expected + ", got <" + d.root.name() + ">");
 }
 
@@ -123,7 +127,8 @@ Result<Instance> instance(pugi::xml_node n, const std::string &reservationId) {
   i.stateReasonMessage = text(n.child("stateReason"), "message");
   i.amiLaunchIndex = static_cast<int>(CFM_TRY(number(n, "amiLaunchIndex", 0)));
   for (pugi::xml_node b : n.child("blockDeviceMapping").children("item"))
-    i.blockDevices.push_back({text(b, "deviceName"), text(b.child("ebs"), "volumeId"), text(b.child("ebs"), "status")});
+    i.blockDevices.push_back(
+        {text(b, "deviceName"), text(b.child("ebs"), "volumeId"), text(b.child("ebs"), "status")});
   i.tags = CFM_TRY(tags(n));
   return i;
 }
@@ -166,7 +171,8 @@ Address address(pugi::xml_node n) {
 
 std::optional<ApiError> readError(std::string_view xml) {
   pugi::xml_document doc;
-  if (!doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype)) return std::nullopt;
+  if (!doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype))
+    return std::nullopt;
   return errorOf(doc.document_element());
 }
 
@@ -262,8 +268,8 @@ Result<Reply<std::string>> readAssociation(std::string_view xml) {
 Result<Reply<bool>> readReturn(std::string_view xml) {
   Doc d;
   CFM_CHECK(parse(xml,
-                  {"CreateTagsResponse", "DeleteTagsResponse", "DeleteVolumeResponse", "DisassociateAddressResponse",
-                   "ReleaseAddressResponse", "RebootInstancesResponse"},
+                  {"CreateTagsResponse", "DeleteTagsResponse", "DeleteVolumeResponse",
+                   "DisassociateAddressResponse", "ReleaseAddressResponse", "RebootInstancesResponse"},
                   d));
   auto r = replyOf<bool>(d);
   if (d.error) return r;
@@ -349,7 +355,10 @@ void instance(Xml &x, const Instance &i) {
   x.open("monitoring").leaf("state", "disabled").close("monitoring");
   x.leaf("privateIpAddress", i.privateIpAddress).leaf("ipAddress", i.ipAddress);
   if (!i.stateReasonCode.empty())
-    x.open("stateReason").leaf("code", i.stateReasonCode).leaf("message", i.stateReasonMessage).close("stateReason");
+    x.open("stateReason")
+        .leaf("code", i.stateReasonCode)
+        .leaf("message", i.stateReasonMessage)
+        .close("stateReason");
   if (!i.blockDevices.empty()) {
     x.open("blockDeviceMapping");
     for (const BlockDevice &b : i.blockDevices)
@@ -367,8 +376,8 @@ void instance(Xml &x, const Instance &i) {
   x.close("item");
 }
 
-void reservation(Xml &x, std::string_view reservationId, std::string_view ownerId, const std::vector<Instance> &is,
-                 size_t from, size_t to) {
+void reservation(Xml &x, std::string_view reservationId, std::string_view ownerId,
+                 const std::vector<Instance> &is, size_t from, size_t to) {
   x.leaf("reservationId", reservationId, true).leaf("ownerId", ownerId, true);
   x.open("groupSet").close("groupSet").open("instancesSet");
   for (size_t k = from; k < to; ++k) instance(x, is[k]);
@@ -377,7 +386,9 @@ void reservation(Xml &x, std::string_view reservationId, std::string_view ownerI
 
 void attachment(Xml &x, const VolumeAttachment &a) {
   x.leaf("volumeId", a.volumeId, true).leaf("instanceId", a.instanceId, true).leaf("device", a.device, true);
-  x.leaf("status", a.status, true).leaf("attachTime", a.attachTime).flag("deleteOnTermination", a.deleteOnTermination);
+  x.leaf("status", a.status, true)
+      .leaf("attachTime", a.attachTime)
+      .flag("deleteOnTermination", a.deleteOnTermination);
 }
 
 void volume(Xml &x, const Volume &v) {
@@ -388,7 +399,9 @@ void volume(Xml &x, const Volume &v) {
 
 void address(Xml &x, const Address &a) {
   x.leaf("publicIp", a.publicIp, true).leaf("allocationId", a.allocationId).leaf("domain", a.domain);
-  x.leaf("instanceId", a.instanceId).leaf("associationId", a.associationId).leaf("privateIpAddress", a.privateIpAddress);
+  x.leaf("instanceId", a.instanceId)
+      .leaf("associationId", a.associationId)
+      .leaf("privateIpAddress", a.privateIpAddress);
 }
 
 std::string response(std::string_view action) { return std::string(action) + "Response"; }
@@ -403,8 +416,8 @@ std::string writeError(const ApiError &e) {
   return s + x.take();
 }
 
-std::string writeRunInstances(std::string_view requestId, std::string_view reservationId, std::string_view ownerId,
-                              const std::vector<Instance> &instances) {
+std::string writeRunInstances(std::string_view requestId, std::string_view reservationId,
+                              std::string_view ownerId, const std::vector<Instance> &instances) {
   Xml x;
   x.root("RunInstancesResponse").leaf("requestId", requestId, true);
   reservation(x, reservationId, ownerId, instances, 0, instances.size());

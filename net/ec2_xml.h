@@ -1,7 +1,8 @@
 // ec2_xml.h — the EC2 Query API's XML replies (API version 2016-11-15) as C++ values: what the
 // EC2 driver reads from any EC2-compatible cloud (AWS, Eucalyptus, cfm-cloud) and what cfm-cloud
-// writes (the writers below; reading what they write gives the same values back). One reader per reply shape the procedure API needs; every reader also recognises the
-// error document (`<Response><Errors><Error><Code>`) and returns it as an ApiError.
+// writes (the writers below; reading what they write gives the same values back). One reader per reply shape
+// the procedure API needs; every reader also recognises the error document
+// (`<Response><Errors><Error><Code>`) and returns it as an ApiError.
 //
 // Readers are lenient where real clouds differ (an element may be missing or empty, the
 // namespace may vary, Eucalyptus's TerminateInstances says `shutdownState` for `currentState`)
@@ -117,8 +118,8 @@ inline constexpr std::string_view kXmlns = "http://ec2.amazonaws.com/doc/2016-11
 /// The error document (HTTP status chosen by the caller): `<Response><Errors><Error>...`.
 std::string writeError(const ApiError &e);
 /// RunInstancesResponse: one reservation (its id and owner) with its instances.
-std::string writeRunInstances(std::string_view requestId, std::string_view reservationId, std::string_view ownerId,
-                              const std::vector<Instance> &instances);
+std::string writeRunInstances(std::string_view requestId, std::string_view reservationId,
+                              std::string_view ownerId, const std::vector<Instance> &instances);
 /// DescribeInstancesResponse: instances grouped by their reservationId, in order of first
 /// appearance; `nextToken` when more pages follow.
 std::string writeDescribeInstances(std::string_view requestId, std::string_view ownerId,

@@ -147,7 +147,8 @@ struct HttpClient::Impl {
       return;
     }
     ++failed;
-    std::string why = t->tooBig ? "the reply is longer than " + std::to_string(kMaxResponseBytes >> 20) + " MiB"
+    std::string why = t->tooBig
+                          ? "the reply is longer than " + std::to_string(kMaxResponseBytes >> 20) + " MiB"
                       : t->errbuf[0] ? std::string(t->errbuf)
                                      : std::string(curl_easy_strerror(code));
     fail(*t, t->req.method + " " + t->req.url + ": " + why, !t->tooBig && retryable(code));

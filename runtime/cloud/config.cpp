@@ -23,8 +23,8 @@ public:
 
   Error at(const toml::source_region &where, const std::string &what) const {
     if (where.begin)
-      return Error{path_ + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column) + ": " +
-                   what};
+      return Error{path_ + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column) +
+                   ": " + what};
     return Error{path_ + ": " + what};
   }
   /// At a node; the whole document has no place of its own.
@@ -34,7 +34,8 @@ public:
   void setRoot(const toml::table *root) { root_ = root; }
 
   /// Every key of `t` must be one of `allowed` (a misspelt key must not be ignored).
-  Result<void> onlyKeys(const toml::table &t, const std::string &where, std::set<std::string_view> allowed) const {
+  Result<void> onlyKeys(const toml::table &t, const std::string &where,
+                        std::set<std::string_view> allowed) const {
     for (auto &&[k, v] : t)
       if (!allowed.count(k.str()))
         return at(k.source(), "unknown key `" + std::string(k.str()) + "` in " + where);
@@ -42,7 +43,8 @@ public:
   }
 
   /// A string value; `required` makes a missing one an error naming `name`.
-  Result<std::string> str(const toml::table &t, std::string_view key, const std::string &name, bool required) const {
+  Result<std::string> str(const toml::table &t, std::string_view key, const std::string &name,
+                          bool required) const {
     const toml::node *n = t.get(key);
     if (!n) {
       if (required) return at(&t, "missing `" + name + "` (a string)");
@@ -90,8 +92,8 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   toml::parse_result parsed = toml::parse(text, path);
   if (!parsed) {
     const toml::parse_error &e = parsed.error();
-    return Error{path + ":" + std::to_string(e.source().begin.line) + ":" + std::to_string(e.source().begin.column) +
-                 ": " + std::string(e.description())};
+    return Error{path + ":" + std::to_string(e.source().begin.line) + ":" +
+                 std::to_string(e.source().begin.column) + ": " + std::string(e.description())};
   }
   const toml::table &root = parsed.table();
   Reader r(path);
@@ -110,7 +112,8 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   c.cloudName = CFM_TRY(r.str(*cl, "name", "cloud.name", true));
   c.endpoint = CFM_TRY(r.str(*cl, "endpoint", "cloud.endpoint", true));
   if (c.endpoint.rfind("http://", 0) != 0 && c.endpoint.rfind("https://", 0) != 0)
-    return r.at(cl->get("endpoint"), "`cloud.endpoint` must be an http:// or https:// URL, not `" + c.endpoint + "`");
+    return r.at(cl->get("endpoint"),
+                "`cloud.endpoint` must be an http:// or https:// URL, not `" + c.endpoint + "`");
   c.region = CFM_TRY(r.str(*cl, "region", "cloud.region", true));
   c.credentialsPath = r.resolve(CFM_TRY(r.str(*cl, "credentials", "cloud.credentials", true)));
   if (std::string p = CFM_TRY(r.str(*cl, "profile", "cloud.profile", false)); !p.empty()) c.profile = p;
@@ -123,7 +126,8 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
     for (auto &&[k, v] : *imgs) {
       auto id = v.value<std::string>();
       if (!id || id->empty())
-        return r.at(&v, "mapping.images.\"" + std::string(k.str()) + "\" must be a non-empty string (an image id)");
+        return r.at(&v, "mapping.images.\"" + std::string(k.str()) +
+                            "\" must be a non-empty string (an image id)");
       c.images[std::string(k.str())] = *id;
     }
   if (const toml::node *ts = mp->get("instance_types")) {
@@ -188,12 +192,13 @@ Result<Credentials> readCredentials(const std::string &path, const std::string &
   }
   if (!found) return Error{"no profile [" + profile + "] in the credentials " + path};
   if (c.accessKeyId.empty() || c.secretAccessKey.empty())
-    return Error{"profile [" + profile + "] in " + path + " needs aws_access_key_id and aws_secret_access_key"};
+    return Error{"profile [" + profile + "] in " + path +
+                 " needs aws_access_key_id and aws_secret_access_key"};
   return c;
 }
 
-Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass, std::string_view image, int cpus,
-                               int64_t memoryMib) {
+Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass, std::string_view image,
+                               int cpus, int64_t memoryMib) {
   Placement p;
   const VMClassMapping *own = nullptr;
   if (auto it = c.vmClasses.find(std::string(vmClass)); it != c.vmClasses.end()) own = &it->second;
@@ -205,8 +210,8 @@ Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass,
   } else if (!c.defaultImage.empty()) {
     p.imageId = c.defaultImage;
   } else {
-    return Error{cls + ": cloud `" + c.cloudName + "` has no image for `" + std::string(image) + "` (add it to " +
-                 "[mapping.images] or set mapping.default_image in " + c.path + ")"};
+    return Error{cls + ": cloud `" + c.cloudName + "` has no image for `" + std::string(image) +
+                 "` (add it to " + "[mapping.images] or set mapping.default_image in " + c.path + ")"};
   }
   if (own && !own->instanceType.empty()) {
     p.instanceType = own->instanceType;
@@ -219,8 +224,9 @@ Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass,
       best = &t;
   if (!best)
     return Error{cls + ": cloud `" + c.cloudName + "` has no instance type with " + std::to_string(cpus) +
-                 " CPUs and " + std::to_string(memoryMib) + " MiB (list one in mapping.instance_types or set " +
-                 "[mapping.vm_classes." + std::string(vmClass) + "] instance_type in " + c.path + ")"};
+                 " CPUs and " + std::to_string(memoryMib) +
+                 " MiB (list one in mapping.instance_types or set " + "[mapping.vm_classes." +
+                 std::string(vmClass) + "] instance_type in " + c.path + ")"};
   p.instanceType = best->name;
   return p;
 }

@@ -77,7 +77,7 @@ struct Placement {
 };
 /// Maps a VMClass (its name, image, CPUs and memory) to this cloud's image id and instance
 /// type; the error says what is missing and where to add it.
-Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass, std::string_view image, int cpus,
-                               int64_t memoryMib);
+Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass, std::string_view image,
+                               int cpus, int64_t memoryMib);
 
 } // namespace cfm::rt::cloud

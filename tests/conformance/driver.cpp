@@ -279,8 +279,9 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals, const RunConf
   if (gRequireColumns)
     for (const ExpectedError &e : ex.errors)
       if (e.col == 0)
-        problems.push_back("expected error at line " + std::to_string(e.line) + " without a column (--require-columns: " +
-                           "write `// error:COL: " + e.text + "`)");
+        problems.push_back("expected error at line " + std::to_string(e.line) +
+                           " without a column (--require-columns: " + "write `// error:COL: " + e.text +
+                           "`)");
   ++totals.files;
   if (rc && problems.empty() && ex.errors.empty() && (!ex.output.empty() || ex.hasRuntimeError)) {
     bool skipped = false;
@@ -340,7 +341,8 @@ int main(int argc, char **argv) {
       continue;
     }
     if (a == "-h" || a == "--help") {
-      std::cout << "usage: cfp-conformance [--verbose] [--require-columns] [--run CFMC --engine ENGINE] DIR|FILE...\n"
+      std::cout << "usage: cfp-conformance [--verbose] [--require-columns] [--run CFMC --engine ENGINE] "
+                   "DIR|FILE...\n"
                    "       cfp-conformance --check-names DIR...\n";
       return 0;
     }

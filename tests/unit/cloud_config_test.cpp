@@ -99,8 +99,9 @@ TEST(ManagerConfig, ErrorsNameTheFileLineAndKey) {
   EXPECT_EQ(errorOf("[manager]\nstore = \"s\"\n"), "m.toml:1:1: missing `manager.name` (a string)");
   EXPECT_EQ(errorOf("[manager]\nname = 5\n"), "m.toml:2:8: `manager.name` must be a string");
   EXPECT_EQ(errorOf("[manager]\nname = \"a\"\nstore = \"s\"\n"), "m.toml: missing table [cloud]");
-  EXPECT_EQ(errorOf("[manager]\nname = \"a\"\nstore = \"s.db\"\n[cloud]\nname = \"c\"\nendpoint = \"ftp://x/\"\n"),
-            "m.toml:6:12: `cloud.endpoint` must be an http:// or https:// URL, not `ftp://x/`");
+  EXPECT_EQ(
+      errorOf("[manager]\nname = \"a\"\nstore = \"s.db\"\n[cloud]\nname = \"c\"\nendpoint = \"ftp://x/\"\n"),
+      "m.toml:6:12: `cloud.endpoint` must be an http:// or https:// URL, not `ftp://x/`");
   EXPECT_EQ(errorOf(base + "[mapping]\ninstance_types = [{ name = \"t\", vcpus = 0, memory_mib = 1 }]\n"),
             "m.toml:10:41: `vcpus` must be a whole number of at least 1");
   EXPECT_EQ(errorOf(base + "[mapping.vm_classes.web]\nsize = \"x\"\n"),
@@ -125,9 +126,10 @@ public:
 
 TEST(ManagerConfig, CredentialsInTheAwsSharedFormat) {
   TempDir d;
-  std::string f = d.write("credentials", "# comment\n[default]\naws_access_key_id = AKD\naws_secret_access_key = SD\n\n"
-                                         "[cfm-a]\naws_access_key_id=AKIDA\n aws_secret_access_key = secret/a+b \n"
-                                         "[half]\naws_access_key_id = X\n");
+  std::string f =
+      d.write("credentials", "# comment\n[default]\naws_access_key_id = AKD\naws_secret_access_key = SD\n\n"
+                             "[cfm-a]\naws_access_key_id=AKIDA\n aws_secret_access_key = secret/a+b \n"
+                             "[half]\naws_access_key_id = X\n");
   auto a = readCredentials(f, "cfm-a");
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->accessKeyId, "AKIDA");
@@ -140,7 +142,8 @@ TEST(ManagerConfig, CredentialsInTheAwsSharedFormat) {
   EXPECT_EQ(missing.error().message, "no profile [cfm-b] in the credentials " + f);
   auto half = readCredentials(f, "half");
   ASSERT_FALSE(half.ok());
-  EXPECT_EQ(half.error().message, "profile [half] in " + f + " needs aws_access_key_id and aws_secret_access_key");
+  EXPECT_EQ(half.error().message,
+            "profile [half] in " + f + " needs aws_access_key_id and aws_secret_access_key");
   auto none = readCredentials(d.path + "/nope", "default");
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().message.find("cannot read the credentials"), std::string::npos);

@@ -113,8 +113,8 @@ TEST(Ec2Xml, Volumes) {
   EXPECT_EQ(d->value[1].sizeGiB, 11);
   EXPECT_EQ(d->value[2].snapshotId, "snap-30d37269");
   ASSERT_EQ(d->value[2].attachments.size(), 1u);
-  EXPECT_EQ(d->value[2].attachments[0],
-            (VolumeAttachment{"vol-b6c851ec", "i-d334b4b3", "/dev/sda1", "attached", "2013-06-25T02:04:12.000Z", true}));
+  EXPECT_EQ(d->value[2].attachments[0], (VolumeAttachment{"vol-b6c851ec", "i-d334b4b3", "/dev/sda1",
+                                                          "attached", "2013-06-25T02:04:12.000Z", true}));
 }
 
 TEST(Ec2Xml, AttachAndDetach) {
@@ -156,8 +156,8 @@ TEST(Ec2Xml, Addresses) {
 }
 
 TEST(Ec2Xml, ReturnReplies) {
-  for (const char *name : {"create_tags.xml", "delete_tags.xml", "delete_volume.xml", "disassociate_address.xml",
-                           "release_address.xml", "reboot_instances.xml"}) {
+  for (const char *name : {"create_tags.xml", "delete_tags.xml", "delete_volume.xml",
+                           "disassociate_address.xml", "release_address.xml", "reboot_instances.xml"}) {
     FIXTURE(xml, name);
     auto r = readReturn(xml);
     ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
@@ -185,7 +185,8 @@ TEST(Ec2Xml, ErrorDocuments) {
 }
 
 TEST(Ec2Xml, EveryFixtureIsXmlThatTheGenericErrorReaderDoesNotMistake) {
-  if (!std::filesystem::is_directory(kFixtures)) GTEST_SKIP() << "the shared EC2 fixtures are not there: " << kFixtures;
+  if (!std::filesystem::is_directory(kFixtures))
+    GTEST_SKIP() << "the shared EC2 fixtures are not there: " << kFixtures;
   size_t n = 0, errors = 0;
   for (const auto &e : std::filesystem::directory_iterator(kFixtures)) {
     if (e.path().extension() != ".xml") continue;
@@ -209,7 +210,8 @@ TEST(Ec2Xml, MalformedReplies) {
   EXPECT_EQ(other.error().message,
             "malformed EC2 reply: expected <RunInstancesResponse> or <DescribeInstancesResponse>, got "
             "<DescribeVolumesResponse>");
-  auto size = readVolumes("<CreateVolumeResponse><volumeId>vol-1</volumeId><size>ten</size></CreateVolumeResponse>");
+  auto size =
+      readVolumes("<CreateVolumeResponse><volumeId>vol-1</volumeId><size>ten</size></CreateVolumeResponse>");
   ASSERT_FALSE(size.ok());
   EXPECT_EQ(size.error().message,
             "malformed EC2 reply: <size> in <CreateVolumeResponse> is not a whole number: `ten`");
@@ -227,9 +229,10 @@ TEST(Ec2Xml, MalformedReplies) {
 }
 
 TEST(Ec2Xml, StateCodeHighByteIsIgnored) {
-  auto r = readInstances("<RunInstancesResponse><instancesSet><item><instanceId>i-1</instanceId><instanceState>"
-                         "<code>272</code><name>running</name></instanceState></item></instancesSet>"
-                         "</RunInstancesResponse>");
+  auto r =
+      readInstances("<RunInstancesResponse><instancesSet><item><instanceId>i-1</instanceId><instanceState>"
+                    "<code>272</code><name>running</name></instanceState></item></instancesSet>"
+                    "</RunInstancesResponse>");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->value[0].state, (InstanceState{16, "running"}));
 }
@@ -288,7 +291,8 @@ TEST(Ec2XmlWrite, OtherRepliesRoundTrip) {
   ASSERT_TRUE(at.ok()) << at.error().message;
   EXPECT_EQ(at->value, v.attachments[0]);
   Address a{"127.1.1.2", "eipalloc-1", "vpc", "i-1", "eipassoc-1", "127.1.0.2"};
-  auto al = readAddresses(writeAllocateAddress("req", Address{a.publicIp, a.allocationId, a.domain, "", "", ""}));
+  auto al =
+      readAddresses(writeAllocateAddress("req", Address{a.publicIp, a.allocationId, a.domain, "", "", ""}));
   ASSERT_TRUE(al.ok()) << al.error().message;
   EXPECT_EQ(al->value[0].allocationId, "eipalloc-1");
   auto da = readAddresses(writeDescribeAddresses("req", {a}));

@@ -32,7 +32,8 @@ public:
     port = http.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port, 0);
     thread_ = std::thread([this] { http.listen_after_bind(); });
-    for (int i = 0; i < 500 && !http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (int i = 0; i < 500 && !http.is_running(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   std::string url(const std::string &path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
   ~Server() {
@@ -93,8 +94,12 @@ TEST(Http, GetAndPostReplies) {
   EXPECT_EQ(got[0].response.body, "hello");
   EXPECT_EQ(got[0].response.header("x-cfm"), "yes");
   std::string big(100000, 'x'); // past curl's 1 KiB "Expect: 100-continue" threshold
-  c->submit({"POST", s.url("/echo"), {{"Content-Type", "application/octet-stream"}}, "Action=Run&" + big,
-             5000, 5000},
+  c->submit({"POST",
+             s.url("/echo"),
+             {{"Content-Type", "application/octet-stream"}},
+             "Action=Run&" + big,
+             5000,
+             5000},
             out.sink());
   got = out.waitFor(2);
   ASSERT_EQ(got.size(), 2u);
@@ -121,7 +126,8 @@ TEST(Http, AThousandRequestsInFlightFromOneThread) {
   s.start();
   auto c = client();
   Outcomes out;
-  for (int i = 0; i < 1000; ++i) c->submit({"GET", s.url("/slow/" + std::to_string(i)), {}, "", 60000, 10000}, out.sink());
+  for (int i = 0; i < 1000; ++i)
+    c->submit({"GET", s.url("/slow/" + std::to_string(i)), {}, "", 60000, 10000}, out.sink());
   auto got = out.waitFor(1000);
   ASSERT_EQ(got.size(), 1000u);
   std::vector<bool> seen(1000, false);
@@ -158,11 +164,13 @@ TEST(Http, FailuresSayWhetherARetryMayHelp) {
   auto got = out.waitFor(2);
   ASSERT_EQ(got.size(), 2u);
   int refused = got[0].failure.message.find("ftp://") == std::string::npos ? 0 : 1;
-  const HttpClient::Outcome &r = got[static_cast<size_t>(refused)], &f = got[static_cast<size_t>(1 - refused)];
+  const HttpClient::Outcome &r = got[static_cast<size_t>(refused)],
+                            &f = got[static_cast<size_t>(1 - refused)];
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.failure.retryable) << r.failure.message;
   EXPECT_NE(r.failure.message.find("127.0.0.1"), std::string::npos) << r.failure.message;
-  EXPECT_NE(r.failure.message.find("onnect"), std::string::npos) << r.failure.message; // refused, not timed out
+  EXPECT_NE(r.failure.message.find("onnect"), std::string::npos)
+      << r.failure.message; // refused, not timed out
   EXPECT_FALSE(f.ok);
   EXPECT_FALSE(f.failure.retryable) << f.failure.message; // a protocol we never speak
 }
