@@ -10,7 +10,8 @@
 # first by `#include "..."`) holds only the library's own files: runtime/value.cpp cannot reach
 # runtime/model/ as "model/model.h", nor compiler/interp/x.cpp the JIT as "../jit/jit.h".
 # `-ffile-prefix-map` turns the links back into the real paths in debug information and
-# __FILE__; compiler messages name the link (which opens the real file).
+# __FILE__ when the compiler is given absolute paths (ccache's base_dir makes them relative, and
+# the relative link paths still open the real files); compiler messages name the link.
 #
 #   cfm_add_layer(<name> [EXECUTABLE]
 #                 [ROOT <folder>]          the folder include spellings start from, relative to
