@@ -10,8 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include <cstring>
-
 using namespace cfm::rt;
 
 namespace {
@@ -208,20 +206,5 @@ cfm_status cfm_wait_list(const cfm_list *tasks, const cfm_type *listType, int64_
   return status(sched::waitList(tasks, listType, timeoutMs, *out));
 }
 int64_t cfm_now_ms(void) { return nowMs(); }
-
-void *cfm_abi_lookup(const char *name) {
-  struct Entry {
-    const char *name;
-    void *address;
-  };
-  static const Entry table[] = {
-#define ABI(ret, fn, params) {#fn, reinterpret_cast<void *>(&fn)},
-#include "runtime/abi.def"
-#undef ABI
-  };
-  for (const Entry &e : table)
-    if (std::strcmp(e.name, name) == 0) return e.address;
-  return nullptr;
-}
 
 } // extern "C"

@@ -59,7 +59,9 @@ typedef struct cfm_piece {
 #pragma clang diagnostic pop
 #endif
 
-/// The address of the ABI function `name`, or 0 (for the JIT's symbol resolution).
+/// The address of the ABI function `name`, or 0 (for the JIT's symbol resolution). Defined in
+/// the model floor (runtime/model/abi_model.cpp, library cfm_model), which has the core's
+/// functions and its own to list.
 void *cfm_abi_lookup(const char *name);
 
 #ifdef __cplusplus

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """check_layers.py — fails when a source file includes across a forbidden edge.
 
-The allowed edges are the table in ARCHITECTURE.md ("Floors"), read from there so that the list
-is kept in one place: each row names a folder and the folders its files may include. A file
+The allowed edges are the table in ARCHITECTURE.md ("The table"), read from there so that the
+list is kept in one place: each row names a folder and the folders its files may include (the
+build refuses most crossings by itself, per library; this check is per folder, finer). A row
+may name a folder that does not exist yet (one being written elsewhere): it is skipped. A file
 belongs to the longest folder of the table that contains it; so does each header it includes
-(resolved as the compiler would: from the file's own folder, the repository root, or compiler/).
+(resolved as the spellings mean: from the file's own folder, the repository root, or
+compiler/ — the build's include trees hold links at those paths).
 Headers generated at build time (ANTLR's) count as the folder `grammar`. Exits 1 and lists every
 crossing; ctest runs it as `style.layers`.
 
@@ -51,10 +54,12 @@ def owner(rel):
 include_re = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 problems = []
 checked = 0
+present = 0
 for folder in sorted(rules):
     base = os.path.join(root, folder)
     if not os.path.isdir(base):
-        continue
+        continue  # a row for a folder that does not exist yet
+    present += 1
     for dirpath, _, files in os.walk(base):
         for name in files:
             if not name.endswith((".h", ".cpp", ".def", ".hpp", ".cc")):
@@ -85,4 +90,6 @@ for p in problems:
 if problems:
     print(f"check_layers: {len(problems)} include(s) cross a forbidden edge (ARCHITECTURE.md, Floors)")
     sys.exit(1)
-print(f"check_layers: {checked} includes in {len(rules)} folders, all along allowed edges")
+missing = len(rules) - present
+print(f"check_layers: {checked} includes in {present} folders, all along allowed edges"
+      + (f" ({missing} folder(s) of the table not present yet)" if missing else ""))

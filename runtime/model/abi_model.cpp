@@ -1,8 +1,12 @@
 // abi_model.cpp — the C ABI's model-object functions (runtime/abi.def, "model objects"): they
 // convert and forward to methods.h, in the model floor so that the runtime's core ABI
-// (runtime/abi.cpp) does not depend on the floor above it.
+// (runtime/abi.cpp) does not depend on the floor above it. And `cfm_abi_lookup`, the table of
+// every ABI function (core and model): it names both floors' functions, so it lives in the
+// upper one.
 #include "runtime/abi.h"
 #include "runtime/model/methods.h"
+
+#include <cstring>
 
 using namespace cfm::rt;
 
@@ -24,6 +28,21 @@ cfm_status cfm_model_instances_of(const cfm_record *sys, const cfm_str *element,
 }
 cfm_status cfm_model_render(const cfm_record *tpl, const cfm_json *vars, cfm_slot *out) {
   return status(cfm::model::abiRender(tpl, vars, *out));
+}
+
+void *cfm_abi_lookup(const char *name) {
+  struct Entry {
+    const char *name;
+    void *address;
+  };
+  static const Entry table[] = {
+#define ABI(ret, fn, params) {#fn, reinterpret_cast<void *>(&fn)},
+#include "runtime/abi.def"
+#undef ABI
+  };
+  for (const Entry &e : table)
+    if (std::strcmp(e.name, name) == 0) return e.address;
+  return nullptr;
 }
 
 } // extern "C"

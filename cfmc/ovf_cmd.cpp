@@ -1,7 +1,7 @@
 // ovf_cmd.cpp — `cfmc ovf`: validate a descriptor, import it into a store, show a stored system,
 // export one as OVF. Errors from the reader already say `FILE:LINE:COL: error: ...` and are
 // printed as they are; other failures print `cfmc: error: MESSAGE`.
-#include "driver/ovf_cmd.h"
+#include "cfmc/ovf_cmd.h"
 
 #include "base/atomic_file.h"
 #include "base/paths.h"

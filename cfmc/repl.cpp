@@ -21,7 +21,7 @@
 // compilations stay alive: values refer to their runtime type descriptors. With `--engine jit`
 // each input is compiled by the JIT (jit::runForRepl; its code stays in the process's JIT
 // session); an input the JIT does not compile yet runs in the interpreter, silently.
-#include "driver/repl.h"
+#include "cfmc/repl.h"
 
 #include "base/files.h"
 #include "frontend/frontend.h"

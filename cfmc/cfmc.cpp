@@ -1,7 +1,7 @@
 // cfmc.cpp — the `cfmc` command: checks (and, as later parts land, runs and compiles)
 // procedure files. Subcommands are listed once in kCommands.
-#include "driver/ovf_cmd.h"
-#include "driver/repl.h"
+#include "cfmc/ovf_cmd.h"
+#include "cfmc/repl.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
