@@ -79,7 +79,8 @@ Result<UniqueFd> openBeneathWalk(int dirfd, const std::string &rel, int flags) {
       continue;
     }
     struct stat st;
-    if (fstatat(cur(), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Error{ErrorKind::Io, systemError(errno)};
+    if (fstatat(cur(), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return Error{ErrorKind::Io, systemError(errno)};
     if (S_ISLNK(st.st_mode)) {
       if (++links > kMaxLinks) return Error{ErrorKind::Io, systemError(ELOOP)};
       char buf[PATH_MAX];

@@ -217,7 +217,8 @@ Result<model::BusinessSystem> toModel(const Envelope &env, const FileLoader &loa
         const FileRef *f = env.file(ct.fileRef);
         auto text = load(*f);
         if (!text)
-          return Error{text.error().kind, "template " + q(ct.name) + ": " + text.error().message, where(ct.line)};
+          return Error{text.error().kind, "template " + q(ct.name) + ": " + text.error().message,
+                       where(ct.line)};
         t.text = std::move(*text);
       }
       sys.templates.push_back(std::move(t));
@@ -254,7 +255,7 @@ FileLoader directoryLoader(std::string dir) {
     }
     if (!plain)
       return Error{ErrorKind::Ovf, "file " + q(f.id) + " has href " + q(h) +
-                   "; templates are read from plain relative paths"};
+                                       "; templates are read from plain relative paths"};
     // The text only looks plain: a symbolic link on the way could still lead anywhere. The kernel
     // resolves the href beneath the descriptor's directory (base/paths.h) and the descriptor that
     // is read is the one opened, so nothing outside the directory is ever read.

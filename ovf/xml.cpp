@@ -76,7 +76,8 @@ Result<void> Doc::checkBytes() {
   const auto *s = reinterpret_cast<const unsigned char *>(text_.data());
   size_t n = text_.size();
   if (n >= 2 && ((s[0] == 0xFE && s[1] == 0xFF) || (s[0] == 0xFF && s[1] == 0xFE)))
-    return Error{ErrorKind::Syntax, "the descriptor is UTF-16; CFM reads UTF-8 descriptors", SourceLoc{name_, 1, 1}};
+    return Error{ErrorKind::Syntax, "the descriptor is UTF-16; CFM reads UTF-8 descriptors",
+                 SourceLoc{name_, 1, 1}};
   size_t i = 0;
   if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) i = 3; // byte order mark
   size_t first = i;
@@ -216,8 +217,8 @@ Result<std::unique_ptr<Doc>> Doc::parse(std::string_view text, std::string name)
   d->text_ = text;
   if (text.size() > kMaxDescriptorBytes)
     return Error{ErrorKind::Limit,
-                 "the descriptor `" + d->name_ + "` is " + std::to_string(text.size()) + " bytes; the limit is " +
-                     std::to_string(kMaxDescriptorBytes),
+                 "the descriptor `" + d->name_ + "` is " + std::to_string(text.size()) +
+                     " bytes; the limit is " + std::to_string(kMaxDescriptorBytes),
                  SourceLoc{d->name_, 0, 0}};
   d->lineStarts_.push_back(0);
   for (size_t i = 0; i < text.size(); ++i)

@@ -214,14 +214,16 @@ Result<void> writeExport(const std::string &out, const std::string &text, const 
   std::string where = "cannot export to `" + out + "`: ";
   for (const char *suffix : {"", "-wal", "-shm", "-journal"})
     if (base::sameFile(out, db + suffix))
-      return Error{ErrorKind::Usage, where +
-                   (*suffix ? "it is the `" + std::string(suffix) + "` file of the store"
-                            : std::string("it is the store")) +
-                   " `" + db + "` (an export is a new OVF descriptor; give another `-o`)"};
+      return Error{ErrorKind::Usage,
+                   where +
+                       (*suffix ? "it is the `" + std::string(suffix) + "` file of the store"
+                                : std::string("it is the store")) +
+                       " `" + db + "` (an export is a new OVF descriptor; give another `-o`)"};
   struct stat st;
   if (::stat(out.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode))
-      return Error{ErrorKind::Usage, where + "it is not a regular file (leave out `-o` to write to standard output)"};
+      return Error{ErrorKind::Usage,
+                   where + "it is not a regular file (leave out `-o` to write to standard output)"};
     if (!force) {
       // The start of the file is enough to tell an OVF descriptor (a store starts `SQLite format 3`).
       base::UniqueFd fd(::open(out.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
@@ -231,7 +233,8 @@ Result<void> writeExport(const std::string &out, const std::string &text, const 
       if (n < 0) return Error{ErrorKind::Io, where + base::systemError(errno)};
       head.resize(static_cast<size_t>(n));
       if (!looksLikeOvf(head))
-        return Error{ErrorKind::Usage, where + "it exists and is not an OVF descriptor (give `--force` to replace it)"};
+        return Error{ErrorKind::Usage,
+                     where + "it exists and is not an OVF descriptor (give `--force` to replace it)"};
     }
   }
   auto r = base::replaceFileAtomically(out, text);

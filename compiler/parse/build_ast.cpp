@@ -385,7 +385,8 @@ private:
       // `-9223372036854775808` is the one literal that only exists negated.
       if (op == '-' && is<CfpParser::PrimaryExprContext>(u->operand)) {
         auto *prim = as<CfpParser::PrimaryExprContext>(u->operand)->atom;
-        if (is<CfpParser::IntLitContext>(prim) && intValue(as<CfpParser::IntLitContext>(prim)->lit->getText()) == kTwo63)
+        if (is<CfpParser::IntLitContext>(prim) &&
+            intValue(as<CfpParser::IntLitContext>(prim)->lit->getText()) == kTwo63)
           return a_.make<ast::IntLit>(r, INT64_MIN);
       }
       return a_.make<ast::UnaryExpr>(r, op, expr(u->operand));
@@ -433,7 +434,8 @@ private:
 
   ast::Expr *primary(CfpParser::PrimaryContext *c) {
     Range r = range(c);
-    if (is<CfpParser::NameExprContext>(c)) return a_.make<ast::NameExpr>(r, as<CfpParser::NameExprContext>(c)->name->getText());
+    if (is<CfpParser::NameExprContext>(c))
+      return a_.make<ast::NameExpr>(r, as<CfpParser::NameExprContext>(c)->name->getText());
     if (is<CfpParser::IntLitContext>(c)) {
       unsigned __int128 v = intValue(as<CfpParser::IntLitContext>(c)->lit->getText());
       if (v > static_cast<unsigned __int128>(INT64_MAX)) {
@@ -452,9 +454,11 @@ private:
       }
       return a_.make<ast::FloatLit>(r, v);
     }
-    if (is<CfpParser::DurationLitContext>(c)) return duration(as<CfpParser::DurationLitContext>(c)->lit->getText(), r);
+    if (is<CfpParser::DurationLitContext>(c))
+      return duration(as<CfpParser::DurationLitContext>(c)->lit->getText(), r);
     if (is<CfpParser::BoolLitContext>(c))
-      return a_.make<ast::BoolLit>(r, as<CfpParser::BoolLitContext>(c)->lit->getType() == CfpParser::TRUE_LIT);
+      return a_.make<ast::BoolLit>(r,
+                                   as<CfpParser::BoolLitContext>(c)->lit->getType() == CfpParser::TRUE_LIT);
     if (is<CfpParser::NullLitContext>(c)) return a_.make<ast::NullLit>(r);
     if (is<CfpParser::RecordLitContext>(c)) {
       auto *rl = as<CfpParser::RecordLitContext>(c);

@@ -402,10 +402,11 @@ Result<Options> readOptionsFromEnv() {
     std::optional<uint64_t> n = parseSize(v);
     if (!n)
       return Error{ErrorKind::Usage, "CFM_TASK_STACK=`" + std::string(v) +
-                   "` is not a size (bytes, or with k, m or g: `256k`, `1m`)"};
+                                         "` is not a size (bytes, or with k, m or g: `256k`, `1m`)"};
     if (*n < kMinTaskStack || *n > kMaxTaskStack)
       return Error{ErrorKind::Usage, "CFM_TASK_STACK=`" + std::string(v) + "` is out of range (" +
-                   base::formatBytes(kMinTaskStack) + " to " + base::formatBytes(kMaxTaskStack) + ")"};
+                                         base::formatBytes(kMinTaskStack) + " to " +
+                                         base::formatBytes(kMaxTaskStack) + ")"};
     o.taskStackBytes = static_cast<size_t>(*n);
   }
   if (const char *v = std::getenv("CFM_SCHED_STRESS"); v && *v) {

@@ -142,7 +142,8 @@ Result<int> migrate(Db &db, int target) {
     int current = CFM_TRY(schemaVersionOf(db));
     if (current > target)
       return Error{ErrorKind::Store, "the store's schema version is " + std::to_string(current) +
-                   ", newer than this program's " + std::to_string(target) + "; use a newer cfmc"};
+                                         ", newer than this program's " + std::to_string(target) +
+                                         "; use a newer cfmc"};
     const Migration *next = nullptr;
     for (const Migration &m : kMigrations)
       if (m.version > current && m.version <= target) {
@@ -155,8 +156,8 @@ Result<int> migrate(Db &db, int target) {
     }
     auto applied = db.exec(next->sql);
     if (!applied)
-      return Error{ErrorKind::Store, "migration to schema version " + std::to_string(next->version) + " (" + next->what +
-                   ") failed: " + applied.error().message};
+      return Error{ErrorKind::Store, "migration to schema version " + std::to_string(next->version) + " (" +
+                                         next->what + ") failed: " + applied.error().message};
     CFM_CHECK(db.exec("DELETE FROM schema_version; INSERT INTO schema_version VALUES (" +
                       std::to_string(next->version) + ")"));
     CFM_CHECK(tx->commit());

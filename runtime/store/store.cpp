@@ -197,7 +197,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string &path, int target) 
 
 Result<std::unique_ptr<Store>> Store::openIn(const std::string &path, int target) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return Error{ErrorKind::Io, "not a regular file"};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return Error{ErrorKind::Io, "not a regular file"};
   std::unique_ptr<Store> st_(new Store());
   Store *s = st_.get();
   s->db_ = CFM_TRY(Db::open(path, Db::Mode::Create));
@@ -207,7 +208,8 @@ Result<std::unique_ptr<Store>> Store::openIn(const std::string &path, int target
   CFM_CHECK(s->db_->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL"));
   {
     Stmt q = CFM_TRY(s->db_->prepare("PRAGMA foreign_keys"));
-    if (!CFM_TRY(q.step()) || q.i64(0) != 1) return Error{ErrorKind::Store, "sqlite: foreign keys cannot be enabled"};
+    if (!CFM_TRY(q.step()) || q.i64(0) != 1)
+      return Error{ErrorKind::Store, "sqlite: foreign keys cannot be enabled"};
   }
   s->schemaVersion_ = CFM_TRY(migrate(*s->db_, target));
   return st_;
@@ -244,12 +246,13 @@ Result<std::unique_ptr<Store>> Store::openReadOnlyIn(const std::string &path) {
   if (!version) return frame(version.error());
   if (*version < latestSchemaVersion())
     return Error{ErrorKind::Store, "store " + q(path) + " has schema version " + std::to_string(*version) +
-                 ", older than this " + "program's " + std::to_string(latestSchemaVersion()) +
-                 "; a command that writes it (`cfmc ovf import`) upgrades it"};
+                                       ", older than this " + "program's " +
+                                       std::to_string(latestSchemaVersion()) +
+                                       "; a command that writes it (`cfmc ovf import`) upgrades it"};
   if (*version > latestSchemaVersion())
     return Error{ErrorKind::Store, "store " + q(path) + " has schema version " + std::to_string(*version) +
-                 ", newer than this " + "program's " + std::to_string(latestSchemaVersion()) +
-                 "; use a newer cfmc"};
+                                       ", newer than this " + "program's " +
+                                       std::to_string(latestSchemaVersion()) + "; use a newer cfmc"};
   out->schemaVersion_ = *version;
   return out;
 }
@@ -273,7 +276,7 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
   for (const model::BusinessSystemElement &e : sys.elements)
     if (!sys.vmClass(e.vmClass))
       return Error{ErrorKind::Store, "element " + q(e.name) + " names vm class " + q(e.vmClass) +
-                   ", which the system does not have"};
+                                         ", which the system does not have"};
   auto tx = CFM_TRY(Tx::begin(*db_));
   SaveResult res;
   bool changed = false;
@@ -292,8 +295,8 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
         u.bind(1, sys.name).bind(2, sys.description).bind(3, sysId);
         auto r = u.run();
         if (!r)
-          return Error{ErrorKind::Store, "cannot rename system " + q(s.text(2)) + " to " + q(sys.name) + ": " +
-                       r.error().message};
+          return Error{ErrorKind::Store, "cannot rename system " + q(s.text(2)) + " to " + q(sys.name) +
+                                             ": " + r.error().message};
         changed = true;
       }
     } else {
@@ -302,8 +305,9 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
       i.bind(1, res.id).bind(2, sys.name).bind(3, sys.description);
       auto r = i.run();
       if (!r)
-        return Error{ErrorKind::Store, "cannot add system " + q(sys.name) + " (id " + res.id + "): " + r.error().message +
-                     (sys.id.empty() ? "" : "; another system has that name")};
+        return Error{ErrorKind::Store, "cannot add system " + q(sys.name) + " (id " + res.id +
+                                           "): " + r.error().message +
+                                           (sys.id.empty() ? "" : "; another system has that name")};
       sysId = db_->lastInsertId();
       res.created = true;
     }
@@ -343,8 +347,8 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
                      "e.id WHERE e.id = ? GROUP BY e.name"));
     s.bind(1, elementId);
     if (CFM_TRY(s.step()))
-      return Error{ErrorKind::Store, "cannot remove element " + q(s.text(0)) + " from system " + q(sys.name) + ": it has " +
-                   std::to_string(s.i64(1)) + " instance(s)"};
+      return Error{ErrorKind::Store, "cannot remove element " + q(s.text(0)) + " from system " + q(sys.name) +
+                                         ": it has " + std::to_string(s.i64(1)) + " instance(s)"};
     return success();
   };
   std::vector<int64_t> elementIds =
@@ -381,7 +385,8 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
     if (CFM_TRY(s.step())) res.version = s.i64(0);
   }
   auto committed = tx->commit();
-  if (!committed) return Error{ErrorKind::Store, "cannot save system " + q(sys.name) + ": " + committed.error().message};
+  if (!committed)
+    return Error{ErrorKind::Store, "cannot save system " + q(sys.name) + ": " + committed.error().message};
   res.changed = changed || res.created;
   return res;
 }
@@ -499,7 +504,7 @@ Result<void> Store::removeSystem(std::string_view key) {
   s.bind(1, id);
   if (CFM_TRY(s.step()) && s.i64(0) > 0)
     return Error{ErrorKind::Store, "cannot remove system " + q(key) + ": it has " + std::to_string(s.i64(0)) +
-                 " VM instance(s)"};
+                                       " VM instance(s)"};
   Stmt d = CFM_TRY(db_->prepare(
       "DELETE FROM element_instance WHERE element_id IN (SELECT id FROM element WHERE system_id = ?)"));
   d.bind(1, id);
@@ -583,7 +588,8 @@ Result<void> Store::saveElementInstance(std::string_view key,
   auto tx = CFM_TRY(Tx::begin(*db_));
   Stmt e = CFM_TRY(db_->prepare("SELECT id FROM element WHERE system_id = ? AND name = ?"));
   e.bind(1, sysId).bind(2, inst.element);
-  if (!CFM_TRY(e.step())) return Error{ErrorKind::Store, "system " + q(key) + " has no element " + q(inst.element)};
+  if (!CFM_TRY(e.step()))
+    return Error{ErrorKind::Store, "system " + q(key) + " has no element " + q(inst.element)};
   int64_t elementId = e.i64(0);
   Stmt s = CFM_TRY(
       db_->prepare("SELECT id, vm_instance, state FROM element_instance WHERE element_id = ? AND idx = ?"));
