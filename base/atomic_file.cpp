@@ -20,7 +20,7 @@ bool sameFile(const std::string &a, const std::string &b) {
 }
 
 Result<void> replaceFileAtomically(const std::string &path, std::string_view text) {
-  if (path.empty()) return Error{systemError(ENOENT)};
+  if (path.empty()) return Error{ErrorKind::Io, systemError(ENOENT)};
   // Through a symbolic link, the file it points to is the one replaced.
   std::string target = path;
   if (char *real = ::realpath(path.c_str(), nullptr)) {
@@ -33,7 +33,7 @@ Result<void> replaceFileAtomically(const std::string &path, std::string_view tex
   mode_t mode;
   struct stat st;
   if (::stat(target.c_str(), &st) == 0) {
-    if (!S_ISREG(st.st_mode)) return Error{"is not a regular file"};
+    if (!S_ISREG(st.st_mode)) return Error{ErrorKind::Io, "is not a regular file"};
     mode = st.st_mode & 07777;
   } else {
     mode_t mask = ::umask(0);
@@ -44,13 +44,13 @@ Result<void> replaceFileAtomically(const std::string &path, std::string_view tex
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int fd = ::mkostemp(name.data(), O_CLOEXEC);
-  if (fd < 0) return Error{"cannot create a file in its directory: " + systemError(errno)};
+  if (fd < 0) return Error{ErrorKind::Io, "cannot create a file in its directory: " + systemError(errno)};
   UniqueFd file(fd);
   std::string tmp(name.data());
   auto failed = [&](const std::string &what) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return Error{what + systemError(err)};
+    return Error{ErrorKind::Io, what + systemError(err)};
   };
   for (size_t done = 0; done < text.size();) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);

@@ -21,8 +21,9 @@ namespace cfm::base {
 constexpr uint64_t kMaxSourceBytes = uint64_t(8) << 20;
 
 /// Reads the whole of `path`, which must be a regular file of at most `maxBytes` bytes.
-/// Errors (without the path, for the caller to frame): "is a directory", "is not a regular
-/// file", "is larger than the limit of N MiB", or the system's reason.
+/// Errors (the message without the path, for the caller to frame; the path as the error's place):
+/// "is a directory", "is not a regular file" or the system's reason (ErrorKind::Io), "is larger
+/// than the limit of N MiB" (ErrorKind::Limit).
 Result<std::string> readRegularFile(const std::string &path, uint64_t maxBytes);
 
 /// Reads the whole of the open descriptor `fd` (not closed here) under the same rules.

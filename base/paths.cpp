@@ -60,8 +60,8 @@ std::string systemError(int err) {
 }
 
 Result<UniqueFd> openBeneathWalk(int dirfd, const std::string &rel, int flags) {
-  if (rel.empty()) return Error{systemError(ENOENT)};
-  if (rel[0] == '/') return Error{kLeaves};
+  if (rel.empty()) return Error{ErrorKind::Io, systemError(ENOENT)};
+  if (rel[0] == '/') return Error{ErrorKind::Io, kLeaves};
   // The components still to resolve, front first (stored reversed so that a link's target is
   // pushed in front cheaply), and the directories walked into below DIRFD (for `..`).
   std::vector<std::string> todo;
@@ -74,20 +74,21 @@ Result<UniqueFd> openBeneathWalk(int dirfd, const std::string &rel, int flags) {
     std::string c = std::move(rev.back());
     rev.pop_back();
     if (c == "..") {
-      if (stack.empty()) return Error{kLeaves};
+      if (stack.empty()) return Error{ErrorKind::Io, kLeaves};
       stack.pop_back();
       continue;
     }
     struct stat st;
-    if (fstatat(cur(), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Error{systemError(errno)};
+    if (fstatat(cur(), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return Error{ErrorKind::Io, systemError(errno)};
     if (S_ISLNK(st.st_mode)) {
-      if (++links > kMaxLinks) return Error{systemError(ELOOP)};
+      if (++links > kMaxLinks) return Error{ErrorKind::Io, systemError(ELOOP)};
       char buf[PATH_MAX];
       ssize_t n = readlinkat(cur(), c.c_str(), buf, sizeof buf);
-      if (n < 0) return Error{systemError(errno)};
-      if (n == 0 || static_cast<size_t>(n) >= sizeof buf) return Error{systemError(ENOENT)};
+      if (n < 0) return Error{ErrorKind::Io, systemError(errno)};
+      if (n == 0 || static_cast<size_t>(n) >= sizeof buf) return Error{ErrorKind::Io, systemError(ENOENT)};
       std::string target(buf, static_cast<size_t>(n));
-      if (target[0] == '/') return Error{kLeaves};
+      if (target[0] == '/') return Error{ErrorKind::Io, kLeaves};
       std::vector<std::string> parts;
       splitInto(target, parts);
       for (auto it = parts.rbegin(); it != parts.rend(); ++it) rev.push_back(std::move(*it));
@@ -96,21 +97,21 @@ Result<UniqueFd> openBeneathWalk(int dirfd, const std::string &rel, int flags) {
     if (rev.empty()) {
       // The last component, known not to be a link; O_NOFOLLOW refuses one swapped in since.
       int fd = ::openat(cur(), c.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-      if (fd < 0) return Error{errno == ELOOP ? std::string(kLeaves) : systemError(errno)};
+      if (fd < 0) return Error{ErrorKind::Io, errno == ELOOP ? std::string(kLeaves) : systemError(errno)};
       return UniqueFd(fd);
     }
     int fd = ::openat(cur(), c.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return Error{errno == ELOOP ? std::string(kLeaves) : systemError(errno)};
+    if (fd < 0) return Error{ErrorKind::Io, errno == ELOOP ? std::string(kLeaves) : systemError(errno)};
     stack.emplace_back(fd);
   }
   // The path ended on a directory (`a/..`, `.`, or a link to a directory).
   int fd = ::openat(cur(), ".", flags | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return Error{systemError(errno)};
+  if (fd < 0) return Error{ErrorKind::Io, systemError(errno)};
   return UniqueFd(fd);
 }
 
 Result<UniqueFd> openBeneath(int dirfd, const std::string &rel, int flags) {
-  if (rel.empty()) return Error{systemError(ENOENT)};
+  if (rel.empty()) return Error{ErrorKind::Io, systemError(ENOENT)};
   if (!gNoOpenat2.load(std::memory_order_relaxed)) {
     struct open_how how;
     std::memset(&how, 0, sizeof how);
@@ -125,8 +126,8 @@ Result<UniqueFd> openBeneath(int dirfd, const std::string &rel, int flags) {
         gNoOpenat2.store(true, std::memory_order_relaxed);
         break;
       }
-      if (err == EXDEV) return Error{kLeaves};
-      return Error{systemError(err)};
+      if (err == EXDEV) return Error{ErrorKind::Io, kLeaves};
+      return Error{ErrorKind::Io, systemError(err)};
     }
   }
   return openBeneathWalk(dirfd, rel, flags);
@@ -134,7 +135,7 @@ Result<UniqueFd> openBeneath(int dirfd, const std::string &rel, int flags) {
 
 Result<UniqueFd> openBeneath(const std::string &dir, const std::string &rel, int flags) {
   int d = ::open(dir.empty() ? "." : dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (d < 0) return Error{"its directory cannot be opened: " + systemError(errno)};
+  if (d < 0) return Error{ErrorKind::Io, "its directory cannot be opened: " + systemError(errno)};
   UniqueFd dirFd(d);
   return openBeneath(dirFd.get(), rel, flags);
 }

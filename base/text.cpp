@@ -29,4 +29,14 @@ std::string jsonQuote(std::string_view s) {
   return o + "\"";
 }
 
+std::string errorJson(const Error &e) {
+  std::string o = "{";
+  if (e.loc)
+    o += "\"file\":" + jsonQuote(e.loc->file) + ",\"line\":" + std::to_string(e.loc->line) +
+         ",\"column\":" + std::to_string(e.loc->column) + ",";
+  o += "\"severity\":\"error\",\"kind\":\"";
+  o += errorKindName(e.kind);
+  return o + "\",\"message\":" + jsonQuote(e.message) + "}";
+}
+
 } // namespace cfm::base

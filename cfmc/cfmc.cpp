@@ -1,5 +1,6 @@
 // cfmc.cpp — the `cfmc` command: checks (and, as later parts land, runs and compiles)
 // procedure files. Subcommands are listed once in kCommands.
+#include "base/text.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
 #include "frontend/frontend.h"
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -139,16 +141,20 @@ int cmdCheck(const std::vector<std::string> &args) {
   if (format == "json") std::cout << "{\"diagnostics\":[";
   for (const std::string &f : files) {
     std::unique_ptr<cfm::frontend::Compilation> comp;
-    std::string readError;
+    std::optional<cfm::Error> readError;
     cfm::frontend::runWithLargeStack([&] {
       auto r = cfm::frontend::compileFile(f);
       if (r)
         comp = std::move(*r);
       else
-        readError = r.error().message;
+        readError = r.takeError();
     });
     if (!comp) {
-      std::cerr << "cfmc: error: " << readError << '\n';
+      std::cerr << "cfmc: error: " << readError->message << '\n';
+      if (format == "json") {
+        std::cout << (first ? "" : ",") << cfm::base::errorJson(*readError);
+        first = false;
+      }
       status = 1;
       continue;
     }

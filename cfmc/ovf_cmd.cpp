@@ -1,6 +1,6 @@
 // ovf_cmd.cpp — `cfmc ovf`: validate a descriptor, import it into a store, show a stored system,
-// export one as OVF. Errors from the reader already say `FILE:LINE:COL: error: ...` and are
-// printed as they are; other failures print `cfmc: error: MESSAGE`.
+// export one as OVF. Errors placed at a line of a descriptor print `FILE:LINE:COL: error: ...`
+// (Error::describe); other failures print `cfmc: error: MESSAGE`.
 #include "cfmc/ovf_cmd.h"
 
 #include "base/atomic_file.h"
@@ -86,6 +86,15 @@ int fail(const std::string &msg) {
   return 1;
 }
 
+/// An error of reading a descriptor: at its place when it has a line, else as `fail` does.
+int failAt(const Error &e) {
+  if (e.loc && e.loc->line > 0) {
+    std::cerr << e.describe() << '\n';
+    return 1;
+  }
+  return fail(e.message);
+}
+
 struct Args {
   std::vector<std::string> positional;
   std::string state, out;
@@ -138,14 +147,12 @@ int validate(const std::vector<std::string> &argv) {
   for (const std::string &f : a.positional) {
     auto env = ovf::readFile(f);
     if (!env) {
-      std::cerr << env.error().message << '\n';
-      status = 1;
+      status = failAt(env.error());
       continue;
     }
     auto sys = ovf::importFile(f); // also reads the template files
     if (!sys) {
-      std::cerr << sys.error().message << '\n';
-      status = 1;
+      status = failAt(sys.error());
       continue;
     }
     std::cout << f << ": ok (OVF " << env->version << ", system `" << sys->name << "`, "
@@ -158,15 +165,18 @@ int validate(const std::vector<std::string> &argv) {
 /// The store for `import`, created when missing.
 Result<std::unique_ptr<store::Store>> openStoreForWriting(const std::string &path) {
   auto st = store::Store::open(path);
-  if (!st) return Error{"store `" + path + "`: " + st.error().message};
+  if (!st) return st.error().framed("store `" + path + "`: ");
   return st;
 }
 
 /// The store for `show` and `export`: it must exist, and it is only read.
 Result<std::unique_ptr<store::Store>> openStoreForReading(const std::string &path) {
   auto st = store::Store::openReadOnly(path);
-  if (!st && st.error().message.rfind("no store at ", 0) == 0)
-    return Error{st.error().message + " (`cfmc ovf import FILE --state " + path + "` creates one)"};
+  if (!st && st.error().message.rfind("no store at ", 0) == 0) {
+    Error e = st.error();
+    e.message += " (`cfmc ovf import FILE --state " + path + "` creates one)";
+    return e;
+  }
   return st;
 }
 
@@ -204,28 +214,31 @@ Result<void> writeExport(const std::string &out, const std::string &text, const 
   std::string where = "cannot export to `" + out + "`: ";
   for (const char *suffix : {"", "-wal", "-shm", "-journal"})
     if (base::sameFile(out, db + suffix))
-      return Error{where +
-                   (*suffix ? "it is the `" + std::string(suffix) + "` file of the store"
-                            : std::string("it is the store")) +
-                   " `" + db + "` (an export is a new OVF descriptor; give another `-o`)"};
+      return Error{ErrorKind::Usage,
+                   where +
+                       (*suffix ? "it is the `" + std::string(suffix) + "` file of the store"
+                                : std::string("it is the store")) +
+                       " `" + db + "` (an export is a new OVF descriptor; give another `-o`)"};
   struct stat st;
   if (::stat(out.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode))
-      return Error{where + "it is not a regular file (leave out `-o` to write to standard output)"};
+      return Error{ErrorKind::Usage,
+                   where + "it is not a regular file (leave out `-o` to write to standard output)"};
     if (!force) {
       // The start of the file is enough to tell an OVF descriptor (a store starts `SQLite format 3`).
       base::UniqueFd fd(::open(out.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-      if (!fd) return Error{where + base::systemError(errno)};
+      if (!fd) return Error{ErrorKind::Io, where + base::systemError(errno)};
       std::string head(64 * 1024, '\0');
       ssize_t n = ::read(fd.get(), head.data(), head.size());
-      if (n < 0) return Error{where + base::systemError(errno)};
+      if (n < 0) return Error{ErrorKind::Io, where + base::systemError(errno)};
       head.resize(static_cast<size_t>(n));
       if (!looksLikeOvf(head))
-        return Error{where + "it exists and is not an OVF descriptor (give `--force` to replace it)"};
+        return Error{ErrorKind::Usage,
+                     where + "it exists and is not an OVF descriptor (give `--force` to replace it)"};
     }
   }
   auto r = base::replaceFileAtomically(out, text);
-  if (!r) return Error{where + r.error().message};
+  if (!r) return r.error().framed(where);
   return success();
 }
 
@@ -240,10 +253,7 @@ int import(const std::vector<std::string> &argv) {
   if (a.positional.size() != 1) return usage("`import` takes one FILE", kImportHelp);
   if (a.state.empty()) return usage("`import` needs `--state DB`", kImportHelp);
   auto sys = ovf::importFile(a.positional[0]);
-  if (!sys) {
-    std::cerr << sys.error().message << '\n';
-    return 1;
-  }
+  if (!sys) return failAt(sys.error());
   auto st = openStoreForWriting(a.state);
   if (!st) return fail(st.error().message);
   auto saved = (*st)->saveSystem(*sys);

@@ -37,105 +37,109 @@ public:
   }
 }
 
-file : decl* EOF ;
+// Labels name what compiler/parse/build_ast.cpp reads: an element label (`init=expr`,
+// `items+=arg`) becomes a field of the rule's context, an alternative label (`# letStmt`) its own
+// context class. build_ast reads nothing by position, so reordering or adding elements keeps the
+// meaning; a renamed or removed label fails to compile.
+file : decls+=decl* EOF ;
 
 decl
-  : importDecl
-  | constDecl
-  | recordDecl
-  | fnDecl
-  | templateDecl
+  : imp=importDecl
+  | cnst=constDecl
+  | rec=recordDecl
+  | fn=fnDecl
+  | tpl=templateDecl
   ;
 
-importDecl   : IMPORT string SEMI ;
-constDecl    : CONST ID (COLON type)? ASSIGN expr SEMI ;
-recordDecl   : RECORD ID LBRACE (field (COMMA field)* COMMA?)? RBRACE ;
-field        : ID COLON type ;
-fnDecl       : (FN | PROCEDURE) ID params (ARROW type)? block ;
-templateDecl : TEMPLATE ID params TPL_OPEN tplPart* TPL_CLOSE ;
-params       : LPAREN (param (COMMA param)* COMMA?)? RPAREN ;
-param        : ID COLON type (ASSIGN expr)? ;
-type         : ID (LT type (COMMA type)* GT)? ;
+importDecl   : IMPORT path=string SEMI ;
+constDecl    : CONST name=ID (COLON annot=type)? ASSIGN init=expr SEMI ;
+recordDecl   : RECORD name=ID LBRACE (fields+=field (COMMA fields+=field)* COMMA?)? RBRACE ;
+field        : name=ID COLON ftype=type ;
+fnDecl       : kw=(FN | PROCEDURE) name=ID sig=params (ARROW ret=type)? body=block ;
+templateDecl : TEMPLATE name=ID sig=params TPL_OPEN parts+=tplPart* close=TPL_CLOSE ;
+params       : LPAREN (items+=param (COMMA items+=param)* COMMA?)? RPAREN ;
+param        : name=ID COLON ptype=type (ASSIGN dflt=expr)? ;
+type         : name=ID (LT targs+=type (COMMA targs+=type)* GT)? ;
 
 tplPart
-  : TPL_TEXT                              # tplText
-  | TPL_EXPR_OPEN expr TPL_EXPR_CLOSE     # tplExpr
-  | TPL_TAG_OPEN tplTag TAG_CLOSE         # tplTagPart
+  : chunk=TPL_TEXT                              # tplText
+  | TPL_EXPR_OPEN value=expr TPL_EXPR_CLOSE     # tplExpr
+  | TPL_TAG_OPEN tag=tplTag TAG_CLOSE           # tplTagPart
   ;
 
 tplTag
-  : FOR ID (COMMA ID)? IN expr (DOTDOT expr)?   # tagFor
-  | IF expr                                     # tagIf
-  | ELSE IF expr                                # tagElseIf
-  | ELSE                                        # tagElse
-  | ~(FOR | IF | ELSE | TAG_CLOSE) (~TAG_CLOSE)*  # tagWord
+  : FOR var1=ID (COMMA var2=ID)? IN iter=expr (DOTDOT iterEnd=expr)?   # tagFor
+  | IF test=expr                                                       # tagIf
+  | ELSE IF test=expr                                                  # tagElseIf
+  | ELSE                                                               # tagElse
+  | word=~(FOR | IF | ELSE | TAG_CLOSE) (rest+=~TAG_CLOSE)*             # tagWord
   ;
 
-block : LBRACE stmt* RBRACE ;
+block : LBRACE stmts+=stmt* close=RBRACE ;
 
 stmt
-  : (LET | VAR) ID (COLON type)? ASSIGN expr SEMI                           # letStmt
-  | IF cond block (ELSE IF cond block)* (ELSE block)?                      # ifStmt
-  | WHILE cond block                                                        # whileStmt
-  | FOR ID (COMMA ID)? IN cond (DOTDOT cond)? block                        # forStmt
-  | BREAK SEMI                                                              # breakStmt
-  | CONTINUE SEMI                                                           # continueStmt
-  | RETURN expr? SEMI                                                       # returnStmt
-  | THROW expr SEMI                                                         # throwStmt
-  | TRY block CATCH ID block                                                # tryStmt
-  | ASYNC block SEMI?                                                       # asyncStmt
-  | expr (aop=(ASSIGN | PLUS_ASSIGN | MINUS_ASSIGN | STAR_ASSIGN | SLASH_ASSIGN) expr)? SEMI  # exprStmt
+  : kw=(LET | VAR) name=ID (COLON annot=type)? ASSIGN init=expr SEMI                      # letStmt
+  | IF tests+=cond bodies+=block (ELSE IF tests+=cond bodies+=block)* (ELSE elseBody=block)?  # ifStmt
+  | WHILE test=cond body=block                                                          # whileStmt
+  | FOR var1=ID (COMMA var2=ID)? IN iter=cond (DOTDOT iterEnd=cond)? body=block         # forStmt
+  | BREAK SEMI                                                                          # breakStmt
+  | CONTINUE SEMI                                                                       # continueStmt
+  | RETURN value=expr? SEMI                                                             # returnStmt
+  | THROW value=expr SEMI                                                               # throwStmt
+  | TRY body=block CATCH errName=ID handler=block                                       # tryStmt
+  | ASYNC body=block SEMI?                                                              # asyncStmt
+  | lhs=expr (aop=(ASSIGN | PLUS_ASSIGN | MINUS_ASSIGN | STAR_ASSIGN | SLASH_ASSIGN) rhs=expr)? SEMI  # exprStmt
   ;
 
-cond : expr ;
+cond : value=expr ;
 
 // Precedence, highest first (LANGUAGE.md "Expressions").
 expr
-  : primary                                   # primaryExpr
-  | expr DOT ID (LPAREN args RPAREN)?         # memberExpr
-  | expr LPAREN args RPAREN                   # callExpr
-  | expr LBRACK expr RBRACK                 # indexExpr
-  | op=(MINUS | BANG) expr                    # unaryExpr
-  | ASYNC expr                                # asyncExpr
-  | expr op=(STAR | SLASH | PERCENT) expr        # binaryExpr
-  | expr op=(PLUS | MINUS) expr                  # binaryExpr
-  | expr op=(LT | LE | GT | GE) expr             # binaryExpr
-  | expr op=(EQ | NE) expr                       # binaryExpr
-  | expr op=AND expr                           # binaryExpr
-  | expr op=OR expr                            # binaryExpr
+  : atom=primary                                                # primaryExpr
+  | target=expr DOT name=ID (LPAREN callArgs=args RPAREN)?      # memberExpr
+  | target=expr open=LPAREN callArgs=args RPAREN                # callExpr
+  | target=expr open=LBRACK subscript=expr RBRACK               # indexExpr
+  | op=(MINUS | BANG) operand=expr                              # unaryExpr
+  | kw=ASYNC operand=expr                                       # asyncExpr
+  | lhs=expr op=(STAR | SLASH | PERCENT) rhs=expr               # binaryExpr
+  | lhs=expr op=(PLUS | MINUS) rhs=expr                         # binaryExpr
+  | lhs=expr op=(LT | LE | GT | GE) rhs=expr                    # binaryExpr
+  | lhs=expr op=(EQ | NE) rhs=expr                              # binaryExpr
+  | lhs=expr op=AND rhs=expr                                    # binaryExpr
+  | lhs=expr op=OR rhs=expr                                     # binaryExpr
   ;
 
-args : (arg (COMMA arg)* COMMA?)? ;
-arg  : (ID COLON)? expr ;
+args : (items+=arg (COMMA items+=arg)* COMMA?)? ;
+arg  : (name=ID COLON)? value=expr ;
 
 primary
-  : INT_LIT                                                          # intLit
-  | FLOAT_LIT                                                        # floatLit
-  | DURATION_LIT                                                     # durationLit
-  | (TRUE_LIT | FALSE_LIT)                                                   # boolLit
-  | NULL_LIT                                                           # nullLit
-  | string                                                           # stringLit
-  | {recordAllowed()}? ID LBRACE (fieldInit (COMMA fieldInit)* COMMA?)? RBRACE  # recordLit
-  | ID                                                               # nameExpr
-  | LPAREN expr RPAREN                                             # parenExpr
-  | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK                   # listLit
-  | LBRACE (mapEntry (COMMA mapEntry)* COMMA?)? RBRACE               # mapLit
-  | ASYNC block                                                      # asyncBlock
+  : lit=INT_LIT                                                                         # intLit
+  | lit=FLOAT_LIT                                                                       # floatLit
+  | lit=DURATION_LIT                                                                    # durationLit
+  | lit=(TRUE_LIT | FALSE_LIT)                                                          # boolLit
+  | NULL_LIT                                                                            # nullLit
+  | str=string                                                                          # stringLit
+  | {recordAllowed()}? name=ID LBRACE (inits+=fieldInit (COMMA inits+=fieldInit)* COMMA?)? RBRACE  # recordLit
+  | name=ID                                                                             # nameExpr
+  | LPAREN inner=expr RPAREN                                                            # parenExpr
+  | LBRACK (elems+=expr (COMMA elems+=expr)* COMMA?)? RBRACK                            # listLit
+  | LBRACE (entries+=mapEntry (COMMA entries+=mapEntry)* COMMA?)? RBRACE                # mapLit
+  | ASYNC body=block                                                                    # asyncBlock
   ;
 
-fieldInit : ID COLON expr ;
-mapEntry  : expr COLON expr ;
+fieldInit : name=ID COLON value=expr ;
+mapEntry  : key=expr COLON value=expr ;
 
 string
-  : STR_OPEN strPart* STR_CLOSE
-  | TSTR_OPEN strPart* TSTR_CLOSE
+  : open=STR_OPEN parts+=strPart* STR_CLOSE
+  | open=TSTR_OPEN parts+=strPart* TSTR_CLOSE
   ;
 
 strPart
-  : STR_TEXT                        # strText
-  | TSTR_TEXT                       # strText
-  | STR_ESC                         # strEscape
-  | TSTR_ESC                        # strEscape
-  | STR_UESC                        # strUnicode
-  | INTERP_OPEN expr INTERP_CLOSE   # strInterp
+  : chunk=STR_TEXT                        # strText
+  | chunk=TSTR_TEXT                       # strText
+  | chunk=STR_ESC                         # strEscape
+  | chunk=TSTR_ESC                        # strEscape
+  | chunk=STR_UESC                        # strUnicode
+  | INTERP_OPEN value=expr INTERP_CLOSE   # strInterp
   ;

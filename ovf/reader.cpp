@@ -1039,12 +1039,14 @@ Result<uint64_t> byteUnits(std::string_view units) {
     for (uint64_t i = 0; i < *e; ++i) m *= two ? 2 : 10;
     return m;
   }
-  return Error{"unknown allocation units " + q(units) + " (expected e.g. `byte * 2^20`)"};
+  return Error{ErrorKind::Ovf, "unknown allocation units " + q(units) + " (expected e.g. `byte * 2^20`)"};
 }
 
 Result<std::string> slurp(const std::string &path, size_t limit) {
   auto text = base::readRegularFile(path, limit);
-  if (!text) return Error{"cannot read `" + path + "`: " + lowerFirst(text.error().message)};
+  if (!text)
+    return Error{text.error().kind, "cannot read `" + path + "`: " + lowerFirst(text.error().message),
+                 SourceLoc{path, 0, 0}};
   return text;
 }
 

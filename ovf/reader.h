@@ -1,6 +1,7 @@
 // reader.h — reads an OVF descriptor (DSP0243 0.9, 1.x, 2.x, with CFM's extension) into an
-// Envelope, or says what is wrong and where (`FILE:LINE:COL: error: MESSAGE`). Any input gives one
-// or the other; nothing is printed. ovf/README.md lists what is read and what is checked.
+// Envelope, or says what is wrong and where (Error::loc; describe() gives `FILE:LINE:COL: error:
+// MESSAGE`). Any input gives one or the other; nothing is printed. ovf/README.md lists what is
+// read and what is checked.
 #pragma once
 
 #include "base/result.h"
@@ -11,7 +12,7 @@
 
 namespace cfm::ovf {
 
-/// Reads the descriptor TEXT; NAME (usually its path) prefixes every error message.
+/// Reads the descriptor TEXT; NAME (usually its path) is the file of every error's place.
 Result<Envelope> read(std::string_view text, const std::string &name);
 
 /// Reads the file at PATH (at most kMaxDescriptorBytes).

@@ -175,7 +175,7 @@ Result<model::BusinessSystem> toModel(const Envelope &env, const FileLoader &loa
   for (const VirtualSystem *vs : systems) sys.vmClasses.push_back(vmClass(env, *vs, topProducts));
   sys.properties = properties(topProducts);
 
-  auto where = [&](int line) { return name + ":" + std::to_string(line) + ": error: "; };
+  auto where = [&](int line) { return SourceLoc{name, line, 0}; };
   if (env.cfm) {
     const CfmSystem &c = *env.cfm;
     sys.id = c.id;
@@ -195,9 +195,11 @@ Result<model::BusinessSystem> toModel(const Envelope &env, const FileLoader &loa
       if (!ce.image.empty()) {
         auto [it, fresh] = images.emplace(ce.virtualSystem, std::make_pair(ce.image, ce.line));
         if (!fresh && it->second.first != ce.image)
-          return Error{where(ce.line) + "element " + q(ce.name) + " gives virtual system " +
-                       q(ce.virtualSystem) + " image " + q(ce.image) + ", but line " +
-                       std::to_string(it->second.second) + " gave " + q(it->second.first)};
+          return Error{ErrorKind::Ovf,
+                       "element " + q(ce.name) + " gives virtual system " + q(ce.virtualSystem) + " image " +
+                           q(ce.image) + ", but line " + std::to_string(it->second.second) + " gave " +
+                           q(it->second.first),
+                       where(ce.line)};
         for (model::VMClass &vc : sys.vmClasses)
           if (vc.name == ce.virtualSystem) vc.image = ce.image;
       }
@@ -214,7 +216,9 @@ Result<model::BusinessSystem> toModel(const Envelope &env, const FileLoader &loa
       } else {
         const FileRef *f = env.file(ct.fileRef);
         auto text = load(*f);
-        if (!text) return Error{where(ct.line) + "template " + q(ct.name) + ": " + text.error().message};
+        if (!text)
+          return Error{text.error().kind, "template " + q(ct.name) + ": " + text.error().message,
+                       where(ct.line)};
         t.text = std::move(*text);
       }
       sys.templates.push_back(std::move(t));
@@ -250,23 +254,23 @@ FileLoader directoryLoader(std::string dir) {
       pos = end + 1;
     }
     if (!plain)
-      return Error{"file " + q(f.id) + " has href " + q(h) +
-                   "; templates are read from plain relative paths"};
+      return Error{ErrorKind::Ovf, "file " + q(f.id) + " has href " + q(h) +
+                                       "; templates are read from plain relative paths"};
     // The text only looks plain: a symbolic link on the way could still lead anywhere. The kernel
     // resolves the href beneath the descriptor's directory (base/paths.h) and the descriptor that
     // is read is the one opened, so nothing outside the directory is ever read.
     std::string shown = dir.empty() ? h : dir + "/" + h;
     auto fd = base::openBeneath(dir, h, O_RDONLY | O_NONBLOCK);
-    if (!fd) return Error{"cannot read " + q(shown) + ": " + fd.error().message};
+    if (!fd) return fd.error().framed("cannot read " + q(shown) + ": ").inFile(shown);
     auto text = base::readRegularFd(fd->get(), kMaxTemplateBytes);
-    if (!text) return Error{"cannot read " + q(shown) + ": " + text.error().message};
+    if (!text) return text.error().framed("cannot read " + q(shown) + ": ").inFile(shown);
     return text;
   };
 }
 
 FileLoader noFiles() {
   return [](const FileRef &f) -> Result<std::string> {
-    return Error{"file " + q(f.id) + " cannot be read (the descriptor has no directory)"};
+    return Error{ErrorKind::Ovf, "file " + q(f.id) + " cannot be read (the descriptor has no directory)"};
   };
 }
 

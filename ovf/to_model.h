@@ -28,7 +28,7 @@ FileLoader directoryLoader(std::string dir);
 /// A loader that refuses every file (for descriptors read without a directory, e.g. from stdin).
 FileLoader noFiles();
 
-/// Maps ENV onto a business system; NAME prefixes error messages (as the reader's do).
+/// Maps ENV onto a business system; NAME is the file of the errors' places (as the reader's are).
 Result<model::BusinessSystem> toModel(const Envelope &env, const FileLoader &load, const std::string &name);
 
 /// read + toModel.

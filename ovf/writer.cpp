@@ -97,8 +97,8 @@ Result<std::string> write(const model::BusinessSystem &sys) {
       if (fresh)
         diskOrder.push_back(&d);
       else if (!(*it->second == d))
-        return Error{"vm class " + q(c.name) + " has disk " + q(d.id) +
-                     " with other contents than another class's disk of that id"};
+        return Error{ErrorKind::Ovf, "vm class " + q(c.name) + " has disk " + q(d.id) +
+                                         " with other contents than another class's disk of that id"};
     }
     for (const std::string &n : c.networks) addNetwork(n);
   }
@@ -184,8 +184,9 @@ Result<std::string> write(const model::BusinessSystem &sys) {
         break;
       }
     if (c.image != derived && !imageWritten.count(c.name))
-      return Error{"vm class " + q(c.name) + " has image " + q(c.image) +
-                   ", which OVF carries only through an element of that class (and it has none)"};
+      return Error{ErrorKind::Ovf,
+                   "vm class " + q(c.name) + " has image " + q(c.image) +
+                       ", which OVF carries only through an element of that class (and it has none)"};
   }
   for (const model::ConfigTemplate &t : sys.templates) {
     pugi::xml_node n = child(bs, "cfm:Template");

@@ -56,13 +56,13 @@ Location Doc::locate(size_t offset) const {
   return {static_cast<int>(lineIndex) + 1, column};
 }
 
-Error Doc::errorAt(size_t offset, const std::string &message) const {
+Error Doc::errorAt(size_t offset, const std::string &message, ErrorKind kind) const {
   Location l = locate(offset);
-  return Error{name_ + ":" + std::to_string(l.line) + ":" + std::to_string(l.column) + ": error: " + message};
+  return Error{kind, message, SourceLoc{name_, l.line, l.column}};
 }
 
 Error Doc::errorAtLine(int line, const std::string &message) const {
-  return Error{name_ + ":" + std::to_string(line) + ": error: " + message};
+  return Error{ErrorKind::Ovf, message, SourceLoc{name_, line, 0}};
 }
 
 bool Doc::declares(std::string_view uri) const {
@@ -76,12 +76,13 @@ Result<void> Doc::checkBytes() {
   const auto *s = reinterpret_cast<const unsigned char *>(text_.data());
   size_t n = text_.size();
   if (n >= 2 && ((s[0] == 0xFE && s[1] == 0xFF) || (s[0] == 0xFF && s[1] == 0xFE)))
-    return Error{name_ + ":1:1: error: the descriptor is UTF-16; CFM reads UTF-8 descriptors"};
+    return Error{ErrorKind::Syntax, "the descriptor is UTF-16; CFM reads UTF-8 descriptors",
+                 SourceLoc{name_, 1, 1}};
   size_t i = 0;
   if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF) i = 3; // byte order mark
   size_t first = i;
   while (first < n && (s[first] == ' ' || s[first] == '\t' || s[first] == '\n' || s[first] == '\r')) ++first;
-  if (first == n) return Error{name_ + ":1:1: error: the descriptor is empty"};
+  if (first == n) return Error{ErrorKind::Syntax, "the descriptor is empty", SourceLoc{name_, 1, 1}};
   if (s[first] != '<')
     return errorAt(first, "text before the first tag (a descriptor starts with `<?xml` or its root element)");
   while (i < n) {
@@ -215,8 +216,10 @@ Result<std::unique_ptr<Doc>> Doc::parse(std::string_view text, std::string name)
   d->name_ = std::move(name);
   d->text_ = text;
   if (text.size() > kMaxDescriptorBytes)
-    return Error{d->name_ + ": error: the descriptor is " + std::to_string(text.size()) +
-                 " bytes; the limit is " + std::to_string(kMaxDescriptorBytes)};
+    return Error{ErrorKind::Limit,
+                 "the descriptor `" + d->name_ + "` is " + std::to_string(text.size()) +
+                     " bytes; the limit is " + std::to_string(kMaxDescriptorBytes),
+                 SourceLoc{d->name_, 0, 0}};
   d->lineStarts_.push_back(0);
   for (size_t i = 0; i < text.size(); ++i)
     if (text[i] == '\n') d->lineStarts_.push_back(i + 1);
@@ -266,7 +269,8 @@ Result<void> Doc::build() {
     e.offset = nameOffset > 0 ? nameOffset - 1 : 0;
     e.depth = depth;
     if (depth > kMaxXmlDepth)
-      return errorAt(e.offset, "elements nested deeper than " + std::to_string(kMaxXmlDepth) + " levels");
+      return errorAt(e.offset, "elements nested deeper than " + std::to_string(kMaxXmlDepth) + " levels",
+                     ErrorKind::Limit);
     std::vector<std::string_view> seen;
     for (pugi::xml_attribute a : node.attributes()) {
       std::string_view q = a.name();

@@ -55,9 +55,13 @@ public:
 
   Location locate(size_t offset) const;
   int line(const Elem &e) const { return locate(e.offset).line; }
-  /// An error at E: `NAME:LINE:COL: error: MESSAGE`.
-  Error error(const Elem &e, const std::string &message) const { return errorAt(e.offset, message); }
-  Error errorAt(size_t offset, const std::string &message) const;
+  /// An error in the descriptor at E (ErrorKind::Ovf), placed at NAME:LINE:COL (Error::loc).
+  Error error(const Elem &e, const std::string &message) const {
+    return errorAt(e.offset, message, ErrorKind::Ovf);
+  }
+  /// An error at a byte OFFSET of the descriptor; the XML layer's own errors are Syntax.
+  Error errorAt(size_t offset, const std::string &message, ErrorKind kind = ErrorKind::Syntax) const;
+  /// An error in the descriptor at a LINE (no column): ErrorKind::Ovf.
   Error errorAtLine(int line, const std::string &message) const;
   const std::string &name() const { return name_; }
 

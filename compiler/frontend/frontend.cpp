@@ -89,7 +89,7 @@ void checkProgram(Compilation &c) {
 
 Result<std::unique_ptr<Compilation>> compileFile(const std::string &path) {
   Result<std::string> text = readFile(path);
-  if (!text) return Error{"cannot read " + path + ": " + text.error().message};
+  if (!text) return text.error().framed("cannot read " + path + ": ").inFile(path);
   auto c = std::make_unique<Compilation>();
   support::FileId id = c->sources.add(path, std::move(*text));
   Loader(*c).load(id, path);

@@ -164,22 +164,18 @@ private:
   Range range(antlr4::tree::TerminalNode *n) const { return range(n->getSymbol()); }
   Range span(Loc b, antlr4::ParserRuleContext *last) const { return Range{b, f_.end(last->getStop())}; }
 
-  // The hot paths below read children by position (the grammar fixes them; the tree has no
-  // error nodes, or we would not be here) and dispatch on the exact context type by comparing
-  // type_info addresses: ANTLR's accessors and dynamic_cast cost a third of the build time.
+  // Everything below reads the grammar's labels (CfpParser.g4: `init=expr` is the field `init`
+  // of the context, `# letStmt` the class LetStmtContext), never a child by position, and
+  // dispatches on the exact context type by comparing type_info addresses: ANTLR's accessors
+  // (`ID()`, `expr(i)`) and dynamic_cast cost a third of the build time, label fields nothing.
   template <typename T> static bool is(const antlr4::tree::ParseTree *c) { return &typeid(*c) == &typeid(T); }
-  template <typename T> static T *child(antlr4::ParserRuleContext *c, size_t i) {
-    return static_cast<T *>(c->children[i]);
-  }
-  static antlr4::Token *tok(antlr4::ParserRuleContext *c, size_t i) {
-    return static_cast<antlr4::tree::TerminalNode *>(c->children[i])->getSymbol();
-  }
+  template <typename T> static T *as(antlr4::tree::ParseTree *c) { return static_cast<T *>(c); }
 
   // ---- declarations ----
   ast::Decl *decl(CfpParser::DeclContext *c) {
-    if (auto *i = c->importDecl()) {
+    if (auto *i = c->imp) {
       auto *d = a_.make<ast::ImportDecl>(range(i));
-      ast::StringLit *s = string(i->string());
+      ast::StringLit *s = string(i->path);
       if (s->parts.size() != 1 || s->parts[0].expr) {
         d_.report(DiagKind::ImportNotPlain, s->range);
         return nullptr;
@@ -188,68 +184,67 @@ private:
       d->nameLoc = s->loc();
       return d;
     }
-    if (auto *k = c->constDecl()) {
+    if (auto *k = c->cnst) {
       auto *d = a_.make<ast::ConstDecl>(range(k));
-      d->name = k->ID()->getText();
-      d->nameLoc = at(k->ID());
-      d->annot = k->type() ? type(k->type()) : nullptr;
-      d->init = expr(k->expr());
+      d->name = k->name->getText();
+      d->nameLoc = at(k->name);
+      d->annot = k->annot ? type(k->annot) : nullptr;
+      d->init = expr(k->init);
       return d;
     }
-    if (auto *r = c->recordDecl()) {
+    if (auto *r = c->rec) {
       auto *d = a_.make<ast::RecordDecl>(range(r));
-      d->name = r->ID()->getText();
-      d->nameLoc = at(r->ID());
-      for (auto *fc : r->field()) d->fields.push_back({fc->ID()->getText(), at(fc->ID()), type(fc->type())});
+      d->name = r->name->getText();
+      d->nameLoc = at(r->name);
+      for (auto *fc : r->fields) d->fields.push_back({fc->name->getText(), at(fc->name), type(fc->ftype)});
       return d;
     }
-    if (auto *fn = c->fnDecl()) {
+    if (auto *fn = c->fn) {
       auto *d = a_.make<ast::FnDecl>(range(fn));
-      d->fnKind = fn->PROCEDURE() ? ast::FnKind::Procedure : ast::FnKind::Fn;
-      d->name = fn->ID()->getText();
-      d->nameLoc = at(fn->ID());
-      params(fn->params(), d->params);
-      d->ret = fn->type() ? type(fn->type()) : nullptr;
-      d->body = block(fn->block());
-      d->endLoc = at(fn->block()->RBRACE());
+      d->fnKind = fn->kw->getType() == CfpParser::PROCEDURE ? ast::FnKind::Procedure : ast::FnKind::Fn;
+      d->name = fn->name->getText();
+      d->nameLoc = at(fn->name);
+      params(fn->sig, d->params);
+      d->ret = fn->ret ? type(fn->ret) : nullptr;
+      d->body = block(fn->body);
+      d->endLoc = at(fn->body->close);
       return d;
     }
-    auto *t = c->templateDecl();
+    auto *t = c->tpl;
     auto *d = a_.make<ast::FnDecl>(range(t));
     d->fnKind = ast::FnKind::Template;
-    d->name = t->ID()->getText();
-    d->nameLoc = at(t->ID());
-    params(t->params(), d->params);
-    d->endLoc = at(t->TPL_CLOSE());
+    d->name = t->name->getText();
+    d->nameLoc = at(t->name);
+    params(t->sig, d->params);
+    d->endLoc = at(t->close);
     d->tplBody = templateBody(t);
     return d;
   }
 
   void params(CfpParser::ParamsContext *c, std::vector<ast::Param> &out) {
-    for (auto *p : c->param()) {
+    for (auto *p : c->items) {
       ast::Param prm;
-      prm.name = p->ID()->getText();
-      prm.loc = at(p->ID());
-      prm.type = type(p->type());
-      prm.defaultValue = p->expr() ? expr(p->expr()) : nullptr;
+      prm.name = p->name->getText();
+      prm.loc = at(p->name);
+      prm.type = type(p->ptype);
+      prm.defaultValue = p->dflt ? expr(p->dflt) : nullptr;
       out.push_back(prm);
     }
   }
 
   ast::TypeRef *type(CfpParser::TypeContext *c) {
     auto *t = a_.make<ast::TypeRef>();
-    t->name = c->ID()->getText();
-    t->range = range(c->ID());
-    for (auto *a : c->type()) t->args.push_back(type(a));
+    t->name = c->name->getText();
+    t->range = range(c->name);
+    for (auto *a : c->targs) t->args.push_back(type(a));
     return t;
   }
 
   // ---- statements ----
   ast::Block block(CfpParser::BlockContext *c) {
     ast::Block b;
-    size_t n = c->children.size();
-    b.reserve(n - 2);
-    for (size_t i = 1; i + 1 < n; ++i) b.push_back(stmt(child<CfpParser::StmtContext>(c, i))); // inside `{ }`
+    b.reserve(c->stmts.size());
+    for (auto *st : c->stmts) b.push_back(stmt(st));
     return b;
   }
 
@@ -264,18 +259,15 @@ private:
     h.end = end;
   }
 
-  ast::Expr *condExpr(antlr4::tree::ParseTree *c) {
-    return expr(child<CfpParser::ExprContext>(static_cast<CfpParser::CondContext *>(c), 0));
-  }
+  ast::Expr *condExpr(CfpParser::CondContext *c) { return expr(c->value); }
 
   ast::Stmt *stmt(CfpParser::StmtContext *c) {
     Range r = range(c);
-    size_t n = c->children.size();
     if (is<CfpParser::ExprStmtContext>(c)) {
-      auto *s = static_cast<CfpParser::ExprStmtContext *>(c);
-      ast::Expr *lhs = expr(child<CfpParser::ExprContext>(c, 0));
+      auto *s = as<CfpParser::ExprStmtContext>(c);
+      ast::Expr *lhs = expr(s->lhs);
       if (!s->aop) return a_.make<ast::ExprStmt>(r, lhs);
-      ast::Expr *rhs = expr(child<CfpParser::ExprContext>(c, 2));
+      ast::Expr *rhs = expr(s->rhs);
       if (lhs->kind != ast::ExprKind::Name && lhs->kind != ast::ExprKind::Index &&
           lhs->kind != ast::ExprKind::Member)
         d_.report(DiagKind::CannotAssignExpr, lhs->range);
@@ -283,66 +275,59 @@ private:
       return a_.make<ast::AssignStmt>(r, op[0] == '=' ? '=' : op[0], at(s->aop), lhs, rhs);
     }
     if (is<CfpParser::LetStmtContext>(c)) {
-      // (LET | VAR) ID (COLON type)? ASSIGN expr SEMI
-      antlr4::Token *kw = tok(c, 0), *id = tok(c, 1);
-      ast::TypeRef *t = n == 7 ? type(child<CfpParser::TypeContext>(c, 3)) : nullptr;
-      return a_.make<ast::LetStmt>(r, kw->getType() == CfpParser::VAR, id->getText(), at(id), t,
-                                   expr(child<CfpParser::ExprContext>(c, n - 2)));
+      auto *s = as<CfpParser::LetStmtContext>(c);
+      ast::TypeRef *t = s->annot ? type(s->annot) : nullptr;
+      return a_.make<ast::LetStmt>(r, s->kw->getType() == CfpParser::VAR, s->name->getText(), at(s->name), t,
+                                   expr(s->init));
     }
     if (is<CfpParser::IfStmtContext>(c)) {
-      // IF cond block (ELSE IF cond block)* (ELSE block)?
+      auto *s = as<CfpParser::IfStmtContext>(c);
       auto *node = a_.make<ast::IfStmt>(r);
-      ast::Expr *pending = nullptr;
-      for (antlr4::tree::ParseTree *ch : c->children) {
-        if (is<CfpParser::CondContext>(ch)) {
-          pending = condExpr(ch);
-        } else if (is<CfpParser::BlockContext>(ch)) {
-          if (pending) {
-            node->branches.push_back({pending, block(static_cast<CfpParser::BlockContext *>(ch))});
-            pending = nullptr;
-          } else {
-            node->hasElse = true;
-            node->elseBody = block(static_cast<CfpParser::BlockContext *>(ch));
-          }
-        }
+      // The conditions and their blocks were visited in source order; keep that order.
+      for (size_t i = 0; i < s->tests.size(); ++i) {
+        ast::Expr *test = condExpr(s->tests[i]);
+        node->branches.push_back({test, block(s->bodies[i])});
+      }
+      if (s->elseBody) {
+        node->hasElse = true;
+        node->elseBody = block(s->elseBody);
       }
       return node;
     }
     if (is<CfpParser::ForStmtContext>(c)) {
-      // FOR ID (COMMA ID)? IN cond (DOTDOT cond)? block
+      auto *s = as<CfpParser::ForStmtContext>(c);
       auto *node = a_.make<ast::ForStmt>(r);
-      antlr4::Token *id2 = tok(c, 2)->getType() == CfpParser::COMMA ? tok(c, 3) : nullptr;
-      std::vector<ast::Expr *> conds;
-      for (antlr4::tree::ParseTree *ch : c->children)
-        if (is<CfpParser::CondContext>(ch)) conds.push_back(condExpr(ch));
-      forHead(node->head, tok(c, 1), id2, conds[0], conds.size() > 1 ? conds[1] : nullptr);
-      node->body = block(child<CfpParser::BlockContext>(c, n - 1));
+      ast::Expr *it = condExpr(s->iter);
+      forHead(node->head, s->var1, s->var2, it, s->iterEnd ? condExpr(s->iterEnd) : nullptr);
+      node->body = block(s->body);
       return node;
     }
     if (is<CfpParser::WhileStmtContext>(c)) {
-      auto *node = a_.make<ast::WhileStmt>(r, condExpr(c->children[1]));
-      node->body = block(child<CfpParser::BlockContext>(c, 2));
+      auto *s = as<CfpParser::WhileStmtContext>(c);
+      auto *node = a_.make<ast::WhileStmt>(r, condExpr(s->test));
+      node->body = block(s->body);
       return node;
     }
-    if (is<CfpParser::ReturnStmtContext>(c))
-      return a_.make<ast::ReturnStmt>(r, n == 3 ? expr(child<CfpParser::ExprContext>(c, 1)) : nullptr);
+    if (is<CfpParser::ReturnStmtContext>(c)) {
+      auto *s = as<CfpParser::ReturnStmtContext>(c);
+      return a_.make<ast::ReturnStmt>(r, s->value ? expr(s->value) : nullptr);
+    }
     if (is<CfpParser::BreakStmtContext>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Break, r);
     if (is<CfpParser::ContinueStmtContext>(c)) return a_.make<ast::JumpStmt>(ast::StmtKind::Continue, r);
     if (is<CfpParser::ThrowStmtContext>(c))
-      return a_.make<ast::ThrowStmt>(r, expr(child<CfpParser::ExprContext>(c, 1)));
+      return a_.make<ast::ThrowStmt>(r, expr(as<CfpParser::ThrowStmtContext>(c)->value));
     if (is<CfpParser::TryStmtContext>(c)) {
-      // TRY block CATCH ID block
+      auto *s = as<CfpParser::TryStmtContext>(c);
       auto *node = a_.make<ast::TryStmt>(r);
-      node->body = block(child<CfpParser::BlockContext>(c, 1));
-      antlr4::Token *id = tok(c, 3);
-      node->errName = id->getText();
-      node->errLoc = at(id);
-      node->handler = block(child<CfpParser::BlockContext>(c, 4));
+      node->body = block(s->body);
+      node->errName = s->errName->getText();
+      node->errLoc = at(s->errName);
+      node->handler = block(s->handler);
       return node;
     }
-    // ASYNC block SEMI?
+    auto *s = as<CfpParser::AsyncStmtContext>(c);
     auto *ab = a_.make<ast::AsyncBlockExpr>(r);
-    ab->body = block(child<CfpParser::BlockContext>(c, 1));
+    ab->body = block(s->body);
     return a_.make<ast::ExprStmt>(r, ab);
   }
 
@@ -361,52 +346,55 @@ private:
         d_.report(DiagKind::NestingTooDeep, r.begin, {std::to_string(kMaxExprDepth)});
       return a_.make<ast::IntLit>(r, 0);
     }
-    if (is<CfpParser::PrimaryExprContext>(c)) return primary(child<CfpParser::PrimaryContext>(c, 0));
+    if (is<CfpParser::PrimaryExprContext>(c)) return primary(as<CfpParser::PrimaryExprContext>(c)->atom);
     if (is<CfpParser::BinaryExprContext>(c)) {
-      ast::Expr *l = expr(child<CfpParser::ExprContext>(c, 0));
-      ast::Expr *rr = expr(child<CfpParser::ExprContext>(c, 2));
-      antlr4::Token *op = tok(c, 1);
-      return a_.make<ast::BinaryExpr>(r, binOp(op->getType()), at(op), l, rr);
+      auto *b = as<CfpParser::BinaryExprContext>(c);
+      ast::Expr *l = expr(b->lhs);
+      ast::Expr *rr = expr(b->rhs);
+      return a_.make<ast::BinaryExpr>(r, binOp(b->op->getType()), at(b->op), l, rr);
     }
     if (is<CfpParser::MemberExprContext>(c)) {
-      ast::Expr *base = expr(child<CfpParser::ExprContext>(c, 0));
-      antlr4::Token *id = tok(c, 2);
-      if (c->children.size() > 3) {
-        auto *mc = a_.make<ast::MethodCallExpr>(r, base, id->getText(), at(id));
-        mc->args = args(child<CfpParser::ArgsContext>(c, 4));
+      auto *m = as<CfpParser::MemberExprContext>(c);
+      ast::Expr *base = expr(m->target);
+      if (m->callArgs) {
+        auto *mc = a_.make<ast::MethodCallExpr>(r, base, m->name->getText(), at(m->name));
+        mc->args = args(m->callArgs);
         return mc;
       }
-      return a_.make<ast::MemberExpr>(r, base, id->getText(), at(id));
+      return a_.make<ast::MemberExpr>(r, base, m->name->getText(), at(m->name));
     }
     if (is<CfpParser::CallExprContext>(c)) {
-      ast::Expr *callee = expr(child<CfpParser::ExprContext>(c, 0));
+      auto *k = as<CfpParser::CallExprContext>(c);
+      ast::Expr *callee = expr(k->target);
       auto *call = a_.make<ast::CallExpr>(r, callee->kind == ast::ExprKind::Name
                                                  ? static_cast<ast::NameExpr *>(callee)->name
                                                  : std::string());
       call->range.begin = callee->range.begin;
-      if (callee->kind != ast::ExprKind::Name) d_.report(DiagKind::OnlyNamedCalls, at(tok(c, 1)));
-      call->args = args(child<CfpParser::ArgsContext>(c, 2));
+      if (callee->kind != ast::ExprKind::Name) d_.report(DiagKind::OnlyNamedCalls, at(k->open));
+      call->args = args(k->callArgs);
       return call;
     }
     if (is<CfpParser::IndexExprContext>(c)) {
-      ast::Expr *base = expr(child<CfpParser::ExprContext>(c, 0));
-      return a_.make<ast::IndexExpr>(r, base, expr(child<CfpParser::ExprContext>(c, 2)), at(tok(c, 1)));
+      auto *x = as<CfpParser::IndexExprContext>(c);
+      ast::Expr *base = expr(x->target);
+      return a_.make<ast::IndexExpr>(r, base, expr(x->subscript), at(x->open));
     }
     if (is<CfpParser::UnaryExprContext>(c)) {
-      char op = tok(c, 0)->getType() == CfpParser::MINUS ? '-' : '!';
-      auto *operand = child<CfpParser::ExprContext>(c, 1);
+      auto *u = as<CfpParser::UnaryExprContext>(c);
+      char op = u->op->getType() == CfpParser::MINUS ? '-' : '!';
       // `-9223372036854775808` is the one literal that only exists negated.
-      if (op == '-' && is<CfpParser::PrimaryExprContext>(operand)) {
-        auto *prim = child<CfpParser::PrimaryContext>(operand, 0);
-        if (is<CfpParser::IntLitContext>(prim) && intValue(tok(prim, 0)->getText()) == kTwo63)
+      if (op == '-' && is<CfpParser::PrimaryExprContext>(u->operand)) {
+        auto *prim = as<CfpParser::PrimaryExprContext>(u->operand)->atom;
+        if (is<CfpParser::IntLitContext>(prim) &&
+            intValue(as<CfpParser::IntLitContext>(prim)->lit->getText()) == kTwo63)
           return a_.make<ast::IntLit>(r, INT64_MIN);
       }
-      return a_.make<ast::UnaryExpr>(r, op, expr(operand));
+      return a_.make<ast::UnaryExpr>(r, op, expr(u->operand));
     }
-    // ASYNC expr
-    ast::Expr *inner = expr(child<CfpParser::ExprContext>(c, 1));
+    auto *ac = as<CfpParser::AsyncExprContext>(c);
+    ast::Expr *inner = expr(ac->operand);
     if (inner->kind != ast::ExprKind::Call) {
-      d_.report(DiagKind::AsyncNeedsCall, at(tok(c, 0)));
+      d_.report(DiagKind::AsyncNeedsCall, at(ac->kw));
       return inner;
     }
     return a_.make<ast::AsyncCallExpr>(r, static_cast<ast::CallExpr *>(inner));
@@ -432,14 +420,12 @@ private:
 
   std::vector<ast::Arg> args(CfpParser::ArgsContext *c) {
     std::vector<ast::Arg> out;
-    for (antlr4::tree::ParseTree *ch : c->children) {
-      if (!is<CfpParser::ArgContext>(ch)) continue; // `,`
-      auto *a = static_cast<CfpParser::ArgContext *>(ch);
-      if (a->children.size() == 3) {
-        antlr4::Token *id = tok(a, 0);
-        out.push_back({id->getText(), at(id), expr(child<CfpParser::ExprContext>(a, 2))});
+    out.reserve(c->items.size());
+    for (auto *a : c->items) {
+      if (a->name) {
+        out.push_back({a->name->getText(), at(a->name), expr(a->value)});
       } else {
-        ast::Expr *v = expr(child<CfpParser::ExprContext>(a, 0));
+        ast::Expr *v = expr(a->value);
         out.push_back({std::string(), v->loc(), v});
       }
     }
@@ -448,18 +434,19 @@ private:
 
   ast::Expr *primary(CfpParser::PrimaryContext *c) {
     Range r = range(c);
-    if (is<CfpParser::NameExprContext>(c)) return a_.make<ast::NameExpr>(r, tok(c, 0)->getText());
+    if (is<CfpParser::NameExprContext>(c))
+      return a_.make<ast::NameExpr>(r, as<CfpParser::NameExprContext>(c)->name->getText());
     if (is<CfpParser::IntLitContext>(c)) {
-      unsigned __int128 v = intValue(tok(c, 0)->getText());
+      unsigned __int128 v = intValue(as<CfpParser::IntLitContext>(c)->lit->getText());
       if (v > static_cast<unsigned __int128>(INT64_MAX)) {
         literalError(DiagKind::IntOutOfRange, r);
         v = 0;
       }
       return a_.make<ast::IntLit>(r, static_cast<int64_t>(v));
     }
-    if (is<CfpParser::StringLitContext>(c)) return string(child<CfpParser::StringContext>(c, 0));
+    if (is<CfpParser::StringLitContext>(c)) return string(as<CfpParser::StringLitContext>(c)->str);
     if (is<CfpParser::FloatLitContext>(c)) {
-      std::string s = stripUnderscores(tok(c, 0)->getText());
+      std::string s = stripUnderscores(as<CfpParser::FloatLitContext>(c)->lit->getText());
       double v = std::strtod(s.c_str(), nullptr);
       if (std::isinf(v)) {
         literalError(DiagKind::FloatOutOfRange, r);
@@ -467,39 +454,34 @@ private:
       }
       return a_.make<ast::FloatLit>(r, v);
     }
-    if (is<CfpParser::DurationLitContext>(c)) return duration(tok(c, 0)->getText(), r);
+    if (is<CfpParser::DurationLitContext>(c))
+      return duration(as<CfpParser::DurationLitContext>(c)->lit->getText(), r);
     if (is<CfpParser::BoolLitContext>(c))
-      return a_.make<ast::BoolLit>(r, tok(c, 0)->getType() == CfpParser::TRUE_LIT);
+      return a_.make<ast::BoolLit>(r,
+                                   as<CfpParser::BoolLitContext>(c)->lit->getType() == CfpParser::TRUE_LIT);
     if (is<CfpParser::NullLitContext>(c)) return a_.make<ast::NullLit>(r);
     if (is<CfpParser::RecordLitContext>(c)) {
-      auto *n = a_.make<ast::RecordLit>(r, tok(c, 0)->getText());
-      for (antlr4::tree::ParseTree *ch : c->children) {
-        if (!is<CfpParser::FieldInitContext>(ch)) continue;
-        auto *fi = static_cast<CfpParser::FieldInitContext *>(ch);
-        antlr4::Token *id = tok(fi, 0);
-        n->fields.push_back({id->getText(), at(id), expr(child<CfpParser::ExprContext>(fi, 2))});
-      }
+      auto *rl = as<CfpParser::RecordLitContext>(c);
+      auto *n = a_.make<ast::RecordLit>(r, rl->name->getText());
+      for (auto *fi : rl->inits) n->fields.push_back({fi->name->getText(), at(fi->name), expr(fi->value)});
       return n;
     }
-    if (is<CfpParser::ParenExprContext>(c)) return expr(child<CfpParser::ExprContext>(c, 1));
+    if (is<CfpParser::ParenExprContext>(c)) return expr(as<CfpParser::ParenExprContext>(c)->inner);
     if (is<CfpParser::ListLitContext>(c)) {
       auto *n = a_.make<ast::ListLit>(r);
-      for (antlr4::tree::ParseTree *ch : c->children)
-        if (auto *e = dynamic_cast<CfpParser::ExprContext *>(ch)) n->elems.push_back(expr(e));
+      for (auto *e : as<CfpParser::ListLitContext>(c)->elems) n->elems.push_back(expr(e));
       return n;
     }
     if (is<CfpParser::MapLitContext>(c)) {
       auto *n = a_.make<ast::MapLit>(r);
-      for (antlr4::tree::ParseTree *ch : c->children) {
-        if (!is<CfpParser::MapEntryContext>(ch)) continue;
-        auto *e = static_cast<CfpParser::MapEntryContext *>(ch);
-        ast::Expr *k = expr(child<CfpParser::ExprContext>(e, 0));
-        n->entries.push_back({k, expr(child<CfpParser::ExprContext>(e, 2))});
+      for (auto *e : as<CfpParser::MapLitContext>(c)->entries) {
+        ast::Expr *k = expr(e->key);
+        n->entries.push_back({k, expr(e->value)});
       }
       return n;
     }
     auto *n = a_.make<ast::AsyncBlockExpr>(r);
-    n->body = block(child<CfpParser::BlockContext>(c, 1));
+    n->body = block(as<CfpParser::AsyncBlockContext>(c)->body);
     return n;
   }
 
@@ -563,16 +545,14 @@ private:
       if (s->parts.empty() || s->parts.back().expr) s->parts.push_back({});
       s->parts.back().text += t;
     };
-    for (antlr4::tree::ParseTree *ch : c->children) {
-      if (!dynamic_cast<CfpParser::StrPartContext *>(ch)) continue; // the quotes
-      auto *p = static_cast<CfpParser::StrPartContext *>(ch);
+    for (CfpParser::StrPartContext *p : c->parts) {
       if (is<CfpParser::StrTextContext>(p)) {
-        text(p->getStart()->getText());
+        text(as<CfpParser::StrTextContext>(p)->chunk->getText());
       } else if (is<CfpParser::StrEscapeContext>(p)) {
-        char e = p->getStart()->getText()[1];
+        char e = as<CfpParser::StrEscapeContext>(p)->chunk->getText()[1];
         text(std::string(1, e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e));
       } else if (is<CfpParser::StrUnicodeContext>(p)) {
-        std::string t = p->getStart()->getText();
+        std::string t = as<CfpParser::StrUnicodeContext>(p)->chunk->getText();
         std::string cp;
         // The lexer has reported malformed escapes (the AST is built after lexical errors too):
         // decode defensively and put U+FFFD for anything that is not a scalar value.
@@ -587,11 +567,11 @@ private:
         base::appendUtf8(cp, v);
         text(cp);
       } else {
-        s->parts.push_back({std::string(), expr(child<CfpParser::ExprContext>(p, 1))});
+        s->parts.push_back({std::string(), expr(as<CfpParser::StrInterpContext>(p)->value)});
       }
     }
     // LANGUAGE.md: a newline right after the opening `"""` is dropped.
-    if (tok(c, 0)->getType() == CfpParser::TSTR_OPEN && !s->parts.empty() && !s->parts[0].expr) {
+    if (c->open->getType() == CfpParser::TSTR_OPEN && !s->parts.empty() && !s->parts[0].expr) {
       std::string &t = s->parts[0].text;
       if (t.rfind("\r\n", 0) == 0)
         t.erase(0, 2);
@@ -605,18 +585,17 @@ private:
   // ---- template bodies ----
   ast::TplBody templateBody(CfpParser::TemplateDeclContext *t) {
     std::vector<Piece> ps;
-    for (auto *p : t->tplPart()) {
-      if (auto *tx = dynamic_cast<CfpParser::TplTextContext *>(p)) {
-        std::string s = tx->getStart()->getText();
+    for (CfpParser::TplPartContext *p : t->parts) {
+      if (is<CfpParser::TplTextContext>(p)) {
+        std::string s = as<CfpParser::TplTextContext>(p)->chunk->getText();
         if (!ps.empty() && ps.back().kind == Piece::Text)
           ps.back().text += s;
         else
-          ps.push_back({Piece::Text, s, nullptr, nullptr, range(tx)});
-      } else if (auto *ex = dynamic_cast<CfpParser::TplExprContext *>(p)) {
-        ps.push_back({Piece::Expr, {}, ex, nullptr, range(ex)});
+          ps.push_back({Piece::Text, s, nullptr, nullptr, range(p)});
+      } else if (is<CfpParser::TplExprContext>(p)) {
+        ps.push_back({Piece::Expr, {}, as<CfpParser::TplExprContext>(p), nullptr, range(p)});
       } else {
-        auto *tg = dynamic_cast<CfpParser::TplTagPartContext *>(p);
-        ps.push_back({Piece::Tag, {}, nullptr, tg->tplTag(), range(tg)});
+        ps.push_back({Piece::Tag, {}, nullptr, as<CfpParser::TplTagPartContext>(p)->tag, range(p)});
       }
     }
     bool lineStart = false;
@@ -646,48 +625,46 @@ private:
       }
       if (p.kind == Piece::Expr) {
         auto *n = a_.make<ast::TplNode>(ast::TplKind::Expr, p.range);
-        n->expr = expr(p.expr->expr());
+        n->expr = expr(p.expr->value);
         cur.push_back(n);
         continue;
       }
-      if (auto *f = dynamic_cast<CfpParser::TagForContext *>(p.tag)) {
+      if (is<CfpParser::TagForContext>(p.tag)) {
+        auto *f = as<CfpParser::TagForContext>(p.tag);
         auto *n = a_.make<ast::TplNode>(ast::TplKind::For, p.range);
-        auto es = f->expr();
-        auto ids = f->ID();
-        forHead(n->head, ids[0]->getSymbol(), ids.size() > 1 ? ids[1]->getSymbol() : nullptr, expr(es[0]),
-                es.size() > 1 ? expr(es[1]) : nullptr);
+        ast::Expr *it = expr(f->iter);
+        forHead(n->head, f->var1, f->var2, it, f->iterEnd ? expr(f->iterEnd) : nullptr);
         cur.push_back(n);
         stack.push_back({n, &n->body});
-      } else if (auto *i = dynamic_cast<CfpParser::TagIfContext *>(p.tag)) {
+      } else if (is<CfpParser::TagIfContext>(p.tag)) {
         auto *n = a_.make<ast::TplNode>(ast::TplKind::If, p.range);
-        n->branches.push_back({expr(i->expr()), {}});
+        n->branches.push_back({expr(as<CfpParser::TagIfContext>(p.tag)->test), {}});
         cur.push_back(n);
         stack.push_back({n, &n->branches.back().second});
-      } else if (dynamic_cast<CfpParser::TagElseIfContext *>(p.tag) ||
-                 dynamic_cast<CfpParser::TagElseContext *>(p.tag)) {
+      } else if (is<CfpParser::TagElseIfContext>(p.tag) || is<CfpParser::TagElseContext>(p.tag)) {
         ast::TplNode *top = stack.back().node;
         if (!top || top->kind != ast::TplKind::If || top->hasElse) {
           d_.report(DiagKind::TplElseWithoutIf, p.range);
           continue;
         }
-        if (auto *ei = dynamic_cast<CfpParser::TagElseIfContext *>(p.tag)) {
-          top->branches.push_back({expr(ei->expr()), {}});
+        if (is<CfpParser::TagElseIfContext>(p.tag)) {
+          top->branches.push_back({expr(as<CfpParser::TagElseIfContext>(p.tag)->test), {}});
           stack.back().body = &top->branches.back().second;
         } else {
           top->hasElse = true;
           stack.back().body = &top->elseBody;
         }
       } else {
-        auto *w = dynamic_cast<CfpParser::TagWordContext *>(p.tag);
+        auto *w = as<CfpParser::TagWordContext>(p.tag);
         // Any word but `for`/`if`/`else` parses here, so that `{% while x %}` gets a clear message.
-        std::string word = tok(w, 0)->getText();
+        std::string word = w->word->getText();
         if (word != "end") {
           d_.report(DiagKind::TplUnknownTag, p.range, {"`" + word + "`"});
           continue;
         }
-        if (w->children.size() > 1)
-          d_.report(DiagKind::SyntaxUnexpected, at(tok(w, 1)),
-                    {"`" + tok(w, 1)->getText() + "` after `end`"});
+        if (!w->rest.empty())
+          d_.report(DiagKind::SyntaxUnexpected, at(w->rest[0]),
+                    {"`" + w->rest[0]->getText() + "` after `end`"});
         if (stack.size() == 1)
           d_.report(DiagKind::TplEndWithoutOpen, p.range);
         else

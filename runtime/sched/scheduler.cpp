@@ -410,24 +410,25 @@ Result<Options> readOptionsFromEnv() {
   if (const char *v = std::getenv("CFM_TASK_STACK"); v && *v) {
     std::optional<uint64_t> n = parseSize(v);
     if (!n)
-      return Error{"CFM_TASK_STACK=`" + std::string(v) +
-                   "` is not a size (bytes, or with k, m or g: `256k`, `1m`)"};
+      return Error{ErrorKind::Usage, "CFM_TASK_STACK=`" + std::string(v) +
+                                         "` is not a size (bytes, or with k, m or g: `256k`, `1m`)"};
     if (*n < kMinTaskStack || *n > kMaxTaskStack)
-      return Error{"CFM_TASK_STACK=`" + std::string(v) + "` is out of range (" +
-                   base::formatBytes(kMinTaskStack) + " to " + base::formatBytes(kMaxTaskStack) + ")"};
+      return Error{ErrorKind::Usage, "CFM_TASK_STACK=`" + std::string(v) + "` is out of range (" +
+                                         base::formatBytes(kMinTaskStack) + " to " +
+                                         base::formatBytes(kMaxTaskStack) + ")"};
     o.taskStackBytes = static_cast<size_t>(*n);
   }
   if (const char *v = std::getenv("CFM_SCHED_STRESS"); v && *v) {
     std::string_view s(v);
     if (s != "0" && s != "1")
-      return Error{"CFM_SCHED_STRESS=`" + std::string(v) + "` is neither `0` nor `1`"};
+      return Error{ErrorKind::Usage, "CFM_SCHED_STRESS=`" + std::string(v) + "` is neither `0` nor `1`"};
     o.stress = s == "1";
   }
   if (const char *v = std::getenv("CFM_SCHED_SEED"); v && *v) {
     std::string_view s(v);
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), o.seed);
     if (ec != std::errc() || p != s.data() + s.size())
-      return Error{"CFM_SCHED_SEED=`" + std::string(v) + "` is not a whole number"};
+      return Error{ErrorKind::Usage, "CFM_SCHED_SEED=`" + std::string(v) + "` is not a whole number"};
   }
   return o;
 }

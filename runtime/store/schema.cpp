@@ -126,7 +126,7 @@ Result<int> schemaVersionOf(Db &db) {
   auto s = db.prepare("SELECT max(version) FROM schema_version");
   if (!s) {
     if (s.error().message.find("no such table") != std::string::npos)
-      return Error{"not a CFM store (it has no `schema_version` table)"};
+      return Error{ErrorKind::Store, "not a CFM store (it has no `schema_version` table)"};
     return s.takeError();
   }
   if (!CFM_TRY(s->step())) return 0;
@@ -141,8 +141,9 @@ Result<int> migrate(Db &db, int target) {
     CFM_CHECK(db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
     int current = CFM_TRY(schemaVersionOf(db));
     if (current > target)
-      return Error{"the store's schema version is " + std::to_string(current) +
-                   ", newer than this program's " + std::to_string(target) + "; use a newer cfmc"};
+      return Error{ErrorKind::Store, "the store's schema version is " + std::to_string(current) +
+                                         ", newer than this program's " + std::to_string(target) +
+                                         "; use a newer cfmc"};
     const Migration *next = nullptr;
     for (const Migration &m : kMigrations)
       if (m.version > current && m.version <= target) {
@@ -155,8 +156,8 @@ Result<int> migrate(Db &db, int target) {
     }
     auto applied = db.exec(next->sql);
     if (!applied)
-      return Error{"migration to schema version " + std::to_string(next->version) + " (" + next->what +
-                   ") failed: " + applied.error().message};
+      return Error{ErrorKind::Store, "migration to schema version " + std::to_string(next->version) + " (" +
+                                         next->what + ") failed: " + applied.error().message};
     CFM_CHECK(db.exec("DELETE FROM schema_version; INSERT INTO schema_version VALUES (" +
                       std::to_string(next->version) + ")"));
     CFM_CHECK(tx->commit());

@@ -114,7 +114,7 @@ Db::~Db() {
 
 Error Db::error(const std::string &what) const {
   std::string msg = h_ ? sqlite3_errmsg(h_) : "out of memory";
-  return Error{"sqlite: " + msg + (what.empty() ? "" : " (" + what + ")")};
+  return Error{ErrorKind::Store, "sqlite: " + msg + (what.empty() ? "" : " (" + what + ")")};
 }
 
 Result<void> Db::exec(const std::string &sql) {
@@ -122,7 +122,7 @@ Result<void> Db::exec(const std::string &sql) {
   if (sqlite3_exec(h_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return Error{"sqlite: " + msg};
+    return Error{ErrorKind::Store, "sqlite: " + msg};
   }
   return success();
 }

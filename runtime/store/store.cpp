@@ -188,9 +188,17 @@ Result<std::vector<model::Property>> loadProperties(Db &db, const char *table, c
 
 } // namespace
 
+// Both ways of opening place every error they return in the store's file.
 Result<std::unique_ptr<Store>> Store::open(const std::string &path, int target) {
+  auto r = openIn(path, target);
+  if (!r) return r.error().inFile(path);
+  return r;
+}
+
+Result<std::unique_ptr<Store>> Store::openIn(const std::string &path, int target) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return Error{"not a regular file"};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return Error{ErrorKind::Io, "not a regular file"};
   std::unique_ptr<Store> st_(new Store());
   Store *s = st_.get();
   s->db_ = CFM_TRY(Db::open(path, Db::Mode::Create));
@@ -200,26 +208,33 @@ Result<std::unique_ptr<Store>> Store::open(const std::string &path, int target) 
   CFM_CHECK(s->db_->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL"));
   {
     Stmt q = CFM_TRY(s->db_->prepare("PRAGMA foreign_keys"));
-    if (!CFM_TRY(q.step()) || q.i64(0) != 1) return Error{"sqlite: foreign keys cannot be enabled"};
+    if (!CFM_TRY(q.step()) || q.i64(0) != 1)
+      return Error{ErrorKind::Store, "sqlite: foreign keys cannot be enabled"};
   }
   s->schemaVersion_ = CFM_TRY(migrate(*s->db_, target));
   return st_;
 }
 
 Result<std::unique_ptr<Store>> Store::openReadOnly(const std::string &path) {
+  auto r = openReadOnlyIn(path);
+  if (!r) return r.error().inFile(path);
+  return r;
+}
+
+Result<std::unique_ptr<Store>> Store::openReadOnlyIn(const std::string &path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return Error{"no store at " + q(path)};
-    return Error{"store " + q(path) + ": " + lowerFirst(std::strerror(errno))};
+    if (errno == ENOENT || errno == ENOTDIR) return Error{ErrorKind::Io, "no store at " + q(path)};
+    return Error{ErrorKind::Io, "store " + q(path) + ": " + lowerFirst(std::strerror(errno))};
   }
-  if (!S_ISREG(st.st_mode)) return Error{"store " + q(path) + " is not a regular file"};
+  if (!S_ISREG(st.st_mode)) return Error{ErrorKind::Io, "store " + q(path) + " is not a regular file"};
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
   bool writable = ::access(path.c_str(), W_OK) == 0 && ::access(dir.c_str(), W_OK) == 0;
   bool hasWal = ::access((path + "-wal").c_str(), F_OK) == 0;
   Db::Mode mode = writable ? Db::Mode::Write : hasWal ? Db::Mode::ReadOnly : Db::Mode::Immutable;
   std::unique_ptr<Store> out(new Store());
-  auto frame = [&](const Error &e) { return Error{"store " + q(path) + ": " + e.message}; };
+  auto frame = [&](const Error &e) { return e.framed("store " + q(path) + ": "); };
   auto db = Db::open(path, mode);
   if (!db) return frame(db.error());
   out->db_ = std::move(*db);
@@ -230,13 +245,14 @@ Result<std::unique_ptr<Store>> Store::openReadOnly(const std::string &path) {
   auto version = schemaVersionOf(*out->db_);
   if (!version) return frame(version.error());
   if (*version < latestSchemaVersion())
-    return Error{"store " + q(path) + " has schema version " + std::to_string(*version) +
-                 ", older than this " + "program's " + std::to_string(latestSchemaVersion()) +
-                 "; a command that writes it (`cfmc ovf import`) upgrades it"};
+    return Error{ErrorKind::Store, "store " + q(path) + " has schema version " + std::to_string(*version) +
+                                       ", older than this " + "program's " +
+                                       std::to_string(latestSchemaVersion()) +
+                                       "; a command that writes it (`cfmc ovf import`) upgrades it"};
   if (*version > latestSchemaVersion())
-    return Error{"store " + q(path) + " has schema version " + std::to_string(*version) +
-                 ", newer than this " + "program's " + std::to_string(latestSchemaVersion()) +
-                 "; use a newer cfmc"};
+    return Error{ErrorKind::Store, "store " + q(path) + " has schema version " + std::to_string(*version) +
+                                       ", newer than this " + "program's " +
+                                       std::to_string(latestSchemaVersion()) + "; use a newer cfmc"};
   out->schemaVersion_ = *version;
   return out;
 }
@@ -251,16 +267,16 @@ Result<std::optional<int64_t>> Store::findSystem(std::string_view key) {
 
 Result<int64_t> Store::requireSystem(std::string_view key) {
   auto id = CFM_TRY(findSystem(key));
-  if (!id) return Error{"no business system " + q(key) + " in the store"};
+  if (!id) return Error{ErrorKind::Store, "no business system " + q(key) + " in the store"};
   return *id;
 }
 
 Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
-  if (sys.name.empty()) return Error{"a business system needs a name"};
+  if (sys.name.empty()) return Error{ErrorKind::Store, "a business system needs a name"};
   for (const model::BusinessSystemElement &e : sys.elements)
     if (!sys.vmClass(e.vmClass))
-      return Error{"element " + q(e.name) + " names vm class " + q(e.vmClass) +
-                   ", which the system does not have"};
+      return Error{ErrorKind::Store, "element " + q(e.name) + " names vm class " + q(e.vmClass) +
+                                         ", which the system does not have"};
   auto tx = CFM_TRY(Tx::begin(*db_));
   SaveResult res;
   bool changed = false;
@@ -279,8 +295,8 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
         u.bind(1, sys.name).bind(2, sys.description).bind(3, sysId);
         auto r = u.run();
         if (!r)
-          return Error{"cannot rename system " + q(s.text(2)) + " to " + q(sys.name) + ": " +
-                       r.error().message};
+          return Error{ErrorKind::Store, "cannot rename system " + q(s.text(2)) + " to " + q(sys.name) +
+                                             ": " + r.error().message};
         changed = true;
       }
     } else {
@@ -289,8 +305,9 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
       i.bind(1, res.id).bind(2, sys.name).bind(3, sys.description);
       auto r = i.run();
       if (!r)
-        return Error{"cannot add system " + q(sys.name) + " (id " + res.id + "): " + r.error().message +
-                     (sys.id.empty() ? "" : "; another system has that name")};
+        return Error{ErrorKind::Store, "cannot add system " + q(sys.name) + " (id " + res.id +
+                                           "): " + r.error().message +
+                                           (sys.id.empty() ? "" : "; another system has that name")};
       sysId = db_->lastInsertId();
       res.created = true;
     }
@@ -330,8 +347,8 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
                      "e.id WHERE e.id = ? GROUP BY e.name"));
     s.bind(1, elementId);
     if (CFM_TRY(s.step()))
-      return Error{"cannot remove element " + q(s.text(0)) + " from system " + q(sys.name) + ": it has " +
-                   std::to_string(s.i64(1)) + " instance(s)"};
+      return Error{ErrorKind::Store, "cannot remove element " + q(s.text(0)) + " from system " + q(sys.name) +
+                                         ": it has " + std::to_string(s.i64(1)) + " instance(s)"};
     return success();
   };
   std::vector<int64_t> elementIds =
@@ -368,7 +385,8 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
     if (CFM_TRY(s.step())) res.version = s.i64(0);
   }
   auto committed = tx->commit();
-  if (!committed) return Error{"cannot save system " + q(sys.name) + ": " + committed.error().message};
+  if (!committed)
+    return Error{ErrorKind::Store, "cannot save system " + q(sys.name) + ": " + committed.error().message};
   res.changed = changed || res.created;
   return res;
 }
@@ -485,8 +503,8 @@ Result<void> Store::removeSystem(std::string_view key) {
   Stmt s = CFM_TRY(db_->prepare("SELECT count(*) FROM vm_instance WHERE system_id = ?"));
   s.bind(1, id);
   if (CFM_TRY(s.step()) && s.i64(0) > 0)
-    return Error{"cannot remove system " + q(key) + ": it has " + std::to_string(s.i64(0)) +
-                 " VM instance(s)"};
+    return Error{ErrorKind::Store, "cannot remove system " + q(key) + ": it has " + std::to_string(s.i64(0)) +
+                                       " VM instance(s)"};
   Stmt d = CFM_TRY(db_->prepare(
       "DELETE FROM element_instance WHERE element_id IN (SELECT id FROM element WHERE system_id = ?)"));
   d.bind(1, id);
@@ -499,7 +517,7 @@ Result<void> Store::removeSystem(std::string_view key) {
 
 Result<void> Store::saveVmInstance(std::string_view key, const model::VMInstance &vm) {
   int64_t sysId = CFM_TRY(requireSystem(key));
-  if (vm.id.empty()) return Error{"a VM instance needs an id"};
+  if (vm.id.empty()) return Error{ErrorKind::Store, "a VM instance needs an id"};
   auto tx = CFM_TRY(Tx::begin(*db_));
   bool changed = false;
   Stmt s = CFM_TRY(db_->prepare("SELECT id, system_id FROM vm_instance WHERE instance_id = ?"));
@@ -507,7 +525,7 @@ Result<void> Store::saveVmInstance(std::string_view key, const model::VMInstance
   int64_t rowId = 0;
   std::vector<Row> self = {{{vm.id}, {vm.vmClass, vm.cloud, vm.state, vm.privateAddress, vm.publicAddress}}};
   if (CFM_TRY(s.step()) && s.i64(1) != sysId)
-    return Error{"VM instance " + q(vm.id) + " belongs to another system"};
+    return Error{ErrorKind::Store, "VM instance " + q(vm.id) + " belongs to another system"};
   {
     Stmt f = CFM_TRY(db_->prepare("SELECT id, vm_class, cloud, state, private_address, public_address FROM "
                                   "vm_instance WHERE instance_id = ?"));
@@ -570,7 +588,8 @@ Result<void> Store::saveElementInstance(std::string_view key,
   auto tx = CFM_TRY(Tx::begin(*db_));
   Stmt e = CFM_TRY(db_->prepare("SELECT id FROM element WHERE system_id = ? AND name = ?"));
   e.bind(1, sysId).bind(2, inst.element);
-  if (!CFM_TRY(e.step())) return Error{"system " + q(key) + " has no element " + q(inst.element)};
+  if (!CFM_TRY(e.step()))
+    return Error{ErrorKind::Store, "system " + q(key) + " has no element " + q(inst.element)};
   int64_t elementId = e.i64(0);
   Stmt s = CFM_TRY(
       db_->prepare("SELECT id, vm_instance, state FROM element_instance WHERE element_id = ? AND idx = ?"));

@@ -40,7 +40,9 @@ struct SaveResult {
 class Store {
 public:
   /// Opens (creating if need be) the store at PATH and migrates it to TARGET (tests migrate to an
-  /// older version to test the migrations). A store newer than TARGET is an error.
+  /// older version to test the migrations). A store newer than TARGET is an error. Errors of
+  /// both ways of opening are placed in PATH (Error::loc); the kind says whether the file could
+  /// not be opened (Io) or is not a usable store (Store).
   /// Only the commands that write (`cfmc ovf import`) open a store this way; see openReadOnly.
   static Result<std::unique_ptr<Store>> open(const std::string &path, int target = latestSchemaVersion());
 
@@ -78,6 +80,8 @@ public:
   Db &db() { return *db_; }
 
 private:
+  static Result<std::unique_ptr<Store>> openIn(const std::string &path, int target);
+  static Result<std::unique_ptr<Store>> openReadOnlyIn(const std::string &path);
   Store() = default;
   Result<std::optional<int64_t>> findSystem(std::string_view key);
   Result<int64_t> requireSystem(std::string_view key);

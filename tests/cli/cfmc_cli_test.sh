@@ -56,6 +56,10 @@ if run json 1 -- check --format json "$TMP/bad.cfp" "$TMP/ok.cfp"; then
     has out '"severity":"error"' && pass "--format json" || { fail "--format json"; cat "$TMP/out"; }
 fi
 run json-clean 0 -- check --format=json "$TMP/ok.cfp" && has out '{"diagnostics":[]}' && pass "--format=json, clean"
+run json-unreadable 1 -- check --format=json "$TMP/ok.cfp" "$TMP/none.cfp" &&
+  has out "{\"file\":\"$TMP/none.cfp\",\"line\":0,\"column\":0,\"severity\":\"error\",\"kind\":\"Io\"" &&
+  has err "cfmc: error: cannot read $TMP/none.cfp" && pass "--format=json, an unreadable file" ||
+  { fail "--format=json, an unreadable file"; cat "$TMP/out"; }
 
 # Hostile input: each gives a diagnostic and exit 1, never a crash.
 printf 'procedure main() { print("a\xff\xfeb"); }\n' >"$TMP/utf8.cfp"

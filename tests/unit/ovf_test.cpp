@@ -44,10 +44,10 @@ std::string vs(const std::string &id, const std::string &sections = "") {
 
 Result<ovf::Envelope> readText(const std::string &text) { return ovf::read(text, "t.ovf"); }
 
-// The error message of reading TEXT ("" when it reads).
+// The error of reading TEXT as a person reads it, `t.ovf:LINE:COL: error: ...` ("" when it reads).
 std::string errorOf(const std::string &text) {
   auto r = readText(text);
-  return r ? std::string() : r.error().message;
+  return r ? std::string() : r.error().describe();
 }
 
 #define EXPECT_READ_ERROR(text, where, what)                                                                 \
@@ -269,6 +269,39 @@ TEST(OvfReader, UnknownSections) {
                     "unknown section `TestSection` is required");
   EXPECT_READ_ERROR(envelope(R"(<TestSection ovf:required="maybe"/>)" + vs("vm")), "7:1",
                     "`ovf:required` must be `true` or `false`");
+}
+
+// The error's parts, for `--format json` and a language server: kind, message and place apart.
+TEST(OvfReader, ErrorsHaveKindAndPlace) {
+  auto xmlError = readText("<a>\n<b></a>");
+  ASSERT_FALSE(xmlError);
+  EXPECT_EQ(xmlError.error().kind, ErrorKind::Syntax);
+  ASSERT_TRUE(xmlError.error().loc);
+  EXPECT_EQ(xmlError.error().loc->file, "t.ovf");
+  EXPECT_EQ(xmlError.error().loc->line, 2);
+  EXPECT_EQ(xmlError.error().loc->column, 6);
+  EXPECT_EQ(xmlError.error().message.rfind("not well-formed XML", 0), 0u) << xmlError.error().message;
+  auto ovfError = readText("<Envelope/>");
+  ASSERT_FALSE(ovfError);
+  EXPECT_EQ(ovfError.error().kind, ErrorKind::Ovf);
+  ASSERT_TRUE(ovfError.error().loc);
+  EXPECT_EQ(ovfError.error().loc->line, 1);
+  EXPECT_EQ(ovfError.error().loc->column, 1);
+  EXPECT_EQ(ovfError.error().describe(), "t.ovf:1:1: error: " + ovfError.error().message);
+  auto big = readText(std::string(ovf::kMaxDescriptorBytes + 1, ' '));
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().kind, ErrorKind::Limit);
+  ASSERT_TRUE(big.error().loc);
+  EXPECT_EQ(big.error().loc->file, "t.ovf");
+  EXPECT_EQ(big.error().loc->line, 0); // the whole file: the message names it
+  EXPECT_EQ(big.error().describe(), big.error().message);
+  EXPECT_NE(big.error().message.find("`t.ovf`"), std::string::npos) << big.error().message;
+  auto missing = ovf::readFile("/nonexistent/cfm/d.ovf");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::Io);
+  ASSERT_TRUE(missing.error().loc);
+  EXPECT_EQ(missing.error().loc->file, "/nonexistent/cfm/d.ovf");
+  EXPECT_EQ(missing.error().message, "cannot read `/nonexistent/cfm/d.ovf`: no such file or directory");
 }
 
 // Each error the reader reports, with its line and column.
@@ -533,9 +566,9 @@ listen {{ port }};
   // The loader's failure is the import's, with the template's line.
   auto failing = ovf::toModel(*r, ovf::noFiles(), "t.ovf");
   ASSERT_FALSE(failing);
-  EXPECT_NE(failing.error().message.find("t.ovf:19: error: template `file`: file `tpl` cannot be read"),
+  EXPECT_NE(failing.error().describe().find("t.ovf:19: error: template `file`: file `tpl` cannot be read"),
             std::string::npos)
-      << failing.error().message;
+      << failing.error().describe();
 }
 
 TEST(OvfCfm, Errors) {
@@ -594,8 +627,9 @@ TEST(OvfCfm, Errors) {
   ASSERT_TRUE(r) << r.error().message;
   auto m = ovf::toModel(*r, ovf::noFiles(), "t.ovf");
   ASSERT_FALSE(m);
-  EXPECT_NE(m.error().message.find("t.ovf:10: error: element `b` gives virtual system `web` image `y`"),
+  EXPECT_NE(m.error().describe().find("t.ovf:10: error: element `b` gives virtual system `web` image `y`"),
             std::string::npos);
+  EXPECT_EQ(m.error().kind, ErrorKind::Ovf);
 }
 
 // --- the writer -------------------------------------------------------------------------------------
@@ -701,7 +735,7 @@ TEST(OvfCorpus, NegativeFilesAreRejectedWithALocation) {
     auto m = ovf::importFile(p.string());
     ASSERT_FALSE(m) << p << " was read";
     // `PATH:LINE:COL: error: ...`
-    const std::string &msg = m.error().message;
+    const std::string msg = m.error().describe();
     EXPECT_EQ(msg.rfind(p.string() + ":", 0), 0u) << msg;
     EXPECT_NE(msg.find(": error: "), std::string::npos) << msg;
   }
@@ -739,7 +773,7 @@ TEST(OvfCorpus, NegativeFilesSayWhatIsWrong) {
   for (const auto &[file, what] : expected) {
     auto m = ovf::importFile(kCorpusDir + "/" + file);
     ASSERT_FALSE(m) << file;
-    EXPECT_NE(m.error().message.find(what), std::string::npos) << m.error().message;
+    EXPECT_NE(m.error().describe().find(what), std::string::npos) << m.error().describe();
   }
 }
 
@@ -840,7 +874,7 @@ TEST(OvfImport, TemplateFilesAreConfinedToTheDescriptorsDirectory) {
   };
   auto errorOfImport = [&](const std::string &href) {
     auto m = ovf::importFile(descriptor(href));
-    return m ? "read: " + m->templates[0].text : m.error().message;
+    return m ? "read: " + m->templates[0].text : m.error().describe();
   };
   EXPECT_EQ(errorOfImport("t/real.tpl"), "read: real {{ x }}");
   fs::create_symlink("/etc/passwd", dir / "pkg" / "t" / "passwd");

@@ -1,9 +1,11 @@
-// paths_test.cpp — base/paths.h (opening a relative path confined to a directory) and
-// base/atomic_file.h (replacing a file whole or not at all), on real files in a temp folder: the
-// kernel resolver (openat2) and the fallback walk must give the same answer for every case.
+// paths_test.cpp — base/paths.h (opening a relative path confined to a directory),
+// base/atomic_file.h (replacing a file whole or not at all) and base/files.h's errors (kind and
+// place, base/result.h), on real files in a temp folder: the kernel resolver (openat2) and the
+// fallback walk must give the same answer for every case.
 #include "base/atomic_file.h"
 #include "base/files.h"
 #include "base/paths.h"
+#include "base/text.h"
 
 #include <gtest/gtest.h>
 
@@ -113,6 +115,43 @@ TEST_F(PathsTest, AFifoIsOpenedWithoutWaitingAndRefused) {
   ASSERT_EQ(mkfifo((root_ / "pkg" / "fifo").c_str(), 0600), 0);
   expectRefused("fifo", "is not a regular file");
   expectRefused("sub", "is a directory");
+}
+
+// base/files.h: the reader's errors have a kind and the file as their place; the message leaves
+// the path to the caller. describe() puts a place in front only when it has a line.
+TEST_F(PathsTest, ReadErrorsHaveKindAndFile) {
+  std::string sub = (root_ / "pkg" / "sub").string();
+  auto dir = base::readRegularFile(sub, 100);
+  ASSERT_FALSE(dir);
+  EXPECT_EQ(dir.error().kind, ErrorKind::Io);
+  EXPECT_EQ(dir.error().message, "is a directory");
+  ASSERT_TRUE(dir.error().loc);
+  EXPECT_EQ(dir.error().loc->file, sub);
+  EXPECT_EQ(dir.error().loc->line, 0);
+  EXPECT_EQ(dir.error().describe(), "is a directory");
+  auto big = base::readRegularFile((root_ / "secret").string(), 3);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().kind, ErrorKind::Limit);
+  EXPECT_EQ(big.error().message, "is larger than the limit of 3 bytes");
+  ASSERT_TRUE(big.error().loc);
+  EXPECT_EQ(big.error().loc->file, (root_ / "secret").string());
+  auto missing = base::readRegularFile((root_ / "none").string(), 100);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::Io);
+  ASSERT_TRUE(missing.error().loc);
+
+  Error placed(ErrorKind::Ovf, "bad", SourceLoc{"d.ovf", 3, 7});
+  EXPECT_EQ(placed.describe(), "d.ovf:3:7: error: bad");
+  EXPECT_EQ(Error(ErrorKind::Ovf, "bad", SourceLoc{"d.ovf", 3, 0}).describe(), "d.ovf:3: error: bad");
+  Error framed = placed.framed("template `t`: ");
+  EXPECT_EQ(framed.describe(), "d.ovf:3:7: error: template `t`: bad");
+  EXPECT_EQ(framed.kind, ErrorKind::Ovf);
+  EXPECT_EQ(framed.inFile("other").loc->file, "d.ovf"); // a place is never replaced
+  EXPECT_EQ(errorKindName(ErrorKind::Limit), "Limit");
+  EXPECT_EQ(base::errorJson(placed),
+            R"({"file":"d.ovf","line":3,"column":7,"severity":"error","kind":"Ovf","message":"bad"})");
+  EXPECT_EQ(base::errorJson(Error(ErrorKind::Usage, "say \"x\"")),
+            R"({"severity":"error","kind":"Usage","message":"say \"x\""})");
 }
 
 TEST_F(PathsTest, ReplaceFileAtomically) {

@@ -303,6 +303,16 @@ TEST_F(StoreTest, OpenErrors) {
   auto notDb = store::Store::open(path_);
   ASSERT_FALSE(notDb);
   EXPECT_NE(notDb.error().message.find("not a database"), std::string::npos) << notDb.error().message;
+  // The errors of opening are placed in the store's file; the kind tells SQLite's refusal apart.
+  EXPECT_EQ(notDb.error().kind, ErrorKind::Store);
+  ASSERT_TRUE(notDb.error().loc);
+  EXPECT_EQ(notDb.error().loc->file, path_);
+  auto notDbRead = store::Store::openReadOnly(path_);
+  ASSERT_FALSE(notDbRead);
+  EXPECT_EQ(notDbRead.error().kind, ErrorKind::Store);
+  ASSERT_TRUE(notDbRead.error().loc);
+  EXPECT_EQ(notDbRead.error().loc->file, path_);
+  EXPECT_EQ(notDbRead.error().message.rfind("store `" + path_ + "`: ", 0), 0u) << notDbRead.error().message;
 }
 
 // Issue 12: only a command that writes creates a store; reading a path with no store says so
@@ -311,6 +321,9 @@ TEST_F(StoreTest, ReadOnlyOpenNeverCreates) {
   auto st = store::Store::openReadOnly(path_);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message, "no store at `" + path_ + "`");
+  EXPECT_EQ(st.error().kind, ErrorKind::Io);
+  ASSERT_TRUE(st.error().loc);
+  EXPECT_EQ(st.error().loc->file, path_);
   EXPECT_FALSE(fs::exists(path_));
   auto inMissingDir = store::Store::openReadOnly((dir_ / "nope" / "x.db").string());
   ASSERT_FALSE(inMissingDir);
