@@ -8,7 +8,7 @@ namespace cfm::net::ec2 {
 
 namespace {
 
-Error bad(std::string what) { return Error{"malformed EC2 reply: " + std::move(what)}; }
+Error bad(std::string what) { return Error{ErrorKind::Syntax, "malformed EC2 reply: " + std::move(what)}; }
 
 std::string trimmed(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");

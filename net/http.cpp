@@ -206,7 +206,8 @@ Result<std::unique_ptr<HttpClient>> HttpClient::start() {
   curlOnce();
   auto impl = std::make_unique<Impl>();
   impl->multi = curl_multi_init();
-  if (!impl->multi) return Error{"cannot start the HTTP client (curl_multi_init failed)"};
+  if (!impl->multi)
+    return Error{ErrorKind::Internal, "cannot start the HTTP client (curl_multi_init failed)"};
   curl_multi_setopt(impl->multi, CURLMOPT_MAX_HOST_CONNECTIONS, kMaxConnectionsPerHost);
   Impl *raw = impl.get();
   raw->thread = std::thread([raw] { raw->run(); });

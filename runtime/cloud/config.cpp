@@ -23,13 +23,14 @@ public:
 
   Error at(const toml::source_region &where, const std::string &what) const {
     if (where.begin)
-      return Error{path_ + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column) +
-                   ": " + what};
-    return Error{path_ + ": " + what};
+      return Error{
+          ErrorKind::Usage, what,
+          SourceLoc{path_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column)}};
+    return Error{ErrorKind::Usage, what + " in " + path_, SourceLoc{path_, 0, 0}};
   }
   /// At a node; the whole document has no place of its own.
   Error at(const toml::node *n, const std::string &what) const {
-    return n && n != root_ ? at(n->source(), what) : Error{path_ + ": " + what};
+    return n && n != root_ ? at(n->source(), what) : at(toml::source_region{}, what);
   }
   void setRoot(const toml::table *root) { root_ = root; }
 
@@ -92,8 +93,9 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   toml::parse_result parsed = toml::parse(text, path);
   if (!parsed) {
     const toml::parse_error &e = parsed.error();
-    return Error{path + ":" + std::to_string(e.source().begin.line) + ":" +
-                 std::to_string(e.source().begin.column) + ": " + std::string(e.description())};
+    return Error{
+        ErrorKind::Syntax, std::string(e.description()),
+        SourceLoc{path, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column)}};
   }
   const toml::table &root = parsed.table();
   Reader r(path);
@@ -159,13 +161,18 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
 
 Result<ManagerConfig> readManagerConfig(const std::string &path) {
   auto text = base::readRegularFile(path, kMaxConfigBytes);
-  if (!text) return Error{"cannot read the manager configuration " + path + ": " + text.error().message};
+  if (!text)
+    return Error{text.error().kind,
+                 "cannot read the manager configuration " + path + ": " + text.error().message,
+                 SourceLoc{path, 0, 0}};
   return parseManagerConfig(*text, path);
 }
 
 Result<Credentials> readCredentials(const std::string &path, const std::string &profile) {
   auto text = base::readRegularFile(path, kMaxConfigBytes);
-  if (!text) return Error{"cannot read the credentials " + path + ": " + text.error().message};
+  if (!text)
+    return Error{text.error().kind, "cannot read the credentials " + path + ": " + text.error().message,
+                 SourceLoc{path, 0, 0}};
   std::istringstream in(*text);
   std::string line, section;
   Credentials c;
@@ -190,10 +197,10 @@ Result<Credentials> readCredentials(const std::string &path, const std::string &
     if (k == "aws_secret_access_key") c.secretAccessKey = v;
     if (k == "aws_session_token") c.sessionToken = v;
   }
-  if (!found) return Error{"no profile [" + profile + "] in the credentials " + path};
+  if (!found) return Error{ErrorKind::Usage, "no profile [" + profile + "] in the credentials " + path};
   if (c.accessKeyId.empty() || c.secretAccessKey.empty())
-    return Error{"profile [" + profile + "] in " + path +
-                 " needs aws_access_key_id and aws_secret_access_key"};
+    return Error{ErrorKind::Usage, "profile [" + profile + "] in " + path +
+                                       " needs aws_access_key_id and aws_secret_access_key"};
   return c;
 }
 
@@ -210,8 +217,9 @@ Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass,
   } else if (!c.defaultImage.empty()) {
     p.imageId = c.defaultImage;
   } else {
-    return Error{cls + ": cloud `" + c.cloudName + "` has no image for `" + std::string(image) +
-                 "` (add it to " + "[mapping.images] or set mapping.default_image in " + c.path + ")"};
+    return Error{ErrorKind::Usage, cls + ": cloud `" + c.cloudName + "` has no image for `" +
+                                       std::string(image) + "` (add it to " +
+                                       "[mapping.images] or set mapping.default_image in " + c.path + ")"};
   }
   if (own && !own->instanceType.empty()) {
     p.instanceType = own->instanceType;
@@ -223,10 +231,11 @@ Result<Placement> placeVMClass(const ManagerConfig &c, std::string_view vmClass,
         (!best || t.vcpus < best->vcpus || (t.vcpus == best->vcpus && t.memoryMib < best->memoryMib)))
       best = &t;
   if (!best)
-    return Error{cls + ": cloud `" + c.cloudName + "` has no instance type with " + std::to_string(cpus) +
-                 " CPUs and " + std::to_string(memoryMib) +
-                 " MiB (list one in mapping.instance_types or set " + "[mapping.vm_classes." +
-                 std::string(vmClass) + "] instance_type in " + c.path + ")"};
+    return Error{ErrorKind::Usage, cls + ": cloud `" + c.cloudName + "` has no instance type with " +
+                                       std::to_string(cpus) + " CPUs and " + std::to_string(memoryMib) +
+                                       " MiB (list one in mapping.instance_types or set " +
+                                       "[mapping.vm_classes." + std::string(vmClass) + "] instance_type in " +
+                                       c.path + ")"};
   p.instanceType = best->name;
   return p;
 }

@@ -88,24 +88,24 @@ TEST(ManagerConfig, PlacesVMClasses) {
 
 std::string errorOf(const std::string &text) {
   auto c = parseManagerConfig(text, "m.toml");
-  return c.ok() ? "<ok>" : c.error().message;
+  return c.ok() ? "<ok>" : c.error().describe();
 }
 
 TEST(ManagerConfig, ErrorsNameTheFileLineAndKey) {
   const std::string base = "[manager]\nname = \"a\"\nstore = \"s.db\"\n[cloud]\nname = \"c\"\n"
                            "endpoint = \"http://127.0.0.1:1/\"\nregion = \"r\"\ncredentials = \"k\"\n";
   EXPECT_EQ(errorOf(base), "<ok>");
-  EXPECT_EQ(errorOf(base + "regoin = \"x\"\n"), "m.toml:9:1: unknown key `regoin` in [cloud]");
-  EXPECT_EQ(errorOf("[manager]\nstore = \"s\"\n"), "m.toml:1:1: missing `manager.name` (a string)");
-  EXPECT_EQ(errorOf("[manager]\nname = 5\n"), "m.toml:2:8: `manager.name` must be a string");
-  EXPECT_EQ(errorOf("[manager]\nname = \"a\"\nstore = \"s\"\n"), "m.toml: missing table [cloud]");
+  EXPECT_EQ(errorOf(base + "regoin = \"x\"\n"), "m.toml:9:1: error: unknown key `regoin` in [cloud]");
+  EXPECT_EQ(errorOf("[manager]\nstore = \"s\"\n"), "m.toml:1:1: error: missing `manager.name` (a string)");
+  EXPECT_EQ(errorOf("[manager]\nname = 5\n"), "m.toml:2:8: error: `manager.name` must be a string");
+  EXPECT_EQ(errorOf("[manager]\nname = \"a\"\nstore = \"s\"\n"), "missing table [cloud] in m.toml");
   EXPECT_EQ(
       errorOf("[manager]\nname = \"a\"\nstore = \"s.db\"\n[cloud]\nname = \"c\"\nendpoint = \"ftp://x/\"\n"),
-      "m.toml:6:12: `cloud.endpoint` must be an http:// or https:// URL, not `ftp://x/`");
+      "m.toml:6:12: error: `cloud.endpoint` must be an http:// or https:// URL, not `ftp://x/`");
   EXPECT_EQ(errorOf(base + "[mapping]\ninstance_types = [{ name = \"t\", vcpus = 0, memory_mib = 1 }]\n"),
-            "m.toml:10:41: `vcpus` must be a whole number of at least 1");
+            "m.toml:10:41: error: `vcpus` must be a whole number of at least 1");
   EXPECT_EQ(errorOf(base + "[mapping.vm_classes.web]\nsize = \"x\"\n"),
-            "m.toml:10:1: unknown key `size` in [mapping.vm_classes.web]");
+            "m.toml:10:1: error: unknown key `size` in [mapping.vm_classes.web]");
   std::string bad = errorOf("[manager\n");
   EXPECT_EQ(bad.rfind("m.toml:1:", 0), 0u) << bad; // toml++'s own syntax message, placed
 }
