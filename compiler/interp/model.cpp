@@ -81,7 +81,7 @@ bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const 
     Program *owner = f.prog;
     model::TemplateCompiler compile =
         [owner](const std::string &name, std::string_view text, const std::vector<std::string> &keys,
-              const std::vector<std::string> &types) -> const model::CompiledTemplate & {
+                const std::vector<std::string> &types) -> const model::CompiledTemplate & {
       return compileTemplate(*owner, name, text, keys, types);
     };
     ok = model::render(compile, r, static_cast<Json *>(v[1].o), out);

@@ -89,7 +89,8 @@ Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const 
   if (!session || !session->lower(sp, c.sources, *proc, c.sources.file(0).path(), l, why)) return Error{why};
   st.lowerMs = l.lowerMs;
   AddTimes times;
-  auto m = session->add(std::move(l), jo.optLevel, jo.cache ? cacheKey(c, opts.proc, jo) : std::string(), &times);
+  auto m =
+      session->add(std::move(l), jo.optLevel, jo.cache ? cacheKey(c, opts.proc, jo) : std::string(), &times);
   st.optMs = times.optMs;
   st.codegenMs = times.codegenMs;
   st.cacheHit = times.cacheHit;
@@ -177,8 +178,8 @@ Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts, con
   return run(**program, opts);
 }
 
-Result<void> emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
-                      JitStats *stats) {
+Result<void> emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo,
+                      FILE *out, JitStats *stats) {
   std::string why = unsupported(c.program);
   if (!why.empty()) return Error{unsupportedMessage(why)};
   Session *session = Session::get(why);

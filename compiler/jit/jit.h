@@ -59,7 +59,8 @@ class Compiled;
 Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const run::RunOptions &opts,
                                           const JitOptions &jo, JitStats *stats = nullptr);
 
-/// Runs a compiled program like interp::run (same exit statuses, output, uncaught error traces,
+/// Runs the compiled procedure (`opts.proc` is not looked at; the `--arg` names are checked
+/// against the procedure) like interp::run (same exit statuses, output, uncaught error traces,
 /// errors for a bad or missing `--arg`). The ConfigTemplates it renders are compiled for this
 /// run at the program's level and freed when it ends.
 Result<int> run(Compiled &program, const run::RunOptions &opts);
@@ -71,8 +72,8 @@ Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts, con
 /// Writes the LLVM IR of the program (after the pipeline of `jo.optLevel`) with an entry for
 /// procedure `proc` (if there is one) to `out`; an error as `compile` has. `stats` gets the
 /// lowering and optimisation times.
-Result<void> emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
-                      JitStats *stats = nullptr);
+Result<void> emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo,
+                      FILE *out, JitStats *stats = nullptr);
 
 /// How many modules (programs, REPL inputs, ConfigTemplates) the process's JIT holds now.
 size_t liveModules();
@@ -80,9 +81,10 @@ size_t liveModules();
 /// For `cfmc repl --engine jit`, the contract of interp::runForRepl: runs procedure `proc` with
 /// ready argument values (owned references, one per parameter, all given), then hands back the
 /// final values of the variables `keep` (new references, in order) and their runtime types.
-/// The code stays in the process's Session (`holder` is left empty); `c` must outlive the
-/// values. 0, 1 after an uncaught error (printed on `err`), 3 when the JIT does not compile the
-/// program (callers check `unsupported` first; the arguments are released either way).
+/// `holder` gets the input's module when it keeps values (they refer to its type descriptors);
+/// otherwise the module is freed before the call returns. `c` must outlive the values. 0, 1 after an uncaught
+/// error (printed on `err`), 3 when the JIT does not compile the program (callers check `unsupported` first;
+/// the arguments are released either way).
 int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vector<rt::Slot> args,
                const std::vector<const sema::Var *> &keep, std::vector<rt::Slot> &kept,
                std::vector<const rt::TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out,

@@ -5,8 +5,8 @@
 #include "jit/lower.h"
 
 #include "run/run.h"
-#include "runtime/collections.h"
 #include "runtime/abi.h"
+#include "runtime/collections.h"
 #include "runtime/sched/scheduler.h"
 
 #include <llvm/IR/Intrinsics.h>

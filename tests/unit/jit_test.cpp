@@ -71,7 +71,8 @@ std::string emit(const std::string &src, int opt) {
   cfm::jit::JitOptions jo;
   jo.optLevel = opt;
   int status = 0;
-  cfm::frontend::runWithLargeStack([&] { status = cfm::jit::emitLLVM(*c, "main", jo, cap.out).ok() ? 0 : 1; });
+  cfm::frontend::runWithLargeStack(
+      [&] { status = cfm::jit::emitLLVM(*c, "main", jo, cap.out).ok() ? 0 : 1; });
   Outcome o = cap.finish(status);
   EXPECT_EQ(o.status, 0) << o.err;
   return o.out;
@@ -167,9 +168,9 @@ TEST(Jit, CompilesTemplateTextArrivingAtRunTime) {
   using namespace cfm::rt;
   onTask([] {
     cfm::jit::TemplateCache cache(2);
-    const auto &t = cache.compile(
-        "motd", "Hello {{ name }}: {{ n + 1 }}\n{% for h in hosts %}{{ h }};{% end %}\n",
-        {"name", "n", "hosts"}, {"string", "int", "list<string>"});
+    const auto &t =
+        cache.compile("motd", "Hello {{ name }}: {{ n + 1 }}\n{% for h in hosts %}{{ h }};{% end %}\n",
+                      {"name", "n", "hosts"}, {"string", "int", "list<string>"});
     ASSERT_EQ(t.error, "");
     ASSERT_EQ(t.paramTypes.size(), 3u);
     auto *hosts = new List(t.paramTypes[2]);
@@ -181,9 +182,8 @@ TEST(Jit, CompilesTemplateTextArrivingAtRunTime) {
     EXPECT_EQ(static_cast<Str *>(out.o)->view(), "Hello ops: 42\na;b;\n");
     release(out.o);
     // Cached per text and shape for the cache's run: the same callable again.
-    EXPECT_EQ(&cache.compile(
-                  "motd", "Hello {{ name }}: {{ n + 1 }}\n{% for h in hosts %}{{ h }};{% end %}\n",
-                  {"name", "n", "hosts"}, {"string", "int", "list<string>"}),
+    EXPECT_EQ(&cache.compile("motd", "Hello {{ name }}: {{ n + 1 }}\n{% for h in hosts %}{{ h }};{% end %}\n",
+                             {"name", "n", "hosts"}, {"string", "int", "list<string>"}),
               &t);
     const auto &bad = cache.compile("bad", "ok\n{{ nope }}", {}, {});
     EXPECT_EQ(bad.error, "line 2: undefined name `nope`");
@@ -260,7 +260,8 @@ TEST(Jit, TheSameCodeRunsOnTwoSchedulerThreads) {
                    "procedure main(x: int) {\n"
                    "  let a = async slow(x);\n"
                    "  let b = async slow(x + 1);\n"
-                   "  let t = ConfigTemplate { name: \"t\", element: \"\", path: \"/x\", mode: \"0\", text: \"={{ v }}\" };\n"
+                   "  let t = ConfigTemplate { name: \"t\", element: \"\", path: \"/x\", mode: \"0\", text: "
+                   "\"={{ v }}\" };\n"
                    "  print(t.render({\"v\": wait(a) + wait(b)}));\n"
                    "  try { print(depth(1000000)); } catch e { print(e.kind); }\n"
                    "}\n");
