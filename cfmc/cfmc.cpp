@@ -6,13 +6,17 @@
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jit/jit.h"
+#include "runtime/model/values.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
+#include "runtime/store/store.h"
 #include "support/diagnostics.h"
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unistd.h>
@@ -217,7 +221,7 @@ int engineOption(const std::vector<std::string> &args, size_t &i, std::string &e
 }
 
 /// Whether `--arg` can give a value of type `t`: a scalar, `json`, or a `BusinessSystem` read
-/// from the store (interp::commandLineArg converts them for both engines).
+/// from the store (run::commandLineArg converts them for both engines).
 bool givenOnCommandLine(const cfm::sema::Type *t) {
   using K = cfm::sema::TypeKind;
   switch (t->kind) {
@@ -235,7 +239,7 @@ bool givenOnCommandLine(const cfm::sema::Type *t) {
 /// A procedure is run from the command line only if every parameter without a default (and
 /// every one given with `--arg`) has a type `--arg` can give; the message names the first that
 /// has not (a `Task`, a list, a record, ...) instead of asking for an `--arg` no value fits.
-std::string commandLineProblem(const cfm::sema::Program &p, const cfm::interp::RunOptions &opts) {
+std::string commandLineProblem(const cfm::sema::Program &p, const cfm::run::RunOptions &opts) {
   for (const cfm::sema::FnInfo &f : p.functions) {
     if (f.name != opts.proc || f.decl->fnKind != cfm::ast::FnKind::Procedure) continue;
     for (const cfm::sema::ParamInfo &pi : f.params) {
@@ -248,10 +252,59 @@ std::string commandLineProblem(const cfm::sema::Program &p, const cfm::interp::R
   return "";
 }
 
+/// `--arg sys=KEY` of a BusinessSystem: the system named KEY (or with that id) in the store at
+/// `state`, opened read-only (never created, migrated or written here) on the first such
+/// argument and kept for the run.
+cfm::run::SystemLoader storeLoader(const std::string &state) {
+  auto opened = std::make_shared<std::unique_ptr<cfm::store::Store>>();
+  return [state, opened](const std::string &key, const cfm::rt::TypeDesc *t) -> cfm::Result<cfm::rt::Obj *> {
+    if (!*opened) {
+      std::error_code ec;
+      if (!std::filesystem::exists(state, ec))
+        return cfm::Error{"no store at `" + state + "` (`cfmc ovf import FILE --state " + state +
+                          "` creates one)"};
+      auto st = cfm::store::Store::openReadOnly(state);
+      if (!st) return st.takeError();
+      *opened = std::move(*st);
+    }
+    cfm::store::Store &st = **opened;
+    auto sys = st.loadSystem(key);
+    if (!sys) return sys.takeError();
+    if (!*sys) return cfm::Error{"no business system named `" + key + "` (nor with that id) in " + state};
+    auto insts = st.elementInstances(key);
+    if (!insts) return insts.takeError();
+    auto vms = st.vmInstances(key);
+    if (!vms) return vms.takeError();
+    return cfm::model::toValue(**sys, *insts, *vms, t);
+  };
+}
+
+/// `--time` of `cfmc run` and `cfmc build`: where the front end and the JIT spent their time.
+void printTimes(const cfm::frontend::Compilation &c, const cfm::jit::JitStats &st, bool built) {
+  const auto &t = c.times;
+  if (built) {
+    fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms\n", st.optLevel, st.lowerMs, st.optMs);
+    return;
+  }
+  fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,
+          t.check);
+  fprintf(stderr, "jit (O%d): setup %.2fms, lower %.2fms, optimize %.2fms, codegen %.2fms, link %.2fms%s\n",
+          st.optLevel, st.setupMs, st.lowerMs, st.optMs, st.codegenMs, st.linkMs,
+          st.cacheHit ? " (object cache hit)" : "");
+}
+
+/// The exit status of an engine's run; a run that could not start is reported here.
+int runStatus(cfm::Result<int> r) {
+  if (r) return *r;
+  std::cerr << "cfmc: error: " << r.error().message << '\n';
+  return 1;
+}
+
 int cmdRun(const std::vector<std::string> &args) {
-  cfm::interp::RunOptions opts;
+  cfm::run::RunOptions opts;
   cfm::jit::JitOptions jopts;
-  std::string file, engine = "jit";
+  std::string file, engine = "jit", statePath;
+  bool time = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") {
@@ -264,7 +317,7 @@ int cmdRun(const std::vector<std::string> &args) {
       continue;
     }
     if (a == "--time") {
-      jopts.time = true;
+      time = true;
       continue;
     }
     if (a == "--no-cache") {
@@ -272,7 +325,7 @@ int cmdRun(const std::vector<std::string> &args) {
       continue;
     }
     if (a == "--state" || a.rfind("--state=", 0) == 0) {
-      if (!value("state", opts.statePath) || opts.statePath.empty())
+      if (!value("state", statePath) || statePath.empty())
         return usageError("`--state` needs a database path", kRunHelp);
       continue;
     }
@@ -296,6 +349,7 @@ int cmdRun(const std::vector<std::string> &args) {
     file = a;
   }
   if (file.empty()) return usageError("no input file", kRunHelp);
+  if (!statePath.empty()) opts.loadSystem = storeLoader(statePath);
   int status = 0;
   cfm::frontend::runWithLargeStack([&] {
     auto r = cfm::frontend::compileFile(file);
@@ -316,7 +370,17 @@ int cmdRun(const std::vector<std::string> &args) {
       return;
     }
     std::cout.flush();
-    status = engine == "jit" ? cfm::jit::run(*comp, opts, jopts) : cfm::interp::run(*comp, opts);
+    if (engine != "jit") {
+      status = runStatus(cfm::interp::run(*comp, opts));
+    } else if (std::string construct = cfm::jit::unsupported(comp->program); !construct.empty()) {
+      std::cerr << "cfmc: error: " << cfm::jit::unsupportedMessage(construct) << '\n';
+      status = cfm::jit::kUnsupported;
+    } else {
+      cfm::jit::JitStats stats;
+      auto program = cfm::jit::compile(*comp, opts, jopts, &stats);
+      if (program && time) printTimes(*comp, stats, false);
+      status = program ? runStatus(cfm::jit::run(**program, opts)) : runStatus(program.takeError());
+    }
     if (!kFreeAtExit) (void)comp.release();
   });
   return status;
@@ -334,6 +398,7 @@ JIT does not compile yet (named with its line).
 
 int cmdBuild(const std::vector<std::string> &args) {
   cfm::jit::JitOptions jopts;
+  bool time = false;
   std::string file, proc = "main";
   bool emitLLVM = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -345,7 +410,7 @@ int cmdBuild(const std::vector<std::string> &args) {
     if (a == "--emit-llvm") {
       emitLLVM = true;
     } else if (a == "--time") {
-      jopts.time = true;
+      time = true;
     } else if (a == "--opt" || a == "--proc") {
       if (i + 1 >= args.size()) return usageError("`" + a + "` needs a value", kBuildHelp);
       const std::string &v = args[++i];
@@ -376,7 +441,16 @@ int cmdBuild(const std::vector<std::string> &args) {
       return;
     }
     std::cout.flush();
-    status = cfm::jit::emitLLVM(**r, proc, jopts, stdout, stderr);
+    cfm::jit::JitStats stats;
+    if (std::string construct = cfm::jit::unsupported((*r)->program); !construct.empty()) {
+      std::cerr << "cfmc: error: " << cfm::jit::unsupportedMessage(construct) << '\n';
+      status = cfm::jit::kUnsupported;
+    } else if (auto done = cfm::jit::emitLLVM(**r, proc, jopts, stdout, &stats); !done) {
+      std::cerr << "cfmc: error: " << done.error().message << '\n';
+      status = 1;
+    } else if (time) {
+      printTimes(**r, stats, true);
+    }
     fflush(stdout);
     if (!kFreeAtExit) (void)r->release();
   });

@@ -2,6 +2,7 @@
 // the stack-overflow guard) and the built-in functions and methods (LANGUAGE.md "Built-ins").
 #include "interp/exprs.h"
 
+#include "run/run.h"
 #include "runtime/sched/scheduler.h"
 
 #include <alloca.h>
@@ -21,7 +22,7 @@ bool stackOverflow(Frame *caller, support::Loc callLoc) {
 
 /// The call depth and the machine stack left allow one more frame of fn.
 inline bool frameFits(const FnCode *fn) {
-  return sched::tl.depth < kMaxCallDepth && !sched::stackLow(fn->stackNeed);
+  return sched::tl.depth < run::kMaxCallDepth && !sched::stackLow(fn->stackNeed);
 }
 
 /// Runs fn's body on its frame `slots` (parameters in place); a procedure is a scope of the

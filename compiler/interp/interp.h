@@ -7,36 +7,21 @@
 #pragma once
 
 #include "frontend/frontend.h"
+#include "run/run.h"
 #include "runtime/value.h"
 
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace cfm::interp {
 
-struct RunOptions {
-  std::string proc = "main";               // the procedure to run
-  std::map<std::string, std::string> args; // --arg name=value
-  std::string statePath;                   // --state DB: where model-typed --arg values come from
-  FILE *out = stdout;                      // where print writes
-  FILE *err = stderr;                      // uncaught errors and usage problems
-};
-
-/// Runs `opts.proc` of a checked program. Returns the exit status: 0, or 1 after an uncaught
-/// error (`error: <message>` and one `  at <file>:<line>` per frame on `opts.err`) or a bad
-/// `--arg`.
-int run(const frontend::Compilation &c, const RunOptions &opts);
-
-/// A `--arg` value for a procedure parameter of runtime type `t` (written `typeName`): a
-/// literal of the type (LANGUAGE.md: `true`/`false`, `90s`, numbers, a string verbatim, json via
-/// parse_json), or for a BusinessSystem the system of that name or id in the store at
-/// `statePath`. A new reference in `out`; false with `why` (no error left pending). Both engines
-/// read `--arg` values with it.
-bool commandLineArg(const std::string &text, const rt::TypeDesc *t, const std::string &typeName,
-                    const std::string &statePath, rt::Slot &out, std::string &why);
+/// Runs `opts.proc` of a checked program (the run set-up of compiler/run). The exit status: 0,
+/// or 1 after an uncaught error (`error: <message>` and one `  at <file>:<line>` per frame on
+/// `opts.err`); an error when the run cannot start (no such procedure, a bad or missing
+/// `--arg`: the message a program shows as `cfmc: error: <message>`, exit status 1).
+Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts);
 
 /// For the REPL: runs procedure `proc` with ready argument values (owned references, one per
 /// parameter), then hands back the final values of the variables `keep` (new references, in

@@ -1,7 +1,8 @@
 // model.cpp — the model objects' methods in the interpreter: runtime/model/methods.h does the
 // work for both engines; this file gives `render` the interpreter's template compiler, which
 // compiles a ConfigTemplate's text (arriving at run time, from OVF) into the interpreter's tree
-// the first time it is rendered with variables of a given shape, and caches it.
+// the first time the run renders it with variables of a given shape, and keeps it for the run
+// (the run's program owns the cache: nothing outlives the run, nothing keeps its output stream).
 #include "interp/interp.h"
 
 #include "interp/exprs.h"
@@ -14,29 +15,39 @@ namespace cfm::interp {
 
 using namespace rt;
 
-namespace {
-
 /// A compiled ConfigTemplate: its compilation and program, and how to call it.
-struct Compiled {
+struct CompiledText {
   std::unique_ptr<frontend::Compilation> comp;
   std::unique_ptr<Program> prog;
   model::CompiledTemplate tpl;
 };
 
-/// The interpreter's template compiler (cached per text and shape, for the process).
-const model::CompiledTemplate &compileTemplate(const std::string &name, std::string_view text,
+/// The ConfigTemplates of one run, per text and shape (Program::templates).
+struct TemplateCache {
+  std::map<std::string, std::unique_ptr<CompiledText>> entries;
+};
+
+namespace {
+
+/// The interpreter's template compiler: `owner`'s cached template, compiled on its first use
+/// into a program that writes where the run writes.
+const model::CompiledTemplate &compileTemplate(Program &owner, const std::string &name, std::string_view text,
                                                const std::vector<std::string> &keys,
-                                               const std::vector<std::string> &types, FILE *out) {
-  static std::map<std::string, std::unique_ptr<Compiled>> cache;
-  auto &slot = cache[model::templateKey(text, keys, types)];
+                                               const std::vector<std::string> &types) {
+  if (!owner.templates) {
+    owner.ownTemplates = std::make_shared<TemplateCache>();
+    owner.templates = owner.ownTemplates.get();
+  }
+  auto &slot = owner.templates->entries[model::templateKey(text, keys, types)];
   if (slot) return slot->tpl;
-  slot = std::make_unique<Compiled>();
-  Compiled &c = *slot;
+  slot = std::make_unique<CompiledText>();
+  CompiledText &c = *slot;
   c.comp = frontend::compileTemplate(name, text, keys, types, c.tpl.error);
   if (!c.comp) return c.tpl;
   c.prog = std::make_unique<Program>();
   c.prog->sources = &c.comp->sources;
-  c.prog->out = out;
+  c.prog->out = owner.out;
+  c.prog->templates = owner.templates;
   std::string why;
   if (!compileProgram(c.comp->program, *c.prog, why)) {
     c.tpl.error = why;
@@ -67,11 +78,11 @@ bool modelMethod(Frame &f, support::Loc loc, ast::Builtin which, Slot *v, const 
   case ast::Builtin::ModelProperty: ok = model::property(r, key, out); break;
   case ast::Builtin::ModelInstancesOf: ok = model::instancesOf(r, key, resultType, out); break;
   case ast::Builtin::ModelRender: {
-    FILE *o = f.prog->out;
+    Program *owner = f.prog;
     model::TemplateCompiler compile =
-        [o](const std::string &name, std::string_view text, const std::vector<std::string> &keys,
-            const std::vector<std::string> &types) -> const model::CompiledTemplate & {
-      return compileTemplate(name, text, keys, types, o);
+        [owner](const std::string &name, std::string_view text, const std::vector<std::string> &keys,
+                const std::vector<std::string> &types) -> const model::CompiledTemplate & {
+      return compileTemplate(*owner, name, text, keys, types);
     };
     ok = model::render(compile, r, static_cast<Json *>(v[1].o), out);
     break;

@@ -19,9 +19,6 @@ namespace cfm::interp {
 using rt::Slot;
 using rt::TypeDesc;
 
-/// Calls may nest this deep; one more is the catchable `stack overflow` error (kind "stack").
-constexpr int kMaxCallDepth = 10000;
-
 struct Program;
 struct FnCode;
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "interp/nodes.h"
+#include "run/types.h"
 #include "sema/checker.h"
 
 #include <cstdio>
@@ -9,14 +10,7 @@
 
 namespace cfm::interp {
 
-/// Runtime type descriptors for the checker's types, built once per program.
-class TypeTable {
-public:
-  const TypeDesc *get(const sema::Type *t);
-
-private:
-  std::unordered_map<const sema::Type *, std::unique_ptr<TypeDesc>> map_;
-};
+struct TemplateCache; // model.cpp: the ConfigTemplates a run compiled
 
 struct Program {
   Program() = default;
@@ -26,12 +20,16 @@ struct Program {
     for (size_t i = 0; i < globals.size(); ++i) rt::releaseSlot(globals[i], globalTypes[i]);
   }
   const support::SourceManager *sources = nullptr;
-  TypeTable types;
+  run::TypeTable types;
   std::unordered_map<const sema::FnInfo *, std::unique_ptr<FnCode>> fns;
   std::vector<Slot> globals; // constants, in sema::Program::constOrder
   std::vector<const TypeDesc *> globalTypes;
   std::unordered_map<const sema::Var *, int> globalIndex;
   FILE *out = stdout;
+  // The run's ConfigTemplates, compiled on first render (model.cpp); a template's own program
+  // points at the cache of the run that compiled it. Freed with the run's program.
+  TemplateCache *templates = nullptr;
+  std::shared_ptr<TemplateCache> ownTemplates;
   // The REPL keeps a procedure's variables after it returned: their final values (new
   // references) are copied out of its frame when it ends at the top level.
   const FnCode *captureFn = nullptr;

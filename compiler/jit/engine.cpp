@@ -1,16 +1,15 @@
 // engine.cpp — the JIT's driver side: the scope check, lowering, LLVM's new pass manager at
-// O0/O1/O2, ORC LLJIT (the ABI and the runtime types bound as absolute symbols), and the run
-// itself as the first task of the scheduler, exactly as interp::run does it (compiler/interp/
-// run.cpp): constants, --arg values, the procedure, uncaught errors with their traces.
+// O0/O1/O2, a module of the process's Session per compiled program, and each run as the first
+// task of a scheduler, on the run set-up the interpreter shares (compiler/run): constants,
+// --arg values, the procedure, uncaught errors with their traces. Nothing here prints but the
+// program's own output and uncaught errors; the rest comes back as errors and statistics.
 #include "jit/cache.h"
 #include "jit/jit.h"
 #include "jit/lower.h"
 #include "jit/session.h"
 
-#include "interp/program.h"
 #include "runtime/abi.h"
 #include "runtime/runtime.h"
-#include "runtime/sched/scheduler.h"
 
 #include <llvm/ADT/StringExtras.h>
 #include <llvm/Support/BLAKE3.h>
@@ -18,12 +17,27 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 
 namespace cfm::jit {
 
 using namespace rt;
 
+class Compiled {
+public:
+  const frontend::Compilation *comp = nullptr;
+  const sema::FnInfo *proc = nullptr;
+  int optLevel = 2;
+  ModulePtr module;
+  ModuleEntry points;
+};
+
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 /// The identity of the program for the persistent object cache: the path and text of every
 /// source file in order (the paths are in the traces), the entry procedure and the level (the session adds
@@ -39,7 +53,7 @@ std::string cacheKey(const frontend::Compilation &c, const std::string &entry, c
 }
 
 /// The procedure `name` of the program, or nullptr.
-const sema::FnInfo *findProcedure(const sema::Program &p, const std::string &name) {
+const sema::FnInfo *procedureNamed(const sema::Program &p, const std::string &name) {
   for (const sema::FnInfo &fi : p.functions)
     if (fi.name == name && fi.decl->fnKind == ast::FnKind::Procedure) return &fi;
   return nullptr;
@@ -47,66 +61,69 @@ const sema::FnInfo *findProcedure(const sema::Program &p, const std::string &nam
 
 } // namespace
 
-int run(const frontend::Compilation &c, const interp::RunOptions &opts, const JitOptions &jo) {
+std::string unsupportedMessage(const std::string &construct) {
+  return "the JIT does not compile " + construct + "; use --engine interp";
+}
+
+size_t liveModules() {
+  std::string why;
+  Session *s = Session::get(why);
+  return s ? s->liveModules() : 0;
+}
+
+Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const run::RunOptions &opts,
+                                          const JitOptions &jo, JitStats *stats) {
   const sema::Program &sp = c.program;
   std::string why = unsupported(sp);
-  if (!why.empty()) {
-    fprintf(opts.err, "cfmc: error: the JIT does not compile %s; use --engine interp\n", why.c_str());
-    return kUnsupported;
-  }
-  const sema::FnInfo *proc = findProcedure(sp, opts.proc);
-  if (!proc) {
-    fprintf(opts.err, "cfmc: error: no procedure `%s` in %s\n", opts.proc.c_str(),
-            c.sources.file(0).path().c_str());
-    return 1;
-  }
-  for (const auto &[name, value] : opts.args) {
-    bool known = false;
-    for (const sema::ParamInfo &pi : proc->params) known = known || pi.name == name;
-    if (!known) {
-      fprintf(opts.err, "cfmc: error: procedure `%s` has no parameter `%s`\n", proc->name.c_str(),
-              name.c_str());
-      return 1;
-    }
-  }
+  if (!why.empty()) return Error{unsupportedMessage(why)};
+  Result<const sema::FnInfo *> proc = run::findProcedure(sp, opts, c.sources.file(0).path());
+  if (!proc) return proc.takeError();
 
-  auto t0 = std::chrono::steady_clock::now();
-  auto msSince = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-  };
-  Session *session = Session::get(jo.optLevel, why);
-  double setupMs = msSince(t0);
-  installTemplateCompiler(jo.optLevel);
+  auto t0 = Clock::now();
+  Session *session = Session::get(why);
+  JitStats local;
+  JitStats &st = stats ? *stats : local;
+  st.optLevel = jo.optLevel;
+  st.setupMs = msSince(t0);
   Lowered l;
-  if (!session || !session->lower(sp, c.sources, proc, c.sources.file(0).path(), l, why)) {
-    fprintf(opts.err, "cfmc: error: %s\n", why.c_str());
-    return 1;
-  }
-  double lowerMs = l.lowerMs;
+  if (!session || !session->lower(sp, c.sources, *proc, c.sources.file(0).path(), l, why)) return Error{why};
+  st.lowerMs = l.lowerMs;
   AddTimes times;
-  auto jd = session->add(std::move(l), jo.cache ? cacheKey(c, opts.proc, jo) : std::string(), &times);
-  t0 = std::chrono::steady_clock::now();
-  auto points = jd ? session->entryPoints(**jd) : llvm::Expected<ModuleEntry>(jd.takeError()); // links it
-  double linkMs = msSince(t0);
-  if (!points) {
-    fprintf(opts.err, "cfmc: error: %s\n", errorText(points.takeError()).c_str());
-    return 1;
-  }
+  auto m =
+      session->add(std::move(l), jo.optLevel, jo.cache ? cacheKey(c, opts.proc, jo) : std::string(), &times);
+  st.optMs = times.optMs;
+  st.codegenMs = times.codegenMs;
+  st.cacheHit = times.cacheHit;
+  st.objectBytes = times.objectBytes;
+  t0 = Clock::now();
+  auto points = m ? session->entryPoints(**m) : llvm::Expected<ModuleEntry>(m.takeError()); // links it
+  st.linkMs = msSince(t0);
+  if (!points) return Error{errorText(points.takeError())};
+  auto out = std::make_shared<Compiled>();
+  out->comp = &c;
+  out->proc = *proc;
+  out->optLevel = jo.optLevel;
+  out->module = std::move(*m);
+  out->points = *points;
+  return out;
+}
+
+Result<int> run(Compiled &program, const run::RunOptions &opts) {
+  const sema::FnInfo *proc = program.proc;
+  CFM_CHECK(run::checkArgNames(*proc, opts));
   // Plain copies, not a structured binding: clang 14 (the fuzz build) cannot capture those.
-  auto init = points->init;
-  auto entry = points->entry;
-  auto fini = points->fini;
-  if (jo.time) {
-    const auto &t = c.times;
-    fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,
-            t.check);
-    fprintf(stderr, "jit (O%d): setup %.2fms, lower %.2fms, optimize %.2fms, codegen %.2fms, link %.2fms%s\n",
-            jo.optLevel, setupMs, lowerMs, times.optMs, times.codegenMs, linkMs,
-            times.cacheHit ? " (object cache hit)" : "");
-  }
+  auto init = program.points.init;
+  auto entry = program.points.entry;
+  auto fini = program.points.fini;
+  run::TypeTable &types = program.module->types();
+  // The ConfigTemplates this run renders: compiled for it, freed when it ends.
+  TemplateCache templates(program.optLevel, opts.out);
+  model::TemplateCompiler compiler = templates.compiler();
+  model::AbiTemplateScope scope(compiler);
 
   // Everything runs as the first task of a scheduler: constants, defaults, the procedure.
   int status = 0;
+  std::optional<Error> problem; // a bad or missing --arg
   std::function<bool()> body = [&]() -> bool {
     if (init(opts.out) != 0) {
       fflush(opts.out);
@@ -116,27 +133,24 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     }
     std::vector<Slot> args(proc->params.size(), Slot{0});
     std::vector<uint8_t> given(proc->params.size(), 0);
-    for (size_t i = 0; i < proc->params.size() && status == 0; ++i) {
+    for (size_t i = 0; i < proc->params.size() && !problem; ++i) {
       const sema::ParamInfo &pi = proc->params[i];
       auto it = opts.args.find(pi.name);
-      std::string problem;
       if (it != opts.args.end()) {
-        if (interp::commandLineArg(it->second, session->typesOf(**jd).get(pi.type), pi.type->str(),
-                                   opts.statePath, args[i], problem)) {
-          given[i] = 1;
-          continue;
+        Result<Slot> v = run::commandLineArg(pi, it->second, types.get(pi.type), opts);
+        if (!v) {
+          problem = v.takeError();
+          break;
         }
-        fprintf(opts.err, "cfmc: error: --arg %s: %s\n", pi.name.c_str(), problem.c_str());
-        status = 1;
+        args[i] = *v;
+        given[i] = 1;
       } else if (!pi.decl->defaultValue) {
-        fprintf(opts.err, "cfmc: error: procedure `%s` needs --arg %s=<%s>\n", proc->name.c_str(),
-                pi.name.c_str(), pi.type->str().c_str());
-        status = 1;
+        problem = run::missingArg(*proc, pi);
       }
     }
-    if (status != 0) {
+    if (problem) {
       for (size_t i = 0; i < args.size(); ++i)
-        if (given[i]) releaseSlot(args[i], session->typesOf(**jd).get(proc->params[i].type));
+        if (given[i]) releaseSlot(args[i], types.get(proc->params[i].type));
       return true;
     }
     if (entry(args.data(), given.data(), nullptr) != 0) {
@@ -146,42 +160,49 @@ int run(const frontend::Compilation &c, const interp::RunOptions &opts, const Ji
     }
     return true;
   };
-  Slot r{0};
-  auto task = [](void *env, Slot *) { return (*static_cast<std::function<bool()> *>(env))(); };
-  if (!sched::runMain(task, &body, &r)) {
+  if (!run::onMainTask(body)) {
     fflush(opts.out);
     printUncaught(opts.err);
     status = 1;
   }
   fini();
   fflush(opts.out);
+  if (problem) return std::move(*problem);
   return status;
 }
 
-int emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
-             FILE *err) {
+Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts, const JitOptions &jo,
+                JitStats *stats) {
+  Result<std::shared_ptr<Compiled>> program = compile(c, opts, jo, stats);
+  if (!program) return program.takeError();
+  return run(**program, opts);
+}
+
+Result<void> emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo,
+                      FILE *out, JitStats *stats) {
   std::string why = unsupported(c.program);
-  if (!why.empty()) {
-    fprintf(err, "cfmc: error: the JIT does not compile %s; use --engine interp\n", why.c_str());
-    return kUnsupported;
-  }
-  Session *session = Session::get(jo.optLevel, why);
+  if (!why.empty()) return Error{unsupportedMessage(why)};
+  Session *session = Session::get(why);
   Lowered l;
-  if (!session || !session->lower(c.program, c.sources, findProcedure(c.program, proc),
-                                  c.sources.file(0).path(), l, why)) {
-    fprintf(err, "cfmc: error: %s\n", why.c_str());
-    return 1;
-  }
-  auto t0 = std::chrono::steady_clock::now();
-  optimize(*l.module, &session->targetMachine(), jo.optLevel);
-  double optMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!session || !session->lower(c.program, c.sources, procedureNamed(c.program, proc),
+                                  c.sources.file(0).path(), l, why))
+    return Error{why};
+  llvm::TargetMachine *tm = session->targetMachine(jo.optLevel, why);
+  if (!tm) return Error{why};
+  auto t0 = Clock::now();
+  optimize(*l.module, tm, jo.optLevel);
+  double optMs = msSince(t0);
   std::string text;
   llvm::raw_string_ostream os(text);
   l.module->print(os, nullptr);
   os.flush();
   fwrite(text.data(), 1, text.size(), out);
-  if (jo.time) fprintf(stderr, "jit (O%d): lower %.2fms, optimize %.2fms\n", jo.optLevel, l.lowerMs, optMs);
-  return 0;
+  if (stats) {
+    stats->optLevel = jo.optLevel;
+    stats->lowerMs = l.lowerMs;
+    stats->optMs = optMs;
+  }
+  return success();
 }
 
 } // namespace cfm::jit

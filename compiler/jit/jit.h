@@ -6,10 +6,11 @@
 #pragma once
 
 #include "frontend/frontend.h"
-#include "interp/interp.h"
+#include "run/run.h"
 #include "runtime/model/methods.h"
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,52 +19,105 @@ namespace cfm::jit {
 
 struct JitOptions {
   int optLevel = 2;  // 0, 1 or 2: LLVM's new pass manager pipeline O0/O1/O2 (and codegen level)
-  bool time = false; // print the time spent lowering, optimising and generating code on stderr
   bool cache = true; // the persistent object cache (`--no-cache` turns it off)
 };
 
+/// What compiling a program took and made (`cfmc run --time` prints it).
+struct JitStats {
+  int optLevel = 0;       // the level the module was compiled at
+  double setupMs = 0;     // the session (the first use in a process sets up LLVM)
+  double lowerMs = 0;     // AST to LLVM IR
+  double optMs = 0;       // the pass pipeline
+  double codegenMs = 0;   // IR to an object, or loading the cached object
+  double linkMs = 0;      // linking the object into the process
+  bool cacheHit = false;  // the object came from the persistent cache
+  size_t objectBytes = 0; // the size of the object linked
+};
+
 /// Exit status of a run or an IR dump when the program uses what the JIT does not compile yet.
-constexpr int kUnsupported = 3;
+constexpr int kUnsupported = run::kUnsupported;
 
 /// The first construct of the program the JIT does not compile yet, as
 /// `<construct> yet (line N)`; empty when it compiles the whole program. Walks the checked AST
 /// (every function, default argument and constant) without running anything.
 std::string unsupported(const sema::Program &p);
 
-/// Runs `opts.proc` like interp::run (same exit statuses, output, uncaught error traces); 3 with
-/// `cfmc: error: the JIT does not compile ... yet (line N); use --engine interp` on `opts.err`
-/// when the program is outside what the JIT compiles.
-int run(const frontend::Compilation &c, const interp::RunOptions &opts, const JitOptions &jo);
+/// `the JIT does not compile <construct> yet (line N); use --engine interp`: the message for a
+/// program `unsupported` names a construct of (exit status kUnsupported).
+std::string unsupportedMessage(const std::string &construct);
+
+/// A program compiled for one procedure: its own module in the process's JIT, removed (code,
+/// data, type descriptors freed) when the last handle goes. It may run any number of times, one
+/// run after the other, each on any thread (every run starts a scheduler of its own there).
+/// The compilation it was made from must outlive it.
+class Compiled;
+
+/// Compiles `c` for running `opts.proc` at `jo.optLevel` (after checking, as run::findProcedure
+/// does, that the procedure exists and has every `--arg` name). An error when it cannot: the
+/// message a program shows as `cfmc: error: <message>` (the program checks `unsupported` first
+/// for exit status kUnsupported).
+Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const run::RunOptions &opts,
+                                          const JitOptions &jo, JitStats *stats = nullptr);
+
+/// Runs the compiled procedure (`opts.proc` is not looked at; the `--arg` names are checked
+/// against the procedure) like interp::run (same exit statuses, output, uncaught error traces,
+/// errors for a bad or missing `--arg`). The ConfigTemplates it renders are compiled for this
+/// run at the program's level and freed when it ends.
+Result<int> run(Compiled &program, const run::RunOptions &opts);
+
+/// compile, then run.
+Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts, const JitOptions &jo,
+                JitStats *stats = nullptr);
 
 /// Writes the LLVM IR of the program (after the pipeline of `jo.optLevel`) with an entry for
-/// procedure `proc` (if there is one) to `out`. Returns 0, or 3 as `run` does.
-int emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo, FILE *out,
-             FILE *err);
+/// procedure `proc` (if there is one) to `out`; an error as `compile` has. `stats` gets the
+/// lowering and optimisation times.
+Result<void> emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo,
+                      FILE *out, JitStats *stats = nullptr);
+
+/// How many modules (programs, REPL inputs, ConfigTemplates) the process's JIT holds now.
+size_t liveModules();
 
 /// For `cfmc repl --engine jit`, the contract of interp::runForRepl: runs procedure `proc` with
 /// ready argument values (owned references, one per parameter, all given), then hands back the
 /// final values of the variables `keep` (new references, in order) and their runtime types.
-/// The code stays in the process's Session (`holder` is left empty); `c` must outlive the
-/// values. 0, 1 after an uncaught error (printed on `err`), 3 when the JIT does not compile the
-/// program (callers check `unsupported` first; the arguments are released either way).
+/// `holder` gets the input's module when it keeps values (they refer to its type descriptors);
+/// otherwise the module is freed before the call returns. `c` must outlive the values. 0, 1 after an uncaught
+/// error (printed on `err`), 3 when the JIT does not compile the program (callers check `unsupported` first;
+/// the arguments are released either way).
 int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vector<rt::Slot> args,
                const std::vector<const sema::Var *> &keep, std::vector<rt::Slot> &kept,
                std::vector<const rt::TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out,
                FILE *err, const JitOptions &jo = {});
 
-/// The JIT's entry point for template text that arrives at run time (a ConfigTemplate's, from
-/// OVF): compiles `text` as the body of a template whose parameters are `names` of the language
-/// types `types` (see runtime/model/methods.h), with the process's Session at `optLevel` (the
-/// session's level if it exists already), and returns the callable — or `error` set to the
-/// first compile error (`line N: message`, N counting the text's lines). Cached per text and
-/// shape for the process. Call it on a scheduler task (the generated code checks the task's
-/// stack), as `tpl.render(vars)` does.
-const model::CompiledTemplate &compileTemplate(const std::string &name, std::string_view text,
-                                               const std::vector<std::string> &names,
-                                               const std::vector<std::string> &types, int optLevel = 2);
+/// The ConfigTemplates one run compiles (text arriving at run time, from OVF): each text is
+/// compiled on first use, per text and shape, as the body of a template whose parameters are
+/// `names` of the language types `types` (see runtime/model/methods.h), at the run's level,
+/// into a module of its own that writes to `out` (the run's output). Destroying the cache
+/// releases the modules' literals and removes the modules: it lives no longer than its run.
+/// Nothing in it refers to a thread; use it on one scheduler thread at a time.
+class TemplateCache {
+public:
+  explicit TemplateCache(int optLevel, FILE *out = stdout);
+  TemplateCache(const TemplateCache &) = delete;
+  TemplateCache &operator=(const TemplateCache &) = delete;
+  ~TemplateCache();
 
-/// Makes compileTemplate the compiler of `tpl.render(vars)` in JIT'd code (the C ABI's
-/// cfm_model_render); `run` does it.
-void installTemplateCompiler(int optLevel);
+  /// The compiled template — or `error` set to the first compile error (`line N: message`, N
+  /// counting the text's lines). Call it on a scheduler task (the generated code checks the
+  /// task's stack), as `tpl.render(vars)` does.
+  const model::CompiledTemplate &compile(const std::string &name, std::string_view text,
+                                         const std::vector<std::string> &names,
+                                         const std::vector<std::string> &types);
+
+  /// As a model::TemplateCompiler (for model::AbiTemplateScope); valid while the cache lives.
+  model::TemplateCompiler compiler();
+
+private:
+  struct Entry;
+  int optLevel_;
+  FILE *out_;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+};
 
 } // namespace cfm::jit

@@ -4,8 +4,9 @@
 // nodes do (compiler/interp/*.cpp), so that output, errors and traces are identical.
 #include "jit/lower.h"
 
-#include "interp/nodes.h"
+#include "run/run.h"
 #include "runtime/abi.h"
+#include "runtime/collections.h"
 #include "runtime/sched/scheduler.h"
 
 #include <llvm/IR/Intrinsics.h>
@@ -213,7 +214,7 @@ void Lowerer::stackCheck(const sema::FnInfo *callee, support::Loc loc) {
     llvm::Function *save = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::stacksave, {ptr_});
     Value *sp = eb.CreatePtrToInt(eb.CreateCall(save, {}), i64_);
     Value *low = eb.CreateICmpULT(sp, eb.CreateAdd(eb.CreatePtrToInt(limit, i64_), eb.getInt64(kFrameBytes)));
-    Value *deep = eb.CreateICmpSGE(fn_.depth, eb.getInt32(interp::kMaxCallDepth));
+    Value *deep = eb.CreateICmpSGE(fn_.depth, eb.getInt32(run::kMaxCallDepth));
     fn_.cannotCall = eb.CreateOr(deep, low, "cannot.call");
   }
   BB *bad = block("overflow"), *ok = block("fits");

@@ -7,7 +7,7 @@
 // function releases them only if the task was cancelled before it started.
 #include "jit/lower.h"
 
-#include "interp/nodes.h"
+#include "runtime/collections.h"
 
 #include <llvm/IR/MDBuilder.h>
 

@@ -1,15 +1,15 @@
 // repl_run.cpp — the JIT's side of `cfmc repl --engine jit` (jit::runForRepl, the contract of
 // interp::runForRepl): lowers an input's compilation with the entry `__repl` and a capture of the
-// session's variables (lower.h ReplCapture), adds it to the process's Session (one JITDylib per
-// input, kept for the process: values may refer to its code and descriptors), runs it as the
-// first task of a scheduler and hands back the captured values.
+// session's variables (lower.h ReplCapture), adds it to the process's Session (one module per
+// input), runs it as the first task of a scheduler and hands back the captured values. The
+// module of an input that keeps values goes to the caller's `holder` (the values refer to its
+// type descriptors); the module of one that keeps nothing, or fails, is freed at once.
 #include "jit/jit.h"
 #include "jit/lower.h"
 #include "jit/session.h"
 
 #include "runtime/abi.h"
 #include "runtime/runtime.h"
-#include "runtime/sched/scheduler.h"
 
 #include <functional>
 
@@ -21,16 +21,16 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
                const std::vector<const sema::Var *> &keep, std::vector<Slot> &kept,
                std::vector<const TypeDesc *> &keptTypes, std::shared_ptr<void> &holder, FILE *out, FILE *err,
                const JitOptions &jo) {
-  holder.reset(); // the JITDylib stays in the Session
+  holder.reset();
   const sema::Program &sp = c.program;
   const sema::FnInfo *fi = nullptr;
   for (const sema::FnInfo &f : sp.functions)
     if (f.name == proc) fi = &f;
   std::string why = fi ? unsupported(sp) : "no procedure `" + proc + "`";
-  Session *session = why.empty() ? Session::get(jo.optLevel, why) : nullptr;
-  interp::TypeTable *types = nullptr; // the module's, once it is added
+  Session *session = why.empty() ? Session::get(why) : nullptr;
+  run::TypeTable *types = nullptr; // the module's, once it is added
   auto dropArgs = [&] {
-    interp::TypeTable own;
+    run::TypeTable own;
     for (size_t i = 0; fi && i < args.size() && i < fi->params.size(); ++i)
       releaseSlot(args[i], (types ? *types : own).get(fi->params[i].type));
   };
@@ -46,10 +46,10 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
     fprintf(err, "error: %s\n", why.c_str());
     return kUnsupported;
   }
-  auto jd = session->add(std::move(l), std::string()); // inputs are not cached
-  auto points = jd ? session->entryPoints(**jd) : llvm::Expected<ModuleEntry>(jd.takeError());
+  auto m = session->add(std::move(l), jo.optLevel, std::string()); // inputs are not cached
+  auto points = m ? session->entryPoints(**m) : llvm::Expected<ModuleEntry>(m.takeError());
   auto captureSym =
-      points ? session->lookup(**jd, kCaptureSymbol) : llvm::Expected<void *>(points.takeError());
+      points ? session->lookup(**m, kCaptureSymbol) : llvm::Expected<void *>(points.takeError());
   if (!captureSym) {
     dropArgs();
     fprintf(err, "error: %s\n", errorText(captureSym.takeError()).c_str());
@@ -60,12 +60,16 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
   auto entry = points->entry;
   auto fini = points->fini;
   auto captureOut = static_cast<Slot **>(*captureSym);
-  types = &session->typesOf(**jd);
+  ModulePtr module = std::move(*m);
+  types = &module->types();
   for (const sema::Var *v : keep) keptTypes.push_back(types->get(v->type));
 
   std::vector<Slot> values(keep.size(), Slot{0});
   *captureOut = values.data();
   int status = 0;
+  TemplateCache templates(jo.optLevel, out); // the input's ConfigTemplates, freed when it ends
+  model::TemplateCompiler compiler = templates.compiler();
+  model::AbiTemplateScope scope(compiler);
   std::function<bool()> body = [&]() -> bool {
     if (init(out) != 0) {
       dropArgs();
@@ -76,9 +80,7 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
     kept = std::move(values);
     return true;
   };
-  auto task = [](void *env, Slot *) { return (*static_cast<std::function<bool()> *>(env))(); };
-  Slot r{0};
-  if (!sched::runMain(task, &body, &r)) {
+  if (!run::onMainTask(body)) {
     fflush(out);
     printUncaught(err);
     status = 1;
@@ -86,6 +88,7 @@ int runForRepl(const frontend::Compilation &c, const std::string &proc, std::vec
   *captureOut = nullptr;
   fini();
   fflush(out);
+  if (status == 0 && !keep.empty()) holder = std::move(module); // the kept values need it
   return status;
 }
 

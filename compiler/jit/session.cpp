@@ -1,6 +1,7 @@
-// session.cpp — the process's one ORC LLJIT (see session.h): target machine, the pass pipeline,
-// a JITDylib per module with the runtime's symbols bound by address, compilation to objects
-// (through the persistent object cache of cache.h when the module has a cache key).
+// session.cpp — the process's one ORC LLJIT (see session.h): a target machine per optimisation
+// level, the pass pipeline, a JITDylib per module with the runtime's symbols bound by address
+// (removed with the module's last handle), compilation to objects (through the persistent
+// object cache of cache.h when the module has a cache key).
 #include "jit/session.h"
 #include "jit/cache.h"
 
@@ -15,6 +16,7 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace cfm::jit {
@@ -59,13 +61,13 @@ void optimize(llvm::Module &m, llvm::TargetMachine *tm, int opt) {
   mpm.run(m, mam);
 }
 
-Session *Session::get(int opt, std::string &why) {
+Session *Session::get(std::string &why) {
   static std::once_flag once;
-  // Never destroyed: JIT'd code must outlive every static destructor that may still call into it
-  // (the run-time template cache releases its modules' literals at exit).
+  // Never destroyed: JIT'd code must outlive every static destructor that may still call into
+  // it (a value a module made may be released at exit).
   static Session *session = nullptr;
   static std::string failure;
-  std::call_once(once, [opt] {
+  std::call_once(once, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     auto jtmb = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -73,18 +75,13 @@ Session *Session::get(int opt, std::string &why) {
       failure = errorText(jtmb.takeError());
       return;
     }
-    jtmb->setCodeGenOptLevel(codegenLevel(opt));
     // What LLJIT itself sets up for JITLink on x86-64 ELF (its own compiler is not used: the
-    // objects are compiled here, for the cache): the small code model, position independent —
-    // direct calls within a module instead of `movabs` + an indirect call to every function.
+    // objects are compiled here, for the cache, by the target machine of each module's level):
+    // the small code model, position independent — direct calls within a module instead of
+    // `movabs` + an indirect call to every function.
     jtmb->setCodeModel(llvm::CodeModel::Small);
     jtmb->setRelocationModel(llvm::Reloc::PIC_);
-    auto tm = jtmb->createTargetMachine();
-    if (!tm) {
-      failure = errorText(tm.takeError());
-      return;
-    }
-    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
     if (!jit) {
       failure = errorText(jit.takeError());
       return;
@@ -97,21 +94,43 @@ Session *Session::get(int opt, std::string &why) {
       return;
     }
     (*jit)->getMainJITDylib().addGenerator(std::move(*gen));
-    session = new Session();
-    session->opt_ = opt;
-    session->tm_ = std::move(*tm);
-    session->jit_ = std::move(*jit);
+    auto *s = new Session();
+    s->jtmb_ = std::make_unique<llvm::orc::JITTargetMachineBuilder>(std::move(*jtmb));
+    s->jit_ = std::move(*jit);
+    std::string why;
+    if (!s->targetMachine(2, why)) { // the one lower() uses for the data layout
+      failure = why;
+      return;
+    }
+    session = s;
   });
   if (!session) why = failure;
   return session;
 }
 
+llvm::TargetMachine *Session::targetMachine(int opt, std::string &why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t level = static_cast<size_t>(std::clamp(opt, 0, 2));
+  if (!tms_[level]) {
+    llvm::orc::JITTargetMachineBuilder b = *jtmb_;
+    b.setCodeGenOptLevel(codegenLevel(opt));
+    auto tm = b.createTargetMachine();
+    if (!tm) {
+      why = errorText(tm.takeError());
+      return nullptr;
+    }
+    tms_[level] = std::move(*tm);
+  }
+  return tms_[level].get();
+}
+
 bool Session::lower(const sema::Program &p, const support::SourceManager &sources, const sema::FnInfo *entry,
                     const std::string &name, Lowered &out, std::string &why, const ReplCapture *capture) {
   auto t0 = Clock::now();
+  llvm::TargetMachine *tm = tms_[2].get(); // made by get(); every level has the same layout
   out.module = std::make_unique<llvm::Module>(name, *out.ctx.getContext());
-  out.module->setDataLayout(tm_->createDataLayout());
-  out.module->setTargetTriple(tm_->getTargetTriple().str());
+  out.module->setDataLayout(tm->createDataLayout());
+  out.module->setTargetTriple(tm->getTargetTriple().str());
   out.info = lowerProgram(p, sources, entry, *out.module, capture);
   std::string verify;
   llvm::raw_string_ostream vs(verify);
@@ -123,10 +142,17 @@ bool Session::lower(const sema::Program &p, const support::SourceManager &source
   return true;
 }
 
-llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string &cacheKey, AddTimes *times) {
+llvm::Expected<ModulePtr> Session::add(Lowered l, int opt, const std::string &cacheKey, AddTimes *times) {
+  std::string why;
+  llvm::TargetMachine *tm = targetMachine(opt, why);
+  if (!tm) return llvm::createStringError(why);
+  ModulePtr m; // before the lock: when an error drops it, its destructor takes the lock
   std::lock_guard<std::mutex> lock(mu_);
   auto jd = jit_->createJITDylib("cfm.module." + std::to_string(dylibs_++));
   if (!jd) return jd.takeError();
+  // From here the handle owns the dylib: an error below removes it again.
+  ++live_;
+  m = std::make_shared<Module>(*this, *jd);
   jd->addToLinkOrder(jit_->getMainJITDylib());
   // The ABI functions the module calls and its runtime type descriptors, by address. The running
   // task's sched::tl is not among them: code reads it through cfm_task_local() at its entries,
@@ -139,63 +165,81 @@ llvm::Expected<llvm::orc::JITDylib *> Session::add(Lowered l, const std::string 
     if (f.isDeclaration() && f.getName().starts_with("cfm_"))
       if (void *a = cfm_abi_lookup(f.getName().str().c_str()))
         define(f.getName().str(), a, llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
-  auto &types = *(tables_[&*jd] = std::make_unique<interp::TypeTable>());
-  for (const auto &[name, t] : l.info.typeSymbols) define(name, types.get(t), llvm::JITSymbolFlags::Exported);
+  for (const auto &[name, t] : l.info.typeSymbols)
+    define(name, m->types().get(t), llvm::JITSymbolFlags::Exported);
   if (llvm::Error e = jd->define(llvm::orc::absoluteSymbols(std::move(syms)))) return e;
 
-  // The persistent object cache: the key also names the compiler, LLVM and the host CPU.
+  // The persistent object cache: the key also names the compiler, LLVM, the host CPU and the level.
   std::string key, dir;
   if (!cacheKey.empty()) {
     dir = cache::directory();
-    key = cache::hashParts({cacheKey, cache::compilerId(), LLVM_VERSION_STRING, tm_->getTargetTriple().str(),
-                            tm_->getTargetCPU(), tm_->getTargetFeatureString(), std::to_string(opt_)});
+    key = cache::hashParts({cacheKey, cache::compilerId(), LLVM_VERSION_STRING, tm->getTargetTriple().str(),
+                            tm->getTargetCPU(), tm->getTargetFeatureString(), std::to_string(opt)});
   }
   auto t0 = Clock::now();
   if (!dir.empty())
     if (auto cached = cache::load(dir, key)) {
+      size_t bytes = cached->getBufferSize();
       if (llvm::Error e = jit_->addObjectFile(*jd, std::move(cached))) return e;
       if (times) {
         times->codegenMs = msSince(t0);
         times->cacheHit = true;
+        times->objectBytes = bytes;
       }
-      return &*jd;
+      return m;
     }
-  optimize(*l.module, tm_.get(), opt_);
+  optimize(*l.module, tm, opt);
   if (times) times->optMs = msSince(t0);
   t0 = Clock::now();
-  llvm::orc::SimpleCompiler compile(*tm_);
+  llvm::orc::SimpleCompiler compile(*tm);
   auto object = compile(*l.module);
   if (!object) return object.takeError();
   if (!dir.empty()) (void)cache::store(dir, key, (*object)->getBuffer()); // not fatal: next run compiles
+  size_t bytes = (*object)->getBufferSize();
   if (llvm::Error e = jit_->addObjectFile(*jd, std::move(*object))) return e;
-  if (times) times->codegenMs = msSince(t0);
-  return &*jd;
-}
-
-llvm::Expected<ModuleEntry> Session::entryPoints(llvm::orc::JITDylib &jd) {
-  auto init = lookup(jd, kInitSymbol);
-  if (!init) return init.takeError();
-  auto entry = lookup(jd, kEntrySymbol);
-  if (!entry) return entry.takeError();
-  auto fini = lookup(jd, kFiniSymbol);
-  if (!fini) return fini.takeError();
-  ModuleEntry m;
-  m.init = reinterpret_cast<int (*)(FILE *)>(*init);
-  m.entry = reinterpret_cast<int (*)(rt::Slot *, const uint8_t *, rt::Slot *)>(*entry);
-  m.fini = reinterpret_cast<void (*)()>(*fini);
+  if (times) {
+    times->codegenMs = msSince(t0);
+    times->objectBytes = bytes;
+  }
   return m;
 }
 
-interp::TypeTable &Session::typesOf(llvm::orc::JITDylib &jd) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return *tables_.at(&jd);
+llvm::Expected<ModuleEntry> Session::entryPoints(Module &m) {
+  auto init = lookup(m, kInitSymbol);
+  if (!init) return init.takeError();
+  auto entry = lookup(m, kEntrySymbol);
+  if (!entry) return entry.takeError();
+  auto fini = lookup(m, kFiniSymbol);
+  if (!fini) return fini.takeError();
+  ModuleEntry e;
+  e.init = reinterpret_cast<int (*)(FILE *)>(*init);
+  e.entry = reinterpret_cast<int (*)(rt::Slot *, const uint8_t *, rt::Slot *)>(*entry);
+  e.fini = reinterpret_cast<void (*)()>(*fini);
+  return e;
 }
 
-llvm::Expected<void *> Session::lookup(llvm::orc::JITDylib &jd, const std::string &name) {
+llvm::Expected<void *> Session::lookup(Module &m, const std::string &name) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto a = jit_->lookup(jd, name);
+  auto a = jit_->lookup(m.dylib(), name);
   if (!a) return a.takeError();
   return a->toPtr<void *>();
 }
+
+size_t Session::liveModules() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return live_;
+}
+
+void Session::remove(llvm::orc::JITDylib &jd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Frees the dylib's code and data (its resource trackers) and takes it out of the session.
+  // Nothing can be done about a failure here but not count the module as removed.
+  if (llvm::Error e = jit_->getExecutionSession().removeJITDylib(jd))
+    llvm::consumeError(std::move(e));
+  else
+    --live_;
+}
+
+Module::~Module() { session_.remove(jd_); }
 
 } // namespace cfm::jit

@@ -120,10 +120,8 @@ Slot argOf(const Json *j, const std::string &type, const TypeDesc *td) {
   return s;
 }
 
-TemplateCompiler &abiCompiler() {
-  static TemplateCompiler c;
-  return c;
-}
+/// The template compiler of the run on this thread (AbiTemplateScope).
+thread_local const TemplateCompiler *abiCompiler = nullptr;
 
 } // namespace
 
@@ -229,10 +227,15 @@ bool render(const TemplateCompiler &compile, const Record *tpl, const Json *vars
   return false;
 }
 
-void setAbiTemplateCompiler(TemplateCompiler compile) { abiCompiler() = std::move(compile); }
+AbiTemplateScope::AbiTemplateScope(const TemplateCompiler &compile) : previous_(abiCompiler) {
+  abiCompiler = &compile;
+}
+
+AbiTemplateScope::~AbiTemplateScope() { abiCompiler = previous_; }
 
 bool abiRender(const Record *tpl, const Json *vars, Slot &out) {
-  return render(abiCompiler(), tpl, vars, out);
+  static const TemplateCompiler none;
+  return render(abiCompiler ? *abiCompiler : none, tpl, vars, out);
 }
 
 } // namespace cfm::model

@@ -64,8 +64,20 @@ std::string templateKey(std::string_view text, const std::vector<std::string> &n
 /// text names the text's own lines (`<template NAME>:LINE`).
 bool render(const TemplateCompiler &compile, const rt::Record *tpl, const rt::Json *vars, rt::Slot &out);
 
-/// The template compiler the C ABI's `cfm_model_render` uses (the JIT registers its own).
-void setAbiTemplateCompiler(TemplateCompiler compile);
+/// The template compiler the C ABI's `cfm_model_render` uses while a run is on this thread: a
+/// JIT run installs its own (its per-run cache) for as long as the scope lives, and the previous
+/// one is back when it ends. Runs on other threads are not affected; with none installed,
+/// `render` raises the `template` error "no template compiler".
+class AbiTemplateScope {
+public:
+  explicit AbiTemplateScope(const TemplateCompiler &compile);
+  AbiTemplateScope(const AbiTemplateScope &) = delete;
+  AbiTemplateScope &operator=(const AbiTemplateScope &) = delete;
+  ~AbiTemplateScope();
+
+private:
+  const TemplateCompiler *previous_;
+};
 bool abiRender(const rt::Record *tpl, const rt::Json *vars, rt::Slot &out);
 
 } // namespace cfm::model
