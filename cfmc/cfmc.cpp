@@ -261,8 +261,9 @@ cfm::run::SystemLoader storeLoader(const std::string &state) {
     if (!*opened) {
       std::error_code ec;
       if (!std::filesystem::exists(state, ec))
-        return cfm::Error{"no store at `" + state + "` (`cfmc ovf import FILE --state " + state +
-                          "` creates one)"};
+        return cfm::Error{cfm::ErrorKind::Usage, "no store at `" + state +
+                                                     "` (`cfmc ovf import FILE --state " + state +
+                                                     "` creates one)"};
       auto st = cfm::store::Store::openReadOnly(state);
       if (!st) return st.takeError();
       *opened = std::move(*st);
@@ -270,7 +271,9 @@ cfm::run::SystemLoader storeLoader(const std::string &state) {
     cfm::store::Store &st = **opened;
     auto sys = st.loadSystem(key);
     if (!sys) return sys.takeError();
-    if (!*sys) return cfm::Error{"no business system named `" + key + "` (nor with that id) in " + state};
+    if (!*sys)
+      return cfm::Error{cfm::ErrorKind::Usage,
+                        "no business system named `" + key + "` (nor with that id) in " + state};
     auto insts = st.elementInstances(key);
     if (!insts) return insts.takeError();
     auto vms = st.vmInstances(key);

@@ -19,7 +19,7 @@ Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts) {
   p.sources = &c.sources;
   p.out = opts.out;
   std::string why;
-  if (!compileProgram(sp, p, why)) return Error{why};
+  if (!compileProgram(sp, p, why)) return Error{ErrorKind::Usage, why};
   Result<const sema::FnInfo *> found = run::findProcedure(sp, opts, c.sources.file(0).path());
   if (!found) return found.takeError();
   const sema::FnInfo *proc = *found;

@@ -75,7 +75,7 @@ Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const 
                                           const JitOptions &jo, JitStats *stats) {
   const sema::Program &sp = c.program;
   std::string why = unsupported(sp);
-  if (!why.empty()) return Error{unsupportedMessage(why)};
+  if (!why.empty()) return Error{ErrorKind::Usage, unsupportedMessage(why)};
   Result<const sema::FnInfo *> proc = run::findProcedure(sp, opts, c.sources.file(0).path());
   if (!proc) return proc.takeError();
 
@@ -86,7 +86,8 @@ Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const 
   st.optLevel = jo.optLevel;
   st.setupMs = msSince(t0);
   Lowered l;
-  if (!session || !session->lower(sp, c.sources, *proc, c.sources.file(0).path(), l, why)) return Error{why};
+  if (!session || !session->lower(sp, c.sources, *proc, c.sources.file(0).path(), l, why))
+    return Error{ErrorKind::Internal, why};
   st.lowerMs = l.lowerMs;
   AddTimes times;
   auto m =
@@ -98,7 +99,7 @@ Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const 
   t0 = Clock::now();
   auto points = m ? session->entryPoints(**m) : llvm::Expected<ModuleEntry>(m.takeError()); // links it
   st.linkMs = msSince(t0);
-  if (!points) return Error{errorText(points.takeError())};
+  if (!points) return Error{ErrorKind::Internal, errorText(points.takeError())};
   auto out = std::make_shared<Compiled>();
   out->comp = &c;
   out->proc = *proc;
@@ -181,14 +182,14 @@ Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts, con
 Result<void> emitLLVM(const frontend::Compilation &c, const std::string &proc, const JitOptions &jo,
                       FILE *out, JitStats *stats) {
   std::string why = unsupported(c.program);
-  if (!why.empty()) return Error{unsupportedMessage(why)};
+  if (!why.empty()) return Error{ErrorKind::Usage, unsupportedMessage(why)};
   Session *session = Session::get(why);
   Lowered l;
   if (!session || !session->lower(c.program, c.sources, procedureNamed(c.program, proc),
                                   c.sources.file(0).path(), l, why))
-    return Error{why};
+    return Error{ErrorKind::Internal, why};
   llvm::TargetMachine *tm = session->targetMachine(jo.optLevel, why);
-  if (!tm) return Error{why};
+  if (!tm) return Error{ErrorKind::Internal, why};
   auto t0 = Clock::now();
   optimize(*l.module, tm, jo.optLevel);
   double optMs = msSince(t0);

@@ -83,7 +83,7 @@ Result<const sema::FnInfo *> findProcedure(const sema::Program &p, const RunOpti
   const sema::FnInfo *proc = nullptr;
   for (const sema::FnInfo &fi : p.functions)
     if (fi.name == opts.proc && fi.decl->fnKind == ast::FnKind::Procedure) proc = &fi;
-  if (!proc) return Error{"no procedure `" + opts.proc + "` in " + mainFile};
+  if (!proc) return Error{ErrorKind::Usage, "no procedure `" + opts.proc + "` in " + mainFile};
   CFM_CHECK(checkArgNames(*proc, opts));
   return proc;
 }
@@ -92,14 +92,17 @@ Result<void> checkArgNames(const sema::FnInfo &proc, const RunOptions &opts) {
   for (const auto &[name, value] : opts.args) {
     bool known = false;
     for (const sema::ParamInfo &pi : proc.params) known = known || pi.name == name;
-    if (!known) return Error{"procedure `" + proc.name + "` has no parameter `" + name + "`"};
+    if (!known)
+      return Error{ErrorKind::Usage, "procedure `" + proc.name + "` has no parameter `" + name + "`"};
   }
   return success();
 }
 
 Result<Slot> commandLineArg(const sema::ParamInfo &param, const std::string &text, const TypeDesc *t,
                             const RunOptions &opts) {
-  auto fail = [&](const std::string &why) { return Error{"--arg " + param.name + ": " + why}; };
+  auto fail = [&](const std::string &why) {
+    return Error{ErrorKind::Usage, "--arg " + param.name + ": " + why};
+  };
   Slot out{0};
   if (t->kind == Kind::Record && t->model && t->name == "BusinessSystem") {
     if (!opts.loadSystem) return fail("a `BusinessSystem` is read from a store: give --state DB");
@@ -114,7 +117,8 @@ Result<Slot> commandLineArg(const sema::ParamInfo &param, const std::string &tex
 }
 
 Error missingArg(const sema::FnInfo &proc, const sema::ParamInfo &param) {
-  return Error{"procedure `" + proc.name + "` needs --arg " + param.name + "=<" + param.type->str() + ">"};
+  return Error{ErrorKind::Usage,
+               "procedure `" + proc.name + "` needs --arg " + param.name + "=<" + param.type->str() + ">"};
 }
 
 bool onMainTask(std::function<bool()> &body) {
