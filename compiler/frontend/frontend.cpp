@@ -2,7 +2,6 @@
 #include "frontend/frontend.h"
 
 #include "base/files.h"
-#include "runtime/model/methods.h"
 
 #include "frontend/model_prelude.h"
 
@@ -98,10 +97,29 @@ Result<std::unique_ptr<Compilation>> compileFile(const std::string &path) {
   return c;
 }
 
+namespace {
+/// The language source of a ConfigTemplate compiled with these parameters: a template
+/// `config_template` whose first line is the header, then the text. Empty with `why` when the
+/// text cannot be embedded (it holds `"""`).
+std::string templateSource(std::string_view text, const std::vector<std::string> &names,
+                           const std::vector<std::string> &types, std::string &why) {
+  if (text.find("\"\"\"") != std::string_view::npos) {
+    why = "a template text cannot hold `\"\"\"`";
+    return {};
+  }
+  std::string src = "template config_template(";
+  for (size_t i = 0; i < names.size(); ++i) src += (i ? ", " : "") + names[i] + ": " + types[i];
+  src += ") \"\"\"\n";
+  src += text;
+  src += "\"\"\"\n";
+  return src;
+}
+} // namespace
+
 std::unique_ptr<Compilation> compileTemplate(const std::string &name, std::string_view text,
                                              const std::vector<std::string> &names,
                                              const std::vector<std::string> &types, std::string &error) {
-  std::string src = model::templateSource(text, names, types, error);
+  std::string src = templateSource(text, names, types, error);
   if (src.empty()) return nullptr;
   std::unique_ptr<Compilation> c;
   runWithLargeStack([&] { c = compileText("<template " + name + ">", src); });

@@ -50,7 +50,7 @@ std::unique_ptr<Compilation> compileTexts(std::vector<SourceText> texts);
 
 /// A ConfigTemplate's text that arrived at run time, as a program of one template
 /// `config_template` with parameters `names` of the language types `types`
-/// (runtime/model/methods.h `templateSource`), checked on a large stack and named
+/// (the header line, then the text), checked on a large stack and named
 /// `<template NAME>`. nullptr with `error` set when it does not compile (`line N: message`, N
 /// counting the text's own lines). Both engines' template compilers start here.
 std::unique_ptr<Compilation> compileTemplate(const std::string &name, std::string_view text,

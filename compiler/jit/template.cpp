@@ -1,6 +1,6 @@
 // template.cpp — ConfigTemplates whose text arrives at run time (from OVF), compiled by the JIT
 // on first use in a run (jit.h TemplateCache): the text becomes a template function
-// (runtime/model/methods.h `templateSource`), the front end checks it, the Session lowers it
+// (frontend.h `compileTemplate`), the front end checks it, the Session lowers it
 // with an entry `cfm.entry` and compiles it at the run's level into a module of its own; the
 // run's cache keeps it per text and shape until the run ends, then frees it. `tpl.render(vars)`
 // in JIT'd code reaches the cache through the C ABI's `cfm_model_render` (the run installs it

@@ -167,20 +167,6 @@ bool instancesOf(const Record *sys, const Str *element, const TypeDesc *listType
   return true;
 }
 
-std::string templateSource(std::string_view text, const std::vector<std::string> &names,
-                           const std::vector<std::string> &types, std::string &why) {
-  if (text.find("\"\"\"") != std::string_view::npos) {
-    why = "a template text cannot hold `\"\"\"`";
-    return {};
-  }
-  std::string src = "template config_template(";
-  for (size_t i = 0; i < names.size(); ++i) src += (i ? ", " : "") + names[i] + ": " + types[i];
-  src += ") \"\"\"\n";
-  src += text;
-  src += "\"\"\"\n";
-  return src;
-}
-
 std::string templateKey(std::string_view text, const std::vector<std::string> &names,
                         const std::vector<std::string> &types) {
   std::string key = std::string(text) + '\0';

@@ -48,12 +48,6 @@ using TemplateCompiler = std::function<const CompiledTemplate &(
     const std::string &name, std::string_view text, const std::vector<std::string> &names,
     const std::vector<std::string> &types)>;
 
-/// The language source of a ConfigTemplate compiled with these parameters: a template
-/// `config_template` whose first line is the header, then the text. Empty with `why` when the
-/// text cannot be embedded (it holds `"""`).
-std::string templateSource(std::string_view text, const std::vector<std::string> &names,
-                           const std::vector<std::string> &types, std::string &why);
-
 /// The key under which an engine caches a compiled text: the text and its parameters' shape.
 std::string templateKey(std::string_view text, const std::vector<std::string> &names,
                         const std::vector<std::string> &types);
