@@ -11,7 +11,7 @@
 
 #include "base/result.h"
 #include "runtime/model/model.h"
-#include "runtime/store/sqlite.h"
+#include "sql/sqlite.h"
 
 #include <memory>
 #include <optional>
@@ -20,6 +20,11 @@
 #include <vector>
 
 namespace cfm::store {
+
+using sql::Db;
+using sql::Stmt;
+using sql::Tx;
+using sql::Value;
 
 /// The schema this program writes (schema.cpp lists every migration up to it).
 int latestSchemaVersion();

@@ -1,9 +1,9 @@
 // sqlite.cpp — the RAII layer of sqlite.h.
-#include "runtime/store/sqlite.h"
+#include "sql/sqlite.h"
 
 #include <sqlite3.h>
 
-namespace cfm::store {
+namespace cfm::sql {
 
 Stmt::~Stmt() {
   if (s_) sqlite3_finalize(s_);
@@ -151,4 +151,4 @@ Tx::~Tx() {
   if (!done_) (void)db_.exec("ROLLBACK");
 }
 
-} // namespace cfm::store
+} // namespace cfm::sql

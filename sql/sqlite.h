@@ -1,4 +1,4 @@
-// sqlite.h — a thin RAII layer over SQLite for the store: a connection, prepared statements with
+// sqlite.h — a thin RAII layer over SQLite (the store, cfm-cloud's state): a connection, prepared statements with
 // typed binding, and transactions that roll back unless committed. Every failure is a Result
 // error carrying SQLite's message; statements are finalized and the connection closed in
 // destructors, so no path leaks them.
@@ -16,7 +16,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace cfm::store {
+namespace cfm::sql {
 
 /// A column value: NULL, an integer or text.
 using Value = std::variant<std::monostate, int64_t, std::string>;
@@ -100,4 +100,4 @@ private:
   bool done_ = false;
 };
 
-} // namespace cfm::store
+} // namespace cfm::sql
