@@ -23,6 +23,9 @@ const char *errKindText(ErrKind k);
 
 /// Sets the pending error and returns false, so that `return raise(...)` reads naturally.
 [[nodiscard]] bool raise(ErrKind k, std::string message);
+/// The same with `err.code` (API.md "Errors"): the EC2 error code of a "cloud" error, the
+/// `unreachable`/`rejected`/`io` of an "agent" error, ...
+[[nodiscard]] bool raise(ErrKind k, std::string code, std::string message);
 [[nodiscard]] bool raiseUser(std::string message);
 /// The catchable `stack overflow` (kind "stack") of a call that does not fit: the call depth
 /// limit or the task's stack, whichever comes first. One message for both causes, so that the

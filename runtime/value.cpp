@@ -90,6 +90,7 @@ void destroy(Obj *o) {
     ErrorVal *e = static_cast<ErrorVal *>(o);
     release(e->errKind);
     release(e->message);
+    release(e->code);
     delete e;
     return;
   }
@@ -111,9 +112,11 @@ const char *const kErrTexts[] = {
 
 const char *errKindText(ErrKind k) { return kErrTexts[static_cast<int>(k)]; }
 
-bool raise(ErrKind k, std::string message) {
+bool raise(ErrKind k, std::string message) { return raise(k, std::string(), std::move(message)); }
+
+bool raise(ErrKind k, std::string code, std::string message) {
   clearError();
-  tPending = new ErrorVal(newStr(errKindText(k)), newStr(message));
+  tPending = new ErrorVal(newStr(errKindText(k)), newStr(message), newStr(code));
   return false;
 }
 

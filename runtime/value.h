@@ -173,13 +173,16 @@ struct Json : Obj {
   Json() : Obj(Kind::Json) {}
 };
 
-/// A caught error (`catch err`): `err.kind`, `err.message`, and the frames it passed.
+/// A caught error (`catch err`): `err.kind`, `err.message`, `err.code` (API.md "Errors": the
+/// EC2 error code of a "cloud" error, ...; "" for the errors of LANGUAGE.md) and the frames it
+/// passed.
 struct ErrorVal : Obj {
   Str *errKind;
   Str *message;
+  Str *code;                      // never null: "" when the error has no code
   std::vector<std::string> trace; // "file:line", innermost first
   bool lineRecorded = false;      // the innermost open frame's line is in `trace` already
-  ErrorVal(Str *k, Str *m) : Obj(Kind::Error), errKind(k), message(m) {}
+  ErrorVal(Str *k, Str *m, Str *c) : Obj(Kind::Error), errKind(k), message(m), code(c) {}
 };
 
 } // namespace cfm::rt

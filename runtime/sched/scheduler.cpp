@@ -255,7 +255,8 @@ bool raiseCancelled(TaskObj *t) {
 bool reraise(const ErrorVal *e) {
   retain(e->errKind);
   retain(e->message);
-  auto *copy = new ErrorVal(e->errKind, e->message);
+  retain(e->code);
+  auto *copy = new ErrorVal(e->errKind, e->message, e->code);
   copy->trace = e->trace;
   raiseError(copy);
   return false;
