@@ -149,6 +149,7 @@ struct Totals {
 
 struct RunConfig {
   std::string cfmc, engine;
+  std::vector<std::string> extraArgs; // --cfmc-arg: given to `cfmc run` before the file
   std::string tmp;
 };
 
@@ -159,7 +160,7 @@ std::string slurp(const std::string &path) {
   return ss.str();
 }
 
-/// Runs `cfmc run --engine E file`, capturing stdout and stderr; returns the exit status
+/// Runs `cfmc run --engine E [extra args] file`, capturing stdout and stderr; returns the exit status
 /// (128 + signal when killed).
 int runProgram(const RunConfig &rc, const std::string &file, std::string &out, std::string &err) {
   std::string outPath = rc.tmp + "/out", errPath = rc.tmp + "/err";
@@ -169,8 +170,11 @@ int runProgram(const RunConfig &rc, const std::string &file, std::string &out, s
     int e = open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(o, 1);
     dup2(e, 2);
-    execl(rc.cfmc.c_str(), rc.cfmc.c_str(), "run", "--engine", rc.engine.c_str(), file.c_str(),
-          (char *)nullptr);
+    std::vector<const char *> args{rc.cfmc.c_str(), "run", "--engine", rc.engine.c_str()};
+    for (const std::string &a : rc.extraArgs) args.push_back(a.c_str());
+    args.push_back(file.c_str());
+    args.push_back(nullptr);
+    execv(rc.cfmc.c_str(), const_cast<char *const *>(args.data()));
     _exit(127);
   }
   int st = 0;
@@ -341,8 +345,8 @@ int main(int argc, char **argv) {
       continue;
     }
     if (a == "-h" || a == "--help") {
-      std::cout << "usage: cfp-conformance [--verbose] [--require-columns] [--run CFMC --engine ENGINE] "
-                   "DIR|FILE...\n"
+      std::cout << "usage: cfp-conformance [--verbose] [--require-columns] [--run CFMC --engine ENGINE "
+                   "[--cfmc-arg ARG]...] DIR|FILE...\n"
                    "       cfp-conformance --check-names DIR...\n";
       return 0;
     }
@@ -352,6 +356,10 @@ int main(int argc, char **argv) {
     }
     if (a == "--check-names") {
       namesOnly = true;
+      continue;
+    }
+    if (a == "--cfmc-arg" && i + 1 < argc) {
+      rc.extraArgs.push_back(argv[++i]);
       continue;
     }
     if ((a == "--run" || a == "--engine") && i + 1 < argc) {
