@@ -185,6 +185,8 @@ CallResult<std::string> Ec2Client::call(std::string_view action, Params params, 
     CallError err;
     if (!exchange(body, timeout, o, err)) return CallResult<std::string>::fail(err);
     bool retryable = false;
+    if (!o.ok && deadline != noDeadline() && Clock::now() >= deadline)
+      return timedOut(last); // cut short by it
     if (!o.ok) {
       last = cloudError(std::string(kUnavailableCode),
                         "no reply from " + options_.endpoint + " to " + std::string(action) + " after " +
