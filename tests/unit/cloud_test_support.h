@@ -25,6 +25,13 @@ inline void inTask(std::function<void()> body) {
   ASSERT_TRUE(sched::runMain(callBody, &body, &r));
 }
 
+/// Starts a task running `body` in the running task's scope; returns it (a new reference).
+inline Obj *spawnBody(std::function<void()> body) {
+  static const TypeDesc kVoid{Kind::Void};
+  return sched::spawn(&kVoid, callBody, new std::function<void()>(std::move(body)),
+                      [](void *env) { delete static_cast<std::function<void()> *>(env); });
+}
+
 /// The pending runtime error, taken: kind, code and message ("" when none is pending).
 struct RaisedError {
   std::string kind, code, message;
