@@ -21,9 +21,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -337,6 +339,97 @@ TEST(CloudManager, ACloudKilledAndRestartedDuringCallsIsAbsorbed) {
     ASSERT_TRUE(all.ok()) << all.error->message;
     EXPECT_EQ(all.value.size(), 1u);
   });
+}
+
+// ---- without a cloud: the store's part and the errors raised before any request ----
+
+/// A manager whose endpoint nobody listens on, with the `shop` system of LocalCloud::manager.
+struct Offline {
+  LocalCloud files{CloudOptions{}};
+  std::unique_ptr<CloudManager> mgr;
+  Offline() {
+    files.endpoint = "http://127.0.0.1:" + std::to_string(freePort()) + "/";
+    RetryPolicy quick;
+    quick.maxAttempts = 2;
+    quick.baseDelayMs = 1;
+    auto m = files.manager(quick);
+    EXPECT_TRUE(m) << m.error().describe();
+    if (m) mgr = std::move(*m);
+  }
+};
+
+TEST(CloudManager, SetPropertyAndReloadNeedNoCloud) {
+  Offline o;
+  ASSERT_TRUE(o.mgr);
+  model::Manager::SystemState st;
+  inTask([&] {
+    ASSERT_TRUE(o.mgr->setProperty("shop", "db.password", "\"s3cret\"", st)) << takeRaised().message;
+    ASSERT_TRUE(o.mgr->setProperty("shop", "replicas", "3", st)) << takeRaised().message;
+    ASSERT_TRUE(o.mgr->setProperty("shop", "db.password", "\"other\"", st)) << takeRaised().message;
+  });
+  const model::Property *pw = st.system.property("db.password");
+  ASSERT_NE(pw, nullptr);
+  EXPECT_EQ(pw->value, "other");
+  ASSERT_NE(st.system.property("replicas"), nullptr);
+  EXPECT_EQ(st.system.property("replicas")->value, "3");
+  inTask([&] {
+    EXPECT_FALSE(o.mgr->setProperty("nosuch", "x", "1", st));
+    EXPECT_EQ(takeRaised().code, "not_found");
+    EXPECT_FALSE(o.mgr->reload("nosuch", st));
+    EXPECT_EQ(takeRaised().code, "not_found");
+    EXPECT_FALSE(o.mgr->setProperty("shop", "x", "{bad", st));
+    EXPECT_NE(takeRaised().kind, "");
+  });
+}
+
+TEST(CloudManager, MappingErrorsAndAnUnreachableCloud) {
+  Offline o;
+  ASSERT_TRUE(o.mgr);
+  model::VMInstance vm;
+  inTask([&] {
+    EXPECT_FALSE(o.mgr->runVm("shop", "huge", 1000, vm));
+    testing::RaisedError unmapped = takeRaised();
+    EXPECT_EQ(unmapped.kind, "cloud");
+    EXPECT_EQ(unmapped.code, "no_mapping");
+    EXPECT_EQ(unmapped.message.rfind("no_mapping: VMClass `hugevm`", 0), 0u) << unmapped.message;
+    EXPECT_FALSE(o.mgr->runVm("shop", "web", 60000, vm));
+    testing::RaisedError down = takeRaised();
+    EXPECT_EQ(down.kind, "cloud");
+    EXPECT_EQ(down.code, "Unavailable");
+    EXPECT_EQ(down.message.rfind("Unavailable: no reply from " + o.files.endpoint, 0), 0u) << down.message;
+  });
+  model::Manager::SystemState st;
+  inTask([&] { ASSERT_TRUE(o.mgr->reload("shop", st)) << takeRaised().message; });
+  ASSERT_EQ(st.elementInstances.size(), 1u);
+  EXPECT_EQ(st.elementInstances[0], (model::BusinessSystemElementInstance{"web", 0, "", "failed"}));
+}
+
+TEST(CloudManager, ElementInstanceIndexesAreTakenOnceAcrossConnections) {
+  Offline o;
+  ASSERT_TRUE(o.mgr);
+  // Two connections to one store (as two processes would have), each taking indexes in turn.
+  auto other = store::Store::open((o.files.dir / "store.db").string());
+  ASSERT_TRUE(other) << other.error().describe();
+  std::vector<int> taken;
+  std::mutex mu;
+  auto take = [&](store::Store &s) {
+    for (int i = 0; i < 20; ++i) {
+      auto idx = s.claimElementInstance("shop", "web");
+      ASSERT_TRUE(idx) << idx.error().describe();
+      std::lock_guard<std::mutex> g(mu);
+      taken.push_back(*idx);
+    }
+  };
+  std::thread t1([&] { take(*o.files.store); });
+  std::thread t2([&] { take(**other); });
+  t1.join();
+  t2.join();
+  std::sort(taken.begin(), taken.end());
+  std::vector<int> want(40);
+  for (int i = 0; i < 40; ++i) want[i] = i;
+  EXPECT_EQ(taken, want);
+  auto missing = o.files.store->claimElementInstance("shop", "nope");
+  EXPECT_FALSE(missing);
 }
 
 } // namespace
