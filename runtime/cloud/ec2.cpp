@@ -184,7 +184,7 @@ CallResult<std::string> Ec2Client::call(std::string_view action, Params params, 
     net::HttpClient::Outcome o;
     CallError err;
     if (!exchange(body, timeout, o, err)) return CallResult<std::string>::fail(err);
-    bool retryable = false;
+    bool retryable = false, throttled = false;
     if (!o.ok && deadline != noDeadline() && Clock::now() >= deadline)
       return timedOut(last); // cut short by it
     if (!o.ok) {
@@ -199,7 +199,9 @@ CallResult<std::string> Ec2Client::call(std::string_view action, Params params, 
     } else if (std::optional<net::ec2::ApiError> e = net::ec2::readError(o.response.body)) {
       last = cloudError(e->code, e->message);
       retryable = o.response.status >= 500 || retryableCode(e->code);
-      if (e->code == "RequestLimitExceeded") ++stats_.throttled;
+      throttled =
+          e->code == "RequestLimitExceeded" || e->code == "Throttling" || e->code == "RequestThrottled";
+      if (throttled) ++stats_.throttled;
     } else if (o.response.status >= 500) {
       last = cloudError(std::string(kUnavailableCode),
                         std::string(action) + ": HTTP " + std::to_string(o.response.status) + " from " +
@@ -210,7 +212,10 @@ CallResult<std::string> Ec2Client::call(std::string_view action, Params params, 
                         std::string(action) + ": HTTP " + std::to_string(o.response.status) +
                             " without an EC2 error document from " + options_.endpoint);
     }
-    if (!retryable || attempt >= policy.maxAttempts) return CallResult<std::string>::fail(*last);
+    // Throttling has a bound of its own: a busy cloud asks everyone to slow down, and the
+    // backoff does; the total time still bounds it.
+    if (!retryable || attempt >= (throttled ? policy.maxThrottledAttempts : policy.maxAttempts))
+      return CallResult<std::string>::fail(*last);
     int64_t delay = backoffMs(attempt - 1);
     Clock::time_point wake = Clock::now() + std::chrono::milliseconds(delay);
     if (msBetween(start, wake) > policy.maxTotalMs) return CallResult<std::string>::fail(*last);
@@ -427,8 +432,11 @@ CallResult<net::ec2::Instance> Ec2Client::waitInstance(std::string_view id, std:
         return R::fail(e);
       }
       // Just after RunInstances, AWS may not know the id yet; a terminated instance may be gone.
-      if (e.code != "InvalidInstanceID.NotFound") return R::fail(e);
-      if (want == "terminated") {
+      // A poll that stayed throttled or unanswered through its retries is tried again: the
+      // deadline bounds the wait.
+      bool again = retryableCode(e.code) || e.code == kUnavailableCode;
+      if (e.code != "InvalidInstanceID.NotFound" && !again) return R::fail(e);
+      if (!again && want == "terminated") {
         R out;
         out.value.instanceId = std::string(id);
         out.value.state = {48, "terminated"};
@@ -481,7 +489,9 @@ CallResult<net::ec2::Volume> Ec2Client::waitVolume(std::string_view volumeId, st
     if (!got) {
       if (got.error->kind == ErrKind::Timeout)
         return R::fail(waitTimedOut(what, want, seen, msBetween(start, Clock::now())));
-      return R::fail(*got.error);
+      if (got.error->pending || !(retryableCode(got.error->code) || got.error->code == kUnavailableCode))
+        return R::fail(*got.error);
+      got.value.clear(); // polled again below, as waitInstance does
     }
     for (net::ec2::Volume &v : got.value) {
       if (v.volumeId != volumeId) continue;

@@ -12,7 +12,8 @@
 // other 4xx is returned at once. RunInstances always carries a ClientToken, the same on every
 // retry, so a retry never starts a second VM. The Describe calls follow NextToken to the end.
 // Waiters poll with backoff until an instance is running or terminated, or a volume is attached
-// or available.
+// or available; a poll that stays throttled or unanswered through its retries is polled again
+// until the waiter's deadline.
 //
 // Errors are values (CallError), which the manager (manager.h) raises as runtime errors:
 //   kind "cloud", code = the EC2 code, message "<Code>: <EC2 message>" — the cloud refused;
@@ -70,6 +71,7 @@ template <typename T> struct CallResult {
 /// When a call is retried and for how long.
 struct RetryPolicy {
   int maxAttempts = 10;             // the first try included
+  int maxThrottledAttempts = 40;    // the same while the cloud answers RequestLimitExceeded
   int64_t baseDelayMs = 50;         // the first backoff's cap; doubled per retry
   int64_t maxDelayMs = 5000;        // no backoff is capped above this
   int64_t maxTotalMs = 120000;      // no retry starts a sleep that would end past this since the call began

@@ -285,9 +285,10 @@ TEST(CloudManager, ErrorsCarryTheirCodes) {
 }
 
 TEST(CloudManager, ThrottlingIsAbsorbedByRetries) {
-  // Two requests a second with a burst of two: eight VMs started at once are throttled often.
-  START_CLOUD(cloud, 20, 64, 5, 2.0, 2);
-  constexpr int kVms = 8;
+  // Five requests a second with a burst of three: six VMs started and polled at once are
+  // throttled often.
+  START_CLOUD(cloud, 20, 64, 5, 5.0, 3);
+  constexpr int kVms = 6;
   std::vector<model::VMInstance> vms(kVms);
   std::vector<std::string> errors(kVms);
   inTask([&] {

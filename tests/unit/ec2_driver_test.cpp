@@ -173,6 +173,7 @@ std::unique_ptr<Ec2Client> client(const std::string &endpoint, RetryPolicy retry
 RetryPolicy quick(int attempts) {
   RetryPolicy p;
   p.maxAttempts = attempts;
+  p.maxThrottledAttempts = attempts;
   p.baseDelayMs = 1;
   p.maxDelayMs = 4;
   p.requestTimeoutMs = 10000;
