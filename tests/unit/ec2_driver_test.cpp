@@ -347,6 +347,11 @@ TEST(Ec2Driver, WaitersPollUntilTheStateOrFailOrTimeOut) {
     if (id == "i-dead")
       return Answer{200, net::ec2::writeDescribeInstances("r", "000", {instance(id, 48, "terminated")})};
     if (id == "i-gone") return ec2Error(400, "InvalidInstanceID.NotFound", "gone");
+    if (id == "i-busy") {
+      static std::atomic<int> busy{0};
+      if (busy++ < 5) return ec2Error(503, "RequestLimitExceeded", "Request limit exceeded."); // past 2 tries
+      return Answer{200, net::ec2::writeDescribeInstances("r", "000", {instance(id, 16, "running")})};
+    }
     return Answer{200, net::ec2::writeDescribeInstances("r", "000", {instance(id, 0, "pending")})};
   };
   auto c = client(server.endpoint(), quick(2));
@@ -359,6 +364,8 @@ TEST(Ec2Driver, WaitersPollUntilTheStateOrFailOrTimeOut) {
     EXPECT_EQ(dead.error->code, "IncorrectInstanceState");
     auto gone = c->waitInstanceTerminated("i-gone", deadlineIn(60000));
     ASSERT_TRUE(gone.ok()) << gone.error->message;
+    auto busy = c->waitInstanceRunning("i-busy", deadlineIn(60000)); // throttled polls are polled again
+    ASSERT_TRUE(busy.ok()) << busy.error->message;
     auto stuck = c->waitInstanceRunning("i-stuck", deadlineIn(150));
     ASSERT_FALSE(stuck.ok());
     EXPECT_EQ(stuck.error->kind, ErrKind::Timeout);
