@@ -299,7 +299,7 @@ TEST(CloudManager, ThrottlingIsAbsorbedByRetries) {
     }
   });
   for (int i = 0; i < kVms; ++i) {
-    EXPECT_EQ(errors[i], "") << i;
+    EXPECT_EQ(errors[i], "") << i << "; cfm-cloud's log:\n" << cloud.log();
     EXPECT_EQ(vms[i].state, "running") << i;
   }
   EXPECT_GT(mgr.client().stats().throttled, 0u);
