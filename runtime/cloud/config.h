@@ -26,6 +26,7 @@
 #pragma once
 
 #include "base/result.h"
+#include "net/sigv4.h"
 
 #include <cstdint>
 #include <map>
@@ -46,9 +47,9 @@ struct VMClassMapping {
   std::string instanceType; // "" : the smallest that fits
 };
 
-struct Credentials {
-  std::string accessKeyId, secretAccessKey, sessionToken;
-};
+/// An access key pair: the signer's own type (net/sigv4.h), so the driver signs with what
+/// readCredentials gives.
+using Credentials = net::Credentials;
 
 struct ManagerConfig {
   std::string path; // the file read (relative paths below are resolved against its folder)

@@ -610,6 +610,65 @@ Result<void> Store::saveElementInstance(std::string_view key,
   return tx->commit();
 }
 
+Result<int> Store::claimElementInstance(std::string_view key, std::string_view element) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  Stmt e = CFM_TRY(db_->prepare("SELECT id FROM element WHERE system_id = ? AND name = ?"));
+  e.bind(1, sysId).bind(2, std::string(element));
+  if (!CFM_TRY(e.step()))
+    return Error{ErrorKind::Store, "system " + q(key) + " has no element " + q(element)};
+  int64_t elementId = e.i64(0);
+  Stmt s = CFM_TRY(db_->prepare("SELECT idx FROM element_instance WHERE element_id = ? ORDER BY idx"));
+  s.bind(1, elementId);
+  int64_t next = 0;
+  while (CFM_TRY(s.step()) && s.i64(0) <= next) next = s.i64(0) + 1;
+  Stmt i = CFM_TRY(db_->prepare(
+      "INSERT INTO element_instance (element_id, idx, vm_instance, state) VALUES (?, ?, '', 'pending')"));
+  i.bind(1, elementId).bind(2, next);
+  CFM_CHECK(i.run());
+  CFM_CHECK(tx->commit());
+  return static_cast<int>(next);
+}
+
+Result<void> Store::setProperty(std::string_view key, std::string_view id, std::string_view value) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  Stmt s = CFM_TRY(db_->prepare(
+      "SELECT id, class_name, key, instance, value FROM system_property WHERE system_id = ? ORDER BY pos"));
+  s.bind(1, sysId);
+  std::optional<int64_t> row;
+  bool same = false;
+  while (CFM_TRY(s.step())) {
+    model::Property p;
+    p.className = s.text(1);
+    p.key = s.text(2);
+    p.instance = s.text(3);
+    if (p.id() != id) continue;
+    row = s.i64(0);
+    same = s.text(4) == value;
+    break;
+  }
+  if (same) return tx->commit();
+  if (row) {
+    Stmt u =
+        CFM_TRY(db_->prepare("UPDATE system_property SET value = ?, version = version + 1 WHERE id = ?"));
+    u.bind(1, std::string(value)).bind(2, *row);
+    CFM_CHECK(u.run());
+  } else {
+    if (id.empty()) return Error{ErrorKind::Store, "a property needs an id"};
+    Stmt i = CFM_TRY(db_->prepare(
+        "INSERT INTO system_property (system_id, class_name, key, instance, pos, type, value, label, "
+        "description, user_configurable) VALUES (?, '', ?, '', (SELECT coalesce(max(pos), -1) + 1 FROM "
+        "system_property WHERE system_id = ?), 'string', ?, '', '', 0)"));
+    i.bind(1, sysId).bind(2, std::string(id)).bind(3, sysId).bind(4, std::string(value));
+    CFM_CHECK(i.run());
+  }
+  Stmt v = CFM_TRY(db_->prepare("UPDATE business_system SET version = version + 1 WHERE id = ?"));
+  v.bind(1, sysId);
+  CFM_CHECK(v.run());
+  return tx->commit();
+}
+
 Result<std::vector<model::BusinessSystemElementInstance>> Store::elementInstances(std::string_view key) {
   int64_t sysId = CFM_TRY(requireSystem(key));
   Stmt s = CFM_TRY(

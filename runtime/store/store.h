@@ -81,6 +81,16 @@ public:
   Result<void> saveElementInstance(std::string_view key, const model::BusinessSystemElementInstance &inst);
   Result<std::vector<model::BusinessSystemElementInstance>> elementInstances(std::string_view key);
 
+  /// Takes the next free index of element ELEMENT of system KEY (the smallest not in use) and
+  /// records a `pending` element instance there, in one write transaction, so that two tasks or
+  /// processes adding instances to one store never take the same index (runtime/cloud's run_vm).
+  Result<int> claimElementInstance(std::string_view key, std::string_view element);
+
+  /// Sets system KEY's property whose id (`class.key.instance`, Property::id) is ID to VALUE, or
+  /// adds a string property with that key when there is none; the property's and the system's
+  /// versions go up when the value changes (set_property).
+  Result<void> setProperty(std::string_view key, std::string_view id, std::string_view value);
+
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }
 

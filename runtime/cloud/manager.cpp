@@ -1,0 +1,240 @@
+// manager.cpp — CloudManager (manager.h): the procedure API's cloud calls as EC2 calls, waits and
+// store records.
+#include "runtime/cloud/manager.h"
+
+#include "runtime/value.h"
+
+#include <algorithm>
+
+namespace cfm::rt::cloud {
+
+namespace {
+
+/// Raises `e` (unless the task's cancellation is already pending) and returns false.
+bool fail(const CallError &e) {
+  if (e.pending) return false;
+  return rt::raise(e.kind, e.code, e.message);
+}
+
+bool failCode(std::string_view code, const std::string &message) {
+  return rt::raise(ErrKind::Cloud, std::string(code), std::string(code) + ": " + message);
+}
+
+bool failStore(const Error &e) { return failCode(kStoreCode, e.describe()); }
+
+/// How long best-effort clean-up after a failed run_vm may take.
+constexpr int64_t kCleanupTimeoutMs = 15000;
+
+} // namespace
+
+Result<std::unique_ptr<CloudManager>> CloudManager::create(const ManagerConfig &config, store::Store &store,
+                                                           RetryPolicy retry, WaitPolicy wait) {
+  Credentials creds = CFM_TRY(readCredentials(config.credentialsPath, config.profile));
+  std::shared_ptr<net::HttpClient> http = CFM_TRY(Ec2Client::sharedHttp());
+  Ec2Client::Options o{config.endpoint, config.region, std::move(creds), retry, wait};
+  std::unique_ptr<Ec2Client> client = CFM_TRY(Ec2Client::make(std::move(o), std::move(http)));
+  return std::unique_ptr<CloudManager>(new CloudManager(config, store, std::move(client)));
+}
+
+Result<std::optional<CloudManager::StoredVm>> CloudManager::findVm(std::string_view vmId) {
+  sql::Stmt s =
+      CFM_TRY(store_.db().prepare("SELECT b.uid FROM vm_instance v JOIN business_system b ON b.id = "
+                                  "v.system_id WHERE v.instance_id = ?"));
+  s.bind(1, std::string(vmId));
+  if (!CFM_TRY(s.step())) return std::optional<StoredVm>();
+  StoredVm out{s.text(0), {}};
+  for (model::VMInstance &vm : CFM_TRY(store_.vmInstances(out.systemKey)))
+    if (vm.id == vmId) out.vm = std::move(vm);
+  return std::optional<StoredVm>(std::move(out));
+}
+
+bool CloudManager::updateVm(std::string_view vmId, const std::function<void(model::VMInstance &)> &change) {
+  auto found = findVm(vmId);
+  if (!found) return failStore(found.error());
+  if (!*found) return true;
+  change((*found)->vm);
+  if (auto r = store_.saveVmInstance((*found)->systemKey, (*found)->vm); !r) return failStore(r.error());
+  return true;
+}
+
+bool CloudManager::markElementInstances(const std::string &systemKey, std::string_view vmId,
+                                        std::string_view state) {
+  auto insts = store_.elementInstances(systemKey);
+  if (!insts) return failStore(insts.error());
+  for (model::BusinessSystemElementInstance &i : *insts) {
+    if (i.vmInstance != vmId || i.state == state) continue;
+    i.state = std::string(state);
+    if (auto r = store_.saveElementInstance(systemKey, i); !r) return failStore(r.error());
+  }
+  return true;
+}
+
+bool CloudManager::runVm(std::string_view systemId, std::string_view element, int64_t timeoutMs,
+                         model::VMInstance &vm) {
+  const Deadline deadline = deadlineIn(timeoutMs);
+  auto loaded = store_.loadSystem(systemId);
+  if (!loaded) return failStore(loaded.error());
+  if (!*loaded)
+    return failCode(kNotFoundCode, "no business system `" + std::string(systemId) + "` in the store");
+  const model::BusinessSystem &sys = **loaded;
+  const model::BusinessSystemElement *el = sys.element(element);
+  if (!el)
+    return failCode(kNotFoundCode,
+                    "business system `" + sys.name + "` has no element `" + std::string(element) + "`");
+  const model::VMClass *cls = sys.vmClass(el->vmClass);
+  if (!cls)
+    return failCode(kNotFoundCode, "business system `" + sys.name + "` has no VMClass `" + el->vmClass + "`");
+  auto placed = placeVMClass(config_, cls->name, cls->image, cls->cpus, cls->memoryMb);
+  if (!placed) return failCode(kNoMappingCode, placed.error().message);
+
+  const std::string key = sys.id.empty() ? sys.name : sys.id;
+  auto index = store_.claimElementInstance(key, element);
+  if (!index) return failStore(index.error());
+  model::BusinessSystemElementInstance inst{std::string(element), *index, "", "pending"};
+  const std::string name = std::string(element) + "-" + std::to_string(*index) + "@" + config_.managerName;
+
+  Ec2Client::RunRequest req;
+  req.imageId = placed->imageId;
+  req.instanceType = placed->instanceType;
+  req.clientToken = Ec2Client::newClientToken();
+  req.tags = {{"instance",
+               {{"cfm:system", key},
+                {"cfm:element", std::string(element)},
+                {"cfm:manager", config_.managerName},
+                {"Name", name}}}};
+  auto started = client_->runInstance(req, deadline);
+  if (!started) {
+    inst.state = "failed";
+    (void)store_.saveElementInstance(key, inst); // the cloud's error is the one to report
+    return fail(*started.error);
+  }
+  vm = model::VMInstance{started.value.instanceId,
+                         cls->name,
+                         config_.cloudName,
+                         started.value.state.name,
+                         started.value.privateIpAddress,
+                         "",
+                         {}};
+  if (vm.state.empty()) vm.state = "pending";
+  inst.vmInstance = vm.id;
+  inst.state = "starting";
+  if (auto r = store_.saveVmInstance(key, vm); !r) return failStore(r.error());
+  if (auto r = store_.saveElementInstance(key, inst); !r) return failStore(r.error());
+
+  auto running = client_->waitInstanceRunning(vm.id, deadline);
+  if (!running) {
+    if (!running.error->pending) {
+      // Nobody gets this VM: end it (best effort) and say so in the records.
+      auto ended = client_->terminateInstances({vm.id}, deadlineIn(kCleanupTimeoutMs));
+      if (ended) vm.state = "terminated";
+      inst.state = "failed";
+      (void)store_.saveVmInstance(key, vm);
+      (void)store_.saveElementInstance(key, inst);
+    }
+    return fail(*running.error);
+  }
+  vm.state = running.value.state.name;
+  if (!running.value.privateIpAddress.empty()) vm.privateAddress = running.value.privateIpAddress;
+  if (!running.value.ipAddress.empty()) vm.publicAddress = running.value.ipAddress;
+  inst.state = "running";
+  if (auto r = store_.saveVmInstance(key, vm); !r) return failStore(r.error());
+  if (auto r = store_.saveElementInstance(key, inst); !r) return failStore(r.error());
+  return true;
+}
+
+bool CloudManager::terminateVm(std::string_view vmId, int64_t timeoutMs) {
+  const Deadline deadline = deadlineIn(timeoutMs);
+  auto ended = client_->terminateInstances({std::string(vmId)}, deadline);
+  if (!ended) return fail(*ended.error);
+  auto gone = client_->waitInstanceTerminated(vmId, deadline);
+  if (!gone) return fail(*gone.error);
+  auto found = findVm(vmId);
+  if (!found) return failStore(found.error());
+  if (!*found) return true; // not this store's VM: the cloud's part is done
+  (*found)->vm.state = "terminated";
+  if (auto r = store_.saveVmInstance((*found)->systemKey, (*found)->vm); !r) return failStore(r.error());
+  return markElementInstances((*found)->systemKey, vmId, "terminated");
+}
+
+bool CloudManager::attachVolume(std::string_view vmId, int64_t sizeGb, std::string_view device,
+                                std::string_view volume, std::string &volumeId) {
+  const Deadline deadline = deadlineIn(kDefaultCallTimeoutMs);
+  volumeId = std::string(volume);
+  if (volumeId.empty()) {
+    auto described = client_->describeInstances({std::string(vmId)}, {}, deadline);
+    if (!described) return fail(*described.error);
+    std::string zone;
+    for (const net::ec2::Instance &i : described.value)
+      if (i.instanceId == vmId) zone = i.availabilityZone;
+    if (zone.empty())
+      return failCode("InvalidInstanceID.NotFound",
+                      "the cloud does not describe instance " + std::string(vmId) + " (or gives it no zone)");
+    auto created = client_->createVolume(sizeGb, zone, deadline);
+    if (!created) return fail(*created.error);
+    volumeId = created.value.volumeId;
+    auto ready = client_->waitVolumeAvailable(volumeId, deadline);
+    if (!ready) return fail(*ready.error);
+  }
+  auto attached = client_->attachVolume(volumeId, vmId, device, deadline);
+  if (!attached) return fail(*attached.error);
+  auto done = client_->waitVolumeAttached(volumeId, vmId, deadline);
+  if (!done) return fail(*done.error);
+  return updateVm(vmId, [&](model::VMInstance &vm) {
+    if (std::find(vm.volumes.begin(), vm.volumes.end(), volumeId) == vm.volumes.end())
+      vm.volumes.push_back(volumeId);
+  });
+}
+
+bool CloudManager::associateAddress(std::string_view vmId, std::string_view address, std::string &out) {
+  const Deadline deadline = deadlineIn(kDefaultCallTimeoutMs);
+  std::string allocationId;
+  out = std::string(address);
+  if (out.empty()) {
+    auto got = client_->allocateAddress(deadline);
+    if (!got) return fail(*got.error);
+    out = got.value.publicIp;
+    allocationId = got.value.allocationId;
+  } else {
+    auto known = client_->describeAddresses({out}, deadline);
+    if (!known) return fail(*known.error);
+    for (const net::ec2::Address &a : known.value)
+      if (a.publicIp == out) allocationId = a.allocationId;
+  }
+  auto assoc = client_->associateAddress(vmId, out, allocationId, deadline);
+  if (!assoc) return fail(*assoc.error);
+  return updateVm(vmId, [&](model::VMInstance &vm) { vm.publicAddress = out; });
+}
+
+bool CloudManager::reload(std::string_view systemId, SystemState &out) {
+  auto loaded = store_.loadSystem(systemId);
+  if (!loaded) return failStore(loaded.error());
+  if (!*loaded)
+    return failCode(kNotFoundCode, "no business system `" + std::string(systemId) + "` in the store");
+  out.system = std::move(**loaded);
+  const std::string key = out.system.id.empty() ? out.system.name : out.system.id;
+  auto insts = store_.elementInstances(key);
+  if (!insts) return failStore(insts.error());
+  auto vms = store_.vmInstances(key);
+  if (!vms) return failStore(vms.error());
+  out.elementInstances = std::move(*insts);
+  out.vmInstances = std::move(*vms);
+  return true;
+}
+
+bool CloudManager::setProperty(std::string_view systemId, std::string_view propertyId,
+                               std::string_view valueJson, SystemState &out) {
+  // A property's value is text (OVF): a JSON string is stored as its characters, any other JSON
+  // value as its text (`42`, `true`, `{"a":1}`).
+  Json *parsed = nullptr;
+  if (!parseJson(valueJson, parsed)) return false;
+  std::string value = parsed->j == Json::J::String ? std::string(parsed->s->view()) : std::string(valueJson);
+  release(parsed);
+  if (auto r = store_.setProperty(systemId, propertyId, value); !r) {
+    if (r.error().message.find("no business system") != std::string::npos)
+      return failCode(kNotFoundCode, r.error().message);
+    return failStore(r.error());
+  }
+  return reload(systemId, out);
+}
+
+} // namespace cfm::rt::cloud

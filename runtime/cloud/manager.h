@@ -1,0 +1,81 @@
+// manager.h — CloudManager: the procedure API's manager (runtime/model/manager.h) over one EC2
+// cloud (ec2.h) and the manager's SQLite store (runtime/store): run_vm, terminate_vm,
+// attach_volume, associate_address, reload, set_property, this_manager, this_cloud.
+//
+// Every method runs on the calling task and suspends it while the cloud answers; it returns
+// false after rt::raise: kind "cloud" with the EC2 code (or the client's `Unavailable`,
+// `InvalidReply`, the waiters' `IncorrectInstanceState`), "cloud" with code `no_mapping` when the
+// configuration maps no image or instance type for the element's VMClass, "cloud" with code
+// `not_found` for a system, element or VM the store does not have, "cloud" with code `store`
+// when the store fails, "timeout" when the call's timeout ran out.
+//
+// Instance names: run_vm takes the element instance's index in one store transaction (the
+// smallest free one, Store::claimElementInstance), so two tasks or processes of one manager
+// never take the same; between managers the name carries the manager: the VM's Name tag is
+// `<element>-<index>@<manager>`, so `web-3@a` and `web-3@b` stay apart (API.md: "the cloud in
+// the name").
+#pragma once
+
+#include "runtime/cloud/config.h"
+#include "runtime/cloud/ec2.h"
+#include "runtime/model/manager.h"
+#include "runtime/store/store.h"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cfm::rt::cloud {
+
+/// The codes of the manager's own "cloud" errors (see the file comment).
+inline constexpr std::string_view kNoMappingCode = "no_mapping";
+inline constexpr std::string_view kNotFoundCode = "not_found";
+inline constexpr std::string_view kStoreCode = "store";
+
+/// Calls without a timeout argument (attach_volume, associate_address) end within this.
+inline constexpr int64_t kDefaultCallTimeoutMs = 10 * 60 * 1000;
+
+class CloudManager : public model::Manager {
+public:
+  /// A manager for `config` on `store` (which outlives it): reads the credentials file of the
+  /// configuration and starts, or shares, the process's HttpClient.
+  static Result<std::unique_ptr<CloudManager>> create(const ManagerConfig &config, store::Store &store,
+                                                      RetryPolicy retry = {}, WaitPolicy wait = {});
+
+  std::string managerName() const override { return config_.managerName; }
+  std::string cloudName() const override { return config_.cloudName; }
+
+  bool runVm(std::string_view systemId, std::string_view element, int64_t timeoutMs,
+             model::VMInstance &vm) override;
+  bool terminateVm(std::string_view vmId, int64_t timeoutMs) override;
+  bool attachVolume(std::string_view vmId, int64_t sizeGb, std::string_view device, std::string_view volume,
+                    std::string &volumeId) override;
+  bool associateAddress(std::string_view vmId, std::string_view address, std::string &out) override;
+  bool reload(std::string_view systemId, SystemState &out) override;
+  bool setProperty(std::string_view systemId, std::string_view propertyId, std::string_view valueJson,
+                   SystemState &out) override;
+
+  Ec2Client &client() { return *client_; }
+
+private:
+  CloudManager(ManagerConfig config, store::Store &store, std::unique_ptr<Ec2Client> client)
+      : config_(std::move(config)), store_(store), client_(std::move(client)) {}
+
+  /// The system key (its id) and record of VM `vmId` in the store; nullopt when it has none.
+  struct StoredVm {
+    std::string systemKey;
+    model::VMInstance vm;
+  };
+  Result<std::optional<StoredVm>> findVm(std::string_view vmId);
+  /// Applies `change` to VM `vmId`'s record, when the store has one.
+  bool updateVm(std::string_view vmId, const std::function<void(model::VMInstance &)> &change);
+  bool markElementInstances(const std::string &systemKey, std::string_view vmId, std::string_view state);
+
+  ManagerConfig config_;
+  store::Store &store_;
+  std::unique_ptr<Ec2Client> client_;
+};
+
+} // namespace cfm::rt::cloud
