@@ -31,6 +31,7 @@ cfm_status cfm_raise_user(const cfm_str *message) { return status(raiseUser(std:
 cfm_error *cfm_take_error(void) { return takeError(); }
 const cfm_str *cfm_error_kind(const cfm_error *e) { return e->errKind; }
 const cfm_str *cfm_error_message(const cfm_error *e) { return e->message; }
+const cfm_str *cfm_error_code(const cfm_error *e) { return e->code; }
 void cfm_fail_at(const char *file, int64_t line) { recordTraceLine(file, line); }
 void cfm_frame_done(void) { frameDone(); }
 void cfm_stack_overflow(void) { (void)raiseStackOverflow(); }

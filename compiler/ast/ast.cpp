@@ -27,6 +27,20 @@ void *Arena::allocate(size_t size, size_t align) {
   return p;
 }
 
+const ApiSignature *apiSignature(Builtin b) {
+#define P(n, t) ApiParam(#n, ApiType::t)
+#define D(n, t, v) ApiParam(#n, ApiType::t, v)
+#define API(id, ret, ...) ApiSignature{Builtin::id, ApiType::ret, {__VA_ARGS__}},
+  static const ApiSignature kApi[] = {
+#include "ast/builtins.def"
+  };
+#undef D
+#undef P
+  for (const ApiSignature &s : kApi)
+    if (s.id == b) return &s;
+  return nullptr;
+}
+
 const char *binOpText(BinOp op) {
   static const char *const t[] = {"||", "&&", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"};
   return t[static_cast<int>(op)];

@@ -173,6 +173,32 @@ enum class Builtin : uint16_t {
 /// elsewhere): such switches list every case, with no `default:`, so that a new built-in in
 /// builtins.def fails to compile until every switch handles it. Reaching this is a bug.
 [[noreturn]] void unreachableBuiltin(Builtin b, const char *where);
+
+/// The types the procedure API's signatures use (builtins.def API).
+enum class ApiType : uint8_t { Int, String, Duration, Json, Void, BusinessSystem, VMInstance };
+/// A parameter of an API function: required, or with a constant default (an int or a duration
+/// in ms, or a string).
+struct ApiParam {
+  const char *name;
+  ApiType type;
+  bool hasDefault = false;
+  int64_t defaultInt = 0;
+  const char *defaultText = nullptr;
+  constexpr ApiParam(const char *n, ApiType t) : name(n), type(t) {}
+  constexpr ApiParam(const char *n, ApiType t, int64_t d)
+      : name(n), type(t), hasDefault(true), defaultInt(d) {}
+  constexpr ApiParam(const char *n, ApiType t, const char *d)
+      : name(n), type(t), hasDefault(true), defaultText(d) {}
+};
+/// An API function's signature (API.md "Cloud"): what the checker binds arguments to, and
+/// where the engines find the defaults of the parameters a call leaves out.
+struct ApiSignature {
+  Builtin id;
+  ApiType ret;
+  std::vector<ApiParam> params;
+};
+/// The signature of API function b, or nullptr when b is not one.
+const ApiSignature *apiSignature(Builtin b);
 struct CallExpr : Expr {
   std::string callee;
   std::vector<Arg> args;

@@ -1,8 +1,10 @@
 // calls.cpp — calls of user functions (frames on the running task's machine stack, defaults,
-// the stack-overflow guard) and the built-in functions and methods (LANGUAGE.md "Built-ins").
+// the stack-overflow guard), the built-in functions and methods (LANGUAGE.md "Built-ins") and
+// the procedure API's functions (API.md "Cloud", through runtime/model/api.h).
 #include "interp/exprs.h"
 
 #include "run/run.h"
+#include "runtime/model/api.h"
 #include "runtime/sched/scheduler.h"
 
 #include <alloca.h>
@@ -155,7 +157,15 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   case B::ListPush:
   case B::MapRemove:
   case B::None:
-  case B::Wait: ast::unreachableBuiltin(which, "the interpreter's built-ins");
+  case B::Wait:
+  case B::RunVm: // the procedure API is ApiNode's
+  case B::TerminateVm:
+  case B::AttachVolume:
+  case B::AssociateAddress:
+  case B::Reload:
+  case B::SetProperty:
+  case B::ThisManager:
+  case B::ThisCloud: ast::unreachableBuiltin(which, "the interpreter's built-ins");
   case B::Print: printValue(f.prog->out, v[0], args[0]->type); break;
   case B::Str: {
     std::string s;
@@ -222,6 +232,54 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   case B::ModelRender:
     if (!modelMethod(f, loc, which, v, auxType, out)) return false;
     break;
+  }
+  if (!ok) return failAt(f, loc);
+  return true;
+}
+
+bool ApiNode::eval(Frame &f, Slot &out) {
+  using B = ast::Builtin;
+  // The arguments by parameter, released on every way out (the manager only borrows them).
+  struct Args {
+    const TypeDesc *const *types;
+    Slot v[kMaxParams] = {{0}, {0}, {0}, {0}};
+    ~Args() {
+      for (size_t i = 0; i < kMaxParams; ++i)
+        if (types[i]) releaseSlot(v[i], types[i]);
+    }
+  } held{paramTypes};
+  Slot *v = held.v;
+  for (auto &[idx, e] : args)
+    if (!e->eval(f, v[idx])) return false;
+  auto rec = [&](int i) { return static_cast<const Record *>(v[i].o); };
+  auto str = [&](int i) { return static_cast<const Str *>(v[i].o); };
+  bool ok = false;
+  switch (which) {
+  case B::RunVm: ok = model::apiRunVm(rec(0), str(1), v[2].i, type, out); break;
+  case B::TerminateVm: ok = model::apiTerminateVm(rec(0), v[1].i); break;
+  case B::AttachVolume: ok = model::apiAttachVolume(rec(0), v[1].i, str(2), str(3), out); break;
+  case B::AssociateAddress: ok = model::apiAssociateAddress(rec(0), str(1), out); break;
+  case B::Reload: ok = model::apiReload(rec(0), out); break;
+  case B::SetProperty:
+    ok = model::apiSetProperty(rec(0), str(1), static_cast<const Json *>(v[2].o), out);
+    break;
+  case B::ThisManager: ok = model::apiThisManager(out); break;
+  case B::ThisCloud: ok = model::apiThisCloud(out); break;
+  case B::None:
+  case B::Print:
+  case B::Str:
+  case B::Int:
+  case B::Float:
+  case B::Len:
+  case B::Sleep:
+  case B::Now:
+  case B::ParseJson:
+  case B::ToJson:
+  case B::Fail:
+  case B::Wait:
+#define METHOD(id, recv, name) case B::id:
+#include "ast/builtins.def"
+    ast::unreachableBuiltin(which, "the interpreter's API calls");
   }
   if (!ok) return failAt(f, loc);
   return true;

@@ -245,6 +245,7 @@ private:
   SPtr forNode(const ast::ForHead &h, support::Loc loc, BlockNode body);
   EPtr call(ast::CallExpr *c);
   EPtr method(ast::MethodCallExpr *m);
+  EPtr apiCall(ast::CallExpr *c, std::vector<std::pair<int, EPtr>> written);
   EPtr binary(ast::BinaryExpr *b);
 };
 
@@ -332,7 +333,11 @@ EPtr Compiler::exprRaw(ast::Expr *e) {
   case ast::ExprKind::Member: {
     auto *m = static_cast<ast::MemberExpr *>(e);
     if (m->base->type == sp_.types.errorValueT)
-      return std::make_unique<FieldNode>(t, m->nameLoc, expr(m->base), m->name == "kind" ? 0 : 1, true);
+      return std::make_unique<FieldNode>(t, m->nameLoc, expr(m->base),
+                                         m->name == "kind"      ? 0
+                                         : m->name == "message" ? 1
+                                                                : 2,
+                                         true);
     return std::make_unique<FieldNode>(t, m->nameLoc, expr(m->base),
                                        m->base->type->record->fieldIndex(m->name), false);
   }
@@ -365,6 +370,11 @@ EPtr Compiler::exprRaw(ast::Expr *e) {
       bool list = target->type->kind == Kind::List;
       EPtr call = makeWait(ty(c->type), c->loc(), std::move(target), std::move(timeout), list);
       return makeAsyncBuiltin(t, l, std::move(args), std::move(call));
+    }
+    if (ast::apiSignature(c->builtin)) {
+      std::vector<std::pair<int, EPtr>> written;
+      for (size_t i = 0; i < reads.size(); ++i) written.emplace_back(c->evalOrder[i], std::move(reads[i]));
+      return makeAsyncBuiltin(t, l, std::move(args), apiCall(c, std::move(written)));
     }
     auto call = std::make_unique<BuiltinNode>(ty(c->type), c->loc(), c->builtin);
     call->args = std::move(reads);
@@ -434,8 +444,36 @@ EPtr Compiler::call(ast::CallExpr *c) {
     bool list = target->type->is(TypeKind::List);
     return makeWait(t, c->loc(), expr(target), c->timeout ? expr(c->timeout) : nullptr, list);
   }
+  if (ast::apiSignature(c->builtin)) {
+    std::vector<std::pair<int, EPtr>> written;
+    for (int idx : c->evalOrder) written.emplace_back(idx, expr(c->boundArgs[static_cast<size_t>(idx)]));
+    return apiCall(c, std::move(written));
+  }
   auto n = std::make_unique<BuiltinNode>(t, c->loc(), c->builtin);
   for (ast::Arg &a : c->args) n->args.push_back(expr(a.value));
+  return n;
+}
+
+/// A procedure API call: the arguments `written` (evaluated in the order given), then constant
+/// nodes for the defaults of the parameters the call leaves out.
+EPtr Compiler::apiCall(ast::CallExpr *c, std::vector<std::pair<int, EPtr>> written) {
+  const ast::ApiSignature &sig = *ast::apiSignature(c->builtin);
+  auto n = std::make_unique<ApiNode>(ty(c->type), c->loc(), c->builtin);
+  n->args = std::move(written);
+  for (size_t i = 0; i < sig.params.size(); ++i) {
+    const ast::ApiParam &p = sig.params[i];
+    if (c->boundArgs[i]) continue;
+    Slot v{0};
+    const sema::Type *pt = sp_.types.stringT;
+    if (p.defaultText)
+      v.o = newStr(p.defaultText);
+    else {
+      v.i = p.defaultInt;
+      pt = p.type == ast::ApiType::Int ? sp_.types.intT : sp_.types.durationT;
+    }
+    n->args.emplace_back(static_cast<int>(i), std::make_unique<ConstNode>(ty(pt), c->loc(), v));
+  }
+  for (auto &[idx, e] : n->args) n->paramTypes[idx] = e->type;
   return n;
 }
 

@@ -241,7 +241,7 @@ bool FieldNode::eval(Frame &f, Slot &out) {
   if (!base->eval(f, r)) return false;
   if (errorField) {
     ErrorVal *e = static_cast<ErrorVal *>(r.o);
-    Str *s = field == 0 ? e->errKind : e->message;
+    Str *s = field == 0 ? e->errKind : field == 1 ? e->message : e->code;
     retain(s);
     out.o = s;
   } else {

@@ -124,7 +124,7 @@ struct IndexNode : ENode {
 struct FieldNode : ENode {
   EPtr base;
   int field;
-  bool errorField; // err.kind (0) / err.message (1)
+  bool errorField; // err.kind (0) / err.message (1) / err.code (2)
   FieldNode(const TypeDesc *t, support::Loc l, EPtr b, int fi, bool err)
       : ENode(t, l), base(std::move(b)), field(fi), errorField(err) {}
   bool eval(Frame &f, Slot &out) override;
@@ -144,6 +144,18 @@ struct BuiltinNode : ENode {
   std::unique_ptr<Place> place;      // the receiver of push, pop and remove
   const TypeDesc *auxType = nullptr; // list<K>/list<V> for keys()/values(), list<string> for split()
   BuiltinNode(const TypeDesc *t, support::Loc l, ast::Builtin b) : ENode(t, l), which(b) {}
+  bool eval(Frame &f, Slot &out) override;
+};
+
+/// A procedure API call (API.md "Cloud"; ast::apiSignature): its arguments as written, then the
+/// defaults the call leaves out (constants), each into its parameter's place; the runtime's
+/// model/api.h does the rest through the manager (which may suspend the task).
+struct ApiNode : ENode {
+  static constexpr size_t kMaxParams = 4;
+  ast::Builtin which;
+  std::vector<std::pair<int, EPtr>> args; // (parameter, argument or default) in evaluation order
+  const TypeDesc *paramTypes[kMaxParams] = {};
+  ApiNode(const TypeDesc *t, support::Loc l, ast::Builtin b) : ENode(t, l), which(b) {}
   bool eval(Frame &f, Slot &out) override;
 };
 

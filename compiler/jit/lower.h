@@ -218,6 +218,8 @@ private:
   Value *userCall(const ast::CallExpr *c);
   /// A built-in call; `given` is its argument evaluated already (`async builtin(arg)`).
   Value *builtin(const ast::CallExpr *c, Value *given = nullptr);
+  /// A procedure API call; `given`: its arguments evaluated already, in c->args order (`async`).
+  Value *apiCall(const ast::CallExpr *c, const std::vector<Value *> *given = nullptr);
   Value *method(const ast::MethodCallExpr *m);
   Value *modelMethod(const ast::MethodCallExpr *m, const std::vector<Value *> &v);
   Value *member(const ast::MemberExpr *m);

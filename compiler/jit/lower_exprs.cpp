@@ -277,6 +277,7 @@ llvm::Value *Lowerer::compare(ast::BinOp op, Value *a, Value *b, const sema::Typ
 
 llvm::Value *Lowerer::call(const ast::CallExpr *c) {
   if (c->fn) return userCall(c);
+  if (ast::apiSignature(c->builtin)) return apiCall(c);
   return c->builtin == ast::Builtin::Wait ? waitCall(c) : builtin(c);
 }
 
@@ -316,6 +317,14 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
   switch (c->builtin) {
   case Builtin::None:
   case Builtin::Wait:
+  case Builtin::RunVm: // the procedure API is apiCall's
+  case Builtin::TerminateVm:
+  case Builtin::AttachVolume:
+  case Builtin::AssociateAddress:
+  case Builtin::Reload:
+  case Builtin::SetProperty:
+  case Builtin::ThisManager:
+  case Builtin::ThisCloud:
 #define METHOD(id, recv, name) case Builtin::id:
 #include "ast/builtins.def"
     ast::unreachableBuiltin(c->builtin, "the JIT's built-in functions");
@@ -387,6 +396,69 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
     return nullptr;
   }
   llvm::report_fatal_error("cfm jit: built-in outside the JIT's scope reached the lowering");
+}
+
+/// A procedure API call (API.md "Cloud"; interp's ApiNode): the arguments as written (or
+/// `given`, evaluated already in that order by `async`), then the defaults the call leaves out,
+/// borrowed by the ABI's `cfm_api_*` function (which may suspend the task: JIT'd code runs on
+/// the task's fiber) and released after it.
+llvm::Value *Lowerer::apiCall(const ast::CallExpr *c, const std::vector<Value *> *given) {
+  using ast::Builtin;
+  const ast::ApiSignature &sig = *ast::apiSignature(c->builtin);
+  size_t n = sig.params.size();
+  std::vector<Value *> v(n, nullptr);
+  std::vector<const sema::Type *> types(n, nullptr);
+  size_t mark = tempMark();
+  for (size_t k = 0; k < c->evalOrder.size(); ++k) {
+    auto i = static_cast<size_t>(c->evalOrder[k]);
+    types[i] = vt(c->boundArgs[i]);
+    v[i] = given ? (*given)[k] : expr(c->boundArgs[i]);
+    pushTemp(v[i], types[i]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (c->boundArgs[i]) continue;
+    const ast::ApiParam &p = sig.params[i];
+    types[i] = p.defaultText ? T_.stringT : p.type == ast::ApiType::Int ? T_.intT : T_.durationT;
+    v[i] = p.defaultText ? literal(p.defaultText) : b_.getInt64(static_cast<uint64_t>(p.defaultInt));
+    pushTemp(v[i], types[i]);
+  }
+  Value *out = scratch(), *st = nullptr;
+  switch (c->builtin) {
+  case Builtin::RunVm:
+    st = b_.CreateCall(abi("cfm_api_run_vm"), {v[0], v[1], v[2], typeDesc(c->type), out});
+    break;
+  case Builtin::TerminateVm: st = b_.CreateCall(abi("cfm_api_terminate_vm"), {v[0], v[1]}); break;
+  case Builtin::AttachVolume:
+    st = b_.CreateCall(abi("cfm_api_attach_volume"), {v[0], v[1], v[2], v[3], out});
+    break;
+  case Builtin::AssociateAddress:
+    st = b_.CreateCall(abi("cfm_api_associate_address"), {v[0], v[1], out});
+    break;
+  case Builtin::Reload: st = b_.CreateCall(abi("cfm_api_reload"), {v[0], out}); break;
+  case Builtin::SetProperty: st = b_.CreateCall(abi("cfm_api_set_property"), {v[0], v[1], v[2], out}); break;
+  case Builtin::ThisManager: st = b_.CreateCall(abi("cfm_api_this_manager"), {out}); break;
+  case Builtin::ThisCloud: st = b_.CreateCall(abi("cfm_api_this_cloud"), {out}); break;
+  case Builtin::None:
+  case Builtin::Print:
+  case Builtin::Str:
+  case Builtin::Int:
+  case Builtin::Float:
+  case Builtin::Len:
+  case Builtin::Sleep:
+  case Builtin::Now:
+  case Builtin::ParseJson:
+  case Builtin::ToJson:
+  case Builtin::Fail:
+  case Builtin::Wait:
+#define METHOD(id, recv, name) case Builtin::id:
+#include "ast/builtins.def"
+    ast::unreachableBuiltin(c->builtin, "the JIT's API calls");
+  }
+  checkFailed(status(st), c->loc());
+  dropTemps(mark);
+  for (size_t i = 0; i < n; ++i) releaseIf(v[i], types[i]);
+  if (c->type->is(TypeKind::Void)) return nullptr;
+  return fromSlot(b_.CreateLoad(i64_, out), c->type);
 }
 
 /// Methods of strings and durations: the receiver, then the arguments, left to right.
@@ -520,7 +592,7 @@ llvm::Value *Lowerer::modelMethod(const ast::MethodCallExpr *m, const std::vecto
   return r;
 }
 
-/// `err.kind`, `err.message` of a caught error; a record's field (interp's FieldNode).
+/// `err.kind`, `err.message`, `err.code` of a caught error; a record's field (interp's FieldNode).
 llvm::Value *Lowerer::member(const ast::MemberExpr *m) {
   Value *e = expr(m->base);
   if (m->base->type->is(TypeKind::Record)) {
@@ -531,7 +603,10 @@ llvm::Value *Lowerer::member(const ast::MemberExpr *m) {
     release(e);
     return v;
   }
-  Value *s = b_.CreateCall(abi(m->name == "kind" ? "cfm_error_kind" : "cfm_error_message"), {e});
+  const char *field = m->name == "kind"      ? "cfm_error_kind"
+                      : m->name == "message" ? "cfm_error_message"
+                                             : "cfm_error_code";
+  Value *s = b_.CreateCall(abi(field), {e});
   retain(s);
   release(e);
   return s;

@@ -142,7 +142,9 @@ llvm::Value *Lowerer::asyncBuiltin(const ast::AsyncCallExpr *a) {
     std::vector<Value *> given;
     for (size_t i = 0; i < n; ++i)
       given.push_back(fromSlot(b_.CreateLoad(i64_, envSlot(b_, envArg, i)), vt(c->args[i].value)));
-    Value *r = c->builtin == ast::Builtin::Wait ? waitCall(c, &given) : builtin(c, n ? given[0] : nullptr);
+    Value *r = c->builtin == ast::Builtin::Wait ? waitCall(c, &given)
+               : ast::apiSignature(c->builtin)  ? apiCall(c, &given)
+                                                : builtin(c, n ? given[0] : nullptr);
     b_.CreateStore(r ? toSlot(r, c->type) : b_.getInt64(0), result);
     b_.CreateRet(b_.getInt8(1));
     b_.SetInsertPoint(err);

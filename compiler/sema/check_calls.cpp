@@ -21,10 +21,11 @@ Builtin findBuiltin(const std::string &n) {
     if (n == b.name) return b.id;
   return Builtin::None;
 }
-// Built-ins with effects cannot run where no effects are allowed (constants, defaults).
+// Built-ins with effects cannot run where no effects are allowed (constants, defaults); the
+// procedure API's functions all act on (or ask) the manager.
 bool effectful(Builtin b) {
   return b == Builtin::Print || b == Builtin::Sleep || b == Builtin::Now || b == Builtin::Fail ||
-         b == Builtin::Wait;
+         b == Builtin::Wait || ast::apiSignature(b) != nullptr;
 }
 std::string plural(size_t n) { return n == 1 ? "" : "s"; }
 } // namespace
@@ -57,7 +58,42 @@ const Type *Checker::userCall(ast::CallExpr *e, FnInfo *f) {
   e->fn = f;
   if (restrict_) err(DiagKind::CallRestricted, e->loc(), f->name, restrict_);
   if (!e->spawned && fn_) fn_->calls.push_back(f);
-  const auto &params = f->params;
+  std::vector<ParamView> params;
+  for (const ParamInfo &p : f->params) params.push_back({p.name, p.type, p.decl->defaultValue != nullptr});
+  bindArgs(e, f->name, params);
+  return f->ret;
+}
+
+/// A procedure API function (API.md "Cloud"): its arguments bound as a user function's are
+/// (positional, then named; defaults from builtins.def), so the engines read `boundArgs`.
+const Type *Checker::apiCall(ast::CallExpr *e, const ast::ApiSignature &sig) {
+  if (fn_) fn_->waits = true; // the manager may suspend the task
+  auto type = [&](ast::ApiType t) -> const Type * {
+    auto record = [&](const char *n) -> const Type * {
+      auto it = p_.recordByName.find(n);
+      return it == p_.recordByName.end() ? tc_.errorT : tc_.record(it->second);
+    };
+    switch (t) {
+    case ast::ApiType::Int: return tc_.intT;
+    case ast::ApiType::String: return tc_.stringT;
+    case ast::ApiType::Duration: return tc_.durationT;
+    case ast::ApiType::Json: return tc_.jsonT;
+    case ast::ApiType::Void: return tc_.voidT;
+    case ast::ApiType::BusinessSystem: return record("BusinessSystem");
+    case ast::ApiType::VMInstance: return record("VMInstance");
+    }
+    return tc_.errorT;
+  };
+  std::vector<ParamView> params;
+  for (const ast::ApiParam &p : sig.params) params.push_back({p.name, type(p.type), p.hasDefault});
+  bindArgs(e, e->callee, params);
+  return type(sig.ret);
+}
+
+/// Binds a call's arguments to `params` (LANGUAGE.md "Declarations": positional ones first,
+/// then named ones; the rest take their defaults): `e->boundArgs` per parameter (nullptr: the
+/// default), `e->evalOrder` the parameter indexes as written; reports what does not fit.
+void Checker::bindArgs(ast::CallExpr *e, const std::string &fname, const std::vector<ParamView> &params) {
   e->boundArgs.assign(params.size(), nullptr);
   bool named = false;
   size_t npos = 0;
@@ -70,7 +106,7 @@ const Type *Checker::userCall(ast::CallExpr *e, FnInfo *f) {
         continue;
       }
       if (npos >= params.size()) {
-        err(DiagKind::TooManyArgs, a.loc, f->name, std::to_string(params.size()));
+        err(DiagKind::TooManyArgs, a.loc, fname, std::to_string(params.size()));
         ex(a.value);
         continue;
       }
@@ -81,7 +117,7 @@ const Type *Checker::userCall(ast::CallExpr *e, FnInfo *f) {
       for (size_t i = 0; i < params.size(); ++i)
         if (params[i].name == a.name) idx = i;
       if (idx == params.size()) {
-        err(DiagKind::NoSuchParam, a.loc, f->name, a.name);
+        err(DiagKind::NoSuchParam, a.loc, fname, a.name);
         ex(a.value);
         continue;
       }
@@ -93,18 +129,18 @@ const Type *Checker::userCall(ast::CallExpr *e, FnInfo *f) {
     }
     e->boundArgs[idx] = a.value;
     e->evalOrder.push_back(static_cast<int>(idx));
-    expect(a.value, params[idx].type, "for argument `" + params[idx].name + "` of `" + f->name + "`");
+    expect(a.value, params[idx].type,
+           "for argument `" + std::string(params[idx].name) + "` of `" + fname + "`");
   }
   std::string missing;
   size_t count = 0;
   for (size_t i = 0; i < params.size(); ++i) {
-    if (e->boundArgs[i] || params[i].decl->defaultValue) continue;
-    missing += (count ? ", `" : "`") + params[i].name + "`";
+    if (e->boundArgs[i] || params[i].hasDefault) continue;
+    missing += (count ? ", `" : "`") + std::string(params[i].name) + "`";
     ++count;
   }
   if (count)
-    err(DiagKind::MissingArgs, e->loc(), plural(count), missing, f->name, std::to_string(params.size()));
-  return f->ret;
+    err(DiagKind::MissingArgs, e->loc(), plural(count), missing, fname, std::to_string(params.size()));
 }
 
 /// Checks a built-in's argument list shape: no names, between lo and hi positional arguments.
@@ -181,6 +217,14 @@ const Type *Checker::builtinCall(ast::CallExpr *e, Builtin b) {
   case Builtin::Fail:
     if (plainArgs(e, 1, 1, a)) expect(a[0], tc_.stringT, "for `fail`");
     return tc_.voidT;
+  case Builtin::RunVm:
+  case Builtin::TerminateVm:
+  case Builtin::AttachVolume:
+  case Builtin::AssociateAddress:
+  case Builtin::Reload:
+  case Builtin::SetProperty:
+  case Builtin::ThisManager:
+  case Builtin::ThisCloud: return apiCall(e, *ast::apiSignature(b));
   case Builtin::Wait: {
     if (fn_) fn_->waits = true;
     for (ast::Arg &arg : e->args) {

@@ -368,7 +368,7 @@ const Type *Checker::memberType(ast::MemberExpr *e, const Type *bt) {
     return bt->record->fields[static_cast<size_t>(idx)].type;
   }
   if (bt == tc_.errorValueT) {
-    if (e->name == "message" || e->name == "kind") return tc_.stringT;
+    if (e->name == "message" || e->name == "kind" || e->name == "code") return tc_.stringT;
     err(DiagKind::ErrorFields, e->nameLoc, e->name);
     return tc_.errorT;
   }

@@ -152,6 +152,14 @@ private:
   const Type *exCall(ast::CallExpr *e, bool spawned);
   const Type *userCall(ast::CallExpr *e, FnInfo *f);
   const Type *builtinCall(ast::CallExpr *e, ast::Builtin b);
+  const Type *apiCall(ast::CallExpr *e, const ast::ApiSignature &sig);
+  /// A parameter as argument binding sees it (a user function's or an API function's).
+  struct ParamView {
+    std::string_view name;
+    const Type *type;
+    bool hasDefault;
+  };
+  void bindArgs(ast::CallExpr *e, const std::string &fname, const std::vector<ParamView> &params);
   const Type *exMethodCall(ast::MethodCallExpr *e);
   bool plainArgs(ast::CallExpr *e, size_t lo, size_t hi, std::vector<ast::Expr *> &out);
   const Type *anyValue(ast::Expr *a);

@@ -166,6 +166,8 @@ Json *propertyValue(const Property &p) {
   return jsonString(p.value);
 }
 
+Record *toValue(const VMInstance &vm, const TypeDesc *vmType) { return vmInstance(vm, vmType); }
+
 Record *toValue(const BusinessSystem &sys, const std::vector<BusinessSystemElementInstance> &elementInstances,
                 const std::vector<VMInstance> &vmInstances, const TypeDesc *sysType) {
   Fields f(sysType);

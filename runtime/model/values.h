@@ -16,6 +16,9 @@ rt::Record *toValue(const BusinessSystem &sys,
                     const std::vector<BusinessSystemElementInstance> &elementInstances,
                     const std::vector<VMInstance> &vmInstances, const rt::TypeDesc *sysType);
 
+/// The VMInstance record of `vm` (a new reference); `vmType` is the program's VMInstance type.
+rt::Record *toValue(const VMInstance &vm, const rt::TypeDesc *vmType);
+
 /// A property's value as json: booleans, integers and reals by their OVF type, otherwise the text.
 rt::Json *propertyValue(const Property &p);
 

@@ -2,7 +2,7 @@
 """compare.py — differential testing: random programs (gen_program.py) run by two engines, whose
 outputs (stdout, then stderr, then the exit status) must be identical.
 
-    compare.py [--count N] [--seed S] [--keep DIR] [--jobs J] [--skip-unsupported] ENGINE_A ENGINE_B
+    compare.py [--count N] [--seed S] [--keep DIR] [--jobs J] [--skip-unsupported] [--api] ENGINE_A ENGINE_B
 
 An ENGINE is `cfmc:PATH:NAME` (`PATH run --engine NAME FILE`) or `refcfp:PATH` (the reference
 interpreter, `/usr/bin/python3 PATH run FILE`; its output is normalised for the messages where
@@ -48,10 +48,10 @@ def run(engine, path):
     return out
 
 
-def one(seed, a, b, workdir, skip_unsupported=False):
+def one(seed, a, b, workdir, skip_unsupported=False, api=False):
     path = os.path.join(workdir, f'random_{seed}.cfp')
     with open(path, 'w') as f:
-        f.write(gen_program.Gen(seed).program())
+        f.write(gen_program.Gen(seed, api=api).program())
     oa, ob = run(a, path), run(b, path)
     if a.startswith('refcfp:') or b.startswith('refcfp:'):
         oa, ob = normalise(oa), normalise(ob)
@@ -69,6 +69,7 @@ def main():
     ap.add_argument('--keep', default=None)
     ap.add_argument('--jobs', type=int, default=os.cpu_count() or 2)
     ap.add_argument('--skip-unsupported', action='store_true')
+    ap.add_argument('--api', action='store_true', help='programs also call the procedure API (gen_program.py --api)')
     ap.add_argument('a')
     ap.add_argument('b')
     args = ap.parse_args()
@@ -82,7 +83,7 @@ def main():
     bad = []
     skipped = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for res in pool.map(lambda s: one(s, args.a, args.b, workdir, args.skip_unsupported), seeds):
+        for res in pool.map(lambda s: one(s, args.a, args.b, workdir, args.skip_unsupported, args.api), seeds):
             if res and res[0] == 'skipped':
                 skipped += 1
             elif res:

@@ -6,6 +6,7 @@
 #include "interp/interp.h"
 #include "jit/jit.h"
 
+#include "engine_support.h"
 #include "runtime/collections.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
@@ -18,51 +19,10 @@
 
 namespace {
 
+using cfm::testing::Capture;
 using cfm::testing::compile;
-
-/// What an engine wrote: stdout, stderr and the exit status.
-struct Outcome {
-  std::string out, err;
-  int status = -1;
-};
-
-/// Captures two FILE streams in memory for the duration of a run.
-struct Capture {
-  char *outBuf = nullptr, *errBuf = nullptr;
-  size_t outLen = 0, errLen = 0;
-  FILE *out = open_memstream(&outBuf, &outLen);
-  FILE *err = open_memstream(&errBuf, &errLen);
-  Outcome finish(int status) {
-    fclose(out);
-    fclose(err);
-    Outcome o{std::string(outBuf, outLen), std::string(errBuf, errLen), status};
-    free(outBuf);
-    free(errBuf);
-    return o;
-  }
-};
-
-Outcome runWith(const std::string &engine, const std::string &src, int opt = 2) {
-  auto c = compile(src);
-  EXPECT_TRUE(c->ok());
-  Capture cap;
-  cfm::run::RunOptions ro;
-  ro.out = cap.out;
-  ro.err = cap.err;
-  cfm::Result<int> status = 0;
-  cfm::frontend::runWithLargeStack([&] {
-    if (engine == "jit") {
-      cfm::jit::JitOptions jo;
-      jo.optLevel = opt;
-      jo.cache = false;
-      status = cfm::jit::run(*c, ro, jo);
-    } else {
-      status = cfm::interp::run(*c, ro);
-    }
-  });
-  EXPECT_TRUE(status.ok()) << status.error().message;
-  return cap.finish(status.ok() ? *status : -1);
-}
+using cfm::testing::Outcome;
+using cfm::testing::runWith;
 
 std::string emit(const std::string &src, int opt) {
   auto c = compile(src);
