@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -83,6 +84,42 @@ std::string xmlEscape(std::string_view s) {
     }
   }
   return o;
+}
+
+// RFC 4648 base64 (EC2's UserData); nullopt when `s` is not base64 (white space is skipped).
+std::optional<std::string> decodeBase64(std::string_view s) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0, pad = 0;
+  for (char ch : s) {
+    int v;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+')
+      v = 62;
+    else if (ch == '/')
+      v = 63;
+    else if (ch == '=') {
+      ++pad;
+      continue;
+    } else if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
+      continue;
+    else
+      return std::nullopt;
+    if (pad) return std::nullopt; // data after padding
+    acc = (acc << 6) | uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((acc >> bits) & 0xff);
+    }
+  }
+  if (pad > 2 || bits >= 6) return std::nullopt;
+  return out;
 }
 
 std::string leaf(std::string_view name, std::string_view value) {
@@ -511,7 +548,11 @@ struct Cloud::Impl {
       zone = *z;
     }
     std::string userData;
-    if (const std::string *u = p.find("UserData")) userData = *u;
+    if (const std::string *u = p.find("UserData")) {
+      auto decoded = decodeBase64(*u);
+      if (!decoded) return fail("InvalidParameterValue", "Invalid BASE64 encoding of user data.");
+      userData = *decoded;
+    }
     auto specsR = lift(p.tagSpecifications());
     if (auto *f = std::get_if<Fail>(&specsR)) return *f;
     auto specs = std::get<std::vector<net::Ec2TagSpecification>>(specsR);
