@@ -118,7 +118,8 @@ public:
   // ---- the actions the manager needs (each reads its reply) ----
 
   struct RunRequest {
-    std::string imageId, instanceType, availabilityZone, userData, clientToken; // token "" : made here
+    // userData: base64, as EC2 wants it; clientToken "": made here
+    std::string imageId, instanceType, availabilityZone, userData, clientToken;
     std::vector<net::Ec2TagSpecification> tags;
   };
   /// RunInstances of exactly one instance.
