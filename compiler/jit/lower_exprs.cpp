@@ -317,14 +317,9 @@ llvm::Value *Lowerer::builtin(const ast::CallExpr *c, Value *given) {
   switch (c->builtin) {
   case Builtin::None:
   case Builtin::Wait:
-  case Builtin::RunVm: // the procedure API is apiCall's
-  case Builtin::TerminateVm:
-  case Builtin::AttachVolume:
-  case Builtin::AssociateAddress:
-  case Builtin::Reload:
-  case Builtin::SetProperty:
-  case Builtin::ThisManager:
-  case Builtin::ThisCloud:
+    // the procedure API is apiCall's
+#define API(id, ...) case Builtin::id:
+#include "ast/builtins.def"
 #define METHOD(id, recv, name) case Builtin::id:
 #include "ast/builtins.def"
     ast::unreachableBuiltin(c->builtin, "the JIT's built-in functions");

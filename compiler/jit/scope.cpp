@@ -230,14 +230,9 @@ private:
     case Builtin::Wait:
       if (c->timeout) expr(c->timeout);
       break;
-    case Builtin::RunVm:
-    case Builtin::TerminateVm:
-    case Builtin::AttachVolume:
-    case Builtin::AssociateAddress:
-    case Builtin::Reload:
-    case Builtin::SetProperty:
-    case Builtin::ThisManager:
-    case Builtin::ThisCloud: break;
+#define API(id, ...) case Builtin::id:
+#include "ast/builtins.def"
+      break;
     case Builtin::None:
 #define METHOD(id, recv, name) case Builtin::id:
 #include "ast/builtins.def"

@@ -217,14 +217,9 @@ const Type *Checker::builtinCall(ast::CallExpr *e, Builtin b) {
   case Builtin::Fail:
     if (plainArgs(e, 1, 1, a)) expect(a[0], tc_.stringT, "for `fail`");
     return tc_.voidT;
-  case Builtin::RunVm:
-  case Builtin::TerminateVm:
-  case Builtin::AttachVolume:
-  case Builtin::AssociateAddress:
-  case Builtin::Reload:
-  case Builtin::SetProperty:
-  case Builtin::ThisManager:
-  case Builtin::ThisCloud: return apiCall(e, *ast::apiSignature(b));
+#define API(id, ...) case Builtin::id:
+#include "ast/builtins.def"
+    return apiCall(e, *ast::apiSignature(b));
   case Builtin::Wait: {
     if (fn_) fn_->waits = true;
     for (ast::Arg &arg : e->args) {
