@@ -267,7 +267,44 @@ struct Cloud::Impl {
   }
 
   // ---- processes ----------------------------------------------------------------------------
-  static bool groupAlive(int pgid) { return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM); }
+  // Whether process group `pgid` has a member that is not a zombie. A group whose leader was
+  // reparented to a PID 1 that does not reap stays visible to kill(2) as zombies; those count as
+  // dead. The leader is looked at first; only when it is gone or a zombie are the other processes
+  // searched (rare: an instance whose first process ended but left children).
+  static char procState(int pid, int *pgrp) {
+    std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    std::string_view st(buf, size_t(n));
+    size_t paren = st.rfind(')');
+    if (paren == std::string_view::npos || paren + 2 >= st.size()) return 0;
+    char state = st[paren + 2];
+    if (pgrp) {
+      // fields after the state: ppid pgrp
+      int ppid = 0;
+      *pgrp = 0;
+      sscanf(buf + paren + 3, "%d %d", &ppid, pgrp);
+    }
+    return state;
+  }
+  static bool groupAlive(int pgid) {
+    if (pgid <= 0 || (kill(-pgid, 0) != 0 && errno != EPERM)) return false;
+    char leader = procState(pgid, nullptr);
+    if (leader != 0 && leader != 'Z' && leader != 'X') return true;
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator("/proc", ec)) {
+      std::string name = e.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      int pgrp = 0;
+      char st = procState(std::stoi(name), &pgrp);
+      if (pgrp == pgid && st != 0 && st != 'Z' && st != 'X') return true;
+    }
+    return false;
+  }
 
   void spawn(Inst &i) {
     const Image *im = nullptr;
