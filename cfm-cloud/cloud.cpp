@@ -158,16 +158,19 @@ struct Cloud::Impl {
   std::map<std::string, std::pair<std::string, std::string>> tokens; // token -> (params, reservation)
   std::map<std::string, TokenBucket> buckets;
   int64_t addressSeq = 0;
-  std::mt19937_64 rng{std::random_device{}()};
   Forwarder forwarder;
   std::string pgidsWritten;
+  std::set<int> children; // the process groups this cfm-cloud started (the others were adopted)
 
   std::string ownerId() const {
     char b[16];
     snprintf(b, sizeof b, "000000000%03d", c.index);
     return b;
   }
-  std::string hex(size_t n) {
+  // Random hex digits (ids, request ids); request ids are made before the lock is taken, so
+  // each thread has its own generator.
+  static std::string hex(size_t n) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
     static const char *d = "0123456789abcdef";
     std::string s;
     for (size_t i = 0; i < n; ++i) s += d[rng() % 16];
@@ -267,7 +270,45 @@ struct Cloud::Impl {
   }
 
   // ---- processes ----------------------------------------------------------------------------
-  static bool groupAlive(int pgid) { return pgid > 0 && (kill(-pgid, 0) == 0 || errno == EPERM); }
+  // Whether process group `pgid` has a member that is not a zombie. A group whose leader was
+  // reparented to a PID 1 that does not reap stays visible to kill(2) as zombies; those count as
+  // dead. The leader is looked at first; only when it is gone or a zombie are the other processes
+  // searched (rare: an instance whose first process ended but left children).
+  static char procState(int pid, int *pgrp) {
+    std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    std::string_view st(buf, size_t(n));
+    size_t paren = st.rfind(')');
+    if (paren == std::string_view::npos || paren + 2 >= st.size()) return 0;
+    char state = st[paren + 2];
+    if (pgrp) {
+      // fields after the state: ppid pgrp
+      int ppid = 0;
+      *pgrp = 0;
+      sscanf(buf + paren + 3, "%d %d", &ppid, pgrp);
+    }
+    return state;
+  }
+  static bool groupAlive(int pgid, bool ownChild = false) {
+    if (pgid <= 0 || (kill(-pgid, 0) != 0 && errno != EPERM)) return false;
+    if (ownChild) return true; // our children are reaped before this is asked: no zombie leader
+    char leader = procState(pgid, nullptr);
+    if (leader != 0 && leader != 'Z' && leader != 'X') return true;
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator("/proc", ec)) {
+      std::string name = e.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      int pgrp = 0;
+      char st = procState(std::stoi(name), &pgrp);
+      if (pgrp == pgid && st != 0 && st != 'Z' && st != 'X') return true;
+    }
+    return false;
+  }
 
   void spawn(Inst &i) {
     const Image *im = nullptr;
@@ -309,6 +350,7 @@ struct Cloud::Impl {
       _exit(127);
     }
     i.pgid = pid > 0 ? pid : 0;
+    if (pid > 0) children.insert(pid);
     if (pid < 0) log("instance " + i.id + ": fork failed: " + std::strerror(errno));
   }
 
@@ -376,11 +418,14 @@ struct Cloud::Impl {
   // ---- the timers -----------------------------------------------------------------------------
   void advance() {
     int64_t now = nowMs();
-    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    for (pid_t pid; (pid = waitpid(-1, nullptr, WNOHANG)) > 0;) {
+      // the leader is reaped; the group may live on in its other processes (then it is no
+      // longer this process's child, and groupAlive looks at /proc)
+      children.erase(pid);
     }
     for (const std::string &id : order) {
       Inst &i = insts[id];
-      bool alive = groupAlive(i.pgid);
+      bool alive = groupAlive(i.pgid, children.count(i.pgid) > 0);
       switch (i.state) {
       case State::Pending:
       case State::Running:

@@ -123,13 +123,15 @@ int main(int argc, char **argv) {
                            const httplib::ContentReader &reader) {
     std::string body;
     bool tooLarge = false;
-    reader([&](const char *data, size_t n) {
+    bool read = reader([&](const char *data, size_t n) {
       if (body.size() + n > cfm::net::kMaxQueryBytes)
         tooLarge = true;
       else
         body.append(data, n);
       return true;
     });
+    // A body httplib could not read whole (past its own limit, or cut off) is refused as too large.
+    tooLarge = tooLarge || !read;
     serve(req, res, tooLarge ? std::string() : body, tooLarge);
   };
   auto noBody = [&serve](const httplib::Request &req, httplib::Response &res) { serve(req, res, "", false); };
