@@ -34,6 +34,18 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+# running PID: the process exists and is not a zombie (a killed process whose parent was a
+# cfm-cloud is a zombie until init reaps it); group_running PGID: a process of the group runs
+running() {
+  local s
+  s=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$s" ] && [ "$s" != Z ]
+}
+group_running() {
+  local p
+  for p in $(pgrep -g "$1"); do running "$p" && return 0; done
+  return 1
+}
 
 # bad input
 run clouds-0 2 -- local up --clouds 0 --dir "$D" && has err "--clouds" && pass "up --clouds 0: exit 2" ||
@@ -129,10 +141,10 @@ PID_B=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
 GROUPS_A=$(cat "$D/a/state/pgids")
 run kill-unknown 1 -- local kill zz --dir "$D" && has err "no cloud named \`zz\`" && pass "kill unknown cloud: exit 1" ||
   fail "kill unknown cloud: exit 1"
-run kill-a 0 -- local kill a --dir "$D" && ! kill -0 "$PID_A" 2>/dev/null && kill -0 "$PID_B" && pass "kill a" ||
+run kill-a 0 -- local kill a --dir "$D" && ! running "$PID_A" && running "$PID_B" && pass "kill a" ||
   fail "kill a"
 gone=yes
-for g in $GROUPS_A; do pgrep -g "$g" >/dev/null && gone=no; done
+for g in $GROUPS_A; do group_running "$g" && gone=no; done
 [ "$gone" = yes ] && pass "a's instances gone" || fail "a's instances gone"
 run status-after-kill 0 -- local status --dir "$D" && has out "cloud a: dead" && has out "cloud b: alive" &&
   pass "status after kill" || fail "status after kill"
@@ -144,7 +156,7 @@ LEFT=$(recorded)
 run down 0 -- local down --dir "$D" && has out "files kept" && [ -f "$D/context.json" ] && pass down || fail down
 alive=no
 while read -r what n; do
-  if [ "$what" = pid ]; then kill -0 "$n" 2>/dev/null && alive="pid $n"; else pgrep -g "$n" >/dev/null && alive="pgid $n"; fi
+  if [ "$what" = pid ]; then running "$n" && alive="pid $n"; else group_running "$n" && alive="pgid $n"; fi
 done <<<"$LEFT"
 [ "$alive" = no ] && pass "down leaves nothing running" || fail "down leaves nothing running: $alive"
 run status-down 0 -- local status --dir "$D" && has out "cloud a: dead" && has out "cloud b: dead" &&
