@@ -57,6 +57,18 @@ run no-context 1 -- local status --dir "$TMP/nothing" && has err "local up" && p
   fail "status without context"
 run no-command 2 -- local && pass "local without command: exit 2" || fail "local without command: exit 2"
 
+# up fails clearly without a working cfm-cloud (cfmc copied to a folder of its own)
+mkdir -p "$TMP/bin" && cp "$CFMC" "$TMP/bin/cfmc"
+PATH=/usr/bin:/bin "$TMP/bin/cfmc" local up --dir "$TMP/nocloud" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && has err "cannot find the \`cfm-cloud\` program" && pass "up without cfm-cloud: exit 1" ||
+  fail "up without cfm-cloud: exit 1"
+printf '#!/bin/sh\necho "cfm-cloud: bad config" >&2\nexit 3\n' >"$TMP/bin/cfm-cloud"
+chmod +x "$TMP/bin/cfm-cloud"
+"$TMP/bin/cfmc" local up --dir "$TMP/badcloud" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && has err "cfm-cloud of cloud \`a\` exited with status 3" && has err "cfm-cloud: bad config" &&
+  [ ! -e "$TMP/badcloud/context.json" ] && pass "up with a failing cfm-cloud: exit 1, log shown" ||
+  fail "up with a failing cfm-cloud: exit 1, log shown"
+
 # up
 if run up 0 -- local up --clouds 2 --dir "$D" --boot-delay 50ms && has out "cloud a: cfm-cloud pid" &&
   has out "cloud b: cfm-cloud pid" && [ -f "$D/context.json" ] && [ -f "$D/a/manager.toml" ] &&
