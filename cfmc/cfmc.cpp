@@ -1,6 +1,9 @@
 // cfmc.cpp — the `cfmc` command: checks (and, as later parts land, runs and compiles)
 // procedure files. Subcommands are listed once in kCommands.
 #include "base/text.h"
+#include "cfmc/context.h"
+#include "cfmc/local_cmd.h"
+#include "cfmc/manager_open.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
 #include "frontend/frontend.h"
@@ -44,6 +47,7 @@ commands:
   build     compile a procedure file (today: print its LLVM IR with --emit-llvm)
   repl      an interactive session (declarations, statements, expressions)
   ovf       validate, import, show and export OVF descriptors of business systems
+  local     start, show, stop or kill the local federation (clouds on this machine)
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -91,12 +95,18 @@ options:
   --arg NAME=VALUE  a parameter of the procedure (repeatable); a `BusinessSystem` parameter
                     is given by the system's name or id and read from the --state store
   --state DB        the SQLite store of model objects (`cfmc ovf import FILE --state DB`)
+  --manager NAME    run in manager NAME of the context file (`cfmc local up` writes it): its
+                    configuration names its cloud and store, which replaces --state; the
+                    procedure API (run_vm, ...) acts on that cloud (default: $CFM_MANAGER)
+  --config FILE     the same with a manager configuration file (docs/manager-config.md)
+  --context FILE    the context file for --manager (default: $CFM_CONTEXT, else
+                    ./.cfm/context.json)
   -h, --help        show this help
 
 environment: CFM_TASK_STACK=SIZE (a task's stack, 256k by default), CFM_SCHED_STRESS=1 (yield at
 every suspension point, run ready tasks in random order; CFM_SCHED_SEED=N repeats a run),
 CFM_CACHE_DIR=DIR (the JIT's object cache; default $XDG_CACHE_HOME/cfm/jit, else
-~/.cache/cfm/jit; the newest 256 objects, 256 MiB at most)
+~/.cache/cfm/jit; the newest 256 objects, 256 MiB at most), CFM_MANAGER=NAME, CFM_CONTEXT=FILE
 )";
 
 int usageError(const std::string &msg, const char *help) {
@@ -254,11 +264,12 @@ std::string commandLineProblem(const cfm::sema::Program &p, const cfm::run::RunO
 
 /// `--arg sys=KEY` of a BusinessSystem: the system named KEY (or with that id) in the store at
 /// `state`, opened read-only (never created, migrated or written here) on the first such
-/// argument and kept for the run.
-cfm::run::SystemLoader storeLoader(const std::string &state) {
+/// argument and kept for the run; or in `managerStore`, a manager's store already open.
+cfm::run::SystemLoader storeLoader(const std::string &state, cfm::store::Store *managerStore = nullptr) {
   auto opened = std::make_shared<std::unique_ptr<cfm::store::Store>>();
-  return [state, opened](const std::string &key, const cfm::rt::TypeDesc *t) -> cfm::Result<cfm::rt::Obj *> {
-    if (!*opened) {
+  return [state, opened, managerStore](const std::string &key,
+                                       const cfm::rt::TypeDesc *t) -> cfm::Result<cfm::rt::Obj *> {
+    if (!*opened && !managerStore) {
       std::error_code ec;
       if (!std::filesystem::exists(state, ec))
         return cfm::Error{cfm::ErrorKind::Usage, "no store at `" + state +
@@ -268,7 +279,7 @@ cfm::run::SystemLoader storeLoader(const std::string &state) {
       if (!st) return st.takeError();
       *opened = std::move(*st);
     }
-    cfm::store::Store &st = **opened;
+    cfm::store::Store &st = managerStore ? *managerStore : **opened;
     auto sys = st.loadSystem(key);
     if (!sys) return sys.takeError();
     if (!*sys)
@@ -307,6 +318,7 @@ int cmdRun(const std::vector<std::string> &args) {
   cfm::run::RunOptions opts;
   cfm::jit::JitOptions jopts;
   std::string file, engine = "jit", statePath;
+  cfm::driver::ManagerChoice choice;
   bool time = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -332,6 +344,21 @@ int cmdRun(const std::vector<std::string> &args) {
         return usageError("`--state` needs a database path", kRunHelp);
       continue;
     }
+    if (a == "--manager" || a.rfind("--manager=", 0) == 0) {
+      if (!value("manager", choice.manager) || choice.manager.empty())
+        return usageError("`--manager` needs a name", kRunHelp);
+      continue;
+    }
+    if (a == "--config" || a.rfind("--config=", 0) == 0) {
+      if (!value("config", choice.config) || choice.config.empty())
+        return usageError("`--config` needs a file", kRunHelp);
+      continue;
+    }
+    if (a == "--context" || a.rfind("--context=", 0) == 0) {
+      if (!value("context", choice.context) || choice.context.empty())
+        return usageError("`--context` needs a file", kRunHelp);
+      continue;
+    }
     if (a == "--proc" || a.rfind("--proc=", 0) == 0) {
       if (!value("proc", opts.proc) || opts.proc.empty())
         return usageError("`--proc` needs a name", kRunHelp);
@@ -352,7 +379,32 @@ int cmdRun(const std::vector<std::string> &args) {
     file = a;
   }
   if (file.empty()) return usageError("no input file", kRunHelp);
-  if (!statePath.empty()) opts.loadSystem = storeLoader(statePath);
+  if (!choice.config.empty() && !choice.manager.empty())
+    return usageError("give `--manager NAME` or `--config FILE`, not both", kRunHelp);
+  auto configPath = cfm::driver::managerConfigPath(choice);
+  if (!configPath) {
+    std::cerr << "cfmc: error: " << configPath.error().describe() << '\n';
+    return 1;
+  }
+  std::unique_ptr<cfm::driver::OpenedManager> manager;
+  if (!configPath->empty()) {
+    if (!statePath.empty()) {
+      auto config = cfm::rt::cloud::readManagerConfig(*configPath);
+      std::string store = config ? " (" + config->storePath + ")" : "";
+      return usageError("`--state " + statePath + "` and the manager's store" + store + " conflict: give one",
+                        kRunHelp);
+    }
+    auto m = cfm::driver::openManager(*configPath);
+    if (!m) {
+      std::cerr << "cfmc: error: " << m.error().describe() << '\n';
+      return 1;
+    }
+    manager = std::move(*m);
+    opts.loadSystem = storeLoader(manager->config.storePath, manager->store.get());
+    cfm::model::setCurrentManager(manager->manager.get());
+  } else if (!statePath.empty()) {
+    opts.loadSystem = storeLoader(statePath);
+  }
   int status = 0;
   cfm::frontend::runWithLargeStack([&] {
     auto r = cfm::frontend::compileFile(file);
@@ -386,6 +438,7 @@ int cmdRun(const std::vector<std::string> &args) {
     }
     if (!kFreeAtExit) (void)comp.release();
   });
+  cfm::model::setCurrentManager(nullptr);
   return status;
 }
 
@@ -502,11 +555,9 @@ struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {{"check", cmdCheck},
-                             {"run", cmdRun},
-                             {"build", cmdBuild},
-                             {"repl", cmdRepl},
-                             {"ovf", cfm::driver::cmdOvf}};
+const Command kCommands[] = {{"check", cmdCheck},          {"run", cmdRun},
+                             {"build", cmdBuild},          {"repl", cmdRepl},
+                             {"ovf", cfm::driver::cmdOvf}, {"local", cfm::driver::cmdLocal}};
 
 } // namespace
 

@@ -5,10 +5,12 @@
 
 #include "base/atomic_file.h"
 #include "base/paths.h"
+#include "cfmc/context.h"
 
 #include "ovf/reader.h"
 #include "ovf/to_model.h"
 #include "ovf/writer.h"
+#include "runtime/cloud/config.h"
 #include "runtime/store/store.h"
 
 #include <cerrno>
@@ -36,7 +38,9 @@ commands:
                                write a stored system as an OVF descriptor (stdout by default)
 
 Only `import` creates a store; `show` and `export` read it without writing (also a store the
-user cannot write).
+user cannot write). Instead of `--state DB`, `--manager NAME` (or $CFM_MANAGER; found in the
+context file of `cfmc local up`, or `--context FILE`) or `--config FILE` (a manager
+configuration) names a manager whose store is used.
 
 Exit status: 0 on success, 1 on failure (an invalid descriptor, a store error, an unknown
 system), 2 on bad usage. Run `cfmc ovf <command> --help` for one command.
@@ -50,7 +54,7 @@ to model objects without storing anything. Prints `FILE: ok (...)` per valid fil
 Exit status: 0 when every file is valid, 1 otherwise, 2 on bad usage.
 )";
 
-const char *const kImportHelp = R"(usage: cfmc ovf import FILE --state DB
+const char *const kImportHelp = R"(usage: cfmc ovf import FILE --state DB | --manager NAME | --config FILE
 
 Imports the descriptor FILE into the SQLite store DB (created when missing). A system already
 stored (same id, or same name when the descriptor gives no id) is updated in one transaction;
@@ -98,8 +102,40 @@ int failAt(const Error &e) {
 struct Args {
   std::vector<std::string> positional;
   std::string state, out;
+  ManagerChoice manager; // --manager NAME, --config FILE, --context FILE: the manager's store
   bool help = false, force = false;
 };
+
+/// Sets a.state from the manager's configuration when --manager, --config or $CFM_MANAGER names
+/// one (a usage error with --state as well); false with `error` on failure (`usageError`: bad
+/// usage rather than a failure).
+bool resolveStore(Args &a, std::string &error, bool &usageError) {
+  usageError = false;
+  if (!a.manager.config.empty() && !a.manager.manager.empty()) {
+    usageError = true;
+    error = "give `--manager NAME` or `--config FILE`, not both";
+    return false;
+  }
+  if (!a.state.empty() && (!a.manager.config.empty() || !a.manager.manager.empty())) {
+    usageError = true;
+    error = "`--state` and the manager's store conflict: give one";
+    return false;
+  }
+  if (!a.state.empty()) return true;
+  auto path = managerConfigPath(a.manager);
+  if (!path) {
+    error = path.error().describe();
+    return false;
+  }
+  if (path->empty()) return true;
+  auto config = rt::cloud::readManagerConfig(*path);
+  if (!config) {
+    error = config.error().describe();
+    return false;
+  }
+  a.state = config->storePath;
+  return true;
+}
 
 /// Parses `--state DB`, `--state=DB`, `-o OUT` and `--force` (when OUT_OK), `--help` and
 /// positional arguments.
@@ -116,6 +152,14 @@ bool parseArgs(const std::vector<std::string> &in, Args &a, bool outOk, std::str
       (s == "--state" ? a.state : a.out) = in[++i];
     } else if (outOk && s == "--force") {
       a.force = true;
+    } else if (s == "--manager" || s == "--config" || s == "--context") {
+      if (i + 1 >= in.size() || in[i + 1].empty()) {
+        error = "`" + s + "` needs a value";
+        return false;
+      }
+      (s == "--manager"  ? a.manager.manager
+       : s == "--config" ? a.manager.config
+                         : a.manager.context) = in[++i];
     } else if (s.rfind("--state=", 0) == 0) {
       a.state = s.substr(8);
     } else if (outOk && s.rfind("--output=", 0) == 0) {
@@ -251,7 +295,9 @@ int import(const std::vector<std::string> &argv) {
     return 0;
   }
   if (a.positional.size() != 1) return usage("`import` takes one FILE", kImportHelp);
-  if (a.state.empty()) return usage("`import` needs `--state DB`", kImportHelp);
+  bool usageError = false;
+  if (!resolveStore(a, error, usageError)) return usageError ? usage(error, kImportHelp) : fail(error);
+  if (a.state.empty()) return usage("`import` needs `--state DB` or `--manager NAME`", kImportHelp);
   auto sys = ovf::importFile(a.positional[0]);
   if (!sys) return failAt(sys.error());
   auto st = openStoreForWriting(a.state);
@@ -276,7 +322,9 @@ int show(const std::vector<std::string> &argv) {
     return 0;
   }
   if (a.positional.size() > 1) return usage("`show` takes at most one NAME", kShowHelp);
-  if (a.state.empty()) return usage("`show` needs `--state DB`", kShowHelp);
+  bool usageError = false;
+  if (!resolveStore(a, error, usageError)) return usageError ? usage(error, kShowHelp) : fail(error);
+  if (a.state.empty()) return usage("`show` needs `--state DB` or `--manager NAME`", kShowHelp);
   auto st = openStoreForReading(a.state);
   if (!st) return fail(st.error().message);
   if (a.positional.empty()) {
@@ -305,7 +353,9 @@ int exportCmd(const std::vector<std::string> &argv) {
     return 0;
   }
   if (a.positional.size() != 1) return usage("`export` takes one NAME", kExportHelp);
-  if (a.state.empty()) return usage("`export` needs `--state DB`", kExportHelp);
+  bool usageError = false;
+  if (!resolveStore(a, error, usageError)) return usageError ? usage(error, kExportHelp) : fail(error);
+  if (a.state.empty()) return usage("`export` needs `--state DB` or `--manager NAME`", kExportHelp);
   auto st = openStoreForReading(a.state);
   if (!st) return fail(st.error().message);
   auto sys = (*st)->loadSystem(a.positional[0]);

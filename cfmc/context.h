@@ -1,0 +1,54 @@
+// context.h — the local federation's context file (`<dir>/context.json`, written by `cfmc local
+// up`): the clouds it started (config, endpoint, region, pid, state folder) and the managers'
+// configurations. `cfmc local status|down|kill` read it, and `cfmc run --manager NAME` /
+// `cfmc ovf import --manager NAME` find manager NAME's configuration in it. docs/local-federation.md
+// describes the format.
+#pragma once
+
+#include "base/result.h"
+
+#include <string>
+#include <vector>
+
+namespace cfm::driver {
+
+struct ContextCloud {
+  std::string name, config, endpoint, region, stateDir;
+  long pid = 0;
+};
+
+struct ContextManager {
+  std::string name, config, cloud;
+};
+
+struct Context {
+  std::string path; // the file read or to write
+  std::string dir;  // the folder of the federation's files
+  std::vector<ContextCloud> clouds;
+  std::vector<ContextManager> managers;
+};
+
+/// The context file to use: `given` (--context) when not empty, else $CFM_CONTEXT, else
+/// ./.cfm/context.json.
+std::string contextPath(const std::string &given);
+
+/// Reads and checks a context file; errors name the file.
+Result<Context> readContext(const std::string &path);
+/// The file's JSON text (version 1; "broker" is null until the broker exists).
+std::string contextJson(const Context &c);
+
+/// Manager `name` of the context, or the error `no manager named `x` in FILE (managers: a, b)`.
+Result<const ContextManager *> findManager(const Context &c, const std::string &name);
+/// Cloud `name` of the context, or the error `no cloud named `x` in FILE (clouds: a, b)`.
+Result<const ContextCloud *> findCloud(const Context &c, const std::string &name);
+
+/// Where a command's manager configuration comes from: --config FILE, else --manager NAME,
+/// else $CFM_MANAGER, looked up in the context file (--context, $CFM_CONTEXT, ./.cfm/context.json).
+struct ManagerChoice {
+  std::string config, manager, context; // as given on the command line ("" : not given)
+};
+/// The configuration file to use; "" when no manager was asked for (neither option nor
+/// $CFM_MANAGER). Both --config and --manager is a usage error.
+Result<std::string> managerConfigPath(const ManagerChoice &choice);
+
+} // namespace cfm::driver

@@ -1,0 +1,35 @@
+// manager_open.cpp — opening a manager for `cfmc run --manager/--config` (manager_open.h): the
+// configuration (runtime/cloud/config.h), the store it names and the CloudManager on both.
+#include "cfmc/manager_open.h"
+
+#include "runtime/cloud/manager.h"
+
+namespace cfm::driver {
+
+namespace {
+
+/// The one place the manager is constructed.
+Result<std::unique_ptr<model::Manager>> makeManager(const rt::cloud::ManagerConfig &config,
+                                                    store::Store &store) {
+  auto m = rt::cloud::CloudManager::create(config, store);
+  if (!m) return m.takeError();
+  return std::unique_ptr<model::Manager>(std::move(*m));
+}
+
+} // namespace
+
+Result<std::unique_ptr<OpenedManager>> openManager(const std::string &configPath) {
+  auto opened = std::make_unique<OpenedManager>();
+  auto config = rt::cloud::readManagerConfig(configPath);
+  if (!config) return config.takeError();
+  opened->config = std::move(*config);
+  auto st = store::Store::open(opened->config.storePath);
+  if (!st) return st.takeError();
+  opened->store = std::move(*st);
+  auto m = makeManager(opened->config, *opened->store);
+  if (!m) return m.takeError();
+  opened->manager = std::move(*m);
+  return opened;
+}
+
+} // namespace cfm::driver
