@@ -333,8 +333,18 @@ struct Cloud::Impl {
     for (auto &a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     std::string console = r + "/console.log";
+    // The parent waits until the child has its own session (and process group) and has exec'd:
+    // the close-on-exec pipe reads EOF then, or the errno of a failed exec. So the instance's
+    // group exists before anyone asks whether it lives (no window between fork and setsid).
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) != 0) {
+      log("instance " + i.id + ": pipe failed: " + std::strerror(errno));
+      i.pgid = 0;
+      return;
+    }
     pid_t pid = fork();
     if (pid == 0) {
+      close(sync[0]);
       setsid();
       sigset_t none;
       sigemptyset(&none);
@@ -345,10 +355,22 @@ struct Cloud::Impl {
       int out = ::open(console.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (in >= 0) dup2(in, 0);
       if (out >= 0) dup2(out, 1), dup2(out, 2);
-      close_range(3, ~0U, 0);
+      if (sync[1] > 3) close_range(3, sync[1] - 1, 0);
+      close_range(sync[1] + 1, ~0U, 0);
       execve(argv[0], argv.data(), envp.data());
+      int err = errno;
+      (void)!write(sync[1], &err, sizeof err);
       _exit(127);
     }
+    close(sync[1]);
+    if (pid > 0) {
+      int err = 0;
+      ssize_t n;
+      while ((n = read(sync[0], &err, sizeof err)) < 0 && errno == EINTR) {
+      }
+      if (n == sizeof err) log("instance " + i.id + ": cannot run " + args[0] + ": " + std::strerror(err));
+    }
+    close(sync[0]);
     i.pgid = pid > 0 ? pid : 0;
     if (pid > 0) children.insert(pid);
     if (pid < 0) log("instance " + i.id + ": fork failed: " + std::strerror(errno));

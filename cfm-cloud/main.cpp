@@ -23,6 +23,9 @@
 namespace {
 
 constexpr const char *kVersionText = "cfm-cloud 0.1 (EC2 Query API 2016-11-15)";
+/// HTTP workers: as many as the EC2 driver keeps connections to one host
+/// (HttpClient::kMaxConnectionsPerHost).
+constexpr size_t kServerThreads = 64;
 
 void usage(FILE *to) {
   std::fprintf(to, "usage: cfm-cloud --config FILE\n"
@@ -108,6 +111,11 @@ int main(int argc, char **argv) {
   server.set_payload_max_length(size_t(64) << 20);
   server.set_read_timeout(30, 0);
   server.set_keep_alive_max_count(1000);
+  // Replies go out at once (no Nagle delay against the client's delayed ACK: ~40 ms a request
+  // otherwise), and as many workers as the EC2 driver keeps connections to one host (64), so
+  // that kept-alive connections do not queue behind httplib's default of 8 workers.
+  server.set_tcp_nodelay(true);
+  server.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   auto serve = [&c](const httplib::Request &req, httplib::Response &res, const std::string &body,
                     bool tooLarge) {
     cfm::net::HttpRequest r;
