@@ -183,6 +183,9 @@ struct Cloud::Impl {
   Result<void> schema() {
     return db->exec(
         "PRAGMA journal_mode=WAL;"
+        // a local cloud's state survives a crash of cfm-cloud (WAL); not a power loss, as no
+        // local instance would: no fsync per request
+        "PRAGMA synchronous=NORMAL;"
         "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
         "CREATE TABLE IF NOT EXISTS instances(id TEXT PRIMARY KEY, seq INTEGER, reservation TEXT, "
         "image TEXT, type TEXT, zone TEXT, private_ip TEXT, client_token TEXT, reason TEXT, "

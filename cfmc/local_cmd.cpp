@@ -41,11 +41,13 @@ every address in 127.0.0.0/8. Its files live in DIR (default ./.cfm); DIR/contex
 what runs (`--context FILE` or CFM_CONTEXT names it for the other commands).
 
 commands:
-  up [--clouds N] [--dir DIR] [--instances N] [--vcpus N] [--boot-delay DURATION]
+  up [--clouds N] [--dir DIR] [--instances N] [--vcpus N] [--rate N] [--boot-delay DURATION]
         start N clouds (default 2: a, b, ...; at most 26) and return once each answers; writes
         DIR/<cloud>/cloud.toml, DIR/<cloud>/manager.toml, DIR/aws/{config,credentials}
         (profiles cfm-<cloud>) and DIR/context.json. --instances and --vcpus are each cloud's
-        quotas (default 20 and 64), --boot-delay its pending->running time (default 200ms).
+        quotas (default 20 and 64), --rate its EC2 request rate per access key before
+        RequestLimitExceeded (default 50/s, bursts of 2x), --boot-delay its pending->running
+        time (default 200ms).
         When DIR's context already has a live cloud, `up` changes nothing.
   status [--json] [--dir DIR | --context FILE]
         each cloud: alive or not, pid, endpoint (--json: clouds, managers, broker)
@@ -244,6 +246,7 @@ struct UpOptions {
   int clouds = 2;
   std::string dir = ".cfm";
   long instances = 20, vcpus = 64, bootDelayMs = 200;
+  long rate = 50; // requests per second per access key (cfm-cloud's token bucket; burst 2x)
 };
 
 /// `--boot-delay`: `250ms`, `2s`, or a number of milliseconds.
@@ -286,7 +289,8 @@ std::string cloudToml(const std::string &name, int index, const std::string &reg
     << "region = " << quoted(region) << "\nzones = [" << quoted(region + "-1") << "]\n"
     << "state_dir = \"state\"\nboot_delay_ms = " << o.bootDelayMs << "\n\n"
     << "[[access_keys]]\nid = " << quoted(k.id) << "\nsecret = " << quoted(k.secret) << "\n\n"
-    << "[quotas]\ninstances = " << o.instances << "\nvcpus = " << o.vcpus << "\n";
+    << "[quotas]\ninstances = " << o.instances << "\nvcpus = " << o.vcpus << "\n\n"
+    << "[throttle]\nrate = " << o.rate << "\nburst = " << 2 * o.rate << "\n";
   return t.str();
 }
 
@@ -577,6 +581,8 @@ int cmdLocal(const std::vector<std::string> &args) {
       if (r < 0 || !parseCount(v, 0, 1000000, up.instances)) return usage("`--instances` needs a number");
     } else if (cmd == "up" && (r = takeValue(args, i, "vcpus", v))) {
       if (r < 0 || !parseCount(v, 0, 1000000, up.vcpus)) return usage("`--vcpus` needs a number");
+    } else if (cmd == "up" && (r = takeValue(args, i, "rate", v))) {
+      if (r < 0 || !parseCount(v, 1, 1000000, up.rate)) return usage("`--rate` needs a number from 1");
     } else if (cmd == "up" && (r = takeValue(args, i, "boot-delay", v))) {
       if (r < 0 || !parseDuration(v, up.bootDelayMs))
         return usage("`--boot-delay` needs a duration such as 200ms or 1s");
