@@ -12,7 +12,7 @@ PACKAGES=(
   llvm-19-dev libedit-dev libboost-context-dev libjemalloc-dev
   # model store, OVF, cloud API, federation
   libpugixml-dev libsqlite3-dev libcurl4-openssl-dev libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto
-  libssl-dev libcpp-httplib-dev libtomlplusplus-dev
+  libssl-dev libcpp-httplib-dev libtomlplusplus-dev nlohmann-json3-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3 lua5.4 luajit python3-jinja2
   awscli python3-botocore
