@@ -24,6 +24,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 namespace cfm::cloud {
 
@@ -131,6 +132,7 @@ struct Inst {
   std::string id, reservation, image, type, zone, privateIp, clientToken, reason, reasonCode, reasonMsg;
   State state = State::Pending;
   int64_t launchMs = 0, sinceMs = 0, killAtMs = 0, vcpus = 1;
+  int64_t seq = 0; // its place in the launch order (Impl::order)
   int pgid = 0, launchIndex = 0;
   bool reboot = false;
 };
@@ -151,8 +153,8 @@ struct Cloud::Impl {
   std::function<void(const std::string &)> log;
   std::unique_ptr<sql::Db> db;
   std::mutex mu;
-  std::map<std::string, Inst> insts; // by id
-  std::vector<std::string> order;    // instance ids in launch order
+  std::unordered_map<std::string, Inst> insts; // by id (their order: `order`)
+  std::vector<std::string> order;              // instance ids in launch order
   std::map<std::string, Vol> vols;
   std::map<std::string, Addr> addrs; // by allocation id
   std::map<std::string, std::map<std::string, std::string>> tags;
@@ -162,6 +164,8 @@ struct Cloud::Impl {
   Forwarder forwarder;
   std::string pgidsWritten;
   std::set<int> children; // the process groups this cfm-cloud started (the others were adopted)
+  static constexpr int64_t kSteadyCheckMs = 250;
+  int64_t lastFullScanMs = 0;
 
   std::string ownerId() const {
     char b[16];
@@ -208,11 +212,10 @@ struct Cloud::Impl {
     if (!r) log("state: " + r.error().message);
   }
   void save(const Inst &i) {
-    auto seq = std::find(order.begin(), order.end(), i.id) - order.begin();
     check(exec("INSERT OR REPLACE INTO instances VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               {i.id, int64_t(seq), i.reservation, i.image, i.type, i.zone, i.privateIp, i.clientToken,
-                i.reason, i.reasonCode, i.reasonMsg, int64_t(i.state), i.launchMs, i.sinceMs, i.vcpus,
-                int64_t(i.pgid), int64_t(i.launchIndex)}));
+               {i.id, i.seq, i.reservation, i.image, i.type, i.zone, i.privateIp, i.clientToken, i.reason,
+                i.reasonCode, i.reasonMsg, int64_t(i.state), i.launchMs, i.sinceMs, i.vcpus, int64_t(i.pgid),
+                int64_t(i.launchIndex)}));
   }
   void save(const Vol &v) {
     check(exec("INSERT OR REPLACE INTO volumes VALUES(?,?,?,?,?,?,?)",
@@ -248,6 +251,7 @@ struct Cloud::Impl {
         i.privateIp = s.text(5), i.clientToken = s.text(6), i.reason = s.text(7), i.reasonCode = s.text(8);
         i.reasonMsg = s.text(9), i.state = State(s.i64(10)), i.launchMs = s.i64(11), i.sinceMs = s.i64(12);
         i.vcpus = s.i64(13), i.pgid = int(s.i64(14)), i.launchIndex = int(s.i64(15));
+        i.seq = int64_t(order.size());
         order.push_back(i.id);
         insts[i.id] = i;
       }
@@ -379,7 +383,8 @@ struct Cloud::Impl {
       if (i.pgid > 0) text += std::to_string(i.pgid) + "\n";
     }
     if (text == pgidsWritten) return;
-    if (auto r = base::replaceFileAtomically(c.stateDir + "/pgids", text); !r)
+    // not flushed to disk: it must outlive a killed cfm-cloud (the page cache does), not the machine
+    if (auto r = base::replaceFileAtomically(c.stateDir + "/pgids", text, {.durable = false}); !r)
       log("pgids: " + r.error().message);
     else
       pgidsWritten = text;
@@ -437,8 +442,16 @@ struct Cloud::Impl {
       // longer this process's child, and groupAlive looks at /proc)
       children.erase(pid);
     }
+    // Instances in a steady state (running, stopped, terminated) are looked at every
+    // kSteadyCheckMs, those on their way somewhere on every tick: with a thousand instances, a
+    // liveness probe of each on every 20 ms tick would cost more than serving requests.
+    bool full = now >= lastFullScanMs + kSteadyCheckMs;
+    if (full) lastFullScanMs = now;
     for (const std::string &id : order) {
       Inst &i = insts[id];
+      bool steady = (i.state == State::Running && !i.reboot) || i.state == State::Stopped ||
+                    i.state == State::Terminated;
+      if (steady && !full) continue;
       bool alive = groupAlive(i.pgid, children.count(i.pgid) > 0);
       switch (i.state) {
       case State::Pending:
@@ -672,11 +685,18 @@ struct Cloud::Impl {
       i.privateIp = "127." + std::to_string(c.index) + "." + std::to_string(1 + seq / 254) + "." +
                     std::to_string(1 + seq % 254);
       i.launchMs = i.sinceMs = now, i.vcpus = it->vcpus, i.launchIndex = int(n);
+      i.seq = seq;
+      // the root only: mnt/volumes/ and dev/ are made when a volume is attached (a thousand
+      // instances started at once spend their time in the file system's inode allocation)
       std::error_code ec;
-      fs::create_directories(root(i.id) + "/mnt/volumes", ec);
-      fs::create_directories(root(i.id) + "/dev", ec);
-      if (auto r = base::replaceFileAtomically(root(i.id) + "/user-data", userData); !r)
-        return fail("InternalError", "cannot write the instance's user data");
+      fs::create_directories(root(i.id), ec);
+      // the user data may hold the agent's credentials (docs/agent-protocol.md): the instance's
+      // own, mode 0600; not flushed to disk, as the rest of a local instance's state
+      if (!userData.empty())
+        if (auto r = base::replaceFileAtomically(root(i.id) + "/user-data", userData,
+                                                 {.durable = false, .mode = 0600});
+            !r)
+          return fail("InternalError", "cannot write the instance's user data");
       order.push_back(i.id);
       for (auto &s : specs)
         if (s.resourceType == "instance")
@@ -745,11 +765,19 @@ struct Cloud::Impl {
                             "client-token"});
     if (auto *f = std::get_if<Fail>(&fr)) return *f;
     auto &filters = std::get<std::vector<net::Ec2Filter>>(fr);
-    std::vector<ec2::Instance> all;
-    for (const std::string &id : order) {
-      if (!ids.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
-      if (matches(filterable(insts[id]), filters)) all.push_back(view(insts[id]));
+    // the instances asked for (each once), else all, in launch order
+    std::vector<const Inst *> chosen;
+    if (ids.empty()) {
+      for (const std::string &id : order) chosen.push_back(&insts[id]);
+    } else {
+      for (const std::string &id : ids)
+        if (auto it = insts.find(id); it != insts.end()) chosen.push_back(&it->second);
+      std::sort(chosen.begin(), chosen.end(), [](const Inst *a, const Inst *b) { return a->seq < b->seq; });
+      chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
     }
+    std::vector<ec2::Instance> all;
+    for (const Inst *i : chosen)
+      if (matches(filterable(*i), filters)) all.push_back(view(*i));
     auto pr = pageOf(p, all.size(), !ids.empty());
     if (auto *f = std::get_if<Fail>(&pr)) return *f;
     Page pg = std::get<Page>(pr);

@@ -37,15 +37,9 @@ Result<std::unique_ptr<CloudManager>> CloudManager::create(const ManagerConfig &
 }
 
 Result<std::optional<CloudManager::StoredVm>> CloudManager::findVm(std::string_view vmId) {
-  sql::Stmt s =
-      CFM_TRY(store_.db().prepare("SELECT b.uid FROM vm_instance v JOIN business_system b ON b.id = "
-                                  "v.system_id WHERE v.instance_id = ?"));
-  s.bind(1, std::string(vmId));
-  if (!CFM_TRY(s.step())) return std::optional<StoredVm>();
-  StoredVm out{s.text(0), {}};
-  for (model::VMInstance &vm : CFM_TRY(store_.vmInstances(out.systemKey)))
-    if (vm.id == vmId) out.vm = std::move(vm);
-  return std::optional<StoredVm>(std::move(out));
+  auto found = CFM_TRY(store_.findVmInstance(vmId));
+  if (!found) return std::optional<StoredVm>();
+  return std::optional<StoredVm>(StoredVm{std::move(found->first), std::move(found->second)});
 }
 
 bool CloudManager::updateVm(std::string_view vmId, const std::function<void(model::VMInstance &)> &change) {
@@ -59,13 +53,7 @@ bool CloudManager::updateVm(std::string_view vmId, const std::function<void(mode
 
 bool CloudManager::markElementInstances(const std::string &systemKey, std::string_view vmId,
                                         std::string_view state) {
-  auto insts = store_.elementInstances(systemKey);
-  if (!insts) return failStore(insts.error());
-  for (model::BusinessSystemElementInstance &i : *insts) {
-    if (i.vmInstance != vmId || i.state == state) continue;
-    i.state = std::string(state);
-    if (auto r = store_.saveElementInstance(systemKey, i); !r) return failStore(r.error());
-  }
+  if (auto r = store_.setElementInstanceStateOfVm(systemKey, vmId, state); !r) return failStore(r.error());
   return true;
 }
 

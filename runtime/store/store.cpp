@@ -582,6 +582,35 @@ Result<std::vector<model::VMInstance>> Store::vmInstances(std::string_view key) 
   return out;
 }
 
+Result<std::optional<std::pair<std::string, model::VMInstance>>>
+Store::findVmInstance(std::string_view instanceId) {
+  using Found = std::optional<std::pair<std::string, model::VMInstance>>;
+  Stmt s = CFM_TRY(db_->prepare(
+      "SELECT v.id, CASE WHEN b.uid = '' THEN b.name ELSE b.uid END, v.instance_id, v.vm_class, v.cloud, "
+      "v.state, v.private_address, v.public_address FROM vm_instance v JOIN business_system b ON b.id = "
+      "v.system_id WHERE v.instance_id = ?"));
+  s.bind(1, std::string(instanceId));
+  if (!CFM_TRY(s.step())) return Found();
+  int64_t rowId = s.i64(0);
+  model::VMInstance vm{s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), {}};
+  std::string key = s.text(1);
+  Stmt v =
+      CFM_TRY(db_->prepare("SELECT volume_id FROM vm_instance_volume WHERE vm_instance_id = ? ORDER BY pos"));
+  v.bind(1, rowId);
+  while (CFM_TRY(v.step())) vm.volumes.push_back(v.text(0));
+  return Found(std::pair(std::move(key), std::move(vm)));
+}
+
+Result<void> Store::setElementInstanceStateOfVm(std::string_view key, std::string_view vmId,
+                                                std::string_view state) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  Stmt u = CFM_TRY(db_->prepare(
+      "UPDATE element_instance SET state = ?, version = version + 1 WHERE vm_instance = ? AND state <> ? "
+      "AND element_id IN (SELECT id FROM element WHERE system_id = ?)"));
+  u.bind(1, std::string(state)).bind(2, std::string(vmId)).bind(3, std::string(state)).bind(4, sysId);
+  return u.run();
+}
+
 Result<void> Store::saveElementInstance(std::string_view key,
                                         const model::BusinessSystemElementInstance &inst) {
   int64_t sysId = CFM_TRY(requireSystem(key));

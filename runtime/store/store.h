@@ -77,9 +77,18 @@ public:
   /// Inserts or updates (by id) a VM instance of system KEY.
   Result<void> saveVmInstance(std::string_view key, const model::VMInstance &vm);
   Result<std::vector<model::VMInstance>> vmInstances(std::string_view key);
+  /// The VM instance whose cloud instance id is INSTANCE_ID, with the key (id, else name) of the
+  /// system it belongs to; nullopt when no system has it. One indexed lookup, however many VM
+  /// instances the store keeps (terminate_vm on one of a thousand).
+  Result<std::optional<std::pair<std::string, model::VMInstance>>>
+  findVmInstance(std::string_view instanceId);
   /// Inserts or updates (by element and index) an element instance of system KEY.
   Result<void> saveElementInstance(std::string_view key, const model::BusinessSystemElementInstance &inst);
   Result<std::vector<model::BusinessSystemElementInstance>> elementInstances(std::string_view key);
+  /// Sets STATE on every element instance of system KEY that runs on VM VM_ID (and is not in
+  /// that state already; their versions go up), in one statement.
+  Result<void> setElementInstanceStateOfVm(std::string_view key, std::string_view vmId,
+                                           std::string_view state);
 
   /// Takes the next free index of element ELEMENT of system KEY (the smallest not in use) and
   /// records a `pending` element instance there, in one write transaction, so that two tasks or

@@ -275,6 +275,20 @@ TEST_F(StoreTest, InstancesAndRemoval) {
   ASSERT_EQ(insts->size(), 1u);
   EXPECT_EQ((*insts)[0].state, "stopped");
   EXPECT_EQ(count(*st, "SELECT version FROM element_instance"), 2);
+  // found by its instance id alone, with its system's key; element instances on it marked at once
+  auto found = st->findVmInstance("i-0001");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->first, (*st->loadSystem("web3"))->id); // its uid, given when it was saved
+  EXPECT_EQ((*found)->second, vm);
+  auto none = st->findVmInstance("i-none");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(st->setElementInstanceStateOfVm("web3", "i-0001", "terminated"));
+  EXPECT_EQ((*st->elementInstances("web3"))[0].state, "terminated");
+  EXPECT_EQ(count(*st, "SELECT version FROM element_instance"), 3);
+  ASSERT_TRUE(st->setElementInstanceStateOfVm("web3", "i-0001", "terminated")); // no change: same version
+  EXPECT_EQ(count(*st, "SELECT version FROM element_instance"), 3);
+  ASSERT_TRUE(st->saveElementInstance("web3", {"lb", 0, "i-0001", "stopped"}));
   auto noElement = st->saveElementInstance("web3", {"nope", 0, "", "pending"});
   ASSERT_FALSE(noElement);
   EXPECT_NE(noElement.error().message.find("has no element `nope`"), std::string::npos);
@@ -288,6 +302,33 @@ TEST_F(StoreTest, InstancesAndRemoval) {
   EXPECT_EQ(count(*st, "SELECT count(*) FROM element"), 0);
   EXPECT_EQ(count(*st, "SELECT count(*) FROM config_template"), 0);
   EXPECT_FALSE(st->removeSystem("web3"));
+}
+
+TEST_F(StoreTest, PreparedStatementsAreReusedAndIndependent) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  sql::Db &db = st->db();
+  ASSERT_TRUE(db.exec("CREATE TABLE t(a INTEGER, b TEXT)"));
+  const std::string ins = "INSERT INTO t VALUES (?, ?)";
+  for (int64_t i = 0; i < 3; ++i) {
+    auto s = db.prepare(ins); // the second and third reuse the first's compiled statement
+    ASSERT_TRUE(s);
+    s->bind(1, i).bind(2, std::string("x") + std::to_string(i));
+    ASSERT_TRUE(s->run());
+  }
+  auto reused = db.prepare(ins); // bindings of the last use are cleared: NULLs
+  ASSERT_TRUE(reused);
+  ASSERT_TRUE(reused->run());
+  EXPECT_EQ(count(*st, "SELECT count(*) FROM t WHERE a IS NULL AND b IS NULL"), 1);
+  // the same text twice at once: two statements, each with its own cursor
+  const std::string sel = "SELECT a FROM t WHERE a IS NOT NULL ORDER BY a";
+  auto one = db.prepare(sel), two = db.prepare(sel);
+  ASSERT_TRUE(one && two);
+  ASSERT_TRUE(*one->step());
+  ASSERT_TRUE(*one->step());
+  ASSERT_TRUE(*two->step());
+  EXPECT_EQ(one->i64(0), 1);
+  EXPECT_EQ(two->i64(0), 0);
 }
 
 TEST_F(StoreTest, OpenErrors) {
