@@ -1,6 +1,7 @@
 " test.vim — the ctest `editors.vim`, run by run.sh in headless Vim (vim -es -u NONE -N with
 " editors/vim on 'runtimepath'). Opens syntax.cfp and checks the syntax group at chosen places,
-" then reindents indent_input.cfp with gg=G and compares it with indent_expected.cfp. Prints
+" then reindents indent_input.cfp with gg=G and compares it with indent_expected.cfp, and checks
+" that gg=G leaves every .cfp file of samples/ as it is. Prints
 " every failure and exits non-zero if there is one.
 filetype plugin indent on
 syntax on
@@ -163,9 +164,32 @@ function! s:CheckIndent() abort
   bwipeout!
 endfunction
 
+" Every sample of the repository keeps its layout under gg=G.
+function! s:CheckSamples() abort
+  let files = globpath(s:dir . '/../../../samples', '**/*.cfp', 0, 1)
+  let s:count += 1
+  if empty(files)
+    call add(s:failures, 'no .cfp files under samples/')
+  endif
+  for f in files
+    execute 'edit' fnameescape(f)
+    let before = getline(1, '$')
+    normal! gg=G
+    let after = getline(1, '$')
+    for i in range(len(before))
+      if before[i] !=# after[i]
+        call add(s:failures, printf('%s:%d: gg=G changed "%s" to "%s"', fnamemodify(f, ':.'), i + 1, before[i], after[i]))
+        break
+      endif
+    endfor
+    bwipeout!
+  endfor
+endfunction
+
 try
   call s:CheckSyntax()
   call s:CheckIndent()
+  call s:CheckSamples()
 catch
   call add(s:failures, 'exception: ' . v:exception . ' at ' . v:throwpoint)
 endtry
