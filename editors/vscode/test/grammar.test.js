@@ -11,6 +11,8 @@
 // 2. Every .cfp file of samples/ and tests/conformance/ is tokenized: a file that expects no
 //    unterminated-construct error ends at the top level, and a file that expects no error at
 //    all has no token scoped `invalid`.
+// 3. The package: the files package.json contributes exist and parse (JSON with comments where
+//    VS Code allows them), and the regular expressions of language-configuration.json compile.
 // Usage: node grammar.test.js [REPO_ROOT]  (exits 0 when every check passes, 1 otherwise).
 'use strict';
 
@@ -140,9 +142,45 @@ function runCorpusFile(grammar, file, failures) {
   }
 }
 
+// JSON with whole-line `//` comments, as the header comments of these files are written.
+function readJsonc(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, ''));
+}
+
+function checkPackage(failures) {
+  const root = path.join(here, '..');
+  const fail = (msg) => failures.push(`package: ${msg}`);
+  try {
+    const pkg = readJsonc(path.join(root, 'package.json'));
+    const c = pkg.contributes;
+    if (!fs.existsSync(path.join(root, pkg.main))) fail(`main ${pkg.main} is missing`);
+    const lang = c.languages.find((l) => l.id === 'cfp');
+    if (!lang || !lang.extensions.includes('.cfp')) fail('no language `cfp` for .cfp files');
+    const conf = readJsonc(path.join(root, lang.configuration));
+    for (const re of Object.values(conf.indentationRules || {})) new RegExp(re);
+    for (const rule of conf.onEnterRules || []) new RegExp(rule.beforeText);
+    new RegExp(conf.wordPattern);
+    for (const g of c.grammars) {
+      const raw = JSON.parse(fs.readFileSync(path.join(root, g.path), 'utf8'));
+      if (raw.scopeName !== g.scopeName) fail(`${g.path} has scope ${raw.scopeName}, not ${g.scopeName}`);
+    }
+    for (const sn of c.snippets) {
+      const snippets = readJsonc(path.join(root, sn.path));
+      for (const want of ['procedure', 'async/wait', 'try/catch', 'template']) {
+        if (!snippets[want]) fail(`${sn.path} has no \`${want}\` snippet`);
+      }
+    }
+    const setting = c.configuration.properties['cfp.server.path'];
+    if (!setting || setting.default !== 'cfmc') fail('no setting cfp.server.path defaulting to cfmc');
+  } catch (err) {
+    fail(String(err));
+  }
+}
+
 async function main() {
   const grammar = await loadGrammar();
   const failures = [];
+  checkPackage(failures);
   const cases = cfpFiles(path.join(here, 'cases'));
   if (cases.length === 0) failures.push('no case files in test/cases');
   let assertions = 0;
