@@ -1,7 +1,8 @@
 " test.vim — the ctest `editors.vim`, run by run.sh in headless Vim (vim -es -u NONE -N with
 " editors/vim on 'runtimepath'). Opens syntax.cfp and checks the syntax group at chosen places,
 " then reindents indent_input.cfp with gg=G and compares it with indent_expected.cfp, and checks
-" that gg=G leaves every .cfp file of samples/ as it is. Prints
+" that gg=G leaves every .cfp file of samples/ as it is and that every sample and conformance file
+" ends outside strings, templates and comments. Prints
 " every failure and exits non-zero if there is one.
 filetype plugin indent on
 syntax on
@@ -186,10 +187,38 @@ function! s:CheckSamples() abort
   endfor
 endfunction
 
+" Every .cfp file of samples/ and tests/conformance/ ends outside strings, template bodies and
+" comments, unless it expects an unterminated-construct error.
+function! s:CheckCorpus() abort
+  let root = s:dir . '/../../..'
+  let files = globpath(root . '/samples', '**/*.cfp', 0, 1)
+        \ + globpath(root . '/tests/conformance', '**/*.cfp', 0, 1)
+  let s:count += 1
+  if len(files) < 100
+    call add(s:failures, 'only ' . len(files) . ' .cfp files under samples/ and tests/conformance/')
+  endif
+  for f in files
+    execute 'edit' fnameescape(f)
+    if search('// error[:@][0-9:]*:\= \=unterminated', 'nw') == 0
+      let last = prevnonblank('$')
+      if last > 0
+        syntax sync fromstart
+        let names = map(synstack(last, max([1, col([last, '$']) - 1])), 'synIDattr(v:val, "name")')
+        call filter(names, 'v:val =~# "^cfp\\%(String\\|TripleString\\|TemplateBody\\|BlockComment\\|Interp\\|TplExpr\\|TplTag\\)$"')
+        if !empty(names)
+          call add(s:failures, printf('%s:%d: ends inside %s', fnamemodify(f, ':.'), last, join(names)))
+        endif
+      endif
+    endif
+    bwipeout!
+  endfor
+endfunction
+
 try
   call s:CheckSyntax()
   call s:CheckIndent()
   call s:CheckSamples()
+  call s:CheckCorpus()
 catch
   call add(s:failures, 'exception: ' . v:exception . ' at ' . v:throwpoint)
 endtry
