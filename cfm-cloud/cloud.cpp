@@ -345,7 +345,7 @@ struct Cloud::Impl {
     bool writeUserData = false;
     std::vector<std::string> argv, env;
   };
-  static constexpr int kLaunchers = 2;
+  static constexpr int kLaunchers = 4;
   std::mutex launchMu; // guards jobs and launchStop (taken after mu, never before)
   std::condition_variable launchCv;
   std::deque<Job> jobs;
@@ -458,8 +458,7 @@ struct Cloud::Impl {
       }
       i.pgid = pid;
       if (i.state == State::Pending) i.sinceMs = now; // it boots from now
-      save(i);
-      writePgids();
+      save(i); // the pgids file follows on the next tick
     }
   }
 
