@@ -3,15 +3,15 @@
 `cfmc check` of a 10-line file, `cfmc run --engine interp` and `cfmc run` (the JIT, object
 cache warm) of a hello-world, against `lua5.4 -e 'print(1)'`. Every command runs RUNS times,
 interleaved with the others (machine noise hits all alike); the script prints the median wall
-time and
-the median peak RSS (GNU time's %M, in separate runs) of each, and the ratios to
-Lua. Goal: the interpreter's hello-world at most 2x Lua's wall time.
+time and the
+median peak RSS (GNU time's %M, in separate runs) of each, and the ratios to Lua. Goal: the interpreter's hello-world at most 2x Lua's wall time.
 
-  /usr/bin/python3 bench/startup/run_startup_bench.py [RUNS] [LABEL=CFMC ...]
+  /usr/bin/python3 bench/startup/run_startup_bench.py [RUNS] [LABEL=CFMC[:ENGINE] ...]
 
 RUNS defaults to 15; with no LABEL=CFMC the binary is build/bin/cfmc (or $CFMC). Several
 binaries (e.g. `main=/path/old/cfmc new=build/bin/cfmc`) are measured side by side in the same
-interleaved rounds. Exit status 1 when a command fails or a binary misses the 2x goal."""
+interleaved rounds; `:ENGINE` runs that binary with CFM_JIT_ENGINE=ENGINE (another build of
+libcfm_jit_engine.so). Exit status 1 when a command fails or a binary misses the 2x goal."""
 import os, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,25 +68,30 @@ def main():
             f.write(HELLO_SRC)
         env = dict(os.environ, CFM_CACHE_DIR=os.path.join(tmp, 'jit-cache'))
         cmds = [('lua', 'lua5.4 -e print(1)', [LUA, '-e', 'print(1)'])]
-        for label, cfmc in BINARIES:
+        envs = [env]
+        for label, spec in BINARIES:
+            cfmc, _, engine = spec.partition(':')
             cfmc = os.path.abspath(cfmc)
-            cmds += [(label, '--version', [cfmc, '--version']),
-                     (label, 'check (10 lines)', [cfmc, 'check', check_file]),
-                     (label, 'run --engine interp hello', [cfmc, 'run', '--engine', 'interp', hello]),
-                     (label, 'run (JIT, cache warm) hello', [cfmc, 'run', hello])]
-        for _, _, cmd in cmds:  # warm the page cache and the JIT's object cache; outputs checked
-            run_one(cmd, env)
+            e = len(envs)
+            envs.append(dict(env, CFM_JIT_ENGINE=os.path.abspath(engine)) if engine else env)
+            cmds += [(label, '--version', [cfmc, '--version'], e),
+                     (label, 'check (10 lines)', [cfmc, 'check', check_file], e),
+                     (label, 'run --engine interp hello', [cfmc, 'run', '--engine', 'interp', hello], e),
+                     (label, 'run (JIT, cache warm) hello', [cfmc, 'run', hello], e)]
+        cmds[0] += (0,)
+        for _, _, cmd, e in cmds:  # warm the page cache and the JIT's object cache
+            run_one(cmd, envs[e])
         walls = {i: [] for i in range(len(cmds))}
         rss = {i: [] for i in range(len(cmds))}
         for _ in range(RUNS):
-            for i, (_, _, cmd) in enumerate(cmds):
-                walls[i].append(run_one(cmd, env))
-                rss[i].append(peak_rss(cmd, env))
+            for i, (_, _, cmd, e) in enumerate(cmds):
+                walls[i].append(run_one(cmd, envs[e]))
+                rss[i].append(peak_rss(cmd, envs[e]))
         lua_wall = statistics.median(walls[0])
         print(f'start-up, medians of {RUNS} interleaved whole-process runs')
         print(f'{"binary":<10} {"command":<30} {"wall ms":>8} {"max RSS MiB":>12} {"/lua":>6}')
         failed = False
-        for i, (label, name, _) in enumerate(cmds):
+        for i, (label, name, _, _) in enumerate(cmds):
             w = statistics.median(walls[i])
             ratio = w / lua_wall
             print(f'{label:<10} {name:<30} {w * 1000:8.1f} {statistics.median(rss[i]):12.1f} {ratio:6.2f}')
