@@ -2,7 +2,6 @@
 // the running executable on first use, once per process, every failure an error value.
 #include "jitload/engine.h"
 
-#include <atomic>
 #include <cstdlib>
 #include <dlfcn.h>
 #include <mutex>
@@ -11,8 +10,6 @@
 namespace cfm::jitload {
 
 namespace {
-
-std::atomic<bool> isLoaded{false};
 
 /// Where the engine is: $CFM_JIT_ENGINE, else beside the executable.
 Result<std::string> enginePath() {
@@ -45,7 +42,6 @@ Result<const Engine *> load() {
     return Error{ErrorKind::Usage, "the JIT engine " + *path + " is of another version than this cfmc (" +
                                        std::to_string(e ? e->version : 0) + ", expected " +
                                        std::to_string(kEngineVersion) + ")"};
-  isLoaded = true;
   return e; // the handle stays open for the life of the process
 }
 
@@ -58,7 +54,5 @@ Result<const Engine *> engine() {
   if (!loadedEngine) return loadedEngine.error();
   return *loadedEngine;
 }
-
-bool loaded() { return isLoaded; }
 
 } // namespace cfm::jitload

@@ -79,9 +79,6 @@ struct Engine {
 /// lacks the entry; a Usage error when it is of another version.
 Result<const Engine *> engine();
 
-/// Whether this process has loaded the engine (and with it LLVM).
-bool loaded();
-
 } // namespace cfm::jitload
 
 /// The engine's entry (defined in compiler/jit/entry.cpp, the only symbol looked up by name).
