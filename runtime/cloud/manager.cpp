@@ -237,4 +237,21 @@ bool CloudManager::setProperty(std::string_view systemId, std::string_view prope
   return reload(systemId, out);
 }
 
+/// The "agent" error of a manager whose configuration has no broker: it cannot reach agents.
+bool CloudManager::noBroker() const {
+  return raise(ErrKind::Agent, "unreachable",
+               "manager " + config_.managerName +
+                   " has no broker: its configuration has no [broker] section");
+}
+
+bool CloudManager::runAgentCommand(std::string_view, std::string_view, int64_t,
+                                   const std::vector<std::pair<std::string, std::string>> &,
+                                   CommandResult &) {
+  return noBroker();
+}
+
+bool CloudManager::putFile(std::string_view, std::string_view, std::string_view, std::string_view) {
+  return noBroker();
+}
+
 } // namespace cfm::rt::cloud

@@ -57,6 +57,12 @@ public:
   bool setProperty(std::string_view systemId, std::string_view propertyId, std::string_view valueJson,
                    SystemState &out) override;
 
+  bool runAgentCommand(std::string_view vmId, std::string_view command, int64_t timeoutMs,
+                       const std::vector<std::pair<std::string, std::string>> &env,
+                       CommandResult &out) override;
+  bool putFile(std::string_view vmId, std::string_view path, std::string_view content,
+               std::string_view mode) override;
+
   Ec2Client &client() { return *client_; }
 
 private:
@@ -71,6 +77,7 @@ private:
   Result<std::optional<StoredVm>> findVm(std::string_view vmId);
   /// Applies `change` to VM `vmId`'s record, when the store has one.
   bool updateVm(std::string_view vmId, const std::function<void(model::VMInstance &)> &change);
+  bool noBroker() const;
   bool markElementInstances(const std::string &systemKey, std::string_view vmId, std::string_view state);
 
   ManagerConfig config_;
