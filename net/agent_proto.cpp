@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 namespace cfm::net {
 
@@ -152,12 +151,6 @@ Result<std::string> randomHex(size_t bytes) {
   if (bytes > 0 && RAND_bytes(reinterpret_cast<unsigned char *>(buf.data()), int(bytes)) != 1)
     return Error{ErrorKind::Internal, "the random generator failed"};
   return hexOf(reinterpret_cast<const unsigned char *>(buf.data()), bytes);
-}
-
-std::string sha256Hex(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char *>(data.data()), data.size(), md);
-  return hexOf(md, sizeof md);
 }
 
 std::string_view agentOpName(AgentOp op) {

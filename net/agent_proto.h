@@ -42,8 +42,7 @@ bool verifyAgentMessage(std::string_view key, std::string_view topic, std::strin
 bool constantTimeEqual(std::string_view a, std::string_view b);
 /// BYTES random bytes (OpenSSL's CSPRNG) as lowercase hex: request ids, nonces, keys, passwords.
 Result<std::string> randomHex(size_t bytes);
-/// Lowercase hex SHA-256 of DATA (put_file's `sha256`).
-std::string sha256Hex(std::string_view data);
+// put_file's `sha256` is net/sigv4.h's sha256Hex().
 
 // --- requests ------------------------------------------------------------------------------
 
