@@ -189,16 +189,22 @@ std::string brokerSection(const std::string &url, const std::string &name, const
          "\n";
 }
 
-std::string findMosquitto() {
+std::string findOnPath(const std::string &program) {
   if (const char *path = std::getenv("PATH")) {
     std::istringstream dirs(path);
     std::string d;
     while (std::getline(dirs, d, ':')) {
-      fs::path p = fs::path(d.empty() ? "." : d) / "mosquitto";
+      fs::path p = fs::path(d.empty() ? "." : d) / program;
       if (access(p.c_str(), X_OK) == 0) return p;
     }
   }
-  return access("/usr/sbin/mosquitto", X_OK) == 0 ? "/usr/sbin/mosquitto" : "";
+  return "";
+}
+
+std::string findMosquitto() {
+  std::string p = findOnPath("mosquitto");
+  if (p.empty() && access("/usr/sbin/mosquitto", X_OK) == 0) p = "/usr/sbin/mosquitto";
+  return p;
 }
 
 } // namespace cfm::driver

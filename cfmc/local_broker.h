@@ -36,6 +36,8 @@ Result<void> brokerAnswers(const BrokerFiles &b, std::chrono::milliseconds timeo
 /// The `[broker]` section of manager `name`'s configuration (docs/manager-config.md).
 std::string brokerSection(const std::string &url, const std::string &name, const std::string &passwordFile);
 
+/// The first executable `program` in a folder of $PATH; "" when none.
+std::string findOnPath(const std::string &program);
 /// mosquitto: on PATH, else /usr/sbin/mosquitto; "" when neither.
 std::string findMosquitto();
 

@@ -169,15 +169,7 @@ std::string findCloudProgram() {
     fs::path beside = self.parent_path() / "cfm-cloud";
     if (access(beside.c_str(), X_OK) == 0) return beside;
   }
-  if (const char *path = std::getenv("PATH")) {
-    std::istringstream dirs(path);
-    std::string d;
-    while (std::getline(dirs, d, ':')) {
-      fs::path p = fs::path(d.empty() ? "." : d) / "cfm-cloud";
-      if (access(p.c_str(), X_OK) == 0) return p;
-    }
-  }
-  return "";
+  return findOnPath("cfm-cloud");
 }
 
 /// Starts `program <flag> config` (argv[0] `name`) in a session of its own, stdin from /dev/null,
