@@ -359,4 +359,37 @@ Result<AgentPresence> decodeAgentPresence(std::string_view payload) {
   return p;
 }
 
+std::string encodeAgentUserData(const AgentUserData &u) {
+  return dumpJson(json{{"v", kAgentProtocolVersion},
+                       {"cfm_agent",
+                        {{"broker", u.broker},
+                         {"password", u.password},
+                         {"key", u.keyHex},
+                         {"manager", u.manager},
+                         {"max_concurrent", u.maxConcurrent}}}});
+}
+
+Result<std::optional<AgentUserData>> decodeAgentUserData(std::string_view document) {
+  if (document.size() > kAgentMaxRequestBytes) return malformed("user data larger than the limit");
+  json j = json::parse(document.begin(), document.end(), nullptr, false);
+  if (j.is_discarded()) return Error{ErrorKind::Syntax, "the user data is not JSON"};
+  if (!j.is_object() || !j.contains("cfm_agent")) return std::optional<AgentUserData>();
+  const json &a = j["cfm_agent"];
+  if (!a.is_object()) return malformed("`cfm_agent` must be an object");
+  AgentUserData u;
+  CFM_CHECK(getString(a, "broker", u.broker));
+  CFM_CHECK(getString(a, "password", u.password));
+  CFM_CHECK(getString(a, "key", u.keyHex));
+  if (!isHex(u.keyHex, 64)) return malformed("`key` must be 64 hex digits");
+  if (a.contains("manager")) CFM_CHECK(getString(a, "manager", u.manager));
+  if (a.contains("max_concurrent")) {
+    int64_t n = 0;
+    CFM_CHECK(getInt(a, "max_concurrent", n));
+    if (n < 1 || n > kAgentMaxConcurrent)
+      return malformed("`max_concurrent` must be 1 to " + std::to_string(kAgentMaxConcurrent));
+    u.maxConcurrent = int(n);
+  }
+  return std::optional<AgentUserData>(std::move(u));
+}
+
 } // namespace cfm::net

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -136,5 +137,23 @@ struct AgentPresence {
 
 std::string encodeAgentPresence(const AgentPresence &p);
 Result<AgentPresence> decodeAgentPresence(std::string_view payload);
+
+// --- user data ----------------------------------------------------------------------------
+
+/// The user data's `cfm_agent` member: what the manager gives an agent at launch.
+struct AgentUserData {
+  std::string broker;    ///< "tcp://127.0.0.1:18830"
+  std::string password;  ///< the agent's broker password (hex)
+  std::string keyHex;    ///< 64 hex digits: the HMAC-SHA256 key
+  std::string manager;   ///< the manager's name
+  int maxConcurrent = 8; ///< commands at once; 1 to kAgentMaxConcurrent
+};
+constexpr int kAgentMaxConcurrent = 1024;
+
+/// The whole user data document `{"v":1,"cfm_agent":{...}}`.
+std::string encodeAgentUserData(const AgentUserData &u);
+/// Reads a user data document: nullopt when it is JSON without a `cfm_agent` member (an
+/// instance started without an agent); an error when it is not JSON or `cfm_agent` is malformed.
+Result<std::optional<AgentUserData>> decodeAgentUserData(std::string_view document);
 
 } // namespace cfm::net
