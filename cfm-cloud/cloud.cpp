@@ -324,8 +324,10 @@ struct Cloud::Impl {
     }
     std::string r = root(i.id);
     std::vector<std::string> env = {"CFM_INSTANCE_ID=" + i.id, "CFM_INSTANCE_ROOT=" + r,
-                                    "CFM_PRIVATE_ADDRESS=" + i.privateIp, "CFM_CLOUD=" + c.name,
-                                    "CFM_USER_DATA_FILE=" + r + "/user-data"};
+                                    "CFM_PRIVATE_ADDRESS=" + i.privateIp, "CFM_CLOUD=" + c.name};
+    // As EC2's metadata service has no user data for an instance launched without: no file.
+    std::error_code udErr;
+    if (fs::exists(r + "/user-data", udErr)) env.push_back("CFM_USER_DATA_FILE=" + r + "/user-data");
     std::vector<std::string> keep;
     for (char **e = environ; *e; ++e)
       if (std::string_view(*e).substr(0, 4) != "CFM_") keep.push_back(*e);
@@ -675,8 +677,10 @@ struct Cloud::Impl {
       std::error_code ec;
       fs::create_directories(root(i.id) + "/mnt/volumes", ec);
       fs::create_directories(root(i.id) + "/dev", ec);
-      if (auto r = base::replaceFileAtomically(root(i.id) + "/user-data", userData); !r)
-        return fail("InternalError", "cannot write the instance's user data");
+      fs::create_directories(root(i.id) + "/var/lib", ec); // where programs (cfm-agent) keep state
+      if (!userData.empty())                               // none given: no file (CFM_USER_DATA_FILE unset)
+        if (auto r = base::replaceFileAtomically(root(i.id) + "/user-data", userData); !r)
+          return fail("InternalError", "cannot write the instance's user data");
       order.push_back(i.id);
       for (auto &s : specs)
         if (s.resourceType == "instance")

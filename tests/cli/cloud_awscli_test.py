@@ -174,7 +174,7 @@ def run(cloud, env):
         except OSError:
             return None
 
-    check("TCP forwarded to the instance", b"user-data" in wait_for("the web instance", fetch))
+    check("TCP forwarded to the instance", b"console.log" in wait_for("the web instance", fetch))
     rc, out, _ = aws(cloud, env, "describe-addresses")
     check("describe-addresses", rc == 0 and out["Addresses"][0]["InstanceId"] == web, out)
     check("instance's public address", instances(cloud, env, "--instance-ids", web)[0][0].get(
