@@ -133,6 +133,45 @@ Result<UniqueFd> openBeneath(int dirfd, const std::string &rel, int flags) {
   return openBeneathWalk(dirfd, rel, flags);
 }
 
+Result<UniqueFd> openDirBeneathNoLinks(int dirfd, const std::string &rel, bool create, unsigned mode) {
+  if (!rel.empty() && rel[0] == '/') return Error{ErrorKind::Io, kLeaves};
+  std::vector<std::string> parts;
+  splitInto(rel, parts);
+  int first = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (first < 0) return Error{ErrorKind::Io, systemError(errno)};
+  UniqueFd cur(first);
+  for (const std::string &c : parts) {
+    if (c == "..") return Error{ErrorKind::Io, kLeaves};
+    if (create && ::mkdirat(cur.get(), c.c_str(), mode) != 0 && errno != EEXIST)
+      return Error{ErrorKind::Io, systemError(errno)};
+    long fd = -1;
+    int err = 0;
+    if (!gNoOpenat2.load(std::memory_order_relaxed)) {
+      struct open_how how;
+      std::memset(&how, 0, sizeof how);
+      how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW;
+      how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      for (int attempt = 0;; ++attempt) {
+        fd = syscall(SYS_openat2, cur.get(), c.c_str(), &how, sizeof how);
+        err = fd < 0 ? errno : 0;
+        if (fd >= 0 || err != EAGAIN || attempt >= 16) break;
+      }
+      if (fd < 0 && err == ENOSYS) gNoOpenat2.store(true, std::memory_order_relaxed);
+    }
+    if (gNoOpenat2.load(std::memory_order_relaxed)) {
+      fd = ::openat(cur.get(), c.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      err = fd < 0 ? errno : 0;
+    }
+    if (fd < 0) {
+      // A symbolic link where a directory must be: ELOOP (openat2 and O_NOFOLLOW both say so).
+      if (err == ELOOP || err == EXDEV) return Error{ErrorKind::Io, kLeaves};
+      return Error{ErrorKind::Io, systemError(err)};
+    }
+    cur = UniqueFd(static_cast<int>(fd));
+  }
+  return cur;
+}
+
 Result<UniqueFd> openBeneath(const std::string &dir, const std::string &rel, int flags) {
   int d = ::open(dir.empty() ? "." : dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (d < 0) return Error{ErrorKind::Io, "its directory cannot be opened: " + systemError(errno)};

@@ -1,4 +1,4 @@
-// paths.h — opening a file named by untrusted text (an OVF `href`, later the agent's put_file)
+// paths.h — opening a file named by untrusted text (an OVF `href`, the agent's put_file)
 // so that it can only be a file beneath a given directory (issue 12, "file disclosure").
 //
 // The rule, the same on every kernel: the relative path is resolved beneath the directory with
@@ -49,6 +49,17 @@ Result<UniqueFd> openBeneath(const std::string &dir, const std::string &rel, int
 /// The fallback walk alone (what openBeneath uses when the kernel has no openat2); public so
 /// that the tests check that both give the same answers.
 Result<UniqueFd> openBeneathWalk(int dirfd, const std::string &rel, int flags);
+
+/// Opens (creating what is missing, mode MODE before the umask) the directory REL beneath the
+/// open directory DIRFD, component by component, following NO symbolic link at all — not even
+/// one that stays beneath — and refusing `..` and an absolute REL: the directory a confined
+/// writer (the agent's put_file) writes into. Each step opens from the previous step's
+/// descriptor (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS where the kernel has it,
+/// openat with O_NOFOLLOW | O_DIRECTORY where not), so a directory swapped for a link while the
+/// walk runs is refused, not followed. REL "" or "." is DIRFD's directory itself. The result is
+/// opened O_RDONLY | O_DIRECTORY (usable with the *at calls and fsync). Refusals say "leaves its
+/// directory (...)" like openBeneath's.
+Result<UniqueFd> openDirBeneathNoLinks(int dirfd, const std::string &rel, bool create, unsigned mode = 0755);
 
 /// strerror(err) with its first letter in lower case, as CFM's messages are written.
 std::string systemError(int err);

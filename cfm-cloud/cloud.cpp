@@ -365,10 +365,14 @@ struct Cloud::Impl {
     j.argv = im->command;
     for (char **e = environ; *e; ++e)
       if (std::string_view(*e).substr(0, 4) != "CFM_") j.env.push_back(*e);
-    for (std::string e :
-         {"CFM_INSTANCE_ID=" + i.id, "CFM_INSTANCE_ROOT=" + j.root, "CFM_PRIVATE_ADDRESS=" + i.privateIp,
-          "CFM_CLOUD=" + c.name, "CFM_USER_DATA_FILE=" + j.root + "/user-data"})
+    for (std::string e : {"CFM_INSTANCE_ID=" + i.id, "CFM_INSTANCE_ROOT=" + j.root,
+                          "CFM_PRIVATE_ADDRESS=" + i.privateIp, "CFM_CLOUD=" + c.name})
       j.env.push_back(std::move(e));
+    // As EC2's metadata service has no user data for an instance launched without: no file and
+    // no CFM_USER_DATA_FILE (a restarted instance keeps the file it was launched with).
+    std::error_code udErr;
+    if (userData || fs::exists(j.root + "/user-data", udErr))
+      j.env.push_back("CFM_USER_DATA_FILE=" + j.root + "/user-data");
     if (userData) j.writeUserData = true, j.userData = *userData;
     i.launching = true;
     {
@@ -382,7 +386,7 @@ struct Cloud::Impl {
   /// its own process group), or why not.
   static Result<pid_t> startProcess(Job &j) {
     std::error_code ec;
-    fs::create_directories(j.root, ec);
+    fs::create_directories(j.root + "/var/lib", ec); // the root, and where programs keep state
     if (ec) return Error{ErrorKind::Io, "cannot make its root " + j.root + ": " + ec.message()};
     // the user data may hold the agent's credentials (docs/agent-protocol.md): the instance's
     // own, mode 0600; not flushed to disk, as the rest of a local instance's state
@@ -458,7 +462,7 @@ struct Cloud::Impl {
       }
       i.pgid = pid;
       if (i.state == State::Pending) i.sinceMs = now; // it boots from now
-      save(i); // the pgids file follows on the next tick
+      save(i);                                        // the pgids file follows on the next tick
     }
   }
 

@@ -116,6 +116,12 @@ CREATE TABLE vm_instance_volume (
   version INTEGER NOT NULL DEFAULT 1,
   UNIQUE (vm_instance_id, pos));
 )sql"},
+    {3, "the agent credentials of VM instances (docs/agent-protocol.md)", R"sql(
+CREATE TABLE vm_instance_agent (
+  instance_id TEXT PRIMARY KEY,
+  key_hex TEXT NOT NULL, password TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1);
+)sql"},
 };
 
 } // namespace

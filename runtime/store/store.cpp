@@ -515,6 +515,30 @@ Result<void> Store::removeSystem(std::string_view key) {
   return tx->commit();
 }
 
+Result<void> Store::saveAgentCredentials(std::string_view instanceId, const AgentCredentials &c) {
+  Stmt s =
+      CFM_TRY(db_->prepare("INSERT INTO vm_instance_agent (instance_id, key_hex, password) VALUES (?, ?, ?) "
+                           "ON CONFLICT (instance_id) DO UPDATE SET key_hex = excluded.key_hex, "
+                           "password = excluded.password, version = version + 1"));
+  s.bind(1, std::string(instanceId));
+  s.bind(2, c.keyHex);
+  s.bind(3, c.password);
+  return s.run();
+}
+
+Result<std::optional<Store::AgentCredentials>> Store::agentCredentials(std::string_view instanceId) {
+  Stmt s = CFM_TRY(db_->prepare("SELECT key_hex, password FROM vm_instance_agent WHERE instance_id = ?"));
+  s.bind(1, std::string(instanceId));
+  if (!CFM_TRY(s.step())) return std::optional<AgentCredentials>();
+  return std::optional<AgentCredentials>(AgentCredentials{s.text(0), s.text(1)});
+}
+
+Result<void> Store::removeAgentCredentials(std::string_view instanceId) {
+  Stmt s = CFM_TRY(db_->prepare("DELETE FROM vm_instance_agent WHERE instance_id = ?"));
+  s.bind(1, std::string(instanceId));
+  return s.run();
+}
+
 Result<void> Store::saveVmInstance(std::string_view key, const model::VMInstance &vm) {
   int64_t sysId = CFM_TRY(requireSystem(key));
   if (vm.id.empty()) return Error{ErrorKind::Store, "a VM instance needs an id"};

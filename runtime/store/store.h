@@ -100,6 +100,16 @@ public:
   /// versions go up when the value changes (set_property).
   Result<void> setProperty(std::string_view key, std::string_view id, std::string_view value);
 
+  /// The agent credentials of VM instance `instanceId` (docs/agent-protocol.md): the HMAC key
+  /// (64 hex) and the agent's broker password, kept from run_vm to terminate_vm. Secrets: never
+  /// logged or put in an error message.
+  struct AgentCredentials {
+    std::string keyHex, password;
+  };
+  Result<void> saveAgentCredentials(std::string_view instanceId, const AgentCredentials &c);
+  Result<std::optional<AgentCredentials>> agentCredentials(std::string_view instanceId);
+  Result<void> removeAgentCredentials(std::string_view instanceId);
+
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }
 

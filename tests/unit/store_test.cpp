@@ -228,7 +228,7 @@ INSERT INTO config_template (system_id, name, pos, element, path, text) VALUES (
   }
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(st->schemaVersion(), 2);
+  EXPECT_EQ(st->schemaVersion(), store::latestSchemaVersion());
   auto loaded = st->loadSystem("old");
   ASSERT_TRUE(loaded && *loaded) << (loaded ? "" : loaded.error().message);
   const model::BusinessSystem &m = **loaded;
@@ -249,8 +249,28 @@ TEST_F(StoreTest, NewerStoreIsRefused) {
   ASSERT_TRUE(open());
   auto old = store::Store::open(path_, 1);
   ASSERT_FALSE(old);
-  EXPECT_NE(old.error().message.find("the store's schema version is 2, newer than this program's 1"),
+  EXPECT_NE(old.error().message.find("the store's schema version is " +
+                                     std::to_string(store::latestSchemaVersion()) +
+                                     ", newer than this program's 1"),
             std::string::npos);
+}
+
+TEST_F(StoreTest, AgentCredentialsAreKeptPerVmUntilRemoved) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  auto none = st->agentCredentials("i-1");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(st->saveAgentCredentials("i-1", {"aa", "pw1"}));
+  ASSERT_TRUE(st->saveAgentCredentials("i-2", {"bb", "pw2"}));
+  ASSERT_TRUE(st->saveAgentCredentials("i-1", {"cc", "pw3"})); // replaced
+  auto one = st->agentCredentials("i-1");
+  ASSERT_TRUE(one && *one);
+  EXPECT_EQ((*one)->keyHex, "cc");
+  EXPECT_EQ((*one)->password, "pw3");
+  ASSERT_TRUE(st->removeAgentCredentials("i-1"));
+  EXPECT_FALSE(*st->agentCredentials("i-1"));
+  EXPECT_EQ((*st->agentCredentials("i-2"))->password, "pw2");
 }
 
 TEST_F(StoreTest, InstancesAndRemoval) {
