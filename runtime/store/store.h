@@ -110,6 +110,46 @@ public:
   Result<std::optional<AgentCredentials>> agentCredentials(std::string_view instanceId);
   Result<void> removeAgentCredentials(std::string_view instanceId);
 
+  // --- Cloud events (API.md "Cloud events"; store/events.cpp). Events are keyed by the system's
+  // id as text, not by a reference to its row, so that a manager keeps the events of a system
+  // whose configuration has not reached it yet. `cloud_event` is the history, in this manager's
+  // order of arrival (`id`); an event is there once per (system, source, seq). `event_outbox`
+  // lists the events this manager published that the broker has not acknowledged yet.
+  struct CloudEventRow {
+    int64_t id = 0; ///< this manager's arrival order (0 before it is stored)
+    std::string system, source, name;
+    std::string dataJson;                             ///< the `data` member's JSON text (`null` when none)
+    int64_t seq = 0, publishedAt = 0, receivedAt = 0; ///< times: Unix milliseconds
+  };
+  /// Appends an event SOURCE (this manager) publishes for SYSTEM: the next seq of (system,
+  /// source), into the history and the outbox in one transaction. Durable against the process's
+  /// death once it returns (WAL; an OS crash may lose the last commits: synchronous=NORMAL).
+  Result<CloudEventRow> publishEvent(std::string_view system, std::string_view source, std::string_view name,
+                                     std::string_view dataJson, int64_t nowMs);
+  /// Stores an event received from the federation unless (system, source, seq) is there: true
+  /// when it was new (EV.id is then its arrival order), false for a duplicate.
+  Result<bool> receiveEvent(CloudEventRow &ev);
+  /// The history after arrival order AFTERID, oldest first, at most LIMIT; SYSTEM and NAME
+  /// filter when not empty.
+  Result<std::vector<CloudEventRow>> eventsAfter(int64_t afterId, std::string_view system,
+                                                 std::string_view name, size_t limit);
+  /// The latest arrival order (0: no event yet).
+  Result<int64_t> lastEventId();
+  /// The events of one source for SYSTEM with FROMSEQ <= seq <= TOSEQ, by seq (to answer a
+  /// receiver that found a gap).
+  Result<std::vector<CloudEventRow>> eventsOfSource(std::string_view system, std::string_view source,
+                                                    int64_t fromSeq, int64_t toSeq);
+  /// The largest N such that events 1..N of (system, source) are all stored (0: not even the
+  /// first), and the highest seq stored; a receiver has a gap when they differ.
+  struct SeqState {
+    int64_t contiguous = 0, highest = 0;
+  };
+  Result<SeqState> seqState(std::string_view system, std::string_view source);
+  /// The outbox, oldest first, at most LIMIT; its size; an acknowledged event leaves it.
+  Result<std::vector<CloudEventRow>> outbox(size_t limit);
+  Result<int64_t> outboxSize();
+  Result<void> markSent(int64_t eventId);
+
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }
 
