@@ -99,7 +99,10 @@ Result<std::unique_ptr<Ec2Client>> Ec2Client::make(Options options, std::shared_
 Ec2Client::Ec2Client(Options options, std::shared_ptr<net::HttpClient> http, std::string host,
                      std::string path)
     : options_(std::move(options)), http_(std::move(http)), host_(std::move(host)), path_(std::move(path)),
-      rng_(std::random_device{}() | (uint64_t(std::random_device{}()) << 32) | 1) {}
+      rng_(std::random_device{}() | (uint64_t(std::random_device{}()) << 32) | 1),
+      waiters_(std::make_unique<InstanceWaiters>()) {}
+
+Ec2Client::~Ec2Client() = default;
 
 std::string Ec2Client::newClientToken() {
   static std::mutex mu;
@@ -420,57 +423,186 @@ Pause pauseBeforePoll(int64_t &delay, int64_t maxDelay, Deadline deadline) {
 
 } // namespace
 
+// The instance waiters of one client share one poll loop: the first waiting task polls for all
+// (the leader): one DescribeInstances per 200 instances, by an `instance-id` filter (so that an
+// id the cloud does not know yet, or no longer knows, does not fail the others as an
+// `InstanceId` list would), then wakes every waiter whose instance reached its state or a
+// hopeless one. When the leader's own wait ends (its instance is there, its deadline passed, its
+// task was cancelled) it offers the loop to the next waiter. A thousand VMs waited for cost a few
+// requests per poll instead of a thousand, and a poll comes every firstDelayMs while the states
+// change, backing off to maxDelayMs while nothing does. Everything here runs on the client's
+// scheduler thread; only the Completions that wake waiters are cross-thread objects.
+struct Ec2Client::InstanceWaiters {
+  struct Waiter {
+    std::string id, want, seen;
+    std::shared_ptr<sched::Completion> wake;
+    bool decided = false, leadOffered = false;
+    CallResult<net::ec2::Instance> result;
+  };
+  std::vector<std::shared_ptr<Waiter>> list;
+  bool polling = false;
+  bool changed = false; // a waiter came or was decided since the last poll
+};
+
+namespace {
+
+using Waiter = Ec2Client::InstanceWaiters::Waiter;
+
+/// Decides W with R (the leader wakes it afterwards).
+void decide(Waiter &w, CallResult<net::ec2::Instance> r) {
+  w.decided = true;
+  w.result = std::move(r);
+}
+
+/// Judges W against INSTANCE (nullptr: the cloud did not list it): decided or not.
+void judge(Waiter &w, net::ec2::Instance *instance) {
+  using R = CallResult<net::ec2::Instance>;
+  if (!instance) {
+    // Absent: a terminated instance the cloud has forgotten is terminated; an instance just
+    // started may not be listed yet (AWS is eventually consistent): polled again.
+    if (w.want == "terminated") {
+      R out;
+      out.value.instanceId = w.id;
+      out.value.state = {48, "terminated"};
+      decide(w, std::move(out));
+    }
+    return;
+  }
+  w.seen = instance->state.name;
+  if (w.seen == w.want) {
+    R out;
+    out.value = *instance;
+    decide(w, std::move(out));
+    return;
+  }
+  bool hopeless = w.want == "running" && (w.seen == "shutting-down" || w.seen == "terminated" ||
+                                          w.seen == "stopping" || w.seen == "stopped");
+  if (hopeless) {
+    std::string why = instance->stateReasonMessage.empty() ? instance->reason : instance->stateReasonMessage;
+    decide(w,
+           R::fail(cloudError("IncorrectInstanceState", "instance " + w.id + " is " + w.seen + ", not " +
+                                                            w.want + (why.empty() ? "" : " (" + why + ")"))));
+  }
+}
+
+} // namespace
+
+Ec2Client::PollEnd Ec2Client::pollInstances(Deadline deadline) {
+  InstanceWaiters &ws = *waiters_;
+  std::vector<std::string> ids;
+  for (auto &w : ws.list)
+    if (!w->decided && std::find(ids.begin(), ids.end(), w->id) == ids.end()) ids.push_back(w->id);
+  constexpr size_t kPerRequest = 200; // AWS takes up to 200 values in one filter
+  for (size_t at = 0; at < ids.size(); at += kPerRequest) {
+    std::vector<std::string> chunk(ids.begin() + at, ids.begin() + std::min(ids.size(), at + kPerRequest));
+    auto got = describeInstances({}, {net::Ec2Filter{"instance-id", chunk}}, deadline);
+    if (!got) {
+      const CallError &e = *got.error;
+      if (e.pending) return PollEnd::Cancelled;
+      if (e.kind == ErrKind::Timeout) return PollEnd::Deadline;
+      // A poll that stayed throttled or unanswered through its retries is tried again (each
+      // waiter's deadline bounds it); any other error is every waiter's of this chunk.
+      if (retryableCode(e.code) || e.code == kUnavailableCode) continue;
+      for (auto &w : ws.list)
+        if (!w->decided && std::find(chunk.begin(), chunk.end(), w->id) != chunk.end()) {
+          decide(*w, CallResult<net::ec2::Instance>::fail(e));
+          ws.changed = true;
+        }
+      continue;
+    }
+    for (auto &w : ws.list) {
+      if (w->decided || std::find(chunk.begin(), chunk.end(), w->id) == chunk.end()) continue;
+      net::ec2::Instance *found = nullptr;
+      for (net::ec2::Instance &i : got.value)
+        if (i.instanceId == w->id) found = &i;
+      judge(*w, found);
+      if (w->decided) ws.changed = true;
+    }
+  }
+  return PollEnd::Polled;
+}
+
+void Ec2Client::offerLead() {
+  for (auto &w : waiters_->list)
+    if (!w->decided) {
+      w->leadOffered = true;
+      w->wake->complete(true, "lead");
+      return;
+    }
+}
+
 CallResult<net::ec2::Instance> Ec2Client::waitInstance(std::string_view id, std::string_view want,
                                                        Deadline deadline) {
   using R = CallResult<net::ec2::Instance>;
+  InstanceWaiters &ws = *waiters_;
   const Clock::time_point start = Clock::now();
-  int64_t delay = options_.wait.firstDelayMs;
-  std::string seen;
-  const std::string what = "instance " + std::string(id);
+  auto self = std::make_shared<Waiter>();
+  self->id = std::string(id);
+  self->want = std::string(want);
+  self->wake = sched::Completion::create();
+  ws.list.push_back(self);
+  ws.changed = true;
+  auto timedOut = [&] {
+    return R::fail(waitTimedOut("instance " + self->id, want, self->seen, msBetween(start, Clock::now())));
+  };
+  // Leaves the list; passes the loop on when it was offered to this waiter too late.
+  auto leave = [&] {
+    ws.list.erase(std::find(ws.list.begin(), ws.list.end(), self));
+    if (self->leadOffered) offerLead();
+  };
   for (;;) {
-    auto got = describeInstances({std::string(id)}, {}, deadline);
-    if (!got) {
-      const CallError &e = *got.error;
-      if (e.pending || e.kind == ErrKind::Timeout) {
-        if (e.kind == ErrKind::Timeout)
-          return R::fail(waitTimedOut(what, want, seen, msBetween(start, Clock::now())));
-        return R::fail(e);
-      }
-      // Just after RunInstances, AWS may not know the id yet; a terminated instance may be gone.
-      // A poll that stayed throttled or unanswered through its retries is tried again: the
-      // deadline bounds the wait.
-      bool again = retryableCode(e.code) || e.code == kUnavailableCode;
-      if (e.code != "InvalidInstanceID.NotFound" && !again) return R::fail(e);
-      if (!again && want == "terminated") {
-        R out;
-        out.value.instanceId = std::string(id);
-        out.value.state = {48, "terminated"};
-        return out;
-      }
-    } else {
-      for (net::ec2::Instance &i : got.value)
-        if (i.instanceId == id) {
-          seen = i.state.name;
-          if (seen == want) {
-            R out;
-            out.value = std::move(i);
-            return out;
+    if (self->decided) {
+      leave();
+      return std::move(self->result);
+    }
+    if (!ws.polling || self->leadOffered) {
+      self->leadOffered = false;
+      ws.polling = true;
+      int64_t delay = options_.wait.firstDelayMs;
+      PollEnd end = PollEnd::Polled;
+      for (;;) {
+        ws.changed = false;
+        end = pollInstances(deadline);
+        // Wake the waiters decided by this poll (this one returns below).
+        for (auto &w : ws.list)
+          if (w->decided && w != self) w->wake->complete(true, "done");
+        if (end != PollEnd::Polled || self->decided) break;
+        delay = ws.changed ? options_.wait.firstDelayMs : std::min(delay * 2, options_.wait.maxDelayMs);
+        int64_t nap = delay;
+        if (deadline != noDeadline()) {
+          int64_t left = msBetween(Clock::now(), deadline);
+          if (left <= 0) {
+            end = PollEnd::Deadline;
+            break;
           }
-          bool hopeless = want == "running" && (seen == "shutting-down" || seen == "terminated" ||
-                                                seen == "stopping" || seen == "stopped");
-          if (hopeless) {
-            std::string why = i.stateReasonMessage.empty() ? i.reason : i.stateReasonMessage;
-            return R::fail(cloudError("IncorrectInstanceState", what + " is " + seen + ", not " +
-                                                                    std::string(want) +
-                                                                    (why.empty() ? "" : " (" + why + ")")));
-          }
+          nap = std::min(nap, left);
         }
+        if (!sched::sleep(nap)) {
+          end = PollEnd::Cancelled;
+          break;
+        }
+      }
+      ws.polling = false;
+      leave();
+      offerLead();
+      if (self->decided) return std::move(self->result);
+      if (end == PollEnd::Cancelled) return R::fail(pendingError());
+      return timedOut();
     }
-    switch (pauseBeforePoll(delay, options_.wait.maxDelayMs, deadline)) {
-    case Pause::Go: break;
-    case Pause::Deadline: return R::fail(waitTimedOut(what, want, seen, msBetween(start, Clock::now())));
-    case Pause::Cancelled: return R::fail(pendingError());
+    // Another task polls: sleep until it decides this waiter or offers it the loop.
+    bool ok = false;
+    std::string payload;
+    int64_t left = deadline == noDeadline() ? -1 : std::max<int64_t>(0, msBetween(Clock::now(), deadline));
+    if (!sched::await(*self->wake, left, ok, payload)) {
+      ErrorVal *e = rt::pendingError();
+      bool timeout = e && e->errKind->view() == "timeout";
+      if (timeout) clearError();
+      leave();
+      if (self->decided) return std::move(self->result);
+      if (!timeout) return R::fail(pendingError());
+      return timedOut();
     }
+    self->wake = sched::Completion::create();
   }
 }
 

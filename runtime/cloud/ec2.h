@@ -13,7 +13,8 @@
 // retry, so a retry never starts a second VM. The Describe calls follow NextToken to the end.
 // Waiters poll with backoff until an instance is running or terminated, or a volume is attached
 // or available; a poll that stays throttled or unanswered through its retries is polled again
-// until the waiter's deadline.
+// until the waiter's deadline. The instance waiters of one client share one poll loop (one
+// DescribeInstances for up to 200 waited instances, run by one of the waiting tasks).
 //
 // Errors are values (CallError), which the manager (manager.h) raises as runtime errors:
 //   kind "cloud", code = the EC2 code, message "<Code>: <EC2 message>" — the cloud refused;
@@ -156,6 +157,11 @@ public:
   /// A fresh ClientToken (random, 32 hex digits).
   static std::string newClientToken();
 
+  Ec2Client(const Ec2Client &) = delete;
+  Ec2Client &operator=(const Ec2Client &) = delete;
+  ~Ec2Client();
+  struct InstanceWaiters; // the shared poll loop of waitInstance* (ec2.cpp)
+
   ClientStats stats() const { return stats_; }
   const Options &options() const { return options_; }
 
@@ -165,6 +171,11 @@ private:
   bool exchange(const std::string &body, int64_t timeoutMs, net::HttpClient::Outcome &out, CallError &err);
   int64_t backoffMs(int retry);
   CallResult<net::ec2::Instance> waitInstance(std::string_view id, std::string_view want, Deadline deadline);
+  enum class PollEnd { Polled, Deadline, Cancelled };
+  /// One poll of every undecided instance waiter (ec2.cpp, "The instance waiters").
+  PollEnd pollInstances(Deadline deadline);
+  /// Offers the poll loop to the first undecided waiter.
+  void offerLead();
   CallResult<net::ec2::Volume> waitVolume(std::string_view volumeId, std::string_view instanceId,
                                           std::string_view want, Deadline deadline);
 
@@ -173,6 +184,7 @@ private:
   std::string host_, path_;
   uint64_t rng_;
   ClientStats stats_;
+  std::unique_ptr<InstanceWaiters> waiters_;
 };
 
 } // namespace cfm::rt::cloud

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -342,25 +343,38 @@ TEST(Ec2Driver, DescribeFollowsNextToken) {
             (std::vector<std::string>{"tag:cfm:system", "tag:cfm:system", "tag:cfm:system"}));
 }
 
+/// The instance ids a waiter's DescribeInstances asks for (its `instance-id` filter's values).
+std::vector<std::string> filteredIds(const net::Ec2Params &p) {
+  std::vector<std::string> ids;
+  if (!p.find("Filter.1.Name") || *p.find("Filter.1.Name") != "instance-id") return ids;
+  for (int i = 1; p.find("Filter.1.Value." + std::to_string(i)); ++i)
+    ids.push_back(*p.find("Filter.1.Value." + std::to_string(i)));
+  return ids;
+}
+
 TEST(Ec2Driver, WaitersPollUntilTheStateOrFailOrTimeOut) {
   ScriptedEc2 server;
   server.script = [](const net::Ec2Params &p, size_t) {
-    std::string id = *p.find("InstanceId.1");
+    std::vector<std::string> ids = filteredIds(p);
+    if (ids.size() != 1)
+      return ec2Error(400, "InvalidParameterValue", "one instance-id filter value expected");
+    const std::string &id = ids[0];
     static std::atomic<int> polls{0};
     if (id == "i-boot") {
       int n = polls++;
-      if (n == 0) return ec2Error(400, "InvalidInstanceID.NotFound", "not yet"); // AWS's eventual consistency
+      if (n == 0) return Answer{200, net::ec2::writeDescribeInstances("r", "000", {})}; // not listed yet
       return Answer{200, net::ec2::writeDescribeInstances(
                              "r", "000", {instance(id, n < 3 ? 0 : 16, n < 3 ? "pending" : "running")})};
     }
     if (id == "i-dead")
       return Answer{200, net::ec2::writeDescribeInstances("r", "000", {instance(id, 48, "terminated")})};
-    if (id == "i-gone") return ec2Error(400, "InvalidInstanceID.NotFound", "gone");
+    if (id == "i-gone") return Answer{200, net::ec2::writeDescribeInstances("r", "000", {})};
     if (id == "i-busy") {
       static std::atomic<int> busy{0};
       if (busy++ < 5) return ec2Error(503, "RequestLimitExceeded", "Request limit exceeded."); // past 2 tries
       return Answer{200, net::ec2::writeDescribeInstances("r", "000", {instance(id, 16, "running")})};
     }
+    if (id == "i-denied") return ec2Error(403, "UnauthorizedOperation", "not allowed");
     return Answer{200, net::ec2::writeDescribeInstances("r", "000", {instance(id, 0, "pending")})};
   };
   auto c = client(server.endpoint(), quick(2));
@@ -371,10 +385,14 @@ TEST(Ec2Driver, WaitersPollUntilTheStateOrFailOrTimeOut) {
     auto dead = c->waitInstanceRunning("i-dead", deadlineIn(60000));
     ASSERT_FALSE(dead.ok());
     EXPECT_EQ(dead.error->code, "IncorrectInstanceState");
-    auto gone = c->waitInstanceTerminated("i-gone", deadlineIn(60000));
+    auto gone = c->waitInstanceTerminated("i-gone", deadlineIn(60000)); // forgotten: terminated
     ASSERT_TRUE(gone.ok()) << gone.error->message;
+    EXPECT_EQ(gone.value.state.name, "terminated");
     auto busy = c->waitInstanceRunning("i-busy", deadlineIn(60000)); // throttled polls are polled again
     ASSERT_TRUE(busy.ok()) << busy.error->message;
+    auto denied = c->waitInstanceRunning("i-denied", deadlineIn(60000)); // other errors end the wait
+    ASSERT_FALSE(denied.ok());
+    EXPECT_EQ(denied.error->code, "UnauthorizedOperation");
     auto stuck = c->waitInstanceRunning("i-stuck", deadlineIn(150));
     ASSERT_FALSE(stuck.ok());
     EXPECT_EQ(stuck.error->kind, ErrKind::Timeout);
@@ -382,6 +400,85 @@ TEST(Ec2Driver, WaitersPollUntilTheStateOrFailOrTimeOut) {
               std::string::npos)
         << stuck.error->message;
   });
+}
+
+TEST(Ec2Driver, ConcurrentInstanceWaitersShareOnePollLoop) {
+  // 450 instances, each running from the third time it is polled: waited for by 450 tasks.
+  ScriptedEc2 server;
+  std::mutex mu;
+  std::map<std::string, int> polled;
+  size_t most = 0;
+  server.script = [&](const net::Ec2Params &p, size_t) {
+    std::vector<net::ec2::Instance> out;
+    std::lock_guard<std::mutex> g(mu);
+    std::vector<std::string> ids = filteredIds(p);
+    most = std::max(most, ids.size());
+    for (const std::string &id : ids) {
+      int n = ++polled[id];
+      out.push_back(instance(id, n >= 3 ? 16 : 0, n >= 3 ? "running" : "pending"));
+    }
+    return Answer{200, net::ec2::writeDescribeInstances("r", "000", out)};
+  };
+  auto c = client(server.endpoint(), quick(2));
+  constexpr int kVms = 450;
+  std::atomic<int> running{0};
+  inTask([&] {
+    for (int i = 0; i < kVms; ++i)
+      release(testing::spawnBody([&, i] {
+        auto up = c->waitInstanceRunning("i-" + std::to_string(i), deadlineIn(60000));
+        if (up.ok() && up.value.instanceId == "i-" + std::to_string(i) && up.value.state.name == "running")
+          ++running;
+      }));
+  });
+  EXPECT_EQ(running.load(), kVms);
+  EXPECT_EQ(most, 200u); // at most 200 ids in one request
+  // Three polls of three requests each (200 + 200 + 50) when all waiters came before the first;
+  // a few more when the loop started while the tasks were still being spawned. One request per
+  // instance per poll would be 1,350.
+  EXPECT_LE(server.requests(), 30u);
+  EXPECT_EQ(c->stats().calls, server.requests());
+}
+
+TEST(Ec2Driver, AWaiterThatEndsPassesThePollLoopOn) {
+  // i-slow runs from its 6th poll; the first waiter (on i-never) times out, then the second
+  // waiter (i-cancel) is cancelled while it polls: the third still gets its instance.
+  ScriptedEc2 server;
+  std::atomic<int> slowPolls{0};
+  server.script = [&](const net::Ec2Params &p, size_t) {
+    std::vector<net::ec2::Instance> out;
+    for (const std::string &id : filteredIds(p)) {
+      bool up = id == "i-slow" && ++slowPolls >= 6;
+      out.push_back(instance(id, up ? 16 : 0, up ? "running" : "pending"));
+    }
+    return Answer{200, net::ec2::writeDescribeInstances("r", "000", out)};
+  };
+  auto c = client(server.endpoint(), quick(2));
+  bool neverTimedOut = false, slowRan = false, cancelledSeen = false;
+  inTask([&] {
+    release(testing::spawnBody([&] {
+      auto r = c->waitInstanceRunning("i-never", deadlineIn(30));
+      neverTimedOut = !r.ok() && r.error->kind == ErrKind::Timeout;
+    }));
+    // A procedure whose scope holds the i-cancel waiter ends with an error: the scope cancels it.
+    release(testing::spawnBody([&] {
+      sched::openScope();
+      release(testing::spawnBody([&] {
+        auto r = c->waitInstanceRunning("i-cancel", deadlineIn(60000));
+        cancelledSeen = !r.ok() && r.error->pending;
+      }));
+      if (sched::sleep(60)) (void)raiseUser("stop"); // i-never has timed out: i-cancel polls
+      (void)sched::closeScope(true);
+      clearError();
+    }));
+    ASSERT_TRUE(sched::sleep(10)); // after the other two, so it is the last offered the loop
+    release(testing::spawnBody([&] {
+      auto r = c->waitInstanceRunning("i-slow", deadlineIn(60000));
+      slowRan = r.ok() && r.value.state.name == "running";
+    }));
+  });
+  EXPECT_TRUE(neverTimedOut);
+  EXPECT_TRUE(cancelledSeen);
+  EXPECT_TRUE(slowRan);
 }
 
 TEST(Ec2Driver, ManyCallsInFlightFromOneSchedulerThread) {
