@@ -184,10 +184,11 @@ enum class ApiType : uint8_t {
   StringMap,
   BusinessSystem,
   VMInstance,
-  CommandResult
+  CommandResult,
+  CloudEvent
 };
-/// The default of a map parameter: the empty map (the engines pass no map at all, a null
-/// reference, which the runtime's API functions read as empty).
+/// The default of a map or json parameter: the empty map, or json's null (the engines pass a
+/// null reference, which the runtime's API functions read as empty or null).
 struct EmptyDefault {};
 /// A parameter of an API function: required, or with a constant default (an int or a duration
 /// in ms, a string, or the empty map).

@@ -39,6 +39,9 @@ inline constexpr const char *kTypesPreludePath = "<types>";
 inline constexpr const char *kTypesPrelude = R"(record CommandResult {
   exit_code: int, stdout: string, stderr: string, truncated: bool, duration: duration
 }
+record CloudEvent {
+  system: string, name: string, data: json, source: string, seq: int, published_at: int
+}
 )";
 
 } // namespace cfm::frontend

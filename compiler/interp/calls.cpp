@@ -265,6 +265,12 @@ bool ApiNode::eval(Frame &f, Slot &out) {
     ok = model::apiRunAgentCommand(rec(0), str(1), v[2].i, static_cast<const Map *>(v[3].o), type, out);
     break;
   case B::PutFile: ok = model::apiPutFile(rec(0), str(1), str(2), str(3)); break;
+  case B::PublishCloudEvent:
+    ok = model::apiPublishCloudEvent(rec(0), str(1), static_cast<const Json *>(v[2].o));
+    break;
+  case B::WaitCloudEvent:
+    ok = model::apiWaitCloudEvent(rec(0), str(1), v[2].i, static_cast<const Json *>(v[3].o), type, out);
+    break;
   case B::None:
   case B::Print:
   case B::Str:

@@ -413,8 +413,8 @@ llvm::Value *Lowerer::apiCall(const ast::CallExpr *c, const std::vector<Value *>
   for (size_t i = 0; i < n; ++i) {
     if (c->boundArgs[i]) continue;
     const ast::ApiParam &p = sig.params[i];
-    if (p.defaultEmpty) { // the empty map: no map (a null reference, runtime/model/api.h)
-      types[i] = T_.map(T_.stringT, T_.stringT);
+    if (p.defaultEmpty) { // the empty map or json null: a null reference (runtime/model/api.h)
+      types[i] = p.type == ast::ApiType::Json ? T_.jsonT : T_.map(T_.stringT, T_.stringT);
       v[i] = llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_));
     } else {
       types[i] = p.defaultText ? T_.stringT : p.type == ast::ApiType::Int ? T_.intT : T_.durationT;
@@ -442,6 +442,12 @@ llvm::Value *Lowerer::apiCall(const ast::CallExpr *c, const std::vector<Value *>
     st = b_.CreateCall(abi("cfm_api_run_agent_command"), {v[0], v[1], v[2], v[3], typeDesc(c->type), out});
     break;
   case Builtin::PutFile: st = b_.CreateCall(abi("cfm_api_put_file"), {v[0], v[1], v[2], v[3]}); break;
+  case Builtin::PublishCloudEvent:
+    st = b_.CreateCall(abi("cfm_api_publish_cloud_event"), {v[0], v[1], v[2]});
+    break;
+  case Builtin::WaitCloudEvent:
+    st = b_.CreateCall(abi("cfm_api_wait_cloud_event"), {v[0], v[1], v[2], v[3], typeDesc(c->type), out});
+    break;
   case Builtin::None:
   case Builtin::Print:
   case Builtin::Str:

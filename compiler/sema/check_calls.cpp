@@ -83,6 +83,7 @@ const Type *Checker::apiCall(ast::CallExpr *e, const ast::ApiSignature &sig) {
     case ast::ApiType::BusinessSystem: return record("BusinessSystem");
     case ast::ApiType::VMInstance: return record("VMInstance");
     case ast::ApiType::CommandResult: return record("CommandResult");
+    case ast::ApiType::CloudEvent: return record("CloudEvent");
     }
     return tc_.errorT;
   };

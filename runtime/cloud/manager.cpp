@@ -87,7 +87,11 @@ Result<std::unique_ptr<CloudManager>> CloudManager::create(const ManagerConfig &
   std::shared_ptr<net::HttpClient> http = CFM_TRY(Ec2Client::sharedHttp());
   Ec2Client::Options o{config.endpoint, config.region, std::move(creds), retry, wait};
   std::unique_ptr<Ec2Client> client = CFM_TRY(Ec2Client::make(std::move(o), std::move(http)));
-  return std::unique_ptr<CloudManager>(new CloudManager(config, store, std::move(client)));
+  std::unique_ptr<CloudManager> m(new CloudManager(config, store, std::move(client)));
+  auto last = store.lastEventId();
+  if (!last) return last.takeError();
+  m->eventsStart_ = *last;
+  return m;
 }
 
 Result<std::optional<CloudManager::StoredVm>> CloudManager::findVm(std::string_view vmId) {

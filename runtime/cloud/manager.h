@@ -23,6 +23,12 @@
 // terminate_vm deletes the account and the credentials. run_agent_command and put_file go
 // through the agent client (runtime/agent/client.h), connected on first use. Without [broker]
 // they are the "agent" error `unreachable` ("... has no broker").
+//
+// Cloud events (events.cpp): publish_cloud_event writes the event into the store's history and
+// outbox in one transaction (Store::publishEvent; the federation sends the outbox);
+// wait_cloud_event reads the history from the run's start, keeps which events the run was given,
+// and sleeps on the scheduler until an event is stored (by the run or, through eventsArrived(),
+// by the federation) or the timeout passes.
 #pragma once
 
 #include "runtime/agent/client.h"
@@ -31,12 +37,17 @@
 #include "runtime/model/manager.h"
 #include "runtime/store/store.h"
 
+#include "runtime/sched/scheduler.h"
+
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cfm::rt::cloud {
 
@@ -74,6 +85,21 @@ public:
   bool putFile(std::string_view vmId, std::string_view path, std::string_view content,
                std::string_view mode) override;
 
+  // Cloud events (events.cpp; API.md "Cloud events"). The run's events are those the store
+  // gained after the manager was made (one CloudManager serves one run).
+  bool publishCloudEvent(std::string_view systemId, std::string_view name,
+                         std::string_view dataJson) override;
+  bool waitCloudEvent(std::string_view systemId, std::string_view name, int64_t timeoutMs,
+                      const std::function<bool(std::string_view)> &accept, CloudEvent &out) override;
+  /// Another part of the process (the federation node) stored new events: wakes the run's tasks
+  /// waiting in wait_cloud_event. Any thread.
+  void eventsArrived();
+  /// Called on the run's thread after each event the run publishes is in the outbox (the
+  /// federation sender's wake-up). Set before the run starts.
+  void setOnPublished(std::function<void()> f) { onPublished_ = std::move(f); }
+  /// Without a broker, publish_cloud_event fails (`not_connected`) once the outbox holds this many.
+  static constexpr int64_t kMaxOutboxWithoutBroker = 100000;
+
   Ec2Client &client() { return *client_; }
 
 private:
@@ -103,6 +129,15 @@ private:
   std::unique_ptr<Ec2Client> client_;
   std::mutex agentsMu_;
   std::unique_ptr<agent::AgentClient> agents_;
+
+  // Cloud events: the store's last event when the run began; per (system, name) the arrival
+  // order up to which every event was given to the run; those given beyond it; the tasks waiting.
+  int64_t eventsStart_ = 0;
+  std::map<std::pair<std::string, std::string>, int64_t> eventCursor_;
+  std::set<int64_t> eventsGiven_;
+  std::mutex eventsMu_;
+  std::vector<std::shared_ptr<sched::Completion>> eventWaiters_;
+  std::function<void()> onPublished_;
 };
 
 } // namespace cfm::rt::cloud

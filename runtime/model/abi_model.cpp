@@ -63,6 +63,13 @@ cfm_status cfm_api_put_file(const cfm_record *vm, const cfm_str *path, const cfm
                             const cfm_str *mode) {
   return status(cfm::model::apiPutFile(vm, path, content, mode));
 }
+cfm_status cfm_api_publish_cloud_event(const cfm_record *sys, const cfm_str *name, const cfm_json *data) {
+  return status(cfm::model::apiPublishCloudEvent(sys, name, data));
+}
+cfm_status cfm_api_wait_cloud_event(const cfm_record *sys, const cfm_str *name, int64_t timeoutMs,
+                                    const cfm_json *match, const cfm_type *resultType, cfm_slot *out) {
+  return status(cfm::model::apiWaitCloudEvent(sys, name, timeoutMs, match, resultType, *out));
+}
 
 void *cfm_abi_lookup(const char *name) {
   struct Entry {

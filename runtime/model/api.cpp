@@ -138,6 +138,70 @@ bool apiPutFile(const Record *vm, const Str *path, const Str *content, const Str
   return m && done(m->putFile(textField(vm, "id"), path->view(), content->view(), mode->view()));
 }
 
+namespace {
+
+/// API.md: an event's name is 1-64 of [a-z0-9_.-].
+bool checkEventName(const Str *name) {
+  std::string_view n = name->view();
+  bool ok = !n.empty() && n.size() <= 64;
+  for (char c : n)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-');
+  if (ok) return true;
+  return raise(ErrKind::Event, "invalid",
+               "invalid event name " + quote(n) + ": 1 to 64 of a-z, 0-9, `_`, `.` and `-`");
+}
+
+constexpr size_t kMaxEventData = 256 * 1024; // API.md: data of at most 256 KiB
+
+} // namespace
+
+bool apiPublishCloudEvent(const Record *sys, const Str *name, const Json *data) {
+  Manager *m = manager();
+  if (!m || !checkEventName(name)) return false;
+  std::string text;
+  if (data)
+    writeJson(text, data);
+  else
+    text = "null";
+  if (text.size() > kMaxEventData)
+    return raise(ErrKind::Event, "invalid",
+                 "event data of " + std::to_string(text.size()) +
+                     " bytes as JSON is over the limit of 256 KiB");
+  return done(m->publishCloudEvent(systemKey(sys), name->view(), text));
+}
+
+bool apiWaitCloudEvent(const Record *sys, const Str *name, int64_t timeoutMs, const Json *match,
+                       const TypeDesc *resultType, Slot &out) {
+  Manager *m = manager();
+  if (!m || !checkEventName(name)) return false;
+  if (match && match->j == Json::J::Null) match = nullptr;
+  if (match && match->j != Json::J::Object)
+    return raise(ErrKind::Event, "invalid", "`match` must be a JSON object (or null)");
+  // An event is taken when its data is an object with each of match's members, equal.
+  auto accept = [match](std::string_view dataJson) {
+    if (!match) return true;
+    Json *data = nullptr;
+    if (!parseJson(dataJson, data)) {
+      clearError();
+      return false;
+    }
+    bool ok = data->j == Json::J::Object;
+    for (size_t i = 0; ok && i < match->keys.size(); ++i) {
+      bool found = false;
+      for (size_t k = 0; k < data->keys.size() && !found; ++k)
+        if (data->keys[k]->view() == match->keys[i]->view())
+          found = jsonEqual(data->items[k], match->items[i]);
+      ok = found;
+    }
+    release(data);
+    return ok;
+  };
+  Manager::CloudEvent e;
+  if (!done(m->waitCloudEvent(systemKey(sys), name->view(), timeout(timeoutMs), accept, e))) return false;
+  out.o = toValue(e, resultType);
+  return true;
+}
+
 bool apiThisCloud(Slot &out) {
   Manager *m = manager();
   if (!m) return false;

@@ -45,5 +45,14 @@ bool apiRunAgentCommand(const rt::Record *vm, const rt::Str *command, int64_t ti
                         const rt::TypeDesc *resultType, rt::Slot &out);
 /// put_file(vm, path, content, mode).
 bool apiPutFile(const rt::Record *vm, const rt::Str *path, const rt::Str *content, const rt::Str *mode);
+/// publish_cloud_event(sys, name, data): `data` nullptr is json's null. The name (1-64 of
+/// [a-z0-9_.-]) and the data's size (at most 256 KiB as JSON text) are checked here: "event"
+/// error `invalid`.
+bool apiPublishCloudEvent(const rt::Record *sys, const rt::Str *name, const rt::Json *data);
+/// wait_cloud_event(sys, name, timeout, match): a CloudEvent, a record of `resultType`. `match`
+/// nullptr (or json's null) for none, else a JSON object whose members the event's data must
+/// have with equal values ("event" error `invalid` when it is not an object).
+bool apiWaitCloudEvent(const rt::Record *sys, const rt::Str *name, int64_t timeoutMs, const rt::Json *match,
+                       const rt::TypeDesc *resultType, rt::Slot &out);
 
 } // namespace cfm::model

@@ -1,8 +1,8 @@
 // manager.h — the procedure API's door to the manager a procedure runs in (API.md "Cloud"):
 // the engines call the API functions (run_vm, terminate_vm, attach_volume, associate_address,
 // reload, set_property, this_manager, this_cloud; run_agent_command and put_file of API.md
-// "Agents") through this interface, and the program that
-// runs them (cfmc with --manager/--config; later cfmd) installs the implementation, which lives
+// "Agents"; publish_cloud_event and wait_cloud_event of "Cloud events") through this interface, and the
+// program that runs them (cfmc with --manager/--config; later cfmd) installs the implementation, which lives
 // above the store (runtime/cloud: the EC2 driver, the manager's store). So the engines reach a
 // cloud without depending on the driver, the store or net/, as the ABI's model functions reach
 // templates through an argument.
@@ -17,6 +17,7 @@
 #include "runtime/model/model.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,24 @@ public:
   /// (octal text); a path leaving the root is the "agent" error `rejected`.
   virtual bool putFile(std::string_view vmId, std::string_view path, std::string_view content,
                        std::string_view mode) = 0;
+
+  /// A cloud event as a manager keeps it (API.md's CloudEvent; `dataJson` is the data's JSON text).
+  struct CloudEvent {
+    std::string system, name, dataJson, source;
+    int64_t seq = 0, publishedAt = 0; ///< published_at: Unix milliseconds
+  };
+  /// Publishes event `name` of system `systemId` with `dataJson` (checked by the caller: a valid
+  /// name, at most 256 KiB) to every manager following the system, this one included; returns
+  /// once the event is durable in this manager's outbox. Errors: "event" `not_connected`.
+  virtual bool publishCloudEvent(std::string_view systemId, std::string_view name,
+                                 std::string_view dataJson) = 0;
+  /// The next event named `name` of `systemId` that reached this manager after the run started,
+  /// that this run has not been given yet and whose data `accept` takes (called on the calling
+  /// task with the data's JSON text); waits at most timeoutMs for one ("timeout" error).
+  /// One Manager serves one run: the run's cursor is the manager's.
+  virtual bool waitCloudEvent(std::string_view systemId, std::string_view name, int64_t timeoutMs,
+                              const std::function<bool(std::string_view dataJson)> &accept,
+                              CloudEvent &out) = 0;
 };
 
 /// The manager of this process (nullptr: none). Set by the program before it runs a procedure.

@@ -175,6 +175,19 @@ Record *toValue(const Manager::CommandResult &r, const TypeDesc *resultType) {
   return f.done();
 }
 
+Record *toValue(const Manager::CloudEvent &e, const TypeDesc *resultType) {
+  Fields f(resultType);
+  f.str("system", e.system).str("name", e.name).str("source", e.source);
+  f.num("seq", e.seq).num("published_at", e.publishedAt);
+  Json *data = nullptr;
+  if (!parseJson(e.dataJson, data)) { // the store holds only JSON text: not reached
+    clearError();
+    data = jsonNull();
+  }
+  f.obj("data", data);
+  return f.done();
+}
+
 Record *toValue(const BusinessSystem &sys, const std::vector<BusinessSystemElementInstance> &elementInstances,
                 const std::vector<VMInstance> &vmInstances, const TypeDesc *sysType) {
   Fields f(sysType);

@@ -22,6 +22,9 @@ rt::Record *toValue(const BusinessSystem &sys,
 rt::Record *toValue(const VMInstance &vm, const rt::TypeDesc *vmType);
 /// The CommandResult record of `r` (a new reference); `resultType` is the program's CommandResult.
 rt::Record *toValue(const Manager::CommandResult &r, const rt::TypeDesc *resultType);
+/// The CloudEvent record of `e` (a new reference; its data parsed from JSON text, null when the
+/// text is not JSON); `resultType` is the program's CloudEvent.
+rt::Record *toValue(const Manager::CloudEvent &e, const rt::TypeDesc *resultType);
 
 /// A property's value as json: booleans, integers and reals by their OVF type, otherwise the text.
 rt::Json *propertyValue(const Property &p);

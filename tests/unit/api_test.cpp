@@ -134,6 +134,24 @@ public:
       return cfm::rt::raise(ErrKind::Agent, "rejected", "the path leaves the VM's file root");
     return true;
   }
+  bool publishCloudEvent(std::string_view systemId, std::string_view name,
+                         std::string_view dataJson) override {
+    log("publish " + std::string(systemId) + " " + std::string(name) + " " + std::string(dataJson));
+    return true;
+  }
+  /// Offers two events in turn: data {"n":1,"k":"a"} then {"n":2,"k":"b"}; the first `accept`
+  /// takes is the result, else the "timeout" error.
+  bool waitCloudEvent(std::string_view systemId, std::string_view name, int64_t timeoutMs,
+                      const std::function<bool(std::string_view)> &accept, CloudEvent &out) override {
+    log("wait " + std::string(systemId) + " " + std::string(name) + " " + std::to_string(timeoutMs));
+    const char *data[] = {R"({"n":1,"k":"a"})", R"({"n":2,"k":"b"})"};
+    for (int i = 0; i < 2; ++i)
+      if (accept(data[i])) {
+        out = CloudEvent{std::string(systemId), std::string(name), data[i], "b", i + 1, 1700000000000 + i};
+        return true;
+      }
+    return cfm::rt::raise(ErrKind::Timeout, "no event");
+  }
 
   std::vector<std::string> calls() {
     std::lock_guard<std::mutex> g(mu_);
@@ -297,6 +315,52 @@ TEST(Api, AgentCallsPassArgumentsAndConvertResults) {
                                      "put_file i-1 /../x 0644 1",
                                      "run_agent_command i-1 [sleep 10] 1000",
                                      "run_agent_command i-gone [true] 300000"};
+    EXPECT_EQ(calls, want);
+  }
+}
+
+TEST(Api, CloudEventCallsPassArgumentsAndConvertResults) {
+  std::string src =
+      std::string(kShop) +
+      "procedure main() {\n"
+      "  publish_cloud_event(shop(), \"scale_out\", parse_json(\"{\\\"n\\\": 3}\"));\n"
+      "  publish_cloud_event(name: \"ping\", sys: shop());\n"
+      "  let e = wait_cloud_event(shop(), \"done\");\n"
+      "  print(e);\n"
+      "  print(e.data[\"k\"].as_string());\n"
+      "  let m = wait_cloud_event(shop(), \"done\", 5s, match: parse_json(\"{\\\"k\\\": \\\"b\\\"}\"));\n"
+      "  print(\"${m.seq} ${m.source}\");\n"
+      "  try { wait_cloud_event(shop(), \"done\", match: parse_json(\"{\\\"k\\\": \\\"z\\\"}\")); }\n"
+      "  catch e { print(e.kind); }\n"
+      "  try { publish_cloud_event(shop(), \"Bad Name\"); } catch e { print(\"${e.kind} ${e.code}\"); }\n"
+      "  try { publish_cloud_event(shop(), \"\"); } catch e { print(\"${e.kind} ${e.code}\"); }\n"
+      "  try { wait_cloud_event(shop(), \"x\", match: parse_json(\"[1]\")); }\n"
+      "  catch e { print(\"${e.kind} ${e.code}\"); }\n"
+      "  var big = \"\";\n"
+      "  for i in 0..300 { big = big + \"x\"; }\n"
+      "  var huge = \"\";\n"
+      "  for i in 0..900 { huge = huge + big; }\n"
+      "  try { publish_cloud_event(shop(), \"big\", parse_json(to_json(huge))); }\n"
+      "  catch e { print(\"${e.kind} ${e.code}\"); }\n"
+      "}\n";
+  const char *expected =
+      "CloudEvent { system: \"sys-1\", name: \"done\", data: {\"n\":1,\"k\":\"a\"}, source: "
+      "\"b\", seq: 1, published_at: 1700000000000 }\n"
+      "a\n"
+      "2 b\n"
+      "timeout\n"
+      "event invalid\n"
+      "event invalid\n"
+      "event invalid\n"
+      "event invalid\n";
+  for (const char *engine : {"interp", "jit"}) {
+    SCOPED_TRACE(engine);
+    auto [o, calls] = runManaged(engine, src, 1);
+    EXPECT_EQ(o.status, 0) << o.err;
+    EXPECT_EQ(o.out, expected);
+    std::vector<std::string> want = {"publish sys-1 scale_out {\"n\":3}", "publish sys-1 ping null",
+                                     "wait sys-1 done 600000", "wait sys-1 done 5000",
+                                     "wait sys-1 done 600000"};
     EXPECT_EQ(calls, want);
   }
 }

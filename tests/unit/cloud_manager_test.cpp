@@ -435,3 +435,74 @@ TEST(CloudManager, ElementInstanceIndexesAreTakenOnceAcrossConnections) {
 
 } // namespace
 } // namespace cfm::rt::cloud
+
+namespace cfm::rt::cloud {
+namespace {
+
+/// wait_cloud_event with `match` {"k": k} (k < 0: none) through the manager's predicate.
+bool waitFor(CloudManager &m, const std::string &name, int64_t timeoutMs, int k,
+             model::Manager::CloudEvent &out) {
+  std::string want = "\"k\":" + std::to_string(k);
+  return m.waitCloudEvent(
+      "sys-1", name, timeoutMs,
+      [&](std::string_view data) { return k < 0 || data.find(want) != std::string_view::npos; }, out);
+}
+
+TEST(CloudManager, CloudEventsOfTheRunAreGivenOnceInOrder) {
+  Offline o;
+  ASSERT_TRUE(o.mgr);
+  // Stored before the run (a manager serves one run): never given to it.
+  ASSERT_TRUE(o.files.store->publishEvent("sys-1", "old", "step", R"({"k":0})", 1));
+  auto config = readManagerConfig((o.files.dir / "manager.toml").string());
+  ASSERT_TRUE(config);
+  auto run = CloudManager::create(*config, *o.files.store);
+  ASSERT_TRUE(run) << run.error().describe();
+  CloudManager &m = **run;
+  int published = 0;
+  m.setOnPublished([&] { ++published; });
+  std::vector<std::string> got;
+  inTask([&] {
+    for (int k = 1; k <= 3; ++k)
+      ASSERT_TRUE(m.publishCloudEvent("sys-1", "step", "{\"k\":" + std::to_string(k) + "}"))
+          << takeRaised().message;
+    model::Manager::CloudEvent e;
+    // match takes k=2 first; the others stay for waits without match, in order.
+    ASSERT_TRUE(waitFor(m, "step", 1000, 2, e)) << takeRaised().message;
+    got.push_back(e.dataJson);
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(waitFor(m, "step", 1000, -1, e)) << takeRaised().message;
+      got.push_back(e.dataJson + " " + e.source + " " + std::to_string(e.seq));
+    }
+    EXPECT_FALSE(waitFor(m, "step", 50, -1, e)); // every one given: the old one is not the run's
+    EXPECT_EQ(takeRaised().kind, "timeout");
+  });
+  EXPECT_EQ(published, 3);
+  std::vector<std::string> want = {R"({"k":2})", R"({"k":1} m 1)", R"({"k":3} m 3)"};
+  EXPECT_EQ(got, want);
+}
+
+TEST(CloudManager, AWaitIsWokenByAnEventStoredByAnotherThread) {
+  Offline o;
+  ASSERT_TRUE(o.mgr);
+  auto other = store::Store::open((o.files.dir / "store.db").string()); // the federation's connection
+  ASSERT_TRUE(other);
+  std::thread receiver;
+  model::Manager::CloudEvent e;
+  bool ok = false;
+  inTask([&] {
+    receiver = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      store::Store::CloudEventRow row{0, "sys-1", "b", "done", R"({"k":7})", 1, 5, 6};
+      ASSERT_TRUE(*(*other)->receiveEvent(row));
+      o.mgr->eventsArrived();
+    });
+    ok = waitFor(*o.mgr, "done", 60000, 7, e); // a minute: only the wake-up ends it early
+  });
+  receiver.join();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(e.source, "b");
+  EXPECT_EQ(e.dataJson, R"({"k":7})");
+}
+
+} // namespace
+} // namespace cfm::rt::cloud
