@@ -19,7 +19,7 @@ bool sameFile(const std::string &a, const std::string &b) {
          sa.st_ino == sb.st_ino;
 }
 
-Result<void> replaceFileAtomically(const std::string &path, std::string_view text) {
+Result<void> replaceFileAtomically(const std::string &path, std::string_view text, const AtomicWrite &how) {
   if (path.empty()) return Error{ErrorKind::Io, systemError(ENOENT)};
   // Through a symbolic link, the file it points to is the one replaced.
   std::string target = path;
@@ -34,7 +34,9 @@ Result<void> replaceFileAtomically(const std::string &path, std::string_view tex
   struct stat st;
   if (::stat(target.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) return Error{ErrorKind::Io, "is not a regular file"};
-    mode = st.st_mode & 07777;
+    mode = how.mode >= 0 ? mode_t(how.mode) : st.st_mode & 07777;
+  } else if (how.mode >= 0) {
+    mode = mode_t(how.mode);
   } else {
     mode_t mask = ::umask(0);
     ::umask(mask);
@@ -61,10 +63,11 @@ Result<void> replaceFileAtomically(const std::string &path, std::string_view tex
     done += static_cast<size_t>(n);
   }
   if (::fchmod(fd, mode) != 0) return failed("cannot set its mode: ");
-  if (::fsync(fd) != 0) return failed("cannot write: ");
+  if (how.durable && ::fsync(fd) != 0) return failed("cannot write: ");
   if (::close(file.release()) != 0) return failed("cannot write: ");
   if (::rename(tmp.c_str(), target.c_str()) != 0) return failed("cannot replace it: ");
   // The rename itself is durable once the directory is.
+  if (!how.durable) return success();
   if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
     (void)::fsync(d);
     ::close(d);

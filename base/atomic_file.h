@@ -15,9 +15,19 @@
 
 namespace cfm::base {
 
+/// How replaceFileAtomically writes: `durable` flushes the file and its directory to disk (the
+/// default; off for files that need only survive a crash of the process, not of the machine,
+/// such as a local cloud's per-instance files); `mode`, when not -1, is the new file's mode
+/// (else the replaced file's, or 0666 less the umask).
+struct AtomicWrite {
+  bool durable = true;
+  int mode = -1;
+};
+
 /// Replaces (or creates) the file at PATH with TEXT, atomically. Errors, without the path for the
 /// caller to frame, in lower case: the system's reason.
-Result<void> replaceFileAtomically(const std::string &path, std::string_view text);
+Result<void> replaceFileAtomically(const std::string &path, std::string_view text,
+                                   const AtomicWrite &how = {});
 
 /// True when A and B exist and are the same file (device and inode, links followed).
 bool sameFile(const std::string &a, const std::string &b);

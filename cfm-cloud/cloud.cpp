@@ -16,14 +16,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
+#include <unordered_map>
 
 namespace cfm::cloud {
 
@@ -131,8 +135,10 @@ struct Inst {
   std::string id, reservation, image, type, zone, privateIp, clientToken, reason, reasonCode, reasonMsg;
   State state = State::Pending;
   int64_t launchMs = 0, sinceMs = 0, killAtMs = 0, vcpus = 1;
+  int64_t seq = 0; // its place in the launch order (Impl::order)
   int pgid = 0, launchIndex = 0;
   bool reboot = false;
+  bool launching = false; // its process is being started (Impl::launch); pgid is 0 until then
 };
 
 struct Vol {
@@ -151,8 +157,9 @@ struct Cloud::Impl {
   std::function<void(const std::string &)> log;
   std::unique_ptr<sql::Db> db;
   std::mutex mu;
-  std::map<std::string, Inst> insts; // by id
-  std::vector<std::string> order;    // instance ids in launch order
+  std::unordered_map<std::string, Inst> insts; // by id (their order: `order`)
+  std::vector<std::string> order;              // instance ids in launch order
+  std::vector<Inst *> byOrder;                 // the same instances (nodes of `insts` do not move)
   std::map<std::string, Vol> vols;
   std::map<std::string, Addr> addrs; // by allocation id
   std::map<std::string, std::map<std::string, std::string>> tags;
@@ -162,6 +169,8 @@ struct Cloud::Impl {
   Forwarder forwarder;
   std::string pgidsWritten;
   std::set<int> children; // the process groups this cfm-cloud started (the others were adopted)
+  static constexpr int64_t kSteadyCheckMs = 250;
+  int64_t lastFullScanMs = 0;
 
   std::string ownerId() const {
     char b[16];
@@ -207,12 +216,21 @@ struct Cloud::Impl {
   void check(Result<void> r) {
     if (!r) log("state: " + r.error().message);
   }
+  /// The writes of one request or one tick in one transaction (a thousand RunInstances write
+  /// each instance, its tags and its token: one commit each, not six). Taken under `mu`.
+  struct Batch {
+    Impl &impl;
+    bool open;
+    explicit Batch(Impl &i) : impl(i), open(bool(i.db->exec("BEGIN"))) {}
+    ~Batch() {
+      if (open) impl.check(impl.db->exec("COMMIT"));
+    }
+  };
   void save(const Inst &i) {
-    auto seq = std::find(order.begin(), order.end(), i.id) - order.begin();
     check(exec("INSERT OR REPLACE INTO instances VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-               {i.id, int64_t(seq), i.reservation, i.image, i.type, i.zone, i.privateIp, i.clientToken,
-                i.reason, i.reasonCode, i.reasonMsg, int64_t(i.state), i.launchMs, i.sinceMs, i.vcpus,
-                int64_t(i.pgid), int64_t(i.launchIndex)}));
+               {i.id, i.seq, i.reservation, i.image, i.type, i.zone, i.privateIp, i.clientToken, i.reason,
+                i.reasonCode, i.reasonMsg, int64_t(i.state), i.launchMs, i.sinceMs, i.vcpus, int64_t(i.pgid),
+                int64_t(i.launchIndex)}));
   }
   void save(const Vol &v) {
     check(exec("INSERT OR REPLACE INTO volumes VALUES(?,?,?,?,?,?,?)",
@@ -248,8 +266,9 @@ struct Cloud::Impl {
         i.privateIp = s.text(5), i.clientToken = s.text(6), i.reason = s.text(7), i.reasonCode = s.text(8);
         i.reasonMsg = s.text(9), i.state = State(s.i64(10)), i.launchMs = s.i64(11), i.sinceMs = s.i64(12);
         i.vcpus = s.i64(13), i.pgid = int(s.i64(14)), i.launchIndex = int(s.i64(15));
+        i.seq = int64_t(order.size());
         order.push_back(i.id);
-        insts[i.id] = i;
+        byOrder.push_back(&(insts[i.id] = i));
       }
     }
     {
@@ -314,32 +333,77 @@ struct Cloud::Impl {
     return false;
   }
 
-  void spawn(Inst &i) {
+  // ---- starting instances' processes, off the lock ------------------------------------------
+  // posix_spawn returns once the child has exec'd (milliseconds on a loaded machine, with the
+  // instance's root and console to make first): under `mu`, a thousand RunInstances would wait
+  // for each other's processes. So RunInstances records the instance (pending, `launching`) and
+  // queues a job; kLaunchers threads make the root, write the user data and start the process,
+  // then record its group under `mu`. An instance stopped or terminated meanwhile has its new
+  // process killed at once.
+  struct Job {
+    std::string id, root, userData;
+    bool writeUserData = false;
+    std::vector<std::string> argv, env;
+  };
+  static constexpr int kLaunchers = 4;
+  std::mutex launchMu; // guards jobs and launchStop (taken after mu, never before)
+  std::condition_variable launchCv;
+  std::deque<Job> jobs;
+  bool launchStop = false;
+  std::vector<std::thread> launchers;
+
+  /// Queues the start of I's process (under mu); USER_DATA, when given, is written first.
+  void launch(Inst &i, const std::string *userData = nullptr) {
+    i.pgid = 0;
     const Image *im = nullptr;
     for (const Image &x : c.images)
       if (x.id == i.image) im = &x;
-    if (!im) {
-      i.pgid = 0;
-      return;
-    }
-    std::string r = root(i.id);
-    std::vector<std::string> env = {"CFM_INSTANCE_ID=" + i.id, "CFM_INSTANCE_ROOT=" + r,
-                                    "CFM_PRIVATE_ADDRESS=" + i.privateIp, "CFM_CLOUD=" + c.name,
-                                    "CFM_USER_DATA_FILE=" + r + "/user-data"};
-    std::vector<std::string> keep;
+    if (!im) return; // the next tick ends it
+    Job j;
+    j.id = i.id;
+    j.root = root(i.id);
+    j.argv = im->command;
     for (char **e = environ; *e; ++e)
-      if (std::string_view(*e).substr(0, 4) != "CFM_") keep.push_back(*e);
-    for (auto &e : env) keep.push_back(e);
+      if (std::string_view(*e).substr(0, 4) != "CFM_") j.env.push_back(*e);
+    for (std::string e : {"CFM_INSTANCE_ID=" + i.id, "CFM_INSTANCE_ROOT=" + j.root,
+                          "CFM_PRIVATE_ADDRESS=" + i.privateIp, "CFM_CLOUD=" + c.name})
+      j.env.push_back(std::move(e));
+    // As EC2's metadata service has no user data for an instance launched without: no file and
+    // no CFM_USER_DATA_FILE (a restarted instance keeps the file it was launched with).
+    std::error_code udErr;
+    if (userData || fs::exists(j.root + "/user-data", udErr))
+      j.env.push_back("CFM_USER_DATA_FILE=" + j.root + "/user-data");
+    if (userData) j.writeUserData = true, j.userData = *userData;
+    i.launching = true;
+    {
+      std::lock_guard l(launchMu);
+      jobs.push_back(std::move(j));
+    }
+    launchCv.notify_one();
+  }
+
+  /// Makes J's root, writes its user data, starts its process: the process's id (the leader of
+  /// its own process group), or why not.
+  static Result<pid_t> startProcess(Job &j) {
+    std::error_code ec;
+    fs::create_directories(j.root + "/var/lib", ec); // the root, and where programs keep state
+    if (ec) return Error{ErrorKind::Io, "cannot make its root " + j.root + ": " + ec.message()};
+    // the user data may hold the agent's credentials (docs/agent-protocol.md): the instance's
+    // own, mode 0600; not flushed to disk, as the rest of a local instance's state
+    if (j.writeUserData)
+      if (auto r = base::replaceFileAtomically(j.root + "/user-data", j.userData,
+                                               {.durable = false, .mode = 0600});
+          !r)
+        return Error{ErrorKind::Io, "cannot write its user data: " + r.error().message};
     std::vector<char *> envp, argv;
-    for (auto &e : keep) envp.push_back(e.data());
+    for (auto &e : j.env) envp.push_back(e.data());
     envp.push_back(nullptr);
-    std::vector<std::string> args = im->command;
-    for (auto &a : args) argv.push_back(a.data());
+    for (auto &a : j.argv) argv.push_back(a.data());
     argv.push_back(nullptr);
-    std::string console = r + "/console.log";
+    std::string console = j.root + "/console.log";
     // posix_spawn (glibc: a vfork-style clone, so no copy of this many-threaded server's page
-    // tables under the lock) in a new session, so the instance's process group exists before
-    // spawn returns, and a command that cannot be run is reported here.
+    // tables) in a new session, so the instance's process group exists before spawn returns,
+    // and a command that cannot be run is reported here.
     posix_spawnattr_t attr;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_init(&attr);
@@ -351,7 +415,7 @@ struct Cloud::Impl {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &pipeOnly);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawn_file_actions_addchdir_np(&fa, r.c_str());
+    posix_spawn_file_actions_addchdir_np(&fa, j.root.c_str());
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, console.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
@@ -360,13 +424,66 @@ struct Cloud::Impl {
     int err = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    if (err != 0) {
-      log("instance " + i.id + ": cannot run " + args[0] + ": " + std::strerror(err));
-      pid = -1;
-    }
-    i.pgid = pid > 0 ? pid : 0;
-    if (pid > 0) children.insert(pid);
+    if (err != 0) return Error{ErrorKind::Io, "cannot run " + j.argv[0] + ": " + std::strerror(err)};
+    return pid;
   }
+
+  void launcherLoop() {
+    for (;;) {
+      Job j;
+      {
+        std::unique_lock l(launchMu);
+        launchCv.wait(l, [&] { return launchStop || !jobs.empty(); });
+        if (launchStop) return;
+        j = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      auto started = startProcess(j);
+      pid_t pid = started ? *started : 0;
+      std::lock_guard lock(mu);
+      Batch batch(*this);
+      if (pid > 0) children.insert(pid); // reaped by advance() whatever happens next
+      auto it = insts.find(j.id);
+      if (it == insts.end() || (it->second.state != State::Pending && it->second.state != State::Running)) {
+        if (pid > 0) kill(-pid, SIGKILL); // stopped or terminated while it was being started
+        if (it != insts.end()) it->second.launching = false;
+        continue;
+      }
+      Inst &i = it->second;
+      i.launching = false;
+      int64_t now = nowMs();
+      if (!started) {
+        log("instance " + i.id + ": " + started.error().message);
+        i.reason = "Instance failed to start (" + isoTime(now) + ")";
+        i.reasonCode = "Server.InternalError";
+        i.reasonMsg = "Server.InternalError: " + started.error().message;
+        endInstance(i, now);
+        continue;
+      }
+      i.pgid = pid;
+      if (i.state == State::Pending) i.sinceMs = now; // it boots from now
+      save(i);                                        // the pgids file follows on the next tick
+    }
+  }
+
+  void startLaunchers() {
+    for (int k = 0; k < kLaunchers; ++k) launchers.emplace_back([this] { launcherLoop(); });
+  }
+
+  /// Stops the launchers; jobs not started are dropped (their instances stay pending without a
+  /// process, and a restarted cfm-cloud ends them as it ends any instance whose processes are gone).
+  void stopLaunchers() {
+    {
+      std::lock_guard l(launchMu);
+      launchStop = true;
+    }
+    launchCv.notify_all();
+    for (std::thread &t : launchers)
+      if (t.joinable()) t.join();
+    launchers.clear();
+  }
+
+  ~Impl() { stopLaunchers(); }
 
   void signalGroup(Inst &i, int sig) {
     if (i.pgid > 0) kill(-i.pgid, sig);
@@ -374,12 +491,11 @@ struct Cloud::Impl {
 
   void writePgids() {
     std::string text;
-    for (const std::string &id : order) {
-      const Inst &i = insts[id];
-      if (i.pgid > 0) text += std::to_string(i.pgid) + "\n";
-    }
+    for (const Inst *i : byOrder)
+      if (i->pgid > 0) text += std::to_string(i->pgid) + "\n";
     if (text == pgidsWritten) return;
-    if (auto r = base::replaceFileAtomically(c.stateDir + "/pgids", text); !r)
+    // not flushed to disk: it must outlive a killed cfm-cloud (the page cache does), not the machine
+    if (auto r = base::replaceFileAtomically(c.stateDir + "/pgids", text, {.durable = false}); !r)
       log("pgids: " + r.error().message);
     else
       pgidsWritten = text;
@@ -437,15 +553,24 @@ struct Cloud::Impl {
       // longer this process's child, and groupAlive looks at /proc)
       children.erase(pid);
     }
-    for (const std::string &id : order) {
-      Inst &i = insts[id];
+    // Instances in a steady state (running, stopped, terminated) are looked at every
+    // kSteadyCheckMs, those on their way somewhere on every tick: with a thousand instances, a
+    // liveness probe of each on every 20 ms tick would cost more than serving requests.
+    bool full = now >= lastFullScanMs + kSteadyCheckMs;
+    if (full) lastFullScanMs = now;
+    for (Inst *each : byOrder) {
+      Inst &i = *each;
+      if (i.launching) continue; // the launcher records it when its process is there
+      bool steady = (i.state == State::Running && !i.reboot) || i.state == State::Stopped ||
+                    i.state == State::Terminated;
+      if (steady && !full) continue;
       bool alive = groupAlive(i.pgid, children.count(i.pgid) > 0);
       switch (i.state) {
       case State::Pending:
       case State::Running:
         if (i.reboot && !alive) {
           i.reboot = false;
-          spawn(i);
+          launch(i);
           save(i);
         } else if (!alive) {
           i.pgid = 0;
@@ -672,11 +797,7 @@ struct Cloud::Impl {
       i.privateIp = "127." + std::to_string(c.index) + "." + std::to_string(1 + seq / 254) + "." +
                     std::to_string(1 + seq % 254);
       i.launchMs = i.sinceMs = now, i.vcpus = it->vcpus, i.launchIndex = int(n);
-      std::error_code ec;
-      fs::create_directories(root(i.id) + "/mnt/volumes", ec);
-      fs::create_directories(root(i.id) + "/dev", ec);
-      if (auto r = base::replaceFileAtomically(root(i.id) + "/user-data", userData); !r)
-        return fail("InternalError", "cannot write the instance's user data");
+      i.seq = seq;
       order.push_back(i.id);
       for (auto &s : specs)
         if (s.resourceType == "instance")
@@ -684,9 +805,11 @@ struct Cloud::Impl {
             tags[i.id][t.key] = t.value;
             saveTag(i.id, t.key, &t.value);
           }
-      spawn(i);
-      insts[i.id] = i;
-      save(i);
+      // its root (mnt/volumes/ and dev/ come when a volume is attached), user data and process
+      // are made by the launcher
+      byOrder.push_back(&(insts[i.id] = i));
+      launch(*byOrder.back(), userData.empty() ? nullptr : &userData);
+      save(*byOrder.back());
       log("instance " + i.id + " pending at " + i.privateIp);
       out.push_back(view(i));
     }
@@ -745,11 +868,19 @@ struct Cloud::Impl {
                             "client-token"});
     if (auto *f = std::get_if<Fail>(&fr)) return *f;
     auto &filters = std::get<std::vector<net::Ec2Filter>>(fr);
-    std::vector<ec2::Instance> all;
-    for (const std::string &id : order) {
-      if (!ids.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) continue;
-      if (matches(filterable(insts[id]), filters)) all.push_back(view(insts[id]));
+    // the instances asked for (each once), else all, in launch order
+    std::vector<const Inst *> chosen;
+    if (ids.empty()) {
+      for (const std::string &id : order) chosen.push_back(&insts[id]);
+    } else {
+      for (const std::string &id : ids)
+        if (auto it = insts.find(id); it != insts.end()) chosen.push_back(&it->second);
+      std::sort(chosen.begin(), chosen.end(), [](const Inst *a, const Inst *b) { return a->seq < b->seq; });
+      chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
     }
+    std::vector<ec2::Instance> all;
+    for (const Inst *i : chosen)
+      if (matches(filterable(*i), filters)) all.push_back(view(*i));
     auto pr = pageOf(p, all.size(), !ids.empty());
     if (auto *f = std::get_if<Fail>(&pr)) return *f;
     Page pg = std::get<Page>(pr);
@@ -787,13 +918,15 @@ struct Cloud::Impl {
       ec2::InstanceState prev{int(i.state), std::string(stateName(i.state))};
       State next = *transition(i.state, t);
       if (t == Transition::Reboot) {
-        i.reboot = true;
-        signalGroup(i, SIGKILL);
+        if (!i.launching) { // one still being started is booting already
+          i.reboot = true;
+          signalGroup(i, SIGKILL);
+        }
         continue;
       }
       if (next != i.state) {
         if (next == State::Pending) {
-          spawn(i);
+          launch(i);
           i.reason.clear(), i.reasonCode.clear(), i.reasonMsg.clear();
           forwardFor(i.id, true);
         } else {
@@ -1251,6 +1384,7 @@ struct Cloud::Impl {
     if (it == actions().end())
       return reply(fail("InvalidAction", "The action " + *action + " is not valid for this web service."),
                    rid);
+    Batch batch(*this); // one commit for all the rows a request writes
     Out<std::string> out = (this->*(it->second))(p, rid);
     if (auto *f = std::get_if<Fail>(&out)) {
       log(*action + " " + f->code + ": " + f->message);
@@ -1326,6 +1460,7 @@ Result<std::unique_ptr<Cloud>> Cloud::open(CloudConfig config, std::function<voi
   }
   impl->pgidsWritten = "\x01"; // write the file at least once
   impl->writePgids();
+  impl->startLaunchers();
   return std::unique_ptr<Cloud>(new Cloud(std::move(impl)));
 }
 
@@ -1339,10 +1474,12 @@ HttpReply Cloud::errorReply(int status, std::string_view code, std::string_view 
 
 void Cloud::tick() {
   std::lock_guard lock(impl_->mu);
+  Impl::Batch batch(*impl_);
   impl_->advance();
 }
 
 void Cloud::shutdown() {
+  impl_->stopLaunchers(); // before mu: a launcher takes it
   std::lock_guard lock(impl_->mu);
   impl_->forwarder.stop();
 }

@@ -38,12 +38,13 @@ void usage(FILE *to) {
 std::mutex logMu;
 void logLine(const std::string &line) {
   std::lock_guard lock(logMu);
-  time_t t = time(nullptr);
+  struct timespec now {};
+  clock_gettime(CLOCK_REALTIME, &now);
   struct tm tm {};
-  gmtime_r(&t, &tm);
+  gmtime_r(&now.tv_sec, &tm);
   char stamp[32];
-  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::fprintf(stderr, "%s cfm-cloud: %s\n", stamp, line.c_str());
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::fprintf(stderr, "%s.%03dZ cfm-cloud: %s\n", stamp, int(now.tv_nsec / 1000000), line.c_str());
 }
 
 std::string selfDir() {

@@ -8,7 +8,7 @@
 #include "cfmc/repl.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
-#include "jit/jit.h"
+#include "jitload/engine.h"
 #include "runtime/model/values.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
@@ -427,14 +427,16 @@ int cmdRun(const std::vector<std::string> &args) {
     std::cout.flush();
     if (engine != "jit") {
       status = runStatus(cfm::interp::run(*comp, opts));
-    } else if (std::string construct = cfm::jit::unsupported(comp->program); !construct.empty()) {
-      std::cerr << "cfmc: error: " << cfm::jit::unsupportedMessage(construct) << '\n';
+    } else if (auto jit = cfm::jitload::engine(); !jit) {
+      status = runStatus(jit.takeError());
+    } else if (std::string construct = (*jit)->unsupported(comp->program); !construct.empty()) {
+      std::cerr << "cfmc: error: " << (*jit)->unsupportedMessage(construct) << '\n';
       status = cfm::jit::kUnsupported;
     } else {
       cfm::jit::JitStats stats;
-      auto program = cfm::jit::compile(*comp, opts, jopts, &stats);
+      auto program = (*jit)->compile(*comp, opts, jopts, &stats);
       if (program && time) printTimes(*comp, stats, false);
-      status = program ? runStatus(cfm::jit::run(**program, opts)) : runStatus(program.takeError());
+      status = program ? runStatus((*jit)->run(**program, opts)) : runStatus(program.takeError());
     }
     if (!kFreeAtExit) (void)comp.release();
   });
@@ -498,10 +500,13 @@ int cmdBuild(const std::vector<std::string> &args) {
     }
     std::cout.flush();
     cfm::jit::JitStats stats;
-    if (std::string construct = cfm::jit::unsupported((*r)->program); !construct.empty()) {
-      std::cerr << "cfmc: error: " << cfm::jit::unsupportedMessage(construct) << '\n';
+    if (auto jit = cfm::jitload::engine(); !jit) {
+      std::cerr << "cfmc: error: " << jit.error().message << '\n';
+      status = 1;
+    } else if (std::string construct = (*jit)->unsupported((*r)->program); !construct.empty()) {
+      std::cerr << "cfmc: error: " << (*jit)->unsupportedMessage(construct) << '\n';
       status = cfm::jit::kUnsupported;
-    } else if (auto done = cfm::jit::emitLLVM(**r, proc, jopts, stdout, &stats); !done) {
+    } else if (auto done = (*jit)->emitLLVM(**r, proc, jopts, stdout, &stats); !done) {
       std::cerr << "cfmc: error: " << done.error().message << '\n';
       status = 1;
     } else if (time) {

@@ -62,6 +62,11 @@ Result<Context> readContext(const std::string &path) {
       c.managers.push_back({name, str(v, "config"), str(v, "cloud")});
     }
   }
+  if (auto b = j.find("broker"); b != j.end() && b->is_object()) {
+    ContextBroker broker{str(*b, "url"), str(*b, "dir"), str(*b, "config"), 0};
+    if (auto p = b->find("pid"); p != b->end() && p->is_number_integer()) broker.pid = p->get<long>();
+    c.broker = std::move(broker);
+  }
   return c;
 }
 
@@ -79,7 +84,11 @@ std::string contextJson(const Context &c) {
   j["managers"] = nlohmann::ordered_json::object();
   for (const ContextManager &m : c.managers)
     j["managers"][m.name] = {{"config", m.config}, {"cloud", m.cloud}};
-  j["broker"] = nullptr;
+  if (c.broker)
+    j["broker"] = {
+        {"url", c.broker->url}, {"pid", c.broker->pid}, {"dir", c.broker->dir}, {"config", c.broker->config}};
+  else
+    j["broker"] = nullptr;
   return j.dump(2) + "\n";
 }
 

@@ -1,12 +1,13 @@
 // context.h — the local federation's context file (`<dir>/context.json`, written by `cfmc local
-// up`): the clouds it started (config, endpoint, region, pid, state folder) and the managers'
-// configurations. `cfmc local status|down|kill` read it, and `cfmc run --manager NAME` /
-// `cfmc ovf import --manager NAME` find manager NAME's configuration in it. docs/local-federation.md
+// up`): the clouds it started (config, endpoint, region, pid, state folder), the broker (url, pid,
+// folder) and the managers' configurations. `cfmc local status|down|kill` read it, and `cfmc run --manager
+// NAME` / `cfmc ovf import --manager NAME` find manager NAME's configuration in it. docs/local-federation.md
 // describes the format.
 #pragma once
 
 #include "base/result.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,18 @@ struct ContextManager {
   std::string name, config, cloud;
 };
 
+/// The federation's MQTT broker (mosquitto; docs/local-federation.md "The broker").
+struct ContextBroker {
+  std::string url, dir, config; // tcp://127.0.0.1:PORT, DIR/broker, DIR/broker/mosquitto.conf
+  long pid = 0;
+};
+
 struct Context {
   std::string path; // the file read or to write
   std::string dir;  // the folder of the federation's files
   std::vector<ContextCloud> clouds;
   std::vector<ContextManager> managers;
+  std::optional<ContextBroker> broker; // null in a context written before the broker existed
 };
 
 /// The context file to use: `given` (--context) when not empty, else $CFM_CONTEXT, else
@@ -34,7 +42,7 @@ std::string contextPath(const std::string &given);
 
 /// Reads and checks a context file; errors name the file.
 Result<Context> readContext(const std::string &path);
-/// The file's JSON text (version 1; "broker" is null until the broker exists).
+/// The file's JSON text (version 1; "broker" null when there is none).
 std::string contextJson(const Context &c);
 
 /// Manager `name` of the context, or the error `no manager named `x` in FILE (managers: a, b)`.

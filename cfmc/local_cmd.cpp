@@ -1,13 +1,15 @@
 // local_cmd.cpp — `cfmc local up|status|down|kill` (local_cmd.h): starts one `cfm-cloud` per cloud
-// as a background process in a session of its own, waits until each answers, and writes the AWS
-// profiles, the managers' configurations and the context file; status, down and kill act on the
-// PIDs the context file records (never on process names) and on the instance process groups each
-// cloud lists in <state_dir>/pgids.
+// and the MQTT broker (mosquitto, its files from local_broker.h) as background processes in
+// sessions of their own, waits until each answers, and writes the AWS profiles, the managers'
+// configurations and the context file; status, down and kill act on the PIDs the context file
+// records (never on process names) and on the instance process groups each cloud lists in
+// <state_dir>/pgids.
 #include "cfmc/local_cmd.h"
 
 #include "base/atomic_file.h"
 #include "base/files.h"
 #include "cfmc/context.h"
+#include "cfmc/local_broker.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -36,13 +38,15 @@ namespace {
 
 const char *const kLocalHelp = R"(usage: cfmc local <command> [options]
 
-The local federation: clouds (`cfm-cloud`, a local EC2-compatible cloud each) on this machine,
-every address in 127.0.0.0/8. Its files live in DIR (default ./.cfm); DIR/context.json records
+The local federation: clouds (`cfm-cloud`, a local EC2-compatible cloud each) and the MQTT broker
+(mosquitto, through which managers reach their VMs' agents) on this machine, every address in
+127.0.0.0/8. Its files live in DIR (default ./.cfm); DIR/context.json records
 what runs (`--context FILE` or CFM_CONTEXT names it for the other commands).
 
 commands:
   up [--clouds N] [--dir DIR] [--instances N] [--vcpus N] [--rate N] [--boot-delay DURATION]
-        start N clouds (default 2: a, b, ...; at most 26) and return once each answers; writes
+        start N clouds (default 2: a, b, ...; at most 26) and the broker, and return once each
+        answers; writes DIR/broker/ (mosquitto.conf, dynsec.json, passwords),
         DIR/<cloud>/cloud.toml, DIR/<cloud>/manager.toml, DIR/aws/{config,credentials}
         (profiles cfm-<cloud>) and DIR/context.json. --instances and --vcpus are each cloud's
         quotas (default 20 and 64), --rate its EC2 request rate per access key before
@@ -50,12 +54,13 @@ commands:
         time (default 200ms).
         When DIR's context already has a live cloud, `up` changes nothing.
   status [--json] [--dir DIR | --context FILE]
-        each cloud: alive or not, pid, endpoint (--json: clouds, managers, broker)
+        each cloud and the broker: alive or not, pid, endpoint (--json: clouds, managers, broker)
   down [--purge] [--dir DIR | --context FILE]
-        stop every cloud (SIGTERM, then SIGKILL) and its instances; keeps DIR's files unless
-        --purge, which removes DIR
+        stop the broker and every cloud (SIGTERM, then SIGKILL) and its instances; keeps DIR's
+        files unless --purge, which removes DIR
   kill CLOUD [--dir DIR | --context FILE]
-        SIGKILL that cloud's cfm-cloud and all its instances at once (a disaster)
+        SIGKILL that cloud's cfm-cloud and all its instances at once (a disaster); the broker,
+        shared by all clouds, stays
 
 Exit status: 0 ok, 1 failure, 2 bad usage.
 )";
@@ -164,20 +169,13 @@ std::string findCloudProgram() {
     fs::path beside = self.parent_path() / "cfm-cloud";
     if (access(beside.c_str(), X_OK) == 0) return beside;
   }
-  if (const char *path = std::getenv("PATH")) {
-    std::istringstream dirs(path);
-    std::string d;
-    while (std::getline(dirs, d, ':')) {
-      fs::path p = fs::path(d.empty() ? "." : d) / "cfm-cloud";
-      if (access(p.c_str(), X_OK) == 0) return p;
-    }
-  }
-  return "";
+  return findOnPath("cfm-cloud");
 }
 
-/// Starts `program --config config` in a session of its own, stdin from /dev/null, stdout and
-/// stderr appended to `log`.
-Result<pid_t> spawnCloud(const std::string &program, const std::string &config, const std::string &log) {
+/// Starts `program <flag> config` (argv[0] `name`) in a session of its own, stdin from /dev/null,
+/// stdout and stderr appended to `log`.
+Result<pid_t> spawnDaemon(const std::string &program, const char *name, const char *flag,
+                          const std::string &config, const std::string &log) {
   int logFd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (logFd < 0) return Error{ErrorKind::Io, "cannot open " + log + ": " + std::strerror(errno)};
   pid_t pid = fork();
@@ -191,7 +189,7 @@ Result<pid_t> spawnCloud(const std::string &program, const std::string &config, 
     dup2(nul, 0);
     dup2(logFd, 1);
     dup2(logFd, 2);
-    execl(program.c_str(), "cfm-cloud", "--config", config.c_str(), static_cast<char *>(nullptr));
+    execl(program.c_str(), name, flag, config.c_str(), static_cast<char *>(nullptr));
     dprintf(2, "cfmc: cannot run %s: %s\n", program.c_str(), std::strerror(errno));
     _exit(127);
   }
@@ -294,7 +292,7 @@ std::string cloudToml(const std::string &name, int index, const std::string &reg
   return t.str();
 }
 
-std::string managerToml(const ContextCloud &k, const std::string &dir) {
+std::string managerToml(const ContextCloud &k, const std::string &dir, const std::string &brokerUrl) {
   std::ostringstream t;
   t << "# manager.toml — manager `" << k.name << "` of the local federation, written by `cfmc local up`\n"
     << "# (the format: docs/manager-config.md)\n"
@@ -308,7 +306,8 @@ std::string managerToml(const ContextCloud &k, const std::string &dir) {
     << "  { name = \"c1.small\", vcpus = 1, memory_mib = 1024 },\n"
     << "  { name = \"c1.medium\", vcpus = 2, memory_mib = 2048 },\n"
     << "  { name = \"c1.large\", vcpus = 4, memory_mib = 8192 },\n"
-    << "  { name = \"c1.xlarge\", vcpus = 8, memory_mib = 16384 } ]\n";
+    << "  { name = \"c1.xlarge\", vcpus = 8, memory_mib = 16384 } ]\n"
+    << brokerSection(brokerUrl, k.name, managerPasswordFile(dir, k.name));
   return t.str();
 }
 
@@ -324,7 +323,7 @@ Result<void> startCloud(const std::string &program, ContextCloud &k) {
   std::string info = k.stateDir + "/cfm-cloud.json";
   std::error_code ec;
   fs::remove(info, ec); // a previous run's; the new one is written once it listens
-  auto pid = spawnCloud(program, k.config, log);
+  auto pid = spawnDaemon(program, "cfm-cloud", "--config", k.config, log);
   if (!pid) return pid.takeError();
   k.pid = *pid;
   bool exited = false;
@@ -354,6 +353,48 @@ Result<void> startCloud(const std::string &program, ContextCloud &k) {
   return {};
 }
 
+/// Stops the broker: SIGTERM (SIGKILL when `hard`) to its recorded pid, then SIGKILL after 10 s.
+bool stopBroker(const ContextBroker &b, bool hard) {
+  auto gone = [&] { return !processAlive(b.pid, b.config); };
+  if (gone()) return true;
+  kill(static_cast<pid_t>(b.pid), hard ? SIGKILL : SIGTERM);
+  if (waitFor(10000, gone)) return true;
+  kill(static_cast<pid_t>(b.pid), SIGKILL);
+  return waitFor(10000, gone);
+}
+
+/// Writes the broker's files (local_broker.h), starts mosquitto and waits until cfm-admin can
+/// log in. `b.pid` is set as soon as the process exists, so that a failure can stop it.
+Result<void> startBroker(const std::string &dir, const std::vector<std::string> &managers, ContextBroker &b) {
+  std::string program = findMosquitto();
+  if (program.empty())
+    return Error{ErrorKind::Io, "cannot find `mosquitto` (on PATH or /usr/sbin): install Debian's mosquitto"};
+  auto files = writeBrokerFiles(dir, managers);
+  if (!files) return files.takeError();
+  b.url = files->url;
+  b.dir = files->dir;
+  b.config = files->config;
+  auto pid = spawnDaemon(program, "mosquitto", "-c", files->config, files->log);
+  if (!pid) return pid.takeError();
+  b.pid = *pid;
+  std::string why;
+  bool up = waitFor(30000, [&] {
+    int status = 0;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                              : "was killed by signal " + std::to_string(WTERMSIG(status));
+      return true;
+    }
+    return static_cast<bool>(brokerAnswers(*files, std::chrono::milliseconds(1000)));
+  });
+  if (!why.empty()) {
+    b.pid = 0;
+    return Error{ErrorKind::Io, "mosquitto " + why + "\n" + logTail(files->log)};
+  }
+  if (!up) return Error{ErrorKind::Io, "the broker did not answer within 30s\n" + logTail(files->log)};
+  return {};
+}
+
 int cmdUp(const UpOptions &o) {
   std::error_code ec;
   fs::path dir = fs::absolute(o.dir, ec);
@@ -367,12 +408,14 @@ int cmdUp(const UpOptions &o) {
       std::vector<std::string> alive, dead;
       for (const ContextCloud &k : old->clouds)
         (processAlive(k.pid, k.config) ? alive : dead).push_back(k.name);
+      if (old->broker)
+        (processAlive(old->broker->pid, old->broker->config) ? alive : dead).push_back("broker");
       if (!alive.empty()) {
         std::cout << "the local federation in " << dir.string() << " is already up; nothing changed\n";
         if (dead.empty()) return 0;
         std::string list;
         for (const std::string &d : dead) list += (list.empty() ? "" : ", ") + d;
-        return fail("cloud(s) " + list + " are not running: `cfmc local down --dir " + dir.string() +
+        return fail(list + " are not running: `cfmc local down --dir " + dir.string() +
                     "` then `cfmc local up` restarts them");
       }
     }
@@ -389,6 +432,10 @@ int cmdUp(const UpOptions &o) {
   ctx.dir = dir.string();
   std::vector<CloudKeys> keys;
   auto stopStarted = [&] {
+    if (ctx.broker && ctx.broker->pid > 0) {
+      stopBroker(*ctx.broker, true);
+      waitpid(static_cast<pid_t>(ctx.broker->pid), nullptr, WNOHANG);
+    }
     for (const ContextCloud &k : ctx.clouds)
       if (k.pid > 0) {
         stopCloud(k, true);
@@ -424,7 +471,14 @@ int cmdUp(const UpOptions &o) {
       return fail(s.error().message);
     }
   }
-  // Later issues start the broker and one cfmd per cloud here, before the context is written.
+  // The broker (one for the federation; an account per manager), then (later) one cfmd per cloud.
+  std::vector<std::string> managerNames;
+  for (const ContextCloud &k : ctx.clouds) managerNames.push_back(k.name);
+  ctx.broker.emplace();
+  if (auto b = startBroker(dir.string(), managerNames, *ctx.broker); !b) {
+    stopStarted();
+    return fail(b.error().message);
+  }
 
   std::string awsConfig = "# written by `cfmc local up`: one profile per local cloud\n";
   std::string awsCredentials = "# written by `cfmc local up`: one profile per local cloud\n";
@@ -439,7 +493,7 @@ int cmdUp(const UpOptions &o) {
       {(dir / "aws" / "credentials").string(), awsCredentials}};
   for (const ContextCloud &k : ctx.clouds) {
     ContextManager m{k.name, (dir / k.name / "manager.toml").string(), k.name};
-    files.emplace_back(m.config, managerToml(k, dir.string()));
+    files.emplace_back(m.config, managerToml(k, dir.string(), ctx.broker->url));
     ctx.managers.push_back(m);
   }
   files.emplace_back(ctxPath, contextJson(ctx));
@@ -453,6 +507,7 @@ int cmdUp(const UpOptions &o) {
   for (const ContextCloud &k : ctx.clouds)
     std::cout << "cloud " << k.name << ": cfm-cloud pid " << k.pid << ", endpoint " << k.endpoint
               << ", region " << k.region << '\n';
+  std::cout << "broker: mosquitto pid " << ctx.broker->pid << ", " << ctx.broker->url << '\n';
   std::cout << "context: " << ctxPath
             << "\naws profiles: AWS_CONFIG_FILE=" << (dir / "aws" / "config").string()
             << " AWS_SHARED_CREDENTIALS_FILE=" << (dir / "aws" / "credentials").string()
@@ -477,7 +532,13 @@ int cmdStatus(const Context &ctx, bool json) {
     j["managers"] = nlohmann::ordered_json::object();
     for (const ContextManager &m : ctx.managers)
       j["managers"][m.name] = {{"name", m.name}, {"config", m.config}, {"cloud", m.cloud}};
-    j["broker"] = nullptr;
+    if (ctx.broker)
+      j["broker"] = {{"url", ctx.broker->url},
+                     {"pid", ctx.broker->pid},
+                     {"alive", processAlive(ctx.broker->pid, ctx.broker->config)},
+                     {"dir", ctx.broker->dir}};
+    else
+      j["broker"] = nullptr;
     std::cout << j.dump(2) << '\n';
     return 0;
   }
@@ -485,12 +546,25 @@ int cmdStatus(const Context &ctx, bool json) {
   for (const ContextCloud &k : ctx.clouds)
     std::cout << "cloud " << k.name << ": " << (processAlive(k.pid, k.config) ? "alive" : "dead") << ", pid "
               << k.pid << ", endpoint " << k.endpoint << ", region " << k.region << '\n';
+  if (ctx.broker)
+    std::cout << "broker: " << (processAlive(ctx.broker->pid, ctx.broker->config) ? "alive" : "dead")
+              << ", pid " << ctx.broker->pid << ", " << ctx.broker->url << '\n';
   return 0;
 }
 
 int cmdDown(const Context &ctx, bool purge) {
   bool ok = true;
-  // Later issues stop the managers' daemons and the broker here, before the clouds.
+  // Later issues stop the managers' daemons here, before the broker and the clouds.
+  if (ctx.broker) {
+    bool was = processAlive(ctx.broker->pid, ctx.broker->config);
+    if (!stopBroker(*ctx.broker, false)) {
+      ok = false;
+      std::cerr << "cfmc: error: the broker (pid " << ctx.broker->pid << ") did not stop\n";
+    } else {
+      std::cout << "broker: "
+                << (was ? "stopped (pid " + std::to_string(ctx.broker->pid) + ")" : "not running") << '\n';
+    }
+  }
   for (const ContextCloud &k : ctx.clouds) {
     bool was = processAlive(k.pid, k.config);
     if (!stopCloud(k, false)) {
@@ -518,7 +592,8 @@ int cmdDown(const Context &ctx, bool purge) {
 int cmdKill(const Context &ctx, const std::string &cloud) {
   auto k = findCloud(ctx, cloud);
   if (!k) return fail(k.error().message);
-  // Later issues kill the cloud's manager daemon here too.
+  // Later issues kill the cloud's manager daemon here too; the broker is the federation's, not
+  // the cloud's: it stays.
   if (!stopCloud(**k, true)) return fail("cloud " + cloud + ": a process survived SIGKILL");
   std::cout << "cloud " << cloud << ": killed (cfm-cloud pid " << (*k)->pid << " and its instances)\n";
   return 0;

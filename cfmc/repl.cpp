@@ -26,7 +26,7 @@
 #include "base/files.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
-#include "jit/jit.h"
+#include "jitload/engine.h"
 #include "runtime/runtime.h"
 
 #include <editline/readline.h>
@@ -303,6 +303,16 @@ private:
       return true;
     }
     if (value) keep.push_back(value);
+    // With --engine jit, the JIT engine is loaded by the first input that runs (jitload/engine.h).
+    const jitload::Engine *jit = nullptr;
+    if (jit_) {
+      auto engine = jitload::engine();
+      if (!engine) {
+        std::cerr << "cfmc: error: " << engine.error().message << '\n';
+        return true; // reported; the session keeps its previous values
+      }
+      jit = *engine;
+    }
     std::vector<rt::Slot> args, kept;
     std::vector<const rt::TypeDesc *> types;
     for (SessionVar &v : vars_) {
@@ -312,8 +322,8 @@ private:
     std::shared_ptr<void> holder;
     std::cout.flush();
     int status =
-        jit_ && jit::unsupported(c->program).empty()
-            ? jit::runForRepl(*c, "__repl", std::move(args), keep, kept, types, holder, stdout, stderr,
+        jit && jit->unsupported(c->program).empty()
+            ? jit->runForRepl(*c, "__repl", std::move(args), keep, kept, types, holder, stdout, stderr,
                               jitOptions_)
             : interp::runForRepl(*c, "__repl", std::move(args), keep, kept, types, holder, stdout, stderr);
     std::shared_ptr<frontend::Compilation> comp(std::move(c));

@@ -68,7 +68,8 @@ std::optional<std::string> MqttMessage::userProperty(std::string_view name) cons
 struct MqttClient::Impl {
   MqttOptions options;
   std::unique_ptr<mqtt::async_client> client;
-  mqtt::connect_options connectOptions;
+  mqtt::connect_options connectOptions;                  // without properties (see attempt())
+  std::unique_ptr<mqtt::connect_options> attemptOptions; // the last attempt's, with them
 
   MessageHandler onMessage;
   ConnectionHandler onConnection;
@@ -86,7 +87,14 @@ struct MqttClient::Impl {
   /// One connection attempt: true when connected.
   Result<void> attempt() {
     try {
-      mqtt::token_ptr tok = client->connect(connectOptions);
+      // Paho MQTT C++ 1.2 (Debian 12) copies connect_options without repointing the C struct at
+      // the copy's properties (fixed upstream in 1.3, eclipse-paho/paho.mqtt.cpp#445): the
+      // CONNECT properties are set on a fresh copy here, after every copy this code makes, and
+      // that copy outlives the attempt (the client keeps one it was moved into).
+      attemptOptions = std::make_unique<mqtt::connect_options>(connectOptions);
+      attemptOptions->set_properties(mqtt::properties{
+          mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, int32_t(options.sessionExpirySeconds))});
+      mqtt::token_ptr tok = client->connect(*attemptOptions);
       if (!tok->wait_for(options.attemptTimeout + std::chrono::seconds(1)))
         return Error{ErrorKind::Io, "connecting to " + options.uri + ": timed out"};
       isConnected = true;
@@ -188,9 +196,7 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(const MqttOptions &option
         .clean_start(options.cleanStart)
         .keep_alive_interval(std::chrono::seconds(options.keepAliveSeconds))
         .connect_timeout(std::chrono::duration_cast<std::chrono::seconds>(options.attemptTimeout +
-                                                                          std::chrono::milliseconds(999)))
-        .properties(mqtt::properties{
-            mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, int32_t(options.sessionExpirySeconds))});
+                                                                          std::chrono::milliseconds(999)));
     if (!options.username.empty()) b.user_name(options.username);
     if (!options.password.empty()) b.password(options.password);
     if (options.will) {

@@ -16,6 +16,8 @@ PACKAGES=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3 lua5.4 luajit python3-jinja2
   awscli python3-botocore
+  # editor support tests (editors/emacs, ERT)
+  emacs-nox
 )
 
 missing=()

@@ -3,10 +3,28 @@
 
 #include <sqlite3.h>
 
+#include <unordered_map>
+
 namespace cfm::sql {
 
+/// Idle prepared statements by their SQL text (at most kMax; the store and cfm-cloud use a few
+/// dozen texts, so nothing is ever evicted in practice: a statement past the limit is finalized).
+struct Db::StmtCache {
+  static constexpr size_t kMax = 256;
+  std::unordered_map<std::string, sqlite3_stmt *> idle;
+};
+
+Db::Db() : cache_(std::make_unique<StmtCache>()) {}
+
 Stmt::~Stmt() {
-  if (s_) sqlite3_finalize(s_);
+  if (s_) db_->release(s_);
+}
+
+void Db::release(sqlite3_stmt *s) {
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (cache_->idle.size() < StmtCache::kMax && cache_->idle.emplace(sqlite3_sql(s), s).second) return;
+  sqlite3_finalize(s);
 }
 
 Stmt &Stmt::bind(int i, const Value &v) {
@@ -109,6 +127,7 @@ bool Db::busy() const {
 }
 
 Db::~Db() {
+  for (auto &[sql, s] : cache_->idle) sqlite3_finalize(s);
   if (h_) sqlite3_close(h_); // every Stmt is finalized by then (they do not outlive the store)
 }
 
@@ -128,6 +147,11 @@ Result<void> Db::exec(const std::string &sql) {
 }
 
 Result<Stmt> Db::prepare(const std::string &sql) {
+  if (auto it = cache_->idle.find(sql); it != cache_->idle.end()) {
+    sqlite3_stmt *s = it->second;
+    cache_->idle.erase(it);
+    return Stmt(s, this);
+  }
   sqlite3_stmt *s = nullptr;
   if (sqlite3_prepare_v2(h_, sql.c_str(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
     return error("in `" + sql + "`");

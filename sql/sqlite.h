@@ -1,7 +1,7 @@
-// sqlite.h — a thin RAII layer over SQLite (the store, cfm-cloud's state): a connection, prepared statements with
-// typed binding, and transactions that roll back unless committed. Every failure is a Result
-// error carrying SQLite's message; statements are finalized and the connection closed in
-// destructors, so no path leaks them.
+// sqlite.h — a thin RAII layer over SQLite (the store, cfm-cloud's state): a connection, prepared statements
+// with typed binding, and transactions that roll back unless committed. Every failure is a Result error
+// carrying SQLite's message; statements are finalized and the connection closed in destructors, so no path
+// leaks them.
 #pragma once
 
 #include "base/result.h"
@@ -64,6 +64,9 @@ public:
   Db &operator=(const Db &) = delete;
   /// Runs one or more statements without parameters.
   Result<void> exec(const std::string &sql);
+  /// A statement of SQL. Statements are cached by their text: preparing the same text again
+  /// (once the first Stmt is gone) reuses the compiled statement, so callers need not keep
+  /// statements themselves. Like the connection, one thread at a time.
   Result<Stmt> prepare(const std::string &sql);
   int64_t lastInsertId() const;
   Error error(const std::string &what) const;
@@ -71,8 +74,14 @@ public:
   bool busy() const;
 
 private:
-  Db() = default;
+  friend class Stmt;
+  struct StmtCache;
+  Db();
+  /// Takes back a statement a Stmt is done with: reset and kept for the next prepare() of the
+  /// same text, or finalized when one is kept already.
+  void release(sqlite3_stmt *s);
   sqlite3 *h_ = nullptr;
+  std::unique_ptr<StmtCache> cache_;
 };
 
 /// Runs F (which returns a Result) again while it fails because another connection holds a lock,

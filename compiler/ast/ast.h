@@ -175,20 +175,36 @@ enum class Builtin : uint16_t {
 [[noreturn]] void unreachableBuiltin(Builtin b, const char *where);
 
 /// The types the procedure API's signatures use (builtins.def API).
-enum class ApiType : uint8_t { Int, String, Duration, Json, Void, BusinessSystem, VMInstance };
+enum class ApiType : uint8_t {
+  Int,
+  String,
+  Duration,
+  Json,
+  Void,
+  StringMap,
+  BusinessSystem,
+  VMInstance,
+  CommandResult
+};
+/// The default of a map parameter: the empty map (the engines pass no map at all, a null
+/// reference, which the runtime's API functions read as empty).
+struct EmptyDefault {};
 /// A parameter of an API function: required, or with a constant default (an int or a duration
-/// in ms, or a string).
+/// in ms, a string, or the empty map).
 struct ApiParam {
   const char *name;
   ApiType type;
   bool hasDefault = false;
   int64_t defaultInt = 0;
   const char *defaultText = nullptr;
+  bool defaultEmpty = false;
   constexpr ApiParam(const char *n, ApiType t) : name(n), type(t) {}
   constexpr ApiParam(const char *n, ApiType t, int64_t d)
       : name(n), type(t), hasDefault(true), defaultInt(d) {}
   constexpr ApiParam(const char *n, ApiType t, const char *d)
       : name(n), type(t), hasDefault(true), defaultText(d) {}
+  constexpr ApiParam(const char *n, ApiType t, EmptyDefault)
+      : name(n), type(t), hasDefault(true), defaultEmpty(true) {}
 };
 /// An API function's signature (API.md "Cloud"): what the checker binds arguments to, and
 /// where the engines find the defaults of the parameters a call leaves out.
@@ -360,7 +376,8 @@ struct FieldDecl {
 };
 struct RecordDecl : Decl {
   std::vector<FieldDecl> fields;
-  bool model = false; // one of the model object types of frontend/model_prelude.h
+  bool model = false;   // one of the model object types of frontend/model_prelude.h
+  bool builtin = false; // a type every program knows (frontend/model_prelude.h: models and others)
   explicit RecordDecl(Range r) : Decl(DeclKind::Record, r) {}
 };
 struct Param {

@@ -67,13 +67,21 @@ private:
   std::set<std::string> seen_;
 };
 
-/// The model object types (model_prelude.h), after the program's own files.
+/// The model object types and the other built-in record types (model_prelude.h), after the
+/// program's own files.
 void loadModelPrelude(Compilation &c) {
-  support::FileId id = c.sources.add(kModelPreludePath, kModelPrelude);
-  parse::ParseResult r = parse::parseFile(id, c.sources, c.diags);
-  for (ast::Decl *d : r.module->decls)
-    if (d->kind == ast::DeclKind::Record) static_cast<ast::RecordDecl *>(d)->model = true;
-  c.modules.push_back(std::move(r.module));
+  auto load = [&](const char *path, const char *text, bool model) {
+    support::FileId id = c.sources.add(path, text);
+    parse::ParseResult r = parse::parseFile(id, c.sources, c.diags);
+    for (ast::Decl *d : r.module->decls)
+      if (d->kind == ast::DeclKind::Record) {
+        static_cast<ast::RecordDecl *>(d)->builtin = true;
+        static_cast<ast::RecordDecl *>(d)->model = model;
+      }
+    c.modules.push_back(std::move(r.module));
+  };
+  load(kModelPreludePath, kModelPrelude, true);
+  load(kTypesPreludePath, kTypesPrelude, false);
 }
 
 void checkProgram(Compilation &c) {

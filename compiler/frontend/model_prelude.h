@@ -3,6 +3,9 @@
 // program (their methods are built-ins: sema/check_calls.cpp, interp/model.cpp). Values come from
 // the SQLite store (`cfmc run --state DB --arg sys=NAME`, runtime/model/values.h) or are written
 // as record literals. They print as `Type(key)`, the key being the first field.
+// Also the other record types every program knows (API.md "Types every program knows"; the file
+// `<types>`): the results of API functions, plain records (printed field by field, no methods),
+// whose names a program cannot declare either.
 #pragma once
 
 namespace cfm::frontend {
@@ -28,6 +31,13 @@ record VMClass {
 record VMInstance {
   id: string, vm_class: string, cloud: string, state: string, private_address: string,
   public_address: string, volumes: list<string>
+}
+)";
+
+inline constexpr const char *kTypesPreludePath = "<types>";
+
+inline constexpr const char *kTypesPrelude = R"(record CommandResult {
+  exit_code: int, stdout: string, stderr: string, truncated: bool, duration: duration
 }
 )";
 

@@ -1,6 +1,6 @@
 // calls.cpp — calls of user functions (frames on the running task's machine stack, defaults,
 // the stack-overflow guard), the built-in functions and methods (LANGUAGE.md "Built-ins") and
-// the procedure API's functions (API.md "Cloud", through runtime/model/api.h).
+// the procedure API's functions (API.md "Cloud" and "Agents", through runtime/model/api.h).
 #include "interp/exprs.h"
 
 #include "run/run.h"
@@ -158,14 +158,10 @@ bool BuiltinNode::eval(Frame &f, Slot &out) {
   case B::MapRemove:
   case B::None:
   case B::Wait:
-  case B::RunVm: // the procedure API is ApiNode's
-  case B::TerminateVm:
-  case B::AttachVolume:
-  case B::AssociateAddress:
-  case B::Reload:
-  case B::SetProperty:
-  case B::ThisManager:
-  case B::ThisCloud: ast::unreachableBuiltin(which, "the interpreter's built-ins");
+    // the procedure API is ApiNode's
+#define API(id, ...) case B::id:
+#include "ast/builtins.def"
+    ast::unreachableBuiltin(which, "the interpreter's built-ins");
   case B::Print: printValue(f.prog->out, v[0], args[0]->type); break;
   case B::Str: {
     std::string s;
@@ -265,6 +261,10 @@ bool ApiNode::eval(Frame &f, Slot &out) {
     break;
   case B::ThisManager: ok = model::apiThisManager(out); break;
   case B::ThisCloud: ok = model::apiThisCloud(out); break;
+  case B::RunAgentCommand:
+    ok = model::apiRunAgentCommand(rec(0), str(1), v[2].i, static_cast<const Map *>(v[3].o), type, out);
+    break;
+  case B::PutFile: ok = model::apiPutFile(rec(0), str(1), str(2), str(3)); break;
   case B::None:
   case B::Print:
   case B::Str:

@@ -467,6 +467,8 @@ EPtr Compiler::apiCall(ast::CallExpr *c, std::vector<std::pair<int, EPtr>> writt
     const sema::Type *pt = sp_.types.stringT;
     if (p.defaultText)
       v.o = newStr(p.defaultText);
+    else if (p.defaultEmpty) // the empty map: no map (a null reference, api.h)
+      pt = sp_.types.map(sp_.types.stringT, sp_.types.stringT);
     else {
       v.i = p.defaultInt;
       pt = p.type == ast::ApiType::Int ? sp_.types.intT : sp_.types.durationT;

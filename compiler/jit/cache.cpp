@@ -108,9 +108,8 @@ void prune(const std::string &dir) {
   }
 }
 
-int buildIdNote(struct dl_phdr_info *info, size_t, void *data) {
-  auto *out = static_cast<std::string *>(data);
-  // The first object is the main program.
+/// The GNU build-id (hex) in an object's PT_NOTE segments, or "".
+std::string buildIdOf(const struct dl_phdr_info *info) {
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr) &ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_NOTE) continue;
@@ -122,15 +121,36 @@ int buildIdNote(struct dl_phdr_info *info, size_t, void *data) {
       const char *name = p + sizeof(ElfW(Nhdr));
       const char *desc = name + align4(nh->n_namesz);
       if (desc + nh->n_descsz > end) break;
-      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0) {
-        *out =
-            llvm::toHex(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(desc), nh->n_descsz), true);
-        return 1;
-      }
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0)
+        return llvm::toHex(llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(desc), nh->n_descsz),
+                           true);
       p = desc + align4(nh->n_descsz);
     }
   }
-  return 1; // only the main program
+  return "";
+}
+
+/// The build-ids of the main program and of the object holding this code: the same object when
+/// the JIT is linked into the program (the tests), libcfm_jit_engine.so when cfmc loaded it.
+struct BuildIds {
+  uintptr_t self = 0;
+  bool first = true;
+  std::string program, engine;
+};
+
+int buildIdNote(struct dl_phdr_info *info, size_t, void *data) {
+  auto *ids = static_cast<BuildIds *>(data);
+  if (ids->first) ids->program = buildIdOf(info); // the first object is the main program
+  ids->first = false;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+    uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+    if (ph.p_type == PT_LOAD && ids->self >= start && ids->self < start + ph.p_memsz) {
+      ids->engine = buildIdOf(info);
+      return 1;
+    }
+  }
+  return 0;
 }
 
 } // namespace
@@ -147,9 +167,12 @@ std::string hashParts(std::initializer_list<llvm::StringRef> parts) {
 
 const std::string &compilerId() {
   static const std::string id = [] {
-    std::string buildId;
-    dl_iterate_phdr(buildIdNote, &buildId);
-    if (!buildId.empty()) return "build-id:" + buildId;
+    BuildIds ids;
+    ids.self = reinterpret_cast<uintptr_t>(&buildIdOf);
+    dl_iterate_phdr(buildIdNote, &ids);
+    // Both: the engine's code generator and the program's runtime (its ABI and layouts).
+    if (!ids.program.empty() && !ids.engine.empty())
+      return "build-id:" + ids.program + (ids.engine == ids.program ? "" : "+" + ids.engine);
     auto exe =
         llvm::MemoryBuffer::getFile("/proc/self/exe", /*IsText=*/false, /*RequiresNullTerminator=*/false);
     if (!exe) return std::string("unknown");

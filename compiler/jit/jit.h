@@ -2,10 +2,13 @@
 // it with LLVM's ORC LLJIT on the runtime's C ABI (runtime/abi.def), on the same scheduler and
 // with the same results, error messages and traces as the interpreter (compiler/jit/README.md).
 //
-// This header is what the driver and tests include: no LLVM type appears in it.
+// This header is what tests and the engine's entry (entry.cpp) include: no LLVM type appears in
+// it. The driver reaches these functions through the entry table of libcfm_jit_engine.so
+// (jitload/engine.h), loaded on first use.
 #pragma once
 
 #include "frontend/frontend.h"
+#include "jitload/engine.h"
 #include "run/run.h"
 #include "runtime/model/methods.h"
 
@@ -17,25 +20,8 @@
 
 namespace cfm::jit {
 
-struct JitOptions {
-  int optLevel = 2;  // 0, 1 or 2: LLVM's new pass manager pipeline O0/O1/O2 (and codegen level)
-  bool cache = true; // the persistent object cache (`--no-cache` turns it off)
-};
-
-/// What compiling a program took and made (`cfmc run --time` prints it).
-struct JitStats {
-  int optLevel = 0;       // the level the module was compiled at
-  double setupMs = 0;     // the session (the first use in a process sets up LLVM)
-  double lowerMs = 0;     // AST to LLVM IR
-  double optMs = 0;       // the pass pipeline
-  double codegenMs = 0;   // IR to an object, or loading the cached object
-  double linkMs = 0;      // linking the object into the process
-  bool cacheHit = false;  // the object came from the persistent cache
-  size_t objectBytes = 0; // the size of the object linked
-};
-
-/// Exit status of a run or an IR dump when the program uses what the JIT does not compile yet.
-constexpr int kUnsupported = run::kUnsupported;
+// JitOptions, JitStats and kUnsupported are in jitload/engine.h (the driver sees them without
+// linking the JIT).
 
 /// The first construct of the program the JIT does not compile yet, as
 /// `<construct> yet (line N)`; empty when it compiles the whole program. Walks the checked AST

@@ -413,8 +413,13 @@ llvm::Value *Lowerer::apiCall(const ast::CallExpr *c, const std::vector<Value *>
   for (size_t i = 0; i < n; ++i) {
     if (c->boundArgs[i]) continue;
     const ast::ApiParam &p = sig.params[i];
-    types[i] = p.defaultText ? T_.stringT : p.type == ast::ApiType::Int ? T_.intT : T_.durationT;
-    v[i] = p.defaultText ? literal(p.defaultText) : b_.getInt64(static_cast<uint64_t>(p.defaultInt));
+    if (p.defaultEmpty) { // the empty map: no map (a null reference, runtime/model/api.h)
+      types[i] = T_.map(T_.stringT, T_.stringT);
+      v[i] = llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptr_));
+    } else {
+      types[i] = p.defaultText ? T_.stringT : p.type == ast::ApiType::Int ? T_.intT : T_.durationT;
+      v[i] = p.defaultText ? literal(p.defaultText) : b_.getInt64(static_cast<uint64_t>(p.defaultInt));
+    }
     pushTemp(v[i], types[i]);
   }
   Value *out = scratch(), *st = nullptr;
@@ -433,6 +438,10 @@ llvm::Value *Lowerer::apiCall(const ast::CallExpr *c, const std::vector<Value *>
   case Builtin::SetProperty: st = b_.CreateCall(abi("cfm_api_set_property"), {v[0], v[1], v[2], out}); break;
   case Builtin::ThisManager: st = b_.CreateCall(abi("cfm_api_this_manager"), {out}); break;
   case Builtin::ThisCloud: st = b_.CreateCall(abi("cfm_api_this_cloud"), {out}); break;
+  case Builtin::RunAgentCommand:
+    st = b_.CreateCall(abi("cfm_api_run_agent_command"), {v[0], v[1], v[2], v[3], typeDesc(c->type), out});
+    break;
+  case Builtin::PutFile: st = b_.CreateCall(abi("cfm_api_put_file"), {v[0], v[1], v[2], v[3]}); break;
   case Builtin::None:
   case Builtin::Print:
   case Builtin::Str:

@@ -105,7 +105,9 @@ Result<Slot> commandLineArg(const sema::ParamInfo &param, const std::string &tex
   };
   Slot out{0};
   if (t->kind == Kind::Record && t->model && t->name == "BusinessSystem") {
-    if (!opts.loadSystem) return fail("a `BusinessSystem` is read from a store: give --state DB");
+    if (!opts.loadSystem)
+      return fail(
+          "a `BusinessSystem` is read from a store: give --state DB, or --manager NAME (or set CFM_MANAGER)");
     Result<Obj *> sys = opts.loadSystem(text, t);
     if (!sys) return fail(sys.error().message);
     out.o = *sys;

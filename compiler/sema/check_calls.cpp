@@ -79,8 +79,10 @@ const Type *Checker::apiCall(ast::CallExpr *e, const ast::ApiSignature &sig) {
     case ast::ApiType::Duration: return tc_.durationT;
     case ast::ApiType::Json: return tc_.jsonT;
     case ast::ApiType::Void: return tc_.voidT;
+    case ast::ApiType::StringMap: return tc_.map(tc_.stringT, tc_.stringT);
     case ast::ApiType::BusinessSystem: return record("BusinessSystem");
     case ast::ApiType::VMInstance: return record("VMInstance");
+    case ast::ApiType::CommandResult: return record("CommandResult");
     }
     return tc_.errorT;
   };

@@ -76,17 +76,18 @@ void Checker::run() {
 
 void Checker::declareTopLevel() {
   std::unordered_map<std::string, bool> taken;
-  // The model object types (frontend/model_prelude.h) are built-in type names for the program.
-  std::unordered_map<std::string, bool> modelTypes;
+  // The model object types and the other types every program knows (frontend/model_prelude.h)
+  // are built-in type names for the program.
+  std::unordered_map<std::string, bool> builtinTypes;
   for (ast::Module *m : p_.modules)
     for (ast::Decl *d : m->decls)
-      if (d->kind == ast::DeclKind::Record && static_cast<ast::RecordDecl *>(d)->model)
-        modelTypes[d->name] = true;
+      if (d->kind == ast::DeclKind::Record && static_cast<ast::RecordDecl *>(d)->builtin)
+        builtinTypes[d->name] = true;
   for (ast::Module *m : p_.modules) {
     for (ast::Decl *d : m->decls) {
       if (d->kind == ast::DeclKind::Import) continue;
-      bool model = d->kind == ast::DeclKind::Record && static_cast<ast::RecordDecl *>(d)->model;
-      if (!model && modelTypes.count(d->name)) {
+      bool builtin = d->kind == ast::DeclKind::Record && static_cast<ast::RecordDecl *>(d)->builtin;
+      if (!builtin && builtinTypes.count(d->name)) {
         err(DiagKind::BuiltinTypeName, d->nameLoc, d->name);
         continue;
       }

@@ -102,7 +102,7 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   r.setRoot(&root);
   ManagerConfig c;
   c.path = path;
-  CFM_CHECK(r.onlyKeys(root, "the file", {"manager", "cloud", "mapping"}));
+  CFM_CHECK(r.onlyKeys(root, "the file", {"manager", "cloud", "mapping", "broker"}));
 
   const toml::table *m = CFM_TRY(r.table(root, "manager", "manager", true));
   CFM_CHECK(r.onlyKeys(*m, "[manager]", {"name", "store"}));
@@ -119,6 +119,17 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   c.region = CFM_TRY(r.str(*cl, "region", "cloud.region", true));
   c.credentialsPath = r.resolve(CFM_TRY(r.str(*cl, "credentials", "cloud.credentials", true)));
   if (std::string p = CFM_TRY(r.str(*cl, "profile", "cloud.profile", false)); !p.empty()) c.profile = p;
+
+  if (const toml::table *b = CFM_TRY(r.table(root, "broker", "broker", false))) {
+    CFM_CHECK(r.onlyKeys(*b, "[broker]", {"url", "username", "password_file"}));
+    BrokerConfig broker;
+    broker.url = CFM_TRY(r.str(*b, "url", "broker.url", true));
+    if (broker.url.rfind("tcp://", 0) != 0)
+      return r.at(b->get("url"), "`broker.url` must be a tcp:// URL, not `" + broker.url + "`");
+    broker.username = CFM_TRY(r.str(*b, "username", "broker.username", true));
+    broker.passwordFile = r.resolve(CFM_TRY(r.str(*b, "password_file", "broker.password_file", true)));
+    c.broker = std::move(broker);
+  }
 
   const toml::table *mp = CFM_TRY(r.table(root, "mapping", "mapping", false));
   if (!mp) return c;

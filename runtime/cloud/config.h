@@ -23,6 +23,11 @@
 //     { name = "c1.large", vcpus = 4, memory_mib = 8192 } ]
 //   [mapping.vm_classes.db]              # one VMClass by name: fixed image and/or type
 //   instance_type = "c1.large"
+//
+//   [broker]                             # optional: the MQTT broker of the VMs' agents
+//   url = "tcp://127.0.0.1:18830"
+//   username = "manager-a"
+//   password_file = "a/broker-password"  # mode 0600
 #pragma once
 
 #include "base/result.h"
@@ -30,6 +35,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +57,11 @@ struct VMClassMapping {
 /// readCredentials gives.
 using Credentials = net::Credentials;
 
+/// The MQTT broker through which the manager reaches its VMs' agents (docs/agent-protocol.md).
+struct BrokerConfig {
+  std::string url, username, passwordFile;
+};
+
 struct ManagerConfig {
   std::string path; // the file read (relative paths below are resolved against its folder)
   std::string managerName, storePath;
@@ -60,6 +71,7 @@ struct ManagerConfig {
   std::map<std::string, std::string> images;
   std::vector<InstanceType> instanceTypes; // as written; fitting picks the smallest
   std::map<std::string, VMClassMapping> vmClasses;
+  std::optional<BrokerConfig> broker; // none: run_vm starts no agent, agent calls fail
 };
 
 /// Reads and checks a manager configuration. Errors name the file, the line and the key.

@@ -29,6 +29,11 @@ bool retryableCode(std::string_view code) {
          code == "Unavailable" || code == "InternalError";
 }
 
+/// A cloud out of capacity (InsufficientInstanceCapacity, a 500 as EC2 sends it, and its kin):
+/// not retried, though a 5xx. Capacity does not come back within a retry's backoff, and the
+/// procedure wants to know at once — running the VM in a peer cloud is what CFM is for.
+bool capacityCode(std::string_view code) { return code.starts_with("Insufficient"); }
+
 CallError cloudError(std::string code, std::string_view message) {
   std::string m = code + ": " + std::string(message);
   return CallError{ErrKind::Cloud, std::move(code), std::move(m), false};
@@ -198,7 +203,7 @@ CallResult<std::string> Ec2Client::call(std::string_view action, Params params, 
       return r;
     } else if (std::optional<net::ec2::ApiError> e = net::ec2::readError(o.response.body)) {
       last = cloudError(e->code, e->message);
-      retryable = o.response.status >= 500 || retryableCode(e->code);
+      retryable = (o.response.status >= 500 && !capacityCode(e->code)) || retryableCode(e->code);
       throttled =
           e->code == "RequestLimitExceeded" || e->code == "Throttling" || e->code == "RequestThrottled";
       if (throttled) ++stats_.throttled;

@@ -4,7 +4,13 @@
 
 #include "runtime/value.h"
 
+#include "base/files.h"
+
 #include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <unistd.h>
 
 namespace cfm::rt::cloud {
 
@@ -25,6 +31,54 @@ bool failStore(const Error &e) { return failCode(kStoreCode, e.describe()); }
 /// How long best-effort clean-up after a failed run_vm may take.
 constexpr int64_t kCleanupTimeoutMs = 15000;
 
+/// How long connecting to the broker may take (the first agent call of a run).
+constexpr int64_t kBrokerConnectTimeoutMs = 10000;
+/// One ping's wait while run_vm waits for a starting agent (it retries until the deadline).
+constexpr int64_t kPingAttemptMs = 1000;
+
+int64_t remainingMs(const Deadline &d) {
+  if (d == noDeadline()) return kDefaultCallTimeoutMs;
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(d - std::chrono::steady_clock::now()).count();
+  return std::max<int64_t>(left, 0);
+}
+
+/// The user data of a VM with an agent (docs/agent-protocol.md "How an agent starts"), base64.
+std::string agentUserData(const BrokerConfig &b, const std::string &manager, const std::string &keyHex,
+                          const std::string &password) {
+  nlohmann::json j = {{"v", 1},
+                      {"cfm_agent",
+                       {{"broker", b.url},
+                        {"password", password},
+                        {"key", keyHex},
+                        {"manager", manager},
+                        {"max_concurrent", 8}}}};
+  std::string text = j.dump();
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()),
+                      reinterpret_cast<const unsigned char *>(text.data()), static_cast<int>(text.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+/// Pings the VM's agent until it answers (a starting agent has not subscribed yet: a request
+/// before that is lost, so each ping waits a second and the next is a new request) or the
+/// deadline passes ("agent" `unreachable`).
+bool waitForAgent(agent::AgentClient &a, const std::string &vmId, const std::string &keyHex,
+                  const Deadline &deadline) {
+  auto key = net::parseAgentKey(keyHex);
+  if (!key) return raise(ErrKind::Agent, "io", "the agent key made for " + vmId + " is malformed");
+  while (true) {
+    int64_t left = remainingMs(deadline);
+    if (a.ping(vmId, *key, std::min(left, kPingAttemptMs))) return true;
+    ErrorVal *e = pendingError();
+    bool retry = e && e->code->view() == "unreachable" && remainingMs(deadline) > 0;
+    if (!retry) return false;
+    clearError();
+  }
+}
+
 } // namespace
 
 Result<std::unique_ptr<CloudManager>> CloudManager::create(const ManagerConfig &config, store::Store &store,
@@ -37,15 +91,9 @@ Result<std::unique_ptr<CloudManager>> CloudManager::create(const ManagerConfig &
 }
 
 Result<std::optional<CloudManager::StoredVm>> CloudManager::findVm(std::string_view vmId) {
-  sql::Stmt s =
-      CFM_TRY(store_.db().prepare("SELECT b.uid FROM vm_instance v JOIN business_system b ON b.id = "
-                                  "v.system_id WHERE v.instance_id = ?"));
-  s.bind(1, std::string(vmId));
-  if (!CFM_TRY(s.step())) return std::optional<StoredVm>();
-  StoredVm out{s.text(0), {}};
-  for (model::VMInstance &vm : CFM_TRY(store_.vmInstances(out.systemKey)))
-    if (vm.id == vmId) out.vm = std::move(vm);
-  return std::optional<StoredVm>(std::move(out));
+  auto found = CFM_TRY(store_.findVmInstance(vmId));
+  if (!found) return std::optional<StoredVm>();
+  return std::optional<StoredVm>(StoredVm{std::move(found->first), std::move(found->second)});
 }
 
 bool CloudManager::updateVm(std::string_view vmId, const std::function<void(model::VMInstance &)> &change) {
@@ -59,13 +107,7 @@ bool CloudManager::updateVm(std::string_view vmId, const std::function<void(mode
 
 bool CloudManager::markElementInstances(const std::string &systemKey, std::string_view vmId,
                                         std::string_view state) {
-  auto insts = store_.elementInstances(systemKey);
-  if (!insts) return failStore(insts.error());
-  for (model::BusinessSystemElementInstance &i : *insts) {
-    if (i.vmInstance != vmId || i.state == state) continue;
-    i.state = std::string(state);
-    if (auto r = store_.saveElementInstance(systemKey, i); !r) return failStore(r.error());
-  }
+  if (auto r = store_.setElementInstanceStateOfVm(systemKey, vmId, state); !r) return failStore(r.error());
   return true;
 }
 
@@ -94,6 +136,14 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
   const std::string name = std::string(element) + "-" + std::to_string(*index) + "@" + config_.managerName;
 
   Ec2Client::RunRequest req;
+  std::string agentKeyHex, agentPassword;
+  if (config_.broker) {
+    auto k = net::randomHex(32), p = net::randomHex(32);
+    if (!k || !p) return raise(ErrKind::Agent, "io", "cannot make the agent's key (no randomness)");
+    agentKeyHex = *k;
+    agentPassword = *p;
+    req.userData = agentUserData(*config_.broker, config_.managerName, agentKeyHex, agentPassword);
+  }
   req.imageId = placed->imageId;
   req.instanceType = placed->instanceType;
   req.clientToken = Ec2Client::newClientToken();
@@ -120,6 +170,12 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
   inst.state = "starting";
   if (auto r = store_.saveVmInstance(key, vm); !r) return failStore(r.error());
   if (auto r = store_.saveElementInstance(key, inst); !r) return failStore(r.error());
+  if (config_.broker) {
+    if (auto r = store_.saveAgentCredentials(vm.id, {agentKeyHex, agentPassword}); !r)
+      return failStore(r.error());
+    agent::AgentClient *a = agents();
+    if (!a || !a->createAgentAccount(vm.id, agentPassword, remainingMs(deadline))) return false;
+  }
 
   auto running = client_->waitInstanceRunning(vm.id, deadline);
   if (!running) {
@@ -136,6 +192,7 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
   vm.state = running.value.state.name;
   if (!running.value.privateIpAddress.empty()) vm.privateAddress = running.value.privateIpAddress;
   if (!running.value.ipAddress.empty()) vm.publicAddress = running.value.ipAddress;
+  if (config_.broker && !waitForAgent(*agents(), vm.id, agentKeyHex, deadline)) return false;
   inst.state = "running";
   if (auto r = store_.saveVmInstance(key, vm); !r) return failStore(r.error());
   if (auto r = store_.saveElementInstance(key, inst); !r) return failStore(r.error());
@@ -148,6 +205,11 @@ bool CloudManager::terminateVm(std::string_view vmId, int64_t timeoutMs) {
   if (!ended) return fail(*ended.error);
   auto gone = client_->waitInstanceTerminated(vmId, deadline);
   if (!gone) return fail(*gone.error);
+  if (config_.broker) {
+    agent::AgentClient *a = agents();
+    if (!a || !a->deleteAgentAccount(vmId, remainingMs(deadline))) return false;
+    if (auto r = store_.removeAgentCredentials(vmId); !r) return failStore(r.error());
+  }
   auto found = findVm(vmId);
   if (!found) return failStore(found.error());
   if (!*found) return true; // not this store's VM: the cloud's part is done
@@ -235,6 +297,75 @@ bool CloudManager::setProperty(std::string_view systemId, std::string_view prope
     return failStore(r.error());
   }
   return reload(systemId, out);
+}
+
+/// The "agent" error of a manager whose configuration has no broker: it cannot reach agents.
+bool CloudManager::noBroker() const {
+  return raise(ErrKind::Agent, "unreachable",
+               "manager " + config_.managerName +
+                   " has no broker: its configuration has no [broker] section");
+}
+
+agent::AgentClient *CloudManager::agents() {
+  if (!config_.broker) return noBroker(), nullptr;
+  std::lock_guard<std::mutex> g(agentsMu_);
+  if (agents_) return agents_.get();
+  auto password = base::readRegularFile(config_.broker->passwordFile, 4096);
+  if (!password) {
+    (void)raise(ErrKind::Agent, "unreachable",
+                "cannot read the broker password file " + config_.broker->passwordFile + ": " +
+                    password.error().message);
+    return nullptr;
+  }
+  std::string pw = *password;
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ')) pw.pop_back();
+  agent::ClientOptions o{config_.broker->url, config_.broker->username, pw,
+                         config_.broker->username + "-" + std::to_string(getpid())};
+  auto c = agent::AgentClient::connect(o, std::chrono::milliseconds(kBrokerConnectTimeoutMs));
+  if (!c) {
+    (void)raise(ErrKind::Agent, "unreachable",
+                "cannot connect to the broker " + config_.broker->url + ": " + c.error().message);
+    return nullptr;
+  }
+  agents_ = std::move(*c);
+  return agents_.get();
+}
+
+bool CloudManager::agentKey(std::string_view vmId, std::string &key) {
+  auto creds = store_.agentCredentials(vmId);
+  if (!creds) return failStore(creds.error());
+  if (!*creds)
+    return raise(ErrKind::Agent, "unreachable",
+                 "VM " + std::string(vmId) + " has no agent credentials in manager " + config_.managerName +
+                     "'s store (it was not started by this manager with a broker)");
+  auto k = net::parseAgentKey((*creds)->keyHex);
+  if (!k) return raise(ErrKind::Agent, "io", "VM " + std::string(vmId) + "'s stored agent key is malformed");
+  key = std::move(*k);
+  return true;
+}
+
+bool CloudManager::runAgentCommand(std::string_view vmId, std::string_view command, int64_t timeoutMs,
+                                   const std::vector<std::pair<std::string, std::string>> &env,
+                                   CommandResult &out) {
+  std::string key;
+  agent::AgentClient *a = agents();
+  if (!a || !agentKey(vmId, key)) return false;
+  return a->runCommand(vmId, key, command, env, timeoutMs, out);
+}
+
+bool CloudManager::putFile(std::string_view vmId, std::string_view path, std::string_view content,
+                           std::string_view mode) {
+  uint32_t bits = 0;
+  if (mode.empty() || mode.size() > 5 || mode.find_first_not_of("01234567") != std::string_view::npos)
+    return raise(ErrKind::Agent, "rejected",
+                 "put_file: mode `" + std::string(mode) + "` is not octal (like 0644)");
+  for (char c : mode) bits = bits * 8 + static_cast<uint32_t>(c - '0');
+  if (bits > 07777)
+    return raise(ErrKind::Agent, "rejected", "put_file: mode `" + std::string(mode) + "` is too large");
+  std::string key;
+  agent::AgentClient *a = agents();
+  if (!a || !agentKey(vmId, key)) return false;
+  return a->putFile(vmId, key, path, content, bits, kDefaultCallTimeoutMs);
 }
 
 } // namespace cfm::rt::cloud

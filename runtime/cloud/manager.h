@@ -14,8 +14,18 @@
 // never take the same; between managers the name carries the manager: the VM's Name tag is
 // `<element>-<index>@<manager>`, so `web-3@a` and `web-3@b` stay apart (API.md: "the cloud in
 // the name").
+//
+// Agents (docs/agent-protocol.md), when the configuration has [broker]: run_vm makes the VM's
+// agent key and broker password before RunInstances, passes them in the user data (the
+// contract's JSON, base64), keeps them in the store with the VM instance
+// (Store::saveAgentCredentials), makes the agent's broker account once the instance id is known,
+// and after `running` waits for the agent's first ping answer within the call's timeout;
+// terminate_vm deletes the account and the credentials. run_agent_command and put_file go
+// through the agent client (runtime/agent/client.h), connected on first use. Without [broker]
+// they are the "agent" error `unreachable` ("... has no broker").
 #pragma once
 
+#include "runtime/agent/client.h"
 #include "runtime/cloud/config.h"
 #include "runtime/cloud/ec2.h"
 #include "runtime/model/manager.h"
@@ -23,6 +33,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +68,12 @@ public:
   bool setProperty(std::string_view systemId, std::string_view propertyId, std::string_view valueJson,
                    SystemState &out) override;
 
+  bool runAgentCommand(std::string_view vmId, std::string_view command, int64_t timeoutMs,
+                       const std::vector<std::pair<std::string, std::string>> &env,
+                       CommandResult &out) override;
+  bool putFile(std::string_view vmId, std::string_view path, std::string_view content,
+               std::string_view mode) override;
+
   Ec2Client &client() { return *client_; }
 
 private:
@@ -71,11 +88,21 @@ private:
   Result<std::optional<StoredVm>> findVm(std::string_view vmId);
   /// Applies `change` to VM `vmId`'s record, when the store has one.
   bool updateVm(std::string_view vmId, const std::function<void(model::VMInstance &)> &change);
+  bool noBroker() const;
+  /// The connected agent client, or nullptr after raising "agent" `unreachable`.
+  agent::AgentClient *agents();
+  /// The key (32 bytes) of VM `vmId`'s agent, or false after raising.
+  bool agentKey(std::string_view vmId, std::string &key);
+  /// The agent side of run_vm once the instance id is known: account, wait for ping.
+  bool startAgent(const model::VMInstance &vm, const std::string &key, const std::string &password,
+                  const Deadline &deadline);
   bool markElementInstances(const std::string &systemKey, std::string_view vmId, std::string_view state);
 
   ManagerConfig config_;
   store::Store &store_;
   std::unique_ptr<Ec2Client> client_;
+  std::mutex agentsMu_;
+  std::unique_ptr<agent::AgentClient> agents_;
 };
 
 } // namespace cfm::rt::cloud

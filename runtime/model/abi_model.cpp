@@ -55,6 +55,14 @@ cfm_status cfm_api_set_property(const cfm_record *sys, const cfm_str *id, const 
 }
 cfm_status cfm_api_this_manager(cfm_slot *out) { return status(cfm::model::apiThisManager(*out)); }
 cfm_status cfm_api_this_cloud(cfm_slot *out) { return status(cfm::model::apiThisCloud(*out)); }
+cfm_status cfm_api_run_agent_command(const cfm_record *vm, const cfm_str *command, int64_t timeoutMs,
+                                     const cfm_map *env, const cfm_type *resultType, cfm_slot *out) {
+  return status(cfm::model::apiRunAgentCommand(vm, command, timeoutMs, env, resultType, *out));
+}
+cfm_status cfm_api_put_file(const cfm_record *vm, const cfm_str *path, const cfm_str *content,
+                            const cfm_str *mode) {
+  return status(cfm::model::apiPutFile(vm, path, content, mode));
+}
 
 void *cfm_abi_lookup(const char *name) {
   struct Entry {

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cfm::model {
 
@@ -112,6 +114,28 @@ bool apiThisManager(Slot &out) {
   if (!m) return false;
   out.o = newStr(m->managerName());
   return true;
+}
+
+bool apiRunAgentCommand(const Record *vm, const Str *command, int64_t timeoutMs, const Map *env,
+                        const TypeDesc *resultType, Slot &out) {
+  Manager *m = manager();
+  if (!m) return false;
+  std::vector<std::pair<std::string, std::string>> vars;
+  if (env)
+    for (const Map::Entry &e : env->entries)
+      if (e.live)
+        vars.emplace_back(std::string(static_cast<const Str *>(e.key.o)->view()),
+                          std::string(static_cast<const Str *>(e.value.o)->view()));
+  Manager::CommandResult r;
+  if (!done(m->runAgentCommand(textField(vm, "id"), command->view(), timeout(timeoutMs), vars, r)))
+    return false;
+  out.o = toValue(r, resultType);
+  return true;
+}
+
+bool apiPutFile(const Record *vm, const Str *path, const Str *content, const Str *mode) {
+  Manager *m = manager();
+  return m && done(m->putFile(textField(vm, "id"), path->view(), content->view(), mode->view()));
 }
 
 bool apiThisCloud(Slot &out) {

@@ -1,5 +1,6 @@
 // api.h — the procedure API of API.md "Cloud" (run_vm, terminate_vm, attach_volume,
-// associate_address, reload, set_property, this_manager, this_cloud), written once for both
+// associate_address, reload, set_property, this_manager, this_cloud) and "Agents"
+// (run_agent_command, put_file), written once for both
 // engines: the interpreter calls these functions, the JIT's code the `cfm_api_*` functions of
 // the C ABI (runtime/abi.def) that forward to them.
 //
@@ -38,5 +39,11 @@ bool apiSetProperty(const rt::Record *sys, const rt::Str *id, const rt::Json *va
 /// this_manager(), this_cloud(): names (strings).
 bool apiThisManager(rt::Slot &out);
 bool apiThisCloud(rt::Slot &out);
+/// run_agent_command(vm, command, timeout, env): a CommandResult, a record of `resultType`;
+/// `env` null is the empty map (the default).
+bool apiRunAgentCommand(const rt::Record *vm, const rt::Str *command, int64_t timeoutMs, const rt::Map *env,
+                        const rt::TypeDesc *resultType, rt::Slot &out);
+/// put_file(vm, path, content, mode).
+bool apiPutFile(const rt::Record *vm, const rt::Str *path, const rt::Str *content, const rt::Str *mode);
 
 } // namespace cfm::model

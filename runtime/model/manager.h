@@ -1,6 +1,7 @@
 // manager.h — the procedure API's door to the manager a procedure runs in (API.md "Cloud"):
 // the engines call the API functions (run_vm, terminate_vm, attach_volume, associate_address,
-// reload, set_property, this_manager, this_cloud) through this interface, and the program that
+// reload, set_property, this_manager, this_cloud; run_agent_command and put_file of API.md
+// "Agents") through this interface, and the program that
 // runs them (cfmc with --manager/--config; later cfmd) installs the implementation, which lives
 // above the store (runtime/cloud: the EC2 driver, the manager's store). So the engines reach a
 // cloud without depending on the driver, the store or net/, as the ABI's model functions reach
@@ -18,6 +19,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cfm::model {
 
@@ -53,6 +56,24 @@ public:
   /// Stores one system property (`valueJson`: the json value's text), then reloads.
   virtual bool setProperty(std::string_view systemId, std::string_view propertyId, std::string_view valueJson,
                            SystemState &out) = 0;
+
+  /// What a command run by a VM's agent gave (API.md's CommandResult; docs/agent-protocol.md).
+  struct CommandResult {
+    int64_t exitCode = 0; ///< -1 when a signal ended the command
+    std::string stdoutText, stderrText;
+    bool truncated = false;
+    int64_t durationMs = 0;
+  };
+  /// Runs `/bin/sh -c command` on the VM through its agent with `env` added to its environment;
+  /// a non-zero exit status is a result. Errors: "agent" (codes unreachable, rejected, io),
+  /// "timeout" when the command ran longer than timeoutMs (the agent killed it).
+  virtual bool runAgentCommand(std::string_view vmId, std::string_view command, int64_t timeoutMs,
+                               const std::vector<std::pair<std::string, std::string>> &env,
+                               CommandResult &out) = 0;
+  /// Writes `content` atomically to `path` (absolute inside the VM's file root) with `mode`
+  /// (octal text); a path leaving the root is the "agent" error `rejected`.
+  virtual bool putFile(std::string_view vmId, std::string_view path, std::string_view content,
+                       std::string_view mode) = 0;
 };
 
 /// The manager of this process (nullptr: none). Set by the program before it runs a procedure.

@@ -168,6 +168,13 @@ Json *propertyValue(const Property &p) {
 
 Record *toValue(const VMInstance &vm, const TypeDesc *vmType) { return vmInstance(vm, vmType); }
 
+Record *toValue(const Manager::CommandResult &r, const TypeDesc *resultType) {
+  Fields f(resultType);
+  f.num("exit_code", r.exitCode).str("stdout", r.stdoutText).str("stderr", r.stderrText);
+  f.num("truncated", r.truncated ? 1 : 0).num("duration", r.durationMs);
+  return f.done();
+}
+
 Record *toValue(const BusinessSystem &sys, const std::vector<BusinessSystemElementInstance> &elementInstances,
                 const std::vector<VMInstance> &vmInstances, const TypeDesc *sysType) {
   Fields f(sysType);

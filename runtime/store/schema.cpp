@@ -116,6 +116,25 @@ CREATE TABLE vm_instance_volume (
   version INTEGER NOT NULL DEFAULT 1,
   UNIQUE (vm_instance_id, pos));
 )sql"},
+    {3, "the agent credentials of VM instances (docs/agent-protocol.md)", R"sql(
+CREATE TABLE vm_instance_agent (
+  instance_id TEXT PRIMARY KEY,
+  key_hex TEXT NOT NULL, password TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1);
+)sql"},
+    {4, "cloud events: every followed system's history and this manager's outbox (store/events.cpp)", R"sql(
+CREATE TABLE cloud_event (
+  id INTEGER PRIMARY KEY,
+  system TEXT NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,
+  name TEXT NOT NULL, data TEXT NOT NULL,
+  published_at INTEGER NOT NULL, received_at INTEGER NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (system, source, seq));
+CREATE INDEX cloud_event_by_name ON cloud_event (system, name, id);
+CREATE TABLE event_outbox (
+  event_id INTEGER PRIMARY KEY REFERENCES cloud_event(id),
+  version INTEGER NOT NULL DEFAULT 1);
+)sql"},
 };
 
 } // namespace

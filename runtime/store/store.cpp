@@ -515,6 +515,30 @@ Result<void> Store::removeSystem(std::string_view key) {
   return tx->commit();
 }
 
+Result<void> Store::saveAgentCredentials(std::string_view instanceId, const AgentCredentials &c) {
+  Stmt s =
+      CFM_TRY(db_->prepare("INSERT INTO vm_instance_agent (instance_id, key_hex, password) VALUES (?, ?, ?) "
+                           "ON CONFLICT (instance_id) DO UPDATE SET key_hex = excluded.key_hex, "
+                           "password = excluded.password, version = version + 1"));
+  s.bind(1, std::string(instanceId));
+  s.bind(2, c.keyHex);
+  s.bind(3, c.password);
+  return s.run();
+}
+
+Result<std::optional<Store::AgentCredentials>> Store::agentCredentials(std::string_view instanceId) {
+  Stmt s = CFM_TRY(db_->prepare("SELECT key_hex, password FROM vm_instance_agent WHERE instance_id = ?"));
+  s.bind(1, std::string(instanceId));
+  if (!CFM_TRY(s.step())) return std::optional<AgentCredentials>();
+  return std::optional<AgentCredentials>(AgentCredentials{s.text(0), s.text(1)});
+}
+
+Result<void> Store::removeAgentCredentials(std::string_view instanceId) {
+  Stmt s = CFM_TRY(db_->prepare("DELETE FROM vm_instance_agent WHERE instance_id = ?"));
+  s.bind(1, std::string(instanceId));
+  return s.run();
+}
+
 Result<void> Store::saveVmInstance(std::string_view key, const model::VMInstance &vm) {
   int64_t sysId = CFM_TRY(requireSystem(key));
   if (vm.id.empty()) return Error{ErrorKind::Store, "a VM instance needs an id"};
@@ -580,6 +604,35 @@ Result<std::vector<model::VMInstance>> Store::vmInstances(std::string_view key) 
     while (CFM_TRY(v.step())) out[i].volumes.push_back(v.text(0));
   }
   return out;
+}
+
+Result<std::optional<std::pair<std::string, model::VMInstance>>>
+Store::findVmInstance(std::string_view instanceId) {
+  using Found = std::optional<std::pair<std::string, model::VMInstance>>;
+  Stmt s = CFM_TRY(db_->prepare(
+      "SELECT v.id, CASE WHEN b.uid = '' THEN b.name ELSE b.uid END, v.instance_id, v.vm_class, v.cloud, "
+      "v.state, v.private_address, v.public_address FROM vm_instance v JOIN business_system b ON b.id = "
+      "v.system_id WHERE v.instance_id = ?"));
+  s.bind(1, std::string(instanceId));
+  if (!CFM_TRY(s.step())) return Found();
+  int64_t rowId = s.i64(0);
+  model::VMInstance vm{s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), {}};
+  std::string key = s.text(1);
+  Stmt v =
+      CFM_TRY(db_->prepare("SELECT volume_id FROM vm_instance_volume WHERE vm_instance_id = ? ORDER BY pos"));
+  v.bind(1, rowId);
+  while (CFM_TRY(v.step())) vm.volumes.push_back(v.text(0));
+  return Found(std::pair(std::move(key), std::move(vm)));
+}
+
+Result<void> Store::setElementInstanceStateOfVm(std::string_view key, std::string_view vmId,
+                                                std::string_view state) {
+  int64_t sysId = CFM_TRY(requireSystem(key));
+  Stmt u = CFM_TRY(db_->prepare(
+      "UPDATE element_instance SET state = ?, version = version + 1 WHERE vm_instance = ? AND state <> ? "
+      "AND element_id IN (SELECT id FROM element WHERE system_id = ?)"));
+  u.bind(1, std::string(state)).bind(2, std::string(vmId)).bind(3, std::string(state)).bind(4, sysId);
+  return u.run();
 }
 
 Result<void> Store::saveElementInstance(std::string_view key,

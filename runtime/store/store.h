@@ -77,9 +77,18 @@ public:
   /// Inserts or updates (by id) a VM instance of system KEY.
   Result<void> saveVmInstance(std::string_view key, const model::VMInstance &vm);
   Result<std::vector<model::VMInstance>> vmInstances(std::string_view key);
+  /// The VM instance whose cloud instance id is INSTANCE_ID, with the key (id, else name) of the
+  /// system it belongs to; nullopt when no system has it. One indexed lookup, however many VM
+  /// instances the store keeps (terminate_vm on one of a thousand).
+  Result<std::optional<std::pair<std::string, model::VMInstance>>>
+  findVmInstance(std::string_view instanceId);
   /// Inserts or updates (by element and index) an element instance of system KEY.
   Result<void> saveElementInstance(std::string_view key, const model::BusinessSystemElementInstance &inst);
   Result<std::vector<model::BusinessSystemElementInstance>> elementInstances(std::string_view key);
+  /// Sets STATE on every element instance of system KEY that runs on VM VM_ID (and is not in
+  /// that state already; their versions go up), in one statement.
+  Result<void> setElementInstanceStateOfVm(std::string_view key, std::string_view vmId,
+                                           std::string_view state);
 
   /// Takes the next free index of element ELEMENT of system KEY (the smallest not in use) and
   /// records a `pending` element instance there, in one write transaction, so that two tasks or
@@ -90,6 +99,56 @@ public:
   /// adds a string property with that key when there is none; the property's and the system's
   /// versions go up when the value changes (set_property).
   Result<void> setProperty(std::string_view key, std::string_view id, std::string_view value);
+
+  /// The agent credentials of VM instance `instanceId` (docs/agent-protocol.md): the HMAC key
+  /// (64 hex) and the agent's broker password, kept from run_vm to terminate_vm. Secrets: never
+  /// logged or put in an error message.
+  struct AgentCredentials {
+    std::string keyHex, password;
+  };
+  Result<void> saveAgentCredentials(std::string_view instanceId, const AgentCredentials &c);
+  Result<std::optional<AgentCredentials>> agentCredentials(std::string_view instanceId);
+  Result<void> removeAgentCredentials(std::string_view instanceId);
+
+  // --- Cloud events (API.md "Cloud events"; store/events.cpp). Events are keyed by the system's
+  // id as text, not by a reference to its row, so that a manager keeps the events of a system
+  // whose configuration has not reached it yet. `cloud_event` is the history, in this manager's
+  // order of arrival (`id`); an event is there once per (system, source, seq). `event_outbox`
+  // lists the events this manager published that the broker has not acknowledged yet.
+  struct CloudEventRow {
+    int64_t id = 0; ///< this manager's arrival order (0 before it is stored)
+    std::string system, source, name;
+    std::string dataJson;                             ///< the `data` member's JSON text (`null` when none)
+    int64_t seq = 0, publishedAt = 0, receivedAt = 0; ///< times: Unix milliseconds
+  };
+  /// Appends an event SOURCE (this manager) publishes for SYSTEM: the next seq of (system,
+  /// source), into the history and the outbox in one transaction. Durable against the process's
+  /// death once it returns (WAL; an OS crash may lose the last commits: synchronous=NORMAL).
+  Result<CloudEventRow> publishEvent(std::string_view system, std::string_view source, std::string_view name,
+                                     std::string_view dataJson, int64_t nowMs);
+  /// Stores an event received from the federation unless (system, source, seq) is there: true
+  /// when it was new (EV.id is then its arrival order), false for a duplicate.
+  Result<bool> receiveEvent(CloudEventRow &ev);
+  /// The history after arrival order AFTERID, oldest first, at most LIMIT; SYSTEM and NAME
+  /// filter when not empty.
+  Result<std::vector<CloudEventRow>> eventsAfter(int64_t afterId, std::string_view system,
+                                                 std::string_view name, size_t limit);
+  /// The latest arrival order (0: no event yet).
+  Result<int64_t> lastEventId();
+  /// The events of one source for SYSTEM with FROMSEQ <= seq <= TOSEQ, by seq (to answer a
+  /// receiver that found a gap).
+  Result<std::vector<CloudEventRow>> eventsOfSource(std::string_view system, std::string_view source,
+                                                    int64_t fromSeq, int64_t toSeq);
+  /// The largest N such that events 1..N of (system, source) are all stored (0: not even the
+  /// first), and the highest seq stored; a receiver has a gap when they differ.
+  struct SeqState {
+    int64_t contiguous = 0, highest = 0;
+  };
+  Result<SeqState> seqState(std::string_view system, std::string_view source);
+  /// The outbox, oldest first, at most LIMIT; its size; an acknowledged event leaves it.
+  Result<std::vector<CloudEventRow>> outbox(size_t limit);
+  Result<int64_t> outboxSize();
+  Result<void> markSent(int64_t eventId);
 
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }

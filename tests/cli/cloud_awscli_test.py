@@ -17,6 +17,7 @@ BINARY = sys.argv[1]
 WEB = ('[[images]]\nid = "ami-cfm-default"\nname = "cfm-default"\ncommand = ["/bin/sleep", "infinity"]\n\n'
        '[[images]]\nid = "ami-web"\nname = "web"\ncommand = ["/bin/sh", "-c", '
        '"exec /usr/bin/python3 -m http.server --bind $CFM_PRIVATE_ADDRESS 8080"]\n\n'
+       '[[images]]\nid = "ami-broken"\nname = "broken"\ncommand = ["/nonexistent/cfm-test-command"]\n\n'
        '[cloud.extra]\n')
 
 
@@ -174,7 +175,7 @@ def run(cloud, env):
         except OSError:
             return None
 
-    check("TCP forwarded to the instance", b"user-data" in wait_for("the web instance", fetch))
+    check("TCP forwarded to the instance", b"console.log" in wait_for("the web instance", fetch))
     rc, out, _ = aws(cloud, env, "describe-addresses")
     check("describe-addresses", rc == 0 and out["Addresses"][0]["InstanceId"] == web, out)
     check("instance's public address", instances(cloud, env, "--instance-ids", web)[0][0].get(
@@ -200,7 +201,8 @@ def run(cloud, env):
 
     # Catalogue.
     rc, out, _ = aws(cloud, env, "describe-images")
-    check("describe-images", rc == 0 and {i["ImageId"] for i in out["Images"]} == {"ami-cfm-default", "ami-web"})
+    check("describe-images", rc == 0 and {i["ImageId"] for i in out["Images"]} == {"ami-cfm-default", "ami-web",
+                                                                                   "ami-broken"})
     rc, out, _ = aws(cloud, env, "describe-instance-types", "--instance-types", "c1.medium")
     check("describe-instance-types", rc == 0 and out["InstanceTypes"][0]["VCpuInfo"]["DefaultVCpus"] == 2, out)
     rc, out, _ = aws(cloud, env, "describe-availability-zones")
@@ -215,6 +217,14 @@ def run(cloud, env):
     check("instance quota", rc != 0 and "InstanceLimitExceeded" in err, err)
     rc, _, err = aws(cloud, env, "run-instances", "--image-id", "ami-nope", "--count", "1")
     check("unknown image", rc != 0 and "InvalidAMIID.NotFound" in err, err)
+    # An image whose command cannot run: the instance ends, and says why.
+    rc, out, err = aws(cloud, env, "run-instances", "--image-id", "ami-broken", "--count", "1")
+    check("run-instances of a broken image is accepted", rc == 0, err)
+    broken = out["Instances"][0]["InstanceId"]
+    wait_for("the broken instance to end", lambda: state_of(cloud, env, broken) == "terminated")
+    reason = instances(cloud, env, "--instance-ids", broken)[0][0].get("StateReason", {})
+    check("a process that cannot start is Server.InternalError",
+          reason.get("Code") == "Server.InternalError" and "cannot run" in reason.get("Message", ""), reason)
     live = cloud.read_pgids()
     check("pgids lists the live instances", len(live) == 6, live)
 

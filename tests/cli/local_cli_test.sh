@@ -2,8 +2,9 @@
 # local_cli_test.sh — `cfmc local up|status|down|kill` with real `cfm-cloud` processes (found
 # beside cfmc) in a temp folder: two clouds up, status and status --json, the AWS profiles with
 # awscli, `cfmc ovf import --manager` and `cfmc run --manager/--config/--context` on a manager's
-# store, one cloud killed (its pid and instance groups gone, the other alive), down (every
-# recorded pid gone), and bad input. Whatever is left running at exit is killed by recorded PID.
+# store, the broker (mosquitto: alive, answering, its secrets mode 0600 and on no command line,
+# each manager's [broker]), one cloud killed (its pid and instance groups gone, the other and the
+# broker alive), down (every recorded pid gone), and bad input. Whatever is left running at exit is killed by recorded PID.
 #   local_cli_test.sh CFMC SOURCE_DIR
 set -u
 CFMC=$1
@@ -18,6 +19,8 @@ recorded() {
   /usr/bin/python3 - "$D/context.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
+if c.get("broker"):
+    print("pid", c["broker"]["pid"])
 for k in c["clouds"].values():
     print("pid", k["pid"])
     try:
@@ -82,11 +85,11 @@ fi
 PIDS_BEFORE=$(recorded | grep '^pid')
 
 run status 0 -- local status --dir "$D" && has out "cloud a: alive, pid" && has out "cloud b: alive, pid" &&
-  pass status || fail status
+  has out "broker: alive, pid" && pass status || fail status
 run status-json 0 -- local status --json --context "$D/context.json" && /usr/bin/python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["broker"] is None, j
+assert j["broker"]["alive"] is True and j["broker"]["url"].startswith("tcp://127.0.0.1:"), j
 assert sorted(j["clouds"]) == ["a", "b"], j
 for name, k in j["clouds"].items():
     assert k["alive"] is True and k["pid"] > 0, k
@@ -94,6 +97,21 @@ for name, k in j["clouds"].items():
     assert k["region"] == "local-" + name, k
 assert j["managers"]["a"]["name"] == "a" and j["managers"]["a"]["config"].endswith("/a/manager.toml"), j
 ' "$TMP/out" && pass "status --json" || fail "status --json"
+
+# the broker: secrets in files mode 0600, none on mosquitto's command line, [broker] per manager
+BROKER_PID=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["broker"]["pid"])' "$D/context.json")
+secrets_ok=yes
+for f in "$D/broker/admin-password" "$D/broker/dynsec.json" "$D/a/broker-password" "$D/b/broker-password"; do
+  [ "$(stat -c %a "$f")" = 600 ] || secrets_ok="mode of $f"
+  case "$f" in
+  *password) tr '\0' ' ' <"/proc/$BROKER_PID/cmdline" | grep -qF -- "$(head -c 64 "$f")" &&
+    secrets_ok="$f on the command line" ;;
+  esac
+done
+[ "$secrets_ok" = yes ] && pass "broker secrets mode 0600, not on the command line" || fail "broker secrets: $secrets_ok"
+grep -q '^\[broker\]' "$D/a/manager.toml" && grep -q 'username = "manager-b"' "$D/b/manager.toml" &&
+  grep -q "password_file = \"$D/b/broker-password\"" "$D/b/manager.toml" && pass "managers' [broker]" ||
+  fail "managers' [broker]"
 
 run up-again 0 -- local up --dir "$D" && has out "already up" && [ "$(recorded | grep '^pid')" = "$PIDS_BEFORE" ] &&
   pass "up when up changes nothing" || fail "up when up changes nothing"
@@ -153,7 +171,8 @@ PID_B=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
 GROUPS_A=$(cat "$D/a/state/pgids")
 run kill-unknown 1 -- local kill zz --dir "$D" && has err "no cloud named \`zz\`" && pass "kill unknown cloud: exit 1" ||
   fail "kill unknown cloud: exit 1"
-run kill-a 0 -- local kill a --dir "$D" && ! running "$PID_A" && running "$PID_B" && pass "kill a" ||
+run kill-a 0 -- local kill a --dir "$D" && ! running "$PID_A" && running "$PID_B" && running "$BROKER_PID" &&
+  pass "kill a (the broker stays)" ||
   fail "kill a"
 gone=yes
 for g in $GROUPS_A; do group_running "$g" && gone=no; done

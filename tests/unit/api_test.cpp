@@ -1,4 +1,4 @@
-// api_test.cpp — the procedure API in the language (API.md "Cloud") under both engines, against
+// api_test.cpp — the procedure API in the language (API.md "Cloud", "Agents") under both engines, against
 // a Manager (runtime/model/manager.h) written for this test: the real one (runtime/cloud, on a
 // local cfm-cloud) is another part's, so this one records what the engines pass (defaults,
 // named arguments, timeouts in ms, a json value's text) and suspends each run_vm call on a
@@ -101,6 +101,40 @@ public:
     return true;
   }
 
+  bool runAgentCommand(std::string_view vmId, std::string_view command, int64_t timeoutMs,
+                       const std::vector<std::pair<std::string, std::string>> &env,
+                       CommandResult &out) override {
+    std::string line = "run_agent_command " + std::string(vmId) + " [" + std::string(command) + "] " +
+                       std::to_string(timeoutMs);
+    for (const auto &[k, v] : env) line += " " + k + "=" + v;
+    log(line);
+    if (command == "sleep 10") return cfm::rt::raise(ErrKind::Timeout, "", "the command ran longer than 1s");
+    if (vmId == "i-gone")
+      return cfm::rt::raise(ErrKind::Agent, "unreachable", "no answer from the agent of i-gone");
+    // The reply arrives on another thread while the task is suspended.
+    auto c = sched::Completion::create();
+    std::thread t([c] { c->complete(true, "reply"); });
+    bool ok = false;
+    std::string reply;
+    bool waited = sched::await(*c, 20000, ok, reply);
+    t.join();
+    if (!waited) return false;
+    out.exitCode = command == "false" ? 1 : 0;
+    out.stdoutText = std::string(command) + "\n";
+    out.stderrText = reply;
+    out.truncated = command == "yes";
+    out.durationMs = 12;
+    return true;
+  }
+  bool putFile(std::string_view vmId, std::string_view path, std::string_view content,
+               std::string_view mode) override {
+    log("put_file " + std::string(vmId) + " " + std::string(path) + " " + std::string(mode) + " " +
+        std::to_string(content.size()));
+    if (path.find("..") != std::string_view::npos)
+      return cfm::rt::raise(ErrKind::Agent, "rejected", "the path leaves the VM's file root");
+    return true;
+  }
+
   std::vector<std::string> calls() {
     std::lock_guard<std::mutex> g(mu_);
     return calls_;
@@ -140,6 +174,16 @@ struct ManagerScope {
   explicit ManagerScope(Manager *m) { cfm::model::setCurrentManager(m); }
   ~ManagerScope() { cfm::model::setCurrentManager(nullptr); }
 };
+
+/// Runs `src` under `engine` with a TestManager(inFlight) installed: the outcome and the calls
+/// the manager saw.
+std::pair<Outcome, std::vector<std::string>> runManaged(const char *engine, const std::string &src,
+                                                        size_t inFlight) {
+  TestManager m(inFlight);
+  ManagerScope scope(&m);
+  Outcome o = runWith(engine, src);
+  return {o, m.calls()};
+}
 
 const char *kShop =
     "fn shop() -> BusinessSystem {\n"
@@ -187,14 +231,7 @@ TEST(Api, BothEnginesPassArgumentsAndConvertResults) {
       "cloud internal\n";
   for (const char *engine : {"interp", "jit"}) {
     SCOPED_TRACE(engine);
-    std::vector<std::string> calls;
-    Outcome o;
-    {
-      TestManager m(2);
-      ManagerScope scope(&m);
-      o = runWith(engine, src);
-      calls = m.calls();
-    }
+    auto [o, calls] = runManaged(engine, src, 2);
     EXPECT_EQ(o.status, 0) << o.err;
     EXPECT_EQ(o.out, expected);
     // The two run_vm calls ran in either order (tasks); the rest in program order.
@@ -212,6 +249,54 @@ TEST(Api, BothEnginesPassArgumentsAndConvertResults) {
                                      "run_vm sys-1 full 600000",
                                      "run_vm sys-1 broken 600000",
                                      "terminate_vm i-web 0"};
+    EXPECT_EQ(calls, want);
+  }
+}
+
+TEST(Api, AgentCallsPassArgumentsAndConvertResults) {
+  std::string src =
+      "fn vm(id: string) -> VMInstance {\n"
+      "  return VMInstance { id: id, vm_class: \"web\", cloud: \"c\", state: \"running\",\n"
+      "    private_address: \"\", public_address: \"\", volumes: [] };\n"
+      "}\n"
+      "procedure main() {\n"
+      "  let r = run_agent_command(vm(\"i-1\"), \"echo hi\");\n"
+      "  print(r);\n"
+      "  let t = [async run_agent_command(vm(\"i-2\"), \"false\", env: {\"A\": \"1\", \"B\": \"x y\"}),\n"
+      "           async run_agent_command(timeout: 30s, command: \"yes\", vm: vm(\"i-3\"))];\n"
+      "  for x in wait(t) { print(\"${x.exit_code} ${x.truncated} ${x.duration.ms()}\"); }\n"
+      "  put_file(vm(\"i-1\"), \"/etc/motd\", \"hello\");\n"
+      "  put_file(mode: \"0600\", content: \"\", path: \"/k\", vm: vm(\"i-1\"));\n"
+      "  try { put_file(vm(\"i-1\"), \"/../x\", \"a\"); } catch e { print(\"${e.kind} ${e.code}\"); }\n"
+      "  try { print(run_agent_command(vm(\"i-1\"), \"sleep 10\", 1s)); } catch e {\n"
+      "    print(\"${e.kind} ${e.code}: ${e.message}\");\n"
+      "  }\n"
+      "  try { print(run_agent_command(vm(\"i-gone\"), \"true\")); } catch e { print(\"${e.kind} "
+      "${e.code}\"); }\n"
+      "}\n";
+  const char *expected =
+      "CommandResult { exit_code: 0, stdout: \"echo hi\\n\", stderr: \"reply\", truncated: false, "
+      "duration: 12ms }\n"
+      "1 false 12\n"
+      "0 true 12\n"
+      "agent rejected\n"
+      "timeout : the command ran longer than 1s\n"
+      "agent unreachable\n";
+  for (const char *engine : {"interp", "jit"}) {
+    SCOPED_TRACE(engine);
+    auto [o, calls] = runManaged(engine, src, 1);
+    EXPECT_EQ(o.status, 0) << o.err;
+    EXPECT_EQ(o.out, expected);
+    ASSERT_EQ(calls.size(), 8u);
+    std::sort(calls.begin() + 1, calls.begin() + 3); // the two async calls, in either order
+    std::vector<std::string> want = {"run_agent_command i-1 [echo hi] 300000",
+                                     "run_agent_command i-2 [false] 300000 A=1 B=x y",
+                                     "run_agent_command i-3 [yes] 30000",
+                                     "put_file i-1 /etc/motd 0644 5",
+                                     "put_file i-1 /k 0600 0",
+                                     "put_file i-1 /../x 0644 1",
+                                     "run_agent_command i-1 [sleep 10] 1000",
+                                     "run_agent_command i-gone [true] 300000"};
     EXPECT_EQ(calls, want);
   }
 }

@@ -250,6 +250,8 @@ TEST(Ec2Driver, ServerErrorsAreRetriedOtherClientErrorsAreNot) {
   server.script = [](const net::Ec2Params &p, size_t n) {
     if (*p.find("Action") == "TerminateInstances")
       return ec2Error(400, "InvalidInstanceID.NotFound", "The instance ID 'i-9' does not exist");
+    if (*p.find("Action") == "RunInstances")
+      return ec2Error(500, "InsufficientInstanceCapacity", "Insufficient capacity.");
     if (n == 1) return Answer{500, "<html>oops</html>"}; // no error document: still retried
     if (n < 3) return ec2Error(500, "InternalError", "An internal error has occurred");
     return Answer{200, net::ec2::writeDescribeInstances("req", "000", {instance("i-1", 16, "running")})};
@@ -266,8 +268,15 @@ TEST(Ec2Driver, ServerErrorsAreRetriedOtherClientErrorsAreNot) {
     EXPECT_EQ(refused.error->code, "InvalidInstanceID.NotFound");
     EXPECT_EQ(refused.error->message, "InvalidInstanceID.NotFound: The instance ID 'i-9' does not exist");
     EXPECT_EQ(c->stats().attempts - before, 1u); // a 4xx other than throttling: never retried
+    before = c->stats().attempts;
+    Ec2Client::RunRequest req;
+    req.imageId = "ami-1", req.instanceType = "c1.small", req.clientToken = Ec2Client::newClientToken();
+    auto full = c->runInstance(req);
+    ASSERT_FALSE(full.ok());
+    EXPECT_EQ(full.error->code, "InsufficientInstanceCapacity");
+    EXPECT_EQ(c->stats().attempts - before, 1u); // a 500, but capacity: never retried
   });
-  EXPECT_EQ(server.requests(), 5u);
+  EXPECT_EQ(server.requests(), 6u);
 }
 
 TEST(Ec2Driver, ClosedConnectionsAreRetriedThenUnavailable) {

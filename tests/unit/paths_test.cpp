@@ -182,4 +182,19 @@ TEST_F(PathsTest, ReplaceFileAtomically) {
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
 }
 
+TEST_F(PathsTest, ReplaceFileAtomicallyWithAModeAndWithoutFlushing) {
+  fs::path out = root_ / "user-data";
+  // a given mode wins over the umask's default and over the replaced file's mode
+  ASSERT_TRUE(base::replaceFileAtomically(out.string(), "secret", {.durable = false, .mode = 0600}));
+  struct stat st;
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ::chmod(out.c_str(), 0644);
+  ASSERT_TRUE(base::replaceFileAtomically(out.string(), "again", {.durable = false, .mode = 0600}));
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  std::ifstream in(out);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "again");
+}
+
 } // namespace

@@ -228,7 +228,7 @@ INSERT INTO config_template (system_id, name, pos, element, path, text) VALUES (
   }
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(st->schemaVersion(), 2);
+  EXPECT_EQ(st->schemaVersion(), store::latestSchemaVersion());
   auto loaded = st->loadSystem("old");
   ASSERT_TRUE(loaded && *loaded) << (loaded ? "" : loaded.error().message);
   const model::BusinessSystem &m = **loaded;
@@ -249,8 +249,117 @@ TEST_F(StoreTest, NewerStoreIsRefused) {
   ASSERT_TRUE(open());
   auto old = store::Store::open(path_, 1);
   ASSERT_FALSE(old);
-  EXPECT_NE(old.error().message.find("the store's schema version is 2, newer than this program's 1"),
+  EXPECT_NE(old.error().message.find("the store's schema version is " +
+                                     std::to_string(store::latestSchemaVersion()) +
+                                     ", newer than this program's 1"),
             std::string::npos);
+}
+
+TEST_F(StoreTest, AgentCredentialsAreKeptPerVmUntilRemoved) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  auto none = st->agentCredentials("i-1");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(st->saveAgentCredentials("i-1", {"aa", "pw1"}));
+  ASSERT_TRUE(st->saveAgentCredentials("i-2", {"bb", "pw2"}));
+  ASSERT_TRUE(st->saveAgentCredentials("i-1", {"cc", "pw3"})); // replaced
+  auto one = st->agentCredentials("i-1");
+  ASSERT_TRUE(one && *one);
+  EXPECT_EQ((*one)->keyHex, "cc");
+  EXPECT_EQ((*one)->password, "pw3");
+  ASSERT_TRUE(st->removeAgentCredentials("i-1"));
+  EXPECT_FALSE(*st->agentCredentials("i-1"));
+  EXPECT_EQ((*st->agentCredentials("i-2"))->password, "pw2");
+}
+
+TEST_F(StoreTest, CloudEventsAreSequencedStoredOnceAndLeaveTheOutboxWhenSent) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(*st->lastEventId(), 0);
+  // Publishing numbers each (system, source) from 1, into the history and the outbox at once.
+  auto a1 = st->publishEvent("sys-1", "a", "scale_out", R"({"n":1})", 1000);
+  auto a2 = st->publishEvent("sys-1", "a", "scale_out", "", 1001);
+  auto b1 = st->publishEvent("sys-2", "a", "other", "null", 1002);
+  ASSERT_TRUE(a1 && a2 && b1);
+  EXPECT_EQ(a1->seq, 1);
+  EXPECT_EQ(a2->seq, 2);
+  EXPECT_EQ(a2->dataJson, "null");
+  EXPECT_EQ(b1->seq, 1);
+  EXPECT_EQ(*st->outboxSize(), 3);
+  EXPECT_FALSE(st->publishEvent("", "a", "x", "null", 1));
+
+  // Receiving: once per (system, source, seq); duplicates are reported, not stored.
+  store::Store::CloudEventRow r{0, "sys-1", "b", "done", R"({"ok":true})", 1, 900, 1003};
+  auto fresh = st->receiveEvent(r);
+  ASSERT_TRUE(fresh);
+  EXPECT_TRUE(*fresh);
+  EXPECT_GT(r.id, b1->id);
+  store::Store::CloudEventRow dup = r;
+  dup.id = 0;
+  dup.name = "changed";
+  auto again = st->receiveEvent(dup);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(dup.id, 0);
+  store::Store::CloudEventRow own = *a1; // our own event coming back from the broker
+  own.id = 0;
+  EXPECT_FALSE(*st->receiveEvent(own));
+  EXPECT_EQ(*st->lastEventId(), r.id);
+
+  // Gaps: seq 2 missing, 3 and 4 there.
+  for (int64_t seq : {3, 4}) {
+    store::Store::CloudEventRow g{0, "sys-1", "b", "done", "null", seq, 900 + seq, 1004};
+    ASSERT_TRUE(*st->receiveEvent(g));
+  }
+  auto gap = st->seqState("sys-1", "b");
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(gap->contiguous, 1);
+  EXPECT_EQ(gap->highest, 4);
+  auto none = st->seqState("sys-1", "nobody");
+  EXPECT_EQ(none->contiguous, 0);
+  EXPECT_EQ(none->highest, 0);
+  store::Store::CloudEventRow late{0, "sys-1", "b", "done", "null", 2, 902, 1005};
+  ASSERT_TRUE(*st->receiveEvent(late));
+  EXPECT_EQ(st->seqState("sys-1", "b")->contiguous, 4);
+  store::Store::CloudEventRow skipFirst{0, "sys-1", "c", "done", "null", 2, 1, 1006};
+  ASSERT_TRUE(*st->receiveEvent(skipFirst));
+  EXPECT_EQ(st->seqState("sys-1", "c")->contiguous, 0);
+  EXPECT_EQ(st->seqState("sys-1", "c")->highest, 2);
+
+  // Reading: by arrival order with filters; one source's range by seq.
+  auto all = st->eventsAfter(0, "", "", 100);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 8u);
+  auto done = st->eventsAfter(a2->id, "sys-1", "done", 100);
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->size(), 5u);
+  EXPECT_EQ((*done)[0].dataJson, R"({"ok":true})");
+  EXPECT_EQ((*done)[0].publishedAt, 900);
+  EXPECT_EQ(st->eventsAfter(0, "sys-1", "", 2)->size(), 2u);
+  auto range = st->eventsOfSource("sys-1", "b", 2, 3);
+  ASSERT_TRUE(range);
+  ASSERT_EQ(range->size(), 2u);
+  EXPECT_EQ((*range)[0].seq, 2);
+  EXPECT_EQ((*range)[1].seq, 3);
+
+  // The outbox holds only our own unacknowledged events, oldest first.
+  auto box = st->outbox(10);
+  ASSERT_TRUE(box);
+  ASSERT_EQ(box->size(), 3u);
+  EXPECT_EQ((*box)[0].id, a1->id);
+  ASSERT_TRUE(st->markSent(a1->id));
+  ASSERT_TRUE(st->markSent(a1->id)); // twice is harmless
+  EXPECT_EQ(*st->outboxSize(), 2);
+  EXPECT_EQ(st->outbox(1)->front().id, a2->id);
+
+  // After a restart the next seq continues, and the outbox is still there.
+  st.reset();
+  st = open();
+  auto a3 = st->publishEvent("sys-1", "a", "scale_out", "null", 2000);
+  ASSERT_TRUE(a3);
+  EXPECT_EQ(a3->seq, 3);
+  EXPECT_EQ(*st->outboxSize(), 3);
 }
 
 TEST_F(StoreTest, InstancesAndRemoval) {
@@ -275,6 +384,20 @@ TEST_F(StoreTest, InstancesAndRemoval) {
   ASSERT_EQ(insts->size(), 1u);
   EXPECT_EQ((*insts)[0].state, "stopped");
   EXPECT_EQ(count(*st, "SELECT version FROM element_instance"), 2);
+  // found by its instance id alone, with its system's key; element instances on it marked at once
+  auto found = st->findVmInstance("i-0001");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->first, (*st->loadSystem("web3"))->id); // its uid, given when it was saved
+  EXPECT_EQ((*found)->second, vm);
+  auto none = st->findVmInstance("i-none");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(st->setElementInstanceStateOfVm("web3", "i-0001", "terminated"));
+  EXPECT_EQ((*st->elementInstances("web3"))[0].state, "terminated");
+  EXPECT_EQ(count(*st, "SELECT version FROM element_instance"), 3);
+  ASSERT_TRUE(st->setElementInstanceStateOfVm("web3", "i-0001", "terminated")); // no change: same version
+  EXPECT_EQ(count(*st, "SELECT version FROM element_instance"), 3);
+  ASSERT_TRUE(st->saveElementInstance("web3", {"lb", 0, "i-0001", "stopped"}));
   auto noElement = st->saveElementInstance("web3", {"nope", 0, "", "pending"});
   ASSERT_FALSE(noElement);
   EXPECT_NE(noElement.error().message.find("has no element `nope`"), std::string::npos);
@@ -288,6 +411,33 @@ TEST_F(StoreTest, InstancesAndRemoval) {
   EXPECT_EQ(count(*st, "SELECT count(*) FROM element"), 0);
   EXPECT_EQ(count(*st, "SELECT count(*) FROM config_template"), 0);
   EXPECT_FALSE(st->removeSystem("web3"));
+}
+
+TEST_F(StoreTest, PreparedStatementsAreReusedAndIndependent) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  sql::Db &db = st->db();
+  ASSERT_TRUE(db.exec("CREATE TABLE t(a INTEGER, b TEXT)"));
+  const std::string ins = "INSERT INTO t VALUES (?, ?)";
+  for (int64_t i = 0; i < 3; ++i) {
+    auto s = db.prepare(ins); // the second and third reuse the first's compiled statement
+    ASSERT_TRUE(s);
+    s->bind(1, i).bind(2, std::string("x") + std::to_string(i));
+    ASSERT_TRUE(s->run());
+  }
+  auto reused = db.prepare(ins); // bindings of the last use are cleared: NULLs
+  ASSERT_TRUE(reused);
+  ASSERT_TRUE(reused->run());
+  EXPECT_EQ(count(*st, "SELECT count(*) FROM t WHERE a IS NULL AND b IS NULL"), 1);
+  // the same text twice at once: two statements, each with its own cursor
+  const std::string sel = "SELECT a FROM t WHERE a IS NOT NULL ORDER BY a";
+  auto one = db.prepare(sel), two = db.prepare(sel);
+  ASSERT_TRUE(one && two);
+  ASSERT_TRUE(*one->step());
+  ASSERT_TRUE(*one->step());
+  ASSERT_TRUE(*two->step());
+  EXPECT_EQ(one->i64(0), 1);
+  EXPECT_EQ(two->i64(0), 0);
 }
 
 TEST_F(StoreTest, OpenErrors) {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# startup_test.sh — issue 18: cfmc does not load LLVM unless the JIT runs. `cfmc` has no
+# libLLVM (nor the JIT engine) among its NEEDED libraries; the dynamic loader's own trace
+# (LD_DEBUG=libs) shows neither loaded by `--version`, `--help`, `check` and `run --engine
+# interp`, and the engine (which holds LLVM's components) loaded by a JIT run; a missing
+# engine is a clear error for the JIT only.
+#   startup_test.sh CFMC
+set -u
+CFMC=$1
+. "$(dirname "$0")/lib.sh"
+export CFM_CACHE_DIR="$TMP/cache"
+
+cat >"$TMP/hello.cfp" <<'CFP'
+procedure main() { print("hello"); }
+CFP
+
+# check NAME COND: pass when COND (a command) succeeds, else fail
+check() {
+  local name=$1
+  shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+needed=$(readelf -d "$CFMC" | grep NEEDED)
+check "readelf: cfmc has NEEDED libraries" [ -n "$needed" ]
+check "readelf: no libLLVM among cfmc's NEEDED libraries" bash -c "! grep -qi llvm <<<'$needed'"
+check "readelf: the JIT engine is not NEEDED either" bash -c "! grep -q cfm_jit_engine <<<'$needed'"
+check "the JIT engine is built beside cfmc" [ -f "$(dirname "$CFMC")/libcfm_jit_engine.so" ]
+
+# traced NAME ARGS...: runs cfmc with the loader's trace of libraries in $TMP/err (exit 0 wanted)
+traced() {
+  local name=$1
+  shift
+  LD_DEBUG=libs "$CFMC" "$@" >"$TMP/out" 2>"$TMP/err"
+  local got=$?
+  [ "$got" -eq 0 ] || { fail "$name: exit $got"; head -5 "$TMP/err"; return 1; }
+  # The trace is there at all (a loader that ignores LD_DEBUG would prove nothing).
+  has err "calling init:" || { fail "$name: no LD_DEBUG trace"; return 1; }
+}
+for cmd in "--version" "--help" "check $TMP/hello.cfp" "run --engine interp $TMP/hello.cfp"; do
+  # shellcheck disable=SC2086 # the words of $cmd are the arguments
+  if traced "$cmd" $cmd; then
+    check "cfmc $cmd: libLLVM not loaded" bash -c "! grep -q 'libLLVM' '$TMP/err'"
+    check "cfmc $cmd: the JIT engine not loaded" bash -c "! grep -q 'libcfm_jit_engine' '$TMP/err'"
+  fi
+done
+check "run --engine interp: the program's output" has out hello
+
+if traced "run (jit)" run --engine jit "$TMP/hello.cfp"; then
+  check "cfmc run --engine jit: the JIT engine loaded" has err "libcfm_jit_engine.so"
+  check "the engine does not need the shared libLLVM (its components are inside)" \
+    bash -c "! readelf -d '$(dirname "$CFMC")/libcfm_jit_engine.so' | grep NEEDED | grep -qi llvm"
+  check "cfmc run --engine jit: the program's output" has out hello
+fi
+
+# A missing engine: the JIT reports it (exit 1, naming the file); the interpreter does not care.
+export CFM_JIT_ENGINE="$TMP/no-such-engine.so"
+if run missing-jit 1 -- run --engine jit "$TMP/hello.cfp"; then
+  check "no engine: the error names it" has err "cfmc: error: cannot load the JIT engine $TMP/no-such-engine.so"
+  check "no engine: nothing printed by the program" [ ! -s "$TMP/out" ]
+fi
+if run missing-build 1 -- build --emit-llvm "$TMP/hello.cfp"; then
+  check "no engine: build --emit-llvm reports it" has err "cannot load the JIT engine"
+fi
+run missing-interp 0 -- run --engine interp "$TMP/hello.cfp" && check "no engine: the interpreter runs" has out hello
+unset CFM_JIT_ENGINE
+
+finish
