@@ -104,13 +104,40 @@ TEST(Agent, CommandLine) {
 }
 
 TEST(Agent, WithoutConfigurationWaitsForSigterm) {
+  using UserData = Agent::Config::UserData;
+  for (auto [kind, why] :
+       {std::pair{UserData::NoAgentMember, "has no `cfm_agent` member"},
+        std::pair{UserData::Script, "is not JSON"}, std::pair{UserData::Missing, "does not exist"}}) {
+    TempDir d;
+    Agent::Config c;
+    c.userData = kind;
+    Agent a(d.path, c);
+    ASSERT_TRUE(eventually([&] { return a.log().find("no agent configuration, idle") != std::string::npos; }))
+        << a.log();
+    EXPECT_NE(a.log().find(why), std::string::npos) << a.log();
+    EXPECT_FALSE(processGone(a.pid())); // idle, not exited
+    a.stop(SIGTERM);
+    EXPECT_TRUE(WIFEXITED(a.exitStatus()) && WEXITSTATUS(a.exitStatus()) == 0) << a.log();
+  }
+}
+
+TEST(Agent, MakesItsStateDirectoryAndItsParents) {
   TempDir d;
+  Broker broker{d.path};
   Agent::Config c;
-  c.withUserData = false;
+  c.brokerUri = broker.uri();
+  c.keyHex = testKeyHex();
+  c.defaultStateDir = true; // ROOT/var/lib/cfm-agent, and ROOT has no var/
   Agent a(d.path, c);
-  ASSERT_TRUE(eventually([&] { return a.log().find("nothing to do") != std::string::npos; }));
-  a.stop(SIGTERM);
-  EXPECT_TRUE(WIFEXITED(a.exitStatus()) && WEXITSTATUS(a.exitStatus()) == 0);
+  TestManager manager(broker.uri(), c.instance, testKeyHex());
+  ASSERT_TRUE(manager.waitPresence("up", std::chrono::seconds(30))) << a.log(); // subscribed
+  auto r = manager.call(manager.request(net::AgentOp::Ping));
+  ASSERT_TRUE(r) << a.log();
+  EXPECT_EQ(r->status, net::AgentStatus::Ok) << r->message;
+  struct stat st {};
+  ASSERT_EQ(::stat(a.state().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_TRUE(fs::exists(a.state() / "agent.db"));
 }
 
 TEST(Agent, PresenceAndCleanShutdown) {
