@@ -76,6 +76,7 @@ AgentClient::~AgentClient() {
   resendCv_.notify_all();
   if (resender_.joinable()) resender_.join();
   if (mqtt_) (void)mqtt_->disconnect();
+  mqtt_.reset(); // no callback after this, while the members they use are still there
 }
 
 void AgentClient::resendMain() {
