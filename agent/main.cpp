@@ -111,23 +111,32 @@ int main(int argc, char **argv) {
   // Orphans of a command stay the agent's children, so that its process group can be awaited.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+  // No user data, or user data meant for something else (a cloud-init script): the instance has
+  // no agent configuration, and the agent idles as an image without an agent would. Only a
+  // `cfm_agent` member that is malformed, or a file that cannot be read, is an error.
   std::optional<cfm::net::AgentUserData> config;
-  if (userData) {
+  std::string idleReason = "no user data (--user-data or $CFM_USER_DATA_FILE)";
+  std::error_code existsErr;
+  if (userData && !std::filesystem::exists(*userData, existsErr)) {
+    idleReason = "no user data: " + *userData + " does not exist";
+  } else if (userData) {
     auto text = cfm::base::readRegularFile(*userData, 1 << 20);
     if (!text) {
       std::cerr << "cfm-agent: error: " << text.error().message << "\n";
       return 1;
     }
     auto decoded = cfm::net::decodeAgentUserData(*text);
-    if (!decoded) {
+    if (!decoded && decoded.error().kind != cfm::ErrorKind::Syntax) {
       std::cerr << "cfm-agent: error: the user data " << *userData << ": " << decoded.error().message << "\n";
       return 1;
     }
-    config = *decoded;
+    if (decoded) config = *decoded;
+    idleReason = "the user data " + *userData + (decoded ? " has no `cfm_agent` member" : " is not JSON");
   }
   if (!config) {
-    cfm::agent::logLine("no agent configuration in the user data (no `cfm_agent`): nothing to do");
+    cfm::agent::logLine(idleReason + ": no agent configuration, idle until SIGTERM");
     waitForTermination();
+    cfm::agent::logLine("stopped");
     return 0;
   }
 

@@ -4,11 +4,19 @@
 #include "base/paths.h"
 
 #include <cerrno>
+#include <filesystem>
 #include <sys/stat.h>
 
 namespace cfm::agent {
 
 Result<std::unique_ptr<State>> State::open(const std::string &dir) {
+  // Its parents too (a fresh image may have no /var/lib), mode 0755 as mkdir -p would make them.
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec)
+    return Error{ErrorKind::Io,
+                 "cannot make the state directory's parent " + parent.string() + ": " + ec.message()};
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return Error{ErrorKind::Io, "cannot make the state directory " + dir + ": " + base::systemError(errno)};
   ::chmod(dir.c_str(), 0700);

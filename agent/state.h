@@ -20,7 +20,7 @@ constexpr int64_t kKeepAnswersMs = 24LL * 3600 * 1000;
 
 class State {
 public:
-  /// Opens (creating) DIR/agent.db; DIR is made mode 0700 when missing.
+  /// Opens (creating) DIR/agent.db; DIR is made mode 0700 when missing, its parents too.
   static Result<std::unique_ptr<State>> open(const std::string &dir);
 
   struct Known {

@@ -82,6 +82,7 @@ struct MqttClient::Impl {
   bool autoReconnect = false;                       // after the first successful connect()
   std::atomic<bool> interrupted{false};
   std::atomic<bool> isConnected{false};
+  std::atomic<uint64_t> losses{0}; // connections lost so far: publish() watches it
   std::thread reconnector;
 
   /// One connection attempt: true when connected.
@@ -165,6 +166,7 @@ struct MqttClient::Impl {
   }
 
   void connectionLost(const std::string &cause) {
+    ++losses;
     isConnected = false;
     {
       std::lock_guard lock(mu);
@@ -278,8 +280,20 @@ Result<void> MqttClient::publish(const MqttMessage &m, std::chrono::milliseconds
                    .retained(m.retain)
                    .properties(propertiesOf(m))
                    .finalize();
+    uint64_t losses = impl_->losses.load();
     mqtt::delivery_token_ptr tok = impl_->client->publish(msg);
-    if (!tok->wait_for(timeout)) return Error{ErrorKind::Io, "publishing on " + m.topic + ": timed out"};
+    // Waits in slices: a connection lost before the broker's PUBACK fails the publish at once.
+    // Paho would keep the token waiting, and a broker that restarted without the session never
+    // acknowledges it; the caller publishes again after the reconnection (the agent protocol's
+    // receivers drop a second copy by id).
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!tok->wait_for(std::chrono::milliseconds(50))) {
+      if (impl_->losses.load() != losses)
+        return Error{ErrorKind::Io,
+                     "publishing on " + m.topic + ": connection lost before the broker acknowledged"};
+      if (std::chrono::steady_clock::now() >= deadline)
+        return Error{ErrorKind::Io, "publishing on " + m.topic + ": timed out"};
+    }
     if (tok->get_reason_code() >= 0x80)
       return Error{ErrorKind::Io, "publishing on " + m.topic + ": refused by the broker (reason code " +
                                       std::to_string(int(tok->get_reason_code())) + ")"};

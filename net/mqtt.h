@@ -86,7 +86,9 @@ public:
   /// again after every reconnection.
   Result<void> subscribe(const std::string &filter, int qos);
   /// Publishes MESSAGE and waits until the broker acknowledged it (PUBACK for QoS 1, written for
-  /// QoS 0) or TIMEOUT passed. Fails at once when not connected.
+  /// QoS 0) or TIMEOUT passed. Fails at once when not connected, and as soon as the connection
+  /// is lost before the acknowledgement (the message may or may not have arrived: publish again
+  /// after the reconnection if it matters).
   Result<void> publish(const MqttMessage &message,
                        std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
   /// Sends DISCONNECT (normal: the broker does not send the Will) and stops reconnecting.

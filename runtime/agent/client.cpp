@@ -48,6 +48,16 @@ Result<std::unique_ptr<AgentClient>> AgentClient::connect(const ClientOptions &o
   c->mqtt_ = std::move(*mqtt);
   AgentClient *self = c.get();
   c->mqtt_->onMessage([self](const net::MqttMessage &m) { self->onMessage(m); });
+  // Paho's and net/mqtt's threads may not publish: the resender does, once resubscribed.
+  c->mqtt_->onConnection([self](net::MqttConnectionEvent e, const std::string &) {
+    if (e != net::MqttConnectionEvent::Reconnected) return;
+    {
+      std::lock_guard<std::mutex> g(self->mu_);
+      ++self->reconnections_;
+    }
+    self->resendCv_.notify_all();
+  });
+  c->resender_ = std::thread([self] { self->resendMain(); });
   auto id = net::randomHex(8);
   if (!id) return id.takeError();
   c->controlId_ = *id;
@@ -59,7 +69,31 @@ Result<std::unique_ptr<AgentClient>> AgentClient::connect(const ClientOptions &o
 }
 
 AgentClient::~AgentClient() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stopping_ = true;
+  }
+  resendCv_.notify_all();
+  if (resender_.joinable()) resender_.join();
   if (mqtt_) (void)mqtt_->disconnect();
+  mqtt_.reset(); // no callback after this, while the members they use are still there
+}
+
+void AgentClient::resendMain() {
+  uint64_t seen = 0;
+  for (;;) {
+    std::vector<std::shared_ptr<const net::MqttMessage>> again;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      resendCv_.wait(lock, [&] { return stopping_ || reconnections_ != seen; });
+      if (stopping_) return;
+      seen = reconnections_;
+      for (const auto &[id, p] : pending_)
+        if (p.request) again.push_back(p.request);
+    }
+    // A failure here (lost again) is followed by another reconnection, and another round.
+    for (const auto &m : again) (void)mqtt_->publish(*m);
+  }
 }
 
 // Paho's callback thread: find the waiting call, check the reply's signature with its VM's key,
@@ -110,15 +144,18 @@ bool AgentClient::call(net::AgentRequest &req, std::string_view key, int64_t wai
   m.userProperties = {
       {std::string(net::kAgentSignatureProperty), net::signAgentMessage(key, m.topic, m.payload)}};
   auto done = sched::Completion::create();
+  auto wire = std::make_shared<const net::MqttMessage>(std::move(m));
   {
     std::lock_guard<std::mutex> g(mu_);
-    pending_[req.id] = Pending{done, req.instance, std::string(key)};
+    pending_[req.id] = Pending{done, req.instance, std::string(key), wire};
   }
   auto forget = [&] {
     std::lock_guard<std::mutex> g(mu_);
     pending_.erase(req.id);
   };
-  if (auto r = mqtt_->publish(m); !r) {
+  // Sent while disconnected, or lost before the broker's PUBACK: the resender sends it after the
+  // reconnection, within the wait below. Refused by a connected broker: unreachable now.
+  if (auto r = mqtt_->publish(*wire); !r && mqtt_->connected()) {
     forget();
     return unreachable("cannot send to the agent of " + req.instance + ": " + r.error().message);
   }
@@ -194,7 +231,7 @@ bool AgentClient::control(const std::string &commandsJson, size_t count, int64_t
   {
     std::lock_guard<std::mutex> g(mu_);
     waitKey = controlId_ + "-" + std::to_string(++controlSeq_);
-    pending_[waitKey] = Pending{done, "", ""};
+    pending_[waitKey] = Pending{done, "", "", nullptr};
   }
   nlohmann::json cmds = nlohmann::json::parse(commandsJson);
   for (size_t i = 0; i < cmds.size(); ++i) cmds[i]["correlationData"] = waitKey + "-" + std::to_string(i);

@@ -7,8 +7,13 @@
 // Calls run on a scheduler task (runtime/sched): the request is published, then the task
 // suspends on a sched::Completion that Paho's callback thread completes when the reply arrives
 // — no thread waits per call (the publish itself waits for the broker's PUBACK, a loopback
-// round trip). Errors are raised as runtime errors (rt::raise): "agent" with code
-// `unreachable` (not connected, or no reply within the call's timeout + 10 s), `rejected` or
+// round trip). A request stays pending until answered: after every reconnection a thread of
+// this client publishes the unanswered ones again, the identical bytes (same id, nonce and
+// signature), so that the agent's exactly-once store answers a copy it has seen without running
+// it again; a request whose first publish failed because the connection was down is sent that
+// way too. Errors are raised as runtime errors (rt::raise): "agent" with code
+// `unreachable` (refused by a connected broker, or no reply within the call's timeout + 10 s,
+// also when the broker stayed away that long), `rejected` or
 // `io` (the agent's answer), "timeout" (the agent's `timed_out`).
 #pragma once
 
@@ -19,12 +24,14 @@
 #include "runtime/sched/scheduler.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -75,12 +82,20 @@ private:
   bool control(const std::string &commandsJson, size_t count, int64_t timeoutMs,
                std::vector<std::string> &errors);
 
+  /// The resending thread: after each reconnection, publishes every pending request again.
+  void resendMain();
+
   struct Pending {
     std::shared_ptr<sched::Completion> done;
-    std::string instance, key; // replies are verified with the VM's key
+    std::string instance, key;                       // replies are verified with the VM's key
+    std::shared_ptr<const net::MqttMessage> request; // agent requests only: resent as they are
   };
   std::unique_ptr<net::MqttClient> mqtt_;
-  std::string controlId_; // the prefix of this client's $CONTROL correlation data
+  std::thread resender_;
+  std::condition_variable resendCv_;
+  uint64_t reconnections_ = 0; // under mu_: the resender's cue
+  bool stopping_ = false;      // under mu_
+  std::string controlId_;      // the prefix of this client's $CONTROL correlation data
   std::mutex mu_;
   std::map<std::string, Pending> pending_; // by request id (or control correlation data)
   uint64_t controlSeq_ = 0;

@@ -110,24 +110,31 @@ Agent::Agent(const fs::path &dir, Config config) : dir_(dir), config_(std::move(
   state_ = dir_ / ("state-" + config_.instance);
   userData_ = dir_ / ("user-data-" + config_.instance + ".json");
   fs::create_directories(root_);
-  std::ofstream ud(userData_);
-  if (config_.withUserData)
-    ud << "{\"v\":1,\"cfm_agent\":{\"broker\":\"" << config_.brokerUri
-       << "\",\"password\":\"unused\",\"key\":\"" << config_.keyHex
-       << "\",\"manager\":\"a\",\"max_concurrent\":" << config_.maxConcurrent << "}}";
-  else
-    ud << "{\"v\":1}";
-  ud.close();
-  fs::permissions(userData_, fs::perms::owner_read | fs::perms::owner_write);
+  using UserData = Config::UserData;
+  if (config_.userData != UserData::Missing) {
+    std::ofstream ud(userData_);
+    if (config_.userData == UserData::Agent)
+      ud << "{\"v\":1,\"cfm_agent\":{\"broker\":\"" << config_.brokerUri
+         << "\",\"password\":\"unused\",\"key\":\"" << config_.keyHex
+         << "\",\"manager\":\"a\",\"max_concurrent\":" << config_.maxConcurrent << "}}";
+    else if (config_.userData == UserData::NoAgentMember)
+      ud << "{\"v\":1}";
+    else
+      ud << "#!/bin/sh\necho configured by cloud-init\n";
+    ud.close();
+    fs::permissions(userData_, fs::perms::owner_read | fs::perms::owner_write);
+  }
+  if (config_.defaultStateDir) state_ = root_ / "var/lib/cfm-agent";
   start();
 }
 
 Agent::~Agent() { stopPid(pid_, SIGKILL); }
 
 void Agent::start() {
-  pid_ = spawn({CFM_AGENT_BIN, "--instance-id", config_.instance, "--root", root_.string(), "--user-data",
-                userData_.string(), "--state", state_.string()},
-               dir_ / ("agent-" + config_.instance + ".log"));
+  std::vector<std::string> args{CFM_AGENT_BIN,  "--instance-id", config_.instance,  "--root",
+                                root_.string(), "--user-data",   userData_.string()};
+  if (!config_.defaultStateDir) args.insert(args.end(), {"--state", state_.string()});
+  pid_ = spawn(args, dir_ / ("agent-" + config_.instance + ".log"));
 }
 
 void Agent::stop(int sig) { stopPid(pid_, sig, &status_); }

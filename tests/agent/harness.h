@@ -58,7 +58,10 @@ public:
     std::string brokerUri;
     std::string keyHex;
     int maxConcurrent = 8;
-    bool withUserData = true;
+    /// Agent: a `cfm_agent` member; NoAgentMember: JSON without it; Script: not JSON (a
+    /// cloud-init script); Missing: --user-data names no file.
+    enum class UserData { Agent, NoAgentMember, Script, Missing } userData = UserData::Agent;
+    bool defaultStateDir = false; ///< no --state: ROOT/var/lib/cfm-agent, parents missing
   };
   Agent(const fs::path &dir, Config config);
   ~Agent();
