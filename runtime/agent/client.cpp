@@ -16,12 +16,6 @@ constexpr std::string_view kControlTopic = "$CONTROL/dynamic-security/v1";
 constexpr std::string_view kControlResponseTopic = "$CONTROL/dynamic-security/v1/response";
 constexpr std::string_view kAgentCode = "agent";
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool unreachable(const std::string &message) { return raise(ErrKind::Agent, "unreachable", message); }
 
 /// After a failed sched::await: its "timeout" becomes the "agent" error `unreachable` (no
@@ -134,7 +128,7 @@ bool AgentClient::call(net::AgentRequest &req, std::string_view key, int64_t wai
   if (!id || !nonce) return raise(ErrKind::Agent, "io", "cannot make a request id (no randomness)");
   req.id = *id;
   req.nonce = *nonce;
-  req.ts = nowMs();
+  req.ts = rt::nowMs();
   net::MqttMessage m;
   m.topic = net::agentRequestTopic(req.instance);
   m.payload = net::encodeAgentRequest(req);

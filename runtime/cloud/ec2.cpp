@@ -567,20 +567,11 @@ CallResult<net::ec2::Instance> Ec2Client::waitInstance(std::string_view id, std:
         for (auto &w : ws.list)
           if (w->decided && w != self) w->wake->complete(true, "done");
         if (end != PollEnd::Polled || self->decided) break;
-        delay = ws.changed ? options_.wait.firstDelayMs : std::min(delay * 2, options_.wait.maxDelayMs);
-        int64_t nap = delay;
-        if (deadline != noDeadline()) {
-          int64_t left = msBetween(Clock::now(), deadline);
-          if (left <= 0) {
-            end = PollEnd::Deadline;
-            break;
-          }
-          nap = std::min(nap, left);
-        }
-        if (!sched::sleep(nap)) {
-          end = PollEnd::Cancelled;
-          break;
-        }
+        if (ws.changed) delay = options_.wait.firstDelayMs; // back to quick polls while states change
+        Pause p = pauseBeforePoll(delay, options_.wait.maxDelayMs, deadline);
+        if (p == Pause::Go) continue;
+        end = p == Pause::Deadline ? PollEnd::Deadline : PollEnd::Cancelled;
+        break;
       }
       ws.polling = false;
       leave();

@@ -13,16 +13,6 @@ namespace cfm::rt::cloud {
 
 namespace {
 
-int64_t unixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-bool failEventStore(const Error &e) {
-  return rt::raise(ErrKind::Cloud, std::string(kStoreCode), std::string(kStoreCode) + ": " + e.describe());
-}
-
 /// Events read from the store per query while a wait looks for its event.
 constexpr size_t kEventPage = 256;
 
@@ -32,14 +22,14 @@ bool CloudManager::publishCloudEvent(std::string_view systemId, std::string_view
                                      std::string_view dataJson) {
   if (!config_.broker) {
     auto queued = store_.outboxSize();
-    if (!queued) return failEventStore(queued.error());
+    if (!queued) return failStore(queued.error());
     if (*queued >= kMaxOutboxWithoutBroker)
       return rt::raise(ErrKind::Event, "not_connected",
                        "manager " + config_.managerName + " has no broker and its outbox holds " +
                            std::to_string(*queued) + " events (the most it keeps)");
   }
-  auto ev = store_.publishEvent(systemId, config_.managerName, name, dataJson, unixMs());
-  if (!ev) return failEventStore(ev.error());
+  auto ev = store_.publishEvent(systemId, config_.managerName, name, dataJson, rt::nowMs());
+  if (!ev) return failStore(ev.error());
   eventsArrived(); // this run's own tasks may wait for it
   if (onPublished_) onPublished_();
   return true;
@@ -76,7 +66,7 @@ bool CloudManager::waitCloudEvent(std::string_view systemId, std::string_view na
     bool contiguous = true; // every event up to `after` was given to the run
     for (;;) {
       auto page = store_.eventsAfter(after, systemId, name, kEventPage);
-      if (!page) return unregister(), failEventStore(page.error());
+      if (!page) return unregister(), failStore(page.error());
       for (const store::Store::CloudEventRow &row : *page) {
         after = row.id;
         if (eventsGiven_.count(row.id)) {

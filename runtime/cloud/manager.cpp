@@ -26,8 +26,6 @@ bool failCode(std::string_view code, const std::string &message) {
   return rt::raise(ErrKind::Cloud, std::string(code), std::string(code) + ": " + message);
 }
 
-bool failStore(const Error &e) { return failCode(kStoreCode, e.describe()); }
-
 /// How long best-effort clean-up after a failed run_vm may take.
 constexpr int64_t kCleanupTimeoutMs = 15000;
 
@@ -80,6 +78,8 @@ bool waitForAgent(agent::AgentClient &a, const std::string &vmId, const std::str
 }
 
 } // namespace
+
+bool CloudManager::failStore(const Error &e) { return failCode(kStoreCode, e.describe()); }
 
 Result<std::unique_ptr<CloudManager>> CloudManager::create(const ManagerConfig &config, store::Store &store,
                                                            RetryPolicy retry, WaitPolicy wait) {

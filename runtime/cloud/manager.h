@@ -115,6 +115,8 @@ private:
   /// Applies `change` to VM `vmId`'s record, when the store has one.
   bool updateVm(std::string_view vmId, const std::function<void(model::VMInstance &)> &change);
   bool noBroker() const;
+  /// Raises the "cloud" error `store` for a failed store call (manager.cpp, events.cpp).
+  static bool failStore(const Error &e);
   /// The connected agent client, or nullptr after raising "agent" `unreachable`.
   agent::AgentClient *agents();
   /// The key (32 bytes) of VM `vmId`'s agent, or false after raising.
