@@ -1,0 +1,56 @@
+// node.h — the federation transport of one manager (issue 15; API.md "Cloud events",
+// "Protocols"): cloud events between managers over MQTT v5, exactly once. A sender drains this
+// manager's store outbox with QoS 1 and marks each event sent on the broker's PUBACK; a receiver
+// with a persistent session stores each event once (Store::receiveEvent) and asks the source to
+// resend a missing seq range; resend requests are answered from this manager's history.
+//
+// Threads: one worker thread of the node does all the store and broker work; Paho's callback
+// thread only queues messages for it. kick() and the destructor may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace cfm::fed {
+
+struct NodeOptions {
+  std::string manager; ///< this manager's name (the source of its events; the client id)
+  std::string cloud;   ///< its cloud's name
+  std::string brokerHost = "127.0.0.1";
+  int brokerPort = 1883;
+  std::string username, password;    ///< empty: none
+  std::string storePath;             ///< the manager's store file; the node opens its own connection
+  std::vector<std::string> followed; ///< system ids whose events it receives; empty: all
+  /// Where the node's log lines go (bad payloads, broker trouble); none: dropped.
+  std::function<void(const std::string &)> logger;
+};
+
+class Node {
+public:
+  /// Opens the store, connects to the broker (waiting up to CONNECTTIMEOUTMS), subscribes and
+  /// starts the worker thread.
+  static Result<std::unique_ptr<Node>> start(NodeOptions options, int connectTimeoutMs = 30000);
+  ~Node(); ///< stops the worker and disconnects (normal disconnect)
+  Node(const Node &) = delete;
+  Node &operator=(const Node &) = delete;
+
+  /// Wakes the sender after the manager published into the outbox (thread-safe).
+  void kick();
+  /// Called on the node's thread after new events were stored in the history.
+  void onEvents(std::function<void()> callback);
+
+  struct Impl;
+
+private:
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The topic of an event: cfm/v1/systems/<system>/events/<name>.
+std::string eventTopic(const std::string &system, const std::string &name);
+
+} // namespace cfm::fed
