@@ -191,8 +191,12 @@ Result<std::unique_ptr<MqttClient>> MqttClient::create(const MqttOptions &option
   impl->options = options;
   try {
     // No client persistence: what must survive a restart is the caller's (the agent's SQLite).
-    impl->client = std::make_unique<mqtt::async_client>(options.uri, options.clientId,
-                                                        mqtt::create_options(MQTTVERSION_5), nullptr);
+    // Paho queues the publishes past what the broker lets be in flight, up to maxBufferedMessages
+    // (100 by default; publishBatch queues more); never while disconnected (publish fails fast).
+    mqtt::create_options co(MQTTVERSION_5);
+    co.set_max_buffered_messages(65535);
+    co.set_send_while_disconnected(false);
+    impl->client = std::make_unique<mqtt::async_client>(options.uri, options.clientId, co, nullptr);
     mqtt::connect_options_builder b;
     b.mqtt_version(MQTTVERSION_5)
         .clean_start(options.cleanStart)
@@ -269,38 +273,74 @@ Result<void> MqttClient::subscribe(const std::string &filter, int qos) {
   return impl_->subscribeNow(filter, qos);
 }
 
+namespace {
+
+mqtt::message_ptr pahoMessage(const MqttMessage &m) {
+  return mqtt::message_ptr_builder()
+      .topic(m.topic)
+      .payload(mqtt::binary_ref(m.payload))
+      .qos(m.qos)
+      .retained(m.retain)
+      .properties(propertiesOf(m))
+      .finalize();
+}
+
+} // namespace
+
 Result<void> MqttClient::publish(const MqttMessage &m, std::chrono::milliseconds timeout) {
-  if (tInCallback) return Error{ErrorKind::Usage, "MQTT: publish() called from a callback"};
-  if (m.qos < 0 || m.qos > 1) return Error{ErrorKind::Usage, "MQTT: QoS must be 0 or 1"};
-  try {
-    auto msg = mqtt::message_ptr_builder()
-                   .topic(m.topic)
-                   .payload(mqtt::binary_ref(m.payload))
-                   .qos(m.qos)
-                   .retained(m.retain)
-                   .properties(propertiesOf(m))
-                   .finalize();
-    uint64_t losses = impl_->losses.load();
-    mqtt::delivery_token_ptr tok = impl_->client->publish(msg);
-    // Waits in slices: a connection lost before the broker's PUBACK fails the publish at once.
-    // Paho would keep the token waiting, and a broker that restarted without the session never
-    // acknowledges it; the caller publishes again after the reconnection (the agent protocol's
-    // receivers drop a second copy by id).
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!tok->wait_for(std::chrono::milliseconds(50))) {
-      if (impl_->losses.load() != losses)
-        return Error{ErrorKind::Io,
-                     "publishing on " + m.topic + ": connection lost before the broker acknowledged"};
-      if (std::chrono::steady_clock::now() >= deadline)
-        return Error{ErrorKind::Io, "publishing on " + m.topic + ": timed out"};
-    }
-    if (tok->get_reason_code() >= 0x80)
-      return Error{ErrorKind::Io, "publishing on " + m.topic + ": refused by the broker (reason code " +
-                                      std::to_string(int(tok->get_reason_code())) + ")"};
-    return {};
-  } catch (const std::exception &e) {
-    return mqttError("publishing on " + m.topic, e);
+  BatchResult r = publishBatch({m}, timeout);
+  if (r.error) return *r.error;
+  return {};
+}
+
+MqttClient::BatchResult MqttClient::publishBatch(const std::vector<MqttMessage> &messages,
+                                                 std::chrono::milliseconds timeout) {
+  BatchResult out;
+  if (tInCallback) {
+    out.error = Error{ErrorKind::Usage, "MQTT: publish() called from a callback"};
+    return out;
   }
+  for (const MqttMessage &m : messages)
+    if (m.qos < 0 || m.qos > 1) {
+      out.error = Error{ErrorKind::Usage, "MQTT: QoS must be 0 or 1"};
+      return out;
+    }
+  if (messages.empty()) return out;
+  std::vector<mqtt::delivery_token_ptr> tokens;
+  tokens.reserve(messages.size());
+  uint64_t losses = impl_->losses.load();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t i = 0;
+  try {
+    // A window of messages in flight: Paho C 1.3 stalls when far more publishes are queued than
+    // the broker's Receive Maximum lets be in flight (mosquitto's is 20).
+    constexpr size_t kWindow = 16;
+    for (; i < messages.size(); ++i) {
+      while (tokens.size() < messages.size() && tokens.size() < i + kWindow)
+        tokens.push_back(impl_->client->publish(pahoMessage(messages[tokens.size()])));
+      const std::string &topic = messages[i].topic;
+      while (!tokens[i]->wait_for(std::chrono::milliseconds(50))) {
+        if (impl_->losses.load() != losses) {
+          out.error = Error{ErrorKind::Io,
+                            "publishing on " + topic + ": connection lost before the broker acknowledged"};
+          return out;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+          out.error = Error{ErrorKind::Io, "publishing on " + topic + ": timed out"};
+          return out;
+        }
+      }
+      if (tokens[i]->get_reason_code() >= 0x80) {
+        out.error = Error{ErrorKind::Io, "publishing on " + topic + ": refused by the broker (reason code " +
+                                             std::to_string(int(tokens[i]->get_reason_code())) + ")"};
+        return out;
+      }
+      out.acknowledged = i + 1;
+    }
+  } catch (const std::exception &e) {
+    out.error = mqttError("publishing on " + messages[std::min(i, messages.size() - 1)].topic, e);
+  }
+  return out;
 }
 
 Result<void> MqttClient::disconnect() {

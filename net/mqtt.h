@@ -91,6 +91,16 @@ public:
   /// after the reconnection if it matters).
   Result<void> publish(const MqttMessage &message,
                        std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
+  /// Publishes MESSAGES pipelined (Paho keeps as many in flight as the broker allows) and waits
+  /// for their acknowledgements in order. Returns how many of them, from the first, were
+  /// acknowledged before the first failure (all of them when ERROR is empty); a failure is what
+  /// publish() would report for that message, and the messages after it may or may not have arrived.
+  struct BatchResult {
+    size_t acknowledged = 0;
+    std::optional<Error> error;
+  };
+  BatchResult publishBatch(const std::vector<MqttMessage> &messages,
+                           std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
   /// Sends DISCONNECT (normal: the broker does not send the Will) and stops reconnecting.
   Result<void> disconnect();
   /// Makes a connect() in progress return an error soon, from any thread (not a signal handler).

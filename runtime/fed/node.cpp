@@ -7,7 +7,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "net/mqtt.h"
@@ -103,6 +105,38 @@ std::string eventTopic(const std::string &system, const std::string &name) {
   return "cfm/v1/systems/" + system + "/events/" + name;
 }
 
+std::string observerSource(const std::string &manager) { return "@" + manager; }
+
+namespace {
+
+std::string presenceTopic(const std::string &manager) { return "cfm/v1/managers/" + manager + "/presence"; }
+
+/// The manager name of a presence topic; "" when TOPIC is not one.
+std::string presenceManager(const std::string &topic) {
+  const std::string pre = "cfm/v1/managers/", post = "/presence";
+  if (topic.size() <= pre.size() + post.size() || topic.compare(0, pre.size(), pre) != 0 ||
+      topic.compare(topic.size() - post.size(), post.size(), post) != 0)
+    return "";
+  std::string name = topic.substr(pre.size(), topic.size() - pre.size() - post.size());
+  return name.find('/') == std::string::npos ? name : "";
+}
+
+/// What the receiver knows of one source's series of one system: every seq up to `contiguous`
+/// is stored, and `above` holds the stored ones past it.
+struct Series {
+  int64_t contiguous = 0;
+  std::set<int64_t> above;
+  int64_t askedFrom = 0, askedAtMs = 0; // the last resend request, not repeated within a second
+};
+
+struct Peer {
+  std::string cloud;
+  bool online = false;
+  int64_t lastSeenMs = 0; // this node's clock when its last presence arrived
+};
+
+} // namespace
+
 struct Node::Impl {
   NodeOptions opt;
   std::unique_ptr<store::Store> store;
@@ -112,9 +146,16 @@ struct Node::Impl {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<net::MqttMessage> inbox;
-  bool kicked = false, stopping = false;
+  bool kicked = false, stopping = false, announce = true;
+  bool outboxPending = false; // the worker's: the last drain left more to send
   std::function<void()> onEvents;
   std::thread worker;
+
+  // The worker's own state.
+  std::map<std::pair<std::string, std::string>, Series> series; // (system, source)
+  std::map<std::string, Peer> peers;
+  int64_t nextHeartbeatMs = 0;
+  bool wasConnected = true;
 
   void log(const std::string &line) {
     if (opt.logger) opt.logger("fed " + opt.manager + ": " + line);
@@ -130,26 +171,34 @@ struct Node::Impl {
   void run() {
     for (;;) {
       std::deque<net::MqttMessage> batch;
+      bool presenceDue = false;
       {
         std::unique_lock lock(mu);
-        cv.wait_for(lock, std::chrono::milliseconds(500),
-                    [&] { return stopping || kicked || !inbox.empty(); });
+        int64_t wait = std::max<int64_t>(1, std::min<int64_t>(500, nextHeartbeatMs - nowMs()));
+        cv.wait_for(lock, std::chrono::milliseconds(wait),
+                    [&] { return stopping || kicked || announce || !inbox.empty() || outboxPending; });
         if (stopping) return;
         kicked = false;
+        presenceDue = announce;
+        announce = false;
         batch.swap(inbox);
       }
       bool stored = false;
       for (const auto &m : batch) stored |= handle(m);
-      if (stored) {
-        std::function<void()> cb;
-        {
-          std::lock_guard lock(mu);
-          cb = onEvents;
-        }
-        if (cb) cb();
-      }
-      drainOutbox();
+      stored |= watchPeers();
+      if (stored) notify();
+      outboxPending = drainOutbox();
+      if (presenceDue || nowMs() >= nextHeartbeatMs) heartbeat();
     }
+  }
+
+  void notify() {
+    std::function<void()> cb;
+    {
+      std::lock_guard lock(mu);
+      cb = onEvents;
+    }
+    if (cb) cb();
   }
 
   /// Handles one received message; true when an event was newly stored.
@@ -161,21 +210,50 @@ struct Node::Impl {
       answerResend(r);
       return false;
     }
+    if (std::string peer = presenceManager(m.topic); !peer.empty()) return onPresence(peer, m);
     store::Store::CloudEventRow ev;
     if (!decodeEvent(m.payload, ev, why)) return log("dropped message on " + m.topic + ": " + why), false;
     if (m.topic != eventTopic(ev.system, ev.name))
       return log("dropped event on the wrong topic " + m.topic), false;
     if (ev.source == opt.manager || !follows(ev.system)) return false;
+    Series *s = seriesOf(ev.system, ev.source);
+    if (!s) return false;
+    if (ev.seq <= s->contiguous || s->above.count(ev.seq)) return false; // a duplicate
     ev.receivedAt = nowMs();
     auto fresh = store->receiveEvent(ev);
     if (!fresh) return log("could not store an event: " + fresh.error().message), false;
-    auto st = store->seqState(ev.system, ev.source);
-    if (st && st->contiguous < st->highest)
-      askResend(ev.system, ev.source, st->contiguous + 1, st->highest - 1);
+    s->above.insert(ev.seq);
+    while (!s->above.empty() && *s->above.begin() == s->contiguous + 1) {
+      s->above.erase(s->above.begin());
+      ++s->contiguous;
+    }
+    if (!s->above.empty()) askResend(ev.system, ev.source, *s, *s->above.rbegin() - 1);
     return *fresh;
   }
 
-  void askResend(const std::string &system, const std::string &source, int64_t from, int64_t to) {
+  /// The series of (SYSTEM, SOURCE), loaded from the store the first time; null on a store error.
+  Series *seriesOf(const std::string &system, const std::string &source) {
+    auto key = std::make_pair(system, source);
+    if (auto it = series.find(key); it != series.end()) return &it->second;
+    auto st = store->seqState(system, source);
+    if (!st) return log("could not read the history: " + st.error().message), nullptr;
+    Series s;
+    s.contiguous = st->contiguous;
+    if (st->highest > st->contiguous) {
+      auto evs = store->eventsOfSource(system, source, st->contiguous + 1, st->highest);
+      if (!evs) return log("could not read the history: " + evs.error().message), nullptr;
+      for (const auto &ev : *evs) s.above.insert(ev.seq);
+    }
+    return &series.emplace(key, std::move(s)).first->second;
+  }
+
+  /// Asks SOURCE for its events of SYSTEM after S's contiguous run up to TO (at most a second
+  /// after the last request for the same start).
+  void askResend(const std::string &system, const std::string &source, Series &s, int64_t to) {
+    int64_t from = s.contiguous + 1, now = nowMs();
+    if (to < from || (s.askedFrom == from && now - s.askedAtMs < 1000)) return;
+    s.askedFrom = from;
+    s.askedAtMs = now;
     Json j{{"v", 1}, {"system", system}, {"from", from}, {"to", to}};
     net::MqttMessage msg = qos1("cfm/v1/managers/" + source + "/resend", j.dump());
     if (auto r = client->publish(msg, std::chrono::milliseconds(10000)); !r)
@@ -183,33 +261,137 @@ struct Node::Impl {
   }
 
   void answerResend(const Resend &r) {
-    auto evs = store->eventsOfSource(r.system, opt.manager, r.from, r.to);
+    constexpr int64_t kMaxResend = 2000; // the receiver asks again for the rest
+    auto evs = store->eventsOfSource(r.system, opt.manager, r.from, std::min(r.to, r.from + kMaxResend - 1));
     if (!evs) return log("could not read the history to resend: " + evs.error().message);
-    for (const auto &ev : *evs) {
-      net::MqttMessage msg = qos1(eventTopic(ev.system, ev.name), encodeEvent(ev));
-      if (auto p = client->publish(msg, std::chrono::milliseconds(10000)); !p)
-        return log("resend interrupted: " + p.error().message);
-    }
+    std::vector<net::MqttMessage> msgs;
+    for (const auto &ev : *evs) msgs.push_back(qos1(eventTopic(ev.system, ev.name), encodeEvent(ev)));
+    auto res = client->publishBatch(msgs, std::chrono::milliseconds(10000));
+    if (res.error) log("resend interrupted: " + res.error->message);
   }
 
-  void drainOutbox() {
-    for (;;) {
-      if (!client->connected()) return;
-      auto out = store->outbox(kOutboxBatch);
-      if (!out) return log("could not read the outbox: " + out.error().message);
-      if (out->empty()) return;
-      for (const auto &ev : *out) {
-        {
-          std::lock_guard lock(mu);
-          if (stopping) return;
-        }
-        net::MqttMessage msg = qos1(eventTopic(ev.system, ev.name), encodeEvent(ev));
-        if (auto p = client->publish(msg, std::chrono::milliseconds(10000)); !p)
-          return log("publish failed, will retry: " + p.error().message);
-        if (auto s = store->markSent(ev.id); !s)
-          return log("could not mark an event sent: " + s.error().message);
-      }
+  /// Sends one batch of the outbox; true when more is left to send now (the loop comes back at
+  /// once, after the messages that arrived meanwhile and a heartbeat if one is due).
+  bool drainOutbox() {
+    if (!client->connected()) return false;
+    auto out = store->outbox(kOutboxBatch);
+    if (!out) return log("could not read the outbox: " + out.error().message), false;
+    if (out->empty()) return false;
+    std::vector<net::MqttMessage> msgs;
+    for (const auto &ev : *out) msgs.push_back(qos1(eventTopic(ev.system, ev.name), encodeEvent(ev)));
+    auto res = client->publishBatch(msgs, std::chrono::milliseconds(10000));
+    std::vector<int64_t> sent;
+    for (size_t i = 0; i < res.acknowledged; ++i) sent.push_back((*out)[i].id);
+    if (auto s = store->markSent(sent); !s)
+      return log("could not mark events sent: " + s.error().message), false;
+    if (res.error) return log("publish failed, will retry: " + res.error->message), false;
+    return out->size() == kOutboxBatch;
+  }
+
+  // ---- presence
+
+  net::MqttMessage presenceMessage(const std::string &state) {
+    Json j{{"v", 1}, {"manager", opt.manager}, {"cloud", opt.cloud}, {"state", state}, {"at", nowMs()}};
+    if (state == "online") {
+      Json seqs = Json::object();
+      auto systems = store->eventSystemsOfSource(opt.manager);
+      if (systems)
+        for (const auto &sys : *systems)
+          if (auto hi = store->highestSentSeq(sys, opt.manager); hi && *hi > 0) seqs[sys] = *hi;
+      j["seqs"] = std::move(seqs);
+      j["heartbeat_ms"] = opt.heartbeatMs;
     }
+    net::MqttMessage m = qos1(presenceTopic(opt.manager), j.dump());
+    m.retain = true;
+    return m;
+  }
+
+  void heartbeat() {
+    nextHeartbeatMs = nowMs() + opt.heartbeatMs;
+    if (!client->connected()) return;
+    if (auto r = client->publish(presenceMessage("online"), std::chrono::milliseconds(5000)); !r)
+      log("could not publish presence: " + r.error().message);
+  }
+
+  /// A peer's presence; true when an event was recorded.
+  bool onPresence(const std::string &name, const net::MqttMessage &m) {
+    if (name == opt.manager) return false;
+    if (m.payload.empty()) { // a retained presence cleared
+      peers.erase(name);
+      return false;
+    }
+    Json j = Json::parse(m.payload, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1 || !j.contains("state") ||
+        !j["state"].is_string())
+      return log("dropped presence of " + name + ": malformed"), false;
+    Peer &p = peers[name];
+    if (auto c = j.find("cloud"); c != j.end() && c->is_string()) p.cloud = c->get<std::string>();
+    bool online = j["state"] == "online";
+    bool recorded = false;
+    if (online) {
+      p.lastSeenMs = nowMs();
+      // A retained online presence met at subscription tells of a peer that was there before.
+      if (!p.online && !m.retain) recorded = recordPresence("manager_joined", name, p);
+      p.online = true;
+      if (auto seqs = j.find("seqs"); seqs != j.end() && seqs->is_object())
+        for (const auto &[sys, hi] : seqs->items()) {
+          if (!hi.is_number_integer() || !follows(sys) || sys.find_first_of("/+#") != std::string::npos)
+            continue;
+          Series *s = seriesOf(sys, name);
+          if (s && s->contiguous < hi.get<int64_t>()) askResend(sys, name, *s, hi.get<int64_t>());
+        }
+    } else if (p.online) {
+      p.online = false;
+      recorded = recordPresence("manager_lost", name, p);
+    }
+    return recorded;
+  }
+
+  /// Peers whose heartbeat stopped are lost; true when an event was recorded. Only while this
+  /// node is connected: when the broker is away, nobody's heartbeat arrives.
+  bool watchPeers() {
+    bool connected = client->connected();
+    int64_t now = nowMs();
+    if (connected && !wasConnected)
+      for (auto &[name, p] : peers) p.lastSeenMs = now; // their heartbeats could not reach us
+    wasConnected = connected;
+    if (!connected) return false;
+    bool recorded = false;
+    for (auto &[name, p] : peers)
+      if (p.online && now - p.lastSeenMs > opt.lostAfterMs) {
+        p.online = false;
+        recorded |= recordPresence("manager_lost", name, p);
+      }
+    return recorded;
+  }
+
+  /// Records NAME (manager_joined / manager_lost) of PEER for every system this node follows.
+  bool recordPresence(const std::string &event, const std::string &peer, const Peer &p) {
+    std::vector<std::string> systems = opt.followed;
+    if (systems.empty()) {
+      auto all = store->listSystems();
+      if (!all) return log("could not list the systems: " + all.error().message), false;
+      for (const auto &s : *all) systems.push_back(s.id);
+    }
+    Json data{{"manager", peer}, {"cloud", p.cloud}, {"last_seen", p.lastSeenMs}};
+    std::string source = observerSource(opt.manager);
+    bool any = false;
+    for (const auto &sys : systems) {
+      auto st = store->seqState(sys, source);
+      if (!st) return log("could not record " + event + ": " + st.error().message), any;
+      store::Store::CloudEventRow ev;
+      ev.system = sys;
+      ev.source = source;
+      ev.seq = st->highest + 1;
+      ev.name = event;
+      ev.dataJson = data.dump();
+      ev.publishedAt = ev.receivedAt = nowMs();
+      auto r = store->receiveEvent(ev);
+      if (!r) return log("could not record " + event + ": " + r.error().message), any;
+      any = true;
+    }
+    log(event + " " + peer);
+    return any;
   }
 };
 
@@ -230,6 +412,16 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
   mo.password = impl->opt.password;
   mo.cleanStart = false;
   mo.sessionExpirySeconds = 7 * 24 * 3600;
+  {
+    Json gone{{"v", 1},
+              {"manager", impl->opt.manager},
+              {"cloud", impl->opt.cloud},
+              {"state", "offline"},
+              {"reason", "connection lost"}};
+    net::MqttMessage will = qos1(presenceTopic(impl->opt.manager), gone.dump());
+    will.retain = true;
+    mo.will = will;
+  }
   auto cl = net::MqttClient::create(mo);
   if (!cl) return cl.error();
   impl->client = std::move(*cl);
@@ -244,6 +436,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
     if (e == net::MqttConnectionEvent::Reconnected) {
       std::lock_guard lock(raw->mu);
       raw->kicked = true;
+      raw->announce = true; // a broker that restarted without its state lost the retained presence
       raw->cv.notify_one();
     }
   });
@@ -255,6 +448,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
       CFM_CHECK(impl->client->subscribe("cfm/v1/systems/" + s + "/events/+", 1));
   }
   CFM_CHECK(impl->client->subscribe(impl->resendTopic, 1));
+  CFM_CHECK(impl->client->subscribe("cfm/v1/managers/+/presence", 1));
   impl->worker = std::thread([raw] { raw->run(); });
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
@@ -267,6 +461,9 @@ Node::~Node() {
   }
   impl_->client->interrupt();
   if (impl_->worker.joinable()) impl_->worker.join();
+  // Leaving: peers see it at once (the Will is only for a connection that drops).
+  if (impl_->client->connected())
+    (void)impl_->client->publish(impl_->presenceMessage("offline"), std::chrono::milliseconds(2000));
   (void)impl_->client->disconnect();
 }
 

@@ -4,6 +4,14 @@
 // with a persistent session stores each event once (Store::receiveEvent) and asks the source to
 // resend a missing seq range; resend requests are answered from this manager's history.
 //
+// Presence: the node keeps a retained `cfm/v1/managers/<name>/presence` (online, with a heartbeat
+// every heartbeatMs that also carries, per system, the highest seq of this manager's events that
+// left its outbox, so receivers notice a lost tail), and registers an offline one as its Last Will.
+// Peers seen coming (online after offline or never seen) and going (offline, or no heartbeat for
+// lostAfterMs while this node is connected) are recorded as `manager_joined` / `manager_lost`
+// events in this manager's own history for every system it follows, with source "@<manager>"
+// (each manager observes them itself, so they are not sent to the others).
+//
 // Threads: one worker thread of the node does all the store and broker work; Paho's callback
 // thread only queues messages for it. kick() and the destructor may be called from any thread.
 #pragma once
@@ -25,6 +33,8 @@ struct NodeOptions {
   std::string username, password;    ///< empty: none
   std::string storePath;             ///< the manager's store file; the node opens its own connection
   std::vector<std::string> followed; ///< system ids whose events it receives; empty: all
+  int heartbeatMs = 1000;            ///< presence heartbeat period
+  int lostAfterMs = 3500;            ///< a peer without heartbeat this long (while we are connected) is lost
   /// Where the node's log lines go (bad payloads, broker trouble); none: dropped.
   std::function<void(const std::string &)> logger;
 };
@@ -49,6 +59,9 @@ private:
   explicit Node(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+/// The source of the events a manager records from its own observations (manager_joined/lost).
+std::string observerSource(const std::string &manager);
 
 /// The topic of an event: cfm/v1/systems/<system>/events/<name>.
 std::string eventTopic(const std::string &system, const std::string &name);

@@ -153,10 +153,36 @@ Result<int64_t> Store::outboxSize() {
   return s.i64(0);
 }
 
-Result<void> Store::markSent(int64_t eventId) {
-  Stmt s = CFM_TRY(db_->prepare("DELETE FROM event_outbox WHERE event_id = ?"));
-  s.bind(1, eventId);
-  return s.run();
+Result<void> Store::markSent(int64_t eventId) { return markSent(std::vector<int64_t>{eventId}); }
+
+Result<void> Store::markSent(const std::vector<int64_t> &eventIds) {
+  if (eventIds.empty()) return success();
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  for (int64_t id : eventIds) {
+    Stmt s = CFM_TRY(db_->prepare("DELETE FROM event_outbox WHERE event_id = ?"));
+    s.bind(1, id);
+    CFM_CHECK(s.run());
+  }
+  return tx->commit();
+}
+
+Result<int64_t> Store::highestSentSeq(std::string_view system, std::string_view source) {
+  // The outbox's oldest event of the series, less one; the series' last when it is all sent.
+  Stmt s = CFM_TRY(db_->prepare(
+      "SELECT coalesce((SELECT min(e.seq) - 1 FROM event_outbox o JOIN cloud_event e ON e.id = o.event_id "
+      "WHERE e.system = ?1 AND e.source = ?2), (SELECT coalesce(max(seq), 0) FROM cloud_event WHERE "
+      "system = ?1 AND source = ?2))"));
+  s.bind(1, std::string(system)).bind(2, std::string(source));
+  CFM_CHECK(s.step());
+  return s.i64(0);
+}
+
+Result<std::vector<std::string>> Store::eventSystemsOfSource(std::string_view source) {
+  Stmt s = CFM_TRY(db_->prepare("SELECT DISTINCT system FROM cloud_event WHERE source = ? ORDER BY system"));
+  s.bind(1, std::string(source));
+  std::vector<std::string> out;
+  while (CFM_TRY(s.step())) out.push_back(s.text(0));
+  return out;
 }
 
 } // namespace cfm::store

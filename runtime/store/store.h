@@ -149,6 +149,12 @@ public:
   Result<std::vector<CloudEventRow>> outbox(size_t limit);
   Result<int64_t> outboxSize();
   Result<void> markSent(int64_t eventId);
+  Result<void> markSent(const std::vector<int64_t> &eventIds); ///< in one transaction
+  /// The highest seq of SOURCE's events of SYSTEM such that it and every earlier one left the
+  /// outbox (what receivers can be told to expect: presence heartbeats carry it); 0 if none.
+  Result<int64_t> highestSentSeq(std::string_view system, std::string_view source);
+  /// The systems SOURCE has events of.
+  Result<std::vector<std::string>> eventSystemsOfSource(std::string_view source);
 
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }

@@ -23,6 +23,7 @@ std::unique_ptr<fed::Node> startNode(const std::string &name, const std::string 
   o.cloud = "cloud-" + name;
   o.brokerPort = port;
   o.storePath = storePath;
+  o.logger = [](const std::string &line) { fprintf(stderr, "%s\n", line.c_str()); };
   auto n = fed::Node::start(o);
   EXPECT_TRUE(n.ok()) << (n ? "" : n.error().message);
   return n ? std::move(*n) : nullptr;
@@ -52,15 +53,18 @@ int64_t checkHistory(store::Store &st, const std::string &system, const std::str
 TEST(FedEvents, ExactlyOnceWhileTheBrokerRestarts) {
   agenttest::TempDir dir;
   int port = agenttest::freePort();
-  agenttest::Broker broker(dir.path, port);
-  broker.start();
-  const int kEvents = 5000;
+  agenttest::Broker broker(dir.path, port); // started
+  const int kEvents = getenv("FED_EVENTS") ? atoi(getenv("FED_EVENTS")) : 5000;
+  const int kRestarts = getenv("FED_RESTARTS") ? atoi(getenv("FED_RESTARTS")) : 2;
   const std::string pathA = (dir.path / "a.db").string(), pathB = (dir.path / "b.db").string();
   auto a = startNode("alpha", pathA, port);
   auto b = startNode("beta", pathB, port);
   ASSERT_TRUE(a && b);
+  // A store connection serves one thread: the publishers write through their own, the test
+  // reads through these.
   auto stA = store::Store::open(pathA), stB = store::Store::open(pathB);
-  ASSERT_TRUE(stA.ok() && stB.ok());
+  auto pubA = store::Store::open(pathA), pubB = store::Store::open(pathB);
+  ASSERT_TRUE(stA.ok() && stB.ok() && pubA.ok() && pubB.ok());
 
   auto publisher = [&](store::Store &st, fed::Node &node, const std::string &name) {
     for (int i = 1; i <= kEvents; ++i) {
@@ -71,9 +75,9 @@ TEST(FedEvents, ExactlyOnceWhileTheBrokerRestarts) {
     }
     node.kick();
   };
-  std::thread ta([&] { publisher(**stA, *a, "alpha"); });
-  std::thread tb([&] { publisher(**stB, *b, "beta"); });
-  for (int round = 0; round < 2; ++round) {
+  std::thread ta([&] { publisher(**pubA, *a, "alpha"); });
+  std::thread tb([&] { publisher(**pubB, *b, "beta"); });
+  for (int round = 0; round < kRestarts; ++round) {
     ASSERT_TRUE(eventually([&] {
       auto n = (*stB)->lastEventId();
       return n.ok() && *n > (round + 1) * kEvents / 2;
@@ -90,7 +94,11 @@ TEST(FedEvents, ExactlyOnceWhileTheBrokerRestarts) {
         b->kick();
         return sa.ok() && sb.ok() && sa->contiguous == kEvents && sb->contiguous == kEvents;
       },
-      std::chrono::seconds(120)));
+      std::chrono::seconds(120)))
+      << "alpha has beta's up to " << (*stA)->seqState("sys-1", "beta")->contiguous << " (highest "
+      << (*stA)->seqState("sys-1", "beta")->highest << "), outbox " << *(*stA)->outboxSize()
+      << "; beta has alpha's up to " << (*stB)->seqState("sys-1", "alpha")->contiguous << " (highest "
+      << (*stB)->seqState("sys-1", "alpha")->highest << "), outbox " << *(*stB)->outboxSize();
   EXPECT_EQ(checkHistory(**stA, "sys-1", "beta"), kEvents);
   EXPECT_EQ(checkHistory(**stB, "sys-1", "alpha"), kEvents);
   EXPECT_EQ(checkHistory(**stA, "sys-1", "alpha"), kEvents);
