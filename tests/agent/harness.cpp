@@ -33,6 +33,8 @@ bool canConnect(int port) {
   return ok;
 }
 
+} // namespace
+
 pid_t spawn(const std::vector<std::string> &args, const fs::path &log) {
   std::vector<char *> argv;
   for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
@@ -49,7 +51,7 @@ pid_t spawn(const std::vector<std::string> &args, const fs::path &log) {
   return rc == 0 ? pid : -1;
 }
 
-void stopPid(pid_t &pid, int sig, int *status = nullptr) {
+void stopPid(pid_t &pid, int sig, int *status) {
   if (pid <= 0) return;
   ::kill(pid, sig);
   int st = 0;
@@ -58,8 +60,6 @@ void stopPid(pid_t &pid, int sig, int *status = nullptr) {
   if (status) *status = st;
   pid = -1;
 }
-
-} // namespace
 
 TempDir::TempDir() {
   fs::path base = fs::path(CFM_BINARY_DIR) / "agent-tests";
@@ -97,6 +97,7 @@ void Broker::start() {
   std::ofstream(conf) << "listener " << port_ << " 127.0.0.1\n"
                       << "allow_anonymous true\n"
                       << "persistence false\n"
+                      << "set_tcp_nodelay true\n"
                       << "max_queued_messages 100000\n"
                       << "log_dest stderr\nlog_type error\nlog_type warning\n";
   pid_ = spawn({"/usr/sbin/mosquitto", "-c", conf.string()}, dir_ / "mosquitto.log");

@@ -34,6 +34,11 @@ struct TempDir {
 /// A free TCP port on 127.0.0.1 (bound and released; the broker binds it right after).
 int freePort();
 
+/// Starts ARGS (argv[0] a path) with stdin /dev/null and stdout+stderr appended to LOG; -1 on failure.
+pid_t spawn(const std::vector<std::string> &args, const fs::path &log);
+/// Sends SIG to PID and reaps it (its wait status in STATUS); PID becomes -1.
+void stopPid(pid_t &pid, int sig, int *status = nullptr);
+
 /// mosquitto on 127.0.0.1:<port>, anonymous clients allowed (the dynamic-security set-up is the
 /// manager side's), no persistence: killing it loses every session.
 class Broker {
