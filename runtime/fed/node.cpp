@@ -20,7 +20,7 @@ namespace cfm::fed {
 namespace {
 
 using Json = nlohmann::json;
-constexpr size_t kMaxPayload = 256 * 1024;
+constexpr size_t kMaxPayload = 1024 * 1024; // a batch; one event's data is at most 256 KiB
 constexpr size_t kMaxName = 256;
 constexpr size_t kOutboxBatch = 256;
 
@@ -52,33 +52,65 @@ net::MqttMessage qos1(std::string topic, std::string payload) {
   return m;
 }
 
-std::string encodeEvent(const store::Store::CloudEventRow &ev) {
-  Json data = Json::parse(ev.dataJson, nullptr, false);
-  if (data.is_discarded()) data = nullptr;
-  Json j{{"v", 1},
-         {"system", ev.system},
-         {"name", ev.name},
-         {"data", data},
-         {"source", ev.source},
-         {"seq", ev.seq},
-         {"published_at", ev.publishedAt}};
+/// One message carries consecutive events of one (system, source, name), in seq order:
+/// {"v":1,"system","name","source","events":[{"seq","published_at","data"}, ...]} — a message a
+/// receiver stores in one go, as many events as fit in kBatchData bytes of data (at least one).
+constexpr size_t kBatchData = 128 * 1024;
+constexpr size_t kBatchEvents = 256;
+
+std::string encodeEvents(const std::vector<store::Store::CloudEventRow> &evs, size_t from, size_t to) {
+  const auto &first = evs[from];
+  Json list = Json::array();
+  for (size_t i = from; i < to; ++i) {
+    Json data = Json::parse(evs[i].dataJson, nullptr, false);
+    if (data.is_discarded()) data = nullptr;
+    list.push_back(Json{{"seq", evs[i].seq}, {"published_at", evs[i].publishedAt}, {"data", std::move(data)}});
+  }
+  Json j{{"v", 1}, {"system", first.system}, {"name", first.name}, {"source", first.source}, {"events", list}};
   return j.dump();
 }
 
-/// Decodes an event payload strictly; nullopt-like false with WHY when it is not one.
-bool decodeEvent(const std::string &payload, store::Store::CloudEventRow &ev, std::string &why) {
+/// EVS in messages: runs of one (system, source, name), each within the batch limits; PARTS[i] is
+/// the number of events message i carries.
+std::vector<net::MqttMessage> eventMessages(const std::vector<store::Store::CloudEventRow> &evs,
+                                            std::vector<size_t> &parts) {
+  std::vector<net::MqttMessage> msgs;
+  size_t i = 0;
+  while (i < evs.size()) {
+    size_t j = i, bytes = 0;
+    while (j < evs.size() && j - i < kBatchEvents && evs[j].system == evs[i].system &&
+           evs[j].name == evs[i].name && evs[j].source == evs[i].source &&
+           (j == i || bytes + evs[j].dataJson.size() <= kBatchData))
+      bytes += evs[j++].dataJson.size();
+    msgs.push_back(qos1(eventTopic(evs[i].system, evs[i].name), encodeEvents(evs, i, j)));
+    parts.push_back(j - i);
+    i = j;
+  }
+  return msgs;
+}
+
+/// Decodes an events message strictly; false with WHY when it is not one.
+bool decodeEvents(const std::string &payload, std::vector<store::Store::CloudEventRow> &out, std::string &why) {
   if (payload.size() > kMaxPayload) return why = "payload too large", false;
   Json j = Json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return why = "not a JSON object", false;
   auto v = j.find("v");
   if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != 1) return why = "v is not 1", false;
-  if (!shortString(j, "system", ev.system) || !shortString(j, "name", ev.name) ||
-      !shortString(j, "source", ev.source))
+  store::Store::CloudEventRow head;
+  if (!shortString(j, "system", head.system) || !shortString(j, "name", head.name) ||
+      !shortString(j, "source", head.source))
     return why = "system, name or source missing or malformed", false;
-  if (!positiveInt(j, "seq", ev.seq) || !positiveInt(j, "published_at", ev.publishedAt))
-    return why = "seq or published_at missing or not a positive integer", false;
-  auto d = j.find("data");
-  ev.dataJson = d == j.end() ? "null" : d->dump();
+  auto list = j.find("events");
+  if (list == j.end() || !list->is_array() || list->empty() || list->size() > kBatchEvents)
+    return why = "events missing, empty or too many", false;
+  for (const Json &e : *list) {
+    store::Store::CloudEventRow ev = head;
+    if (!e.is_object() || !positiveInt(e, "seq", ev.seq) || !positiveInt(e, "published_at", ev.publishedAt))
+      return why = "an event's seq or published_at is missing or not a positive integer", false;
+    auto d = e.find("data");
+    ev.dataJson = d == e.end() ? "null" : d->dump();
+    out.push_back(std::move(ev));
+  }
   return true;
 }
 
@@ -211,24 +243,31 @@ struct Node::Impl {
       return false;
     }
     if (std::string peer = presenceManager(m.topic); !peer.empty()) return onPresence(peer, m);
-    store::Store::CloudEventRow ev;
-    if (!decodeEvent(m.payload, ev, why)) return log("dropped message on " + m.topic + ": " + why), false;
-    if (m.topic != eventTopic(ev.system, ev.name))
-      return log("dropped event on the wrong topic " + m.topic), false;
-    if (ev.source == opt.manager || !follows(ev.system)) return false;
-    Series *s = seriesOf(ev.system, ev.source);
+    std::vector<store::Store::CloudEventRow> evs;
+    if (!decodeEvents(m.payload, evs, why)) return log("dropped message on " + m.topic + ": " + why), false;
+    const store::Store::CloudEventRow head = evs.front();
+    if (m.topic != eventTopic(head.system, head.name))
+      return log("dropped events on the wrong topic " + m.topic), false;
+    if (head.source == opt.manager || !follows(head.system)) return false;
+    Series *s = seriesOf(head.system, head.source);
     if (!s) return false;
-    if (ev.seq <= s->contiguous || s->above.count(ev.seq)) return false; // a duplicate
-    ev.receivedAt = nowMs();
-    auto fresh = store->receiveEvent(ev);
-    if (!fresh) return log("could not store an event: " + fresh.error().message), false;
-    s->above.insert(ev.seq);
+    std::vector<store::Store::CloudEventRow> fresh;
+    for (auto &ev : evs)
+      if (ev.seq > s->contiguous && !s->above.count(ev.seq)) { // else a duplicate
+        ev.receivedAt = nowMs();
+        fresh.push_back(std::move(ev));
+      }
+    std::vector<bool> isNew;
+    auto n = store->receiveEvents(fresh, isNew);
+    if (!n) return log("could not store events: " + n.error().message), false;
+    bool stored = *n > 0;
+    for (const auto &ev : fresh) s->above.insert(ev.seq);
     while (!s->above.empty() && *s->above.begin() == s->contiguous + 1) {
       s->above.erase(s->above.begin());
       ++s->contiguous;
     }
-    if (!s->above.empty()) askResend(ev.system, ev.source, *s, *s->above.rbegin() - 1);
-    return *fresh;
+    if (!s->above.empty()) askResend(head.system, head.source, *s, *s->above.rbegin() - 1);
+    return stored;
   }
 
   /// The series of (SYSTEM, SOURCE), loaded from the store the first time; null on a store error.
@@ -264,9 +303,9 @@ struct Node::Impl {
     constexpr int64_t kMaxResend = 2000; // the receiver asks again for the rest
     auto evs = store->eventsOfSource(r.system, opt.manager, r.from, std::min(r.to, r.from + kMaxResend - 1));
     if (!evs) return log("could not read the history to resend: " + evs.error().message);
-    std::vector<net::MqttMessage> msgs;
-    for (const auto &ev : *evs) msgs.push_back(qos1(eventTopic(ev.system, ev.name), encodeEvent(ev)));
-    auto res = client->publishBatch(msgs, std::chrono::milliseconds(10000));
+    if (evs->empty()) return;
+    std::vector<size_t> parts;
+    auto res = client->publishBatch(eventMessages(*evs, parts), std::chrono::milliseconds(10000));
     if (res.error) log("resend interrupted: " + res.error->message);
   }
 
@@ -277,11 +316,12 @@ struct Node::Impl {
     auto out = store->outbox(kOutboxBatch);
     if (!out) return log("could not read the outbox: " + out.error().message), false;
     if (out->empty()) return false;
-    std::vector<net::MqttMessage> msgs;
-    for (const auto &ev : *out) msgs.push_back(qos1(eventTopic(ev.system, ev.name), encodeEvent(ev)));
-    auto res = client->publishBatch(msgs, std::chrono::milliseconds(10000));
+    std::vector<size_t> parts;
+    auto res = client->publishBatch(eventMessages(*out, parts), std::chrono::milliseconds(10000));
     std::vector<int64_t> sent;
-    for (size_t i = 0; i < res.acknowledged; ++i) sent.push_back((*out)[i].id);
+    size_t events = 0;
+    for (size_t i = 0; i < res.acknowledged; ++i) events += parts[i];
+    for (size_t i = 0; i < events; ++i) sent.push_back((*out)[i].id);
     if (auto s = store->markSent(sent); !s)
       return log("could not mark events sent: " + s.error().message), false;
     if (res.error) return log("publish failed, will retry: " + res.error->message), false;

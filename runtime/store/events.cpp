@@ -85,6 +85,19 @@ Result<bool> Store::receiveEvent(CloudEventRow &ev) {
   return true;
 }
 
+Result<size_t> Store::receiveEvents(std::vector<CloudEventRow> &evs, std::vector<bool> &fresh) {
+  fresh.assign(evs.size(), false);
+  auto tx = CFM_TRY(Tx::begin(*db_));
+  size_t n = 0;
+  for (size_t i = 0; i < evs.size(); ++i) {
+    bool f = CFM_TRY(receiveEvent(evs[i]));
+    fresh[i] = f;
+    n += f;
+  }
+  CFM_CHECK(tx->commit());
+  return n;
+}
+
 Result<std::vector<Store::CloudEventRow>> Store::eventsAfter(int64_t afterId, std::string_view system,
                                                              std::string_view name, size_t limit) {
   std::string sql = std::string("SELECT ") + kColumns + " FROM cloud_event WHERE id > ?";

@@ -129,6 +129,9 @@ public:
   /// Stores an event received from the federation unless (system, source, seq) is there: true
   /// when it was new (EV.id is then its arrival order), false for a duplicate.
   Result<bool> receiveEvent(CloudEventRow &ev);
+  /// receiveEvent for each of EVS in one transaction; FRESH[i] tells whether EVS[i] was new.
+  /// Returns how many were.
+  Result<size_t> receiveEvents(std::vector<CloudEventRow> &evs, std::vector<bool> &fresh);
   /// The history after arrival order AFTERID, oldest first, at most LIMIT; SYSTEM and NAME
   /// filter when not empty.
   Result<std::vector<CloudEventRow>> eventsAfter(int64_t afterId, std::string_view system,

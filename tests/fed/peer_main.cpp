@@ -1,7 +1,7 @@
 // peer_main.cpp — cfm-fed-peer, a manager's federation node in a process of its own for the
 // federation tests (tests/fed/kill_test.cpp): it opens a store, starts a fed::Node on a broker and,
 // with --publish N, publishes N events of system sys-1 into the store's outbox from a thread of
-// its own while the node drains it. It runs until killed; the test SIGKILLs it mid-drain.
+// its own before the node starts, so that the node begins with a full outbox. It runs until killed; the test SIGKILLs it mid-drain.
 //   cfm-fed-peer --name NAME --store PATH --port PORT [--publish N]
 #include "runtime/fed/node.h"
 #include "runtime/store/store.h"
@@ -38,11 +38,7 @@ int main(int argc, char **argv) {
   o.brokerPort = port;
   o.storePath = storePath;
   o.logger = [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-  auto node = cfm::fed::Node::start(o);
-  if (!node) return std::fprintf(stderr, "cfm-fed-peer: %s\n", node.error().message.c_str()), 1;
-  std::printf("ready\n");
-  std::fflush(stdout);
-  if (publish > 0) {
+  if (publish > 0) { // into the outbox before the node starts: the test kills it mid-drain
     auto st = cfm::store::Store::open(storePath);
     if (!st) return std::fprintf(stderr, "cfm-fed-peer: %s\n", st.error().message.c_str()), 1;
     for (int i = 1; i <= publish; ++i) {
@@ -51,11 +47,11 @@ int main(int argc, char **argv) {
                      .count();
       auto r = (*st)->publishEvent("sys-1", name, "tick", "{\"i\":" + std::to_string(i) + "}", now);
       if (!r) return std::fprintf(stderr, "cfm-fed-peer: %s\n", r.error().message.c_str()), 1;
-      if (i % 64 == 0) (*node)->kick();
     }
-    (*node)->kick();
-    std::printf("published\n");
-    std::fflush(stdout);
   }
+  auto node = cfm::fed::Node::start(o);
+  if (!node) return std::fprintf(stderr, "cfm-fed-peer: %s\n", node.error().message.c_str()), 1;
+  std::printf("ready\n");
+  std::fflush(stdout);
   for (;;) std::this_thread::sleep_for(std::chrono::seconds(60));
 }
