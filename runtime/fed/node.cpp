@@ -64,9 +64,11 @@ std::string encodeEvents(const std::vector<store::Store::CloudEventRow> &evs, si
   for (size_t i = from; i < to; ++i) {
     Json data = Json::parse(evs[i].dataJson, nullptr, false);
     if (data.is_discarded()) data = nullptr;
-    list.push_back(Json{{"seq", evs[i].seq}, {"published_at", evs[i].publishedAt}, {"data", std::move(data)}});
+    list.push_back(
+        Json{{"seq", evs[i].seq}, {"published_at", evs[i].publishedAt}, {"data", std::move(data)}});
   }
-  Json j{{"v", 1}, {"system", first.system}, {"name", first.name}, {"source", first.source}, {"events", list}};
+  Json j{
+      {"v", 1}, {"system", first.system}, {"name", first.name}, {"source", first.source}, {"events", list}};
   return j.dump();
 }
 
@@ -90,7 +92,8 @@ std::vector<net::MqttMessage> eventMessages(const std::vector<store::Store::Clou
 }
 
 /// Decodes an events message strictly; false with WHY when it is not one.
-bool decodeEvents(const std::string &payload, std::vector<store::Store::CloudEventRow> &out, std::string &why) {
+bool decodeEvents(const std::string &payload, std::vector<store::Store::CloudEventRow> &out,
+                  std::string &why) {
   if (payload.size() > kMaxPayload) return why = "payload too large", false;
   Json j = Json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return why = "not a JSON object", false;

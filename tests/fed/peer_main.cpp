@@ -1,7 +1,8 @@
 // peer_main.cpp — cfm-fed-peer, a manager's federation node in a process of its own for the
 // federation tests (tests/fed/kill_test.cpp): it opens a store, starts a fed::Node on a broker and,
 // with --publish N, publishes N events of system sys-1 into the store's outbox from a thread of
-// its own before the node starts, so that the node begins with a full outbox. It runs until killed; the test SIGKILLs it mid-drain.
+// its own before the node starts, so that the node begins with a full outbox. It runs until killed; the test
+// SIGKILLs it mid-drain.
 //   cfm-fed-peer --name NAME --store PATH --port PORT [--publish N]
 #include "runtime/fed/node.h"
 #include "runtime/store/store.h"
