@@ -102,7 +102,7 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   r.setRoot(&root);
   ManagerConfig c;
   c.path = path;
-  CFM_CHECK(r.onlyKeys(root, "the file", {"manager", "cloud", "mapping", "broker"}));
+  CFM_CHECK(r.onlyKeys(root, "the file", {"manager", "cloud", "mapping", "broker", "federation"}));
 
   const toml::table *m = CFM_TRY(r.table(root, "manager", "manager", true));
   CFM_CHECK(r.onlyKeys(*m, "[manager]", {"name", "store"}));
@@ -129,6 +129,21 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
     broker.username = CFM_TRY(r.str(*b, "username", "broker.username", true));
     broker.passwordFile = r.resolve(CFM_TRY(r.str(*b, "password_file", "broker.password_file", true)));
     c.broker = std::move(broker);
+  }
+
+  if (const toml::table *f = CFM_TRY(r.table(root, "federation", "federation", false))) {
+    CFM_CHECK(r.onlyKeys(*f, "[federation]", {"follow"}));
+    if (!c.broker) return r.at(f, "[federation] needs a [broker] section: managers share events through it");
+    if (const toml::node *n = f->get("follow")) {
+      const toml::array *a = n->as_array();
+      if (!a) return r.at(n, "`federation.follow` must be a list of system names or ids");
+      for (const toml::node &e : *a) {
+        auto v = e.value<std::string>();
+        if (!e.is_string() || !v || v->empty() || v->find_first_of("/+#") != std::string::npos)
+          return r.at(&e, "`federation.follow` lists system names or ids: non-empty strings without / + #");
+        c.follow.push_back(*v);
+      }
+    }
   }
 
   const toml::table *mp = CFM_TRY(r.table(root, "mapping", "mapping", false));

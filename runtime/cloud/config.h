@@ -28,6 +28,9 @@
 //   url = "tcp://127.0.0.1:18830"
 //   username = "manager-a"
 //   password_file = "a/broker-password"  # mode 0600
+//
+//   [federation]                         # optional, with [broker]: which systems to share
+//   follow = ["web3", "hadoop"]          # names or ids; default: every system
 #pragma once
 
 #include "base/result.h"
@@ -72,6 +75,9 @@ struct ManagerConfig {
   std::vector<InstanceType> instanceTypes; // as written; fitting picks the smallest
   std::map<std::string, VMClassMapping> vmClasses;
   std::optional<BrokerConfig> broker; // none: run_vm starts no agent, agent calls fail
+  /// [federation] follow: the systems (names or ids) whose events and configuration this manager
+  /// shares with the others through the broker; empty: every system.
+  std::vector<std::string> follow;
 };
 
 /// Reads and checks a manager configuration. Errors name the file, the line and the key.

@@ -106,6 +106,19 @@ TEST(ManagerConfig, ErrorsNameTheFileLineAndKey) {
             "m.toml:10:41: error: `vcpus` must be a whole number of at least 1");
   EXPECT_EQ(errorOf(base + "[mapping.vm_classes.web]\nsize = \"x\"\n"),
             "m.toml:10:1: error: unknown key `size` in [mapping.vm_classes.web]");
+  const std::string broker = "[broker]\nurl = \"tcp://127.0.0.1:1883\"\nusername = \"manager-a\"\n"
+                             "password_file = \"p\"\n";
+  EXPECT_EQ(errorOf(base + "[federation]\nfollow = [\"web\"]\n"),
+            "m.toml:9:1: error: [federation] needs a [broker] section: managers share events through it");
+  EXPECT_EQ(errorOf(base + broker + "[federation]\nfollow = \"web\"\n"),
+            "m.toml:14:10: error: `federation.follow` must be a list of system names or ids");
+  EXPECT_EQ(
+      errorOf(base + broker + "[federation]\nfollow = [\"a/b\"]\n"),
+      "m.toml:14:11: error: `federation.follow` lists system names or ids: non-empty strings without / + #");
+  EXPECT_EQ(errorOf(base + broker + "[federation]\nfollow = [\"web\", \"db\"]\n"), "<ok>");
+  auto fed = parseManagerConfig(base + broker + "[federation]\nfollow = [\"web\", \"db\"]\n", "m.toml");
+  ASSERT_TRUE(fed.ok());
+  EXPECT_EQ(fed->follow, (std::vector<std::string>{"web", "db"}));
   std::string bad = errorOf("[manager\n");
   EXPECT_EQ(bad.rfind("m.toml:1:", 0), 0u) << bad; // toml++'s own syntax message, placed
 }
