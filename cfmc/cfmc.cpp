@@ -2,6 +2,7 @@
 // procedure files. Subcommands are listed once in kCommands.
 #include "base/text.h"
 #include "cfmc/context.h"
+#include "cfmc/events_cmd.h"
 #include "cfmc/local_cmd.h"
 #include "cfmc/manager_open.h"
 #include "cfmc/ovf_cmd.h"
@@ -48,6 +49,7 @@ commands:
   repl      an interactive session (declarations, statements, expressions)
   ovf       validate, import, show and export OVF descriptors of business systems
   local     start, show, stop or kill the local federation (clouds on this machine)
+  events    print a business system's cloud events as a manager holds them (--follow)
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -560,9 +562,13 @@ struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {{"check", cmdCheck},          {"run", cmdRun},
-                             {"build", cmdBuild},          {"repl", cmdRepl},
-                             {"ovf", cfm::driver::cmdOvf}, {"local", cfm::driver::cmdLocal}};
+const Command kCommands[] = {{"check", cmdCheck},
+                             {"run", cmdRun},
+                             {"build", cmdBuild},
+                             {"repl", cmdRepl},
+                             {"ovf", cfm::driver::cmdOvf},
+                             {"local", cfm::driver::cmdLocal},
+                             {"events", cfm::driver::cmdEvents}};
 
 } // namespace
 

@@ -24,3 +24,13 @@ if ! "$CFMC" ovf import "$HERE/../../samples/web3/web3.ovf" --manager a >"$TMP/i
 fi
 "$DRIVER" --run "$CFMC" --engine "$ENGINE" --cfmc-arg --manager --cfmc-arg a --cfmc-arg --arg \
   --cfmc-arg sys=web3 "$HERE"
+status=$?
+# `cfmc events` prints the history the programs above left in manager a's store.
+"$CFMC" events web3 --manager a >"$TMP/events.txt" 2>&1 || { echo "run.sh: cfmc events failed:"; cat "$TMP/events.txt"; exit 1; }
+grep -Eq '^20[0-9-]+T[0-9:.]+Z  a#2  deploy\.done  \{"step":1,"who":"web"\}$' "$TMP/events.txt" ||
+  { echo "run.sh: cfmc events lacks a#2 deploy.done:"; cat "$TMP/events.txt"; exit 1; }
+"$CFMC" events web3 --manager a --json --name prior >"$TMP/events.json" 2>&1 &&
+  grep -q '"name":"prior"' "$TMP/events.json" && ! grep -q '"name":"deploy.done"' "$TMP/events.json" ||
+  { echo "run.sh: cfmc events --json --name prior:"; cat "$TMP/events.json"; exit 1; }
+"$CFMC" events --manager a >/dev/null 2>&1; [ $? -eq 2 ] || { echo "run.sh: cfmc events without SYS is not a usage error"; exit 1; }
+exit $status
