@@ -126,8 +126,16 @@ void ControlApi::handle(const net::HttpRequest &req, net::HttpResponder &out) {
     output(id, req, out);
   } else if (sub == "/cancel") {
     if (req.method != "POST") return sendError(out, 405, "use POST on /runs/ID/cancel");
-    if (!runs_.cancel(id)) return sendError(out, 409, "run `" + id + "` has ended");
-    out.send(202, "application/json", "{\"id\":" + base::jsonQuote(id) + "}");
+    switch (runs_.cancel(id)) {
+    case RunTable::CancelResult::Asked:
+      out.send(202, "application/json", "{\"id\":" + base::jsonQuote(id) + "}");
+      break;
+    case RunTable::CancelResult::NoSuchRun: sendError(out, 404, "no run `" + id + "`"); break;
+    case RunTable::CancelResult::Ended: sendError(out, 409, "run `" + id + "` has ended"); break;
+    case RunTable::CancelResult::NotCancellable:
+      sendError(out, 501, "run `" + id + "` cannot be cancelled");
+      break;
+    }
   } else {
     sendError(out, 404, "no such resource: " + p);
   }

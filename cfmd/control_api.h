@@ -9,9 +9,10 @@
 //                               -> 200, chunked, one JSON object a line: {"stream": "out"|"err",
 //                                  "text": T}, and at the end of an ended run {"end": true,
 //                                  "state": S, "exit": N}
-//   POST /runs/ID/cancel        -> 202 {"id": ID}; 409 when the run has ended
+//   POST /runs/ID/cancel        -> 202 {"id": ID}; 409 when the run has ended, 501 when it
+//                                  cannot be cancelled
 // RUN is {"id", "file", "proc", "state", "exit", "started_ms", "ended_ms"}. Errors are
-// {"error": MESSAGE} with 400, 404, 405, 409 or 500.
+// {"error": MESSAGE} with 400, 404, 405, 409, 500 or 501.
 #pragma once
 
 #include "base/result.h"

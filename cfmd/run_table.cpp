@@ -69,17 +69,19 @@ void RunTable::setCancelHook(const std::string &id, std::function<void()> hook) 
     it->second.cancelHook = std::move(hook);
 }
 
-bool RunTable::cancel(const std::string &id) {
+RunTable::CancelResult RunTable::cancel(const std::string &id) {
   std::function<void()> hook;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = runs_.find(id);
-    if (it == runs_.end() || it->second.info.state != RunState::Running) return false;
+    if (it == runs_.end()) return CancelResult::NoSuchRun;
+    if (it->second.info.state != RunState::Running) return CancelResult::Ended;
+    if (!it->second.cancelHook) return CancelResult::NotCancellable;
     it->second.info.cancelRequested = true;
     hook = it->second.cancelHook;
   }
-  if (hook) hook(); // outside the lock: the hook may append or finish
-  return true;
+  hook(); // outside the lock: the hook may append or finish
+  return CancelResult::Asked;
 }
 
 std::vector<RunInfo> RunTable::list() const {

@@ -56,8 +56,10 @@ public:
   void finish(const std::string &id, int exitCode);
   /// Installs what cancel() calls for run `id` (the run's own way of stopping its tasks).
   void setCancelHook(const std::string &id, std::function<void()> hook);
-  /// Asks run `id` to stop: false when there is no such run or it has ended.
-  bool cancel(const std::string &id);
+  enum class CancelResult { Asked, NoSuchRun, Ended, NotCancellable };
+  /// Asks run `id` to stop through its cancel hook; NotCancellable when it has none (nothing
+  /// is promised then: the run goes on).
+  CancelResult cancel(const std::string &id);
   std::vector<RunInfo> list() const;
   std::optional<RunInfo> get(const std::string &id) const;
   /// Output of run `id` from line `from`; with `wait`, blocks until there is some or the run

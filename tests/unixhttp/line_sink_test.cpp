@@ -59,6 +59,13 @@ TEST(LineSink, IntoRunTable) {
   EXPECT_EQ(c.lines[2].text, "after");
   EXPECT_TRUE(c.ended);
   EXPECT_EQ(t.get(id)->state, RunState::Failed);
+  EXPECT_EQ(t.cancel(id), RunTable::CancelResult::Ended);
+  EXPECT_EQ(t.cancel("r-9"), RunTable::CancelResult::NoSuchRun);
+  std::string other = t.create("b.cfp", "main"); // no cancel hook installed
+  EXPECT_EQ(t.cancel(other), RunTable::CancelResult::NotCancellable);
+  EXPECT_EQ(t.get(other)->state, RunState::Running);
+  t.finish(other, 0);
+  EXPECT_EQ(t.get(other)->state, RunState::Succeeded);
 }
 
 } // namespace
