@@ -32,8 +32,7 @@ if [ -d ../shared/testdata/ovf ]; then
   find ../shared/testdata/ovf -maxdepth 1 -name '*.ovf' -size -64k -exec cp {} build-fuzz/corpus/ovf/ \;
 fi
 # Inputs that once broke something (issue 12's hostile cases and later findings), kept in git.
-for t in frontend json ovf ec2_query cloud_request agent_request; do
-for t in frontend json ovf ec2_query cloud_request unix_http; do
+for t in frontend json ovf ec2_query cloud_request agent_request unix_http; do
   if [ -d tests/fuzz/corpus/$t ]; then
     find tests/fuzz/corpus/$t -type f ! -name README.md -exec cp {} build-fuzz/corpus/$t/ \;
   fi
