@@ -3,12 +3,12 @@
 #include "base/text.h"
 #include "cfmc/context.h"
 #include "cfmc/local_cmd.h"
-#include "cfmc/manager_open.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jitload/engine.h"
+#include "runtime/cloud/open.h"
 #include "runtime/model/values.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
@@ -230,38 +230,6 @@ int engineOption(const std::vector<std::string> &args, size_t &i, std::string &e
   return 0;
 }
 
-/// Whether `--arg` can give a value of type `t`: a scalar, `json`, or a `BusinessSystem` read
-/// from the store (run::commandLineArg converts them for both engines).
-bool givenOnCommandLine(const cfm::sema::Type *t) {
-  using K = cfm::sema::TypeKind;
-  switch (t->kind) {
-  case K::Int:
-  case K::Float:
-  case K::Bool:
-  case K::String:
-  case K::Duration:
-  case K::Json: return true;
-  case K::Record: return t->record && t->record->model && t->record->name == "BusinessSystem";
-  default: return false;
-  }
-}
-
-/// A procedure is run from the command line only if every parameter without a default (and
-/// every one given with `--arg`) has a type `--arg` can give; the message names the first that
-/// has not (a `Task`, a list, a record, ...) instead of asking for an `--arg` no value fits.
-std::string commandLineProblem(const cfm::sema::Program &p, const cfm::run::RunOptions &opts) {
-  for (const cfm::sema::FnInfo &f : p.functions) {
-    if (f.name != opts.proc || f.decl->fnKind != cfm::ast::FnKind::Procedure) continue;
-    for (const cfm::sema::ParamInfo &pi : f.params) {
-      bool wanted = !pi.decl->defaultValue || opts.args.count(pi.name);
-      if (wanted && !givenOnCommandLine(pi.type))
-        return "procedure `" + f.name + "` cannot be run from the command line: parameter `" + pi.name +
-               "` has type `" + pi.type->str() + "`, which `--arg` cannot give";
-    }
-  }
-  return "";
-}
-
 /// `--arg sys=KEY` of a BusinessSystem: the system named KEY (or with that id) in the store at
 /// `state`, opened read-only (never created, migrated or written here) on the first such
 /// argument and kept for the run; or in `managerStore`, a manager's store already open.
@@ -386,7 +354,7 @@ int cmdRun(const std::vector<std::string> &args) {
     std::cerr << "cfmc: error: " << configPath.error().describe() << '\n';
     return 1;
   }
-  std::unique_ptr<cfm::driver::OpenedManager> manager;
+  std::unique_ptr<cfm::rt::cloud::OpenedManager> manager;
   if (!configPath->empty()) {
     if (!statePath.empty()) {
       auto config = cfm::rt::cloud::readManagerConfig(*configPath);
@@ -394,7 +362,7 @@ int cmdRun(const std::vector<std::string> &args) {
       return usageError("`--state " + statePath + "` and the manager's store" + store + " conflict: give one",
                         kRunHelp);
     }
-    auto m = cfm::driver::openManager(*configPath);
+    auto m = cfm::rt::cloud::openManager(*configPath);
     if (!m) {
       std::cerr << "cfmc: error: " << m.error().describe() << '\n';
       return 1;
@@ -419,7 +387,7 @@ int cmdRun(const std::vector<std::string> &args) {
       status = 1;
       return;
     }
-    if (std::string why = commandLineProblem(comp->program, opts); !why.empty()) {
+    if (std::string why = cfm::run::commandLineProblem(comp->program, opts); !why.empty()) {
       std::cerr << "cfmc: error: " << why << '\n';
       status = 1;
       return;
