@@ -2,6 +2,7 @@
 // procedure files. Subcommands are listed once in kCommands.
 #include "base/text.h"
 #include "cfmc/context.h"
+#include "cfmc/daemon_client.h"
 #include "cfmc/local_cmd.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
@@ -48,6 +49,9 @@ commands:
   repl      an interactive session (declarations, statements, expressions)
   ovf       validate, import, show and export OVF descriptors of business systems
   local     start, show, stop or kill the local federation (clouds on this machine)
+  runs      list the runs of a manager's daemon (cfmd)
+  logs      print or follow the output of a run of a manager's daemon
+  cancel    cancel a run of a manager's daemon
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -97,7 +101,14 @@ options:
   --state DB        the SQLite store of model objects (`cfmc ovf import FILE --state DB`)
   --manager NAME    run in manager NAME of the context file (`cfmc local up` writes it): its
                     configuration names its cloud and store, which replaces --state; the
-                    procedure API (run_vm, ...) acts on that cloud (default: $CFM_MANAGER)
+                    procedure API (run_vm, ...) acts on that cloud (default: $CFM_MANAGER).
+                    When the manager's daemon (cfmd) answers on its socket (the context's
+                    `socket`, else the configuration's `[manager] socket`, else cfmd.sock
+                    beside its store), the file and its imports are sent to it and run there:
+                    output and exit status come back as for a local run, Ctrl-C cancels the
+                    run. Otherwise the manager is opened in this process.
+  --detach          with a daemon: leave the run in the manager, print its id and exit 0
+                    (`cfmc logs RUN`, `cfmc cancel RUN`)
   --config FILE     the same with a manager configuration file (docs/manager-config.md)
   --context FILE    the context file for --manager (default: $CFM_CONTEXT, else
                     ./.cfm/context.json)
@@ -287,12 +298,16 @@ int cmdRun(const std::vector<std::string> &args) {
   cfm::jit::JitOptions jopts;
   std::string file, engine = "jit", statePath;
   cfm::driver::ManagerChoice choice;
-  bool time = false;
+  bool time = false, detach = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") {
       std::cout << kRunHelp;
       return 0;
+    }
+    if (a == "--detach") {
+      detach = true;
+      continue;
     }
     auto value = [&](const char *name, std::string &out) { return optionValue(args, i, name, out); };
     if (int r = engineOption(args, i, engine, jopts.optLevel, kRunHelp)) {
@@ -353,6 +368,22 @@ int cmdRun(const std::vector<std::string> &args) {
   if (!configPath) {
     std::cerr << "cfmc: error: " << configPath.error().describe() << '\n';
     return 1;
+  }
+  if (!configPath->empty() && statePath.empty()) {
+    // A manager whose daemon answers runs the procedure (API.md "Where procedures run").
+    auto target = cfm::driver::daemonTarget(choice);
+    if (target && cfm::driver::daemonAnswers(*target))
+      return cfm::driver::runOnDaemon(*target, {file, opts.proc, opts.args, engine, detach});
+    if (detach) {
+      std::cerr << "cfmc: error: "
+                << (target ? "cannot reach manager " + target->name + " at " + target->socket +
+                                 ": no daemon answers (`--detach` needs cfmd)"
+                           : target.error().describe())
+                << '\n';
+      return 1;
+    }
+  } else if (detach) {
+    return usageError("`--detach` needs `--manager NAME` (a manager's daemon)", kRunHelp);
   }
   std::unique_ptr<cfm::rt::cloud::OpenedManager> manager;
   if (!configPath->empty()) {
@@ -528,9 +559,15 @@ struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
 };
-const Command kCommands[] = {{"check", cmdCheck},          {"run", cmdRun},
-                             {"build", cmdBuild},          {"repl", cmdRepl},
-                             {"ovf", cfm::driver::cmdOvf}, {"local", cfm::driver::cmdLocal}};
+const Command kCommands[] = {{"check", cmdCheck},
+                             {"run", cmdRun},
+                             {"build", cmdBuild},
+                             {"repl", cmdRepl},
+                             {"ovf", cfm::driver::cmdOvf},
+                             {"local", cfm::driver::cmdLocal},
+                             {"runs", cfm::driver::cmdRuns},
+                             {"logs", cfm::driver::cmdLogs},
+                             {"cancel", cfm::driver::cmdCancel}};
 
 } // namespace
 
