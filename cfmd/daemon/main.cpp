@@ -2,6 +2,7 @@
 // opens the manager of `--config FILE` (its store and CloudManager, runtime/cloud/open.h), makes
 // it the process's manager once, and serves the control API (cfmd/control_api.h) on a Unix
 // socket until SIGTERM or SIGINT; each run is compiled and run on its own thread (runner.h).
+#include "cfmd/daemon/api_gate.h"
 #include "cfmd/daemon/serve.h"
 #include "runtime/cloud/open.h"
 #include "runtime/model/manager.h"
@@ -97,7 +98,9 @@ int main(int argc, char **argv) {
   if (socket.empty()) socket = manager->config.socketPath;
   if (socket.empty())
     socket = (std::filesystem::path(manager->config.storePath).parent_path() / "cfmd.sock").string();
-  cfm::model::setCurrentManager(manager->manager.get()); // once: every run shares it
+  // Once: every run shares it, through the gate that gives it to one run at a time (api_gate.h).
+  cfm::cfmd::GatedManager gated(*manager->manager);
+  cfm::model::setCurrentManager(&gated);
 
   int status = cfm::cfmd::serve(socket, manager->config.managerName);
   cfm::model::setCurrentManager(nullptr);

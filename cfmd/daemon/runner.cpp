@@ -3,6 +3,7 @@
 // through the run's scheduler.
 #include "cfmd/daemon/runner.h"
 
+#include "cfmd/daemon/api_gate.h"
 #include "cfmd/line_sink.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
@@ -107,6 +108,7 @@ Result<std::string> Runner::start(RunRequest r) {
       frontend::runWithLargeStack([&] {
         rt::sched::setRunCanceller(canceller); // this thread calls the scheduler's runMain
         status = execute(r, *out, *err);
+        releaseManagerForThisRun();
         rt::sched::setRunCanceller(nullptr);
       });
     }

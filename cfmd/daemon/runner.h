@@ -7,7 +7,8 @@
 // pending error and the task locals are per thread). Compiling (front end and JIT code
 // generation) is serialized by one mutex: ANTLR's shared caches and the JIT's object cache are
 // not proven safe across threads. The manager (model::setCurrentManager) is the process's one,
-// set by main.cpp before any run.
+// set by main.cpp before any run, behind api_gate.h: the runs that call the procedure API take
+// it one after another.
 #pragma once
 
 #include "base/result.h"
