@@ -19,6 +19,8 @@ void takeManager() {
 
 } // namespace
 
+void takeManagerForThisRun() { takeManager(); }
+
 void releaseManagerForThisRun() {
   if (!tHolds) return;
   tHolds = false;

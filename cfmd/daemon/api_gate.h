@@ -40,6 +40,9 @@ private:
   model::Manager &inner_;
 };
 
+/// Takes the manager for the calling run (waiting for the run that has it): before the run
+/// reads the store itself (a `BusinessSystem` argument, runner.cpp).
+void takeManagerForThisRun();
 /// Gives the manager back if the calling thread (a run's) took it; runner.cpp calls it when the
 /// run's engine has returned, on the thread that ran it.
 void releaseManagerForThisRun();

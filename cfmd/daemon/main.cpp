@@ -102,7 +102,8 @@ int main(int argc, char **argv) {
   cfm::cfmd::GatedManager gated(*manager->manager);
   cfm::model::setCurrentManager(&gated);
 
-  int status = cfm::cfmd::serve(socket, manager->config.managerName);
+  int status =
+      cfm::cfmd::serve(socket, manager->config.managerName, *manager->store, manager->config.storePath);
   cfm::model::setCurrentManager(nullptr);
   return status;
 }

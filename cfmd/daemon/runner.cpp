@@ -9,6 +9,7 @@
 #include "interp/interp.h"
 #include "jitload/engine.h"
 #include "run/run.h"
+#include "runtime/model/values.h"
 #include "runtime/sched/scheduler.h"
 #include "support/diagnostics.h"
 
@@ -40,8 +41,25 @@ int runStatus(Result<int> r, FILE *err) {
   return 1;
 }
 
+/// `--arg sys=KEY` of a BusinessSystem: the system named KEY (or with that id) in the manager's
+/// store, read while the run holds the manager (as cfmc's loader does in-process).
+run::SystemLoader storeLoader(store::Store &st, const std::string &where) {
+  return [&st, where](const std::string &key, const rt::TypeDesc *t) -> Result<rt::Obj *> {
+    takeManagerForThisRun();
+    auto sys = st.loadSystem(key);
+    if (!sys) return sys.takeError();
+    if (!*sys)
+      return Error{ErrorKind::Usage, "no business system named `" + key + "` (nor with that id) in " + where};
+    auto insts = st.elementInstances(key);
+    if (!insts) return insts.takeError();
+    auto vms = st.vmInstances(key);
+    if (!vms) return vms.takeError();
+    return model::toValue(**sys, *insts, *vms, t);
+  };
+}
+
 /// Compiles and runs `r` with the run's streams; the exit status, as `cfmc run` gives it.
-int execute(const RunRequest &r, FILE *out, FILE *err) {
+int execute(const RunRequest &r, FILE *out, FILE *err, run::SystemLoader load) {
   // The files as the client sent them: the loader's paths (an import joined to its importer's
   // folder) are normalized and looked up; the client sent every file the program imports.
   auto read = [&r](const std::string &path) -> Result<std::string> {
@@ -55,6 +73,7 @@ int execute(const RunRequest &r, FILE *out, FILE *err) {
   opts.args = r.args;
   opts.out = out;
   opts.err = err;
+  opts.loadSystem = std::move(load);
   std::unique_lock<std::mutex> compiling(gCompileMu);
   auto compiled = frontend::compileFile(r.main, read);
   if (!compiled) {
@@ -107,7 +126,7 @@ Result<std::string> Runner::start(RunRequest r) {
     } else {
       frontend::runWithLargeStack([&] {
         rt::sched::setRunCanceller(canceller); // this thread calls the scheduler's runMain
-        status = execute(r, *out, *err);
+        status = execute(r, *out, *err, storeLoader(store_, storePath_));
         releaseManagerForThisRun();
         rt::sched::setRunCanceller(nullptr);
       });

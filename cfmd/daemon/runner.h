@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "cfmd/control_api.h"
 #include "cfmd/run_table.h"
+#include "runtime/store/store.h"
 
 #include <condition_variable>
 #include <cstdint>
@@ -24,7 +25,10 @@ namespace cfm::cfmd {
 
 class Runner {
 public:
-  explicit Runner(RunTable &runs) : runs_(runs) {}
+  /// `store`: the manager's, for `BusinessSystem` arguments (read by the run holding the
+  /// manager, api_gate.h); `storePath` names it in messages.
+  Runner(RunTable &runs, store::Store &store, std::string storePath)
+      : runs_(runs), store_(store), storePath_(std::move(storePath)) {}
   /// ControlApi's starter: creates the run, starts its thread, answers its id; an error once
   /// the daemon is stopping.
   Result<std::string> start(RunRequest r);
@@ -34,6 +38,8 @@ public:
 
 private:
   RunTable &runs_;
+  store::Store &store_;
+  std::string storePath_;
   std::mutex mu_;
   std::condition_variable ended_;
   size_t active_ = 0;

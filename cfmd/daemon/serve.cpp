@@ -18,13 +18,14 @@ namespace {
 constexpr int64_t kStopWaitMs = 10000;
 } // namespace
 
-int serve(const std::string &socket, const std::string &managerName) {
+int serve(const std::string &socket, const std::string &managerName, store::Store &store,
+          const std::string &storePath) {
   sigset_t stopSignals;
   sigemptyset(&stopSignals);
   sigaddset(&stopSignals, SIGTERM);
   sigaddset(&stopSignals, SIGINT);
   RunTable runs;
-  Runner runner(runs);
+  Runner runner(runs, store, storePath);
   ControlApi api(runs, [&runner](RunRequest r) { return runner.start(std::move(r)); });
   auto server = net::UnixHttpServer::listen(
       socket, [&api](const net::HttpRequest &req, net::HttpResponder &out) { api.handle(req, out); });

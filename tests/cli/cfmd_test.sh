@@ -5,11 +5,13 @@
 # same output and exit status as a local run, compile and run-time errors, a program with an
 # import, --detach with `cfmc runs` and `cfmc logs`, `cfmc cancel` and Ctrl-C of a long sleep
 # (`task cancelled`), runs at the same time, unknown runs, SIGTERM by PID (exit 0, socket gone),
-# then the in-process fallback and `cannot reach manager`. The daemon is stopped by its PID.
-#   cfmd_test.sh CFMC CFMD
+# a BusinessSystem argument and reload() (runs using the API take the manager in turn), then the
+# in-process fallback and `cannot reach manager`. The daemon is stopped by its PID.
+#   cfmd_test.sh CFMC CFMD SOURCE_DIR
 set -u
 CFMC=$1
 CFMD=$2
+SRC=$3
 source "$(dirname "$0")/lib.sh"
 W=$TMP/w
 mkdir -p "$W/a" "$W/prog/lib"
@@ -62,6 +64,17 @@ procedure boom() {
   let x = [1, 2];
   print("before");
   print(x[5]);
+}
+
+procedure sysinfo(sys: BusinessSystem) {
+  print(sys.name);
+  print(reload(sys).name);
+  print(this_cloud());
+}
+
+procedure holder(sys: BusinessSystem) {
+  print("holding " + reload(sys).name);
+  sleep(60s);
 }
 
 procedure pause(tag: string) {
@@ -171,6 +184,37 @@ wait "$P1"; r1=$?
 wait "$P2"; r2=$?
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$(cat "$TMP/o1")" = "done one" ] && [ "$(cat "$TMP/o2")" = "done two" ] &&
   pass "two runs at once, each with its own output" || { fail "two runs at once: $r1 $r2"; cat "$TMP/o1" "$TMP/o2"; }
+
+# --- the procedure API and the manager's store: a BusinessSystem argument, reload; runs that
+# use the API take the manager one after another (cfmd/daemon/api_gate.h) ---
+run "ovf import" 0 -- ovf import "$SRC/samples/web3/web3.ovf" --manager a && pass "ovf import into the manager's store" ||
+  fail "ovf import"
+run "sys arg" 0 -- run --manager a hello.cfp --proc sysinfo --arg sys=web3 &&
+  [ "$(cat "$TMP/out")" = "$(printf 'web3\nweb3\nc')" ] && pass "a BusinessSystem --arg and reload() in the daemon" ||
+  { fail "a BusinessSystem --arg"; cat "$TMP/err"; }
+run "sys arg missing" 1 -- run --manager a hello.cfp --proc sysinfo --arg sys=nope &&
+  has err "cfmc: error: --arg sys: no business system named \`nope\` (nor with that id) in $W/a/store.db" &&
+  pass "an unknown system: exit 1, named" || { fail "an unknown system"; cat "$TMP/err"; }
+run "holder" 0 -- run --manager a hello.cfp --proc holder --arg sys=web3 --detach
+HID=$(cat "$TMP/out")
+for _ in $(seq 1 100); do
+  "$CFMC" logs "$HID" --manager a >"$TMP/lg" 2>/dev/null
+  [ "$(cat "$TMP/lg")" = "holding web3" ] && break
+  sleep 0.1
+done
+"$CFMC" run --manager a hello.cfp --proc sysinfo --arg sys=web3 >"$TMP/o3" 2>&1 &
+P3=$!
+sleep 0.5
+if kill -0 "$P3" 2>/dev/null && [ ! -s "$TMP/o3" ]; then
+  pass "an API run waits while another run holds the manager"
+else
+  fail "an API run did not wait for the manager"
+fi
+run "cancel holder" 0 -- cancel "$HID" --manager a
+wait "$P3"
+r3=$?
+[ $r3 -eq 0 ] && [ "$(cat "$TMP/o3")" = "$(printf 'web3\nweb3\nc')" ] &&
+  pass "... and runs once the holder ends" || { fail "the waiting API run: $r3"; cat "$TMP/o3"; }
 
 # --- SIGTERM with a run still going ---
 run "detach2" 0 -- run --manager a hello.cfp --proc slow --detach
