@@ -21,6 +21,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM # the EXIT trap then stops the daemon
 
 cat >"$W/m.toml" <<'TOML'
 [manager]
