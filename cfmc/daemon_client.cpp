@@ -88,35 +88,51 @@ Result<int> follow(const DaemonTarget &t, const std::string &id, bool wait, bool
   return exitCode;
 }
 
+/// A relative path without `..` after normalization: usable as a key of POST /runs.
+bool beneath(const fs::path &p) {
+  std::string s = p.string();
+  return !s.empty() && p.is_relative() && s != "." && s.rfind("..", 0) != 0;
+}
+
 /// The program's files as the daemon wants them: every file the front end reads for `file`
-/// (the root and its imports), keyed by its path relative to the root file's folder.
+/// (the root and its imports). Keyed by the paths the front end reads them by (normalized) when
+/// all are relative and beneath the working folder, so that the daemon's diagnostics and traces
+/// name the files exactly as a local run does; else by their paths relative to the root file's
+/// folder (a file outside it is refused).
 Result<std::map<std::string, std::string>> programFiles(const std::string &file, std::string &mainKey) {
-  std::map<std::string, std::string> files;
-  fs::path root = fs::path(file).parent_path();
-  std::optional<Error> problem;
-  auto read = [&](const std::string &path) -> Result<std::string> {
-    auto text = base::readRegularFile(path, base::kMaxSourceBytes);
-    if (!text) return text;
-    fs::path rel = root.empty() ? fs::path(path) : fs::path(path).lexically_relative(root);
-    std::string key = rel.lexically_normal().string();
-    if (key.empty() || rel.is_absolute() || key.rfind("..", 0) == 0) {
-      if (!problem)
-        problem = Error{ErrorKind::Usage, "`" + path + "` is outside the folder of `" + file +
-                                              "`: a manager gets the files beneath it only"};
-    } else {
-      files[key] = *text;
-    }
-    return text;
-  };
+  std::map<std::string, std::string> asRead;
   std::optional<Error> readError;
   frontend::runWithLargeStack([&] {
-    auto c = frontend::compileFile(file, read);
+    auto c = frontend::compileFile(file, [&](const std::string &path) -> Result<std::string> {
+      auto text = base::readRegularFile(path, base::kMaxSourceBytes);
+      if (text) asRead[path] = *text;
+      return text;
+    });
     if (!c) readError = c.takeError();
   });
   if (readError) return std::move(*readError);
-  if (problem) return std::move(*problem);
-  mainKey = fs::path(file).lexically_normal().lexically_relative(root.lexically_normal()).string();
-  if (root.empty()) mainKey = fs::path(file).lexically_normal().string();
+  std::map<std::string, std::string> files;
+  bool typed = true;
+  for (auto &[path, text] : asRead) {
+    fs::path key = fs::path(path).lexically_normal();
+    if (!beneath(key)) typed = false;
+    files[key.string()] = text;
+  }
+  if (typed) {
+    mainKey = fs::path(file).lexically_normal().string();
+    return files;
+  }
+  files.clear();
+  fs::path root = fs::path(file).parent_path();
+  for (auto &[path, text] : asRead) {
+    fs::path key =
+        (root.empty() ? fs::path(path) : fs::path(path).lexically_relative(root)).lexically_normal();
+    if (!beneath(key))
+      return Error{ErrorKind::Usage, "`" + path + "` is outside the folder of `" + file +
+                                         "`: a manager gets the files beneath it only"};
+    files[key.string()] = text;
+  }
+  mainKey = fs::path(file).filename().string();
   return files;
 }
 

@@ -24,8 +24,10 @@ struct DaemonRun {
 /// True when `t`'s daemon answers on its socket (then `cfmc run` goes through it).
 bool daemonAnswers(const DaemonTarget &t);
 
-/// Sends the root file and every file it imports (paths relative to the root file's folder;
-/// a file outside that folder is an error) to the daemon and runs `r.proc` there: the run's
+/// Sends the root file and every file it imports (by the relative paths they are read by, so
+/// that messages name them as a local run does; when one is absolute or above the working
+/// folder, by paths relative to the root file's folder, and a file outside that folder is an
+/// error) to the daemon and runs `r.proc` there: the run's
 /// output comes to this process's stdout and stderr as it is written, and the exit status is
 /// the run's. Ctrl-C asks the daemon to cancel the run (a second one leaves at once, 130).
 /// With `detach` prints the run's id and returns 0 at once.

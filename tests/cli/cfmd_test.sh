@@ -133,8 +133,27 @@ run "compile error" 1 -- run --manager a bad.cfp && has err "bad.cfp:1:33: error
   pass "a compile error: exit 1, the diagnostic" || fail "a compile error"
 run "no proc" 1 -- run --manager a hello.cfp --proc nope && has err "cfmc: error: no procedure \`nope\`" &&
   pass "an unknown procedure: exit 1" || fail "an unknown procedure"
-run "outside" 1 -- run --manager a sub/up.cfp && has err "is outside the folder of \`sub/up.cfp\`" &&
-  pass "an import outside the root's folder is refused" || fail "an import outside the root's folder"
+run "up" 0 -- run --manager a sub/up.cfp && [ "$(cat "$TMP/out")" = 2 ] &&
+  pass "an import from the root's parent folder, beneath the working folder" || fail "an import from ../"
+run "outside" 1 -- run --manager a "$W/prog/sub/up.cfp" &&
+  has err "\`$W/prog/sub/../lib/util.cfp\` is outside the folder of \`$W/prog/sub/up.cfp\`" &&
+  pass "with an absolute path, an import outside the root's folder is refused" ||
+  { fail "an import outside the root's folder"; cat "$TMP/err"; }
+# files named as typed: from the parent folder, messages and traces as a local run's
+cd "$W"
+for args in "prog/hello.cfp --proc boom" "prog/bad.cfp" "./prog/hello.cfp"; do
+  "$CFMC" run $args >"$TMP/lout" 2>"$TMP/lerr"
+  lrc=$?
+  "$CFMC" run --manager a $args >"$TMP/dout" 2>"$TMP/derr"
+  drc=$?
+  if [ $lrc -eq $drc ] && cmp -s "$TMP/lout" "$TMP/dout" && cmp -s "$TMP/lerr" "$TMP/derr"; then
+    pass "run $args: as a local run (exit $drc)"
+  else
+    fail "run $args: local exit $lrc, daemon $drc"
+    diff "$TMP/lerr" "$TMP/derr"
+  fi
+done
+cd "$W/prog"
 run "config" 0 -- run --config "$W/m.toml" hello.cfp && [ "$(tail -1 "$TMP/out")" = 4 ] &&
   pass "--config FILE finds the daemon by the store's folder" || fail "--config FILE"
 
