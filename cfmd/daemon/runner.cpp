@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 namespace cfm::cfmd {
@@ -117,7 +118,7 @@ Result<std::string> Runner::start(RunRequest r) {
   auto canceller = std::make_shared<rt::sched::RunCanceller>();
   runs_.setCancelHook(id, [canceller] { canceller->cancel(); });
   ++active_;
-  std::thread([this, id, r = std::move(r), canceller] {
+  auto body = [this, id, r = std::move(r), canceller] {
     auto out = openLineSink([this, id](std::string_view l) { runs_.append(id, false, l); });
     auto err = openLineSink([this, id](std::string_view l) { runs_.append(id, true, l); });
     int status = 1;
@@ -137,7 +138,15 @@ Result<std::string> Runner::start(RunRequest r) {
     std::lock_guard<std::mutex> g(mu_);
     --active_;
     ended_.notify_all();
-  }).detach();
+  };
+  try {
+    std::thread(std::move(body)).detach();
+  } catch (const std::system_error &e) { // no thread to be had: the run fails, the daemon goes on
+    --active_;
+    runs_.append(id, true, std::string("cfmc: error: cannot start the run: ") + e.what());
+    runs_.finish(id, 1);
+    return Error{ErrorKind::Io, std::string("cannot start a thread for the run: ") + e.what()};
+  }
   return id;
 }
 
