@@ -2,14 +2,15 @@
 // procedure files. Subcommands are listed once in kCommands.
 #include "base/text.h"
 #include "cfmc/context.h"
+#include "cfmc/daemon_client.h"
 #include "cfmc/events_cmd.h"
 #include "cfmc/local_cmd.h"
-#include "cfmc/manager_open.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jitload/engine.h"
+#include "runtime/cloud/open.h"
 #include "runtime/model/values.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
@@ -49,6 +50,9 @@ commands:
   repl      an interactive session (declarations, statements, expressions)
   ovf       validate, import, show and export OVF descriptors of business systems
   local     start, show, stop or kill the local federation (clouds on this machine)
+  runs      list the runs of a manager's daemon (cfmd)
+  logs      print or follow the output of a run of a manager's daemon
+  cancel    cancel a run of a manager's daemon
   events    print a business system's cloud events as a manager holds them (--follow)
 
 options:
@@ -99,7 +103,14 @@ options:
   --state DB        the SQLite store of model objects (`cfmc ovf import FILE --state DB`)
   --manager NAME    run in manager NAME of the context file (`cfmc local up` writes it): its
                     configuration names its cloud and store, which replaces --state; the
-                    procedure API (run_vm, ...) acts on that cloud (default: $CFM_MANAGER)
+                    procedure API (run_vm, ...) acts on that cloud (default: $CFM_MANAGER).
+                    When the manager's daemon (cfmd) answers on its socket (the context's
+                    `socket`, else the configuration's `[manager] socket`, else cfmd.sock
+                    beside its store), the file and its imports are sent to it and run there:
+                    output and exit status come back as for a local run, Ctrl-C cancels the
+                    run. Otherwise the manager is opened in this process.
+  --detach          with a daemon: leave the run in the manager, print its id and exit 0
+                    (`cfmc logs RUN`, `cfmc cancel RUN`)
   --config FILE     the same with a manager configuration file (docs/manager-config.md)
   --context FILE    the context file for --manager (default: $CFM_CONTEXT, else
                     ./.cfm/context.json)
@@ -232,38 +243,6 @@ int engineOption(const std::vector<std::string> &args, size_t &i, std::string &e
   return 0;
 }
 
-/// Whether `--arg` can give a value of type `t`: a scalar, `json`, or a `BusinessSystem` read
-/// from the store (run::commandLineArg converts them for both engines).
-bool givenOnCommandLine(const cfm::sema::Type *t) {
-  using K = cfm::sema::TypeKind;
-  switch (t->kind) {
-  case K::Int:
-  case K::Float:
-  case K::Bool:
-  case K::String:
-  case K::Duration:
-  case K::Json: return true;
-  case K::Record: return t->record && t->record->model && t->record->name == "BusinessSystem";
-  default: return false;
-  }
-}
-
-/// A procedure is run from the command line only if every parameter without a default (and
-/// every one given with `--arg`) has a type `--arg` can give; the message names the first that
-/// has not (a `Task`, a list, a record, ...) instead of asking for an `--arg` no value fits.
-std::string commandLineProblem(const cfm::sema::Program &p, const cfm::run::RunOptions &opts) {
-  for (const cfm::sema::FnInfo &f : p.functions) {
-    if (f.name != opts.proc || f.decl->fnKind != cfm::ast::FnKind::Procedure) continue;
-    for (const cfm::sema::ParamInfo &pi : f.params) {
-      bool wanted = !pi.decl->defaultValue || opts.args.count(pi.name);
-      if (wanted && !givenOnCommandLine(pi.type))
-        return "procedure `" + f.name + "` cannot be run from the command line: parameter `" + pi.name +
-               "` has type `" + pi.type->str() + "`, which `--arg` cannot give";
-    }
-  }
-  return "";
-}
-
 /// `--arg sys=KEY` of a BusinessSystem: the system named KEY (or with that id) in the store at
 /// `state`, opened read-only (never created, migrated or written here) on the first such
 /// argument and kept for the run; or in `managerStore`, a manager's store already open.
@@ -321,12 +300,16 @@ int cmdRun(const std::vector<std::string> &args) {
   cfm::jit::JitOptions jopts;
   std::string file, engine = "jit", statePath;
   cfm::driver::ManagerChoice choice;
-  bool time = false;
+  bool time = false, detach = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") {
       std::cout << kRunHelp;
       return 0;
+    }
+    if (a == "--detach") {
+      detach = true;
+      continue;
     }
     auto value = [&](const char *name, std::string &out) { return optionValue(args, i, name, out); };
     if (int r = engineOption(args, i, engine, jopts.optLevel, kRunHelp)) {
@@ -388,7 +371,23 @@ int cmdRun(const std::vector<std::string> &args) {
     std::cerr << "cfmc: error: " << configPath.error().describe() << '\n';
     return 1;
   }
-  std::unique_ptr<cfm::driver::OpenedManager> manager;
+  if (!configPath->empty() && statePath.empty()) {
+    // A manager whose daemon answers runs the procedure (API.md "Where procedures run").
+    auto target = cfm::driver::daemonTarget(choice);
+    if (target && cfm::driver::daemonAnswers(*target))
+      return cfm::driver::runOnDaemon(*target, {file, opts.proc, opts.args, engine, detach});
+    if (detach) {
+      std::cerr << "cfmc: error: "
+                << (target ? "cannot reach manager " + target->name + " at " + target->socket +
+                                 ": no daemon answers (`--detach` needs cfmd)"
+                           : target.error().describe())
+                << '\n';
+      return 1;
+    }
+  } else if (detach) {
+    return usageError("`--detach` needs `--manager NAME` (a manager's daemon)", kRunHelp);
+  }
+  std::unique_ptr<cfm::rt::cloud::OpenedManager> manager;
   if (!configPath->empty()) {
     if (!statePath.empty()) {
       auto config = cfm::rt::cloud::readManagerConfig(*configPath);
@@ -396,7 +395,7 @@ int cmdRun(const std::vector<std::string> &args) {
       return usageError("`--state " + statePath + "` and the manager's store" + store + " conflict: give one",
                         kRunHelp);
     }
-    auto m = cfm::driver::openManager(*configPath);
+    auto m = cfm::rt::cloud::openManager(*configPath);
     if (!m) {
       std::cerr << "cfmc: error: " << m.error().describe() << '\n';
       return 1;
@@ -421,7 +420,7 @@ int cmdRun(const std::vector<std::string> &args) {
       status = 1;
       return;
     }
-    if (std::string why = commandLineProblem(comp->program, opts); !why.empty()) {
+    if (std::string why = cfm::run::commandLineProblem(comp->program, opts); !why.empty()) {
       std::cerr << "cfmc: error: " << why << '\n';
       status = 1;
       return;
@@ -568,6 +567,10 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"repl", cmdRepl},
                              {"ovf", cfm::driver::cmdOvf},
                              {"local", cfm::driver::cmdLocal},
+                             {"runs", cfm::driver::cmdRuns},
+                             {"logs", cfm::driver::cmdLogs},
+                             {"cancel", cfm::driver::cmdCancel},
+
                              {"events", cfm::driver::cmdEvents}};
 
 } // namespace

@@ -4,8 +4,10 @@
 
 #include "base/files.h"
 #include "base/text.h"
+#include "runtime/cloud/config.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 namespace cfm::driver {
@@ -59,7 +61,7 @@ Result<Context> readContext(const std::string &path) {
   if (auto ms = j.find("managers"); ms != j.end() && ms->is_object()) {
     for (auto &[name, v] : ms->items()) {
       if (!v.is_object()) return contextError(path, "manager `" + name + "` is not an object");
-      c.managers.push_back({name, str(v, "config"), str(v, "cloud")});
+      c.managers.push_back({name, str(v, "config"), str(v, "cloud"), str(v, "socket")});
     }
   }
   if (auto b = j.find("broker"); b != j.end() && b->is_object()) {
@@ -82,8 +84,10 @@ std::string contextJson(const Context &c) {
                            {"pid", k.pid},
                            {"state_dir", k.stateDir}};
   j["managers"] = nlohmann::ordered_json::object();
-  for (const ContextManager &m : c.managers)
+  for (const ContextManager &m : c.managers) {
     j["managers"][m.name] = {{"config", m.config}, {"cloud", m.cloud}};
+    if (!m.socket.empty()) j["managers"][m.name]["socket"] = m.socket;
+  }
   if (c.broker)
     j["broker"] = {
         {"url", c.broker->url}, {"pid", c.broker->pid}, {"dir", c.broker->dir}, {"config", c.broker->config}};
@@ -119,6 +123,30 @@ Result<std::string> managerConfigPath(const ManagerChoice &choice) {
   auto m = findManager(*ctx, name);
   if (!m) return m.takeError();
   return (*m)->config;
+}
+
+Result<DaemonTarget> daemonTarget(const ManagerChoice &choice) {
+  auto config = managerConfigPath(choice);
+  if (!config) return config.takeError();
+  if (config->empty()) return Error{ErrorKind::Usage, "no manager: pass --manager NAME or set CFM_MANAGER"};
+  DaemonTarget t;
+  t.config = *config;
+  t.name = choice.manager;
+  if (t.name.empty() && choice.config.empty())
+    if (const char *env = std::getenv("CFM_MANAGER"); env && *env) t.name = env;
+  if (!t.name.empty()) {
+    if (auto ctx = readContext(contextPath(choice.context)); ctx)
+      if (auto m = findManager(*ctx, t.name); m) t.socket = (*m)->socket;
+  }
+  if (t.socket.empty() || t.name.empty()) {
+    auto c = rt::cloud::readManagerConfig(t.config);
+    if (!c) return c.takeError();
+    if (t.name.empty()) t.name = c->managerName;
+    if (t.socket.empty()) t.socket = c->socketPath;
+    if (t.socket.empty())
+      t.socket = (std::filesystem::path(c->storePath).parent_path() / "cfmd.sock").string();
+  }
+  return t;
 }
 
 } // namespace cfm::driver

@@ -20,6 +20,7 @@ struct ContextCloud {
 
 struct ContextManager {
   std::string name, config, cloud;
+  std::string socket; // its cfmd's control socket; "" : the configuration's (cfmc/daemon_client.h)
 };
 
 /// The federation's MQTT broker (mosquitto; docs/local-federation.md "The broker").
@@ -58,5 +59,13 @@ struct ManagerChoice {
 /// The configuration file to use; "" when no manager was asked for (neither option nor
 /// $CFM_MANAGER). Both --config and --manager is a usage error.
 Result<std::string> managerConfigPath(const ManagerChoice &choice);
+
+/// The manager's daemon (cfmd) as a client finds it: its name and control socket (the context
+/// entry's `socket`, else the configuration's `[manager] socket`, else cfmd.sock beside its
+/// store). A Usage error when no manager was asked for.
+struct DaemonTarget {
+  std::string name, socket, config;
+};
+Result<DaemonTarget> daemonTarget(const ManagerChoice &choice);
 
 } // namespace cfm::driver

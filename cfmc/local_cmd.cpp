@@ -492,7 +492,7 @@ int cmdUp(const UpOptions &o) {
       {(dir / "aws" / "config").string(), awsConfig},
       {(dir / "aws" / "credentials").string(), awsCredentials}};
   for (const ContextCloud &k : ctx.clouds) {
-    ContextManager m{k.name, (dir / k.name / "manager.toml").string(), k.name};
+    ContextManager m{k.name, (dir / k.name / "manager.toml").string(), k.name, ""};
     files.emplace_back(m.config, managerToml(k, dir.string(), ctx.broker->url));
     ctx.managers.push_back(m);
   }

@@ -34,7 +34,7 @@ std::string canonical(const std::string &path) {
 
 class Loader {
 public:
-  explicit Loader(Compilation &c) : c_(c) {}
+  Loader(Compilation &c, const SourceReader &read) : c_(c), read_(read) {}
 
   void load(support::FileId id, const std::string &path) {
     seen_.insert(canonical(path));
@@ -51,7 +51,7 @@ public:
       fs::path base = fs::path(path).parent_path();
       std::string target = (base / imp->path).string();
       if (seen_.count(canonical(target))) continue;
-      Result<std::string> text = readFile(target);
+      Result<std::string> text = read_(target);
       if (!text) {
         c_.diags.report(DiagKind::CannotImport, imp->range, {imp->path, text.error().message});
         c_.syntaxErrors = true;
@@ -64,6 +64,7 @@ public:
 
 private:
   Compilation &c_;
+  const SourceReader &read_;
   std::set<std::string> seen_;
 };
 
@@ -95,11 +96,15 @@ void checkProgram(Compilation &c) {
 } // namespace
 
 Result<std::unique_ptr<Compilation>> compileFile(const std::string &path) {
-  Result<std::string> text = readFile(path);
+  return compileFile(path, readFile);
+}
+
+Result<std::unique_ptr<Compilation>> compileFile(const std::string &path, const SourceReader &read) {
+  Result<std::string> text = read(path);
   if (!text) return text.error().framed("cannot read " + path + ": ").inFile(path);
   auto c = std::make_unique<Compilation>();
   support::FileId id = c->sources.add(path, std::move(*text));
-  Loader(*c).load(id, path);
+  Loader(*c, read).load(id, path);
   loadModelPrelude(*c);
   checkProgram(*c);
   return c;
@@ -148,7 +153,8 @@ std::unique_ptr<Compilation> compileText(const std::string &path, std::string te
 
 std::unique_ptr<Compilation> compileTexts(std::vector<SourceText> texts) {
   auto c = std::make_unique<Compilation>();
-  Loader loader(*c);
+  const SourceReader read = readFile;
+  Loader loader(*c, read);
   for (SourceText &t : texts) {
     support::FileId id = c->sources.add(t.path, std::move(t.text), t.typedEnd);
     loader.load(id, t.path);

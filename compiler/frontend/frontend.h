@@ -33,6 +33,13 @@ struct Compilation {
 /// syntax errors, type-checks the program. Diagnostics are in the returned Compilation.
 Result<std::unique_ptr<Compilation>> compileFile(const std::string &path);
 
+/// Reads one source file of a program (the root, then each import) by the path the loader made
+/// of it (an import's path joined to its importer's folder).
+using SourceReader = std::function<Result<std::string>(const std::string &path)>;
+/// compileFile with the files from `read` instead of the file system: cfmd compiles the files a
+/// client sent; the client learns which files a program needs by recording what it reads.
+Result<std::unique_ptr<Compilation>> compileFile(const std::string &path, const SourceReader &read);
+
 /// The same for source text that is not in a file (REPL, tests); `path` names it in diagnostics.
 std::unique_ptr<Compilation> compileText(const std::string &path, std::string text);
 

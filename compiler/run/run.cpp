@@ -129,4 +129,39 @@ bool onMainTask(std::function<bool()> &body) {
   return sched::runMain(entry, &body, &r);
 }
 
+namespace {
+/// Whether `--arg` can give a value of type `t`: a scalar, `json`, or a `BusinessSystem` read
+/// from the store (run::commandLineArg converts them for both engines).
+bool givenOnCommandLine(const sema::Type *t) {
+  using K = sema::TypeKind;
+  switch (t->kind) {
+  case K::Int:
+  case K::Float:
+  case K::Bool:
+  case K::String:
+  case K::Duration:
+  case K::Json: return true;
+  case K::Record: return t->record && t->record->model && t->record->name == "BusinessSystem";
+  default: return false;
+  }
+}
+
+} // namespace
+
+/// A procedure is run from the command line only if every parameter without a default (and
+/// every one given with `--arg`) has a type `--arg` can give; the message names the first that
+/// has not (a `Task`, a list, a record, ...) instead of asking for an `--arg` no value fits.
+std::string commandLineProblem(const sema::Program &p, const RunOptions &opts) {
+  for (const sema::FnInfo &f : p.functions) {
+    if (f.name != opts.proc || f.decl->fnKind != ast::FnKind::Procedure) continue;
+    for (const sema::ParamInfo &pi : f.params) {
+      bool wanted = !pi.decl->defaultValue || opts.args.count(pi.name);
+      if (wanted && !givenOnCommandLine(pi.type))
+        return "procedure `" + f.name + "` cannot be run from the command line: parameter `" + pi.name +
+               "` has type `" + pi.type->str() + "`, which `--arg` cannot give";
+    }
+  }
+  return "";
+}
+
 } // namespace cfm::run

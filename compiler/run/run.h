@@ -57,6 +57,11 @@ Result<rt::Slot> commandLineArg(const sema::ParamInfo &param, const std::string 
 /// `procedure `P` needs --arg N=<T>`: parameter `param` of `proc` has neither a value nor a default.
 Error missingArg(const sema::FnInfo &proc, const sema::ParamInfo &param);
 
+/// Why procedure `opts.proc` of `p` cannot be run from the command line ("" when it can): a
+/// parameter without a default, or given with `--arg`, whose type `--arg` cannot give (a
+/// `Task`, a list, a record, ...). cfmc and cfmd check this before a run.
+std::string commandLineProblem(const sema::Program &p, const RunOptions &opts);
+
 /// Runs `body` as the first task of a new scheduler on this thread (every procedure runs as a
 /// task) and returns when every task has ended; false leaves the error pending.
 bool onMainTask(std::function<bool()> &body);

@@ -105,9 +105,10 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   CFM_CHECK(r.onlyKeys(root, "the file", {"manager", "cloud", "mapping", "broker", "federation"}));
 
   const toml::table *m = CFM_TRY(r.table(root, "manager", "manager", true));
-  CFM_CHECK(r.onlyKeys(*m, "[manager]", {"name", "store"}));
+  CFM_CHECK(r.onlyKeys(*m, "[manager]", {"name", "store", "socket"}));
   c.managerName = CFM_TRY(r.str(*m, "name", "manager.name", true));
   c.storePath = r.resolve(CFM_TRY(r.str(*m, "store", "manager.store", true)));
+  c.socketPath = r.resolve(CFM_TRY(r.str(*m, "socket", "manager.socket", false)));
 
   const toml::table *cl = CFM_TRY(r.table(root, "cloud", "cloud", true));
   CFM_CHECK(r.onlyKeys(*cl, "[cloud]", {"name", "endpoint", "region", "credentials", "profile"}));

@@ -68,6 +68,7 @@ struct BrokerConfig {
 struct ManagerConfig {
   std::string path; // the file read (relative paths below are resolved against its folder)
   std::string managerName, storePath;
+  std::string socketPath; // cfmd's control socket; "" when not given (cfmd: <store dir>/cfmd.sock)
   std::string cloudName, endpoint, region;
   std::string credentialsPath, profile = "default";
   std::string defaultImage;

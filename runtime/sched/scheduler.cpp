@@ -76,6 +76,7 @@ struct Inbox {
   std::vector<std::shared_ptr<Completion::State>> items;
   std::atomic<bool> nonEmpty{false};
   bool closed = false;
+  bool cancelRoot = false; // a RunCanceller asked to cancel the first task
 };
 
 struct Completion::State {
@@ -120,6 +121,7 @@ public:
   uint64_t timerOrder = 0;
   std::shared_ptr<Inbox> inbox = std::make_shared<Inbox>();
   size_t awaitingCompletions = 0;
+  bool rootCancelAsked = false; // by a RunCanceller, seen in drainInbox
   std::mt19937_64 rng;
   Stats st;
   uint64_t live = 0;
@@ -161,6 +163,10 @@ public:
       std::lock_guard<std::mutex> g(inbox->mu);
       got.swap(inbox->items);
       inbox->nonEmpty.store(false, std::memory_order_relaxed);
+      if (inbox->cancelRoot) {
+        inbox->cancelRoot = false;
+        rootCancelAsked = true;
+      }
     }
     for (auto &c : got)
       if (c->waiter && c->waiter->waitSeq == c->seq) makeReady(c->waiter, Wake::Completion);
@@ -363,6 +369,10 @@ bool Scheduler::loop(TaskObj *root) {
   schedFiber = tsanCurrentFiber();
   while (!root->done) {
     if (inbox->nonEmpty.load(std::memory_order_acquire)) drainInbox();
+    if (rootCancelAsked) {
+      rootCancelAsked = false;
+      cancel(root);
+    }
     if (ready.empty() || (++n & 63) == 0) fireTimers(Clock::now());
     if (!ready.empty()) {
       resume(pickReady());
@@ -441,6 +451,43 @@ Options optionsFromEnv() {
 
 bool active() { return tS != nullptr && tS->cur != nullptr; }
 
+/// setRunCanceller's, for this thread's runMain.
+thread_local std::shared_ptr<RunCanceller> tCanceller;
+
+struct RunCancellerAccess {
+  /// Connects `c` to the scheduler of `inbox` (nullptr: disconnects); true when a cancel was
+  /// asked before.
+  static bool attach(RunCanceller &c, std::shared_ptr<Inbox> inbox) {
+    std::lock_guard<std::mutex> g(c.mu_);
+    c.inbox_ = std::move(inbox);
+    return c.requested_;
+  }
+};
+
+void RunCanceller::cancel() {
+  std::shared_ptr<Inbox> inbox;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    requested_ = true;
+    inbox = inbox_;
+  }
+  if (!inbox) return;
+  {
+    std::lock_guard<std::mutex> g(inbox->mu);
+    if (inbox->closed) return;
+    inbox->cancelRoot = true;
+    inbox->nonEmpty.store(true, std::memory_order_release);
+  }
+  inbox->cv.notify_one();
+}
+
+bool RunCanceller::requested() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return requested_;
+}
+
+void setRunCanceller(std::shared_ptr<RunCanceller> c) { tCanceller = std::move(c); }
+
 bool runMain(TaskEntry entry, void *env, Slot *result, const Options &o) {
   if (tS) return entry(env, result); // already inside a scheduler: just call
   Options opt = o;
@@ -454,6 +501,8 @@ bool runMain(TaskEntry entry, void *env, Slot *result, const Options &o) {
   root->stack = mapGuardedStack(opt.mainStackBytes);
   retain(root); // the scheduler's reference
   ++s.live;
+  std::shared_ptr<RunCanceller> canceller = tCanceller;
+  if (canceller && RunCancellerAccess::attach(*canceller, s.inbox)) root->cancelRequested = true;
   s.ready.push_back(root);
   bool ok = root->stack.base != nullptr;
   if (!ok) {
@@ -483,6 +532,7 @@ bool runMain(TaskEntry entry, void *env, Slot *result, const Options &o) {
     s.inbox->closed = true;
     s.inbox->items.clear();
   }
+  if (canceller) (void)RunCancellerAccess::attach(*canceller, nullptr);
   tS = nullptr;
   tl = TaskLocal{};
   return ok;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace cfm::rt::sched {
@@ -120,6 +121,28 @@ private:
 /// Suspends the running task until `c` completes: then `ok`/`payload` are what was delivered.
 /// False with a "timeout" error when `timeoutMs` (>= 0) passes first, or with the cancellation.
 [[nodiscard]] bool await(Completion &c, int64_t timeoutMs, bool &ok, std::string &payload);
+
+// ---- cancelling a whole run (other threads) ----
+
+struct Inbox; // scheduler.cpp: how other threads reach a scheduler
+
+/// Cancels the first task of a runMain, and so all its tasks (`task cancelled`, as for cancel
+/// in the language), from any thread: how cfmd's `POST /runs/ID/cancel` stops a run. Installed
+/// on the thread that will call runMain (setRunCanceller); cancel() before runMain starts makes
+/// the first task end cancelled without running, after it ended does nothing.
+class RunCanceller {
+public:
+  void cancel();
+  bool requested() const;
+
+private:
+  friend struct RunCancellerAccess;
+  mutable std::mutex mu_;
+  std::shared_ptr<Inbox> inbox_; // the running scheduler's, while one runs
+  bool requested_ = false;
+};
+/// The canceller of every later runMain on this thread (nullptr: none).
+void setRunCanceller(std::shared_ptr<RunCanceller> c);
 
 // ---- tasks as values ----
 

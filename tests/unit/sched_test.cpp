@@ -355,5 +355,54 @@ TEST(Sched, ManyThreadsCompleteManyTasks) {
   EXPECT_EQ(sum, int64_t(kTasks) * (kTasks - 1) / 2);
 }
 
+// cfmd's cancel (RunCanceller): another thread cancels the first task of a run, which is asleep
+// with a task of its own asleep too; both end `task cancelled` at once, and the canceller is
+// detached after runMain (a late cancel does nothing).
+TEST(Sched, RunCancellerCancelsTheRunFromAnotherThread) {
+  auto canceller = std::make_shared<RunCanceller>();
+  std::atomic<bool> started{false};
+  std::string childKind;
+  std::thread stopper([&] {
+    while (!started.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    canceller->cancel();
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  setRunCanceller(canceller);
+  bool ok = runMainBody([&](Slot *) {
+    openScope();
+    Obj *t = start([&](Slot *) {
+      bool ok = sleep(10000);
+      if (!ok) childKind = std::string(pendingError()->errKind->view());
+      return ok;
+    });
+    release(t);
+    started = true;
+    bool slept = sleep(10000);
+    return closeScope(!slept) && slept;
+  });
+  setRunCanceller(nullptr);
+  stopper.join();
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(takeMessage(), "task cancelled");
+  EXPECT_EQ(childKind, "cancelled");
+  EXPECT_LT(msSince(t0), 5000) << "the cancelled sleeps ran out";
+  EXPECT_TRUE(canceller->requested());
+  canceller->cancel(); // after the run: nothing to reach, no crash
+}
+
+// A cancel asked before the run starts: its first task ends cancelled without running.
+TEST(Sched, RunCancellerBeforeTheRunStarts) {
+  auto canceller = std::make_shared<RunCanceller>();
+  canceller->cancel();
+  setRunCanceller(canceller);
+  bool ran = false;
+  bool ok = runMainBody([&](Slot *) { return ran = true; });
+  setRunCanceller(nullptr);
+  EXPECT_FALSE(ok);
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(takeMessage(), "task cancelled");
+}
+
 } // namespace
 } // namespace cfm::rt::sched

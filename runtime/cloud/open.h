@@ -1,6 +1,7 @@
-// manager_open.h — the manager `cfmc run --manager NAME|--config FILE` runs a procedure in (until
-// the manager daemon exists, in-process): its configuration, its store and the cloud manager the
-// engines reach through cfm::model::setCurrentManager (runtime/model/manager.h).
+// open.h — a manager opened in one process: its configuration, its store and the CloudManager the
+// engines reach through cfm::model::setCurrentManager (runtime/model/manager.h). `cfmc run
+// --manager NAME|--config FILE` opens one in-process when no daemon answers; `cfmd` opens one for
+// its whole life.
 #pragma once
 
 #include "base/result.h"
@@ -11,12 +12,12 @@
 #include <memory>
 #include <string>
 
-namespace cfm::driver {
+namespace cfm::rt::cloud {
 
 /// A manager opened in this process. Members are destroyed in reverse order: the manager before
 /// the store it uses.
 struct OpenedManager {
-  rt::cloud::ManagerConfig config;
+  ManagerConfig config;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<model::Manager> manager;
 };
@@ -25,4 +26,4 @@ struct OpenedManager {
 /// and builds the manager on them. Errors name the file.
 Result<std::unique_ptr<OpenedManager>> openManager(const std::string &configPath);
 
-} // namespace cfm::driver
+} // namespace cfm::rt::cloud

@@ -1,17 +1,16 @@
-// manager_open.cpp — opening a manager for `cfmc run --manager/--config` (manager_open.h): the
-// configuration (runtime/cloud/config.h), the store it names and the CloudManager on both.
-#include "cfmc/manager_open.h"
+// open.cpp — opening a manager (open.h): the configuration (config.h), the store it names and the
+// CloudManager on both; shared by `cfmc run --manager/--config` and `cfmd`.
+#include "runtime/cloud/open.h"
 
 #include "runtime/cloud/manager.h"
 
-namespace cfm::driver {
+namespace cfm::rt::cloud {
 
 namespace {
 
 /// The one place the manager is constructed.
-Result<std::unique_ptr<model::Manager>> makeManager(const rt::cloud::ManagerConfig &config,
-                                                    store::Store &store) {
-  auto m = rt::cloud::CloudManager::create(config, store);
+Result<std::unique_ptr<model::Manager>> makeManager(const ManagerConfig &config, store::Store &store) {
+  auto m = CloudManager::create(config, store);
   if (!m) return m.takeError();
   return std::unique_ptr<model::Manager>(std::move(*m));
 }
@@ -20,7 +19,7 @@ Result<std::unique_ptr<model::Manager>> makeManager(const rt::cloud::ManagerConf
 
 Result<std::unique_ptr<OpenedManager>> openManager(const std::string &configPath) {
   auto opened = std::make_unique<OpenedManager>();
-  auto config = rt::cloud::readManagerConfig(configPath);
+  auto config = readManagerConfig(configPath);
   if (!config) return config.takeError();
   opened->config = std::move(*config);
   auto st = store::Store::open(opened->config.storePath);
@@ -32,4 +31,4 @@ Result<std::unique_ptr<OpenedManager>> openManager(const std::string &configPath
   return opened;
 }
 
-} // namespace cfm::driver
+} // namespace cfm::rt::cloud
