@@ -88,7 +88,7 @@ std::string runJson(const RunInfo &r) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void ControlApi::handle(const net::HttpRequest &req, net::HttpResponder &out) {
+void ControlApi::handle(const net::UnixHttpRequest &req, net::HttpResponder &out) {
   const std::string &p = req.path;
   if (p == "/runs") {
     if (req.method == "GET") {
@@ -141,7 +141,7 @@ void ControlApi::handle(const net::HttpRequest &req, net::HttpResponder &out) {
   }
 }
 
-void ControlApi::output(const std::string &id, const net::HttpRequest &req, net::HttpResponder &out) {
+void ControlApi::output(const std::string &id, const net::UnixHttpRequest &req, net::HttpResponder &out) {
   const std::string *f = req.param("follow");
   bool follow = f && (*f == "1" || *f == "true");
   size_t from = 0;

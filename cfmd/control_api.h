@@ -51,10 +51,10 @@ public:
   /// id, or an error (400) when it cannot start.
   using Starter = std::function<Result<std::string>(RunRequest)>;
   ControlApi(RunTable &runs, Starter start) : runs_(runs), start_(std::move(start)) {}
-  void handle(const net::HttpRequest &req, net::HttpResponder &out);
+  void handle(const net::UnixHttpRequest &req, net::HttpResponder &out);
 
 private:
-  void output(const std::string &id, const net::HttpRequest &req, net::HttpResponder &out);
+  void output(const std::string &id, const net::UnixHttpRequest &req, net::HttpResponder &out);
   RunTable &runs_;
   Starter start_;
 };

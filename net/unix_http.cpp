@@ -87,24 +87,24 @@ Result<int> connectTo(const std::string &path) {
 
 } // namespace
 
-const std::string *HttpRequest::header(std::string_view name) const {
+const std::string *UnixHttpRequest::header(std::string_view name) const {
   for (const auto &[n, v] : headers)
     if (n == name) return &v;
   return nullptr;
 }
 
-const std::string *HttpRequest::param(std::string_view name) const {
+const std::string *UnixHttpRequest::param(std::string_view name) const {
   for (const auto &[n, v] : query)
     if (n == name) return &v;
   return nullptr;
 }
 
-Error HttpRequestParser::fail(int status, std::string message) {
+Error UnixHttpRequestParser::fail(int status, std::string message) {
   status_ = status;
   return Error{status == 413 || status == 431 ? ErrorKind::Limit : ErrorKind::Syntax, std::move(message)};
 }
 
-Result<bool> HttpRequestParser::parseHead() {
+Result<bool> UnixHttpRequestParser::parseHead() {
   size_t end = buf_.find("\r\n\r\n");
   if (end == std::string::npos) {
     if (buf_.size() > kMaxHttpHeadBytes)
@@ -192,7 +192,7 @@ Result<bool> HttpRequestParser::parseHead() {
   return true;
 }
 
-Result<bool> HttpRequestParser::feed(std::string_view bytes) {
+Result<bool> UnixHttpRequestParser::feed(std::string_view bytes) {
   if (status_ != 0) return Error{ErrorKind::Usage, "the parser already failed"};
   buf_.append(bytes);
   if (!headDone_) {
@@ -339,7 +339,7 @@ void UnixHttpServer::acceptLoop() {
 }
 
 void UnixHttpServer::serve(int fd) {
-  HttpRequestParser parser;
+  UnixHttpRequestParser parser;
   HttpResponder out(fd);
   char buf[16384];
   for (;;) {

@@ -23,7 +23,7 @@ constexpr size_t kMaxHttpHeadBytes = 16 * 1024;        // request line and heade
 constexpr size_t kMaxHttpHeaders = 64;                 // header fields in one request
 constexpr size_t kMaxHttpBodyBytes = 32 * 1024 * 1024; // a run's program and its imports
 
-struct HttpRequest {
+struct UnixHttpRequest {
   std::string method;
   std::string target;                                       // as sent: path and query
   std::string path;                                         // the target before '?'
@@ -39,11 +39,11 @@ struct HttpRequest {
 /// Reads one request from bytes as they arrive. feed() answers true once the request is
 /// complete, false while it needs more, an error when the bytes are not an acceptable request;
 /// then status() is the HTTP status to answer with (400, 411, 413, 431, 501, 505).
-class HttpRequestParser {
+class UnixHttpRequestParser {
 public:
   Result<bool> feed(std::string_view bytes);
-  const HttpRequest &request() const { return req_; }
-  HttpRequest &request() { return req_; }
+  const UnixHttpRequest &request() const { return req_; }
+  UnixHttpRequest &request() { return req_; }
   int status() const { return status_; }
 
 private:
@@ -51,7 +51,7 @@ private:
   Result<bool> parseHead();
 
   std::string buf_;
-  HttpRequest req_;
+  UnixHttpRequest req_;
   bool headDone_ = false;
   size_t bodyLength_ = 0;
   int status_ = 0;
@@ -82,7 +82,7 @@ std::string_view httpReason(int status);
 /// own (requests may stream for as long as a run lasts). The socket is created with mode 0600.
 class UnixHttpServer {
 public:
-  using Handler = std::function<void(const HttpRequest &, HttpResponder &)>;
+  using Handler = std::function<void(const UnixHttpRequest &, HttpResponder &)>;
 
   /// Listens on `path`. Refuses (Usage) when a server already answers there; removes a stale
   /// socket file that nothing answers on; refuses a path that exists and is not a socket.

@@ -1,10 +1,9 @@
 // main.cpp — the `cfmd` program (issue 15; cfmd/README.md): the manager daemon of one cloud. It
-// opens the manager of `--config FILE` (its store and CloudManager, runtime/cloud/open.h), makes
-// it the process's manager once, and serves the control API (cfmd/control_api.h) on a Unix
-// socket until SIGTERM or SIGINT; each run is compiled and run on its own thread (runner.h).
-#include "cfmd/daemon/api_gate.h"
+// opens the manager of `--config FILE` (its store and, with [broker], its federation node:
+// manager_host.h) and serves the control API (cfmd/control_api.h) on a Unix socket until SIGTERM
+// or SIGINT; each run is compiled and run on its own thread with its own manager (runner.h).
+#include "cfmd/daemon/manager_host.h"
 #include "cfmd/daemon/serve.h"
-#include "runtime/cloud/open.h"
 #include "runtime/model/manager.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
@@ -89,21 +88,16 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
   std::signal(SIGPIPE, SIG_IGN); // a client that went away is a failed write, not a death
 
-  auto opened = cfm::rt::cloud::openManager(config);
-  if (!opened) {
-    std::cerr << "cfmd: error: " << opened.error().describe() << '\n';
+  auto host = cfm::cfmd::ManagerHost::open(
+      config, [](const std::string &line) { std::cerr << "cfmd: " << line << std::endl; });
+  if (!host) {
+    std::cerr << "cfmd: error: " << host.error().describe() << '\n';
     return 1;
   }
-  std::unique_ptr<cfm::rt::cloud::OpenedManager> manager = std::move(*opened);
-  if (socket.empty()) socket = manager->config.socketPath;
+  if (socket.empty()) socket = (*host)->config().socketPath;
   if (socket.empty())
-    socket = (std::filesystem::path(manager->config.storePath).parent_path() / "cfmd.sock").string();
-  // Once: every run shares it, through the gate that gives it to one run at a time (api_gate.h).
-  cfm::cfmd::GatedManager gated(*manager->manager);
-  cfm::model::setCurrentManager(&gated);
-
-  int status =
-      cfm::cfmd::serve(socket, manager->config.managerName, *manager->store, manager->config.storePath);
-  cfm::model::setCurrentManager(nullptr);
+    socket = (std::filesystem::path((*host)->config().storePath).parent_path() / "cfmd.sock").string();
+  int status = cfm::cfmd::serve(socket, **host);
+  host->reset();
   return status;
 }

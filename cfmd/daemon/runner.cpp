@@ -3,12 +3,13 @@
 // through the run's scheduler.
 #include "cfmd/daemon/runner.h"
 
-#include "cfmd/daemon/api_gate.h"
 #include "cfmd/line_sink.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jitload/engine.h"
 #include "run/run.h"
+#include "runtime/cloud/manager.h"
+#include "runtime/model/manager.h"
 #include "runtime/model/values.h"
 #include "runtime/sched/scheduler.h"
 #include "support/diagnostics.h"
@@ -42,11 +43,10 @@ int runStatus(Result<int> r, FILE *err) {
   return 1;
 }
 
-/// `--arg sys=KEY` of a BusinessSystem: the system named KEY (or with that id) in the manager's
-/// store, read while the run holds the manager (as cfmc's loader does in-process).
+/// `--arg sys=KEY` of a BusinessSystem: the system named KEY (or with that id) in the run's store
+/// connection (as cfmc's loader does in-process).
 run::SystemLoader storeLoader(store::Store &st, const std::string &where) {
   return [&st, where](const std::string &key, const rt::TypeDesc *t) -> Result<rt::Obj *> {
-    takeManagerForThisRun();
     auto sys = st.loadSystem(key);
     if (!sys) return sys.takeError();
     if (!*sys)
@@ -126,10 +126,18 @@ Result<std::string> Runner::start(RunRequest r) {
       runs_.append(id, true, "cfmc: error: cannot open the run's output streams");
     } else {
       frontend::runWithLargeStack([&] {
+        // The run's own manager, current on this thread only: the thread that runs the engine.
+        auto mgr = host_.forRun();
+        if (!mgr) {
+          runs_.append(id, true,
+                       "cfmc: error: cannot open the manager for the run: " + mgr.error().describe());
+          return;
+        }
+        model::setThreadManager((*mgr)->manager.get());
         rt::sched::setRunCanceller(canceller); // this thread calls the scheduler's runMain
-        status = execute(r, *out, *err, storeLoader(store_, storePath_));
-        releaseManagerForThisRun();
+        status = execute(r, *out, *err, storeLoader(*(*mgr)->store, host_.config().storePath));
         rt::sched::setRunCanceller(nullptr);
+        model::setThreadManager(nullptr);
       });
     }
     if (out) fclose(*out);

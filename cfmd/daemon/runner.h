@@ -6,15 +6,14 @@
 // Concurrency: runs execute at the same time, each on its own scheduler (the scheduler, the
 // pending error and the task locals are per thread). Compiling (front end and JIT code
 // generation) is serialized by one mutex: ANTLR's shared caches and the JIT's object cache are
-// not proven safe across threads. The manager (model::setCurrentManager) is the process's one,
-// set by main.cpp before any run, behind api_gate.h: the runs that call the procedure API take
-// it one after another.
+// not proven safe across threads. Each run has its own manager (manager_host.h), current on its
+// thread (model::setThreadManager): runs use the procedure API at the same time.
 #pragma once
 
 #include "base/result.h"
 #include "cfmd/control_api.h"
+#include "cfmd/daemon/manager_host.h"
 #include "cfmd/run_table.h"
-#include "runtime/store/store.h"
 
 #include <condition_variable>
 #include <cstdint>
@@ -25,10 +24,8 @@ namespace cfm::cfmd {
 
 class Runner {
 public:
-  /// `store`: the manager's, for `BusinessSystem` arguments (read by the run holding the
-  /// manager, api_gate.h); `storePath` names it in messages.
-  Runner(RunTable &runs, store::Store &store, std::string storePath)
-      : runs_(runs), store_(store), storePath_(std::move(storePath)) {}
+  /// `host` gives each run its own manager (manager_host.h).
+  Runner(RunTable &runs, ManagerHost &host) : runs_(runs), host_(host) {}
   /// ControlApi's starter: creates the run, starts its thread, answers its id; an error once
   /// the daemon is stopping.
   Result<std::string> start(RunRequest r);
@@ -38,8 +35,7 @@ public:
 
 private:
   RunTable &runs_;
-  store::Store &store_;
-  std::string storePath_;
+  ManagerHost &host_;
   std::mutex mu_;
   std::condition_variable ended_;
   size_t active_ = 0;

@@ -18,17 +18,17 @@ namespace {
 constexpr int64_t kStopWaitMs = 10000;
 } // namespace
 
-int serve(const std::string &socket, const std::string &managerName, store::Store &store,
-          const std::string &storePath) {
+int serve(const std::string &socket, ManagerHost &host) {
+  const std::string &managerName = host.config().managerName;
   sigset_t stopSignals;
   sigemptyset(&stopSignals);
   sigaddset(&stopSignals, SIGTERM);
   sigaddset(&stopSignals, SIGINT);
   RunTable runs;
-  Runner runner(runs, store, storePath);
+  Runner runner(runs, host);
   ControlApi api(runs, [&runner](RunRequest r) { return runner.start(std::move(r)); });
   auto server = net::UnixHttpServer::listen(
-      socket, [&api](const net::HttpRequest &req, net::HttpResponder &out) { api.handle(req, out); });
+      socket, [&api](const net::UnixHttpRequest &req, net::HttpResponder &out) { api.handle(req, out); });
   if (!server) {
     std::cerr << "cfmd: error: cannot serve " << socket << ": " << server.error().message << '\n';
     return 1;

@@ -2,6 +2,8 @@
 // store records.
 #include "runtime/cloud/manager.h"
 
+#include <atomic>
+
 #include "runtime/value.h"
 
 #include "base/files.h"
@@ -310,6 +312,10 @@ bool CloudManager::noBroker() const {
                    " has no broker: its configuration has no [broker] section");
 }
 
+namespace {
+std::atomic<uint64_t> gAgentClients{0};
+} // namespace
+
 agent::AgentClient *CloudManager::agents() {
   if (!config_.broker) return noBroker(), nullptr;
   std::lock_guard<std::mutex> g(agentsMu_);
@@ -324,7 +330,9 @@ agent::AgentClient *CloudManager::agents() {
   std::string pw = *password;
   while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ')) pw.pop_back();
   agent::ClientOptions o{config_.broker->url, config_.broker->username, pw,
-                         config_.broker->username + "-" + std::to_string(getpid())};
+                         // one client id per CloudManager: cfmd makes one per run
+                         config_.broker->username + "-" + std::to_string(getpid()) + "-" +
+                             std::to_string(gAgentClients.fetch_add(1) + 1)};
   auto c = agent::AgentClient::connect(o, std::chrono::milliseconds(kBrokerConnectTimeoutMs));
   if (!c) {
     (void)raise(ErrKind::Agent, "unreachable",

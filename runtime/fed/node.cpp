@@ -177,6 +177,7 @@ struct Node::Impl {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<net::MqttClient> client;
   std::string resendTopic;
+  std::string brokerUri;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -201,6 +202,20 @@ struct Node::Impl {
     for (const auto &s : opt.followed)
       if (s == system) return true;
     return false;
+  }
+
+  /// Connects (waiting at most TIMEOUTMS, 0: until connected or stopped) and subscribes to
+  /// what this node receives.
+  Result<void> connectAndSubscribe(int timeoutMs) {
+    CFM_CHECK(client->connect(std::chrono::milliseconds(timeoutMs)));
+    if (opt.followed.empty()) {
+      CFM_CHECK(client->subscribe("cfm/v1/systems/+/events/+", 1));
+    } else {
+      for (const auto &s : opt.followed) CFM_CHECK(client->subscribe("cfm/v1/systems/" + s + "/events/+", 1));
+    }
+    CFM_CHECK(client->subscribe(resendTopic, 1));
+    CFM_CHECK(client->subscribe("cfm/v1/managers/+/presence", 1));
+    return {};
   }
 
   void run() {
@@ -449,7 +464,9 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
   if (!st) return st.error();
   impl->store = std::move(*st);
   net::MqttOptions mo;
-  mo.uri = "tcp://" + impl->opt.brokerHost + ":" + std::to_string(impl->opt.brokerPort);
+  mo.uri = !impl->opt.brokerUri.empty()
+               ? impl->opt.brokerUri
+               : "tcp://" + impl->opt.brokerHost + ":" + std::to_string(impl->opt.brokerPort);
   mo.clientId = "cfm-manager-" + impl->opt.manager;
   mo.username = impl->opt.username;
   mo.password = impl->opt.password;
@@ -465,6 +482,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
     will.retain = true;
     mo.will = will;
   }
+  impl->brokerUri = mo.uri;
   auto cl = net::MqttClient::create(mo);
   if (!cl) return cl.error();
   impl->client = std::move(*cl);
@@ -483,16 +501,14 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
       raw->cv.notify_one();
     }
   });
-  CFM_CHECK(impl->client->connect(std::chrono::milliseconds(connectTimeoutMs)));
-  if (impl->opt.followed.empty()) {
-    CFM_CHECK(impl->client->subscribe("cfm/v1/systems/+/events/+", 1));
-  } else {
-    for (const auto &s : impl->opt.followed)
-      CFM_CHECK(impl->client->subscribe("cfm/v1/systems/" + s + "/events/+", 1));
-  }
-  CFM_CHECK(impl->client->subscribe(impl->resendTopic, 1));
-  CFM_CHECK(impl->client->subscribe("cfm/v1/managers/+/presence", 1));
-  impl->worker = std::thread([raw] { raw->run(); });
+  if (connectTimeoutMs > 0) CFM_CHECK(raw->connectAndSubscribe(connectTimeoutMs));
+  impl->worker = std::thread([raw, connectTimeoutMs] {
+    if (connectTimeoutMs <= 0) { // in the background, until connected or stopped
+      if (auto r = raw->connectAndSubscribe(0); !r) return raw->log("not connected: " + r.error().message);
+      raw->log("connected to " + raw->brokerUri);
+    }
+    raw->run();
+  });
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 

@@ -30,6 +30,7 @@ struct NodeOptions {
   std::string cloud;   ///< its cloud's name
   std::string brokerHost = "127.0.0.1";
   int brokerPort = 1883;
+  std::string brokerUri;             ///< "tcp://host:port"; when set, instead of brokerHost and brokerPort
   std::string username, password;    ///< empty: none
   std::string storePath;             ///< the manager's store file; the node opens its own connection
   std::vector<std::string> followed; ///< system ids whose events it receives; empty: all
@@ -41,8 +42,9 @@ struct NodeOptions {
 
 class Node {
 public:
-  /// Opens the store, connects to the broker (waiting up to CONNECTTIMEOUTMS), subscribes and
-  /// starts the worker thread.
+  /// Opens the store, connects to the broker (waiting up to CONNECTTIMEOUTMS; 0: in the
+  /// background, the worker connecting until it succeeds or the node is destroyed), subscribes
+  /// and starts the worker thread.
   static Result<std::unique_ptr<Node>> start(NodeOptions options, int connectTimeoutMs = 30000);
   ~Node(); ///< stops the worker and disconnects (normal disconnect)
   Node(const Node &) = delete;

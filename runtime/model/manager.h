@@ -95,9 +95,12 @@ public:
                               CloudEvent &out) = 0;
 };
 
-/// The manager of this process (nullptr: none). Set by the program before it runs a procedure.
+/// The manager of the calling thread: the one setThreadManager gave it, else the process's
+/// (nullptr: none). Set by the program before it runs a procedure: cfmc sets the process's,
+/// cfmd one per run on the thread that runs it (each run has its own manager).
 Manager *currentManager();
 void setCurrentManager(Manager *m);
+void setThreadManager(Manager *m);
 
 /// The message of the error an API call raises when there is no manager.
 inline constexpr const char *noManagerMessage = "no manager: pass --manager NAME or set CFM_MANAGER";

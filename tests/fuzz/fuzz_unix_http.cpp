@@ -14,11 +14,11 @@ namespace {
 struct Outcome {
   int state = 0; // 0 incomplete, 1 complete, 2 refused
   int status = 0;
-  cfm::net::HttpRequest req;
+  cfm::net::UnixHttpRequest req;
 };
 
 Outcome parse(std::string_view a, std::string_view b) {
-  cfm::net::HttpRequestParser p;
+  cfm::net::UnixHttpRequestParser p;
   Outcome o;
   for (std::string_view part : {a, b}) {
     auto r = p.feed(part);

@@ -73,8 +73,9 @@ protected:
     dir_ = tempDir();
     path_ = dir_ + "/cfmd.sock";
     api_ = std::make_unique<ControlApi>(table_, [this](RunRequest r) { return runs_.start(std::move(r)); });
-    auto s = cfm::net::UnixHttpServer::listen(
-        path_, [this](const cfm::net::HttpRequest &q, cfm::net::HttpResponder &o) { api_->handle(q, o); });
+    auto s =
+        cfm::net::UnixHttpServer::listen(path_, [this](const cfm::net::UnixHttpRequest &q,
+                                                       cfm::net::HttpResponder &o) { api_->handle(q, o); });
     ASSERT_TRUE(s.ok()) << s.error().message;
     server_ = std::move(*s);
   }

@@ -15,9 +15,9 @@
 
 namespace {
 
-using cfm::net::HttpRequest;
-using cfm::net::HttpRequestParser;
 using cfm::net::HttpResponder;
+using cfm::net::UnixHttpRequest;
+using cfm::net::UnixHttpRequestParser;
 using cfm::net::UnixHttpServer;
 
 std::string tempDir() {
@@ -27,10 +27,10 @@ std::string tempDir() {
   return t;
 }
 
-TEST(HttpRequestParser, WholeRequestInPieces) {
+TEST(UnixHttpRequestParser, WholeRequestInPieces) {
   std::string text = "POST /runs/r-1/cancel?follow=1&x=a%20b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                      "X-Thing:  v  \r\n\r\nhello";
-  HttpRequestParser p;
+  UnixHttpRequestParser p;
   for (size_t i = 0; i + 1 < text.size(); ++i) {
     auto r = p.feed(text.substr(i, 1));
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -39,7 +39,7 @@ TEST(HttpRequestParser, WholeRequestInPieces) {
   auto r = p.feed(text.substr(text.size() - 1));
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE(*r);
-  const HttpRequest &q = p.request();
+  const UnixHttpRequest &q = p.request();
   EXPECT_EQ(q.method, "POST");
   EXPECT_EQ(q.path, "/runs/r-1/cancel");
   ASSERT_NE(q.param("follow"), nullptr);
@@ -51,13 +51,13 @@ TEST(HttpRequestParser, WholeRequestInPieces) {
 }
 
 int statusOf(const std::string &text) {
-  HttpRequestParser p;
+  UnixHttpRequestParser p;
   auto r = p.feed(text);
   if (r.ok()) return *r ? 200 : 0;
   return p.status();
 }
 
-TEST(HttpRequestParser, Refusals) {
+TEST(UnixHttpRequestParser, Refusals) {
   EXPECT_EQ(statusOf("GET /runs HTTP/1.1\r\n\r\n"), 200);
   EXPECT_EQ(statusOf("GET /runs HTTP/1.1\r\nHost"), 0); // incomplete, not yet wrong
   EXPECT_EQ(statusOf("GET  /runs HTTP/1.1\r\n\r\n"), 400);
@@ -74,7 +74,7 @@ TEST(HttpRequestParser, Refusals) {
   EXPECT_EQ(statusOf("POST /runs HTTP/1.1\r\nContent-Length: 1\r\n\r\nab"), 400);
 }
 
-TEST(HttpRequestParser, LimitsAtAndPast) {
+TEST(UnixHttpRequestParser, LimitsAtAndPast) {
   std::string big =
       "POST /runs HTTP/1.1\r\nContent-Length: " + std::to_string(cfm::net::kMaxHttpBodyBytes) + "\r\n\r\n";
   EXPECT_EQ(statusOf(big), 0); // accepted head, body awaited
@@ -95,7 +95,7 @@ protected:
     path_ = dir_ + "/s.sock";
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  static void handle(const HttpRequest &req, HttpResponder &out) {
+  static void handle(const UnixHttpRequest &req, HttpResponder &out) {
     if (req.path == "/echo") {
       out.send(200, "text/plain", req.method + " " + req.body);
     } else if (req.path == "/stream") {

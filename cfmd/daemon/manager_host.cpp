@@ -1,0 +1,103 @@
+// manager_host.cpp — cfmd's manager: configuration, federation node, a manager per run
+// (manager_host.h).
+#include "cfmd/daemon/manager_host.h"
+
+#include "base/files.h"
+#include "runtime/cloud/manager.h"
+#include "runtime/fed/node.h"
+
+namespace cfm::cfmd {
+
+namespace {
+
+/// The password in FILE, without its trailing newline.
+Result<std::string> readPassword(const std::string &file) {
+  auto text = base::readRegularFile(file, 4096);
+  if (!text)
+    return Error{ErrorKind::Io, "cannot read the broker password file " + file + ": " + text.error().message};
+  std::string pw = *text;
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ')) pw.pop_back();
+  return pw;
+}
+
+} // namespace
+
+Result<std::unique_ptr<ManagerHost>> ManagerHost::open(const std::string &configPath,
+                                                       std::function<void(const std::string &)> log) {
+  std::unique_ptr<ManagerHost> h(new ManagerHost());
+  auto config = rt::cloud::readManagerConfig(configPath);
+  if (!config) return config.takeError();
+  h->config_ = std::move(*config);
+  auto st = store::Store::open(h->config_.storePath);
+  if (!st) return st.takeError();
+  h->store_ = std::move(*st);
+  if (!h->config_.broker) return h;
+
+  fed::NodeOptions o;
+  o.manager = h->config_.managerName;
+  o.cloud = h->config_.cloudName;
+  o.brokerUri = h->config_.broker->url;
+  o.username = h->config_.broker->username;
+  auto pw = readPassword(h->config_.broker->passwordFile);
+  if (!pw) return pw.takeError();
+  o.password = *pw;
+  o.storePath = h->config_.storePath;
+  o.logger = log;
+  // Followed systems by name or id: the store's id when it holds the system, else as given (an
+  // id of a system whose model this manager does not hold).
+  auto systems = h->store_->listSystems();
+  if (!systems) return systems.takeError();
+  for (const std::string &key : h->config_.follow) {
+    std::string id = key;
+    for (const auto &s : *systems)
+      if (s.name == key || s.id == key) id = s.id;
+    if (id == key && log) log("follow: no system named `" + key + "` in the store; following it as an id");
+    o.followed.push_back(id);
+  }
+  auto node = fed::Node::start(std::move(o), /*connectTimeoutMs=*/0);
+  if (!node) return node.takeError();
+  h->node_ = std::move(*node);
+  ManagerHost *raw = h.get();
+  h->node_->onEvents([raw] { raw->eventsArrived(); });
+  return h;
+}
+
+ManagerHost::~ManagerHost() {
+  node_.reset(); // before the runs' managers and the store it wakes and reads
+}
+
+void ManagerHost::eventsArrived() {
+  std::lock_guard<std::mutex> g(mu_);
+  for (rt::cloud::CloudManager *m : live_) m->eventsArrived();
+}
+
+Result<std::unique_ptr<ManagerHost::RunManager>> ManagerHost::forRun() {
+  auto run = std::make_unique<RunManager>();
+  auto st = store::Store::open(config_.storePath);
+  if (!st) return st.takeError();
+  run->store = std::move(*st);
+  auto m = rt::cloud::CloudManager::create(config_, *run->store);
+  if (!m) return m.takeError();
+  run->manager = std::move(*m);
+  // A publish wakes the node's sender and the other runs' waits (their managers read the same
+  // store's history).
+  fed::Node *node = node_.get();
+  run->manager->setOnPublished([this, node] {
+    if (node) node->kick();
+    eventsArrived();
+  });
+  run->host = this;
+  std::lock_guard<std::mutex> g(mu_);
+  live_.insert(run->manager.get());
+  return run;
+}
+
+ManagerHost::RunManager::~RunManager() {
+  if (host && manager) {
+    std::lock_guard<std::mutex> g(host->mu_);
+    host->live_.erase(manager.get());
+  }
+  manager.reset(); // before its store
+}
+
+} // namespace cfm::cfmd
