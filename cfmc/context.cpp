@@ -61,7 +61,9 @@ Result<Context> readContext(const std::string &path) {
   if (auto ms = j.find("managers"); ms != j.end() && ms->is_object()) {
     for (auto &[name, v] : ms->items()) {
       if (!v.is_object()) return contextError(path, "manager `" + name + "` is not an object");
-      c.managers.push_back({name, str(v, "config"), str(v, "cloud"), str(v, "socket")});
+      ContextManager m{name, str(v, "config"), str(v, "cloud"), str(v, "socket"), 0};
+      if (auto p = v.find("pid"); p != v.end() && p->is_number_integer()) m.pid = p->get<long>();
+      c.managers.push_back(std::move(m));
     }
   }
   if (auto b = j.find("broker"); b != j.end() && b->is_object()) {
@@ -87,6 +89,7 @@ std::string contextJson(const Context &c) {
   for (const ContextManager &m : c.managers) {
     j["managers"][m.name] = {{"config", m.config}, {"cloud", m.cloud}};
     if (!m.socket.empty()) j["managers"][m.name]["socket"] = m.socket;
+    if (m.pid > 0) j["managers"][m.name]["pid"] = m.pid;
   }
   if (c.broker)
     j["broker"] = {

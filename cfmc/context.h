@@ -21,6 +21,7 @@ struct ContextCloud {
 struct ContextManager {
   std::string name, config, cloud;
   std::string socket; // its cfmd's control socket; "" : the configuration's (cfmc/daemon_client.h)
+  long pid = 0;       // its cfmd (cfmc local up); 0: none recorded
 };
 
 /// The federation's MQTT broker (mosquitto; docs/local-federation.md "The broker").

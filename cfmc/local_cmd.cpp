@@ -27,6 +27,7 @@
 #include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -38,29 +39,31 @@ namespace {
 
 const char *const kLocalHelp = R"(usage: cfmc local <command> [options]
 
-The local federation: clouds (`cfm-cloud`, a local EC2-compatible cloud each) and the MQTT broker
-(mosquitto, through which managers reach their VMs' agents) on this machine, every address in
-127.0.0.0/8. Its files live in DIR (default ./.cfm); DIR/context.json records
+The local federation: clouds (`cfm-cloud`, a local EC2-compatible cloud each), the MQTT broker
+(mosquitto, through which managers share events and reach their VMs' agents) and one manager
+(`cfmd`) per cloud on this machine, every address in 127.0.0.0/8. Its files live in DIR (default ./.cfm); DIR/context.json records
 what runs (`--context FILE` or CFM_CONTEXT names it for the other commands).
 
 commands:
   up [--clouds N] [--dir DIR] [--instances N] [--vcpus N] [--rate N] [--boot-delay DURATION]
-        start N clouds (default 2: a, b, ...; at most 26) and the broker, and return once each
+        start N clouds (default 2: a, b, ...; at most 26), the broker and a manager per cloud
+        (cfmd, socket DIR/<cloud>/cfmd.sock, log DIR/<cloud>/cfmd.log), and return once each
         answers; writes DIR/broker/ (mosquitto.conf, dynsec.json, passwords),
         DIR/<cloud>/cloud.toml, DIR/<cloud>/manager.toml, DIR/aws/{config,credentials}
         (profiles cfm-<cloud>) and DIR/context.json. --instances and --vcpus are each cloud's
         quotas (default 20 and 64), --rate its EC2 request rate per access key before
         RequestLimitExceeded (default 50/s, bursts of 2x), --boot-delay its pending->running
         time (default 200ms).
-        When DIR's context already has a live cloud, `up` changes nothing.
+        When DIR's context already has a live part, `up` changes nothing.
   status [--json] [--dir DIR | --context FILE]
-        each cloud and the broker: alive or not, pid, endpoint (--json: clouds, managers, broker)
+        each cloud, manager and the broker: alive or not, pid, endpoint or socket (--json:
+        clouds, managers, broker)
   down [--purge] [--dir DIR | --context FILE]
-        stop the broker and every cloud (SIGTERM, then SIGKILL) and its instances; keeps DIR's
-        files unless --purge, which removes DIR
+        stop the managers (their runs are cancelled), the broker and every cloud (SIGTERM, then
+        SIGKILL) and its instances; keeps DIR's files unless --purge, which removes DIR
   kill CLOUD [--dir DIR | --context FILE]
-        SIGKILL that cloud's cfm-cloud and all its instances at once (a disaster); the broker,
-        shared by all clouds, stays
+        SIGKILL that cloud's cfm-cloud, all its instances and its manager at once (a disaster);
+        the broker, shared by all clouds, stays
 
 Exit status: 0 ok, 1 failure, 2 bad usage.
 )";
@@ -161,15 +164,15 @@ bool stopCloud(const ContextCloud &k, bool hard) {
   return ok;
 }
 
-/// The `cfm-cloud` program: beside this executable, else on PATH; "" when neither.
-std::string findCloudProgram() {
+/// The program NAME (`cfm-cloud`, `cfmd`): beside this executable, else on PATH; "" when neither.
+std::string findProgram(const std::string &name) {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    fs::path beside = self.parent_path() / "cfm-cloud";
+    fs::path beside = self.parent_path() / name;
     if (access(beside.c_str(), X_OK) == 0) return beside;
   }
-  return findOnPath("cfm-cloud");
+  return findOnPath(name);
 }
 
 /// Starts `program <flag> config` (argv[0] `name`) in a session of its own, stdin from /dev/null,
@@ -315,6 +318,58 @@ Result<void> writeFile(const std::string &path, const std::string &text) {
   return base::replaceFileAtomically(path, text);
 }
 
+/// Whether a server accepts connections on the Unix socket PATH.
+bool socketAnswers(const std::string &path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (path.size() >= sizeof a.sun_path) {
+    close(fd);
+    return false;
+  }
+  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+  bool ok = connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+/// Stops manager M's cfmd: SIGTERM (it cancels its runs, waiting up to 10 s for them), SIGKILL
+/// after 15 s; SIGKILL at once when `hard`. True when it is gone.
+bool stopManager(const ContextManager &m, bool hard) {
+  auto gone = [&] { return !processAlive(m.pid, m.config); };
+  if (gone()) return true;
+  kill(static_cast<pid_t>(m.pid), hard ? SIGKILL : SIGTERM);
+  if (waitFor(hard ? 10000 : 15000, gone)) return true;
+  kill(static_cast<pid_t>(m.pid), SIGKILL);
+  return waitFor(10000, gone);
+}
+
+/// Starts manager M's cfmd and waits until its socket answers; fills pid and socket. `m.pid` is
+/// set as soon as the process exists, so that a failure can stop it.
+Result<void> startManager(const std::string &program, const std::string &dir, ContextManager &m) {
+  m.socket = (fs::path(dir) / m.name / "cfmd.sock").string();
+  if (m.socket.size() >= sizeof(sockaddr_un{}.sun_path))
+    return Error{ErrorKind::Usage, "the control socket " + m.socket + " is too long for a Unix socket (" +
+                                       std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                                       " bytes at most): use a shorter --dir"};
+  std::string log = (fs::path(dir) / m.name / "cfmd.log").string();
+  auto pid = spawnDaemon(program, "cfmd", "--config", m.config, log);
+  if (!pid) return pid.takeError();
+  m.pid = *pid;
+  for (int i = 0; i < 300; ++i) {
+    int status = 0;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      m.pid = 0;
+      return Error{ErrorKind::Io, "manager " + m.name + " (cfmd) exited at start:\n" + logTail(log)};
+    }
+    if (socketAnswers(m.socket)) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Error{ErrorKind::Io, "manager " + m.name + " (cfmd) did not answer on " + m.socket +
+                                  " within 15 s:\n" + logTail(log)};
+}
+
 /// Starts cloud `k` (its folder and config written) and waits until it answers; fills pid and
 /// endpoint. `k.pid` is set as soon as the process exists, so that a failure can stop it.
 Result<void> startCloud(const std::string &program, ContextCloud &k) {
@@ -408,6 +463,8 @@ int cmdUp(const UpOptions &o) {
       std::vector<std::string> alive, dead;
       for (const ContextCloud &k : old->clouds)
         (processAlive(k.pid, k.config) ? alive : dead).push_back(k.name);
+      for (const ContextManager &m : old->managers)
+        (processAlive(m.pid, m.config) ? alive : dead).push_back("manager " + m.name);
       if (old->broker)
         (processAlive(old->broker->pid, old->broker->config) ? alive : dead).push_back("broker");
       if (!alive.empty()) {
@@ -420,9 +477,13 @@ int cmdUp(const UpOptions &o) {
       }
     }
   }
-  std::string program = findCloudProgram();
+  std::string program = findProgram("cfm-cloud");
   if (program.empty())
     return fail("cannot find the `cfm-cloud` program (looked beside cfmc and on PATH); build it or add "
+                "its folder to PATH");
+  std::string managerProgram = findProgram("cfmd");
+  if (managerProgram.empty())
+    return fail("cannot find the `cfmd` program (looked beside cfmc and on PATH); build it or add "
                 "its folder to PATH");
   fs::create_directories(dir / "aws", ec);
   if (ec) return fail("cannot create " + (dir / "aws").string() + ": " + ec.message());
@@ -432,6 +493,11 @@ int cmdUp(const UpOptions &o) {
   ctx.dir = dir.string();
   std::vector<CloudKeys> keys;
   auto stopStarted = [&] {
+    for (const ContextManager &m : ctx.managers)
+      if (m.pid > 0) {
+        stopManager(m, true);
+        waitpid(static_cast<pid_t>(m.pid), nullptr, WNOHANG);
+      }
     if (ctx.broker && ctx.broker->pid > 0) {
       stopBroker(*ctx.broker, true);
       waitpid(static_cast<pid_t>(ctx.broker->pid), nullptr, WNOHANG);
@@ -504,10 +570,22 @@ int cmdUp(const UpOptions &o) {
     }
   }
   chmod((dir / "aws" / "credentials").c_str(), 0600);
+  // One cfmd per cloud, after the broker and its configuration; the context again with their pids.
+  for (ContextManager &m : ctx.managers)
+    if (auto s = startManager(managerProgram, dir.string(), m); !s) {
+      stopStarted();
+      return fail(s.error().message);
+    }
+  if (auto w = writeFile(ctxPath, contextJson(ctx)); !w) {
+    stopStarted();
+    return fail(w.error().message);
+  }
   for (const ContextCloud &k : ctx.clouds)
     std::cout << "cloud " << k.name << ": cfm-cloud pid " << k.pid << ", endpoint " << k.endpoint
               << ", region " << k.region << '\n';
   std::cout << "broker: mosquitto pid " << ctx.broker->pid << ", " << ctx.broker->url << '\n';
+  for (const ContextManager &m : ctx.managers)
+    std::cout << "manager " << m.name << ": cfmd pid " << m.pid << ", socket " << m.socket << '\n';
   std::cout << "context: " << ctxPath
             << "\naws profiles: AWS_CONFIG_FILE=" << (dir / "aws" / "config").string()
             << " AWS_SHARED_CREDENTIALS_FILE=" << (dir / "aws" / "credentials").string()
@@ -531,7 +609,9 @@ int cmdStatus(const Context &ctx, bool json) {
                              {"config", k.config}};
     j["managers"] = nlohmann::ordered_json::object();
     for (const ContextManager &m : ctx.managers)
-      j["managers"][m.name] = {{"name", m.name}, {"config", m.config}, {"cloud", m.cloud}};
+      j["managers"][m.name] = {{"name", m.name},   {"config", m.config},
+                               {"cloud", m.cloud}, {"socket", m.socket},
+                               {"pid", m.pid},     {"alive", processAlive(m.pid, m.config)}};
     if (ctx.broker)
       j["broker"] = {{"url", ctx.broker->url},
                      {"pid", ctx.broker->pid},
@@ -546,6 +626,9 @@ int cmdStatus(const Context &ctx, bool json) {
   for (const ContextCloud &k : ctx.clouds)
     std::cout << "cloud " << k.name << ": " << (processAlive(k.pid, k.config) ? "alive" : "dead") << ", pid "
               << k.pid << ", endpoint " << k.endpoint << ", region " << k.region << '\n';
+  for (const ContextManager &m : ctx.managers)
+    std::cout << "manager " << m.name << ": " << (processAlive(m.pid, m.config) ? "alive" : "dead")
+              << ", pid " << m.pid << ", socket " << m.socket << '\n';
   if (ctx.broker)
     std::cout << "broker: " << (processAlive(ctx.broker->pid, ctx.broker->config) ? "alive" : "dead")
               << ", pid " << ctx.broker->pid << ", " << ctx.broker->url << '\n';
@@ -554,7 +637,17 @@ int cmdStatus(const Context &ctx, bool json) {
 
 int cmdDown(const Context &ctx, bool purge) {
   bool ok = true;
-  // Later issues stop the managers' daemons here, before the broker and the clouds.
+  // The managers first (their runs are cancelled), then the broker and the clouds.
+  for (const ContextManager &m : ctx.managers) {
+    bool was = processAlive(m.pid, m.config);
+    if (!stopManager(m, false)) {
+      ok = false;
+      std::cerr << "cfmc: error: manager " << m.name << " (pid " << m.pid << ") did not stop\n";
+      continue;
+    }
+    std::cout << "manager " << m.name << ": "
+              << (was ? "stopped (pid " + std::to_string(m.pid) + ")" : "not running") << '\n';
+  }
   if (ctx.broker) {
     bool was = processAlive(ctx.broker->pid, ctx.broker->config);
     if (!stopBroker(*ctx.broker, false)) {
@@ -592,10 +685,18 @@ int cmdDown(const Context &ctx, bool purge) {
 int cmdKill(const Context &ctx, const std::string &cloud) {
   auto k = findCloud(ctx, cloud);
   if (!k) return fail(k.error().message);
-  // Later issues kill the cloud's manager daemon here too; the broker is the federation's, not
-  // the cloud's: it stays.
+  // The cloud, its instances and its manager at once (the disaster); the broker is the
+  // federation's, not the cloud's: it stays.
+  for (const ContextManager &m : ctx.managers)
+    if (m.cloud == cloud && m.pid > 0 && processAlive(m.pid, m.config))
+      kill(static_cast<pid_t>(m.pid), SIGKILL);
   if (!stopCloud(**k, true)) return fail("cloud " + cloud + ": a process survived SIGKILL");
-  std::cout << "cloud " << cloud << ": killed (cfm-cloud pid " << (*k)->pid << " and its instances)\n";
+  for (const ContextManager &m : ctx.managers)
+    if (m.cloud == cloud && !stopManager(m, true)) return fail("manager " + m.name + " survived SIGKILL");
+  std::cout << "cloud " << cloud << ": killed (cfm-cloud pid " << (*k)->pid << ", its instances";
+  for (const ContextManager &m : ctx.managers)
+    if (m.cloud == cloud && m.pid > 0) std::cout << " and manager " << m.name << ", cfmd pid " << m.pid;
+  std::cout << ")\n";
   return 0;
 }
 
