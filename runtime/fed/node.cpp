@@ -237,8 +237,9 @@ struct Node::Impl {
       for (const auto &m : batch) stored |= handle(m);
       stored |= watchPeers();
       if (stored) notify();
+      if (presenceDue) heartbeat(); // announced before the first events go out
       outboxPending = drainOutbox();
-      if (presenceDue || nowMs() >= nextHeartbeatMs) heartbeat();
+      if (nowMs() >= nextHeartbeatMs) heartbeat();
     }
   }
 
@@ -343,6 +344,7 @@ struct Node::Impl {
     if (auto s = store->markSent(sent); !s)
       return log("could not mark events sent: " + s.error().message), false;
     if (res.error) return log("publish failed, will retry: " + res.error->message), false;
+    if (opt.paceMs > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opt.paceMs));
     return out->size() == kOutboxBatch;
   }
 
@@ -398,7 +400,10 @@ struct Node::Impl {
           Series *s = seriesOf(sys, name);
           if (s && s->contiguous < hi.get<int64_t>()) askResend(sys, name, *s, hi.get<int64_t>());
         }
-    } else if (p.online) {
+    } else if (p.online || !m.retain) {
+      // Lost: a peer seen online, or one whose live Will or leave arrives before any heartbeat of
+      // it did (it was connected a moment ago).
+      if (!p.online) p.lastSeenMs = nowMs();
       p.online = false;
       recorded = recordPresence("manager_lost", name, p);
     }

@@ -36,6 +36,7 @@ struct NodeOptions {
   std::vector<std::string> followed; ///< system ids whose events it receives; empty: all
   int heartbeatMs = 1000;            ///< presence heartbeat period
   int lostAfterMs = 3500;            ///< a peer without heartbeat this long (while we are connected) is lost
+  int paceMs = 0;                    ///< a pause after each outbox batch sent (pacing a sender; tests use it)
   /// Where the node's log lines go (bad payloads, broker trouble); none: dropped.
   std::function<void(const std::string &)> logger;
 };

@@ -21,6 +21,9 @@ import json, sys
 c = json.load(open(sys.argv[1]))
 if c.get("broker"):
     print("pid", c["broker"]["pid"])
+for m in c.get("managers", {}).values():
+    if m.get("pid"):
+        print("pid", m["pid"])
 for k in c["clouds"].values():
     print("pid", k["pid"])
     try:
@@ -67,6 +70,11 @@ PATH=/usr/bin:/bin "$TMP/bin/cfmc" local up --dir "$TMP/nocloud" >"$TMP/out" 2>"
   fail "up without cfm-cloud: exit 1"
 printf '#!/bin/sh\necho "cfm-cloud: bad config" >&2\nexit 3\n' >"$TMP/bin/cfm-cloud"
 chmod +x "$TMP/bin/cfm-cloud"
+"$TMP/bin/cfmc" local up --dir "$TMP/nocfmd" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 1 ] && has err "cannot find the \`cfmd\` program" && [ ! -e "$TMP/nocfmd/context.json" ] &&
+  pass "up without cfmd: exit 1, nothing started" || fail "up without cfmd: exit 1"
+printf '#!/bin/sh\necho "cfmd: not reached" >&2\nexit 3\n' >"$TMP/bin/cfmd"
+chmod +x "$TMP/bin/cfmd"
 "$TMP/bin/cfmc" local up --dir "$TMP/badcloud" >"$TMP/out" 2>"$TMP/err"
 [ $? -eq 1 ] && has err "cfm-cloud of cloud \`a\` exited with status 3" && has err "cfm-cloud: bad config" &&
   [ ! -e "$TMP/badcloud/context.json" ] && pass "up with a failing cfm-cloud: exit 1, log shown" ||
@@ -96,6 +104,8 @@ for name, k in j["clouds"].items():
     assert k["endpoint"].startswith("http://127.0.0.1:"), k
     assert k["region"] == "local-" + name, k
 assert j["managers"]["a"]["name"] == "a" and j["managers"]["a"]["config"].endswith("/a/manager.toml"), j
+for name, m in j["managers"].items():
+    assert m["alive"] is True and m["pid"] > 0 and m["socket"].endswith("/" + name + "/cfmd.sock"), m
 ' "$TMP/out" && pass "status --json" || fail "status --json"
 
 # the broker: secrets in files mode 0600, none on mosquitto's command line, [broker] per manager
@@ -168,16 +178,21 @@ run run-both 2 -- run "$SRC/samples/web3/model.cfp" --manager a --config "$D/a/m
 # kill one cloud: its cfm-cloud and instance groups gone at once, the other alive
 PID_A=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clouds"]["a"]["pid"])' "$D/context.json")
 PID_B=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clouds"]["b"]["pid"])' "$D/context.json")
+MPID_A=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["managers"]["a"]["pid"])' "$D/context.json")
+MPID_B=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["managers"]["b"]["pid"])' "$D/context.json")
 GROUPS_A=$(cat "$D/a/state/pgids")
 run kill-unknown 1 -- local kill zz --dir "$D" && has err "no cloud named \`zz\`" && pass "kill unknown cloud: exit 1" ||
   fail "kill unknown cloud: exit 1"
 run kill-a 0 -- local kill a --dir "$D" && ! running "$PID_A" && running "$PID_B" && running "$BROKER_PID" &&
   pass "kill a (the broker stays)" ||
   fail "kill a"
+! running "$MPID_A" && running "$MPID_B" && has out "manager a, cfmd pid $MPID_A" &&
+  pass "kill a kills manager a too, b's stays" || fail "kill a and the managers"
 gone=yes
 for g in $GROUPS_A; do group_running "$g" && gone=no; done
 [ "$gone" = yes ] && pass "a's instances gone" || fail "a's instances gone"
 run status-after-kill 0 -- local status --dir "$D" && has out "cloud a: dead" && has out "cloud b: alive" &&
+  has out "manager a: dead" && has out "manager b: alive" &&
   pass "status after kill" || fail "status after kill"
 run up-partly 1 -- local up --dir "$D" && has out "already up" && has err "not running" &&
   pass "up with a dead cloud changes nothing" || fail "up with a dead cloud changes nothing"

@@ -36,9 +36,10 @@ TEST(FedKill, AnOutboxLeftByAKilledManagerIsDeliveredOnceAfterItsRestart) {
 
   const int kEvents = 20000;
   std::filesystem::path log = dir.path / "sender.log";
-  pid_t pid = agenttest::spawn({CFM_FED_PEER_BIN, "--name", "sender", "--store", senderDb, "--port",
-                                std::to_string(port), "--publish", std::to_string(kEvents)},
-                               log);
+  pid_t pid =
+      agenttest::spawn({CFM_FED_PEER_BIN, "--name", "sender", "--store", senderDb, "--port",
+                        std::to_string(port), "--publish", std::to_string(kEvents), "--pace-ms", "50"},
+                       log);
   ASSERT_GT(pid, 0);
   // Killed mid-way: as soon as the first events arrive, with most of them still in its outbox.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

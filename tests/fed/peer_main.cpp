@@ -3,7 +3,7 @@
 // with --publish N, publishes N events of system sys-1 into the store's outbox from a thread of
 // its own before the node starts, so that the node begins with a full outbox. It runs until killed; the test
 // SIGKILLs it mid-drain.
-//   cfm-fed-peer --name NAME --store PATH --port PORT [--publish N]
+//   cfm-fed-peer --name NAME --store PATH --port PORT [--publish N] [--pace-ms MS]
 #include "runtime/fed/node.h"
 #include "runtime/store/store.h"
 
@@ -16,7 +16,7 @@
 
 int main(int argc, char **argv) {
   std::string name, storePath;
-  int port = 0, publish = 0;
+  int port = 0, publish = 0, pace = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--name")
@@ -27,6 +27,8 @@ int main(int argc, char **argv) {
       port = std::atoi(v.c_str());
     else if (k == "--publish")
       publish = std::atoi(v.c_str());
+    else if (k == "--pace-ms")
+      pace = std::atoi(v.c_str());
     else
       return std::fprintf(stderr, "cfm-fed-peer: unknown option %s\n", k.c_str()), 2;
   }
@@ -38,6 +40,7 @@ int main(int argc, char **argv) {
   o.cloud = "cloud-" + name;
   o.brokerPort = port;
   o.storePath = storePath;
+  o.paceMs = pace;
   o.logger = [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   if (publish > 0) { // into the outbox before the node starts: the test kills it mid-drain
     auto st = cfm::store::Store::open(storePath);
