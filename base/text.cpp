@@ -2,6 +2,7 @@
 #include "base/text.h"
 
 #include <cstdio>
+#include <ctime>
 
 namespace cfm::base {
 
@@ -37,6 +38,17 @@ std::string errorJson(const Error &e) {
   o += "\"severity\":\"error\",\"kind\":\"";
   o += errorKindName(e.kind);
   return o + "\",\"message\":" + jsonQuote(e.message) + "}";
+}
+
+std::string isoTimeMs(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
 }
 
 } // namespace cfm::base

@@ -1,10 +1,11 @@
 // text.h — JSON's quoting of text, shared by the runtime (to_json, printing strings inside
 // collections) and the compiler's diagnostics (JSON output), so that both write strings alike;
-// an Error as a JSON object for the programs' `--format json`.
+// an Error as a JSON object for the programs' `--format json`; a time as ISO 8601 UTC.
 #pragma once
 
 #include "base/result.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,9 @@ std::string jsonQuote(std::string_view s);
 /// `{"file":…,"line":…,"column":…,"severity":"error","kind":"Io","message":…}` (`file`, `line`,
 /// `column` only when E has a place; `line`/`column` 0 when the place is the whole file).
 std::string errorJson(const Error &e);
+
+/// Unix milliseconds MS as ISO 8601 UTC with milliseconds: `2026-12-04T23:52:27.240Z` (EC2's
+/// launchTime form, and cfmc's event times).
+std::string isoTimeMs(int64_t ms);
 
 } // namespace cfm::base

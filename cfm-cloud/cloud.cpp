@@ -2,6 +2,7 @@
 #include "cfm-cloud/cloud.h"
 
 #include "base/atomic_file.h"
+#include "base/text.h"
 #include "cfm-cloud/forward.h"
 #include "net/ec2_xml.h"
 #include "net/query.h"
@@ -45,16 +46,7 @@ int64_t nowMs() {
       .count();
 }
 
-std::string isoTime(int64_t ms) {
-  time_t t = ms / 1000;
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms % 1000));
-  return out;
-}
+using base::isoTimeMs;
 
 /// A failure of an action: the EC2 code, its message and the HTTP status.
 struct Fail {
@@ -454,7 +446,7 @@ struct Cloud::Impl {
       int64_t now = nowMs();
       if (!started) {
         log("instance " + i.id + ": " + started.error().message);
-        i.reason = "Instance failed to start (" + isoTime(now) + ")";
+        i.reason = "Instance failed to start (" + isoTimeMs(now) + ")";
         i.reasonCode = "Server.InternalError";
         i.reasonMsg = "Server.InternalError: " + started.error().message;
         endInstance(i, now);
@@ -574,7 +566,7 @@ struct Cloud::Impl {
           save(i);
         } else if (!alive) {
           i.pgid = 0;
-          i.reason = "User initiated shutdown (" + isoTime(now) + ")";
+          i.reason = "User initiated shutdown (" + isoTimeMs(now) + ")";
           i.reasonCode = "Client.InstanceInitiatedShutdown";
           i.reasonMsg = "Client.InstanceInitiatedShutdown: Instance initiated shutdown";
           endInstance(i, now);
@@ -631,7 +623,7 @@ struct Cloud::Impl {
     o.privateDnsName = i.privateIp;
     o.dnsName = o.ipAddress;
     o.availabilityZone = i.zone;
-    o.launchTime = isoTime(i.launchMs);
+    o.launchTime = isoTimeMs(i.launchMs);
     o.clientToken = i.clientToken;
     o.reason = i.reason;
     o.stateReasonCode = i.reasonCode;
@@ -645,9 +637,9 @@ struct Cloud::Impl {
   ec2::Volume view(const Vol &v) {
     ec2::Volume o;
     o.volumeId = v.id, o.availabilityZone = v.zone, o.status = v.instance.empty() ? "available" : "in-use";
-    o.createTime = isoTime(v.createMs), o.volumeType = "standard", o.sizeGiB = v.sizeGiB;
+    o.createTime = isoTimeMs(v.createMs), o.volumeType = "standard", o.sizeGiB = v.sizeGiB;
     if (!v.instance.empty())
-      o.attachments.push_back({v.id, v.instance, v.device, "attached", isoTime(v.attachMs), false});
+      o.attachments.push_back({v.id, v.instance, v.device, "attached", isoTimeMs(v.attachMs), false});
     for (auto &[k, val] : tags[v.id]) o.tags.push_back({k, val});
     return o;
   }
@@ -932,7 +924,7 @@ struct Cloud::Impl {
         } else {
           signalGroup(i, SIGTERM);
           i.killAtMs = now + kStopGraceMs;
-          i.reason = "User initiated (" + isoTime(now) + ")";
+          i.reason = "User initiated (" + isoTimeMs(now) + ")";
           i.reasonCode = "Client.UserInitiatedShutdown";
           i.reasonMsg = "Client.UserInitiatedShutdown: User initiated shutdown";
         }
@@ -1065,7 +1057,7 @@ struct Cloud::Impl {
     linkVolume(*v, true);
     save(*v);
     return ec2::writeAttachment("AttachVolume", rid,
-                                {v->id, i.id, *device, "attaching", isoTime(v->attachMs), false});
+                                {v->id, i.id, *device, "attaching", isoTimeMs(v->attachMs), false});
   }
 
   Out<std::string> instanceIdParam(const net::Ec2Params &p) {
@@ -1086,7 +1078,7 @@ struct Cloud::Impl {
     if (const std::string *id = p.find("InstanceId"); id && *id != v->instance)
       return fail("InvalidAttachment.NotFound",
                   "Volume '" + v->id + "' is not attached to instance '" + *id + "'");
-    ec2::VolumeAttachment a{v->id, v->instance, v->device, "detaching", isoTime(v->attachMs), false};
+    ec2::VolumeAttachment a{v->id, v->instance, v->device, "detaching", isoTimeMs(v->attachMs), false};
     linkVolume(*v, false);
     v->instance.clear(), v->device.clear(), v->attachMs = 0;
     save(*v);
@@ -1452,7 +1444,7 @@ Result<std::unique_ptr<Cloud>> Cloud::open(CloudConfig config, std::function<voi
       continue;
     }
     if (i.state != State::ShuttingDown) {
-      i.reason = "Instance process ended while cfm-cloud was down (" + isoTime(now) + ")";
+      i.reason = "Instance process ended while cfm-cloud was down (" + isoTimeMs(now) + ")";
       i.reasonCode = "Server.InternalError";
       i.reasonMsg = "Server.InternalError: the instance's processes were gone when cfm-cloud restarted";
     }

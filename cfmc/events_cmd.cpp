@@ -3,6 +3,7 @@
 // events, the ones received from the other managers, and the presence it observed).
 #include "cfmc/events_cmd.h"
 
+#include "base/text.h"
 #include "cfmc/context.h"
 #include "runtime/cloud/config.h"
 #include "runtime/store/store.h"
@@ -11,7 +12,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <ctime>
 #include <iostream>
 #include <thread>
 
@@ -42,17 +42,6 @@ options:
 int usage(const std::string &msg) {
   std::cerr << "cfmc events: " << msg << "\n\n" << kHelp;
   return 2;
-}
-
-std::string utc(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
 }
 
 volatile std::sig_atomic_t gStop = 0;
@@ -138,8 +127,8 @@ int cmdEvents(const std::vector<std::string> &args) {
                          {"received_at", ev.receivedAt}};
         std::cout << j.dump() << "\n";
       } else {
-        std::cout << utc(ev.receivedAt) << "  " << ev.source << "#" << ev.seq << "  " << ev.name << "  "
-                  << ev.dataJson << "\n";
+        std::cout << base::isoTimeMs(ev.receivedAt) << "  " << ev.source << "#" << ev.seq << "  " << ev.name
+                  << "  " << ev.dataJson << "\n";
       }
     }
     std::cout.flush();

@@ -10,6 +10,7 @@
 #include "base/files.h"
 #include "cfmc/context.h"
 #include "cfmc/local_broker.h"
+#include "net/unix_http.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -318,22 +319,6 @@ Result<void> writeFile(const std::string &path, const std::string &text) {
   return base::replaceFileAtomically(path, text);
 }
 
-/// Whether a server accepts connections on the Unix socket PATH.
-bool socketAnswers(const std::string &path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (path.size() >= sizeof a.sun_path) {
-    close(fd);
-    return false;
-  }
-  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-  bool ok = connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 /// Stops manager M's cfmd: SIGTERM (it cancels its runs, waiting up to 10 s for them), SIGKILL
 /// after 15 s; SIGKILL at once when `hard`. True when it is gone.
 bool stopManager(const ContextManager &m, bool hard) {
@@ -363,7 +348,7 @@ Result<void> startManager(const std::string &program, const std::string &dir, Co
       m.pid = 0;
       return Error{ErrorKind::Io, "manager " + m.name + " (cfmd) exited at start:\n" + logTail(log)};
     }
-    if (socketAnswers(m.socket)) return {};
+    if (net::unixSocketAnswers(m.socket)) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return Error{ErrorKind::Io, "manager " + m.name + " (cfmd) did not answer on " + m.socket +

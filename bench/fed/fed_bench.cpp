@@ -12,6 +12,7 @@
 //   cfm-fed-bench [N=2000] [M=50000]
 #include "net/mqtt.h"
 #include "runtime/fed/node.h"
+#include "runtime/runtime.h"
 #include "runtime/store/store.h"
 
 #include <arpa/inet.h>
@@ -81,12 +82,6 @@ struct Stats {
 Stats stats(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
-}
-
-int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 /// A counter the receiving side bumps and the measuring thread waits on.
@@ -198,7 +193,7 @@ int main(int argc, char **argv) {
     }
     auto t0 = Clock::now();
     auto r =
-        (*pubStore)->publishEvent("sys-bench", "a", "ping", "{\"i\":" + std::to_string(i) + "}", wallMs());
+        (*pubStore)->publishEvent("sys-bench", "a", "ping", "{\"i\":" + std::to_string(i) + "}", rt::nowMs());
     if (!r) die(r.error().message);
     a->kick();
     if (!got.waitPast(before, std::chrono::seconds(10))) die("an event did not arrive");
@@ -212,7 +207,7 @@ int main(int argc, char **argv) {
   auto t0 = Clock::now();
   for (int i = 1; i <= m; ++i) {
     auto r =
-        (*pubStore)->publishEvent("sys-bench", "a", "tick", "{\"i\":" + std::to_string(i) + "}", wallMs());
+        (*pubStore)->publishEvent("sys-bench", "a", "tick", "{\"i\":" + std::to_string(i) + "}", rt::nowMs());
     if (!r) die(r.error().message);
     if (i % 64 == 0) a->kick();
   }

@@ -2,25 +2,10 @@
 // (manager_host.h).
 #include "cfmd/daemon/manager_host.h"
 
-#include "base/files.h"
 #include "runtime/cloud/manager.h"
 #include "runtime/fed/node.h"
 
 namespace cfm::cfmd {
-
-namespace {
-
-/// The password in FILE, without its trailing newline.
-Result<std::string> readPassword(const std::string &file) {
-  auto text = base::readRegularFile(file, 4096);
-  if (!text)
-    return Error{ErrorKind::Io, "cannot read the broker password file " + file + ": " + text.error().message};
-  std::string pw = *text;
-  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ')) pw.pop_back();
-  return pw;
-}
-
-} // namespace
 
 Result<std::unique_ptr<ManagerHost>> ManagerHost::open(const std::string &configPath,
                                                        std::function<void(const std::string &)> log) {
@@ -38,7 +23,7 @@ Result<std::unique_ptr<ManagerHost>> ManagerHost::open(const std::string &config
   o.cloud = h->config_.cloudName;
   o.brokerUri = h->config_.broker->url;
   o.username = h->config_.broker->username;
-  auto pw = readPassword(h->config_.broker->passwordFile);
+  auto pw = rt::cloud::readBrokerPassword(*h->config_.broker);
   if (!pw) return pw.takeError();
   o.password = *pw;
   o.storePath = h->config_.storePath;

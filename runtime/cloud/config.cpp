@@ -89,6 +89,16 @@ private:
 
 } // namespace
 
+Result<std::string> readBrokerPassword(const BrokerConfig &b) {
+  auto text = base::readRegularFile(b.passwordFile, 4096);
+  if (!text)
+    return Error{ErrorKind::Io,
+                 "cannot read the broker password file " + b.passwordFile + ": " + text.error().message};
+  std::string pw = *text;
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ')) pw.pop_back();
+  return pw;
+}
+
 Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::string &path) {
   toml::parse_result parsed = toml::parse(text, path);
   if (!parsed) {

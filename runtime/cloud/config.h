@@ -86,6 +86,10 @@ Result<ManagerConfig> readManagerConfig(const std::string &path);
 /// The same from text (for tests; `path` names it in messages and anchors relative paths).
 Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::string &path);
 
+/// The broker password in `b.passwordFile` (at most 4 KiB), without its trailing newline or
+/// blanks; `cannot read the broker password file PATH: why` otherwise.
+Result<std::string> readBrokerPassword(const BrokerConfig &b);
+
 /// Reads the access key pair of `profile` from an AWS shared-credentials file
 /// (`[profile]` sections with `aws_access_key_id`, `aws_secret_access_key`,
 /// optional `aws_session_token`).

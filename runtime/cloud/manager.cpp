@@ -320,15 +320,12 @@ agent::AgentClient *CloudManager::agents() {
   if (!config_.broker) return noBroker(), nullptr;
   std::lock_guard<std::mutex> g(agentsMu_);
   if (agents_) return agents_.get();
-  auto password = base::readRegularFile(config_.broker->passwordFile, 4096);
+  auto password = readBrokerPassword(*config_.broker);
   if (!password) {
-    (void)raise(ErrKind::Agent, "unreachable",
-                "cannot read the broker password file " + config_.broker->passwordFile + ": " +
-                    password.error().message);
+    (void)raise(ErrKind::Agent, "unreachable", password.error().message);
     return nullptr;
   }
-  std::string pw = *password;
-  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r' || pw.back() == ' ')) pw.pop_back();
+  const std::string &pw = *password;
   agent::ClientOptions o{config_.broker->url, config_.broker->username, pw,
                          // one client id per CloudManager: cfmd makes one per run
                          config_.broker->username + "-" + std::to_string(getpid()) + "-" +

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "net/mqtt.h"
+#include "runtime/runtime.h"
 #include "runtime/store/store.h"
 
 namespace cfm::fed {
@@ -24,11 +25,7 @@ constexpr size_t kMaxPayload = 1024 * 1024; // a batch; one event's data is at m
 constexpr size_t kMaxName = 256;
 constexpr size_t kOutboxBatch = 256;
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using rt::nowMs;
 
 bool shortString(const Json &j, const char *key, std::string &out) {
   auto it = j.find(key);
@@ -192,6 +189,8 @@ struct Node::Impl {
   std::map<std::string, Peer> peers;
   int64_t nextHeartbeatMs = 0;
   bool wasConnected = true;
+  std::set<std::string> ownSystems; // systems this manager has events of (heartbeats carry their seqs)
+  bool ownSystemsLoaded = false;
 
   void log(const std::string &line) {
     if (opt.logger) opt.logger("fed " + opt.manager + ": " + line);
@@ -340,7 +339,10 @@ struct Node::Impl {
     std::vector<int64_t> sent;
     size_t events = 0;
     for (size_t i = 0; i < res.acknowledged; ++i) events += parts[i];
-    for (size_t i = 0; i < events; ++i) sent.push_back((*out)[i].id);
+    for (size_t i = 0; i < events; ++i) {
+      sent.push_back((*out)[i].id);
+      ownSystems.insert((*out)[i].system);
+    }
     if (auto s = store->markSent(sent); !s)
       return log("could not mark events sent: " + s.error().message), false;
     if (res.error) return log("publish failed, will retry: " + res.error->message), false;
@@ -354,10 +356,17 @@ struct Node::Impl {
     Json j{{"v", 1}, {"manager", opt.manager}, {"cloud", opt.cloud}, {"state", state}, {"at", nowMs()}};
     if (state == "online") {
       Json seqs = Json::object();
-      auto systems = store->eventSystemsOfSource(opt.manager);
-      if (systems)
-        for (const auto &sys : *systems)
-          if (auto hi = store->highestSentSeq(sys, opt.manager); hi && *hi > 0) seqs[sys] = *hi;
+      // The systems this manager has events of: read from the history once, then kept up by
+      // the drain (a scan of the history every heartbeat would grow with it).
+      if (!ownSystemsLoaded) {
+        auto systems = store->eventSystemsOfSource(opt.manager);
+        if (systems) {
+          ownSystems.insert(systems->begin(), systems->end());
+          ownSystemsLoaded = true;
+        }
+      }
+      for (const auto &sys : ownSystems)
+        if (auto hi = store->highestSentSeq(sys, opt.manager); hi && *hi > 0) seqs[sys] = *hi;
       j["seqs"] = std::move(seqs);
       j["heartbeat_ms"] = opt.heartbeatMs;
     }

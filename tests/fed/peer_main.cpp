@@ -5,6 +5,7 @@
 // SIGKILLs it mid-drain.
 //   cfm-fed-peer --name NAME --store PATH --port PORT [--publish N] [--pace-ms MS]
 #include "runtime/fed/node.h"
+#include "runtime/runtime.h"
 #include "runtime/store/store.h"
 
 #include <chrono>
@@ -46,9 +47,7 @@ int main(int argc, char **argv) {
     auto st = cfm::store::Store::open(storePath);
     if (!st) return std::fprintf(stderr, "cfm-fed-peer: %s\n", st.error().message.c_str()), 1;
     for (int i = 1; i <= publish; ++i) {
-      auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
+      int64_t now = cfm::rt::nowMs();
       auto r = (*st)->publishEvent("sys-1", name, "tick", "{\"i\":" + std::to_string(i) + "}", now);
       if (!r) return std::fprintf(stderr, "cfm-fed-peer: %s\n", r.error().message.c_str()), 1;
     }
