@@ -47,6 +47,7 @@ what runs (`--context FILE` or CFM_CONTEXT names it for the other commands).
 
 commands:
   up [--clouds N] [--dir DIR] [--instances N] [--vcpus N] [--rate N] [--boot-delay DURATION]
+     [--no-broker]
         start N clouds (default 2: a, b, ...; at most 26), the broker and a manager per cloud
         (cfmd, socket DIR/<cloud>/cfmd.sock, log DIR/<cloud>/cfmd.log), and return once each
         answers; writes DIR/broker/ (mosquitto.conf, dynsec.json, passwords),
@@ -54,7 +55,10 @@ commands:
         (profiles cfm-<cloud>) and DIR/context.json. --instances and --vcpus are each cloud's
         quotas (default 20 and 64), --rate its EC2 request rate per access key before
         RequestLimitExceeded (default 50/s, bursts of 2x), --boot-delay its pending->running
-        time (default 200ms).
+        time (default 200ms). --no-broker starts no broker: the managers' configurations have
+        no [broker], so VMs get no agent credentials, run_vm waits for `running` only, and
+        agents and cloud events between managers are unavailable (what a cloud-only benchmark
+        compares with an EC2 client).
         When DIR's context already has a live part, `up` changes nothing.
   status [--json] [--dir DIR | --context FILE]
         each cloud, manager and the broker: alive or not, pid, endpoint or socket (--json:
@@ -249,6 +253,7 @@ struct UpOptions {
   std::string dir = ".cfm";
   long instances = 20, vcpus = 64, bootDelayMs = 200;
   long rate = 50; // requests per second per access key (cfm-cloud's token bucket; burst 2x)
+  bool broker = true; // --no-broker: clouds and managers only (no agents, no cloud events)
 };
 
 /// `--boot-delay`: `250ms`, `2s`, or a number of milliseconds.
@@ -311,7 +316,7 @@ std::string managerToml(const ContextCloud &k, const std::string &dir, const std
     << "  { name = \"c1.medium\", vcpus = 2, memory_mib = 2048 },\n"
     << "  { name = \"c1.large\", vcpus = 4, memory_mib = 8192 },\n"
     << "  { name = \"c1.xlarge\", vcpus = 8, memory_mib = 16384 } ]\n"
-    << brokerSection(brokerUrl, k.name, managerPasswordFile(dir, k.name));
+    << (brokerUrl.empty() ? "" : brokerSection(brokerUrl, k.name, managerPasswordFile(dir, k.name)));
   return t.str();
 }
 
@@ -525,10 +530,12 @@ int cmdUp(const UpOptions &o) {
   // The broker (one for the federation; an account per manager), then (later) one cfmd per cloud.
   std::vector<std::string> managerNames;
   for (const ContextCloud &k : ctx.clouds) managerNames.push_back(k.name);
-  ctx.broker.emplace();
-  if (auto b = startBroker(dir.string(), managerNames, *ctx.broker); !b) {
-    stopStarted();
-    return fail(b.error().message);
+  if (o.broker) {
+    ctx.broker.emplace();
+    if (auto b = startBroker(dir.string(), managerNames, *ctx.broker); !b) {
+      stopStarted();
+      return fail(b.error().message);
+    }
   }
 
   std::string awsConfig = "# written by `cfmc local up`: one profile per local cloud\n";
@@ -544,7 +551,7 @@ int cmdUp(const UpOptions &o) {
       {(dir / "aws" / "credentials").string(), awsCredentials}};
   for (const ContextCloud &k : ctx.clouds) {
     ContextManager m{k.name, (dir / k.name / "manager.toml").string(), k.name, ""};
-    files.emplace_back(m.config, managerToml(k, dir.string(), ctx.broker->url));
+    files.emplace_back(m.config, managerToml(k, dir.string(), ctx.broker ? ctx.broker->url : ""));
     ctx.managers.push_back(m);
   }
   files.emplace_back(ctxPath, contextJson(ctx));
@@ -568,7 +575,10 @@ int cmdUp(const UpOptions &o) {
   for (const ContextCloud &k : ctx.clouds)
     std::cout << "cloud " << k.name << ": cfm-cloud pid " << k.pid << ", endpoint " << k.endpoint
               << ", region " << k.region << '\n';
-  std::cout << "broker: mosquitto pid " << ctx.broker->pid << ", " << ctx.broker->url << '\n';
+  if (ctx.broker)
+    std::cout << "broker: mosquitto pid " << ctx.broker->pid << ", " << ctx.broker->url << '\n';
+  else
+    std::cout << "broker: none (--no-broker)\n";
   for (const ContextManager &m : ctx.managers)
     std::cout << "manager " << m.name << ": cfmd pid " << m.pid << ", socket " << m.socket << '\n';
   std::cout << "context: " << ctxPath
@@ -747,6 +757,8 @@ int cmdLocal(const std::vector<std::string> &args) {
     } else if (cmd == "up" && (r = takeValue(args, i, "boot-delay", v))) {
       if (r < 0 || !parseDuration(v, up.bootDelayMs))
         return usage("`--boot-delay` needs a duration such as 200ms or 1s");
+    } else if (cmd == "up" && a == "--no-broker") {
+      up.broker = false;
     } else if (cmd == "status" && a == "--json") {
       json = true;
     } else if (cmd == "down" && a == "--purge") {

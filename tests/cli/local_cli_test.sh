@@ -209,4 +209,22 @@ run status-down 0 -- local status --dir "$D" && has out "cloud a: dead" && has o
   pass "status after down" || fail "status after down"
 run purge 0 -- local down --purge --dir "$D" && [ ! -e "$D" ] && pass "down --purge" || fail "down --purge"
 
+# --no-broker: one cloud and its manager, no broker; the manager's configuration has no [broker]
+run up-no-broker 0 -- local up --clouds 1 --no-broker --dir "$D" && has out "broker: none" &&
+  pass "up --no-broker" || fail "up --no-broker"
+LEFT=$(recorded)
+[ ! -e "$D/broker" ] && ! grep -q '^\[broker\]' "$D/a/manager.toml" &&
+  pass "--no-broker: no broker files, no [broker]" || fail "--no-broker: no broker files, no [broker]"
+run status-no-broker 0 -- local status --json --dir "$D" && /usr/bin/python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["broker"] is None and j["clouds"]["a"]["alive"] and j["managers"]["a"]["alive"], j
+' "$TMP/out" && pass "status --json without a broker" || fail "status --json without a broker"
+run down-no-broker 0 -- local down --purge --dir "$D" && pass "down without a broker" || fail "down without a broker"
+alive=no
+while read -r what n; do
+  if [ "$what" = pid ]; then running "$n" && alive="pid $n"; else group_running "$n" && alive="pgid $n"; fi
+done <<<"$LEFT"
+[ "$alive" = no ] && pass "--no-broker: down leaves nothing running" || fail "--no-broker: down leaves nothing running: $alive"
+
 finish
