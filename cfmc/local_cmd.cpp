@@ -10,6 +10,7 @@
 #include "base/files.h"
 #include "cfmc/context.h"
 #include "cfmc/local_broker.h"
+#include "cfmc/local_cloud_config.h"
 #include "net/unix_http.h"
 
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #include <iostream>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,7 +49,7 @@ what runs (`--context FILE` or CFM_CONTEXT names it for the other commands).
 
 commands:
   up [--clouds N] [--dir DIR] [--instances N] [--vcpus N] [--rate N] [--boot-delay DURATION]
-     [--no-broker]
+     [--no-broker] [--cloud-config FILE]
         start N clouds (default 2: a, b, ...; at most 26), the broker and a manager per cloud
         (cfmd, socket DIR/<cloud>/cfmd.sock, log DIR/<cloud>/cfmd.log), and return once each
         answers; writes DIR/broker/ (mosquitto.conf, dynsec.json, passwords),
@@ -58,7 +60,10 @@ commands:
         time (default 200ms). --no-broker starts no broker: the managers' configurations have
         no [broker], so VMs get no agent credentials, run_vm waits for `running` only, and
         agents and cloud events between managers are unavailable (what a cloud-only benchmark
-        compares with an EC2 client).
+        compares with an EC2 client). --cloud-config FILE gives every cloud settings in
+        cfm-cloud's format: [cloud] boot_delay_ms, stop_delay_ms, forward_ports; [quotas]
+        instances, vcpus, addresses; [throttle] rate, burst; [[images]]; [[instance_types]]
+        (docs/local-federation.md); the flags above override it.
         When DIR's context already has a live part, `up` changes nothing.
   status [--json] [--dir DIR | --context FILE]
         each cloud, manager and the broker: alive or not, pid, endpoint or socket (--json:
@@ -252,8 +257,9 @@ struct UpOptions {
   int clouds = 2;
   std::string dir = ".cfm";
   long instances = 20, vcpus = 64, bootDelayMs = 200;
-  long rate = 50; // requests per second per access key (cfm-cloud's token bucket; burst 2x)
-  bool broker = true; // --no-broker: clouds and managers only (no agents, no cloud events)
+  double rate = 50;          // requests per second per access key (cfm-cloud's token bucket; burst 2x)
+  bool broker = true;        // --no-broker: clouds and managers only (no agents, no cloud events)
+  LocalCloudSettings shared; // --cloud-config: what the flags leave to the file
 };
 
 /// `--boot-delay`: `250ms`, `2s`, or a number of milliseconds.
@@ -294,10 +300,18 @@ std::string cloudToml(const std::string &name, int index, const std::string &reg
   t << "# cloud.toml — cloud `" << name << "` of the local federation, written by `cfmc local up`\n"
     << "[cloud]\nname = " << quoted(name) << "\nindex = " << index << "\nlisten = \"127.0.0.1:0\"\n"
     << "region = " << quoted(region) << "\nzones = [" << quoted(region + "-1") << "]\n"
-    << "state_dir = \"state\"\nboot_delay_ms = " << o.bootDelayMs << "\n\n"
+    << "state_dir = \"state\"\nboot_delay_ms = " << o.bootDelayMs << "\n";
+  if (o.shared.stopDelayMs) t << "stop_delay_ms = " << *o.shared.stopDelayMs << "\n";
+  t << o.shared.forwardPorts << "\n"
     << "[[access_keys]]\nid = " << quoted(k.id) << "\nsecret = " << quoted(k.secret) << "\n\n"
-    << "[quotas]\ninstances = " << o.instances << "\nvcpus = " << o.vcpus << "\n\n"
-    << "[throttle]\nrate = " << o.rate << "\nburst = " << 2 * o.rate << "\n";
+    << "[quotas]\ninstances = " << o.instances << "\nvcpus = " << o.vcpus << "\n";
+  if (o.shared.addresses) t << "addresses = " << *o.shared.addresses << "\n";
+  t << "\n[throttle]\nrate = " << o.rate << "\nburst = ";
+  if (o.shared.burst)
+    t << *o.shared.burst;
+  else
+    t << 2 * o.rate;
+  t << "\n" << o.shared.imagesAndTypes;
   return t.str();
 }
 
@@ -728,8 +742,9 @@ int cmdLocal(const std::vector<std::string> &args) {
   if (cmd != "up" && cmd != "status" && cmd != "down" && cmd != "kill")
     return usage("unknown command `" + cmd + "`");
   UpOptions up;
-  std::string dir, context, cloud;
+  std::string dir, context, cloud, cloudConfig;
   bool json = false, purge = false;
+  std::set<std::string> given; // up's flags given on the command line (they override --cloud-config)
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") {
@@ -749,14 +764,23 @@ int cmdLocal(const std::vector<std::string> &args) {
       if (r < 0 || !parseCount(v, 1, 26, n)) return usage("`--clouds` needs a number from 1 to 26");
       up.clouds = static_cast<int>(n);
     } else if (cmd == "up" && (r = takeValue(args, i, "instances", v))) {
+      given.insert("instances");
       if (r < 0 || !parseCount(v, 0, 1000000, up.instances)) return usage("`--instances` needs a number");
     } else if (cmd == "up" && (r = takeValue(args, i, "vcpus", v))) {
+      given.insert("vcpus");
       if (r < 0 || !parseCount(v, 0, 1000000, up.vcpus)) return usage("`--vcpus` needs a number");
     } else if (cmd == "up" && (r = takeValue(args, i, "rate", v))) {
-      if (r < 0 || !parseCount(v, 1, 1000000, up.rate)) return usage("`--rate` needs a number from 1");
+      given.insert("rate");
+      long rate = 0;
+      if (r < 0 || !parseCount(v, 1, 1000000, rate)) return usage("`--rate` needs a number from 1");
+      up.rate = static_cast<double>(rate);
     } else if (cmd == "up" && (r = takeValue(args, i, "boot-delay", v))) {
+      given.insert("boot-delay");
       if (r < 0 || !parseDuration(v, up.bootDelayMs))
         return usage("`--boot-delay` needs a duration such as 200ms or 1s");
+    } else if (cmd == "up" && (r = takeValue(args, i, "cloud-config", v))) {
+      if (r < 0 || v.empty()) return usage("`--cloud-config` needs a file");
+      cloudConfig = v;
     } else if (cmd == "up" && a == "--no-broker") {
       up.broker = false;
     } else if (cmd == "status" && a == "--json") {
@@ -771,6 +795,15 @@ int cmdLocal(const std::vector<std::string> &args) {
   }
   if (cmd == "up") {
     if (!dir.empty()) up.dir = dir;
+    if (!cloudConfig.empty()) {
+      auto shared = readLocalCloudSettings(cloudConfig);
+      if (!shared) return fail(shared.error().message);
+      up.shared = std::move(*shared);
+      if (!given.count("instances") && up.shared.instances) up.instances = *up.shared.instances;
+      if (!given.count("vcpus") && up.shared.vcpus) up.vcpus = *up.shared.vcpus;
+      if (!given.count("boot-delay") && up.shared.bootDelayMs) up.bootDelayMs = *up.shared.bootDelayMs;
+      if (!given.count("rate") && up.shared.rate) up.rate = *up.shared.rate;
+    }
     return cmdUp(up);
   }
   if (!dir.empty() && !context.empty()) return usage("give `--dir` or `--context`, not both");

@@ -38,13 +38,22 @@ BOTO_POLL_MAX = 1.0
 RATE = 5000
 
 
-def local_up(cfmc, d, n):
+def local_up(cfmc, d, n, image):
     # quotas raised so that N VMs of 2 vCPUs fit; a small boot delay as in the tests; no broker,
     # so that run_vm waits for `running` only, as botocore's waiter does (with a broker it also
-    # waits for each VM's agent to answer: bench/agent measures agents)
-    subprocess.run([cfmc, "local", "up", "--clouds", "1", "--dir", d, "--instances", str(n + 10),
-                    "--vcpus", str(4 * n + 40), "--rate", str(RATE), "--no-broker"], check=True,
-                   stdout=subprocess.DEVNULL)
+    # waits for each VM's agent to answer: bench/agent measures agents). With image `sleep` the
+    # cloud's default image is `/bin/sleep infinity`, so that what an instance's process costs
+    # to start (cfm-agent's, some 15 ms of CPU each) does not bound both clients alike.
+    cmd = [cfmc, "local", "up", "--clouds", "1", "--dir", d, "--instances", str(n + 10),
+           "--vcpus", str(4 * n + 40), "--rate", str(RATE), "--no-broker"]
+    if image == "sleep":
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "bench-cloud.toml")
+        with open(conf, "w") as f:
+            f.write('# vm_bench.py: a light default image\n[[images]]\nid = "ami-cfm-default"\n'
+                    'name = "sleeper"\ncommand = ["/bin/sleep", "infinity"]\n')
+        cmd += ["--cloud-config", conf]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(d, "context.json")) as f:
         return json.load(f)
 
@@ -53,68 +62,77 @@ def local_down(cfmc, d):
     subprocess.run([cfmc, "local", "down", "--dir", d], stdout=subprocess.DEVNULL)
 
 
+def count_threads(pid):
+    """(threads of pid, of them named cfm-http: the HTTP client's, which net/http.cpp names)."""
+    names = []
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass
+    return len(names), names.count("cfm-http")
+
+
 def sample_threads(pid, stop, out):
-    """The most threads /proc shows for pid while it runs."""
+    """The most threads of pid (out[0]) and of HTTP threads (out[1]) until stop is set."""
     while not stop.is_set():
         try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("Threads:"):
-                        out[0] = max(out[0], int(line.split()[1]))
+            total, http = count_threads(pid)
+            out[0], out[1] = max(out[0], total), max(out[1], http)
         except OSError:
             pass
         time.sleep(0.02)
 
 
-def run_cfm(cfmc, n, engine):
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
+def run_cfm(cfmc, n, engine, image):
+    """The procedure runs in manager a's daemon (cfmd, as `cfmc run --manager` does whenever the
+    daemon answers): its threads and peak RSS are cfmd's."""
     with tempfile.TemporaryDirectory() as tmp:
         d = os.path.join(tmp, "cfm")
-        local_up(cfmc, d, n)
+        ctx = local_up(cfmc, d, n, image)
         try:
             env = dict(os.environ, CFM_CONTEXT=os.path.join(d, "context.json"))
             subprocess.run([cfmc, "ovf", "import", os.path.join(ROOT, "samples/web3/web3.ovf"),
                             "--manager", "a"], check=True, env=env, stdout=subprocess.DEVNULL)
-            cmd = ["/usr/bin/time", "-v", cfmc, "run", "--engine", engine, "--manager", "a",
+            daemon = ctx["managers"]["a"]["pid"]
+            idle = count_threads(daemon)
+            cmd = [cfmc, "run", "--engine", engine, "--manager", "a",
                    os.path.join(HERE, "vms_1000.cfp"), "--arg", "sys=web3", "--arg", f"n={n}"]
             t0 = time.monotonic()
-            p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            peak = [0]
+            peak = [0, 0]
             stop = threading.Event()
-            # /usr/bin/time's child is cfmc: sample it
-            child = None
-            for _ in range(200):
-                try:
-                    with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
-                        kids = f.read().split()
-                    if kids:
-                        child = int(kids[0])
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.005)
-            th = threading.Thread(target=sample_threads, args=(child or p.pid, stop, peak))
+            th = threading.Thread(target=sample_threads, args=(daemon, stop, peak))
             th.start()
-            out, err = p.communicate()
+            p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             wall = time.monotonic() - t0
             stop.set()
             th.join()
             if p.returncode != 0:
-                sys.exit(f"cfmc failed ({p.returncode}):\n{out}\n{err[-3000:]}")
-            m = re.search(r"started (\d+) (\d+) ms; terminated (\d+) ms", out)
-            rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
-            throttled = err.count("RequestLimitExceeded")
+                sys.exit(f"cfmc failed ({p.returncode}):\n{p.stdout}\n{p.stderr[-3000:]}")
+            m = re.search(r"started (\d+) (\d+) ms; terminated (\d+) ms", p.stdout)
+            throttled = p.stderr.count("RequestLimitExceeded")
             return {"start": int(m.group(2)) / 1000, "terminate": int(m.group(3)) / 1000, "wall": wall,
-                    "rss_mib": rss / 1024, "threads": peak[0], "throttled": throttled}
+                    "rss_mib": peak_rss_mib(daemon), "threads": peak[0], "idle_threads": idle[0],
+                    "http_threads": peak[1], "throttled": throttled}
         finally:
             local_down(cfmc, d)
 
 
-def run_boto(cfmc, n, workers):
+def run_boto(cfmc, n, workers, image):
     import botocore.session
     import botocore.config
     with tempfile.TemporaryDirectory() as tmp:
         d = os.path.join(tmp, "cfm")
-        ctx = local_up(cfmc, d, n)
+        ctx = local_up(cfmc, d, n, image)
         try:
             cloud = ctx["clouds"]["a"]
             s = botocore.session.Session()
@@ -162,25 +180,29 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--engine", default="jit")
+    ap.add_argument("--image", choices=["sleep", "agent"], default="sleep",
+                    help="the instances' command: /bin/sleep (default) or cfm-agent (the local cloud's default image)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     a = ap.parse_args()
     cfmc = os.path.join(a.build, "bin", "cfmc")
     cfm, boto = [], []
     for r in range(a.rounds):
-        cfm.append(run_cfm(cfmc, a.n, a.engine))
+        cfm.append(run_cfm(cfmc, a.n, a.engine, a.image))
         print(f"round {r + 1} cfm:      {cfm[-1]}", flush=True)
-        boto.append(run_boto(cfmc, a.n, a.workers))
+        boto.append(run_boto(cfmc, a.n, a.workers, a.image))
         print(f"round {r + 1} botocore: {boto[-1]}", flush=True)
 
     def med(rows, k):
         return statistics.median(x[k] for x in rows)
 
-    print(f"\n{a.n} VMs, {a.rounds} rounds, medians (botocore: {a.workers} threads)")
+    print(f"\n{a.n} VMs, {a.rounds} rounds, medians (botocore: {a.workers} threads; image {a.image})")
     print(f"{'phase':<12}{'cfm':>10}{'botocore':>10}{'boto/cfm':>10}")
     for k in ("start", "terminate", "wall"):
         print(f"{k:<12}{med(cfm, k):>9.2f}s{med(boto, k):>9.2f}s{med(boto, k) / med(cfm, k):>10.1f}")
-    print(f"cfm peak RSS {med(cfm, 'rss_mib'):.0f} MiB, threads at most {max(x['threads'] for x in cfm)}, "
-          f"RequestLimitExceeded in cfm's output: {sum(x['throttled'] for x in cfm)}")
+    print(f"cfmd (runs the procedure): peak RSS {med(cfm, 'rss_mib'):.0f} MiB, threads at most "
+          f"{max(x['threads'] for x in cfm)} ({max(x['idle_threads'] for x in cfm)} when idle), HTTP threads at most "
+          f"{max(x['http_threads'] for x in cfm)}; RequestLimitExceeded reaching the procedure: "
+          f"{sum(x['throttled'] for x in cfm)}")
 
 
 if __name__ == "__main__":
