@@ -2,6 +2,8 @@
 // (manager_host.h).
 #include "cfmd/daemon/manager_host.h"
 
+#include "ovf/to_model.h"
+#include "ovf/writer.h"
 #include "runtime/cloud/manager.h"
 #include "runtime/fed/node.h"
 
@@ -28,6 +30,12 @@ Result<std::unique_ptr<ManagerHost>> ManagerHost::open(const std::string &config
   o.password = *pw;
   o.storePath = h->config_.storePath;
   o.logger = log;
+  // Configurations travel as OVF with CFM's extension (templates inside), as `cfmc ovf export`
+  // writes them: reading one back gives an equal model (ovf/writer.h).
+  o.config.encode = [](const model::BusinessSystem &sys) { return ovf::write(sys); };
+  o.config.decode = [](const std::string &text) {
+    return ovf::importText(text, "<shared configuration>", ovf::noFiles());
+  };
   // Followed systems by name or id: the store's id when it holds the system, else as given (an
   // id of a system whose model this manager does not hold).
   auto systems = h->store_->listSystems();

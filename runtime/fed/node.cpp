@@ -191,6 +191,7 @@ struct Node::Impl {
   bool wasConnected = true;
   std::set<std::string> ownSystems; // systems this manager has events of (heartbeats carry their seqs)
   bool ownSystemsLoaded = false;
+  std::unique_ptr<ConfigShare> share; // with a codec: configuration sharing
 
   void log(const std::string &line) {
     if (opt.logger) opt.logger("fed " + opt.manager + ": " + line);
@@ -209,8 +210,12 @@ struct Node::Impl {
     CFM_CHECK(client->connect(std::chrono::milliseconds(timeoutMs)));
     if (opt.followed.empty()) {
       CFM_CHECK(client->subscribe("cfm/v1/systems/+/events/+", 1));
+      if (share) CFM_CHECK(client->subscribe(configTopic("+"), 1));
     } else {
-      for (const auto &s : opt.followed) CFM_CHECK(client->subscribe("cfm/v1/systems/" + s + "/events/+", 1));
+      for (const auto &s : opt.followed) {
+        CFM_CHECK(client->subscribe("cfm/v1/systems/" + s + "/events/+", 1));
+        if (share) CFM_CHECK(client->subscribe(configTopic(s), 1));
+      }
     }
     CFM_CHECK(client->subscribe(resendTopic, 1));
     CFM_CHECK(client->subscribe("cfm/v1/managers/+/presence", 1));
@@ -235,10 +240,14 @@ struct Node::Impl {
       bool stored = false;
       for (const auto &m : batch) stored |= handle(m);
       stored |= watchPeers();
+      if (presenceDue) stored |= shareConfig(true); // a broker that restarted lost the retained ones
       if (stored) notify();
       if (presenceDue) heartbeat(); // announced before the first events go out
       outboxPending = drainOutbox();
-      if (nowMs() >= nextHeartbeatMs) heartbeat();
+      if (nowMs() >= nextHeartbeatMs) {
+        if (shareConfig(false)) notify();
+        heartbeat();
+      }
     }
   }
 
@@ -261,6 +270,7 @@ struct Node::Impl {
       return false;
     }
     if (std::string peer = presenceManager(m.topic); !peer.empty()) return onPresence(peer, m);
+    if (share && !configTopicSystem(m.topic).empty()) return settleConfig(share->receive(m));
     std::vector<store::Store::CloudEventRow> evs;
     if (!decodeEvents(m.payload, evs, why)) return log("dropped message on " + m.topic + ": " + why), false;
     const store::Store::CloudEventRow head = evs.front();
@@ -348,6 +358,28 @@ struct Node::Impl {
     if (res.error) return log("publish failed, will retry: " + res.error->message), false;
     if (opt.paceMs > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opt.paceMs));
     return out->size() == kOutboxBatch;
+  }
+
+  // ---- configuration
+
+  /// Local configuration changes shared (ALL: every configuration published again); true when
+  /// a config_changed was recorded.
+  bool shareConfig(bool all) {
+    if (!share || !client->connected()) return false;
+    return settleConfig(share->scan(all));
+  }
+
+  /// Publishes what OUT says to and records its config_changed events; true when one was.
+  bool settleConfig(ConfigShare::Outcome out) {
+    for (const auto &m : out.publish)
+      if (auto r = client->publish(m, std::chrono::milliseconds(10000)); !r)
+        log("could not publish " + m.topic + ": " + r.error().message);
+    bool recorded = false;
+    for (const auto &[system, version] : out.changed) {
+      recorded |= recordObserved(system, "config_changed", Json{{"version", version}});
+      log("config_changed " + system + " version " + std::to_string(version));
+    }
+    return recorded;
   }
 
   // ---- presence
@@ -446,24 +478,31 @@ struct Node::Impl {
       for (const auto &s : *all) systems.push_back(s.id);
     }
     Json data{{"manager", peer}, {"cloud", p.cloud}, {"last_seen", p.lastSeenMs}};
-    std::string source = observerSource(opt.manager);
     bool any = false;
     for (const auto &sys : systems) {
-      auto st = store->seqState(sys, source);
-      if (!st) return log("could not record " + event + ": " + st.error().message), any;
-      store::Store::CloudEventRow ev;
-      ev.system = sys;
-      ev.source = source;
-      ev.seq = st->highest + 1;
-      ev.name = event;
-      ev.dataJson = data.dump();
-      ev.publishedAt = ev.receivedAt = nowMs();
-      auto r = store->receiveEvent(ev);
-      if (!r) return log("could not record " + event + ": " + r.error().message), any;
+      if (!recordObserved(sys, event, data)) return any;
       any = true;
     }
     log(event + " " + peer);
     return any;
+  }
+
+  /// Records what this manager observed of SYSTEM as the event NAME in its own history (source
+  /// "@<manager>", a seq series of its own); false (logged) on a store error.
+  bool recordObserved(const std::string &system, const std::string &name, const Json &data) {
+    std::string source = observerSource(opt.manager);
+    auto st = store->seqState(system, source);
+    if (!st) return log("could not record " + name + ": " + st.error().message), false;
+    store::Store::CloudEventRow ev;
+    ev.system = system;
+    ev.source = source;
+    ev.seq = st->highest + 1;
+    ev.name = name;
+    ev.dataJson = data.dump();
+    ev.publishedAt = ev.receivedAt = nowMs();
+    auto r = store->receiveEvent(ev);
+    if (!r) return log("could not record " + name + ": " + r.error().message), false;
+    return true;
   }
 };
 
@@ -497,6 +536,13 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
     mo.will = will;
   }
   impl->brokerUri = mo.uri;
+  if (impl->opt.config) {
+    Impl *self = impl.get();
+    impl->share = std::make_unique<ConfigShare>(
+        *impl->store, impl->opt.manager, impl->opt.config,
+        [self](const std::string &s) { return self->follows(s); },
+        [self](const std::string &line) { self->log(line); });
+  }
   auto cl = net::MqttClient::create(mo);
   if (!cl) return cl.error();
   impl->client = std::move(*cl);

@@ -12,6 +12,11 @@
 // events in this manager's own history for every system it follows, with source "@<manager>"
 // (each manager observes them itself, so they are not sent to the others).
 //
+// Configuration: with a codec (NodeOptions::config), each followed system's configuration is
+// shared as a retained `cfm/v1/systems/<id>/config`, versioned; config_share.h has the rule, and
+// every change of a system's version is recorded as `config_changed` ({"version"}) like the
+// presence events.
+//
 // Threads: one worker thread of the node does all the store and broker work; Paho's callback
 // thread only queues messages for it. kick() and the destructor may be called from any thread.
 #pragma once
@@ -22,6 +27,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "runtime/fed/config_share.h"
 
 namespace cfm::fed {
 
@@ -37,6 +43,8 @@ struct NodeOptions {
   int heartbeatMs = 1000;            ///< presence heartbeat period
   int lostAfterMs = 3500;            ///< a peer without heartbeat this long (while we are connected) is lost
   int paceMs = 0;                    ///< a pause after each outbox batch sent (pacing a sender; tests use it)
+  /// Configuration sharing: the system as text and back (cfmd: OVF). Empty: not shared.
+  ConfigCodec config;
   /// Where the node's log lines go (bad payloads, broker trouble); none: dropped.
   std::function<void(const std::string &)> logger;
 };

@@ -135,6 +135,15 @@ CREATE TABLE event_outbox (
   event_id INTEGER PRIMARY KEY REFERENCES cloud_event(id),
   version INTEGER NOT NULL DEFAULT 1);
 )sql"},
+    {5,
+     "shared configuration: each system's configuration version among the managers (store/shared_config.cpp)",
+     R"sql(
+CREATE TABLE shared_config (
+  system TEXT PRIMARY KEY,
+  config_version INTEGER NOT NULL, manager TEXT NOT NULL,
+  row_version INTEGER NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1);
+)sql"},
 };
 
 } // namespace

@@ -159,6 +159,23 @@ public:
   /// The systems SOURCE has events of.
   Result<std::vector<std::string>> eventSystemsOfSource(std::string_view source);
 
+  // --- Shared configuration (issue 15; store/shared_config.cpp, runtime/fed/README.md): which
+  // version of each system's configuration this store holds among the managers. A version is
+  // (config_version, manager): the manager that made it and its number; the larger wins (the
+  // number first, then the manager's name). `row_version` is the business_system row's version
+  // when this store last took or made that configuration version: a row version beyond it is a
+  // local change not shared yet.
+  struct SharedConfig {
+    std::string system; ///< the system's id
+    int64_t configVersion = 0;
+    std::string manager;
+    int64_t rowVersion = 0;
+  };
+  /// SYSTEM's shared configuration version, if it has one yet.
+  Result<std::optional<SharedConfig>> sharedConfig(std::string_view system);
+  /// Records C (replacing what SYSTEM had).
+  Result<void> setSharedConfig(const SharedConfig &c);
+
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }
 

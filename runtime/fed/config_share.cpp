@@ -1,0 +1,147 @@
+// config_share.cpp — configuration sharing (config_share.h; runtime/fed/README.md,
+// "Configuration"): versions of (number, manager), the larger winning everywhere, local changes
+// found by the store's row versions, retained messages that converge to the largest version.
+#include "runtime/fed/config_share.h"
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/runtime.h"
+#include "runtime/store/store.h"
+
+namespace cfm::fed {
+
+namespace {
+
+using Json = nlohmann::json;
+constexpr size_t kMaxConfig = 4 * 1024 * 1024; // the configuration's text
+constexpr size_t kMaxName = 256;
+
+bool plainName(const std::string &s) {
+  return !s.empty() && s.size() <= kMaxName && s.find_first_of("/+#") == std::string::npos;
+}
+
+/// (V1, M1) > (V2, M2): the number first, then the manager's name (API.md's conflict rule).
+bool newer(int64_t v1, const std::string &m1, int64_t v2, const std::string &m2) {
+  return v1 != v2 ? v1 > v2 : m1 > m2;
+}
+
+} // namespace
+
+std::string configTopic(const std::string &system) { return "cfm/v1/systems/" + system + "/config"; }
+
+std::string configTopicSystem(const std::string &topic) {
+  static const std::string pre = "cfm/v1/systems/", post = "/config";
+  if (topic.size() <= pre.size() + post.size() || topic.compare(0, pre.size(), pre) != 0 ||
+      topic.compare(topic.size() - post.size(), post.size(), post) != 0)
+    return "";
+  std::string system = topic.substr(pre.size(), topic.size() - pre.size() - post.size());
+  return system.find('/') == std::string::npos ? system : "";
+}
+
+ConfigShare::ConfigShare(store::Store &store, std::string manager, ConfigCodec codec,
+                         std::function<bool(const std::string &)> follows,
+                         std::function<void(const std::string &)> log)
+    : store_(store), manager_(std::move(manager)), codec_(std::move(codec)), follows_(std::move(follows)),
+      log_(std::move(log)) {}
+
+Result<net::MqttMessage> ConfigShare::messageOf(const std::string &system, int64_t version,
+                                                const std::string &manager) {
+  auto sys = CFM_TRY(store_.loadSystem(system));
+  if (!sys) return Error{ErrorKind::Store, "no system " + system + " in the store"};
+  std::string text = CFM_TRY(codec_.encode(*sys));
+  if (text.size() > kMaxConfig)
+    return Error{ErrorKind::Usage, "the configuration of " + sys->name + " is over 4 MiB; not shared"};
+  Json j{{"v", 1},
+         {"system", system},
+         {"name", sys->name},
+         {"version", version},
+         {"manager", manager},
+         {"at", rt::nowMs()},
+         {"config", std::move(text)}};
+  net::MqttMessage m;
+  m.topic = configTopic(system);
+  m.payload = j.dump();
+  m.qos = 1;
+  m.retain = true;
+  return m;
+}
+
+Result<void> ConfigShare::versionLocalChange(const std::string &system, int64_t rowVersion, bool republish,
+                                             Outcome &out) {
+  auto sc = CFM_TRY(store_.sharedConfig(system));
+  if (sc && sc->rowVersion == rowVersion) { // no local change
+    if (republish) out.publish.push_back(CFM_TRY(messageOf(system, sc->configVersion, sc->manager)));
+    return {};
+  }
+  int64_t version = (sc ? sc->configVersion : 0) + 1;
+  CFM_CHECK(store_.setSharedConfig({system, version, manager_, rowVersion}));
+  out.changed.emplace_back(system, version);
+  out.publish.push_back(CFM_TRY(messageOf(system, version, manager_)));
+  return {};
+}
+
+ConfigShare::Outcome ConfigShare::scan(bool all) {
+  Outcome out;
+  auto systems = store_.listSystems();
+  if (!systems) return log_("could not list the systems: " + systems.error().message), out;
+  for (const store::SystemSummary &s : *systems) {
+    if (s.id.empty() || !follows_(s.id)) continue;
+    if (auto r = versionLocalChange(s.id, s.version, all, out); !r)
+      log_("could not share the configuration of " + s.name + ": " + r.error().message);
+  }
+  return out;
+}
+
+ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
+  Outcome out;
+  std::string system = configTopicSystem(m.topic);
+  if (system.empty() || m.payload.empty() || !follows_(system)) return out; // a cleared retained one
+  auto drop = [&](const std::string &why) {
+    log_("dropped the configuration on " + m.topic + ": " + why);
+    return out;
+  };
+  if (m.payload.size() > kMaxConfig + 64 * 1024) return drop("over 4 MiB");
+  Json j = Json::parse(m.payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1) return drop("not a version 1 payload");
+  auto str = [&](const char *k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string manager = str("manager"), text = str("config");
+  auto v = j.find("version");
+  if (str("system") != system) return drop("its `system` is not the topic's");
+  if (!plainName(manager)) return drop("no valid `manager`");
+  if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() < 1) return drop("no positive `version`");
+  if (text.empty()) return drop("no `config`");
+  int64_t version = v->get<int64_t>();
+
+  // A local change not shared yet gets its version first, so that the rule, not the order of
+  // arrival, decides between it and what arrived.
+  auto row = store_.systemVersion(system);
+  if (!row) return drop(row.error().message);
+  if (*row > 0)
+    if (auto r = versionLocalChange(system, *row, false, out); !r) return drop(r.error().message);
+  auto sc = store_.sharedConfig(system);
+  if (!sc) return drop(sc.error().message);
+  int64_t mine = *sc ? (*sc)->configVersion : 0;
+  std::string mineBy = *sc ? (*sc)->manager : "";
+  if (newer(version, manager, mine, mineBy)) {
+    auto sys = codec_.decode(text);
+    if (!sys) return drop("cannot read it: " + sys.error().describe());
+    if (sys->id != system) return drop("it describes system `" + sys->id + "`, not " + system);
+    auto saved = store_.saveSystem(*sys);
+    if (!saved) return drop("cannot store it: " + saved.error().message);
+    if (auto r = store_.setSharedConfig({system, version, manager, saved->version}); !r)
+      return drop("cannot record its version: " + r.error().message);
+    out.changed.emplace_back(system, version);
+  } else if (newer(mine, mineBy, version, manager)) {
+    // What arrived is older than what this store holds: share ours again, so that the broker's
+    // retained configuration ends at the largest version.
+    auto msg = messageOf(system, mine, mineBy);
+    if (!msg) return drop(msg.error().message);
+    out.publish.push_back(std::move(*msg));
+  }
+  return out;
+}
+
+} // namespace cfm::fed
