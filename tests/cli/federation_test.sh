@@ -2,7 +2,8 @@
 # federation_test.sh — two managers of the local federation (`cfmc local up`: two cfm-clouds, a
 # mosquitto, a cfmd per cloud) share cloud events (issue 15): web3 exported from manager a and
 # imported into b (one system id), a procedure on manager a waits for an event that a procedure
-# on manager b publishes, both histories hold it once (`cfmc events`), `cfmc local kill b` is seen
+# on manager b publishes, both histories hold it once (`cfmc events`), a system imported on a
+# alone reaches b with config_changed, `cfmc local kill b` is seen
 # by a as manager_lost within 2 s, and `down` leaves nothing running. (Joining is recorded for the
 # systems a manager holds when the peer comes: tests/fed/presence_test.cpp.) Whatever is left running at exit is killed by recorded PID.
 #   federation_test.sh CFMC SOURCE_DIR
@@ -43,6 +44,23 @@ run import-b 0 -- ovf import "$TMP/web3.ovf" --manager b && pass "the same syste
 ID_A=$("$CFMC" ovf show web3 --manager a | head -1)
 ID_B=$("$CFMC" ovf show web3 --manager b | head -1)
 [ -n "$ID_A" ] && [ "$ID_A" = "$ID_B" ] && pass "one system id on both managers" || fail "ids differ: $ID_A / $ID_B"
+
+# configuration sharing: a system imported on a only reaches b (retained systems/<id>/config)
+run import-hadoop 0 -- ovf import "$SRC/samples/hadoop/hadoop.ovf" --manager a && pass "hadoop into a only" ||
+  fail "hadoop into a"
+HID=$("$CFMC" ovf show hadoop --manager a | head -1)
+shared=no
+for _ in $(seq 1 100); do
+  [ "$("$CFMC" ovf show hadoop --manager b 2>/dev/null | head -1)" = "$HID" ] && { shared=yes; break; }
+  sleep 0.1
+done
+[ $shared = yes ] && pass "hadoop's configuration reached b, same id" || fail "hadoop did not reach b"
+"$CFMC" ovf export hadoop --manager a -o "$TMP/hadoop-a.ovf" >/dev/null 2>&1
+"$CFMC" ovf export hadoop --manager b -o "$TMP/hadoop-b.ovf" >/dev/null 2>&1
+cmp -s "$TMP/hadoop-a.ovf" "$TMP/hadoop-b.ovf" && pass "b's hadoop equals a's" || fail "b's hadoop differs from a's"
+run config-changed 0 -- events hadoop --manager b --name config_changed --json &&
+  grep -q '"version":1' "$TMP/out" && pass "b recorded config_changed (version 1)" ||
+  { fail "config_changed on b"; cat "$TMP/out"; }
 
 cat >"$TMP/waiter.cfp" <<'CFP'
 procedure main(sys: BusinessSystem) {
