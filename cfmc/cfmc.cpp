@@ -7,6 +7,7 @@
 #include "cfmc/local_cmd.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
+#include "cfmc/takeover_cmd.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jitload/engine.h"
@@ -54,6 +55,8 @@ commands:
   logs      print or follow the output of a run of a manager's daemon
   cancel    cancel a run of a manager's daemon
   events    print a business system's cloud events as a manager holds them (--follow)
+  owner     show who owns a business system (owner, epoch) as a manager records it
+  takeover  make a manager the owner of a business system (disaster recovery; fencing)
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -571,7 +574,9 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"logs", cfm::driver::cmdLogs},
                              {"cancel", cfm::driver::cmdCancel},
 
-                             {"events", cfm::driver::cmdEvents}};
+                             {"events", cfm::driver::cmdEvents},
+                             {"owner", cfm::driver::cmdOwner},
+                             {"takeover", cfm::driver::cmdTakeover}};
 
 } // namespace
 

@@ -79,6 +79,11 @@ Result<std::unique_ptr<ManagerHost::RunManager>> ManagerHost::forRun() {
     if (node) node->kick();
     eventsArrived();
   });
+  // Fencing: a manager taken over stands down for that system; the owner acts once in touch.
+  if (node)
+    run->manager->setFence([node, name = config_.managerName](const store::Store::SharedConfig &c) {
+      return fed::fenceReason(c, name, node->synced());
+    });
   run->host = this;
   std::lock_guard<std::mutex> g(mu_);
   live_.insert(run->manager.get());

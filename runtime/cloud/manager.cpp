@@ -83,6 +83,24 @@ bool waitForAgent(agent::AgentClient &a, const std::string &vmId, const std::str
 
 bool CloudManager::failStore(const Error &e) { return failCode(kStoreCode, e.describe()); }
 
+bool CloudManager::fenced(const std::string &systemKey) {
+  if (!fence_) return false;
+  auto rec = store_.sharedConfig(systemKey);
+  if (!rec) return failStore(rec.error());
+  if (!*rec) return false; // not shared (yet): nobody else can own it
+  std::string why = fence_(**rec);
+  if (why.empty()) return false;
+  failCode("fenced", why);
+  return true;
+}
+
+bool CloudManager::fencedVm(std::string_view vmId) {
+  if (!fence_) return false;
+  auto found = findVm(vmId);
+  if (!found) return failStore(found.error()), true;
+  return *found && fenced((*found)->systemKey);
+}
+
 Result<std::unique_ptr<CloudManager>> CloudManager::create(const ManagerConfig &config, store::Store &store,
                                                            RetryPolicy retry, WaitPolicy wait) {
   Credentials creds = CFM_TRY(readCredentials(config.credentialsPath, config.profile));
@@ -136,6 +154,7 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
   if (!placed) return failCode(kNoMappingCode, placed.error().message);
 
   const std::string key = sys.id.empty() ? sys.name : sys.id;
+  if (fenced(key)) return false;
   auto index = store_.claimElementInstance(key, element);
   if (!index) return failStore(index.error());
   model::BusinessSystemElementInstance inst{std::string(element), *index, "", "pending"};
@@ -206,6 +225,7 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
 }
 
 bool CloudManager::terminateVm(std::string_view vmId, int64_t timeoutMs) {
+  if (fencedVm(vmId)) return false;
   const Deadline deadline = deadlineIn(timeoutMs);
   auto ended = client_->terminateInstances({std::string(vmId)}, deadline);
   if (!ended) return fail(*ended.error);
@@ -226,6 +246,7 @@ bool CloudManager::terminateVm(std::string_view vmId, int64_t timeoutMs) {
 
 bool CloudManager::attachVolume(std::string_view vmId, int64_t sizeGb, std::string_view device,
                                 std::string_view volume, std::string &volumeId) {
+  if (fencedVm(vmId)) return false;
   const Deadline deadline = deadlineIn(kDefaultCallTimeoutMs);
   volumeId = std::string(volume);
   if (volumeId.empty()) {
@@ -254,6 +275,7 @@ bool CloudManager::attachVolume(std::string_view vmId, int64_t sizeGb, std::stri
 }
 
 bool CloudManager::associateAddress(std::string_view vmId, std::string_view address, std::string &out) {
+  if (fencedVm(vmId)) return false;
   const Deadline deadline = deadlineIn(kDefaultCallTimeoutMs);
   std::string allocationId;
   out = std::string(address);

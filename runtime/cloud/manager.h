@@ -97,6 +97,11 @@ public:
   /// Called on the run's thread after each event the run publishes is in the outbox (the
   /// federation sender's wake-up). Set before the run starts.
   void setOnPublished(std::function<void()> f) { onPublished_ = std::move(f); }
+  /// Fencing (runtime/fed/README.md, "Ownership"): given a system's shared record, why this
+  /// manager must not act on clouds for it ("" when it may). run_vm, terminate_vm,
+  /// attach_volume and associate_address then fail with the "cloud" error `fenced` before any
+  /// cloud call. Unset (no federation): never fenced. Set before the run starts.
+  void setFence(std::function<std::string(const store::Store::SharedConfig &)> f) { fence_ = std::move(f); }
   /// Without a broker, publish_cloud_event fails (`not_connected`) once the outbox holds this many.
   static constexpr int64_t kMaxOutboxWithoutBroker = 100000;
 
@@ -125,6 +130,12 @@ private:
   bool startAgent(const model::VMInstance &vm, const std::string &key, const std::string &password,
                   const Deadline &deadline);
   bool markElementInstances(const std::string &systemKey, std::string_view vmId, std::string_view state);
+  /// True after raising "cloud" `fenced` when this manager must not act for system SYSTEMKEY;
+  /// also true after raising `store` when the record cannot be read.
+  bool fenced(const std::string &systemKey);
+  /// fenced() for the system VM `vmId` belongs to (none known: not fenced).
+  bool fencedVm(std::string_view vmId);
+  std::function<std::string(const store::Store::SharedConfig &)> fence_;
 
   ManagerConfig config_;
   store::Store &store_;

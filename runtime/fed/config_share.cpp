@@ -20,8 +20,10 @@ bool plainName(const std::string &s) {
   return !s.empty() && s.size() <= kMaxName && s.find_first_of("/+#") == std::string::npos;
 }
 
-/// (V1, M1) > (V2, M2): the number first, then the manager's name (API.md's conflict rule).
-bool newer(int64_t v1, const std::string &m1, int64_t v2, const std::string &m2) {
+/// The order of configurations: the owner's epoch first (a takeover wins over every change made
+/// under an older owner), then the version's number, then its manager's name.
+bool newer(int64_t e1, int64_t v1, const std::string &m1, int64_t e2, int64_t v2, const std::string &m2) {
+  if (e1 != e2) return e1 > e2;
   return v1 != v2 ? v1 > v2 : m1 > m2;
 }
 
@@ -44,22 +46,37 @@ ConfigShare::ConfigShare(store::Store &store, std::string manager, ConfigCodec c
     : store_(store), manager_(std::move(manager)), codec_(std::move(codec)), follows_(std::move(follows)),
       log_(std::move(log)) {}
 
-Result<net::MqttMessage> ConfigShare::messageOf(const std::string &system, int64_t version,
-                                                const std::string &manager) {
-  auto sys = CFM_TRY(store_.loadSystem(system));
-  if (!sys) return Error{ErrorKind::Store, "no system " + system + " in the store"};
+std::string fenceReason(const store::Store::SharedConfig &c, const std::string &manager, bool synced) {
+  if (c.owner == manager) {
+    if (synced) return "";
+    return "manager " + manager + " owns system " + c.system + " (epoch " + std::to_string(c.epoch) +
+           ") but has not heard from the federation since it started: it does not act for it until it has "
+           "(it may have been taken over meanwhile)";
+  }
+  if (c.heldEpoch > 0 && c.heldEpoch < c.epoch)
+    return "system " + c.system + " was taken over by manager " + c.owner + " (epoch " +
+           std::to_string(c.epoch) + "); manager " + manager + " owned it until epoch " +
+           std::to_string(c.heldEpoch) + " and stands down (`cfmc takeover` gives it back)";
+  return "";
+}
+
+Result<net::MqttMessage> ConfigShare::messageOf(const store::Store::SharedConfig &c) {
+  auto sys = CFM_TRY(store_.loadSystem(c.system));
+  if (!sys) return Error{ErrorKind::Store, "no system " + c.system + " in the store"};
   std::string text = CFM_TRY(codec_.encode(*sys));
   if (text.size() > kMaxConfig)
     return Error{ErrorKind::Usage, "the configuration of " + sys->name + " is over 4 MiB; not shared"};
   Json j{{"v", 1},
-         {"system", system},
+         {"system", c.system},
          {"name", sys->name},
-         {"version", version},
-         {"manager", manager},
+         {"version", c.configVersion},
+         {"manager", c.manager},
+         {"owner", c.owner},
+         {"epoch", c.epoch},
          {"at", rt::nowMs()},
          {"config", std::move(text)}};
   net::MqttMessage m;
-  m.topic = configTopic(system);
+  m.topic = configTopic(c.system);
   m.payload = j.dump();
   m.qos = 1;
   m.retain = true;
@@ -70,13 +87,17 @@ Result<void> ConfigShare::versionLocalChange(const std::string &system, int64_t 
                                              Outcome &out) {
   auto sc = CFM_TRY(store_.sharedConfig(system));
   if (sc && sc->rowVersion == rowVersion) { // no local change
-    if (republish) out.publish.push_back(CFM_TRY(messageOf(system, sc->configVersion, sc->manager)));
+    if (republish) out.publish.push_back(CFM_TRY(messageOf(*sc)));
     return {};
   }
-  int64_t version = (sc ? sc->configVersion : 0) + 1;
-  CFM_CHECK(store_.setSharedConfig({system, version, manager_, rowVersion}));
-  out.changed.emplace_back(system, version);
-  out.publish.push_back(CFM_TRY(messageOf(system, version, manager_)));
+  // The first version of a system: the manager that makes it owns it, at epoch 1.
+  store::Store::SharedConfig next = sc ? *sc : store::Store::SharedConfig{system, 0, "", 0, manager_, 1, 1};
+  next.configVersion += 1;
+  next.manager = manager_;
+  next.rowVersion = rowVersion;
+  CFM_CHECK(store_.setSharedConfig(next));
+  out.changed.emplace_back(system, next.configVersion);
+  out.publish.push_back(CFM_TRY(messageOf(next)));
   return {};
 }
 
@@ -107,13 +128,18 @@ ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  std::string manager = str("manager"), text = str("config");
-  auto v = j.find("version");
+  auto positive = [&](const char *k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number_integer() && it->get<int64_t>() > 0 ? it->get<int64_t>()
+                                                                              : int64_t(0);
+  };
+  std::string manager = str("manager"), owner = str("owner"), text = str("config");
+  int64_t version = positive("version"), epoch = positive("epoch");
   if (str("system") != system) return drop("its `system` is not the topic's");
   if (!plainName(manager)) return drop("no valid `manager`");
-  if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() < 1) return drop("no positive `version`");
+  if (!plainName(owner)) return drop("no valid `owner`");
+  if (!version || !epoch) return drop("no positive `version` and `epoch`");
   if (text.empty()) return drop("no `config`");
-  int64_t version = v->get<int64_t>();
 
   // A local change not shared yet gets its version first, so that the rule, not the order of
   // arrival, decides between it and what arrived.
@@ -123,21 +149,23 @@ ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
     if (auto r = versionLocalChange(system, *row, false, out); !r) return drop(r.error().message);
   auto sc = store_.sharedConfig(system);
   if (!sc) return drop(sc.error().message);
-  int64_t mine = *sc ? (*sc)->configVersion : 0;
-  std::string mineBy = *sc ? (*sc)->manager : "";
-  if (newer(version, manager, mine, mineBy)) {
+  const store::Store::SharedConfig mine = *sc ? **sc : store::Store::SharedConfig{system, 0, "", 0, "", 0, 0};
+  if (newer(epoch, version, manager, mine.epoch, mine.configVersion, mine.manager)) {
     auto sys = codec_.decode(text);
     if (!sys) return drop("cannot read it: " + sys.error().describe());
     if (sys->id != system) return drop("it describes system `" + sys->id + "`, not " + system);
     auto saved = store_.saveSystem(*sys);
     if (!saved) return drop("cannot store it: " + saved.error().message);
-    if (auto r = store_.setSharedConfig({system, version, manager, saved->version}); !r)
+    // This manager held the system while it is the owner the federation names; a takeover by
+    // another leaves its held epoch behind the current one (fenceReason).
+    int64_t held = owner == manager_ ? epoch : mine.heldEpoch;
+    if (auto r = store_.setSharedConfig({system, version, manager, saved->version, owner, epoch, held}); !r)
       return drop("cannot record its version: " + r.error().message);
     out.changed.emplace_back(system, version);
-  } else if (newer(mine, mineBy, version, manager)) {
+  } else if (newer(mine.epoch, mine.configVersion, mine.manager, epoch, version, manager)) {
     // What arrived is older than what this store holds: share ours again, so that the broker's
     // retained configuration ends at the largest version.
-    auto msg = messageOf(system, mine, mineBy);
+    auto msg = messageOf(mine);
     if (!msg) return drop(msg.error().message);
     out.publish.push_back(std::move(*msg));
   }

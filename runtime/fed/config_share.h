@@ -14,10 +14,7 @@
 #include "base/result.h"
 #include "net/mqtt.h"
 #include "runtime/model/model.h"
-
-namespace cfm::store {
-class Store;
-}
+#include "runtime/store/store.h"
 
 namespace cfm::fed {
 
@@ -32,6 +29,13 @@ struct ConfigCodec {
 std::string configTopic(const std::string &system);
 /// The system of a configuration topic, "" when TOPIC is not one.
 std::string configTopicSystem(const std::string &topic);
+
+/// Fencing (runtime/fed/README.md, "Ownership"): why MANAGER must not act on clouds for the
+/// system recorded as C, or "" when it may. A manager that owned the system at an epoch older
+/// than the current one, under another owner, is fenced; so is the owner itself until its node
+/// has heard from the broker since it started (SYNCED: it may have been taken over meanwhile).
+/// Managers that never owned the system (peers serving a scale-out) are not.
+std::string fenceReason(const store::Store::SharedConfig &c, const std::string &manager, bool synced);
 
 class ConfigShare {
 public:
@@ -54,7 +58,7 @@ public:
   Outcome receive(const net::MqttMessage &m);
 
 private:
-  Result<net::MqttMessage> messageOf(const std::string &system, int64_t version, const std::string &manager);
+  Result<net::MqttMessage> messageOf(const store::Store::SharedConfig &c);
   /// The local change of SYSTEM, if any, made a version (into OUT).
   Result<void> versionLocalChange(const std::string &system, int64_t rowVersion, bool republish,
                                   Outcome &out);

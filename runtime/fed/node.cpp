@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -192,6 +193,10 @@ struct Node::Impl {
   std::set<std::string> ownSystems; // systems this manager has events of (heartbeats carry their seqs)
   bool ownSystemsLoaded = false;
   std::unique_ptr<ConfigShare> share; // with a codec: configuration sharing
+  // Heard from the broker since the start: a marker this node published after subscribing came
+  // back, so the retained messages of its subscriptions (configurations) came before it.
+  std::atomic<bool> synced{false};
+  std::string syncTopic, syncNonce;
 
   void log(const std::string &line) {
     if (opt.logger) opt.logger("fed " + opt.manager + ": " + line);
@@ -219,6 +224,8 @@ struct Node::Impl {
     }
     CFM_CHECK(client->subscribe(resendTopic, 1));
     CFM_CHECK(client->subscribe("cfm/v1/managers/+/presence", 1));
+    CFM_CHECK(client->subscribe(syncTopic, 1));
+    CFM_CHECK(client->publish(qos1(syncTopic, syncNonce), std::chrono::milliseconds(10000)));
     return {};
   }
 
@@ -268,6 +275,12 @@ struct Node::Impl {
       if (!decodeResend(m.payload, r, why)) return log("dropped resend request: " + why), false;
       answerResend(r);
       return false;
+    }
+    if (m.topic == syncTopic) {
+      if (m.payload != syncNonce || synced) return false;
+      synced = true;
+      log("in touch with the federation");
+      return shareConfig(true); // what changed here before is shared now
     }
     if (std::string peer = presenceManager(m.topic); !peer.empty()) return onPresence(peer, m);
     if (share && !configTopicSystem(m.topic).empty()) return settleConfig(share->receive(m));
@@ -365,7 +378,7 @@ struct Node::Impl {
   /// Local configuration changes shared (ALL: every configuration published again); true when
   /// a config_changed was recorded.
   bool shareConfig(bool all) {
-    if (!share || !client->connected()) return false;
+    if (!share || !synced || !client->connected()) return false;
     return settleConfig(share->scan(all));
   }
 
@@ -547,6 +560,8 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options, int connectTimeou
   if (!cl) return cl.error();
   impl->client = std::move(*cl);
   impl->resendTopic = "cfm/v1/managers/" + impl->opt.manager + "/resend";
+  impl->syncTopic = "cfm/v1/managers/" + impl->opt.manager + "/sync";
+  impl->syncNonce = std::to_string(nowMs()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(impl.get()));
   Impl *raw = impl.get();
   impl->client->onMessage([raw](const net::MqttMessage &m) {
     std::lock_guard lock(raw->mu);
@@ -591,6 +606,8 @@ void Node::kick() {
   impl_->kicked = true;
   impl_->cv.notify_one();
 }
+
+bool Node::synced() const { return impl_->synced; }
 
 void Node::onEvents(std::function<void()> callback) {
   std::lock_guard lock(impl_->mu);

@@ -61,6 +61,9 @@ public:
 
   /// Wakes the sender after the manager published into the outbox (thread-safe).
   void kick();
+  /// Whether the node has heard from the broker since it started (its subscriptions' retained
+  /// messages, configurations among them, have arrived): fenceReason's SYNCED.
+  bool synced() const;
   /// Called on the node's thread after new events were stored in the history.
   void onEvents(std::function<void()> callback);
 

@@ -136,12 +136,14 @@ CREATE TABLE event_outbox (
   version INTEGER NOT NULL DEFAULT 1);
 )sql"},
     {5,
-     "shared configuration: each system's configuration version among the managers (store/shared_config.cpp)",
+     "shared configuration: each system's configuration version and owner among the managers "
+     "(store/shared_config.cpp)",
      R"sql(
 CREATE TABLE shared_config (
   system TEXT PRIMARY KEY,
   config_version INTEGER NOT NULL, manager TEXT NOT NULL,
   row_version INTEGER NOT NULL,
+  owner TEXT NOT NULL, epoch INTEGER NOT NULL, held_epoch INTEGER NOT NULL,
   version INTEGER NOT NULL DEFAULT 1);
 )sql"},
 };

@@ -164,17 +164,26 @@ public:
   // (config_version, manager): the manager that made it and its number; the larger wins (the
   // number first, then the manager's name). `row_version` is the business_system row's version
   // when this store last took or made that configuration version: a row version beyond it is a
-  // local change not shared yet.
+  // local change not shared yet. The owner is the one manager that acts for the system as its
+  // home, at an epoch that a takeover raises; `held_epoch` is the last epoch at which this
+  // store's manager owned it (0: never), so a manager that owned it and was taken over knows it
+  // (runtime/fed/README.md, "Ownership").
   struct SharedConfig {
     std::string system; ///< the system's id
     int64_t configVersion = 0;
     std::string manager;
     int64_t rowVersion = 0;
+    std::string owner;
+    int64_t epoch = 0, heldEpoch = 0;
   };
   /// SYSTEM's shared configuration version, if it has one yet.
   Result<std::optional<SharedConfig>> sharedConfig(std::string_view system);
   /// Records C (replacing what SYSTEM had).
   Result<void> setSharedConfig(const SharedConfig &c);
+  /// MANAGER takes system KEY (name or id) over: owner MANAGER at the next epoch, held by it;
+  /// the system row's version goes up, so that the federation shares the change as a new
+  /// configuration version. In one transaction; the record after it.
+  Result<SharedConfig> takeOver(std::string_view key, std::string_view manager);
 
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }

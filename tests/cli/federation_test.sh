@@ -3,7 +3,9 @@
 # mosquitto, a cfmd per cloud) share cloud events (issue 15): web3 exported from manager a and
 # imported into b (one system id), a procedure on manager a waits for an event that a procedure
 # on manager b publishes, both histories hold it once (`cfmc events`), a system imported on a
-# alone reaches b with config_changed, `cfmc local kill b` is seen
+# alone reaches b with config_changed, ownership moves by `cfmc takeover` while a's manager is
+# down and a's restarted manager is fenced (run_vm fails `fenced`, no RunInstances reach cloud
+# a), `cfmc local kill b` is seen
 # by a as manager_lost within 2 s, and `down` leaves nothing running. (Joining is recorded for the
 # systems a manager holds when the peer comes: tests/fed/presence_test.cpp.) Whatever is left running at exit is killed by recorded PID.
 #   federation_test.sh CFMC SOURCE_DIR
@@ -29,7 +31,7 @@ PY
 }
 cleanup() {
   "$CFMC" local down --dir "$D" >/dev/null 2>&1
-  for p in $(recorded); do kill -KILL "$p" 2>/dev/null; done
+  for p in $(recorded) ${A2:-}; do kill -KILL "$p" 2>/dev/null; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -91,7 +93,53 @@ for m in a b; do
     pass "manager $m's history holds b's two events once" || { fail "events on $m"; cat "$TMP/out"; }
 done
 
-# the disaster: cloud b and its manager killed; a sees b lost within 2 s
+# ownership and fencing: hadoop (made on a) is owned by a; a's manager dies, b takes hadoop
+# over, a's manager comes back: it learns the takeover and its run_vm for hadoop is fenced
+# before any cloud call
+own() { "$CFMC" owner hadoop --manager "$1" --json 2>/dev/null; }
+owned=no
+for _ in $(seq 1 50); do
+  own b | grep -q '"owner":"a","epoch":1\|"epoch":1.*"owner":"a"' && { owned=yes; break; }
+  sleep 0.1
+done
+[ $owned = yes ] && pass "b records hadoop as a's (epoch 1)" || { fail "owner on b"; own b; }
+MPID_A=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["managers"]["a"]["pid"])' "$D/context.json")
+kill -KILL "$MPID_A" && pass "a's manager killed (cloud a stays)" || fail "kill a's manager"
+run takeover 0 -- takeover hadoop --manager b && has out "owner b, epoch 2" && pass "b takes hadoop over (epoch 2)" ||
+  { fail "takeover"; cat "$TMP/out" "$TMP/err"; }
+sleep 1.5 # b's node shares it at its next heartbeat
+rm -f "$D/a/cfmd.sock"
+"$(dirname "$CFMC")/cfmd" --config "$D/a/manager.toml" >>"$D/a/cfmd.log" 2>&1 &
+A2=$!
+learned=no
+for _ in $(seq 1 100); do
+  j=$(own a)
+  echo "$j" | grep -q '"owner":"b"' && echo "$j" | grep -q '"held_epoch":1' && { learned=yes; break; }
+  sleep 0.1
+done
+[ $learned = yes ] && pass "a's manager, restarted, learns the takeover (owner b, it held epoch 1)" ||
+  { fail "a did not learn the takeover"; own a; }
+run owner-a 0 -- owner hadoop --manager a && has out "stands down (fenced)" && pass "cfmc owner shows a fenced" ||
+  { fail "cfmc owner on a"; cat "$TMP/out"; }
+cat >"$TMP/fenced.cfp" <<'CFP'
+procedure main(sys: BusinessSystem) {
+  try {
+    let vm = run_vm(sys, "worker");
+    print("started ${vm.id}");
+  } catch err {
+    print("${err.kind} ${err.code}");
+  }
+}
+CFP
+for _ in $(seq 1 50); do [ -S "$D/a/cfmd.sock" ] && break; sleep 0.1; done
+run fenced-run 0 -- run --manager a fenced.cfp --arg sys=hadoop && [ "$(cat "$TMP/out")" = "cloud fenced" ] &&
+  pass "run_vm for hadoop on a fails with cloud/fenced" || { fail "run_vm on a not fenced"; cat "$TMP/out" "$TMP/err"; }
+EP_A=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clouds"]["a"]["endpoint"])' "$D/context.json")
+n=$(AWS_CONFIG_FILE="$D/aws/config" AWS_SHARED_CREDENTIALS_FILE="$D/aws/credentials" \
+  /usr/bin/aws --profile cfm-a --endpoint-url "$EP_A" ec2 describe-instances --query 'length(Reservations)' --output text 2>&1)
+[ "$n" = 0 ] && pass "cloud a got no RunInstances" || fail "cloud a has instances: $n"
+
+# the disaster: cloud b and its manager killed; a (its restarted manager) sees b lost within 2 s
 run kill-b 0 -- local kill b --dir "$D" && has out "manager b, cfmd pid" && pass "kill b (its manager too)" ||
   fail "kill b"
 lost=no
@@ -102,8 +150,11 @@ for _ in $(seq 1 20); do
 done
 [ $lost = yes ] && pass "a recorded manager_lost b within 2 s" || { fail "no manager_lost on a"; cat "$TMP/lost"; }
 
+# a's restarted manager is not in the context (started by hand above): stopped by its PID
+kill -TERM "$A2" 2>/dev/null
+wait "$A2" 2>/dev/null
 LEFT=$(recorded)
-run down 0 -- local down --dir "$D" && has out "manager a: stopped" && pass "down" || fail "down"
+run down 0 -- local down --dir "$D" && has out "broker: stopped" && pass "down" || { fail "down"; cat "$TMP/out"; }
 alive=no
 for p in $LEFT; do running "$p" && alive=$p; done
 [ $alive = no ] && pass "down leaves nothing running" || fail "down left pid $alive running"

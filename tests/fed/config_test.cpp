@@ -110,6 +110,9 @@ TEST(FedConfig, ASystemReachesEveryManagerAndALateJoiner) {
     ASSERT_TRUE(sc.ok() && *sc);
     EXPECT_EQ((*sc)->configVersion, 1) << m->name;
     EXPECT_EQ((*sc)->manager, "a") << m->name;
+    EXPECT_EQ((*sc)->owner, "a") << m->name; // the manager that made the first version owns it
+    EXPECT_EQ((*sc)->epoch, 1) << m->name;
+    EXPECT_EQ((*sc)->heldEpoch, m == &a ? 1 : 0) << m->name;
     EXPECT_EQ(configChanged(*m, web.id), std::vector<int64_t>{1}) << m->name;
   }
 }
@@ -184,6 +187,65 @@ TEST(FedConfig, ConcurrentChangesEndAsTheRuleSaysOnEveryManager) {
   };
   EXPECT_TRUE(eventually([&] { return retainedVersion() == 3; }));
   for (Manager *m : {&a, &b, &c}) EXPECT_EQ(property(*m, id, "web3.web_port"), "8081") << m->name;
+}
+
+store::Store::SharedConfig record(Manager &m, const std::string &id) {
+  auto sc = m.store->sharedConfig(id);
+  return sc.ok() && *sc ? **sc : store::Store::SharedConfig{};
+}
+
+TEST(FedConfig, ATakeoverFencesTheOldOwnerAndOutranksItsChanges) {
+  agenttest::TempDir dir;
+  int port = agenttest::freePort();
+  agenttest::Broker broker(dir.path, port);
+  Manager a("a"), b("b"), c("c");
+  for (Manager *m : {&a, &b, &c}) ASSERT_NO_FATAL_FAILURE(open(*m, dir));
+  auto saved = a.store->saveSystem(sample("samples/web3/web3.ovf"));
+  ASSERT_TRUE(saved.ok());
+  const std::string id = saved->id;
+  for (Manager *m : {&a, &b, &c}) ASSERT_NO_FATAL_FAILURE(start(*m, port));
+  for (Manager *m : {&b, &c}) ASSERT_TRUE(eventually([&] { return record(*m, id).owner == "a"; })) << m->name;
+  EXPECT_TRUE(eventually([&] { return a.node->synced(); }));
+  EXPECT_EQ(fed::fenceReason(record(a, id), "a", true), "");  // the owner acts
+  EXPECT_NE(fed::fenceReason(record(a, id), "a", false), ""); // ... once in touch with the broker
+  EXPECT_EQ(fed::fenceReason(record(b, id), "b", true), "");  // a peer that never owned it acts
+
+  // a goes away (its cloud lost); b takes the system over while a is gone, and a changes the
+  // system meanwhile (a change under the old epoch).
+  a.node.reset();
+  auto taken = b.store->takeOver(id, "b");
+  ASSERT_TRUE(taken.ok()) << taken.error().message;
+  EXPECT_EQ(taken->owner, "b");
+  EXPECT_EQ(taken->epoch, 2);
+  ASSERT_TRUE(b.store->setProperty(id, "web3.web_port", "8090").ok());
+  EXPECT_TRUE(eventually([&] {
+    auto r = record(c, id);
+    return r.owner == "b" && r.epoch == 2 && property(c, id, "web3.web_port") == "8090";
+  }));
+  EXPECT_EQ(fed::fenceReason(record(c, id), "c", true), "");
+  ASSERT_TRUE(a.store->setProperty(id, "web3.web_port", "9999").ok());
+
+  // a comes back: it learns the takeover, its change made under epoch 1 loses whatever its
+  // version, and it stands down.
+  ASSERT_NO_FATAL_FAILURE(start(a, port));
+  EXPECT_TRUE(eventually([&] {
+    auto r = record(a, id);
+    return r.owner == "b" && r.epoch == 2 && property(a, id, "web3.web_port") == "8090";
+  })) << property(a, id, "web3.web_port");
+  auto ra = record(a, id);
+  EXPECT_EQ(ra.heldEpoch, 1);
+  std::string why = fed::fenceReason(ra, "a", true);
+  EXPECT_NE(why.find("taken over by manager b"), std::string::npos) << why;
+  for (Manager *m : {&b, &c}) EXPECT_EQ(property(*m, id, "web3.web_port"), "8090") << m->name;
+
+  // Given back: a takes it over again (epoch 3) and may act.
+  auto back = a.store->takeOver(id, "a");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->epoch, 3);
+  EXPECT_EQ(fed::fenceReason(record(a, id), "a", true), "");
+  for (Manager *m : {&b, &c}) EXPECT_TRUE(eventually([&] { return record(*m, id).owner == "a"; })) << m->name;
+  EXPECT_EQ(fed::fenceReason(record(b, id), "b", true).find("taken over by manager a") != std::string::npos,
+            true);
 }
 
 } // namespace
