@@ -88,7 +88,10 @@ int freePort() {
   return port;
 }
 
-Broker::Broker(const fs::path &dir, int port) : dir_(dir), port_(port ? port : freePort()) { start(); }
+Broker::Broker(const fs::path &dir, int port, std::string extra)
+    : dir_(dir), port_(port ? port : freePort()), extra_(std::move(extra)) {
+  start();
+}
 
 Broker::~Broker() { stopPid(pid_, SIGTERM); }
 
@@ -99,7 +102,8 @@ void Broker::start() {
                       << "persistence false\n"
                       << "set_tcp_nodelay true\n"
                       << "max_queued_messages 100000\n"
-                      << "log_dest stderr\nlog_type error\nlog_type warning\n";
+                      << "log_dest stderr\nlog_type error\nlog_type warning\n"
+                      << extra_;
   pid_ = spawn({"/usr/sbin/mosquitto", "-c", conf.string()}, dir_ / "mosquitto.log");
   ASSERT_TRUE(eventually([&] { return canConnect(port_); })) << readFile(dir_ / "mosquitto.log");
 }

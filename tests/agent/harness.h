@@ -43,7 +43,8 @@ void stopPid(pid_t &pid, int sig, int *status = nullptr);
 /// manager side's), no persistence: killing it loses every session.
 class Broker {
 public:
-  explicit Broker(const fs::path &dir, int port = 0);
+  /// EXTRA: more mosquitto.conf lines (a bridge: tests/fed/bridge_test.cpp).
+  explicit Broker(const fs::path &dir, int port = 0, std::string extra = "");
   ~Broker();
   void start();
   void kill(); ///< SIGKILL by PID, reaped
@@ -52,6 +53,7 @@ public:
 private:
   fs::path dir_;
   int port_;
+  std::string extra_;
   pid_t pid_ = -1;
 };
 
