@@ -35,6 +35,9 @@ struct RunRequest {
   std::string proc = "main";
   std::map<std::string, std::string> args;
   std::string engine = "jit";
+  /// Read the program's files from this machine's disk instead of `files` (a standing run of the
+  /// configuration; never set from a client's request).
+  bool fromDisk = false;
 };
 
 /// Reads and checks a POST /runs body: Syntax or Usage errors name what is wrong (paths must be

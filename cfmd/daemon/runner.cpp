@@ -3,6 +3,7 @@
 // through the run's scheduler.
 #include "cfmd/daemon/runner.h"
 
+#include "base/files.h"
 #include "cfmd/line_sink.h"
 #include "frontend/frontend.h"
 #include "interp/interp.h"
@@ -64,6 +65,7 @@ int execute(const RunRequest &r, FILE *out, FILE *err, run::SystemLoader load) {
   // The files as the client sent them: the loader's paths (an import joined to its importer's
   // folder) are normalized and looked up; the client sent every file the program imports.
   auto read = [&r](const std::string &path) -> Result<std::string> {
+    if (r.fromDisk) return base::readRegularFile(path, base::kMaxSourceBytes);
     std::string key = std::filesystem::path(path).lexically_normal().string();
     auto it = r.files.find(key);
     if (it == r.files.end()) return Error{ErrorKind::Io, "no such file (the client did not send it)"};

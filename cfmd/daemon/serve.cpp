@@ -5,6 +5,7 @@
 #include "cfmd/daemon/runner.h"
 #include "cfmd/run_table.h"
 #include "net/unix_http.h"
+#include "runtime/cloud/config.h"
 
 #include <csignal>
 #include <cstdlib>
@@ -34,6 +35,21 @@ int serve(const std::string &socket, ManagerHost &host) {
     return 1;
   }
   std::cerr << "cfmd: manager " << managerName << " listening on " << socket << std::endl;
+  // The configuration's standing runs, read from this machine's disk, in order.
+  for (const rt::cloud::StandingRun &s : host.config().standing) {
+    RunRequest r;
+    r.main = s.file;
+    r.fromDisk = true;
+    r.proc = s.proc;
+    r.engine = s.engine;
+    r.args = s.args;
+    auto id = runner.start(std::move(r));
+    if (id)
+      std::cerr << "cfmd: standing run " << *id << ": " << s.proc << " of " << s.file << std::endl;
+    else
+      std::cerr << "cfmd: error: cannot start the standing run " << s.file << ": " << id.error().message
+                << std::endl;
+  }
 
   int sig = 0;
   while (sigwait(&stopSignals, &sig) != 0) {

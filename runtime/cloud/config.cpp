@@ -112,7 +112,8 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
   r.setRoot(&root);
   ManagerConfig c;
   c.path = path;
-  CFM_CHECK(r.onlyKeys(root, "the file", {"manager", "cloud", "mapping", "broker", "federation"}));
+  CFM_CHECK(
+      r.onlyKeys(root, "the file", {"manager", "cloud", "mapping", "broker", "federation", "standing"}));
 
   const toml::table *m = CFM_TRY(r.table(root, "manager", "manager", true));
   CFM_CHECK(r.onlyKeys(*m, "[manager]", {"name", "store", "socket"}));
@@ -154,6 +155,42 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
           return r.at(&e, "`federation.follow` lists system names or ids: non-empty strings without / + #");
         c.follow.push_back(*v);
       }
+    }
+  }
+
+  if (const toml::node *st = root.get("standing")) {
+    const toml::array *a = st->as_array();
+    if (!a || !a->is_array_of_tables())
+      return r.at(st, "`standing` must be [[standing]] tables { file, proc, engine, args }");
+    for (const toml::node &e : *a) {
+      const toml::table &t = *e.as_table();
+      CFM_CHECK(r.onlyKeys(t, "[[standing]]", {"file", "proc", "engine", "args"}));
+      StandingRun run;
+      run.file = r.resolve(CFM_TRY(r.str(t, "file", "standing.file", true)));
+      if (std::string p = CFM_TRY(r.str(t, "proc", "standing.proc", false)); !p.empty()) run.proc = p;
+      if (std::string en = CFM_TRY(r.str(t, "engine", "standing.engine", false)); !en.empty())
+        run.engine = en;
+      if (run.engine != "jit" && run.engine != "interp")
+        return r.at(t.get("engine"),
+                    "`standing.engine` must be \"jit\" or \"interp\", not `" + run.engine + "`");
+      if (const toml::node *args = t.get("args")) {
+        const toml::table *at = args->as_table();
+        if (!at) return r.at(args, "`standing.args` must be a table { NAME = VALUE }");
+        for (const auto &[k, v] : *at) {
+          std::string value;
+          if (auto s2 = v.value_exact<std::string>())
+            value = *s2;
+          else if (auto i = v.value_exact<int64_t>())
+            value = std::to_string(*i);
+          else if (auto b = v.value_exact<bool>())
+            value = *b ? "true" : "false";
+          else
+            return r.at(&v, "`standing.args." + std::string(k.str()) +
+                                "` must be a string, an integer or a boolean");
+          run.args[std::string(k.str())] = value;
+        }
+      }
+      c.standing.push_back(std::move(run));
     }
   }
 

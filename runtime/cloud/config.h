@@ -31,6 +31,12 @@
 //
 //   [federation]                         # optional, with [broker]: which systems to share
 //   follow = ["web3", "hadoop"]          # names or ids; default: every system
+//
+//   [[standing]]                         # optional: runs cfmd starts at start-up
+//   file = "procs/serve_scale_out.cfp"   # relative to this file; its imports beside it
+//   proc = "main"                        # default "main"
+//   engine = "jit"                       # or "interp"; default "jit"
+//   args = { sys = "web3" }              # --arg NAME=VALUE; strings, integers, booleans
 #pragma once
 
 #include "base/result.h"
@@ -65,6 +71,15 @@ struct BrokerConfig {
   std::string url, username, passwordFile;
 };
 
+/// A procedure cfmd starts when it starts (a peer that serves scale-out requests, a watcher of
+/// cloud events): [[standing]].
+struct StandingRun {
+  std::string file; ///< absolute
+  std::string proc = "main";
+  std::string engine = "jit";
+  std::map<std::string, std::string> args; ///< as `--arg NAME=VALUE` gives them
+};
+
 struct ManagerConfig {
   std::string path; // the file read (relative paths below are resolved against its folder)
   std::string managerName, storePath;
@@ -79,6 +94,8 @@ struct ManagerConfig {
   /// [federation] follow: the systems (names or ids) whose events and configuration this manager
   /// shares with the others through the broker; empty: every system.
   std::vector<std::string> follow;
+  /// [[standing]]: what cfmd runs at its start, in order.
+  std::vector<StandingRun> standing;
 };
 
 /// Reads and checks a manager configuration. Errors name the file, the line and the key.

@@ -259,4 +259,47 @@ run "fallback" 0 -- run --manager a hello.cfp && [ "$(tail -1 "$TMP/out")" = 4 ]
   pass "run --manager without a daemon: in-process" || fail "run --manager without a daemon"
 run "detach none" 1 -- run --manager a hello.cfp --detach && has err "cannot reach manager a at $SOCK" &&
   pass "--detach without a daemon: 1" || fail "--detach without a daemon"
+
+# --- standing runs: [[standing]] in the configuration, started with the daemon, read from disk ---
+mkdir -p "$W/b"
+cat >"$W/m2.toml" <<'TOML'
+[manager]
+name = "b"
+store = "b/store.db"
+
+[cloud]
+name = "c"
+endpoint = "http://127.0.0.1:9/"
+region = "r"
+credentials = "creds"
+
+[[standing]]
+file = "prog/hello.cfp"
+args = { n = 3 }
+
+[[standing]]
+file = "prog/hello.cfp"
+proc = "slow"
+engine = "interp"
+TOML
+"$CFMD" --config "$W/m2.toml" </dev/null >"$W/cfmd2.out" 2>"$W/cfmd2.err" &
+DPID=$!
+for _ in $(seq 1 100); do [ -S "$W/b/cfmd.sock" ] && break; sleep 0.1; done
+grep -q "standing run r-1: main of $W/prog/hello.cfp" "$W/cfmd2.err" && grep -q "standing run r-2: slow" "$W/cfmd2.err" &&
+  pass "cfmd starts the configuration's standing runs" || { fail "standing runs not started"; cat "$W/cfmd2.err"; }
+run "standing logs" 0 -- logs r-1 --config "$W/m2.toml" --follow &&
+  [ "$(cat "$TMP/out")" = "$(printf 'hello 0\nhello 1\nhello 2\n6')" ] &&
+  pass "the first standing run (its import read from disk, args from the config) succeeded" ||
+  { fail "standing run r-1"; cat "$TMP/out" "$TMP/err"; }
+run "standing runs" 0 -- runs --config "$W/m2.toml" && grep -q "^r-2	running" "$TMP/out" &&
+  pass "the second standing run is running (interp)" || { fail "standing run r-2"; cat "$TMP/out"; }
+printf '[[standing]]\nfile = "prog/hello.cfp"\nengine = "llvm"\n' >>"$W/m2.toml"
+"$CFMD" --config "$W/m2.toml" --socket "$W/b/other.sock" >/dev/null 2>"$TMP/derr3"
+[ $? -eq 1 ] && grep -qF 'standing.engine' "$TMP/derr3" && pass "a bad [[standing]] engine: cfmd refuses the config" ||
+  { fail "bad standing engine"; cat "$TMP/derr3"; }
+kill -TERM "$DPID"
+wait "$DPID"
+drc=$?
+DPID=""
+[ $drc -eq 0 ] && pass "SIGTERM with a standing run going: exit 0" || fail "SIGTERM with a standing run: exit $drc"
 finish

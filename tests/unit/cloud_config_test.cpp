@@ -119,6 +119,27 @@ TEST(ManagerConfig, ErrorsNameTheFileLineAndKey) {
   auto fed = parseManagerConfig(base + broker + "[federation]\nfollow = [\"web\", \"db\"]\n", "m.toml");
   ASSERT_TRUE(fed.ok());
   EXPECT_EQ(fed->follow, (std::vector<std::string>{"web", "db"}));
+  // [[standing]]: the runs cfmd starts
+  auto st = parseManagerConfig(base + "[[standing]]\nfile = \"p/serve.cfp\"\nargs = { sys = \"web3\", n = 3, "
+                                      "dry = true }\n[[standing]]\nfile = \"/abs/w.cfp\"\nproc = \"watch\"\n"
+                                      "engine = \"interp\"\n",
+                               "/etc/cfm/m.toml");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(st->standing.size(), 2u);
+  EXPECT_EQ(st->standing[0].file, "/etc/cfm/p/serve.cfp");
+  EXPECT_EQ(st->standing[0].proc, "main");
+  EXPECT_EQ(st->standing[0].engine, "jit");
+  EXPECT_EQ(st->standing[0].args,
+            (std::map<std::string, std::string>{{"dry", "true"}, {"n", "3"}, {"sys", "web3"}}));
+  EXPECT_EQ(st->standing[1].file, "/abs/w.cfp");
+  EXPECT_EQ(st->standing[1].proc, "watch");
+  EXPECT_EQ(st->standing[1].engine, "interp");
+  EXPECT_EQ(errorOf(base + "[[standing]]\nproc = \"x\"\n"),
+            "m.toml:9:1: error: missing `standing.file` (a string)");
+  EXPECT_EQ(errorOf(base + "[[standing]]\nfile = \"f\"\nargs = { x = 1.5 }\n"),
+            "m.toml:11:14: error: `standing.args.x` must be a string, an integer or a boolean");
+  EXPECT_EQ(errorOf("standing = 3\n" + base),
+            "m.toml:1:12: error: `standing` must be [[standing]] tables { file, proc, engine, args }");
   std::string bad = errorOf("[manager\n");
   EXPECT_EQ(bad.rfind("m.toml:1:", 0), 0u) << bad; // toml++'s own syntax message, placed
 }
