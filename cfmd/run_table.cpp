@@ -1,7 +1,9 @@
 // run_table.cpp — cfmd's table of runs: ids, states, output lines and followers' waits.
 #include "cfmd/run_table.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 namespace cfm::cfmd {
 namespace {
@@ -20,8 +22,40 @@ std::string_view runStateName(RunState s) {
   case RunState::Succeeded: return "succeeded";
   case RunState::Failed: return "failed";
   case RunState::Cancelled: return "cancelled";
+  case RunState::Interrupted: return "interrupted";
   }
   return "failed";
+}
+
+RunState runStateOf(std::string_view s) {
+  for (RunState r :
+       {RunState::Running, RunState::Succeeded, RunState::Failed, RunState::Cancelled, RunState::Interrupted})
+    if (runStateName(r) == s) return r;
+  return RunState::Failed;
+}
+
+uint64_t runNumber(std::string_view id) {
+  if (id.size() < 3 || id.substr(0, 2) != "r-") return 0;
+  uint64_t n = 0;
+  for (char c : id.substr(2)) {
+    if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10) return 0;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
+void RunTable::setJournal(RunJournal *journal) {
+  std::lock_guard<std::mutex> lock(mu_);
+  journal_ = journal;
+}
+
+void RunTable::adopt(RunInfo info, std::vector<OutputLine> lines, size_t first) {
+  std::lock_guard<std::mutex> lock(mu_);
+  next_ = std::max(next_, runNumber(info.id) + 1);
+  Run &r = runs_[info.id];
+  r.info = std::move(info);
+  r.lines = std::move(lines);
+  r.dropped = first;
 }
 
 std::string RunTable::create(std::string file, std::string proc) {
@@ -32,6 +66,7 @@ std::string RunTable::create(std::string file, std::string proc) {
   r.info.file = std::move(file);
   r.info.proc = std::move(proc);
   r.info.startedMs = nowMs();
+  if (journal_) journal_->started(r.info);
   return id;
 }
 
@@ -41,6 +76,7 @@ void RunTable::append(const std::string &id, bool err, std::string_view text) {
   if (it == runs_.end() || it->second.info.state != RunState::Running) return;
   Run &r = it->second;
   r.lines.push_back(OutputLine{err, std::string(text)});
+  if (journal_) journal_->line(id, r.dropped + r.lines.size() - 1, r.lines.back());
   if (r.lines.size() > kMaxOutputLinesKept) {
     r.lines.erase(r.lines.begin());
     ++r.dropped;
@@ -59,6 +95,7 @@ void RunTable::finish(const std::string &id, int exitCode) {
                : exitCode == 0      ? RunState::Succeeded
                                     : RunState::Failed;
   it->second.cancelHook = nullptr;
+  if (journal_) journal_->finished(info);
   changed_.notify_all();
 }
 
@@ -88,6 +125,8 @@ std::vector<RunInfo> RunTable::list() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<RunInfo> out;
   for (const auto &[id, r] : runs_) out.push_back(r.info);
+  std::sort(out.begin(), out.end(),
+            [](const RunInfo &a, const RunInfo &b) { return runNumber(a.id) < runNumber(b.id); });
   return out;
 }
 

@@ -1,8 +1,9 @@
 // run_table.h — cfmd's runs (issue 15): each run's id (r-<n>), what it runs, its state and exit
 // status, and its output lines (stdout and stderr, in order), with waits for followers (`cfmc
 // logs --follow`, `cfmc run --manager` through the daemon) and a per-run cancel hook. Thread-safe:
-// runs append from their own threads while the control API reads. Kept in memory for now; the
-// store table (its own migration after main's latest) is not written yet (cfmd/README.md).
+// runs append from their own threads while the control API reads. A journal (the daemon's: the
+// store's `run` tables, cfmd/daemon/run_journal.h) is told of every run, line and end, and the
+// runs of an earlier process are adopted back at start.
 #pragma once
 
 #include <condition_variable>
@@ -17,8 +18,11 @@
 
 namespace cfm::cfmd {
 
-enum class RunState { Running, Succeeded, Failed, Cancelled };
-std::string_view runStateName(RunState s); // "running", "succeeded", "failed", "cancelled"
+/// Interrupted: the daemon that ran it stopped or died before it ended (an adopted run).
+enum class RunState { Running, Succeeded, Failed, Cancelled, Interrupted };
+std::string_view runStateName(RunState s); // "running", "succeeded", ..., "interrupted"
+/// The state named S (as runStateName gives it); Failed for a name it does not know.
+RunState runStateOf(std::string_view s);
 
 struct RunInfo {
   std::string id;
@@ -47,9 +51,27 @@ struct OutputChunk {
 
 constexpr size_t kMaxOutputLinesKept = 100000; // per run; older lines are dropped (counted)
 
+/// What the table tells as runs go (under its lock: implementations only queue, never block).
+class RunJournal {
+public:
+  virtual ~RunJournal() = default;
+  virtual void started(const RunInfo &r) = 0;
+  /// Line number N (from 0) of run ID.
+  virtual void line(const std::string &id, size_t n, const OutputLine &l) = 0;
+  virtual void finished(const RunInfo &r) = 0;
+};
+
+/// The number N of a run id r-N, 0 when ID is not one.
+uint64_t runNumber(std::string_view id);
+
 class RunTable {
 public:
-  /// A new run in state running; its id is r-<n>, n counting from 1 in this daemon.
+  /// Tells JOURNAL (null: none) of what happens from now on; set before the first run.
+  void setJournal(RunJournal *journal);
+  /// An ended run of an earlier process: its last LINES, the first of them being line FIRST.
+  /// The next new run's number comes after its.
+  void adopt(RunInfo info, std::vector<OutputLine> lines, size_t first);
+  /// A new run in state running; its id is r-<n>, n counting from 1 (after the adopted runs').
   std::string create(std::string file, std::string proc);
   void append(const std::string &id, bool err, std::string_view text);
   /// Ends a run: succeeded (exit 0), failed (exit != 0) or cancelled when a cancel was asked.
@@ -60,7 +82,7 @@ public:
   /// Asks run `id` to stop through its cancel hook; NotCancellable when it has none (nothing
   /// is promised then: the run goes on).
   CancelResult cancel(const std::string &id);
-  std::vector<RunInfo> list() const;
+  std::vector<RunInfo> list() const; ///< by run number
   std::optional<RunInfo> get(const std::string &id) const;
   /// Output of run `id` from line `from`; with `wait`, blocks until there is some or the run
   /// ends (or close() is called).
@@ -80,6 +102,7 @@ private:
   std::map<std::string, Run> runs_;
   uint64_t next_ = 1;
   bool closed_ = false;
+  RunJournal *journal_ = nullptr;
 };
 
 } // namespace cfm::cfmd

@@ -2,6 +2,7 @@
 #include "cfmd/daemon/serve.h"
 
 #include "cfmd/control_api.h"
+#include "cfmd/daemon/run_journal.h"
 #include "cfmd/daemon/runner.h"
 #include "cfmd/run_table.h"
 #include "net/unix_http.h"
@@ -26,6 +27,15 @@ int serve(const std::string &socket, ManagerHost &host) {
   sigaddset(&stopSignals, SIGTERM);
   sigaddset(&stopSignals, SIGINT);
   RunTable runs;
+  // The runs are kept in the store: those of the previous process come back first.
+  auto journal = StoreRunJournal::open(host.config().storePath);
+  if (!journal) {
+    std::cerr << "cfmd: error: cannot open the store for the runs: " << journal.error().describe() << '\n';
+    return 1;
+  }
+  if (auto r = (*journal)->restore(runs); !r)
+    std::cerr << "cfmd: cannot read the earlier runs: " << r.error().describe() << std::endl;
+  runs.setJournal(journal->get());
   Runner runner(runs, host);
   ControlApi api(runs, [&runner](RunRequest r) { return runner.start(std::move(r)); });
   auto server = net::UnixHttpServer::listen(

@@ -146,6 +146,18 @@ CREATE TABLE shared_config (
   owner TEXT NOT NULL, epoch INTEGER NOT NULL, held_epoch INTEGER NOT NULL,
   version INTEGER NOT NULL DEFAULT 1);
 )sql"},
+    {6, "runs: the manager daemon's runs and their output (store/runs.cpp)", R"sql(
+CREATE TABLE run (
+  id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,
+  file TEXT NOT NULL, proc TEXT NOT NULL, state TEXT NOT NULL,
+  exit_code INTEGER NOT NULL DEFAULT 0,
+  started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0,
+  version INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE run_output (
+  run TEXT NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+  n INTEGER NOT NULL, err INTEGER NOT NULL, text TEXT NOT NULL,
+  PRIMARY KEY (run, n));
+)sql"},
 };
 
 } // namespace

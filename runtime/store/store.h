@@ -185,6 +185,36 @@ public:
   /// configuration version. In one transaction; the record after it.
   Result<SharedConfig> takeOver(std::string_view key, std::string_view manager);
 
+  // --- Runs (issue 15; store/runs.cpp): the manager daemon's runs, kept across its restarts.
+  // A run's output is its lines in order (`n` from 0), at most kMaxRunLines of the last ones.
+  struct RunRecord {
+    std::string id; ///< r-<seq>
+    int64_t seq = 0;
+    std::string file, proc;
+    std::string state; ///< running, succeeded, failed, cancelled, interrupted
+    int exitCode = 0;
+    int64_t startedMs = 0, endedMs = 0;
+  };
+  struct RunLine {
+    bool err = false;
+    std::string text;
+  };
+  static constexpr int64_t kMaxRunLines = 100000;
+  /// Inserts or updates R.
+  Result<void> saveRun(const RunRecord &r);
+  /// Appends LINES to run ID's output as lines FIRSTN, FIRSTN+1, ... in one transaction, dropping
+  /// lines older than the last kMaxRunLines.
+  Result<void> appendRunOutput(std::string_view id, int64_t firstN, const std::vector<RunLine> &lines);
+  /// The last LIMIT runs, oldest first.
+  Result<std::vector<RunRecord>> lastRuns(size_t limit);
+  /// Run ID's lines from FROMN on (at most LIMIT), and the number of its first kept line.
+  Result<std::vector<RunLine>> runOutput(std::string_view id, int64_t fromN, size_t limit);
+  /// (first kept line number, number after the last line) of run ID's output.
+  Result<std::pair<int64_t, int64_t>> runOutputRange(std::string_view id);
+  /// Marks every run still `running` as `interrupted` (ended at NOWMS): what a daemon that
+  /// starts finds of the runs its previous process did not end. Returns how many.
+  Result<int64_t> interruptRunningRuns(int64_t nowMs);
+
   /// The connection, for tests and later parts (replication) that need plain SQL.
   Db &db() { return *db_; }
 

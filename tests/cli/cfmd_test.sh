@@ -260,6 +260,34 @@ run "fallback" 0 -- run --manager a hello.cfp && [ "$(tail -1 "$TMP/out")" = 4 ]
 run "detach none" 1 -- run --manager a hello.cfp --detach && has err "cannot reach manager a at $SOCK" &&
   pass "--detach without a daemon: 1" || fail "--detach without a daemon"
 
+# --- the runs are kept in the store: a restarted daemon lists and prints the earlier ones ---
+"$CFMD" --config "$W/m.toml" </dev/null >>"$W/cfmd.out" 2>>"$W/cfmd.err" &
+DPID=$!
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+run "runs kept" 0 -- runs --manager a && grep -q "^r-1	succeeded	0	main	hello.cfp" "$TMP/out" &&
+  grep -q "	cancelled	" "$TMP/out" && pass "a restarted daemon lists the earlier runs (r-1 succeeded, one cancelled)" ||
+  { fail "runs after a restart"; cat "$TMP/out"; }
+NRUNS=$(wc -l <"$TMP/out")
+run "logs kept" 0 -- logs r-1 --manager a && [ "$(cat "$TMP/out")" = "$(printf 'hello 0\nhello 1\n4')" ] &&
+  pass "... and prints their output" || { fail "logs after a restart"; cat "$TMP/out" "$TMP/err"; }
+run "numbering" 0 -- run --manager a hello.cfp --proc slow --detach && [ "$(cat "$TMP/out")" = "r-$((NRUNS + 1))" ] &&
+  pass "new runs are numbered after the kept ones" || { fail "numbering after a restart"; cat "$TMP/out"; }
+SLOW=$(cat "$TMP/out")
+sleep 0.5 # its start is written within 200 ms
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+rm -f "$SOCK"
+"$CFMD" --config "$W/m.toml" </dev/null >>"$W/cfmd.out" 2>>"$W/cfmd.err" &
+DPID=$!
+for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+run "interrupted" 0 -- runs --manager a && grep -q "^$SLOW	interrupted	1	slow" "$TMP/out" &&
+  pass "a run the killed daemon left running is interrupted" || { fail "interrupted run"; cat "$TMP/out"; }
+run "interrupted logs" 0 -- logs "$SLOW" --manager a && [ "$(cat "$TMP/out")" = "start" ] &&
+  pass "... with the output it had" || { fail "interrupted run's output"; cat "$TMP/out"; }
+kill -TERM "$DPID"
+wait "$DPID"
+DPID=""
+
 # --- standing runs: [[standing]] in the configuration, started with the daemon, read from disk ---
 mkdir -p "$W/b"
 cat >"$W/m2.toml" <<'TOML'

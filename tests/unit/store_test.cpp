@@ -619,3 +619,40 @@ TEST_F(StoreTest, ConcurrentWritersOnANewStoreAllSucceed) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(StoreTest, RunsAndTheirOutputAreKeptAndARunningOneIsInterruptedLater) {
+  auto st = open();
+  using R = store::Store::RunRecord;
+  ASSERT_TRUE(st->saveRun(R{"r-1", 1, "a.cfp", "main", "running", 0, 1000, 0}).ok());
+  ASSERT_TRUE(st->saveRun(R{"r-2", 2, "b.cfp", "slow", "running", 0, 2000, 0}).ok());
+  ASSERT_TRUE(st->appendRunOutput("r-1", 0, {{false, "one"}, {true, "two"}}).ok());
+  ASSERT_TRUE(st->appendRunOutput("r-1", 2, {{false, "three"}}).ok());
+  ASSERT_TRUE(st->saveRun(R{"r-1", 1, "a.cfp", "main", "failed", 1, 1000, 1500}).ok());
+  auto out = st->runOutput("r-1", 1, 10);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 2u);
+  EXPECT_TRUE((*out)[0].err);
+  EXPECT_EQ((*out)[0].text, "two");
+  EXPECT_EQ((*out)[1].text, "three");
+  EXPECT_EQ(*st->runOutputRange("r-1"), (std::pair<int64_t, int64_t>(0, 3)));
+  EXPECT_EQ(*st->interruptRunningRuns(9000), 1); // r-2 only: r-1 ended
+  auto runs = st->lastRuns(10);
+  ASSERT_TRUE(runs.ok());
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].id, "r-1");
+  EXPECT_EQ((*runs)[0].state, "failed");
+  EXPECT_EQ((*runs)[0].endedMs, 1500);
+  EXPECT_EQ((*runs)[1].state, "interrupted");
+  EXPECT_EQ((*runs)[1].exitCode, 1);
+  EXPECT_EQ((*runs)[1].endedMs, 9000);
+  EXPECT_EQ(st->lastRuns(1)->front().id, "r-2"); // the last ones
+  // Past kMaxRunLines the oldest lines go.
+  std::vector<store::Store::RunLine> many(store::Store::kMaxRunLines, {false, "x"});
+  ASSERT_TRUE(st->appendRunOutput("r-2", 0, many).ok());
+  ASSERT_TRUE(st->appendRunOutput("r-2", store::Store::kMaxRunLines, {{false, "last"}}).ok());
+  EXPECT_EQ(*st->runOutputRange("r-2"), (std::pair<int64_t, int64_t>(1, store::Store::kMaxRunLines + 1)));
+}
+
+} // namespace
