@@ -522,7 +522,8 @@ int cmdBuild(const std::vector<std::string> &args) {
   return status;
 }
 
-const char *const kReplHelp = R"(usage: cfmc repl [--engine interp|jit] [--opt 0|1|2]
+const char *const kReplHelp =
+    R"(usage: cfmc repl [--engine interp|jit] [--opt 0|1|2] [--manager NAME | --config FILE] [--context FILE]
 
 An interactive session: type declarations (fn, record, template, const, import), statements
 or expressions; an expression's value is printed, and declarations and variables persist.
@@ -535,6 +536,16 @@ options:
                input the JIT does not compile runs in the interpreter instead, silently) or
                `interp` (the interpreter); both print the same
   --opt N      the JIT's optimisation level: 0, 1 or 2 (default 2)
+  --manager NAME  interactive cloud operations: the procedure API (run_vm, reload,
+               run_agent_command, publish_cloud_event, ...) acts through manager NAME of the
+               context file, as `cfmc run --manager` does without a daemon: the manager is
+               opened in this process, on its configuration and store (beside its daemon,
+               if one runs: events published here are sent by the daemon, and events it
+               receives reach wait_cloud_event here within a second). A system is reached
+               by name: `let web = reload(BusinessSystem { name: "web3" })`
+               (default: $CFM_MANAGER)
+  --config FILE   the same with a manager configuration file
+  --context FILE  the context file for --manager (default: $CFM_CONTEXT, else ./.cfm/context.json)
 
 commands inside the session: :type EXPR, :load FILE, :help, :quit
 )";
@@ -542,6 +553,7 @@ commands inside the session: :type EXPR, :load FILE, :help, :quit
 int cmdRepl(const std::vector<std::string> &args) {
   std::string engine = "jit";
   int optLevel = 2;
+  cfm::driver::ManagerChoice choice;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") {
@@ -552,11 +564,36 @@ int cmdRepl(const std::vector<std::string> &args) {
       if (r == 2) return 2;
       continue;
     }
+    if (a == "--manager" || a == "--config" || a == "--context") {
+      if (i + 1 >= args.size() || args[i + 1].empty())
+        return usageError("`" + a + "` needs a value", kReplHelp);
+      const std::string &v = args[++i];
+      (a == "--manager" ? choice.manager : a == "--config" ? choice.config : choice.context) = v;
+      continue;
+    }
     return usageError("unknown option `" + a + "`", kReplHelp);
+  }
+  if (!choice.config.empty() && !choice.manager.empty())
+    return usageError("give `--manager NAME` or `--config FILE`, not both", kReplHelp);
+  auto configPath = cfm::driver::managerConfigPath(choice);
+  if (!configPath) {
+    std::cerr << "cfmc: error: " << configPath.error().describe() << '\n';
+    return 1;
+  }
+  std::unique_ptr<cfm::rt::cloud::OpenedManager> manager;
+  if (!configPath->empty()) {
+    auto m = cfm::rt::cloud::openManager(*configPath);
+    if (!m) {
+      std::cerr << "cfmc: error: " << m.error().describe() << '\n';
+      return 1;
+    }
+    manager = std::move(*m);
+    cfm::model::setCurrentManager(manager->manager.get());
   }
   int status = 0;
   cfm::frontend::runWithLargeStack(
       [&] { status = cfm::driver::runRepl(isatty(0) && isatty(1), engine == "jit", optLevel); });
+  cfm::model::setCurrentManager(nullptr);
   return status;
 }
 

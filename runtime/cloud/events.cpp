@@ -93,19 +93,22 @@ bool CloudManager::waitCloudEvent(std::string_view systemId, std::string_view na
     int64_t left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
             .count();
-    bool ok = false;
-    std::string payload;
-    if (left <= 0 || !sched::await(*wake, left, ok, payload)) {
-      unregister();
-      if (left > 0) { // the await failed: a timeout, or the task's cancellation (left pending)
-        ErrorVal *e = rt::pendingError();
-        if (!e || e->errKind->view() != "timeout") return false;
-        rt::clearError();
-      }
+    auto timedOut = [&] {
       return rt::raise(ErrKind::Timeout, "wait_cloud_event timed out after " + formatDuration(timeoutMs) +
                                              " waiting for event " + quote(name) + " of system " +
                                              quote(systemId));
-    }
+    };
+    if (left <= 0) return unregister(), timedOut();
+    // With a store poll, the wait naps at most that long, then reads the store again.
+    bool nap = storePollMs_ > 0 && left > storePollMs_;
+    bool ok = false;
+    std::string payload;
+    if (sched::await(*wake, nap ? storePollMs_ : left, ok, payload)) continue; // woken: read again
+    unregister();
+    ErrorVal *e = rt::pendingError(); // a timeout, or the task's cancellation (left pending)
+    if (!e || e->errKind->view() != "timeout") return false;
+    rt::clearError();
+    if (!nap) return timedOut();
   }
 }
 

@@ -102,6 +102,10 @@ public:
   /// attach_volume and associate_address then fail with the "cloud" error `fenced` before any
   /// cloud call. Unset (no federation): never fenced. Set before the run starts.
   void setFence(std::function<std::string(const store::Store::SharedConfig &)> f) { fence_ = std::move(f); }
+  /// Where no federation node of this process calls eventsArrived() (a manager opened by `cfmc
+  /// run` or `cfmc repl` beside the manager's daemon), a wait_cloud_event reads the store again
+  /// every MS milliseconds (0, the default: only when woken).
+  void setStorePollMs(int64_t ms) { storePollMs_ = ms; }
   /// Without a broker, publish_cloud_event fails (`not_connected`) once the outbox holds this many.
   static constexpr int64_t kMaxOutboxWithoutBroker = 100000;
 
@@ -136,6 +140,7 @@ private:
   /// fenced() for the system VM `vmId` belongs to (none known: not fenced).
   bool fencedVm(std::string_view vmId);
   std::function<std::string(const store::Store::SharedConfig &)> fence_;
+  int64_t storePollMs_ = 0;
 
   ManagerConfig config_;
   store::Store &store_;

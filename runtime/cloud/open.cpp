@@ -12,6 +12,9 @@ namespace {
 Result<std::unique_ptr<model::Manager>> makeManager(const ManagerConfig &config, store::Store &store) {
   auto m = CloudManager::create(config, store);
   if (!m) return m.takeError();
+  // No federation node in this process: events another process (the manager's daemon) stores
+  // reach the waits by reading the store again each second.
+  (*m)->setStorePollMs(kInProcessEventPollMs);
   return std::unique_ptr<model::Manager>(std::move(*m));
 }
 

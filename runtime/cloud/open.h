@@ -22,6 +22,9 @@ struct OpenedManager {
   std::unique_ptr<model::Manager> manager;
 };
 
+/// How often a manager opened in-process reads the store again while a wait_cloud_event waits.
+constexpr int64_t kInProcessEventPollMs = 1000;
+
 /// Reads the manager configuration at `configPath`, opens (creating it when missing) its store
 /// and builds the manager on them. Errors name the file.
 Result<std::unique_ptr<OpenedManager>> openManager(const std::string &configPath);

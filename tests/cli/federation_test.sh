@@ -139,6 +139,26 @@ n=$(AWS_CONFIG_FILE="$D/aws/config" AWS_SHARED_CREDENTIALS_FILE="$D/aws/credenti
   /usr/bin/aws --profile cfm-a --endpoint-url "$EP_A" ec2 describe-instances --query 'length(Reservations)' --output text 2>&1)
 [ "$n" = 0 ] && pass "cloud a got no RunInstances" || fail "cloud a has instances: $n"
 
+# the REPL on manager b (in-process, beside b's daemon): reload a system, wait for an event a
+# procedure on a publishes (it reaches b's daemon, and the REPL reads b's store)
+cat >"$TMP/repl.in" <<'IN'
+let h = reload(BusinessSystem { name: "hadoop", id: "", description: "", elements: [], vm_classes: [], templates: [], properties: {}, element_instances: [], vm_instances: [] })
+print(h.name + " on " + this_manager())
+let e = wait_cloud_event(h, "ping", timeout: 30s)
+print("repl got ${e.data} from ${e.source}")
+IN
+cat >"$TMP/ping.cfp" <<'CFP'
+procedure main(sys: BusinessSystem) { publish_cloud_event(sys, "ping", {"n": 7}); }
+CFP
+"$CFMC" repl --manager b --engine interp <"$TMP/repl.in" >"$TMP/repl.out" 2>&1 &
+RP=$!
+for _ in $(seq 1 50); do grep -q "hadoop on b" "$TMP/repl.out" && break; sleep 0.1; done
+run ping 0 -- run --manager a ping.cfp --arg sys=hadoop || { fail "ping on a"; cat "$TMP/err"; }
+wait "$RP"
+grep -qx "hadoop on b" "$TMP/repl.out" && grep -qx 'repl got {"n":7} from a' "$TMP/repl.out" &&
+  pass "cfmc repl --manager b: reload, this_manager, wait_cloud_event of a's event" ||
+  { fail "repl --manager"; cat "$TMP/repl.out"; }
+
 # the disaster: cloud b and its manager killed; a (its restarted manager) sees b lost within 2 s
 run kill-b 0 -- local kill b --dir "$D" && has out "manager b, cfmd pid" && pass "kill b (its manager too)" ||
   fail "kill b"
