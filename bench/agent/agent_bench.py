@@ -74,9 +74,11 @@ def timed(cmd, env=None, check_out=None):
 
 class Sshd:
     """An sshd of our own: its host key, client key and authorized_keys in a temporary dir,
-    listening on 127.0.0.1 and on n further loopback addresses, all on one free port."""
+    listening on 127.0.0.1 and on n further loopback addresses, all on one free port.
+    stop() stops what start() started, whatever it reached."""
+    procs, logs = [], []
 
-    def __init__(self, tmp, n):
+    def start(self, tmp, n):
         self.dir = os.path.join(tmp, "ssh")
         os.makedirs(self.dir, mode=0o700)
         self.port = free_port()
@@ -89,30 +91,45 @@ class Sshd:
         shutil.copy(self.key + ".pub", auth)
         os.chmod(auth, 0o600)
         self.hosts = [f"{HOST_NET}{i}" for i in range(1, n + 1)]
-        conf = os.path.join(self.dir, "sshd_config")
-        with open(conf, "w") as f:
-            f.write("# agent_bench.py's own sshd\n")
-            f.write(f"Port {self.port}\n")
-            for a in ["127.0.0.1"] + self.hosts:
-                f.write(f"ListenAddress {a}:{self.port}\n")
-            f.write(f"HostKey {host_key}\nAuthorizedKeysFile {auth}\nPidFile none\n"
-                    "UsePAM no\nStrictModes no\nPubkeyAuthentication yes\nPasswordAuthentication no\n"
-                    "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\n"
-                    "PrintMotd no\nPrintLastLog no\nLogLevel ERROR\n"
-                    # Ansible at forks 50 opens 50 connections at once: sshd's default (10:30:100)
-                    # would drop some of them
-                    "MaxStartups 200\nMaxSessions 100\n")
         os.makedirs("/run/sshd", exist_ok=True)
-        self.log = open(os.path.join(self.dir, "sshd.log"), "w")
-        self.proc = subprocess.Popen([SSHD, "-D", "-f", conf, "-e"], stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        # OpenSSH listens on at most 16 addresses (MAX_LISTEN_SOCKS): one sshd per 16 of them,
+        # all with the same keys and port
+        addrs = ["127.0.0.1"] + self.hosts
+        self.procs, self.logs = [], []   # filled as each starts
+        for k in range(0, len(addrs), 16):
+            conf = os.path.join(self.dir, f"sshd_config.{k // 16}")
+            with open(conf, "w") as f:
+                f.write("# agent_bench.py's own sshd\n")
+                f.write(f"Port {self.port}\n")
+                for a in addrs[k:k + 16]:
+                    f.write(f"ListenAddress {a}:{self.port}\n")
+                f.write(f"HostKey {host_key}\nAuthorizedKeysFile {auth}\nPidFile none\n"
+                        "UsePAM no\nStrictModes no\nPubkeyAuthentication yes\nPasswordAuthentication no\n"
+                        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\n"
+                        "PrintMotd no\nPrintLastLog no\nLogLevel ERROR\n"
+                        # Ansible at forks 50 opens many connections at once: sshd's default
+                        # (10:30:100) would drop some of them
+                        "MaxStartups 200\nMaxSessions 100\n"
+                        # sshd runs a command through the user's shell; Debian's bash then reads
+                        # ~/.bashrc when SSH_CLIENT is set and SHLVL < 2 (SSH_SOURCE_BASHRC): on
+                        # this machine root's .bashrc (pyenv init) takes a second, which would be
+                        # measured as ssh's. SHLVL=1 skips it, as a stock Debian .bashrc costs
+                        # next to nothing
+                        "SetEnv SHLVL=1\n")
+            log = open(os.path.join(self.dir, f"sshd.{k // 16}.log"), "w")
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen([SSHD, "-D", "-f", conf, "-e"], stdin=subprocess.DEVNULL,
+                                               stdout=log, stderr=subprocess.STDOUT))
+            self.wait_listening(self.procs[-1], log, addrs[min(k + 15, len(addrs) - 1)])
+
+    def wait_listening(self, proc, log, addr):
         deadline = time.monotonic() + 10
         while True:
-            if self.proc.poll() is not None:
-                die(f"sshd exited ({self.proc.returncode}): " + open(self.log.name).read()[-2000:])
+            if proc.poll() is not None:
+                die(f"sshd exited ({proc.returncode}): " + open(log.name).read()[-2000:])
             try:
-                socket.create_connection((self.hosts[-1] if self.hosts else "127.0.0.1", self.port), 0.2).close()
-                break
+                socket.create_connection((addr, self.port), 0.2).close()
+                return
             except OSError:
                 if time.monotonic() > deadline:
                     die("sshd does not answer")
@@ -124,21 +141,24 @@ class Sshd:
                 "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-l", "root", host]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()           # by its PID (Popen), never by name
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()           # by its PID (Popen), never by name
+        for proc, log in zip(self.procs, self.logs):
             try:
-                self.proc.wait(5)
+                proc.wait(5)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+                proc.kill()
+                proc.wait()
+            log.close()
 
 
 class Ansible:
     """Ansible's ad-hoc command on the sshd's hosts, with its own config, inventory and temp dirs;
     ssh settings as Ansible's defaults (ControlPersist 60s) with the control sockets in our dir."""
+    cp = None
 
-    def __init__(self, tmp, sshd):
+    def start(self, tmp, sshd):
         self.dir = os.path.join(tmp, "ansible")
         os.makedirs(self.dir)
         self.cp = os.path.join(self.dir, "cp")
@@ -178,6 +198,8 @@ class Ansible:
         return wall
 
     def stop(self):
+        if self.cp is None:
+            return
         # the control masters Ansible's ssh left behind (ControlPersist): ask each to exit
         for sock in glob.glob(os.path.join(self.cp, "*")):
             subprocess.run(["/usr/bin/ssh", "-F", "/dev/null", "-o", f"ControlPath={sock}", "-O", "exit", "x"],
@@ -186,18 +208,18 @@ class Ansible:
 
 class Cfm:
     """`cfmc local up --clouds 1` (cloud a, the broker, manager a's cfmd), web3 imported, N VMs."""
+    up = False
 
-    def __init__(self, tmp, build, n, engine):
+    def start(self, tmp, build, n, engine):
         self.cfmc = os.path.join(build, "bin", "cfmc")
         if not os.access(self.cfmc, os.X_OK):
             die(f"no {self.cfmc}: build first (scripts/build.sh release) or give --build DIR")
         self.dir = os.path.join(tmp, "cfm")
         self.engine = engine
-        self.up = False
+        self.up = True   # `local down` also cleans up after a failed `up`
         subprocess.run([self.cfmc, "local", "up", "--clouds", "1", "--dir", self.dir,
                         "--instances", str(n + 10), "--vcpus", str(4 * n + 40), "--rate", "1000"],
                        check=True, stdout=subprocess.DEVNULL)
-        self.up = True
         self.env = dict(os.environ, CFM_CONTEXT=os.path.join(self.dir, "context.json"),
                         CFM_CACHE_DIR=os.path.join(tmp, "jit-cache"))
         subprocess.run([self.cfmc, "ovf", "import", os.path.join(ROOT, "samples/web3/web3.ovf"),
@@ -254,9 +276,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="cfm-agent-bench-")
     sshd = ansible = cfm = None
     try:
-        sshd = Sshd(tmp, a.n)
-        ansible = Ansible(tmp, sshd)
-        cfm = Cfm(tmp, os.path.abspath(a.build), a.n, a.engine)
+        sshd, ansible, cfm = Sshd(), Ansible(), Cfm()
+        sshd.start(tmp, a.n)
+        ansible.start(tmp, sshd)
+        cfm.start(tmp, os.path.abspath(a.build), a.n, a.engine)
         ssh_true = sshd.ssh_cmd() + ["true"]
         print(f"sshd on 127.0.0.1 and {HOST_NET}1..{a.n} port {sshd.port}; {a.rounds} rounds, interleaved, "
               f"after one warm-up of each; engine {a.engine}")
