@@ -21,7 +21,8 @@ failure or SIGINT/SIGTERM.
 Needs openssh-server, openssh-client and ansible-core: `scripts/bootstrap.sh --bench` installs them.
 
 usage: /usr/bin/python3 bench/agent/agent_bench.py [--build DIR] [--rounds 7] [--n 50]
-                                                    [--calls 200] [--only rtt|fanout]
+                                                    [--calls 200] [--only rtt|fanout] [--nodelay-shim]
+--nodelay-shim is a diagnostic (bench/README.md, "Agents"): CFM's processes with TCP_NODELAY.
 """
 import argparse
 import glob
@@ -210,16 +211,17 @@ class Cfm:
     """`cfmc local up --clouds 1` (cloud a, the broker, manager a's cfmd), web3 imported, N VMs."""
     up = False
 
-    def start(self, tmp, build, n, engine):
+    def start(self, tmp, build, n, engine, preload=None):
         self.cfmc = os.path.join(build, "bin", "cfmc")
         if not os.access(self.cfmc, os.X_OK):
             die(f"no {self.cfmc}: build first (scripts/build.sh release) or give --build DIR")
         self.dir = os.path.join(tmp, "cfm")
         self.engine = engine
         self.up = True   # `local down` also cleans up after a failed `up`
+        up_env = dict(os.environ, LD_PRELOAD=preload) if preload else None
         subprocess.run([self.cfmc, "local", "up", "--clouds", "1", "--dir", self.dir,
                         "--instances", str(n + 10), "--vcpus", str(4 * n + 40), "--rate", "1000"],
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, env=up_env)
         self.env = dict(os.environ, CFM_CONTEXT=os.path.join(self.dir, "context.json"),
                         CFM_CACHE_DIR=os.path.join(tmp, "jit-cache"))
         subprocess.run([self.cfmc, "ovf", "import", os.path.join(ROOT, "samples/web3/web3.ovf"),
@@ -266,6 +268,9 @@ def main():
     ap.add_argument("--batch", type=int, default=10, help="calls per timed batch in the procedure")
     ap.add_argument("--engine", default="jit", choices=["jit", "interp"])
     ap.add_argument("--only", choices=["rtt", "fanout"])
+    ap.add_argument("--nodelay-shim", action="store_true",
+                    help="diagnostic: preload tcp_nodelay_shim.c (built with gcc) into the cloud, broker, "
+                         "cfmd and agents, to see the round trip with TCP_NODELAY on every MQTT socket")
     a = ap.parse_args()
     check_tools()
 
@@ -279,7 +284,13 @@ def main():
         sshd, ansible, cfm = Sshd(), Ansible(), Cfm()
         sshd.start(tmp, a.n)
         ansible.start(tmp, sshd)
-        cfm.start(tmp, os.path.abspath(a.build), a.n, a.engine)
+        preload = None
+        if a.nodelay_shim:
+            preload = os.path.join(tmp, "tcp_nodelay_shim.so")
+            subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", preload,
+                            os.path.join(HERE, "tcp_nodelay_shim.c"), "-ldl"], check=True)
+            print("diagnostic: TCP_NODELAY preloaded into cfmc local up's processes")
+        cfm.start(tmp, os.path.abspath(a.build), a.n, a.engine, preload)
         ssh_true = sshd.ssh_cmd() + ["true"]
         print(f"sshd on 127.0.0.1 and {HOST_NET}1..{a.n} port {sshd.port}; {a.rounds} rounds, interleaved, "
               f"after one warm-up of each; engine {a.engine}")
