@@ -1,7 +1,7 @@
 // tcp_nodelay_shim.c — a diagnostic for bench/agent/agent_bench.py --nodelay-shim, never part of
 // CFM: an LD_PRELOAD library that sets TCP_NODELAY on every TCP socket a process connects or
-// accepts. Paho C 1.3.11 (net/mqtt's client) never calls setsockopt and mosquitto leaves Nagle's
-// algorithm on unless a listener says `set_tcp_nodelay true`, so an MQTT QoS 1 exchange (PUBACK,
+// accepts. Paho C (Debian's 1.3.12, net/mqtt's client) never calls setsockopt and mosquitto
+// leaves Nagle's algorithm on unless a listener says `set_tcp_nodelay true`, so an MQTT QoS 1 exchange (PUBACK,
 // then the next small PUBLISH on the same socket) waits for the peer's delayed ACK (~40 ms).
 // With this preloaded into cfmc local up's processes (cloud, broker, cfmd, agents) the benchmark
 // shows what the round trip would be with TCP_NODELAY on both ends.
