@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bootstrap.sh — installs the Debian packages CFM builds, tests and benchmarks with, and does
 # nothing when they are all installed. Debian 12 (bookworm); run as root or with sudo available.
+# `bootstrap.sh --bench` also installs the benchmark-only packages (BENCH_PACKAGES: what the
+# agent benchmarks compare against, bench/agent/); the plain call (CI's) never installs them.
 set -euo pipefail
 
 PACKAGES=(
@@ -19,6 +21,14 @@ PACKAGES=(
   # editor support tests (editors/emacs, ERT)
   emacs-nox
 )
+# only with --bench: bench/agent/agent_bench.py compares against OpenSSH and Ansible
+BENCH_PACKAGES=(openssh-server openssh-client ansible-core)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+    *) echo "usage: bootstrap.sh [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
