@@ -161,6 +161,8 @@ Result<BrokerFiles> writeBrokerFiles(const std::string &dir, const std::vector<s
        << "user " << userName() << "\n"
        << "listener " << *port << " 127.0.0.1\n"
        << "allow_anonymous false\n"
+       << "# small QoS-1 messages are not held back for the peer's delayed ACK (bench/README.md, Agents)\n"
+       << "set_tcp_nodelay true\n"
        << "persistence true\n"
        << "persistence_location " << b.dir << "/data/\n"
        << "log_dest stdout\n"

@@ -4,6 +4,7 @@
 
 #include "ovf/to_model.h"
 #include "ovf/writer.h"
+#include "runtime/agent/client.h"
 #include "runtime/cloud/manager.h"
 #include "runtime/fed/node.h"
 
@@ -79,6 +80,17 @@ Result<std::unique_ptr<ManagerHost::RunManager>> ManagerHost::forRun() {
     if (node) node->kick();
     eventsArrived();
   });
+  // One agent client (one broker connection) for all runs, made on first use.
+  if (config_.broker)
+    run->manager->setAgentSource([this]() -> Result<rt::agent::AgentClient *> {
+      std::lock_guard<std::mutex> g(agentsMu_);
+      if (!agents_) {
+        auto c = rt::cloud::connectAgents(config_);
+        if (!c) return c.takeError();
+        agents_ = std::move(*c);
+      }
+      return agents_.get();
+    });
   // Fencing: a manager taken over stands down for that system; the owner acts once in touch.
   if (node)
     run->manager->setFence([node, name = config_.managerName](const store::Store::SharedConfig &c) {

@@ -4,7 +4,8 @@
 // connections serve one thread at a time) and its own CloudManager (its wait_cloud_event cursor
 // is the run's, from the run's start, as API.md says), made the current manager of the run's
 // thread only (model::setThreadManager), so runs use the procedure API concurrently. The node's
-// arrivals wake every run's waits; a run's publish wakes the node's sender.
+// arrivals wake every run's waits; a run's publish wakes the node's sender. One agent client (one
+// broker connection) serves every run's agent calls.
 #pragma once
 
 #include "base/result.h"
@@ -22,6 +23,9 @@ class CloudManager;
 }
 namespace cfm::fed {
 class Node;
+}
+namespace cfm::rt::agent {
+class AgentClient;
 }
 
 namespace cfm::cfmd {
@@ -55,6 +59,8 @@ private:
   std::unique_ptr<fed::Node> node_;
   std::mutex mu_;
   std::set<rt::cloud::CloudManager *> live_;
+  std::mutex agentsMu_;
+  std::unique_ptr<rt::agent::AgentClient> agents_; // shared by every run's manager, made on first use
 };
 
 } // namespace cfm::cfmd

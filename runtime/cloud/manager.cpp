@@ -338,26 +338,32 @@ namespace {
 std::atomic<uint64_t> gAgentClients{0};
 } // namespace
 
-agent::AgentClient *CloudManager::agents() {
-  if (!config_.broker) return noBroker(), nullptr;
-  std::lock_guard<std::mutex> g(agentsMu_);
-  if (agents_) return agents_.get();
-  auto password = readBrokerPassword(*config_.broker);
-  if (!password) {
-    (void)raise(ErrKind::Agent, "unreachable", password.error().message);
-    return nullptr;
-  }
-  const std::string &pw = *password;
-  agent::ClientOptions o{config_.broker->url, config_.broker->username, pw,
-                         // one client id per CloudManager: cfmd makes one per run
-                         config_.broker->username + "-" + std::to_string(getpid()) + "-" +
+Result<std::unique_ptr<agent::AgentClient>> connectAgents(const ManagerConfig &config) {
+  if (!config.broker) return Error{ErrorKind::Usage, "manager " + config.managerName + " has no broker"};
+  auto password = readBrokerPassword(*config.broker);
+  if (!password) return password.takeError();
+  agent::ClientOptions o{config.broker->url, config.broker->username, *password,
+                         // one client id per client: a process may hold several
+                         config.broker->username + "-" + std::to_string(getpid()) + "-" +
                              std::to_string(gAgentClients.fetch_add(1) + 1)};
   auto c = agent::AgentClient::connect(o, std::chrono::milliseconds(kBrokerConnectTimeoutMs));
-  if (!c) {
-    (void)raise(ErrKind::Agent, "unreachable",
-                "cannot connect to the broker " + config_.broker->url + ": " + c.error().message);
-    return nullptr;
+  if (!c)
+    return Error{ErrorKind::Io,
+                 "cannot connect to the broker " + config.broker->url + ": " + c.error().message};
+  return c;
+}
+
+agent::AgentClient *CloudManager::agents() {
+  if (!config_.broker) return noBroker(), nullptr;
+  if (agentSource_) { // the process's shared client (cfmd: one per daemon)
+    auto shared = agentSource_();
+    if (!shared) return (void)raise(ErrKind::Agent, "unreachable", shared.error().message), nullptr;
+    return *shared;
   }
+  std::lock_guard<std::mutex> g(agentsMu_);
+  if (agents_) return agents_.get();
+  auto c = connectAgents(config_);
+  if (!c) return (void)raise(ErrKind::Agent, "unreachable", c.error().message), nullptr;
   agents_ = std::move(*c);
   return agents_.get();
 }

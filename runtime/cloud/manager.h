@@ -59,6 +59,9 @@ inline constexpr std::string_view kStoreCode = "store";
 /// Calls without a timeout argument (attach_volume, associate_address) end within this.
 inline constexpr int64_t kDefaultCallTimeoutMs = 10 * 60 * 1000;
 
+/// A new agent client on CONFIG's broker (its own client id), connected and subscribed.
+Result<std::unique_ptr<agent::AgentClient>> connectAgents(const ManagerConfig &config);
+
 class CloudManager : public model::Manager {
 public:
   /// A manager for `config` on `store` (which outlives it): reads the credentials file of the
@@ -102,6 +105,12 @@ public:
   /// attach_volume and associate_address then fail with the "cloud" error `fenced` before any
   /// cloud call. Unset (no federation): never fenced. Set before the run starts.
   void setFence(std::function<std::string(const store::Store::SharedConfig &)> f) { fence_ = std::move(f); }
+  /// Where the agent client comes from: SOURCE gives the process's shared one (cfmd keeps one
+  /// connection to the broker for all its runs: a run's first agent call then needs no
+  /// connection of its own); unset, the manager connects its own on first use.
+  void setAgentSource(std::function<Result<agent::AgentClient *>()> source) {
+    agentSource_ = std::move(source);
+  }
   /// Where no federation node of this process calls eventsArrived() (a manager opened by `cfmc
   /// run` or `cfmc repl` beside the manager's daemon), a wait_cloud_event reads the store again
   /// every MS milliseconds (0, the default: only when woken).
@@ -141,6 +150,7 @@ private:
   bool fencedVm(std::string_view vmId);
   std::function<std::string(const store::Store::SharedConfig &)> fence_;
   int64_t storePollMs_ = 0;
+  std::function<Result<agent::AgentClient *>()> agentSource_;
 
   ManagerConfig config_;
   store::Store &store_;
