@@ -8,9 +8,11 @@
 #include "sema/symbols.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <tuple>
 
 namespace cfm::lsp {
 namespace {
@@ -116,7 +118,8 @@ const char *fnKeyword(ast::FnKind k) {
 }
 std::vector<std::string> paramTexts(const ast::FnDecl &f) {
   std::vector<std::string> out;
-  for (const ast::Param &p : f.params) out.push_back(p.name + ": " + refText(p.type) + (p.defaultValue ? " = …" : ""));
+  for (const ast::Param &p : f.params)
+    out.push_back(p.name + ": " + refText(p.type) + (p.defaultValue ? " = …" : ""));
   return out;
 }
 std::string fnSignature(const ast::FnDecl &f) {
@@ -162,10 +165,13 @@ const BuiltinInfo kBuiltins[] = {
     {ast::Builtin::ToJson, "to_json", "The value as a json value."},
     {ast::Builtin::Fail, "fail", "Throws an error with a message."},
     {ast::Builtin::Wait, "wait", "Waits for a task (or a list of tasks), optionally with `timeout:`."},
-    {ast::Builtin::RunVm, "run_vm", "Starts a VM for an element of a business system and waits until it runs."},
+    {ast::Builtin::RunVm, "run_vm",
+     "Starts a VM for an element of a business system and waits until it runs."},
     {ast::Builtin::TerminateVm, "terminate_vm", "Terminates a VM and waits until it is gone."},
-    {ast::Builtin::AttachVolume, "attach_volume", "Creates a volume and attaches it to a VM; returns the volume's id."},
-    {ast::Builtin::AssociateAddress, "associate_address", "Associates an elastic address with a VM; returns it."},
+    {ast::Builtin::AttachVolume, "attach_volume",
+     "Creates a volume and attaches it to a VM; returns the volume's id."},
+    {ast::Builtin::AssociateAddress, "associate_address",
+     "Associates an elastic address with a VM; returns it."},
     {ast::Builtin::Reload, "reload", "The business system as the store holds it now."},
     {ast::Builtin::SetProperty, "set_property", "Sets a property of a business system and stores it."},
     {ast::Builtin::ThisManager, "this_manager", "The name of the manager running the procedure."},
@@ -182,7 +188,8 @@ const BuiltinInfo *builtinNamed(const std::string &name) {
 }
 std::vector<std::string> apiParamTexts(const ast::ApiSignature &s) {
   std::vector<std::string> out;
-  for (const ast::ApiParam &p : s.params) out.push_back(std::string(p.name) + ": " + apiTypeText(p.type) + (p.hasDefault ? " = …" : ""));
+  for (const ast::ApiParam &p : s.params)
+    out.push_back(std::string(p.name) + ": " + apiTypeText(p.type) + (p.hasDefault ? " = …" : ""));
   return out;
 }
 std::string builtinSignature(const BuiltinInfo &b) {
@@ -215,9 +222,9 @@ const char *receiverOf(const sema::Type *t) {
   }
 }
 
-const char *kKeywords[] = {"async", "break",  "catch", "const",     "continue", "else",  "false", "fn",
-                           "for",   "if",     "import", "in",       "let",      "null",  "procedure",
-                           "record", "return", "template", "throw", "true",     "try",   "var",   "while"};
+const char *kKeywords[] = {"async",  "break",    "catch",  "const", "continue", "else", "false",     "fn",
+                           "for",    "if",       "import", "in",    "let",      "null", "procedure", "record",
+                           "return", "template", "throw",  "true",  "try",      "var",  "while"};
 
 // ---- the index of names ----
 
@@ -231,7 +238,8 @@ struct Occurrence {
   Range range;
   Target target;
   bool decl = false;
-  std::string hover; // Markdown
+  std::string hover;              // Markdown
+  const sema::Var *var = nullptr; // when it names a variable, parameter or constant
 };
 
 const char *varKindText(sema::VarKind k) {
@@ -277,10 +285,13 @@ public:
   }
 
 private:
-  void add(Range r, Target t, bool decl, std::string hover) { out_.push_back({r, std::move(t), decl, std::move(hover)}); }
+  void add(Range r, Target t, bool decl, std::string hover, const sema::Var *v = nullptr) {
+    out_.push_back({r, std::move(t), decl, std::move(hover), v});
+  }
   void var(Loc l, const std::string &name, const sema::Var *v, bool decl) {
     if (!v || l.line == 0) return;
-    add(nameRange(l, name), {v, {}}, decl, code("(" + std::string(varKindText(v->kind)) + ") " + name + ": " + typeText(v->type)));
+    add(nameRange(l, name), {v, {}}, decl,
+        code("(" + std::string(varKindText(v->kind)) + ") " + name + ": " + typeText(v->type)), v);
   }
   std::string recordHover(const ast::RecordDecl *r) {
     std::string s = std::string(r->model ? "model object " : "record ") + r->name + " {";
@@ -292,13 +303,16 @@ private:
   void typeRef(const ast::TypeRef *t) {
     if (!t) return;
     auto it = records_.find(t->name);
-    if (it != records_.end()) add(nameRange(t->range.begin, t->name), {it->second, {}}, false, recordHover(it->second));
+    if (it != records_.end())
+      add(nameRange(t->range.begin, t->name), {it->second, {}}, false, recordHover(it->second));
     for (const ast::TypeRef *a : t->args) typeRef(a);
   }
   void field(const ast::RecordDecl *r, const std::string &name, Loc l, bool decl) {
     if (!r || l.line == 0) return;
     for (const ast::FieldDecl &f : r->fields)
-      if (f.name == name) add(nameRange(l, name), {r, name}, decl, code("(field) " + r->name + "." + name + ": " + refText(f.type)));
+      if (f.name == name)
+        add(nameRange(l, name), {r, name}, decl,
+            code("(field) " + r->name + "." + name + ": " + refText(f.type)));
   }
   void decl(ast::Decl *d) {
     switch (d->kind) {
@@ -322,7 +336,8 @@ private:
     case ast::DeclKind::Fn: {
       auto *f = static_cast<ast::FnDecl *>(d);
       std::string doc = docAbove(c_, d->range.begin);
-      add(nameRange(d->nameLoc, d->name), {f, {}}, true, code(fnSignature(*f)) + (doc.empty() ? "" : "\n\n" + doc));
+      add(nameRange(d->nameLoc, d->name), {f, {}}, true,
+          code(fnSignature(*f)) + (doc.empty() ? "" : "\n\n" + doc));
       for (ast::Param &p : f->params) {
         var(p.loc, p.name, p.var, true);
         typeRef(p.type);
@@ -524,7 +539,8 @@ struct ExprFinder {
   Loc l;
   const ast::Expr *best = nullptr;
   void consider(const ast::Expr *e) {
-    if (e && e->type && within(e->range, l) && (!best || notAfter(best->range.begin, e->range.begin))) best = e;
+    if (e && e->type && within(e->range, l) && (!best || notAfter(best->range.begin, e->range.begin)))
+      best = e;
   }
 };
 
@@ -550,14 +566,18 @@ private:
     if (n.empty()) return;
     names.push_back({n, k, v && v->type ? v->type->str() : std::move(detail)});
   }
-  bool holds(Range r) const { return r.begin.line && notAfter(r.begin, l_) && (r.end.line == 0 || notAfter(l_, r.end)); }
+  bool holds(Range r) const {
+    return r.begin.line && notAfter(r.begin, l_) && (r.end.line == 0 || notAfter(l_, r.end));
+  }
   void block(const ast::Block &b) {
     for (const ast::Stmt *s : b) {
       if (!s || !before(s->range.begin, l_)) break;
       if (s->kind == ast::StmtKind::Let) {
         auto *l = static_cast<const ast::LetStmt *>(s);
-        if (before(l->range.end, l_) || l->range.end.line == 0) add(l->name, l->var, ItemKind::Variable, refText(l->annot));
-        else expr(l->init);
+        if (before(l->range.end, l_) || l->range.end.line == 0)
+          add(l->name, l->var, ItemKind::Variable, refText(l->annot));
+        else
+          expr(l->init);
         continue;
       }
       if (!holds(s->range)) continue;
@@ -577,8 +597,10 @@ private:
       case ast::StmtKind::Try: {
         auto *t = static_cast<const ast::TryStmt *>(s);
         block(t->body);
-        if (!t->handler.empty() && notAfter(t->handler.front()->range.begin, l_)) add(t->errName, t->errVar, ItemKind::Variable);
-        else if (t->errLoc.line && before(t->errLoc, l_)) add(t->errName, t->errVar, ItemKind::Variable);
+        if (!t->handler.empty() && notAfter(t->handler.front()->range.begin, l_))
+          add(t->errName, t->errVar, ItemKind::Variable);
+        else if (t->errLoc.line && before(t->errLoc, l_))
+          add(t->errName, t->errVar, ItemKind::Variable);
         block(t->handler);
         break;
       }
@@ -589,7 +611,8 @@ private:
   }
   void expr(const ast::Expr *e) {
     // async blocks hold statements of their own
-    if (e && e->kind == ast::ExprKind::AsyncBlock && holds(e->range)) block(static_cast<const ast::AsyncBlockExpr *>(e)->body);
+    if (e && e->kind == ast::ExprKind::AsyncBlock && holds(e->range))
+      block(static_cast<const ast::AsyncBlockExpr *>(e)->body);
   }
   void tpl(const ast::TplBody &b) {
     for (const ast::TplNode *n : b) {
@@ -608,7 +631,9 @@ private:
 };
 
 ItemKind fnItemKind(ast::FnKind k) {
-  return k == ast::FnKind::Procedure ? ItemKind::Procedure : k == ast::FnKind::Template ? ItemKind::Template : ItemKind::Function;
+  return k == ast::FnKind::Procedure  ? ItemKind::Procedure
+         : k == ast::FnKind::Template ? ItemKind::Template
+                                      : ItemKind::Function;
 }
 
 /// Top-level names of every module, the built-ins, and the names in scope at `l` in `file`.
@@ -624,7 +649,8 @@ std::vector<CompletionEntry> scopeEntries(const Compilation &c, int file, Loc l)
         if (d->kind == ast::DeclKind::Fn && within(d->range, l)) {
           ScopeCollector sc(l);
           sc.fn(*static_cast<const ast::FnDecl *>(d));
-          for (auto it = sc.names.rbegin(); it != sc.names.rend(); ++it) push(it->name, it->kind, it->detail); // inner first
+          for (auto it = sc.names.rbegin(); it != sc.names.rend(); ++it)
+            push(it->name, it->kind, it->detail); // inner first
         }
   for (auto &m : c.modules)
     for (const ast::Decl *d : m->decls) {
@@ -635,7 +661,10 @@ std::vector<CompletionEntry> scopeEntries(const Compilation &c, int file, Loc l)
         push(d->name, ItemKind::Constant, k->var && k->var->type ? k->var->type->str() : refText(k->annot));
         break;
       }
-      case ast::DeclKind::Record: push(d->name, ItemKind::Record, static_cast<const ast::RecordDecl *>(d)->model ? "model object" : "record"); break;
+      case ast::DeclKind::Record:
+        push(d->name, ItemKind::Record,
+             static_cast<const ast::RecordDecl *>(d)->model ? "model object" : "record");
+        break;
       case ast::DeclKind::Fn: {
         auto *f = static_cast<const ast::FnDecl *>(d);
         push(d->name, fnItemKind(f->fnKind), fnSignature(*f));
@@ -654,10 +683,12 @@ std::vector<CompletionEntry> memberEntries(const sema::Type *t) {
   std::vector<CompletionEntry> out;
   if (!t) return out;
   if (t->is(sema::TypeKind::Record) && t->record)
-    for (const sema::FieldInfo &f : t->record->fields) out.push_back({f.name, ItemKind::Field, typeText(f.type)});
+    for (const sema::FieldInfo &f : t->record->fields)
+      out.push_back({f.name, ItemKind::Field, typeText(f.type)});
   if (const char *recv = receiverOf(t))
     for (const MethodInfo &m : kMethods)
-      if (std::string_view(m.recv) == recv) out.push_back({m.name, ItemKind::Method, std::string("method of ") + typeText(t)});
+      if (std::string_view(m.recv) == recv)
+        out.push_back({m.name, ItemKind::Method, std::string("method of ") + typeText(t)});
   return out;
 }
 
@@ -736,7 +767,7 @@ Workspace::Analysis &Workspace::analyze(const std::string &path) {
   if (a.generation == generation_ && a.comp) return a;
   a.comp = compileWith(path, nullptr);
   a.generation = generation_;
-  if (a.comp && !a.comp->syntaxErrors) good_[path] = compileWith(path, nullptr); // a copy to keep
+  if (a.comp && !a.comp->syntaxErrors) good_[path] = a.comp;
   return a;
 }
 
@@ -774,13 +805,7 @@ std::optional<HoverInfo> Workspace::hover(const std::string &path, Position pos)
   if (const Occurrence *o = occurrenceAt(occ, l)) return HoverInfo{o->hover, spanOf(*c, o->range)};
   // any other expression: its type
   ExprFinder ef{l};
-  std::function<void(const ast::Expr *)> visit;
-  struct Walk {
-    ExprFinder &ef;
-  };
-  // Walk every expression through a throwaway index pass: reuse the Indexer's traversal by
-  // checking the expressions the checker typed along statement ranges is costly to duplicate;
-  // instead scan occurrences' neighbourhood: literals and operators hover as their type.
+  // down the statements and expressions that hold the position: the innermost typed one
   if (const ast::Module *m = moduleOf(*c, static_cast<FileId>(f))) {
     std::function<void(const ast::Expr *)> ex = [&](const ast::Expr *e) {
       if (!e || !within(e->range, l)) return;
@@ -888,10 +913,13 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
     std::string typed(line.substr(line.find('"') + 1));
     fs::path dir = fs::path(path).parent_path() / fs::path(typed).parent_path();
     std::error_code ec;
-    for (auto it = fs::directory_iterator(dir.empty() ? "." : dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    for (auto it = fs::directory_iterator(dir.empty() ? "." : dir, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
       std::string name = it->path().filename().string();
-      if (it->is_directory()) out.push_back({name + "/", ItemKind::Module, "folder"});
-      else if (it->path().extension() == ".cfp" && it->path() != fs::path(path)) out.push_back({name, ItemKind::Module, "file"});
+      if (it->is_directory())
+        out.push_back({name + "/", ItemKind::Module, "folder"});
+      else if (it->path().extension() == ".cfp" && it->path() != fs::path(path))
+        out.push_back({name, ItemKind::Module, "file"});
     }
     return out;
   }
@@ -917,8 +945,8 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
         Loc &bestBegin;
         void e(const ast::Expr *x) {
           if (!x) return;
-          if (x->type && x->range.end.file == end.file && x->range.end.line == end.line && x->range.end.col == end.col &&
-              (!best || before(x->range.begin, bestBegin))) {
+          if (x->type && x->range.end.file == end.file && x->range.end.line == end.line &&
+              x->range.end.col == end.col && (!best || before(x->range.begin, bestBegin))) {
             best = x->type;
             bestBegin = x->range.begin;
           }
@@ -1025,22 +1053,40 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
     std::unique_ptr<Compilation> pc = compileWith(path, &patched);
     const sema::Type *t = pc && !pc->syntaxErrors ? findType(*pc) : nullptr;
     if (!t) {
+      // the line cut at the dot, its open brackets closed: `print(svc.` checks as `print(svc);`
+      std::string closers;
+      for (size_t k = lineStart; k < dot; ++k) {
+        char ch = (*txt)[k];
+        if (ch == '(' || ch == '[')
+          closers.push_back(ch == '(' ? ')' : ']');
+        else if ((ch == ')' || ch == ']') && !closers.empty())
+          closers.pop_back();
+      }
+      std::reverse(closers.begin(), closers.end());
+      size_t lineEnd = txt->find('\n', off);
+      if (lineEnd == std::string::npos) lineEnd = txt->size();
+      std::string cut = txt->substr(0, dot) + closers + ";" + txt->substr(lineEnd);
+      pc = compileWith(path, &cut);
+      if (pc && !pc->syntaxErrors) t = findType(*pc);
+    }
+    if (!t) {
       // the last good compilation: the receiver as a name in scope there
       size_t rs = dot;
       while (rs > 0 && identChar((*txt)[rs - 1])) --rs;
       std::string recv = txt->substr(rs, dot - rs);
       if (Compilation *g = lastGood(path)) {
+        // the declaration of that name nearest before the dot (in the root file), or a constant
         int f = fileOf(*g, path);
+        Loc at = f < 0 ? Loc{} : locOf(*g, static_cast<FileId>(f), dotPos);
+        const Occurrence *best = nullptr;
         std::vector<Occurrence> occ = indexAll(*g);
-        for (const Occurrence &o : occ)
-          if (o.decl && o.target.field.empty() && (f < 0 || o.range.begin.file == static_cast<FileId>(f))) {
-            auto *v = static_cast<const sema::Var *>(o.target.p);
-            // only variables: their hover starts with "(kind) name:"
-            if (o.hover.find(") " + recv + ": ") != std::string::npos && o.hover.find("(field)") == std::string::npos) {
-              t = v->type;
-              break;
-            }
-          }
+        for (const Occurrence &o : occ) {
+          if (!o.decl || !o.var || o.var->name != recv) continue;
+          bool here = f >= 0 && o.range.begin.file == static_cast<FileId>(f) && before(o.range.begin, at);
+          if (o.var->kind == sema::VarKind::Const || here)
+            if (!best || (here && before(best->range.begin, o.range.begin))) best = &o;
+        }
+        if (best) t = best->var->type;
       }
     }
     return memberEntries(t);
@@ -1077,7 +1123,9 @@ std::vector<Location> Workspace::definition(const std::string &path, Position po
     for (const ast::Decl *d : m->decls)
       if (d->kind == ast::DeclKind::Import && within(d->range, l)) {
         auto *imp = static_cast<const ast::ImportDecl *>(d);
-        return {{(fs::path(c->sources.file(static_cast<FileId>(f)).path()).parent_path() / imp->path).string(), {}}};
+        return {
+            {(fs::path(c->sources.file(static_cast<FileId>(f)).path()).parent_path() / imp->path).string(),
+             {}}};
       }
   std::vector<Occurrence> occ = indexAll(*c);
   const Occurrence *at = occurrenceAt(occ, l);
@@ -1105,14 +1153,12 @@ std::vector<Location> Workspace::references(const std::string &path, Position po
   // the declaration's place identifies the target across compilations of other open documents
   std::string declPath;
   Span declSpan;
-  bool top = false;
+  bool top = false; // a top-level name, which other programs may import
   for (const Occurrence &o : occ)
     if (o.decl && o.target == at->target) {
       declPath = canonical(c->sources.file(o.range.begin.file).path());
       declSpan = spanOf(*c, o.range);
-      top = o.hover.find("(let)") == std::string::npos && o.hover.find("(var)") == std::string::npos &&
-            o.hover.find("(parameter)") == std::string::npos && o.hover.find("(loop variable)") == std::string::npos &&
-            o.hover.find("(error)") == std::string::npos;
+      top = !o.var || o.var->kind == sema::VarKind::Const;
     }
   std::set<std::tuple<std::string, uint32_t, uint32_t>> seen;
   std::vector<Location> out;
@@ -1199,18 +1245,20 @@ std::optional<SignatureInfo> Workspace::signature(const std::string &path, Posit
   bool inString = false;
   while (i > 0) {
     char ch = (*txt)[--i];
-    if (ch == '\n' && depth == 0 && i + 1 < off && false) break;
     if (ch == '"') inString = !inString;
     if (inString) continue;
-    if (ch == ')' || ch == ']' || ch == '}') ++depth;
+    if (ch == ')' || ch == ']' || ch == '}')
+      ++depth;
     else if (ch == '(' || ch == '[' || ch == '{') {
       if (depth == 0) {
         if (ch != '(') return std::nullopt;
         break;
       }
       --depth;
-    } else if (ch == ',' && depth == 0) ++commas;
-    else if (ch == ';') return std::nullopt;
+    } else if (ch == ',' && depth == 0)
+      ++commas;
+    else if (ch == ';')
+      return std::nullopt;
     if (i == 0) return std::nullopt;
   }
   size_t nameEnd = i;

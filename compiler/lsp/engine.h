@@ -36,7 +36,18 @@ struct Diag {
   std::string code; // the diagnostic's kind (diagnostics.def)
 };
 
-enum class ItemKind { Keyword, Variable, Constant, Function, Procedure, Template, Record, Field, Method, Module };
+enum class ItemKind {
+  Keyword,
+  Variable,
+  Constant,
+  Function,
+  Procedure,
+  Template,
+  Record,
+  Field,
+  Method,
+  Module
+};
 
 struct CompletionEntry {
   std::string label;
@@ -55,8 +66,8 @@ struct HoverInfo {
   Span range;
 };
 struct SignatureInfo {
-  std::string label;                 // `name(a: int, b: string) -> int`
-  std::vector<std::string> params;   // each parameter's text as it appears in the label
+  std::string label;               // `name(a: int, b: string) -> int`
+  std::vector<std::string> params; // each parameter's text as it appears in the label
   int activeParameter = 0;
 };
 
@@ -90,7 +101,7 @@ private:
     uint64_t version = 0;
   };
   struct Analysis {
-    std::unique_ptr<frontend::Compilation> comp; // null when the root cannot be read
+    std::shared_ptr<frontend::Compilation> comp; // null when the root cannot be read
     uint64_t generation = 0;                     // of the workspace when it was made
   };
   Analysis &analyze(const std::string &path);
@@ -99,7 +110,7 @@ private:
 
   std::map<std::string, Doc> docs_;
   std::map<std::string, Analysis> current_;
-  std::map<std::string, std::unique_ptr<frontend::Compilation>> good_;
+  std::map<std::string, std::shared_ptr<frontend::Compilation>> good_; // without syntax errors
   uint64_t generation_ = 1;
 };
 

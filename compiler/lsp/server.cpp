@@ -7,9 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <poll.h>
 #include <set>
 #include <unistd.h>
@@ -66,7 +68,10 @@ json toJson(Position p) { return {{"line", p.line}, {"character", p.character}};
 json toJson(const Span &s) { return {{"start", toJson(s.start)}, {"end", toJson(s.end)}}; }
 json toJson(const Location &l) { return {{"uri", pathToUri(l.path)}, {"range", toJson(l.range)}}; }
 json toJson(const Symbol &s) {
-  json j = {{"name", s.name}, {"kind", symbolKind(s.kind)}, {"range", toJson(s.range)}, {"selectionRange", toJson(s.selection)}};
+  json j = {{"name", s.name},
+            {"kind", symbolKind(s.kind)},
+            {"range", toJson(s.range)},
+            {"selectionRange", toJson(s.selection)}};
   if (!s.detail.empty()) j["detail"] = s.detail;
   if (!s.children.empty()) {
     j["children"] = json::array();
@@ -78,7 +83,9 @@ Position positionOf(const json &params) {
   const json &p = params.at("position");
   return {p.at("line").get<uint32_t>(), p.at("character").get<uint32_t>()};
 }
-std::string docPath(const json &params) { return uriToPath(params.at("textDocument").at("uri").get<std::string>()); }
+std::string docPath(const json &params) {
+  return uriToPath(params.at("textDocument").at("uri").get<std::string>());
+}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -150,16 +157,20 @@ private:
         size_t i = v.find_first_not_of(" \t");
         size_t n = 0;
         bool digits = false;
-        for (; i != std::string::npos && i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])); ++i) {
+        for (; i != std::string::npos && i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]));
+             ++i) {
           n = n * 10 + static_cast<size_t>(v[i] - '0');
           digits = true;
           if (n > kMaxBodyBytes) break;
         }
-        if (!digits || n > kMaxBodyBytes) bad = true;
-        else length = n;
+        if (!digits || n > kMaxBodyBytes)
+          bad = true;
+        else
+          length = n;
       }
       if (bad || length == std::string::npos) {
-        sendError(nullptr, kParseError, bad ? "bad Content-Length" : "a message header without Content-Length");
+        sendError(nullptr, kParseError,
+                  bad ? "bad Content-Length" : "a message header without Content-Length");
         buf_.erase(0, end + 4);
         continue;
       }
@@ -184,7 +195,9 @@ private:
   void sendError(const json &id, int code, const std::string &message) {
     send({{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}});
   }
-  void reply(const json &id, json result) { send({{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}); }
+  void reply(const json &id, json result) {
+    send({{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}});
+  }
 
   // ---- dispatch ----
 
@@ -200,7 +213,8 @@ private:
     std::string method = msg["method"];
     bool request = msg.contains("id");
     json id = request ? msg["id"] : json(nullptr);
-    if (request && !id.is_string() && !id.is_number_integer()) return sendError(nullptr, kInvalidRequest, "a request id must be a number or a string");
+    if (request && !id.is_string() && !id.is_number_integer())
+      return sendError(nullptr, kInvalidRequest, "a request id must be a number or a string");
     json params = msg.contains("params") ? msg["params"] : json::object();
     try {
       if (method == "exit") {
@@ -228,8 +242,9 @@ private:
     return {{"positionEncoding", "utf-16"},
             {"textDocumentSync", {{"openClose", true}, {"change", 2}}},
             {"hoverProvider", true},
-            {"completionProvider", {{"triggerCharacters", {".", "\"", "/"}}, {"resolveProvider", false}}},
-            {"signatureHelpProvider", {{"triggerCharacters", {"(", ","}}}},
+            {"completionProvider",
+             {{"triggerCharacters", json::array({".", "\"", "/"})}, {"resolveProvider", false}}},
+            {"signatureHelpProvider", {{"triggerCharacters", json::array({"(", ","})}}},
             {"definitionProvider", true},
             {"referencesProvider", true},
             {"documentSymbolProvider", true}};
@@ -239,7 +254,8 @@ private:
     if (method == "initialize") {
       if (initialized_) return sendError(id, kInvalidRequest, "initialize was already called");
       initialized_ = true;
-      return reply(id, {{"capabilities", capabilities()}, {"serverInfo", {{"name", "cfmc lsp"}, {"version", opts_.version}}}});
+      return reply(id, {{"capabilities", capabilities()},
+                        {"serverInfo", {{"name", "cfmc lsp"}, {"version", opts_.version}}}});
     }
     if (method == "shutdown") {
       shutdown_ = true;
@@ -248,7 +264,8 @@ private:
     if (method == "textDocument/hover") {
       auto h = ws_.hover(docPath(params), positionOf(params));
       if (!h) return reply(id, nullptr);
-      return reply(id, {{"contents", {{"kind", "markdown"}, {"value", h->text}}}, {"range", toJson(h->range)}});
+      return reply(id,
+                   {{"contents", {{"kind", "markdown"}, {"value", h->text}}}, {"range", toJson(h->range)}});
     }
     if (method == "textDocument/completion") {
       json items = json::array();
@@ -264,8 +281,11 @@ private:
       if (!s) return reply(id, nullptr);
       json ps = json::array();
       for (const std::string &p : s->params) ps.push_back({{"label", p}});
-      int active = s->params.empty() ? 0 : std::min<int>(s->activeParameter, static_cast<int>(s->params.size()) - 1);
-      return reply(id, {{"signatures", {{{"label", s->label}, {"parameters", ps}}}}, {"activeSignature", 0}, {"activeParameter", active}});
+      int active =
+          s->params.empty() ? 0 : std::min<int>(s->activeParameter, static_cast<int>(s->params.size()) - 1);
+      return reply(id, {{"signatures", {{{"label", s->label}, {"parameters", ps}}}},
+                        {"activeSignature", 0},
+                        {"activeParameter", active}});
     }
     if (method == "textDocument/definition") {
       json out = json::array();
@@ -281,7 +301,8 @@ private:
       for (const Location &l : ws_.references(path, pos)) {
         bool isDef = false;
         for (const Location &d : defs)
-          isDef |= d.path == l.path && d.range.start.line == l.range.start.line && d.range.start.character == l.range.start.character;
+          isDef |= d.path == l.path && d.range.start.line == l.range.start.line &&
+                   d.range.start.character == l.range.start.character;
         if (!isDef) out.push_back(toJson(l));
       }
       return reply(id, out);
@@ -353,18 +374,26 @@ private:
     for (auto &[path, diags] : byFile) {
       json arr = json::array();
       for (const Diag &d : diags)
-        arr.push_back({{"range", toJson(d.range)}, {"severity", 1}, {"source", "cfmc"}, {"code", d.code}, {"message", d.message}});
+        arr.push_back({{"range", toJson(d.range)},
+                       {"severity", 1},
+                       {"source", "cfmc"},
+                       {"code", d.code},
+                       {"message", d.message}});
       // an import's own diagnostics come from its own compilation when it is open
       if (path != root && ws_.isOpen(path)) continue;
       now.insert(path);
-      send({{"jsonrpc", "2.0"}, {"method", "textDocument/publishDiagnostics"}, {"params", {{"uri", pathToUri(path)}, {"diagnostics", arr}}}});
+      send({{"jsonrpc", "2.0"},
+            {"method", "textDocument/publishDiagnostics"},
+            {"params", {{"uri", pathToUri(path)}, {"diagnostics", arr}}}});
     }
     for (const std::string &p : published_[root])
       if (!now.count(p) && !ws_.isOpen(p)) sendEmpty(p);
     published_[root] = std::move(now);
   }
   void sendEmpty(const std::string &path) {
-    send({{"jsonrpc", "2.0"}, {"method", "textDocument/publishDiagnostics"}, {"params", {{"uri", pathToUri(path)}, {"diagnostics", json::array()}}}});
+    send({{"jsonrpc", "2.0"},
+          {"method", "textDocument/publishDiagnostics"},
+          {"params", {{"uri", pathToUri(path)}, {"diagnostics", json::array()}}}});
   }
   void clearPublished(const std::string &root) {
     for (const std::string &p : published_[root]) sendEmpty(p);
@@ -404,7 +433,8 @@ std::string pathToUri(const std::string &path) {
   static const char *hex = "0123456789ABCDEF";
   std::string out = "file://";
   for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
     else {
       out += '%';
       out += hex[c >> 4];

@@ -70,7 +70,8 @@ TEST_F(LspEngine, ErrorsOfTheOpenBufferNotTheDisk) {
 
 TEST_F(LspEngine, ImportsReadFromOpenBuffersFirst) {
   std::string lib = (dir / "lib.cfp").string();
-  ws.open(lib, "record Service { name: string }\nfn describe(s: Service, verbose: int) -> string { return s.name; }\n");
+  ws.open(lib, "record Service { name: string }\nfn describe(s: Service, verbose: int) -> string { return "
+               "s.name; }\n");
   auto d = ws.diagnose(main);
   ASSERT_FALSE(d[main].empty()); // `port` is no longer a field
 }
