@@ -1100,8 +1100,11 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
     out = scopeEntries(*c, f, f >= 0 ? locOf(*c, static_cast<FileId>(f), pos) : Loc{});
     std::set<std::string> have;
     for (auto &e : out) have.insert(e.label);
+    // a file with syntax errors may have no declarations at all: the scopes of the last good
+    // compilation at the same place (the lines around the edit have not moved much)
     Compilation *g = lastGood(path);
-    for (CompletionEntry &e : scopeEntries(*g, -1, Loc{}))
+    int gf = fileOf(*g, path);
+    for (CompletionEntry &e : scopeEntries(*g, gf, gf >= 0 ? locOf(*g, static_cast<FileId>(gf), pos) : Loc{}))
       if (!have.count(e.label)) out.push_back(std::move(e));
     return out;
   }

@@ -21,8 +21,8 @@ fn describe(s: Service, verbose: int) -> string {
 }
 )";
 
-const char *kMain = R"(import "lib.cfp"
-const LIMIT: int = 3
+const char *kMain = R"(import "lib.cfp";
+const LIMIT: int = 3;
 procedure main() {
   let svc = Service { name: "web", port: 80 };
   let words = ["a", "b"];
@@ -143,6 +143,8 @@ TEST_F(LspEngine, SymbolsOfTheDocument) {
 }
 
 TEST_F(LspEngine, SignatureHelpCountsArguments) {
+  ws.diagnose(main); // a clean compilation first, as didOpen makes: a file with syntax errors
+                     // may have no declarations, and the last good one answers
   std::string t = kMain;
   t.replace(t.find("print(svc.port);"), 16, "describe(svc, ");
   ws.change(main, t);
@@ -151,8 +153,9 @@ TEST_F(LspEngine, SignatureHelpCountsArguments) {
   EXPECT_EQ(s->activeParameter, 1);
   ASSERT_EQ(s->params.size(), 2u);
   EXPECT_EQ(s->params[1], "verbose: int");
-  s = ws.signature(main, {6, 21}); // inside describe( in the loop... after edits line 6 is unchanged
+  s = ws.signature(main, {6, 21}); // inside `describe(svc` in the loop
   ASSERT_TRUE(s);
+  EXPECT_EQ(s->activeParameter, 0);
 }
 
 } // namespace
