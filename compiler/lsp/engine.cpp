@@ -1050,7 +1050,9 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
         }
       return best;
     };
-    std::unique_ptr<Compilation> pc = compileWith(path, &patched);
+    // (not when a name follows the cursor: removing the dot would join the two names)
+    bool joins = off < txt->size() && identChar((*txt)[off]);
+    std::unique_ptr<Compilation> pc = joins ? nullptr : compileWith(path, &patched);
     const sema::Type *t = pc && !pc->syntaxErrors ? findType(*pc) : nullptr;
     if (!t) {
       // the line cut at the dot, its open brackets closed: `print(svc.` checks as `print(svc);`
