@@ -1050,10 +1050,46 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
         }
       return best;
     };
+    // 1. the document as it is, when it checks: the expression ending at the dot (no recompile)
+    const sema::Type *t = nullptr;
+    Analysis &cur = analyze(path);
+    if (cur.comp && !cur.comp->syntaxErrors) t = findType(*cur.comp);
+    // the last good compilation: the receiver as a name in scope there
+    auto fromLastGood = [&]() -> const sema::Type * {
+      const sema::Type *found = nullptr;
+      size_t rs = dot;
+      while (rs > 0 && identChar((*txt)[rs - 1])) --rs;
+      std::string recv = txt->substr(rs, dot - rs);
+      if (Compilation *g = lastGood(path)) {
+        // the declaration of that name nearest before the dot (in the root file), or a constant
+        int f = fileOf(*g, path);
+        Loc at = f < 0 ? Loc{} : locOf(*g, static_cast<FileId>(f), dotPos);
+        const Occurrence *best = nullptr;
+        std::vector<Occurrence> occ = indexAll(*g);
+        for (const Occurrence &o : occ) {
+          if (!o.decl || !o.var || o.var->name != recv) continue;
+          bool here = f >= 0 && o.range.begin.file == static_cast<FileId>(f) && before(o.range.begin, at);
+          if (o.var->kind == sema::VarKind::Const || here)
+            if (!best || (here && before(best->range.begin, o.range.begin))) best = &o;
+        }
+        if (best) found = best->var->type;
+      }
+      return found;
+    };
+    // 2. a plain name: its type in the last good compilation (no recompile)
+    size_t rs0 = dot;
+    while (rs0 > 0 && identChar((*txt)[rs0 - 1])) --rs0;
+    bool plainName = rs0 < dot && (rs0 == 0 || (*txt)[rs0 - 1] != '.') &&
+                     !std::isdigit(static_cast<unsigned char>((*txt)[rs0]));
+    if (!t && plainName) t = fromLastGood();
+    // 3. the text recompiled without the member being typed
     // (not when a name follows the cursor: removing the dot would join the two names)
+    std::unique_ptr<Compilation> pc;
     bool joins = off < txt->size() && identChar((*txt)[off]);
-    std::unique_ptr<Compilation> pc = joins ? nullptr : compileWith(path, &patched);
-    const sema::Type *t = pc && !pc->syntaxErrors ? findType(*pc) : nullptr;
+    if (!t && !joins) {
+      pc = compileWith(path, &patched);
+      if (pc && !pc->syntaxErrors) t = findType(*pc);
+    }
     if (!t) {
       // the line cut at the dot, its open brackets closed: `print(svc.` checks as `print(svc);`
       std::string closers;
@@ -1071,26 +1107,7 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
       pc = compileWith(path, &cut);
       if (pc && !pc->syntaxErrors) t = findType(*pc);
     }
-    if (!t) {
-      // the last good compilation: the receiver as a name in scope there
-      size_t rs = dot;
-      while (rs > 0 && identChar((*txt)[rs - 1])) --rs;
-      std::string recv = txt->substr(rs, dot - rs);
-      if (Compilation *g = lastGood(path)) {
-        // the declaration of that name nearest before the dot (in the root file), or a constant
-        int f = fileOf(*g, path);
-        Loc at = f < 0 ? Loc{} : locOf(*g, static_cast<FileId>(f), dotPos);
-        const Occurrence *best = nullptr;
-        std::vector<Occurrence> occ = indexAll(*g);
-        for (const Occurrence &o : occ) {
-          if (!o.decl || !o.var || o.var->name != recv) continue;
-          bool here = f >= 0 && o.range.begin.file == static_cast<FileId>(f) && before(o.range.begin, at);
-          if (o.var->kind == sema::VarKind::Const || here)
-            if (!best || (here && before(best->range.begin, o.range.begin))) best = &o;
-        }
-        if (best) t = best->var->type;
-      }
-    }
+    if (!t) t = fromLastGood();
     return memberEntries(t);
   }
   Analysis &a = analyze(path);
