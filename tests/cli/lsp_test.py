@@ -232,6 +232,26 @@ check(r.get('error', {}).get('code') == -32700, f'an absurd Content-Length: -327
 s.p.stdin.close()
 check(s.p.wait(10) == 1, 'the end of input gives 1')
 
+# random bytes, then a session on odd documents: every request answered, clean exit
+import random
+random.seed(1)
+s = Session()
+s.raw(bytes(random.randrange(256) for _ in range(20000)) + b'\r\n\r\n')
+r = s.request('initialize', {'capabilities': {}})
+check('result' in r, f'initialize after garbage: {r}')
+odd = ['procedure main() { let x = ', '}}}}((((', 'record R { a: R }\nfn f(r: R) -> int { return r.a.a.a; }', '"""',
+       'template t(x: int) """{{ x. }}"""', 'import "/dev/zero";', 'import "nonexist.cfp";\nprocedure main() { nope(); }',
+       'procedure main() { let s = "\u00e9\U0001F600"; s. }']
+for i, t in enumerate(odd):
+    u = 'file://' + os.path.join(tmp, f'odd{i}.cfp')
+    s.notify('textDocument/didOpen', {'textDocument': {'uri': u, 'languageId': 'cfp', 'version': 1, 'text': t}})
+    for m, extra in [('textDocument/completion', {'position': pos(0, len(t))}), ('textDocument/hover', {'position': pos(9, 999)}),
+                     ('textDocument/definition', {'position': pos(0, 3)}), ('textDocument/references', {'position': pos(0, 3)}),
+                     ('textDocument/signatureHelp', {'position': pos(0, len(t))}), ('textDocument/documentSymbol', {})]:
+        r = s.request(m, dict({'textDocument': {'uri': u}}, **extra))
+        check('result' in r, f'{m} on {t!r}: {r}')
+s.finish()
+
 # ---- figures on a 5,000-line file ----
 big = ['record Item { id: int, name: string }', 'fn make(i: int) -> Item {', '  return Item { id: i, name: str(i) };', '}']
 n = 0
