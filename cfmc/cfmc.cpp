@@ -5,6 +5,7 @@
 #include "cfmc/daemon_client.h"
 #include "cfmc/events_cmd.h"
 #include "cfmc/local_cmd.h"
+#include "cfmc/lsp_cmd.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
 #include "cfmc/takeover_cmd.h"
@@ -49,6 +50,7 @@ commands:
   run       check a procedure file and run one of its procedures
   build     compile a procedure file (today: print its LLVM IR with --emit-llvm)
   repl      an interactive session (declarations, statements, expressions)
+  lsp       the language server (LSP over stdin and stdout) that editors start
   ovf       validate, import, show and export OVF descriptors of business systems
   local     start, show, stop or kill the local federation (clouds on this machine)
   runs      list the runs of a manager's daemon (cfmd)
@@ -597,6 +599,8 @@ int cmdRepl(const std::vector<std::string> &args) {
   return status;
 }
 
+int cmdLspMain(const std::vector<std::string> &args) { return cfm::driver::cmdLsp(args, kVersion); }
+
 struct Command {
   const char *name;
   int (*run)(const std::vector<std::string> &);
@@ -605,6 +609,7 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"run", cmdRun},
                              {"build", cmdBuild},
                              {"repl", cmdRepl},
+                             {"lsp", cmdLspMain},
                              {"ovf", cfm::driver::cmdOvf},
                              {"local", cfm::driver::cmdLocal},
                              {"runs", cfm::driver::cmdRuns},

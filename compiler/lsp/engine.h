@@ -1,0 +1,120 @@
+// engine.h — the language server's engine, independent of JSON-RPC: a workspace of open
+// documents compiled by the front end (no second parser), and the queries an editor or the REPL
+// asks of it (diagnostics, hover, completion, definition, references, symbols, signature help).
+//
+// Positions are an editor's: lines from 0 and characters in UTF-16 code units (LSP's default);
+// the engine converts them to and from the front end's Locs (lines and columns from 1, columns in
+// Unicode characters). Paths are file-system paths; an open document's text replaces the file on
+// disk for every compilation, imports included. Nothing here prints.
+#pragma once
+
+#include "frontend/frontend.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cfm::lsp {
+
+struct Position {
+  uint32_t line = 0;      // from 0
+  uint32_t character = 0; // UTF-16 code units from 0
+};
+struct Span {
+  Position start, end;
+};
+struct Location {
+  std::string path;
+  Span range;
+};
+struct Diag {
+  Span range;
+  std::string message;
+  std::string code; // the diagnostic's kind (diagnostics.def)
+};
+
+enum class ItemKind {
+  Keyword,
+  Variable,
+  Constant,
+  Function,
+  Procedure,
+  Template,
+  Record,
+  Field,
+  Method,
+  Module
+};
+
+struct CompletionEntry {
+  std::string label;
+  ItemKind kind = ItemKind::Variable;
+  std::string detail; // a type or a signature
+};
+struct Symbol {
+  std::string name;
+  ItemKind kind = ItemKind::Function;
+  std::string detail;
+  Span range, selection;
+  std::vector<Symbol> children;
+};
+struct HoverInfo {
+  std::string text; // Markdown
+  Span range;
+};
+struct SignatureInfo {
+  std::string label;               // `name(a: int, b: string) -> int`
+  std::vector<std::string> params; // each parameter's text as it appears in the label
+  int activeParameter = 0;
+};
+
+/// Open documents and their compilations. Each query compiles the document's program when its
+/// text (or another open document's) changed since the last compilation, and keeps the last one
+/// without syntax errors for queries on half-written text.
+class Workspace {
+public:
+  void open(const std::string &path, std::string text);
+  void change(const std::string &path, std::string text);
+  void close(const std::string &path);
+  bool isOpen(const std::string &path) const { return docs_.count(path) != 0; }
+  const std::string *text(const std::string &path) const;
+  std::vector<std::string> openPaths() const;
+
+  /// The diagnostics of compiling `path` as a program (the same as `cfmc check`), by file: the
+  /// root's entry is always present (maybe empty); an import's only when it has some.
+  std::map<std::string, std::vector<Diag>> diagnose(const std::string &path);
+  std::optional<HoverInfo> hover(const std::string &path, Position pos);
+  std::vector<CompletionEntry> complete(const std::string &path, Position pos);
+  std::vector<Location> definition(const std::string &path, Position pos);
+  /// Every use of what `pos` names, its declaration included, in the program of `path` and of
+  /// every other open document.
+  std::vector<Location> references(const std::string &path, Position pos);
+  std::vector<Symbol> symbols(const std::string &path);
+  std::optional<SignatureInfo> signature(const std::string &path, Position pos);
+
+private:
+  struct Doc {
+    std::string text;
+    uint64_t version = 0;
+  };
+  struct Analysis {
+    std::shared_ptr<frontend::Compilation> comp; // null when the root cannot be read
+    uint64_t generation = 0;                     // of the workspace when it was made
+  };
+  Analysis &analyze(const std::string &path);
+  frontend::Compilation *lastGood(const std::string &path);
+  std::unique_ptr<frontend::Compilation> compileWith(const std::string &path, const std::string *replacement);
+
+  std::map<std::string, Doc> docs_;
+  std::map<std::string, Analysis> current_;
+  std::map<std::string, std::shared_ptr<frontend::Compilation>> good_; // without syntax errors
+  uint64_t generation_ = 1;
+};
+
+/// Byte offset in `text` of an editor's position (clamped to the text).
+size_t offsetOf(const std::string &text, Position pos);
+
+} // namespace cfm::lsp

@@ -1,0 +1,161 @@
+// lsp_engine_test.cpp — the language server's engine (compiler/lsp/engine.h) without JSON-RPC:
+// diagnostics from open buffers and imports, hover, completion (scopes, members after `.`, also
+// in half-written text), definition across imports, references, symbols and signature help.
+#include "lsp/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+using namespace cfm::lsp;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *kLib = R"(// The port a service listens on.
+record Service { name: string, port: int }
+fn describe(s: Service, verbose: int) -> string {
+  return s.name;
+}
+)";
+
+const char *kMain = R"(import "lib.cfp";
+const LIMIT: int = 3;
+procedure main() {
+  let svc = Service { name: "web", port: 80 };
+  let words = ["a", "b"];
+  for w in words {
+    print(describe(svc, LIMIT));
+  }
+  print(svc.port);
+}
+)";
+
+class LspEngine : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("cfm-lsp-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    std::ofstream(dir / "lib.cfp") << kLib;
+    main = (dir / "main.cfp").string();
+    ws.open(main, kMain);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  bool has(const std::vector<CompletionEntry> &v, const std::string &label) {
+    return std::any_of(v.begin(), v.end(), [&](const CompletionEntry &e) { return e.label == label; });
+  }
+  fs::path dir;
+  std::string main;
+  Workspace ws;
+};
+
+TEST_F(LspEngine, CleanProgramHasNoDiagnostics) {
+  auto d = ws.diagnose(main);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_TRUE(d[main].empty());
+}
+
+TEST_F(LspEngine, ErrorsOfTheOpenBufferNotTheDisk) {
+  ws.change(main, "procedure main() {\n  let x: int = \"s\";\n}\n");
+  auto d = ws.diagnose(main);
+  ASSERT_EQ(d[main].size(), 1u);
+  EXPECT_EQ(d[main][0].range.start.line, 1u);
+  EXPECT_EQ(d[main][0].code, "TypeMismatch");
+  ws.change(main, "procedure main( {\n");
+  d = ws.diagnose(main);
+  EXPECT_FALSE(d[main].empty()); // a syntax error, and the engine keeps going
+}
+
+TEST_F(LspEngine, ImportsReadFromOpenBuffersFirst) {
+  std::string lib = (dir / "lib.cfp").string();
+  ws.open(lib, "record Service { name: string }\nfn describe(s: Service, verbose: int) -> string { return "
+               "s.name; }\n");
+  auto d = ws.diagnose(main);
+  ASSERT_FALSE(d[main].empty()); // `port` is no longer a field
+}
+
+TEST_F(LspEngine, HoverShowsTypesAndSignatures) {
+  auto h = ws.hover(main, {3, 7}); // svc
+  ASSERT_TRUE(h);
+  EXPECT_NE(h->text.find("svc: Service"), std::string::npos) << h->text;
+  h = ws.hover(main, {6, 12}); // describe
+  ASSERT_TRUE(h);
+  EXPECT_NE(h->text.find("fn describe(s: Service, verbose: int) -> string"), std::string::npos) << h->text;
+  h = ws.hover(main, {6, 6}); // print
+  ASSERT_TRUE(h);
+  EXPECT_NE(h->text.find("Prints"), std::string::npos) << h->text;
+  h = ws.hover(main, {8, 13}); // port
+  ASSERT_TRUE(h);
+  EXPECT_NE(h->text.find("Service.port: int"), std::string::npos) << h->text;
+}
+
+TEST_F(LspEngine, CompletionInScope) {
+  auto c = ws.complete(main, {6, 10});
+  EXPECT_TRUE(has(c, "w"));
+  EXPECT_TRUE(has(c, "svc"));
+  EXPECT_TRUE(has(c, "LIMIT"));
+  EXPECT_TRUE(has(c, "describe"));
+  EXPECT_TRUE(has(c, "run_vm"));
+  EXPECT_TRUE(has(c, "while"));
+  c = ws.complete(main, {3, 2});
+  EXPECT_FALSE(has(c, "w")); // the loop variable is not in scope before the loop
+}
+
+TEST_F(LspEngine, MemberCompletionOnHalfWrittenText) {
+  std::string t = kMain;
+  t.replace(t.find("print(svc.port);"), 16, "print(svc.");
+  ws.change(main, t);
+  auto c = ws.complete(main, {8, 12});
+  EXPECT_TRUE(has(c, "name"));
+  EXPECT_TRUE(has(c, "port"));
+  t = kMain;
+  t.replace(t.find("print(svc.port);"), 16, "words.");
+  ws.change(main, t);
+  c = ws.complete(main, {8, 8});
+  EXPECT_TRUE(has(c, "push"));
+  EXPECT_TRUE(has(c, "join"));
+}
+
+TEST_F(LspEngine, DefinitionAcrossImports) {
+  auto d = ws.definition(main, {6, 14}); // describe
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(fs::path(d[0].path).filename(), "lib.cfp");
+  EXPECT_EQ(d[0].range.start.line, 2u);
+  EXPECT_EQ(d[0].range.start.character, 3u);
+  d = ws.definition(main, {6, 26}); // LIMIT
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].range.start.line, 1u);
+}
+
+TEST_F(LspEngine, ReferencesOfAVariable) {
+  auto r = ws.references(main, {3, 7}); // svc: its declaration and two uses
+  EXPECT_EQ(r.size(), 3u);
+}
+
+TEST_F(LspEngine, SymbolsOfTheDocument) {
+  auto s = ws.symbols(main);
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[1].name, "LIMIT");
+  EXPECT_EQ(s[2].name, "main");
+  EXPECT_EQ(s[2].kind, ItemKind::Procedure);
+}
+
+TEST_F(LspEngine, SignatureHelpCountsArguments) {
+  ws.diagnose(main); // a clean compilation first, as didOpen makes: a file with syntax errors
+                     // may have no declarations, and the last good one answers
+  std::string t = kMain;
+  t.replace(t.find("print(svc.port);"), 16, "describe(svc, ");
+  ws.change(main, t);
+  auto s = ws.signature(main, {8, 16});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->activeParameter, 1);
+  ASSERT_EQ(s->params.size(), 2u);
+  EXPECT_EQ(s->params[1], "verbose: int");
+  s = ws.signature(main, {6, 21}); // inside `describe(svc` in the loop
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->activeParameter, 0);
+}
+
+} // namespace
