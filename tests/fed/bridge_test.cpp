@@ -20,11 +20,13 @@
 #include <vector>
 
 #include "tests/agent/harness.h"
+#include "tests/fed/fed_nodes.h"
 
 namespace {
 
 using namespace cfm;
 using agenttest::eventually;
+using fedtest::startNode;
 
 /// A TCP relay on 127.0.0.1:port() to 127.0.0.1:target; cut() drops its connections and makes it
 /// refuse new ones until restore().
@@ -128,18 +130,6 @@ private:
   std::vector<std::thread> pumps_;
 };
 
-std::unique_ptr<fed::Node> startNode(const std::string &name, const std::string &storePath, int port) {
-  fed::NodeOptions o;
-  o.manager = name;
-  o.cloud = "cloud-" + name;
-  o.brokerPort = port;
-  o.storePath = storePath;
-  o.followed = {"sys-1"}; // presence is recorded for the followed systems
-  auto n = fed::Node::start(o);
-  EXPECT_TRUE(n.ok()) << (n ? "" : n.error().message);
-  return n ? std::move(*n) : nullptr;
-}
-
 /// SOURCE's events of SYSTEM in ST are seqs 1..N each once, in seq order: N.
 int64_t onceInOrder(store::Store &st, const std::string &system, const std::string &source) {
   auto bySeq = st.eventsOfSource(system, source, 1, 1000000);
@@ -167,8 +157,8 @@ TEST(FedBridge, NoEventLostWhileTheBridgeIsCutForTenSeconds) {
   agenttest::Broker brokerB(dir.path / "b", portB, bridge);
   const int kEvents = 3000;
   const std::string pathA = (dir.path / "a.db").string(), pathB = (dir.path / "b.db").string();
-  auto a = startNode("alpha", pathA, portA);
-  auto b = startNode("beta", pathB, portB);
+  auto a = startNode("alpha", pathA, portA, {"sys-1"}); // presence is recorded for followed systems
+  auto b = startNode("beta", pathB, portB, {"sys-1"});
   ASSERT_TRUE(a && b);
   auto stA = store::Store::open(pathA), stB = store::Store::open(pathB);
   auto pubA = store::Store::open(pathA), pubB = store::Store::open(pathB);

@@ -11,23 +11,13 @@
 #include <thread>
 
 #include "tests/agent/harness.h"
+#include "tests/fed/fed_nodes.h"
 
 namespace {
 
 using namespace cfm;
 using agenttest::eventually;
-
-std::unique_ptr<fed::Node> startNode(const std::string &name, const std::string &storePath, int port) {
-  fed::NodeOptions o;
-  o.manager = name;
-  o.cloud = "cloud-" + name;
-  o.brokerPort = port;
-  o.storePath = storePath;
-  o.logger = [](const std::string &line) { fprintf(stderr, "%s\n", line.c_str()); };
-  auto n = fed::Node::start(o);
-  EXPECT_TRUE(n.ok()) << (n ? "" : n.error().message);
-  return n ? std::move(*n) : nullptr;
-}
+using fedtest::startNode;
 
 /// The history's events of SOURCE for SYSTEM, checked to be seqs 1..N each once in seq order.
 int64_t checkHistory(store::Store &st, const std::string &system, const std::string &source) {
