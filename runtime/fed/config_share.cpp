@@ -121,9 +121,17 @@ ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
     log_("dropped the configuration on " + m.topic + ": " + why);
     return out;
   };
-  if (m.payload.size() > kMaxConfig + 64 * 1024) return drop("over 4 MiB");
+  // A malformed configuration would stay retained in place of a good one: answered with this
+  // store's own (when it has one), so that managers joining later get a configuration they can read.
+  auto refuse = [&](const std::string &why) {
+    log_("dropped the configuration on " + m.topic + ": " + why);
+    if (auto sc = store_.sharedConfig(system); sc && *sc)
+      if (auto msg = messageOf(**sc)) out.publish.push_back(std::move(*msg));
+    return out;
+  };
+  if (m.payload.size() > kMaxConfig + 64 * 1024) return refuse("over 4 MiB");
   Json j = Json::parse(m.payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1) return drop("not a version 1 payload");
+  if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1) return refuse("not a version 1 payload");
   auto str = [&](const char *k) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -135,11 +143,11 @@ ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
   };
   std::string manager = str("manager"), owner = str("owner"), text = str("config");
   int64_t version = positive("version"), epoch = positive("epoch");
-  if (str("system") != system) return drop("its `system` is not the topic's");
-  if (!plainName(manager)) return drop("no valid `manager`");
-  if (!plainName(owner)) return drop("no valid `owner`");
-  if (!version || !epoch) return drop("no positive `version` and `epoch`");
-  if (text.empty()) return drop("no `config`");
+  if (str("system") != system) return refuse("its `system` is not the topic's");
+  if (!plainName(manager)) return refuse("no valid `manager`");
+  if (!plainName(owner)) return refuse("no valid `owner`");
+  if (!version || !epoch) return refuse("no positive `version` and `epoch`");
+  if (text.empty()) return refuse("no `config`");
 
   // A local change not shared yet gets its version first, so that the rule, not the order of
   // arrival, decides between it and what arrived.

@@ -146,8 +146,8 @@ TEST(FedConfig, ConcurrentChangesEndAsTheRuleSaysOnEveryManager) {
   for (Manager *m : {&a, &b, &c})
     EXPECT_TRUE(eventually([&] { return property(*m, id, "web3.web_port") == "8081"; })) << m->name;
 
-  // An old configuration published by hand (version 1 of a manager "zzz"): nobody takes it, and
-  // the managers answer with theirs until the broker retains version 3 again.
+  // An old configuration published by hand (version 1 of a manager "zzz"), then a malformed one:
+  // nobody takes either, and the managers answer with theirs until the broker retains version 3.
   net::MqttOptions mo;
   mo.uri = "tcp://127.0.0.1:" + std::to_string(port);
   mo.clientId = "config-test-probe";
@@ -158,9 +158,10 @@ TEST(FedConfig, ConcurrentChangesEndAsTheRuleSaysOnEveryManager) {
   ASSERT_TRUE(text.ok());
   net::MqttMessage old;
   old.topic = fed::configTopic(id);
-  old.payload = nlohmann::json{{"v", 1},           {"system", id}, {"name", "web3"}, {"version", 1},
-                               {"manager", "zzz"}, {"at", 1},      {"config", *text}}
-                    .dump();
+  old.payload =
+      nlohmann::json{{"v", 1},       {"system", id}, {"name", "web3"}, {"version", 1},   {"manager", "zzz"},
+                     {"owner", "a"}, {"epoch", 1},   {"at", 1},        {"config", *text}}
+          .dump();
   old.qos = 1;
   old.retain = true;
   ASSERT_TRUE((*probe)->publish(old, std::chrono::seconds(10)).ok());
@@ -185,6 +186,9 @@ TEST(FedConfig, ConcurrentChangesEndAsTheRuleSaysOnEveryManager) {
     std::lock_guard l(mu);
     return version;
   };
+  EXPECT_TRUE(eventually([&] { return retainedVersion() == 3; }));
+  old.payload = "{\"v\": 1, \"system\": \"" + id + "\", \"config\": 42}"; // malformed
+  ASSERT_TRUE((*probe)->publish(old, std::chrono::seconds(10)).ok());
   EXPECT_TRUE(eventually([&] { return retainedVersion() == 3; }));
   for (Manager *m : {&a, &b, &c}) EXPECT_EQ(property(*m, id, "web3.web_port"), "8081") << m->name;
 }
