@@ -4,6 +4,7 @@
 #include "cfmc/context.h"
 #include "cfmc/daemon_client.h"
 #include "cfmc/events_cmd.h"
+#include "cfmc/fmt_cmd.h"
 #include "cfmc/local_cmd.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/repl.h"
@@ -54,6 +55,7 @@ commands:
   logs      print or follow the output of a run of a manager's daemon
   cancel    cancel a run of a manager's daemon
   events    print a business system's cloud events as a manager holds them (--follow)
+  fmt       lay procedure files out in the canonical layout, or check that they are (--check)
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -571,7 +573,8 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"logs", cfm::driver::cmdLogs},
                              {"cancel", cfm::driver::cmdCancel},
 
-                             {"events", cfm::driver::cmdEvents}};
+                             {"events", cfm::driver::cmdEvents},
+                             {"fmt", cfm::driver::cmdFmt}};
 
 } // namespace
 
