@@ -61,6 +61,7 @@ struct Comment {
   std::string_view text;
   int nlBefore; // line breaks between what came before and the comment
   bool block;   // `/* */` (else `//`)
+  bool col0;    // starts a line in its first column
 };
 
 /// What lies between two tokens: comments and the line breaks around them.
@@ -69,7 +70,7 @@ struct Gap {
   int nlAfter = 0; // line breaks after the last comment (or in the whole gap)
 };
 
-Result<Gap> scanGap(std::string_view s) {
+Result<Gap> scanGap(std::string_view s, bool atLineStart) {
   Gap g;
   int nl = 0;
   size_t i = 0;
@@ -84,15 +85,14 @@ Result<Gap> scanGap(std::string_view s) {
       size_t e = s.find('\n', i);
       if (e == std::string_view::npos) e = s.size();
       std::string_view t = s.substr(i, e - i);
-      while (!t.empty() && (t.back() == ' ' || t.back() == '\t' || t.back() == '\r' || t.back() == '\f'))
-        t.remove_suffix(1);
-      g.comments.push_back(Comment{t, nl, false});
+      if (!t.empty() && t.back() == '\r') t.remove_suffix(1); // a CRLF line end; the rest is kept
+      g.comments.push_back(Comment{t, nl, false, i == 0 ? atLineStart : s[i - 1] == '\n'});
       nl = 0;
       i = e;
     } else if (s.compare(i, 2, "/*") == 0) {
       size_t e = s.find("*/", i + 2);
       if (e == std::string_view::npos) return Error(ErrorKind::Internal, "unterminated comment between tokens");
-      g.comments.push_back(Comment{s.substr(i, e + 2 - i), nl, true});
+      g.comments.push_back(Comment{s.substr(i, e + 2 - i), nl, true, i == 0 ? atLineStart : s[i - 1] == '\n'});
       nl = 0;
       i = e + 2;
     } else {
@@ -124,13 +124,14 @@ public:
 
   Result<std::string> run() {
     size_t n = toks_.size();
+    findOneLineBlocks();
     if (text_.substr(0, 3) == "\xEF\xBB\xBF") out_ = "\xEF\xBB\xBF";
     start_ = out_.size();
     size_t pos = start_;
     for (size_t i = 0; i <= n; ++i) {
       size_t end = i < n ? toks_[i].begin : text_.size();
       if (end < pos) return Error(ErrorKind::Internal, "tokens out of order");
-      Gap gap = CFM_TRY(scanGap(text_.substr(pos, end - pos)));
+      Gap gap = CFM_TRY(scanGap(text_.substr(pos, end - pos), pos == start_ || text_[pos - 1] == '\n'));
       step(i, gap);
       if (i < n) pos = toks_[i].end;
     }
@@ -157,6 +158,33 @@ private:
   bool afterComment_ = false;
   int stmtIndent_ = 0;
   bool atStmtStart_ = true;
+
+  /// Blocks written on one line with at most one statement and no block inside stay on one
+  /// line (`try { f(); } catch e { print(e); }`); indexed by token, for both braces.
+  std::vector<bool> oneLine_;
+
+  void findOneLineBlocks() {
+    size_t n = toks_.size();
+    oneLine_.assign(n, false);
+    std::vector<size_t> open; // indexes of open block braces
+    std::vector<int> stmts;   // statements ended in each, or -1 once one holds a block
+    for (size_t i = 0; i < n; ++i) {
+      if (isBlockBrace(i, '{')) {
+        if (!stmts.empty()) stmts.back() = -1;
+        open.push_back(i);
+        stmts.push_back(0);
+      } else if (isBlockBrace(i, '}') && !open.empty()) {
+        size_t o = open.back();
+        bool flat = stmts.back() >= 0 && stmts.back() <= 1 && i > o + 1 &&
+                    text_.substr(toks_[o].begin, toks_[i].end - toks_[o].begin).find('\n') == std::string_view::npos;
+        oneLine_[o] = oneLine_[i] = flat;
+        open.pop_back();
+        stmts.pop_back();
+      } else if (!stmts.empty() && stmts.back() >= 0 && tok(i) == ";" && endsStatement(node(i))) {
+        ++stmts.back();
+      }
+    }
+  }
 
   std::string_view tok(size_t i) const { return text_.substr(toks_[i].begin, toks_[i].end - toks_[i].begin); }
   SyntaxNode node(size_t i) const { return toks_[i].node; }
@@ -207,6 +235,7 @@ private:
     SyntaxNode pn = node(p), cn = node(c);
     if (ct == "," || ct == ";" || ct == ")" || ct == "]" || ct == "." || ct == ":" || ct == "..") return false;
     if (pt == "(" || pt == "[" || pt == "." || pt == "..") return false;
+    if (pn == SyntaxNode::UnaryExpr && pt == "-" && ct == "-") return true; // `- -x`, never `--x`
     if (pn == SyntaxNode::UnaryExpr && (pt == "-" || pt == "!")) return false;
     if (ct == "(" && (cn == SyntaxNode::CallExpr || cn == SyntaxNode::MemberExpr || cn == SyntaxNode::Params))
       return false;
@@ -238,9 +267,9 @@ private:
     if (hasPrev && hasCur) {
       std::string_view pt = tok(p), ct = tok(i);
       bool emptyBlock = isBlockBrace(p, '{') && isBlockBrace(i, '}');
-      if (pt == ";" && endsStatement(node(p))) forced = true;
-      if (isBlockBrace(p, '{') && !emptyBlock) forced = true;
-      if (isBlockBrace(i, '}') && !emptyBlock) forced = true;
+      if (pt == ";" && endsStatement(node(p)) && !(isBlockBrace(i, '}') && oneLine_[i])) forced = true;
+      if (isBlockBrace(p, '{') && !emptyBlock && !oneLine_[p]) forced = true;
+      if (isBlockBrace(i, '}') && !emptyBlock && !oneLine_[i]) forced = true;
       if (pt == "}" && (node(p) == SyntaxNode::Block || node(p) == SyntaxNode::RecordDecl) && atStmtStart_)
         forced = true;
       if (node(p) == SyntaxNode::TemplateBody) forced = true;
@@ -250,7 +279,7 @@ private:
     }
 
     // The comments of the gap.
-    bool mustBreak = false;
+    bool mustBreak = false, brokeInGap = false;
     for (const Comment &c : gap.comments) {
       if (c.nlBefore == 0 && !lineEmpty_ && !mustBreak) {
         if (!afterOpener_ || !(out_.back() == '(' || out_.back() == '[')) out_ += ' ';
@@ -258,7 +287,8 @@ private:
       } else {
         if (!lineEmpty_) newline(c.nlBefore >= 2 && !afterOpener_);
         else if (out_.size() > start_ && c.nlBefore >= 2) newline(false);
-        put(c.text, indentFor(i, true));
+        brokeInGap = true;
+        put(c.text, c.col0 ? 0 : indentFor(i, true));
       }
       afterOpener_ = false;
       afterComment_ = true;
@@ -269,8 +299,10 @@ private:
     int nl = gap.nlAfter;
     bool brk = false;
     if (!lineEmpty_) {
-      if (mustBreak || forced)
+      if (mustBreak)
         brk = true;
+      else if (forced) // a comment on a line of its own may already have broken it
+        brk = !brokeInGap || nl > 0;
       else if (joined && gap.comments.empty())
         brk = false;
       else
@@ -314,7 +346,7 @@ private:
         afterOpener_ = true;
       }
     }
-    if (!isCloser(ct)) atStmtStart_ = false;
+    atStmtStart_ = false;
     afterComment_ = false;
   }
 };
@@ -324,7 +356,7 @@ std::string commentsOf(std::string_view text, const std::vector<SyntaxToken> &to
   size_t pos = 0;
   for (size_t i = 0; i <= toks.size(); ++i) {
     size_t end = i < toks.size() ? toks[i].begin : text.size();
-    Result<Gap> g = scanGap(text.substr(pos, end - pos));
+    Result<Gap> g = scanGap(text.substr(pos, end - pos), false);
     if (g)
       for (const Comment &c : g->comments) {
         all += c.text;
