@@ -76,18 +76,19 @@ std::string unifiedDiff(const std::string &name, const std::string &a, const std
     std::vector<std::vector<uint32_t>> lcs(n + 1, std::vector<uint32_t>(m + 1, 0));
     for (size_t i = n; i-- > 0;)
       for (size_t j = m; j-- > 0;)
-        lcs[i][j] = x[head + i] == y[head + j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+        lcs[i][j] =
+            x[head + i] == y[head + j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
     size_t i = 0, j = 0;
     while (i < n || j < m) {
       if (i < n && j < m && x[head + i] == y[head + j]) {
         ops.push_back(' ');
         ++i, ++j;
-      } else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) {
+      } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+        ops.push_back('-'); // what goes before what comes
+        ++i;
+      } else {
         ops.push_back('+');
         ++j;
-      } else {
-        ops.push_back('-');
-        ++i;
       }
     }
   } else {

@@ -63,14 +63,18 @@ public:
     }
     out += " (";
     switch (e->kind) {
-    case ast::ExprKind::Int: out += "int " + std::to_string(static_cast<const ast::IntLit *>(e)->value); break;
+    case ast::ExprKind::Int:
+      out += "int " + std::to_string(static_cast<const ast::IntLit *>(e)->value);
+      break;
     case ast::ExprKind::Float: {
       char buf[64];
       std::snprintf(buf, sizeof buf, "float %.17g", static_cast<const ast::FloatLit *>(e)->value);
       out += buf;
       break;
     }
-    case ast::ExprKind::Duration: out += "duration " + std::to_string(static_cast<const ast::DurationLit *>(e)->ms); break;
+    case ast::ExprKind::Duration:
+      out += "duration " + std::to_string(static_cast<const ast::DurationLit *>(e)->ms);
+      break;
     case ast::ExprKind::Bool: out += static_cast<const ast::BoolLit *>(e)->value ? "true" : "false"; break;
     case ast::ExprKind::Null: out += "null"; break;
     case ast::ExprKind::String: {

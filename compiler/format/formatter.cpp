@@ -91,8 +91,10 @@ Result<Gap> scanGap(std::string_view s, bool atLineStart) {
       i = e;
     } else if (s.compare(i, 2, "/*") == 0) {
       size_t e = s.find("*/", i + 2);
-      if (e == std::string_view::npos) return Error(ErrorKind::Internal, "unterminated comment between tokens");
-      g.comments.push_back(Comment{s.substr(i, e + 2 - i), nl, true, i == 0 ? atLineStart : s[i - 1] == '\n'});
+      if (e == std::string_view::npos)
+        return Error(ErrorKind::Internal, "unterminated comment between tokens");
+      g.comments.push_back(
+          Comment{s.substr(i, e + 2 - i), nl, true, i == 0 ? atLineStart : s[i - 1] == '\n'});
       nl = 0;
       i = e + 2;
     } else {
@@ -175,8 +177,9 @@ private:
         stmts.push_back(0);
       } else if (isBlockBrace(i, '}') && !open.empty()) {
         size_t o = open.back();
-        bool flat = stmts.back() >= 0 && stmts.back() <= 1 && i > o + 1 &&
-                    text_.substr(toks_[o].begin, toks_[i].end - toks_[o].begin).find('\n') == std::string_view::npos;
+        bool flat =
+            stmts.back() >= 0 && stmts.back() <= 1 && i > o + 1 &&
+            text_.substr(toks_[o].begin, toks_[i].end - toks_[o].begin).find('\n') == std::string_view::npos;
         oneLine_[o] = oneLine_[i] = flat;
         open.pop_back();
         stmts.pop_back();
@@ -233,7 +236,8 @@ private:
   bool wantSpace(size_t p, size_t c) const {
     std::string_view pt = tok(p), ct = tok(c);
     SyntaxNode pn = node(p), cn = node(c);
-    if (ct == "," || ct == ";" || ct == ")" || ct == "]" || ct == "." || ct == ":" || ct == "..") return false;
+    if (ct == "," || ct == ";" || ct == ")" || ct == "]" || ct == "." || ct == ":" || ct == "..")
+      return false;
     if (pt == "(" || pt == "[" || pt == "." || pt == "..") return false;
     if (pn == SyntaxNode::UnaryExpr && pt == "-" && ct == "-") return true; // `- -x`, never `--x`
     if (pn == SyntaxNode::UnaryExpr && (pt == "-" || pt == "!")) return false;
@@ -273,7 +277,7 @@ private:
       if (pt == "}" && (node(p) == SyntaxNode::Block || node(p) == SyntaxNode::RecordDecl) && atStmtStart_)
         forced = true;
       if (node(p) == SyntaxNode::TemplateBody) forced = true;
-      if (((ct == "else" || ct == "catch") && pt == "}") || isBlockBrace(i, '{') || ct == ";" ||
+      if (((ct == "else" || ct == "catch") && pt == "}") || isBlockBrace(i, '{') || ct == ";" || emptyBlock ||
           node(i) == SyntaxNode::TemplateBody)
         joined = true;
     }
@@ -285,8 +289,10 @@ private:
         if (!afterOpener_ || !(out_.back() == '(' || out_.back() == '[')) out_ += ' ';
         out_ += c.text;
       } else {
-        if (!lineEmpty_) newline(c.nlBefore >= 2 && !afterOpener_);
-        else if (out_.size() > start_ && c.nlBefore >= 2) newline(false);
+        if (!lineEmpty_)
+          newline(c.nlBefore >= 2 && !afterOpener_);
+        else if (out_.size() > start_ && c.nlBefore >= 2)
+          newline(false);
         brokeInGap = true;
         put(c.text, c.col0 ? 0 : indentFor(i, true));
       }
@@ -323,7 +329,8 @@ private:
       stmtIndent_ = stack_.empty() ? 0 : (stack_.back().block ? stack_.back().contents : stmtIndent_);
       if (lineEmpty_) indent = stmtIndent_;
     }
-    if (isCloser(ct) && node(i) != SyntaxNode::String && node(i) != SyntaxNode::TemplateBody && !stack_.empty()) {
+    if (isCloser(ct) && node(i) != SyntaxNode::String && node(i) != SyntaxNode::TemplateBody &&
+        !stack_.empty()) {
       if (lineEmpty_) indent = stack_.back().close;
       put(ct, indent);
       stmtIndent_ = stack_.back().savedStmtIndent;

@@ -59,8 +59,8 @@ enum class SyntaxNode : uint8_t {
   BinaryExpr,
   Args,
   Arg,
-  Literal,  // a number, `true`, `false`, `null`
-  Name,     // a name used as an expression
+  Literal, // a number, `true`, `false`, `null`
+  Name,    // a name used as an expression
   ParenExpr,
   ListLit,
   MapLit,

@@ -125,7 +125,8 @@ void collectSyntaxTokens(P::FileContext *tree, std::string_view body, uint32_t o
   // Token indexes count code points; the tools want bytes.
   c.byteOf.reserve(body.size() + 1);
   for (size_t i = 0; i < body.size(); ++i)
-    if ((static_cast<unsigned char>(body[i]) & 0xC0) != 0x80) c.byteOf.push_back(static_cast<uint32_t>(i) + offset);
+    if ((static_cast<unsigned char>(body[i]) & 0xC0) != 0x80)
+      c.byteOf.push_back(static_cast<uint32_t>(i) + offset);
   c.byteOf.push_back(static_cast<uint32_t>(body.size()) + offset);
   c.walk(tree, SyntaxNode::Other);
 }

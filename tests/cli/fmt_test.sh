@@ -8,8 +8,8 @@ CFMC=$1
 SRC=$2
 source "$(dirname "$0")/lib.sh"
 
-printf 'fn f(a:int)->int{return a*2+1;}\nprocedure main(){print(f(1));}\n' >"$TMP/messy.cfp"
-printf 'fn f(a: int) -> int {\n  return a * 2 + 1;\n}\n' >"$TMP/tidy.cfp"
+printf 'fn f(a:int)->int{let b=a*2;return b+1;}\nprocedure main(){print(f(1));print(2);}\n' >"$TMP/messy.cfp"
+printf 'fn f(a: int) -> int {\n  let b = a * 2;\n  return b + 1;\n}\nfn g() -> int { return 1; }\n' >"$TMP/tidy.cfp"
 printf 'fn f( {\n' >"$TMP/broken.cfp"
 cp "$TMP/broken.cfp" "$TMP/broken.orig"
 
@@ -24,7 +24,7 @@ run check-dirty 1 -- fmt --check "$TMP/tidy.cfp" "$TMP/messy.cfp" && has out "$T
   ! has out "$TMP/tidy.cfp" && cmp -s "$TMP/messy.cfp" "$TMP/messy.orig" && pass check-dirty || fail check-dirty
 
 run diff 0 -- fmt --diff "$TMP/messy.cfp" && has out "+++ $TMP/messy.cfp (formatted)" &&
-  has out "+  return a * 2 + 1;" && has out "-fn f(a:int)->int{return a*2+1;}" &&
+  has out "+  return b + 1;" && has out "-fn f(a:int)->int{let b=a*2;return b+1;}" &&
   cmp -s "$TMP/messy.cfp" "$TMP/messy.orig" && pass diff || fail diff
 run diff-check 1 -- fmt --diff --check "$TMP/messy.cfp" && has out "@@ " && pass diff-check || fail diff-check
 

@@ -25,7 +25,8 @@ int main(int argc, char **argv) {
     }
     std::error_code ec;
     if (std::filesystem::is_directory(a, ec)) {
-      for (auto it = std::filesystem::recursive_directory_iterator(a, ec); !ec && it != decltype(it)(); it.increment(ec))
+      for (auto it = std::filesystem::recursive_directory_iterator(a, ec); !ec && it != decltype(it)();
+           it.increment(ec))
         if (it->path().extension() == ".cfp") files.push_back(it->path().string());
     } else {
       files.push_back(a);
@@ -42,7 +43,8 @@ int main(int argc, char **argv) {
     }
     cfm::Result<std::string> once = cfm::format::formatSource(f, *text);
     if (!once) {
-      if (once.error().kind == cfm::ErrorKind::Syntax && cfm::format::dumpSource(f, *text).error().kind == cfm::ErrorKind::Syntax) {
+      if (once.error().kind == cfm::ErrorKind::Syntax &&
+          cfm::format::dumpSource(f, *text).error().kind == cfm::ErrorKind::Syntax) {
         ++refused;
         if (verbose) std::cout << f << ": refused (syntax errors)\n";
         continue;
@@ -53,8 +55,8 @@ int main(int argc, char **argv) {
     }
     cfm::Result<std::string> twice = cfm::format::formatSource(f, *once);
     if (!twice || *twice != *once) {
-      std::cerr << f << ": FAIL: formatting the formatted text " << (twice ? "changes it" : "fails: " + twice.error().message)
-                << "\n";
+      std::cerr << f << ": FAIL: formatting the formatted text "
+                << (twice ? "changes it" : "fails: " + twice.error().message) << "\n";
       ++failed;
       continue;
     }
@@ -69,7 +71,7 @@ int main(int argc, char **argv) {
     if (verbose) std::cout << f << ": ok" << (*once != *text ? " (changed)" : "") << "\n";
   }
   std::cout << files.size() << " files: " << formatted << " formatted (" << changed << " changed by it, "
-            << formatted - changed << " already formatted), " << refused << " refused (syntax errors), " << failed
-            << " failed\n";
+            << formatted - changed << " already formatted), " << refused << " refused (syntax errors), "
+            << failed << " failed\n";
   return failed == 0 && !files.empty() ? 0 : 1;
 }

@@ -17,14 +17,20 @@ std::string fmt(const std::string &text) {
   // Every result is a fixed point with the same tree.
   cfm::Result<std::string> again = cfm::format::formatSource("t.cfp", *r);
   EXPECT_TRUE(again.ok());
-  if (again.ok()) EXPECT_EQ(*again, *r) << "not idempotent";
+  if (again.ok()) {
+    EXPECT_EQ(*again, *r) << "not idempotent";
+  }
   EXPECT_EQ(cfm::format::dumpSource("t.cfp", text).value(), cfm::format::dumpSource("t.cfp", *r).value());
   return *r;
 }
 
 TEST(Format, Basics) {
+  // A block of one statement written on one line stays on one line; two statements do not.
   EXPECT_EQ(fmt("fn f(a:int,b:int)->int{return a*2+b;}\nprocedure main(){print(f(1,2));}\n"),
-            "fn f(a: int, b: int) -> int {\n  return a * 2 + b;\n}\nprocedure main() {\n  print(f(1, 2));\n}\n");
+            "fn f(a: int, b: int) -> int { return a * 2 + b; }\nprocedure main() { print(f(1, 2)); }\n");
+  EXPECT_EQ(
+      fmt("fn f(a:int)->int{let b=a*2;return b;}\nprocedure main(){\nprint(f(1));}\n"),
+      "fn f(a: int) -> int {\n  let b = a * 2;\n  return b;\n}\nprocedure main() {\n  print(f(1));\n}\n");
   EXPECT_EQ(fmt("const   N:int=-1;"), "const N: int = -1;\n");
   EXPECT_EQ(fmt(""), "");
   EXPECT_EQ(fmt("\n\n"), "");
@@ -32,20 +38,33 @@ TEST(Format, Basics) {
 
 TEST(Format, Operators) {
   EXPECT_EQ(fmt("fn f(a: int) {\n  let x = a- -a;\n  let y = !(a<3)&&a>=1;\n  var z=a;z+=1;z = z%2;\n}\n"),
-            "fn f(a: int) {\n  let x = a - -a;\n  let y = !(a < 3) && a >= 1;\n  var z = a;\n  z += 1;\n  z = z % 2;\n}\n");
-  EXPECT_EQ(fmt("fn f(m: map<string,list<int>>)->list<list<int>>{for i in 0 .. 3{}\nreturn [m[\"a\"]];}"),
-            "fn f(m: map<string, list<int>>) -> list<list<int>> {\n  for i in 0..3 {}\n  return [m[\"a\"]];\n}\n");
+            "fn f(a: int) {\n  let x = a - -a;\n  let y = !(a < 3) && a >= 1;\n  var z = a;\n  z += 1;\n  z "
+            "= z % 2;\n}\n");
+  EXPECT_EQ(
+      fmt("fn f(m: map<string,list<int>>)->list<list<int>>{for i in 0 .. 3{}\nreturn [m[\"a\"]];}"),
+      "fn f(m: map<string, list<int>>) -> list<list<int>> {\n  for i in 0..3 {}\n  return [m[\"a\"]];\n}\n");
 }
 
 TEST(Format, Literals) {
-  EXPECT_EQ(fmt("record P{x:int,y:int}\nfn f()->P{let m={ \"a\" : 1 ,\"b\":2};let e={};let l=[ ];return P{x:1,y:0x_FF};}"),
-            "record P { x: int, y: int }\nfn f() -> P {\n  let m = {\"a\": 1, \"b\": 2};\n  let e = {};\n  let l = [];\n"
+  EXPECT_EQ(fmt("record P{x:int,y:int}\nfn f()->P{let m={ \"a\" : 1 ,\"b\":2};let e={};let l=[ ];return "
+                "P{x:1,y:0x_FF};}"),
+            "record P { x: int, y: int }\nfn f() -> P {\n  let m = {\"a\": 1, \"b\": 2};\n  let e = {};\n  "
+            "let l = [];\n"
             "  return P { x: 1, y: 0x_FF };\n}\n");
 }
 
 TEST(Format, NestedBlocks) {
-  EXPECT_EQ(fmt("procedure main(){if true{while false{break;}}else if false{try{throw \"x\";}catch e{print(e);}}"
-                "else{let t=async{return 1;};print(wait(t));}}"),
+  EXPECT_EQ(
+      fmt("procedure main(){if true{while false{break;}}else if false{try{throw \"x\";}catch e{print(e);}}"
+          "else{let t=async{return 1;};print(wait(t));}}"),
+      "procedure main() {\n"
+      "  if true {\n    while false { break; }\n"
+      "  } else if false {\n    try { throw \"x\"; } catch e { print(e); }\n"
+      "  } else {\n    let t = async { return 1; };\n    print(wait(t));\n  }\n"
+      "}\n");
+  EXPECT_EQ(fmt("procedure main(){if true{while false{\nbreak;}}else if false{try{\nthrow \"x\";}catch "
+                "e{\nprint(e);}}"
+                "else{let t=async{\nreturn 1;};print(wait(t));}}"),
             "procedure main() {\n"
             "  if true {\n    while false {\n      break;\n    }\n"
             "  } else if false {\n    try {\n      throw \"x\";\n    } catch e {\n      print(e);\n    }\n"
@@ -77,8 +96,9 @@ TEST(Format, CommentsInEmptyAndOpenPlaces) {
 }
 
 TEST(Format, StringsKeptVerbatim) {
-  std::string s = "procedure main() {\n  let x = 1;\n  print(\"a${ x+1 }b\\n\\u{1F600} ${ {\"k\": x}[\"k\"] }\");\n"
-                  "  let t = \"\"\"\n    kept   as is ${x}\n\"\"\";\n  print(t);\n}\n";
+  std::string s =
+      "procedure main() {\n  let x = 1;\n  print(\"a${ x+1 }b\\n\\u{1F600} ${ {\"k\": x}[\"k\"] }\");\n"
+      "  let t = \"\"\"\n    kept   as is ${x}\n\"\"\";\n  print(t);\n}\n";
   EXPECT_EQ(fmt(s), s);
   // Re-indenting the statement never touches the string's lines.
   EXPECT_EQ(fmt("procedure main() {\nif true {\nprint(\"\"\"\n  two\n   three\"\"\");\n}\n}\n"),
@@ -86,7 +106,8 @@ TEST(Format, StringsKeptVerbatim) {
 }
 
 TEST(Format, TemplateBodyVerbatim) {
-  std::string body = "\"\"\"\nupstream {{ name }} {\n{% for s in servers %}\n    server {{s}};\n{% end %}\n}\n\"\"\"";
+  std::string body =
+      "\"\"\"\nupstream {{ name }} {\n{% for s in servers %}\n    server {{s}};\n{% end %}\n}\n\"\"\"";
   EXPECT_EQ(fmt("template t( name:string,servers:list<string> )" + body + "\n"),
             "template t(name: string, servers: list<string>) " + body + "\n");
 }
@@ -94,8 +115,9 @@ TEST(Format, TemplateBodyVerbatim) {
 TEST(Format, LongLinesKeepTheirBreaks) {
   std::string in = "procedure main() {\n  let r = run_vm(\"web\",\n      image: \"debian\",\n"
                    "      count: 3);\n  let total = 1 +\n2 +\n    3;\n  let xs = [\n1,\n2,\n];\n}\n";
-  std::string want = "procedure main() {\n  let r = run_vm(\"web\",\n    image: \"debian\",\n"
-                     "    count: 3);\n  let total = 1 +\n    2 +\n    3;\n  let xs = [\n    1,\n    2,\n  ];\n}\n";
+  std::string want =
+      "procedure main() {\n  let r = run_vm(\"web\",\n    image: \"debian\",\n"
+      "    count: 3);\n  let total = 1 +\n    2 +\n    3;\n  let xs = [\n    1,\n    2,\n  ];\n}\n";
   EXPECT_EQ(fmt(in), want);
   EXPECT_EQ(fmt("fn f() {\n  g(1, {\n    \"a\": 1,\n  });\n  h(x)\n    .m()\n    .n();\n}\n"),
             "fn f() {\n  g(1, {\n    \"a\": 1,\n  });\n  h(x)\n    .m()\n    .n();\n}\n");
