@@ -264,8 +264,7 @@ private:
       if (pt == "}" && (node(p) == SyntaxNode::Block || node(p) == SyntaxNode::RecordDecl) &&
           !continuesAfterBrace(i))
         atStmtStart_ = true;
-      if (node(p) == SyntaxNode::TemplateDecl || node(p) == SyntaxNode::TemplateBody)
-        atStmtStart_ = atStmtStart_ || node(p) == SyntaxNode::TemplateBody;
+      if (node(p) == SyntaxNode::TemplateBody) atStmtStart_ = true;
     }
     bool forced = false, joined = false;
     if (hasPrev && hasCur) {
