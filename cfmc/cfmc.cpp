@@ -4,6 +4,7 @@
 #include "cfmc/context.h"
 #include "cfmc/daemon_client.h"
 #include "cfmc/events_cmd.h"
+#include "cfmc/fmt_cmd.h"
 #include "cfmc/local_cmd.h"
 #include "cfmc/lsp_cmd.h"
 #include "cfmc/ovf_cmd.h"
@@ -59,6 +60,7 @@ commands:
   events    print a business system's cloud events as a manager holds them (--follow)
   owner     show who owns a business system (owner, epoch) as a manager records it
   takeover  make a manager the owner of a business system (disaster recovery; fencing)
+  fmt       lay procedure files out in the canonical layout, or check that they are (--check)
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -615,10 +617,10 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"runs", cfm::driver::cmdRuns},
                              {"logs", cfm::driver::cmdLogs},
                              {"cancel", cfm::driver::cmdCancel},
-
                              {"events", cfm::driver::cmdEvents},
                              {"owner", cfm::driver::cmdOwner},
-                             {"takeover", cfm::driver::cmdTakeover}};
+                             {"takeover", cfm::driver::cmdTakeover},
+                             {"fmt", cfm::driver::cmdFmt}};
 
 } // namespace
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ast/ast.h"
+#include "parse/parser.h"
 #include "support/diagnostics.h"
 
 #include <set>
@@ -32,5 +33,10 @@ void reportLexError(support::DiagnosticEngine &diags, int code, support::Loc l, 
 /// express (literal ranges, places, template structure).
 void buildModule(cfm_grammar::CfpParser::FileContext *tree, const TokenFacts &facts,
                  support::DiagnosticEngine &diags, ast::Module &out);
+
+/// The tokens of a parse tree with the constructs that hold them (parser.h, SyntaxToken);
+/// `offset` is the number of bytes before `body` in the file's text (a byte order mark).
+void collectSyntaxTokens(cfm_grammar::CfpParser::FileContext *tree, std::string_view body, uint32_t offset,
+                         std::vector<SyntaxToken> &out);
 
 } // namespace cfm::parse

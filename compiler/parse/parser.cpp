@@ -492,7 +492,7 @@ std::string TokenFacts::describeSet(const antlr4::misc::IntervalSet &set, antlr4
 }
 
 ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
-                      support::DiagnosticEngine &diags) {
+                      support::DiagnosticEngine &diags, std::vector<SyntaxToken> *syntaxTokens) {
   ParseResult result;
   result.module = std::make_unique<ast::Module>();
   result.module->file = file;
@@ -577,6 +577,8 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
   }
   buildModule(tree, facts, diags, *result.module);
   result.times.build = secondsSince(clock);
+  if (syntaxTokens)
+    collectSyntaxTokens(tree, body, static_cast<uint32_t>(text.size() - body.size()), *syntaxTokens);
   result.hadErrors = diags.errorCount() > before;
   return result;
 }

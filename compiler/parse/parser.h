@@ -9,7 +9,9 @@
 #include "ast/ast.h"
 #include "support/diagnostics.h"
 
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace cfm::parse {
 
@@ -23,6 +25,62 @@ struct PhaseTimes {
   double lex = 0, parse = 0, build = 0, check = 0;
 };
 
+/// What a token of the source belongs to: the grammar construct that holds it (the rule, or the
+/// alternative for statements, expressions and primaries). For tools that lay out or colour
+/// source text (cfmc fmt, the language server) without seeing ANTLR types.
+enum class SyntaxNode : uint8_t {
+  Other,
+  ImportDecl,
+  ConstDecl,
+  RecordDecl,
+  Field,
+  FnDecl,
+  TemplateDecl,
+  Params,
+  Param,
+  Type,
+  Block,
+  LetStmt,
+  IfStmt,
+  WhileStmt,
+  ForStmt,
+  BreakStmt,
+  ContinueStmt,
+  ReturnStmt,
+  ThrowStmt,
+  TryStmt,
+  AsyncStmt,
+  ExprStmt,
+  MemberExpr,
+  CallExpr,
+  IndexExpr,
+  UnaryExpr,
+  AsyncExpr,
+  BinaryExpr,
+  Args,
+  Arg,
+  Literal, // a number, `true`, `false`, `null`
+  Name,    // a name used as an expression
+  ParenExpr,
+  ListLit,
+  MapLit,
+  RecordLit,
+  AsyncBlock,
+  FieldInit,
+  MapEntry,
+  String,       // a whole string literal, "..." or """...""", interpolations included
+  TemplateBody, // a template's whole body, from its opening `"""` to its closing one
+};
+
+/// One token of a file that parsed without syntax errors, in source order (end of input not
+/// included). A string literal and a template body are one token each, whatever they hold.
+/// Offsets are bytes into the file's text (a byte order mark included); comments and white
+/// space are what lies between tokens.
+struct SyntaxToken {
+  uint32_t begin = 0, end = 0; // [begin, end)
+  SyntaxNode node = SyntaxNode::Other;
+};
+
 struct ParseResult {
   std::unique_ptr<ast::Module> module; // always set; empty when the file could not be parsed
   bool hadErrors = false;              // lexical or syntax errors were reported
@@ -32,8 +90,10 @@ struct ParseResult {
 /// Parses one loaded file. Never throws, never crashes on bad input: every problem is a
 /// diagnostic. Deep recursion is bounded by kMaxNesting and kMaxExprDepth; callers run the
 /// front end on a thread with a large stack (frontend::runWithLargeStack).
+/// With `tokens`, also fills it with the file's tokens when the parse tree was built (no syntax
+/// errors; other errors may have been reported).
 ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
-                      support::DiagnosticEngine &diags);
+                      support::DiagnosticEngine &diags, std::vector<SyntaxToken> *tokens = nullptr);
 
 /// Checks that `text` is valid UTF-8; returns the byte offset of the first bad byte, or npos.
 size_t findInvalidUtf8(std::string_view text);
