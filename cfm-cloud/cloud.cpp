@@ -3,6 +3,7 @@
 
 #include "base/atomic_file.h"
 #include "base/text.h"
+#include "base/process.h"
 #include "cfm-cloud/forward.h"
 #include "net/ec2_xml.h"
 #include "net/query.h"
@@ -309,20 +310,14 @@ struct Cloud::Impl {
     }
     return state;
   }
+  // An instance is its session (the launcher's setsid: session id = pgid); software started on
+  // it through its agent runs in groups of its own within that session (base/process.h).
   static bool groupAlive(int pgid, bool ownChild = false) {
-    if (pgid <= 0 || (kill(-pgid, 0) != 0 && errno != EPERM)) return false;
-    if (ownChild) return true; // our children are reaped before this is asked: no zombie leader
+    if (pgid <= 0) return false;
+    if (ownChild && kill(-pgid, 0) == 0) return true; // our children are reaped first: no zombie leader
     char leader = procState(pgid, nullptr);
     if (leader != 0 && leader != 'Z' && leader != 'X') return true;
-    std::error_code ec;
-    for (const auto &e : fs::directory_iterator("/proc", ec)) {
-      std::string name = e.path().filename().string();
-      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-      int pgrp = 0;
-      char st = procState(std::stoi(name), &pgrp);
-      if (pgrp == pgid && st != 0 && st != 'Z' && st != 'X') return true;
-    }
-    return false;
+    return base::sessionAlive(pgid);
   }
 
   // ---- starting instances' processes, off the lock ------------------------------------------
@@ -478,7 +473,7 @@ struct Cloud::Impl {
   ~Impl() { stopLaunchers(); }
 
   void signalGroup(Inst &i, int sig) {
-    if (i.pgid > 0) kill(-i.pgid, sig);
+    if (i.pgid > 0) base::signalSession(i.pgid, sig); // the instance's session: all it started
   }
 
   void writePgids() {

@@ -8,6 +8,7 @@
 
 #include "base/atomic_file.h"
 #include "base/files.h"
+#include "base/process.h"
 #include "cfmc/context.h"
 #include "cfmc/local_broker.h"
 #include "cfmc/local_cloud_config.h"
@@ -103,25 +104,9 @@ bool processAlive(long pid, const std::string &mark) {
   return mark.empty() || args.find(mark) != std::string::npos;
 }
 
-/// Whether any process that is not a zombie is in process group `pgid`.
-bool groupAlive(long pgid) {
-  if (kill(static_cast<pid_t>(-pgid), 0) != 0) return false;
-  for (const auto &e : fs::directory_iterator("/proc")) {
-    std::string name = e.path().filename();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(e.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    std::string state;
-    long ppid = 0, pgrp = 0;
-    rest >> state >> ppid >> pgrp;
-    if (pgrp == pgid && state != "Z") return true;
-  }
-  return false;
-}
+/// Whether any process that is not a zombie is in instance `pgid`'s session (base/process.h:
+/// what a procedure started on the VM through its agent included).
+bool groupAlive(long pgid) { return base::sessionAlive(static_cast<pid_t>(pgid)); }
 
 /// Polls `gone` every 20 ms for at most `ms` milliseconds; true once it holds.
 template <class F> bool waitFor(int ms, F gone) {
@@ -151,9 +136,11 @@ bool stopCloud(const ContextCloud &k, bool hard) {
     // The disaster: everything at once, the groups read before cfm-cloud can rewrite the list.
     std::vector<long> groups = readPgids(k.stateDir);
     if (processAlive(k.pid, k.config)) kill(static_cast<pid_t>(k.pid), SIGKILL);
-    for (long g : groups) kill(static_cast<pid_t>(-g), SIGKILL);
+    for (long g : groups) base::signalSession(static_cast<pid_t>(g), SIGKILL);
     ok = waitFor(10000, [&] { return !processAlive(k.pid, k.config); });
-    for (long g : groups) ok = waitFor(10000, [&] { return !groupAlive(g); }) && ok;
+    // again while anything lives: a process of the VM may have forked between scans
+    for (long g : groups)
+      ok = waitFor(10000, [&] { return base::signalSession(static_cast<pid_t>(g), SIGKILL) == 0; }) && ok;
     return ok;
   }
   if (processAlive(k.pid, k.config)) {
@@ -165,9 +152,9 @@ bool stopCloud(const ContextCloud &k, bool hard) {
   }
   for (long g : readPgids(k.stateDir)) {
     if (!groupAlive(g)) continue;
-    kill(static_cast<pid_t>(-g), SIGTERM);
+    base::signalSession(static_cast<pid_t>(g), SIGTERM);
     if (!waitFor(5000, [&] { return !groupAlive(g); })) {
-      kill(static_cast<pid_t>(-g), SIGKILL);
+      base::signalSession(static_cast<pid_t>(g), SIGKILL);
       ok = waitFor(10000, [&] { return !groupAlive(g); }) && ok;
     }
   }

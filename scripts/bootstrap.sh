@@ -18,6 +18,8 @@ PACKAGES=(
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev python3 lua5.4 luajit python3-jinja2
   awscli python3-botocore
+  # the samples' software on the local clouds' VMs (samples/web3, samples/hadoop; tests e2e.*)
+  nginx-light python3-psycopg2 postgresql libxml2-utils
   # editor support tests (editors/emacs, ERT)
   emacs-nox
 )

@@ -318,8 +318,14 @@ bool CloudManager::setProperty(std::string_view systemId, std::string_view prope
   Json *parsed = nullptr;
   if (!parseJson(valueJson, parsed)) return false;
   std::string value = parsed->j == Json::J::String ? std::string(parsed->s->view()) : std::string(valueJson);
+  // A new property's OVF type from the value (an array, object or null is kept as its JSON text
+  // in a `string` property: OVF has no other type for it, so it reads back as that text).
+  const char *type = parsed->j == Json::J::Int     ? "sint64"
+                     : parsed->j == Json::J::Float ? "real64"
+                     : parsed->j == Json::J::Bool  ? "boolean"
+                                                   : "string";
   release(parsed);
-  if (auto r = store_.setProperty(systemId, propertyId, value); !r) {
+  if (auto r = store_.setProperty(systemId, propertyId, value, type); !r) {
     if (r.error().message.find("no business system") != std::string::npos)
       return failCode(kNotFoundCode, r.error().message);
     return failStore(r.error());

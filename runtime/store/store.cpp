@@ -683,7 +683,8 @@ Result<int> Store::claimElementInstance(std::string_view key, std::string_view e
   return static_cast<int>(next);
 }
 
-Result<void> Store::setProperty(std::string_view key, std::string_view id, std::string_view value) {
+Result<void> Store::setProperty(std::string_view key, std::string_view id, std::string_view value,
+                                std::string_view type) {
   int64_t sysId = CFM_TRY(requireSystem(key));
   auto tx = CFM_TRY(Tx::begin(*db_));
   Stmt s = CFM_TRY(db_->prepare(
@@ -708,12 +709,28 @@ Result<void> Store::setProperty(std::string_view key, std::string_view id, std::
     u.bind(1, std::string(value)).bind(2, *row);
     CFM_CHECK(u.run());
   } else {
-    if (id.empty()) return Error{ErrorKind::Store, "a property needs an id"};
+    // OVF's parts of the id (model::Property::id joins them with `.`): class, key, instance.
+    std::vector<std::string> parts;
+    for (size_t at = 0;;) {
+      size_t dot = id.find('.', at);
+      parts.emplace_back(id.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at));
+      if (dot == std::string_view::npos) break;
+      at = dot + 1;
+    }
+    bool bad = parts.size() > 3 || id.find(':') != std::string_view::npos;
+    for (const std::string &p : parts) bad = bad || p.empty();
+    if (bad)
+      return Error{ErrorKind::Store,
+                   "property id `" + std::string(id) +
+                       "`: give KEY, CLASS.KEY or CLASS.KEY.INSTANCE (no part empty, no `:`)"};
+    std::string cls = parts.size() > 1 ? parts[0] : "", k = parts.size() > 1 ? parts[1] : parts[0];
+    std::string inst = parts.size() > 2 ? parts[2] : "";
     Stmt i = CFM_TRY(db_->prepare(
         "INSERT INTO system_property (system_id, class_name, key, instance, pos, type, value, label, "
-        "description, user_configurable) VALUES (?, '', ?, '', (SELECT coalesce(max(pos), -1) + 1 FROM "
-        "system_property WHERE system_id = ?), 'string', ?, '', '', 0)"));
-    i.bind(1, sysId).bind(2, std::string(id)).bind(3, sysId).bind(4, std::string(value));
+        "description, user_configurable) VALUES (?, ?, ?, ?, (SELECT coalesce(max(pos), -1) + 1 FROM "
+        "system_property WHERE system_id = ?), ?, ?, '', '', 0)"));
+    i.bind(1, sysId).bind(2, cls).bind(3, k).bind(4, inst).bind(5, sysId).bind(6, std::string(type));
+    i.bind(7, std::string(value));
     CFM_CHECK(i.run());
   }
   Stmt v = CFM_TRY(db_->prepare("UPDATE business_system SET version = version + 1 WHERE id = ?"));

@@ -96,9 +96,13 @@ public:
   Result<int> claimElementInstance(std::string_view key, std::string_view element);
 
   /// Sets system KEY's property whose id (`class.key.instance`, Property::id) is ID to VALUE, or
-  /// adds a string property with that key when there is none; the property's and the system's
+  /// adds one when there is none (below); the property's and the system's
   /// versions go up when the value changes (set_property).
-  Result<void> setProperty(std::string_view key, std::string_view id, std::string_view value);
+  /// A property that is not there yet is added: `id` is `KEY`, `CLASS.KEY` or
+  /// `CLASS.KEY.INSTANCE` (OVF's parts: none empty, no `:`), `type` its OVF type (`string`,
+  /// `sint64`, `real64`, `boolean`); an existing property keeps its type.
+  Result<void> setProperty(std::string_view key, std::string_view id, std::string_view value,
+                           std::string_view type = "string");
 
   /// The agent credentials of VM instance `instanceId` (docs/agent-protocol.md): the HMAC key
   /// (64 hex) and the agent's broker password, kept from run_vm to terminate_vm. Secrets: never

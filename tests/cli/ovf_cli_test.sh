@@ -50,14 +50,14 @@ id=$(sed -n 's/.*(id \([0-9a-f-]*\), .*/\1/p' "$TMP/out")
 run reimport 0 -- ovf import "$WEB3" --state "$DB" && has out "unchanged system \`web3\` (id $id, version 1)" && pass "re-import: unchanged" || fail "re-import: unchanged"
 run import-hadoop 0 -- ovf import "$HADOOP" --state="$DB" && has out "imported system \`hadoop\`" && pass "import hadoop (--state=DB)" || fail "import hadoop (--state=DB)"
 sed 's|min="2" max="8" instances="3"|min="2" max="10" instances="4"|' "$WEB3" >"$TMP/web3-v2.ovf"
-cp "$SRC/samples/web3/templates/app.properties.tpl" "$TMP/" && mkdir -p "$TMP/templates" && cp "$SRC/samples/web3/templates/app.properties.tpl" "$TMP/templates/"
+cp "$SRC/samples/web3/templates/app.properties.tpl" "$TMP/" && mkdir -p "$TMP/templates" "$TMP/app" && cp "$SRC/samples/web3/templates/app.properties.tpl" "$TMP/templates/" && cp "$SRC/samples/web3/app/app.py" "$TMP/app/"
 run update 0 -- ovf import "$TMP/web3-v2.ovf" --state "$DB" && has out "updated system \`web3\` (id $id, version 2)" && pass "import a changed descriptor: updated, version 2" || fail "import a changed descriptor: updated, version 2"
 
 # show and list
 run show 0 -- ovf show web3 --state "$DB" && has out "system web3 (id $id)" && has out "element web: vm class web, instances 4 (min 2, max 10), depends on app" &&
   has out "template nginx-upstream: /etc/nginx/conf.d/upstream.conf" && has out "(store version 2)" && pass "show by name" || fail "show by name"
 run show-id 0 -- ovf show "$id" --state "$DB" && has out "system web3" && pass "show by id" || fail "show by id"
-run list 0 -- ovf show --state "$DB" && has out "hadoop  id" && has out "web3  id $id  version 2  5 element(s), 4 vm class(es), 4 template(s)" && pass "show without NAME lists the systems" || fail "show without NAME lists the systems"
+run list 0 -- ovf show --state "$DB" && has out "hadoop  id" && has out "web3  id $id  version 2  5 element(s), 4 vm class(es), 5 template(s)" && pass "show without NAME lists the systems" || fail "show without NAME lists the systems"
 run show-none 1 -- ovf show nope --state "$DB" && has err "cfmc: error: no business system \`nope\`" && pass "show an unknown system: exit 1" || fail "show an unknown system: exit 1"
 
 # export, and import of the export gives the same system
@@ -97,7 +97,7 @@ run bad-store 1 -- ovf show --state "$TMP/bad.db" && has err "cfmc: error: store
 # A template's fileRef is read from beneath the descriptor's directory only: a link to
 # /etc/passwd is refused (and no store is created by the failed import).
 PKG=$TMP/pkg
-mkdir -p "$PKG/templates" && cp "$WEB3" "$PKG/" && cp "$SRC/samples/web3/templates/"* "$PKG/templates/"
+mkdir -p "$PKG/templates" "$PKG/app" && cp "$WEB3" "$PKG/" && cp "$SRC/samples/web3/templates/"* "$PKG/templates/" && cp "$SRC/samples/web3/app/app.py" "$PKG/app/"
 ln -sf /etc/passwd "$PKG/templates/app.properties.tpl"
 run link-template 1 -- ovf validate "$PKG/web3.ovf" &&
   has err "template \`app-properties\`: cannot read \`$PKG/templates/app.properties.tpl\`: leaves its directory" &&

@@ -373,6 +373,27 @@ TEST(CloudManager, SetPropertyAndReloadNeedNoCloud) {
   EXPECT_EQ(pw->value, "other");
   ASSERT_NE(st.system.property("replicas"), nullptr);
   EXPECT_EQ(st.system.property("replicas")->value, "3");
+  // A new property's id is split into OVF's parts (so the system exports as valid OVF, which
+  // the federation shares) and its type follows the value.
+  EXPECT_EQ(pw->className, "db");
+  EXPECT_EQ(pw->key, "password");
+  EXPECT_EQ(pw->type, "string");
+  EXPECT_EQ(st.system.property("replicas")->type, "sint64");
+  inTask([&] {
+    ASSERT_TRUE(o.mgr->setProperty("shop", "app.ratio", "0.5", st)) << takeRaised().message;
+    ASSERT_TRUE(o.mgr->setProperty("shop", "app.on.eu", "true", st)) << takeRaised().message;
+    ASSERT_TRUE(o.mgr->setProperty("shop", "app.list", "[1,2]", st)) << takeRaised().message;
+    EXPECT_FALSE(o.mgr->setProperty("shop", "a.b.c.d", "1", st));
+    EXPECT_NE(takeRaised().message.find("CLASS.KEY.INSTANCE"), std::string::npos);
+    EXPECT_FALSE(o.mgr->setProperty("shop", "a..b", "1", st));
+    takeRaised();
+  });
+  EXPECT_EQ(st.system.property("app.ratio")->type, "real64");
+  ASSERT_NE(st.system.property("app.on.eu"), nullptr);
+  EXPECT_EQ(st.system.property("app.on.eu")->instance, "eu");
+  EXPECT_EQ(st.system.property("app.on.eu")->type, "boolean");
+  EXPECT_EQ(st.system.property("app.list")->value, "[1,2]");
+  EXPECT_EQ(st.system.property("app.list")->type, "string");
   inTask([&] {
     EXPECT_FALSE(o.mgr->setProperty("nosuch", "x", "1", st));
     EXPECT_EQ(takeRaised().code, "not_found");

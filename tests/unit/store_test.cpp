@@ -106,7 +106,7 @@ TEST_F(StoreTest, SaveAndLoadByNameOrId) {
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].elements, 5u);
-  EXPECT_EQ((*list)[0].templates, 4u);
+  EXPECT_EQ((*list)[0].templates, 5u);
   // Reopened from the file: the same.
   st.reset();
   st = open();
@@ -150,7 +150,7 @@ TEST_F(StoreTest, UpdateBumpsVersionsOfChangedRowsOnly) {
   EXPECT_EQ(upd->version, 2);
   EXPECT_EQ(count(*st, "SELECT version FROM element WHERE name = 'web'"), 2);
   EXPECT_EQ(count(*st, "SELECT version FROM element WHERE name = 'lb'"), 1);
-  EXPECT_EQ(count(*st, "SELECT count(*) FROM config_template"), 3);
+  EXPECT_EQ(count(*st, "SELECT count(*) FROM config_template"), 4);
   EXPECT_EQ(count(*st, "SELECT count(*) FROM system_property"), 6);
   auto loaded = st->loadSystem("web3");
   ASSERT_TRUE(loaded && *loaded);
