@@ -12,33 +12,15 @@
 import http.client
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from federation_lib import Federation  # noqa: E402
 
 CFMC, SRC = sys.argv[1], sys.argv[2]
 SAMPLE = os.path.join(SRC, "samples", "web3")
-failures = []
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, what):
-    log(("PASS " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def cfmc(*args, timeout=300, ok=True):
-    p = subprocess.run([CFMC, *args], capture_output=True, text=True, timeout=timeout, env=ENV)
-    if ok and p.returncode != 0:
-        raise RuntimeError("cfmc %s failed (%d):\n%s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
-    return p
+CFP = os.path.join(SAMPLE, "web3.cfp")
 
 
 def request(url, method, path, body=None, timeout=5):
@@ -56,69 +38,22 @@ def request(url, method, path, body=None, timeout=5):
         return None, None, str(e)
 
 
-def endpoints(manager):
-    p = cfmc("events", "web3", "--manager", manager, "--json", "--name", "endpoint", ok=False)
-    out = []
-    for line in p.stdout.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            out.append(json.loads(line))
-    return out
-
-
-def cfmd_logs(d):
-    for c in ("a", "b"):
-        path = os.path.join(d, c, "cfmd.log")
-        if os.path.exists(path):
-            with open(path, errors="replace") as f:
-                tail = f.readlines()[-30:]
-            log("--- %s (last lines)\n%s" % (path, "".join(tail)))
-
-
-def session_members(sids):
-    """Processes still alive in the VMs' sessions."""
-    left = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                st = f.read()
-        except OSError:
-            continue
-        rest = st[st.rfind(")") + 2:].split()
-        if rest[0] != "Z" and (int(rest[3]) in sids or int(rest[2]) in sids):
-            left.append(int(name))
-    return left
-
-
-TMP = tempfile.mkdtemp(prefix="cfm-web3-e2e-")
-os.chmod(TMP, 0o755)
-D = os.path.join(TMP, "cfm")
-ENV = dict(os.environ, CFM_CONTEXT=os.path.join(D, "context.json"))
-sids = set()
+fed = Federation(CFMC, clouds=2, instances="7")
+check = fed.check
 try:
-    cfmc("local", "up", "--clouds", "2", "--dir", D, "--instances", "7", "--boot-delay", "50ms", timeout=120)
-    cfmc("ovf", "import", os.path.join(SAMPLE, "web3.ovf"), "--manager", "a")
-    deadline = time.time() + 30
-    while cfmc("ovf", "show", "web3", "--manager", "b", ok=False).returncode != 0:
-        if time.time() > deadline:
-            raise RuntimeError("web3 did not reach manager b within 30 s")
-        time.sleep(0.2)
+    fed.import_sample(os.path.join(SAMPLE, "web3.ovf"), "web3")
     check(True, "web3 imported into a reaches b")
-    peer = cfmc("run", "--manager", "b", "--detach", os.path.join(SAMPLE, "web3.cfp"), "--proc", "peer", "--arg", "sys=web3")
+    peer = fed.cfmc("run", "--manager", "b", "--detach", CFP, "--proc", "peer", "--arg", "sys=web3")
     check(peer.stdout.strip() != "", "peer standing on b (run %s)" % peer.stdout.strip())
 
     t0 = time.time()
-    start = cfmc("run", "--manager", "a", os.path.join(SAMPLE, "web3.cfp"), "--proc", "start", "--arg", "sys=web3", timeout=600, ok=False)
-    log(start.stdout + start.stderr)
+    start = fed.run("a", CFP, "start", "sys=web3")
     if not check(start.returncode == 0, "start on a (%.1f s)" % (time.time() - t0)):
         raise RuntimeError("start failed")
     check("synchronous" in start.stdout, "the standby in b is synchronous")
-    eps = endpoints("a")
+    eps = fed.events("a", "web3", "endpoint")
     check(len(eps) == 1 and eps[0]["data"]["cloud"] == "a", "one endpoint event, cloud a")
     url = eps[-1]["data"]["url"]
-
     acked = {}
     for i in range(20):
         st, hd, body = request(url, "POST", "/rows", "row %d" % i)
@@ -136,8 +71,7 @@ try:
     check(st == 200 and hd.get("x-cloud") == "a", "health through a web server of cloud a")
 
     t0 = time.time()
-    so = cfmc("run", "--manager", "a", os.path.join(SAMPLE, "web3.cfp"), "--proc", "scale_out", "--arg", "sys=web3", "--arg", "count=3", timeout=600, ok=False)
-    log(so.stdout + so.stderr)
+    so = fed.run("a", CFP, "scale_out", "sys=web3", "count=3")
     check(so.returncode == 0 and "1 here, 2 in the peer" in so.stdout, "scale_out by 3: one in a, two in b")
     served_b = None
     for i in range(60):
@@ -154,17 +88,12 @@ try:
         st, hd, body = request(url, "POST", "/rows", "last %d" % i)
         if st == 201:
             acked[json.loads(body)["id"]] = "last %d" % i
-    for c in ("a", "b"):
-        try:
-            with open(os.path.join(D, c, "state", "pgids")) as f:
-                sids.update(int(x) for x in f.read().split() if x.strip())
-        except OSError:
-            pass
+    fed.read_sessions()
     kill_at = time.time()
-    cfmc("local", "kill", "a")
+    fed.cfmc("local", "kill", "a")
     new_url, rto = None, None
     while time.time() - kill_at < 120:
-        eps_b = [e for e in endpoints("b") if e["data"]["cloud"] == "b"]
+        eps_b = [e for e in fed.events("b", "web3", "endpoint") if e["data"]["cloud"] == "b"]
         if eps_b:
             new_url = eps_b[-1]["data"]["url"]
             st, hd, body = request(new_url, "GET", "/health", timeout=2)
@@ -184,21 +113,6 @@ try:
     check(st == 201 and hd.get("x-cloud") == "b", "the recovered system takes writes in cloud b")
 except Exception as e:  # noqa: BLE001 - any failure is reported with the managers' logs
     check(False, "unexpected: %s" % e)
-    cfmd_logs(D)
+    fed.show_logs()
 finally:
-    for c in ("a", "b"):
-        try:
-            with open(os.path.join(D, c, "state", "pgids")) as f:
-                sids.update(int(x) for x in f.read().split() if x.strip())
-        except OSError:
-            pass
-    down = subprocess.run([CFMC, "local", "down", "--dir", D], capture_output=True, text=True, timeout=120, env=ENV)
-    check(down.returncode == 0, "local down")
-    left = session_members(sids)
-    check(not left, "no process of any VM left (%s)" % left)
-    shutil.rmtree(TMP, ignore_errors=True)
-
-if failures:
-    log("%d check(s) failed" % len(failures))
-    sys.exit(1)
-log("all checks passed")
+    fed.down()
