@@ -69,20 +69,15 @@ public:
       if (d->kind != ast::DeclKind::Import) continue;
       auto *imp = static_cast<ast::ImportDecl *>(d);
       const bool isStd = imp->path.rfind(kStdImportPrefix, 0) == 0;
-      std::string target;
+      std::string target = importTarget(path, imp->path, stdlib_);
       if (isStd) {
-        std::string module = stdModulePath(imp->path);
-        if (module.empty()) {
+        if (target.empty()) {
           c_.diags.report(DiagKind::CannotImport, imp->range,
                           {imp->path, "a standard library module is named `std/NAME.cfp` (a relative "
                                       "path without `.` or `..`)"});
           c_.syntaxErrors = true;
           continue;
         }
-        target = (fs::path(stdlib_) / module).lexically_normal().string();
-      } else {
-        fs::path base = fs::path(path).parent_path();
-        target = (base / imp->path).string();
       }
       if (seen_.count(canonical(target))) continue;
       Result<std::string> text = read_(target);
@@ -131,6 +126,15 @@ void checkProgram(Compilation &c) {
 }
 
 } // namespace
+
+std::string importTarget(const std::string &importer, const std::string &importPath,
+                         const std::string &stdlib) {
+  if (importPath.rfind(kStdImportPrefix, 0) == 0) {
+    std::string module = stdModulePath(importPath);
+    return module.empty() ? std::string() : (fs::path(stdlib) / module).lexically_normal().string();
+  }
+  return (fs::path(importer).parent_path() / importPath).string();
+}
 
 std::string stdlibDir() {
   const char *env = std::getenv("CFM_STDLIB");

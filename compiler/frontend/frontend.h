@@ -39,6 +39,11 @@ inline constexpr std::string_view kStdImportPrefix = "std/";
 /// exist: an import from it then says so, naming it.
 std::string stdlibDir();
 
+/// The path the loader reads for `import "importPath";` in the file `importer`: beside it, or for
+/// `std/NAME` in `stdlib`; empty for a `std/` path that is not a plain relative name (`.`/`..`).
+std::string importTarget(const std::string &importer, const std::string &importPath,
+                         const std::string &stdlib);
+
 /// Loads `path` (an error if it cannot be read), follows its imports (paths relative to the
 /// importing file, `std/...` in the stdlib folder; each file once; cycles allowed), parses
 /// everything and, when there were no syntax errors, type-checks the program. Diagnostics are
