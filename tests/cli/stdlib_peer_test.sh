@@ -2,9 +2,9 @@
 # stdlib_peer_test.sh — std/scale.cfp and std/recover.cfp across two managers of the local
 # federation (`cfmc local up`: clouds a and b with a quota of 8 instances each, the broker, a
 # cfmd per cloud): web3 imported into a reaches b; a standing run on b serves one scale-out
-# request (next_scale_out_request + serve_scale_out); on a, with the cloud filled (8 web),
-# scale_out(web, 2) gets InstanceLimitExceeded for both and they start in b through
-# scale_out.request / scale_out.reply; then `cfmc local kill a`, and recover_here on b starts
+# request (next_scale_out_request + serve_scale_out_request); on a, with the cloud filled (8 web),
+# scale_out_element(web, 2) gets InstanceLimitExceeded for both and they start in b through
+# scale_out.request / scale_out.reply; then `cfmc local kill a`, and recover_in_this_cloud on b starts
 # every element that does not run in b (b records only its own instances: each at its
 # configured count) and leaves web (already in b) alone.
 # Whatever is left running at exit is stopped by `cfmc local down` and killed by recorded PID.
@@ -53,7 +53,7 @@ import "std/scale.cfp";
 
 procedure peer(sys: BusinessSystem) {
   let req = next_scale_out_request(sys, timeout: 2m);
-  let vms = serve_scale_out(sys, req);
+  let vms = serve_scale_out_request(sys, req);
   print("served ${len(vms)} ${req.element} for ${req.from} in ${this_cloud()}");
 }
 CFP
@@ -72,7 +72,7 @@ procedure main(sys: BusinessSystem) {
   } catch err {
     print("cloud full: ${err.code}");
   }
-  let r = scale_out(sys, "web", 2, peer_timeout: 1m);
+  let r = scale_out_element(sys, "web", 2, peer_timeout: 1m);
   print("${len(r.local)} here, ${len(r.remote)} in ${r.peer}");
   for v in r.remote {
     print("${v.cloud} ${v.address != ""} ${v.id.starts_with("i-")}");
@@ -84,7 +84,7 @@ import "std/recover.cfp";
 import "std/vms.cfp";
 
 procedure main(sys: BusinessSystem) {
-  let started = recover_here(sys, lost_cloud: "a");
+  let started = recover_in_this_cloud(sys, lost_cloud: "a");
   var ok = true;
   for e in sys.elements {
     var want = e.instances;
@@ -121,6 +121,6 @@ run peer-logs 0 -- logs "$PEER" --manager b --follow && [ "$(cat "$TMP/out")" = 
 
 run kill 0 -- local kill a && pass "cloud a killed" || fail "kill a"
 run recover 0 -- run --manager b "$TMP/recover.cfp" --arg sys=web3 && [ "$(head -1 "$TMP/out")" = "recovered in b: true, web left alone: true" ] &&
-  pass "recover_here on b: every element but web started in b as configured" || { fail "recover"; cat "$TMP/out" "$TMP/err"; }
+  pass "recover_in_this_cloud on b: every element but web started in b as configured" || { fail "recover"; cat "$TMP/out" "$TMP/err"; }
 run down 0 -- local down --dir "$D" && pass "down" || fail "down"
 finish
