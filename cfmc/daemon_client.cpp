@@ -99,18 +99,34 @@ bool beneath(const fs::path &p) {
 /// all are relative and beneath the working folder, so that the daemon's diagnostics and traces
 /// name the files exactly as a local run does; else by their paths relative to the root file's
 /// folder (a file outside it is refused).
-Result<std::map<std::string, std::string>> programFiles(const std::string &file, std::string &mainKey) {
+/// The standard library modules it imports (the files read beneath the stdlib folder, the root
+/// file excepted) go to `req.stdFiles` instead, keyed by their path in that folder, and the
+/// folder to `req.stdDir`: the daemon compiles against the stdlib this client checked with.
+Result<std::map<std::string, std::string>> programFiles(const std::string &file, cfmd::RunRequest &req) {
+  std::string &mainKey = req.main;
   std::map<std::string, std::string> asRead;
   std::optional<Error> readError;
+  const std::string stdDir = frontend::stdlibDir();
+  const std::string rootRead = fs::path(file).lexically_normal().string();
   frontend::runWithLargeStack([&] {
-    auto c = frontend::compileFile(file, [&](const std::string &path) -> Result<std::string> {
-      auto text = base::readRegularFile(path, base::kMaxSourceBytes);
-      if (text) asRead[path] = *text;
-      return text;
-    });
+    auto c = frontend::compileFile(
+        file,
+        [&](const std::string &path) -> Result<std::string> {
+          auto text = base::readRegularFile(path, base::kMaxSourceBytes);
+          if (!text) return text;
+          std::string normal = fs::path(path).lexically_normal().string();
+          if (normal != rootRead && normal.rfind(stdDir + "/", 0) == 0) {
+            req.stdFiles[normal.substr(stdDir.size() + 1)] = *text;
+          } else {
+            asRead[path] = *text;
+          }
+          return text;
+        },
+        stdDir);
     if (!c) readError = c.takeError();
   });
   if (readError) return std::move(*readError);
+  req.stdDir = stdDir; // also without modules: a missing one is then reported as a local run does
   std::map<std::string, std::string> files;
   bool typed = true;
   for (auto &[path, text] : asRead) {
@@ -223,7 +239,7 @@ bool daemonAnswers(const DaemonTarget &t) { return net::unixSocketAnswers(t.sock
 
 int runOnDaemon(const DaemonTarget &t, const DaemonRun &r) {
   cfmd::RunRequest req;
-  auto files = programFiles(r.file, req.main);
+  auto files = programFiles(r.file, req);
   if (!files) return fail(files.error().describe());
   req.files = std::move(*files);
   req.proc = r.proc;

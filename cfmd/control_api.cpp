@@ -65,6 +65,26 @@ Result<RunRequest> parseRunRequest(std::string_view body) {
     r.files[path] = text.get<std::string>();
   }
   if (!r.files.count(r.main)) return Error{ErrorKind::Usage, "`main` (" + r.main + ") is not one of `files`"};
+  if (auto stdObj = j.find("std"); stdObj != j.end()) {
+    if (!stdObj->is_object()) return Error{ErrorKind::Usage, "`std` must be an object"};
+    auto dir = stdObj->find("dir");
+    if (dir == stdObj->end() || !dir->is_string() || dir->get<std::string>().empty() ||
+        dir->get<std::string>()[0] != '/')
+      return Error{ErrorKind::Usage, "`std.dir` must be an absolute path"};
+    r.stdDir = dir->get<std::string>();
+    auto stdFiles = stdObj->find("files");
+    if (stdFiles == stdObj->end() || !stdFiles->is_object())
+      return Error{ErrorKind::Usage, "`std.files` must be an object"};
+    if (files->size() + stdFiles->size() > kMaxRunFiles)
+      return Error{ErrorKind::Limit, "more than " + std::to_string(kMaxRunFiles) + " files in one run"};
+    for (auto &[path, text] : stdFiles->items()) {
+      if (!safeRelativePath(path))
+        return Error{ErrorKind::Usage, "std file path `" + path + "` is not a relative path"};
+      if (!text.is_string())
+        return Error{ErrorKind::Usage, "the text of `std/" + path + "` must be a string"};
+      r.stdFiles[path] = text.get<std::string>();
+    }
+  }
   if (auto args = j.find("args"); args != j.end()) {
     if (!args->is_object()) return Error{ErrorKind::Usage, "`args` must be an object"};
     for (auto &[name, value] : args->items()) {
@@ -77,6 +97,7 @@ Result<RunRequest> parseRunRequest(std::string_view body) {
 
 std::string runRequestJson(const RunRequest &r) {
   Json j = {{"main", r.main}, {"proc", r.proc}, {"engine", r.engine}, {"files", r.files}, {"args", r.args}};
+  if (!r.stdDir.empty()) j["std"] = {{"dir", r.stdDir}, {"files", r.stdFiles}};
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

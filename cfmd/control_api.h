@@ -1,7 +1,8 @@
 // control_api.h — cfmd's control API (issue 15; API.md "Where procedures run"): the routes of
 // HTTP/1.1 + JSON served on the daemon's Unix socket (net/unix_http.h), over the run table.
 //   POST /runs                  {"main": PATH, "files": {PATH: TEXT, ...}, "proc": P,
-//                                "args": {NAME: VALUE, ...}, "engine": "jit"|"interp"}
+//                                "args": {NAME: VALUE, ...}, "engine": "jit"|"interp",
+//                                "std": {"dir": DIR, "files": {NAME: TEXT, ...}}}  (std optional)
 //                               -> 201 {"id": "r-1"}
 //   GET  /runs                  -> 200 {"runs": [RUN, ...]}
 //   GET  /runs/ID               -> 200 RUN
@@ -35,6 +36,12 @@ struct RunRequest {
   std::string proc = "main";
   std::map<std::string, std::string> args;
   std::string engine = "jit";
+  /// The standard library modules the program imports (`import "std/NAME.cfp"`), as the client
+  /// read them: keyed by their path relative to the client's stdlib folder `stdDir` (absolute),
+  /// which names them in diagnostics and traces as in a local run. `stdDir` empty (a client
+  /// that sends no `std`): the daemon resolves `std/` against its own stdlib folder.
+  std::string stdDir;
+  std::map<std::string, std::string> stdFiles;
   /// Read the program's files from this machine's disk instead of `files` (a standing run of the
   /// configuration; never set from a client's request).
   bool fromDisk = false;

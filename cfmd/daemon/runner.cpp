@@ -64,9 +64,17 @@ run::SystemLoader storeLoader(store::Store &st, const std::string &where) {
 int execute(const RunRequest &r, FILE *out, FILE *err, run::SystemLoader load) {
   // The files as the client sent them: the loader's paths (an import joined to its importer's
   // folder) are normalized and looked up; the client sent every file the program imports.
-  auto read = [&r](const std::string &path) -> Result<std::string> {
+  // Standard library modules (`std/...`) are the client's, under the folder it read them from;
+  // a standing run (from disk) or a client that sent none uses this daemon's stdlib folder.
+  const std::string stdDir = r.fromDisk || r.stdDir.empty() ? frontend::stdlibDir() : r.stdDir;
+  auto read = [&r, &stdDir](const std::string &path) -> Result<std::string> {
     if (r.fromDisk) return base::readRegularFile(path, base::kMaxSourceBytes);
     std::string key = std::filesystem::path(path).lexically_normal().string();
+    if (!r.stdDir.empty() && key.rfind(stdDir + "/", 0) == 0) {
+      auto it = r.stdFiles.find(key.substr(stdDir.size() + 1));
+      if (it == r.stdFiles.end()) return Error{ErrorKind::Io, "no such file (the client did not send it)"};
+      return it->second;
+    }
     auto it = r.files.find(key);
     if (it == r.files.end()) return Error{ErrorKind::Io, "no such file (the client did not send it)"};
     return it->second;
@@ -78,7 +86,7 @@ int execute(const RunRequest &r, FILE *out, FILE *err, run::SystemLoader load) {
   opts.err = err;
   opts.loadSystem = std::move(load);
   std::unique_lock<std::mutex> compiling(gCompileMu);
-  auto compiled = frontend::compileFile(r.main, read);
+  auto compiled = frontend::compileFile(r.main, read, stdDir);
   if (!compiled) {
     writeLines(err, "cfmc: error: " + compiled.error().message);
     return 1;

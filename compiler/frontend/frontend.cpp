@@ -8,9 +8,11 @@
 #include "parse/parser.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <pthread.h>
 #include <set>
+#include <unistd.h>
 
 namespace cfm::frontend {
 
@@ -32,9 +34,27 @@ std::string canonical(const std::string &path) {
   return ec ? path : p.string();
 }
 
+/// Whether reading failed because the file is not there (the system's ENOENT, or cfmd's reader
+/// of a client's files).
+bool missing(const Error &e) {
+  const std::string &m = e.message;
+  return m.rfind("No such file", 0) == 0 || m.rfind("no such file", 0) == 0;
+}
+
+/// The part of `std/REST` after the prefix when it is a plain relative path without `..`
+/// components (`retry.cfp`, `net/http.cfp`); empty otherwise.
+std::string stdModulePath(const std::string &importPath) {
+  std::string rest = importPath.substr(kStdImportPrefix.size());
+  if (rest.empty() || rest.front() == '/') return {};
+  for (const fs::path &part : fs::path(rest))
+    if (part == ".." || part == ".") return {};
+  return rest;
+}
+
 class Loader {
 public:
-  Loader(Compilation &c, const SourceReader &read) : c_(c), read_(read) {}
+  Loader(Compilation &c, const SourceReader &read, std::string stdlib)
+      : c_(c), read_(read), stdlib_(std::move(stdlib)) {}
 
   void load(support::FileId id, const std::string &path) {
     seen_.insert(canonical(path));
@@ -48,12 +68,23 @@ public:
     for (ast::Decl *d : m->decls) {
       if (d->kind != ast::DeclKind::Import) continue;
       auto *imp = static_cast<ast::ImportDecl *>(d);
-      fs::path base = fs::path(path).parent_path();
-      std::string target = (base / imp->path).string();
+      const bool isStd = imp->path.rfind(kStdImportPrefix, 0) == 0;
+      std::string target = importTarget(path, imp->path, stdlib_);
+      if (isStd) {
+        if (target.empty()) {
+          c_.diags.report(DiagKind::CannotImport, imp->range,
+                          {imp->path, "a standard library module is named `std/NAME.cfp` (a relative "
+                                      "path without `.` or `..`)"});
+          c_.syntaxErrors = true;
+          continue;
+        }
+      }
       if (seen_.count(canonical(target))) continue;
       Result<std::string> text = read_(target);
       if (!text) {
-        c_.diags.report(DiagKind::CannotImport, imp->range, {imp->path, text.error().message});
+        std::string why = text.error().message;
+        if (isStd && missing(text.error())) why = "no such file in the standard library (" + stdlib_ + ")";
+        c_.diags.report(DiagKind::CannotImport, imp->range, {imp->path, why});
         c_.syntaxErrors = true;
         continue;
       }
@@ -65,6 +96,7 @@ public:
 private:
   Compilation &c_;
   const SourceReader &read_;
+  std::string stdlib_;
   std::set<std::string> seen_;
 };
 
@@ -95,16 +127,43 @@ void checkProgram(Compilation &c) {
 
 } // namespace
 
+std::string importTarget(const std::string &importer, const std::string &importPath,
+                         const std::string &stdlib) {
+  if (importPath.rfind(kStdImportPrefix, 0) == 0) {
+    std::string module = stdModulePath(importPath);
+    return module.empty() ? std::string() : (fs::path(stdlib) / module).lexically_normal().string();
+  }
+  return (fs::path(importer).parent_path() / importPath).string();
+}
+
+std::string stdlibDir() {
+  const char *env = std::getenv("CFM_STDLIB");
+  if (env && *env) {
+    std::error_code ec;
+    fs::path p = fs::absolute(fs::path(env), ec);
+    return (ec ? fs::path(env) : p).lexically_normal().string();
+  }
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  fs::path exe = n > 0 ? fs::path(std::string(buf, size_t(n))) : fs::current_path() / "cfmc";
+  return (exe.parent_path().parent_path() / "share" / "cfm" / "stdlib").lexically_normal().string();
+}
+
 Result<std::unique_ptr<Compilation>> compileFile(const std::string &path) {
-  return compileFile(path, readFile);
+  return compileFile(path, readFile, stdlibDir());
 }
 
 Result<std::unique_ptr<Compilation>> compileFile(const std::string &path, const SourceReader &read) {
+  return compileFile(path, read, stdlibDir());
+}
+
+Result<std::unique_ptr<Compilation>> compileFile(const std::string &path, const SourceReader &read,
+                                                 const std::string &stdlib) {
   Result<std::string> text = read(path);
   if (!text) return text.error().framed("cannot read " + path + ": ").inFile(path);
   auto c = std::make_unique<Compilation>();
   support::FileId id = c->sources.add(path, std::move(*text));
-  Loader(*c, read).load(id, path);
+  Loader(*c, read, stdlib).load(id, path);
   loadModelPrelude(*c);
   checkProgram(*c);
   return c;
@@ -154,7 +213,7 @@ std::unique_ptr<Compilation> compileText(const std::string &path, std::string te
 std::unique_ptr<Compilation> compileTexts(std::vector<SourceText> texts) {
   auto c = std::make_unique<Compilation>();
   const SourceReader read = readFile;
-  Loader loader(*c, read);
+  Loader loader(*c, read, stdlibDir());
   for (SourceText &t : texts) {
     support::FileId id = c->sources.add(t.path, std::move(t.text), t.typedEnd);
     loader.load(id, t.path);

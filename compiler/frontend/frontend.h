@@ -28,9 +28,26 @@ struct Compilation {
   bool ok() const { return diags.errorCount() == 0; }
 };
 
+/// An import path that starts with this names a module of the standard library:
+/// `import "std/retry.cfp";` reads `retry.cfp` in the stdlib folder, not beside the importer.
+inline constexpr std::string_view kStdImportPrefix = "std/";
+
+/// The standard library's folder (absolute, normalized): `$CFM_STDLIB` when it is set and not
+/// empty, else `share/cfm/stdlib` beside the folder of the running program
+/// (`build/bin/cfmc` → `build/share/cfm/stdlib`, which the build links to the source folder
+/// `stdlib/`; installed, `PREFIX/bin/cfmc` → `PREFIX/share/cfm/stdlib`). The folder need not
+/// exist: an import from it then says so, naming it.
+std::string stdlibDir();
+
+/// The path the loader reads for `import "importPath";` in the file `importer`: beside it, or for
+/// `std/NAME` in `stdlib`; empty for a `std/` path that is not a plain relative name (`.`/`..`).
+std::string importTarget(const std::string &importer, const std::string &importPath,
+                         const std::string &stdlib);
+
 /// Loads `path` (an error if it cannot be read), follows its imports (paths relative to the
-/// importing file; each file once; cycles allowed), parses everything and, when there were no
-/// syntax errors, type-checks the program. Diagnostics are in the returned Compilation.
+/// importing file, `std/...` in the stdlib folder; each file once; cycles allowed), parses
+/// everything and, when there were no syntax errors, type-checks the program. Diagnostics are
+/// in the returned Compilation.
 Result<std::unique_ptr<Compilation>> compileFile(const std::string &path);
 
 /// Reads one source file of a program (the root, then each import) by the path the loader made
@@ -39,6 +56,11 @@ using SourceReader = std::function<Result<std::string>(const std::string &path)>
 /// compileFile with the files from `read` instead of the file system: cfmd compiles the files a
 /// client sent; the client learns which files a program needs by recording what it reads.
 Result<std::unique_ptr<Compilation>> compileFile(const std::string &path, const SourceReader &read);
+/// The same with `std/...` imports read from `stdlib` instead of stdlibDir() (through `read`,
+/// as `stdlib/NAME.cfp`): cfmd compiles a client's program against the stdlib files the client
+/// sent, under the folder name the client read them from.
+Result<std::unique_ptr<Compilation>> compileFile(const std::string &path, const SourceReader &read,
+                                                 const std::string &stdlib);
 
 /// The same for source text that is not in a file (REPL, tests); `path` names it in diagnostics.
 std::unique_ptr<Compilation> compileText(const std::string &path, std::string text);

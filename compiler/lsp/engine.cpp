@@ -1145,9 +1145,10 @@ std::vector<Location> Workspace::definition(const std::string &path, Position po
     for (const ast::Decl *d : m->decls)
       if (d->kind == ast::DeclKind::Import && within(d->range, l)) {
         auto *imp = static_cast<const ast::ImportDecl *>(d);
-        return {
-            {(fs::path(c->sources.file(static_cast<FileId>(f)).path()).parent_path() / imp->path).string(),
-             {}}};
+        std::string target = frontend::importTarget(c->sources.file(static_cast<FileId>(f)).path(), imp->path,
+                                                    frontend::stdlibDir());
+        if (target.empty()) return {};
+        return {{target, {}}};
       }
   std::vector<Occurrence> occ = indexAll(*c);
   const Occurrence *at = occurrenceAt(occ, l);

@@ -129,6 +129,22 @@ TEST_F(LspEngine, DefinitionAcrossImports) {
   EXPECT_EQ(d[0].range.start.line, 1u);
 }
 
+TEST_F(LspEngine, DefinitionOfAStdImportIsTheStdlibModule) {
+  fs::create_directories(dir / "mystd");
+  std::ofstream(dir / "mystd" / "greet.cfp") << "fn greet() -> string {\n  return \"hi\";\n}\n";
+  ::setenv("CFM_STDLIB", (dir / "mystd").c_str(), 1);
+  std::string prog = (dir / "uses_std.cfp").string();
+  ws.open(prog, "import \"std/greet.cfp\";\nprocedure main() {\n  print(greet());\n}\n");
+  EXPECT_TRUE(ws.diagnose(prog)[prog].empty());
+  auto d = ws.definition(prog, {0, 10}); // on the import line: the module in the stdlib folder
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].path, (dir / "mystd" / "greet.cfp").string());
+  d = ws.definition(prog, {2, 9}); // greet: declared in the module
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].path, (dir / "mystd" / "greet.cfp").string());
+  ::unsetenv("CFM_STDLIB");
+}
+
 TEST_F(LspEngine, ReferencesOfAVariable) {
   auto r = ws.references(main, {3, 7}); // svc: its declaration and two uses
   EXPECT_EQ(r.size(), 3u);

@@ -202,6 +202,28 @@ TEST(RunRequest, RoundTrip) {
   EXPECT_EQ(back->proc, r.proc);
   EXPECT_EQ(back->args, r.args);
   EXPECT_EQ(back->engine, r.engine);
+  EXPECT_TRUE(back->stdDir.empty());
+  EXPECT_TRUE(back->stdFiles.empty());
+}
+
+// The standard library modules a program imports travel beside its files (`std`: the client's
+// folder and the modules by their path in it); a malformed `std` is refused.
+TEST(RunRequest, StdModulesRoundTripAndChecks) {
+  RunRequest r;
+  r.main = "main.cfp";
+  r.files = {{"main.cfp", "import \"std/retry.cfp\";\n"}};
+  r.stdDir = "/opt/cfm/share/cfm/stdlib";
+  r.stdFiles = {{"retry.cfp", "fn f() {}\n"}, {"net/http.cfp", ""}};
+  auto back = parseRunRequest(runRequestJson(r));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->stdDir, r.stdDir);
+  EXPECT_EQ(back->stdFiles, r.stdFiles);
+  const std::string head = R"({"main":"m.cfp","files":{"m.cfp":""},"std":)";
+  for (const char *bad : {R"([])", R"({"files":{}})", R"({"dir":"rel","files":{}})", R"({"dir":"/s"})",
+                          R"({"dir":"/s","files":{"../x.cfp":""}})", R"({"dir":"/s","files":{"x.cfp":1}})"}) {
+    auto p = parseRunRequest(head + bad + "}");
+    EXPECT_FALSE(p.ok()) << bad;
+  }
 }
 
 } // namespace
