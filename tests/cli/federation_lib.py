@@ -3,6 +3,7 @@
 # (`cfmc local down`), cfmc calls, a sample imported into manager a and awaited on b, the cfmd
 # logs shown on failure, the VMs' sessions read from each cloud's pgids file and checked empty
 # at the end, and pass/fail counting.
+import http.client
 import json
 import os
 import shutil
@@ -12,9 +13,26 @@ import tempfile
 import time
 
 
+def http_request(url, method, path, body=None, timeout=5):
+    """One HTTP request to URL's host (`http://HOST:PORT/`): (status, headers with lower-case
+    names, body text), or (None, None, the error's text) when it could not be made."""
+    host = url.split("//", 1)[1].rstrip("/")
+    h, _, port = host.partition(":")
+    try:
+        c = http.client.HTTPConnection(h, int(port or 80), timeout=timeout)
+        c.request(method, path, body=body, headers={"Content-Type": "text/plain"} if body is not None else {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data.decode()
+    except (OSError, http.client.HTTPException) as e:
+        return None, None, str(e)
+
+
 class Federation:
-    def __init__(self, cfmc, clouds=2, instances="7"):
+    def __init__(self, cfmc, clouds=2, instances="7", verbose=True):
         self.cfmc_path = cfmc
+        self.verbose = verbose
         self.tmp = tempfile.mkdtemp(prefix="cfm-e2e-")
         os.chmod(self.tmp, 0o755)
         self.dir = os.path.join(self.tmp, "cfm")
@@ -25,11 +43,12 @@ class Federation:
         self.cfmc("local", "up", "--clouds", str(clouds), "--dir", self.dir, "--instances", instances,
                   "--boot-delay", "50ms", timeout=120)
 
-    def log(self, msg):
-        print(msg, flush=True)
+    def log(self, msg, always=False):
+        if self.verbose or always:
+            print(msg, flush=True)
 
     def check(self, cond, what):
-        self.log(("PASS " if cond else "FAIL ") + what)
+        self.log(("PASS " if cond else "FAIL ") + what, always=not cond)
         if not cond:
             self.failures.append(what)
         return cond
@@ -76,7 +95,7 @@ class Federation:
             path = os.path.join(self.dir, c, "cfmd.log")
             if os.path.exists(path):
                 with open(path, errors="replace") as f:
-                    self.log("--- %s (last lines)\n%s" % (path, "".join(f.readlines()[-30:])))
+                    self.log("--- %s (last lines)\n%s" % (path, "".join(f.readlines()[-30:])), always=True)
 
     def session_members(self):
         left = []
@@ -103,6 +122,6 @@ class Federation:
         self.check(not left, "no process of any VM left (%s)" % left)
         shutil.rmtree(self.tmp, ignore_errors=True)
         if self.failures:
-            self.log("%d check(s) failed" % len(self.failures))
+            self.log("%d check(s) failed" % len(self.failures), always=True)
             sys.exit(1)
         self.log("all checks passed")

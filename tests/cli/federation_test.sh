@@ -16,22 +16,9 @@ source "$(dirname "$0")/lib.sh"
 D=$TMP/fed
 export CFM_CONTEXT=$D/context.json
 
-# pids the context records, one a line
-recorded() {
-  [ -f "$D/context.json" ] || return 0
-  /usr/bin/python3 - "$D/context.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-pids = [c["broker"]["pid"]] if c.get("broker") else []
-pids += [k["pid"] for k in c["clouds"].values()] + [m.get("pid", 0) for m in c["managers"].values()]
-for p in pids:
-    if p:
-        print(p)
-PY
-}
 cleanup() {
   "$CFMC" local down --dir "$D" >/dev/null 2>&1
-  for p in $(recorded) ${A2:-}; do kill -KILL "$p" 2>/dev/null; done
+  for p in $(local_federation_pids "$D") ${A2:-}; do kill -KILL "$p" 2>/dev/null; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -173,7 +160,7 @@ done
 # a's restarted manager is not in the context (started by hand above): stopped by its PID
 kill -TERM "$A2" 2>/dev/null
 wait "$A2" 2>/dev/null
-LEFT=$(recorded)
+LEFT=$(local_federation_pids "$D")
 run down 0 -- local down --dir "$D" && has out "broker: stopped" && pass "down" || { fail "down"; cat "$TMP/out"; }
 alive=no
 for p in $LEFT; do running "$p" && alive=$p; done

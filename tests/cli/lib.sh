@@ -28,3 +28,18 @@ finish() {
   fi
   echo "all passed"
 }
+
+# The pids a local federation's context (DIR/context.json) records — broker, clouds, managers —
+# one a line (for a test's cleanup after `cfmc local down`, by PID).
+local_federation_pids() {
+  [ -f "$1/context.json" ] || return 0
+  /usr/bin/python3 - "$1/context.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+pids = [c["broker"]["pid"]] if c.get("broker") else []
+pids += [k["pid"] for k in c["clouds"].values()] + [m.get("pid", 0) for m in c["managers"].values()]
+for p in pids:
+    if p:
+        print(p)
+PY
+}

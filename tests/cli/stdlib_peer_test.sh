@@ -17,21 +17,9 @@ D=$TMP/fed
 export CFM_CONTEXT=$D/context.json
 unset CFM_STDLIB CFM_MANAGER
 
-recorded() {
-  [ -f "$D/context.json" ] || return 0
-  /usr/bin/python3 - "$D/context.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-pids = [c["broker"]["pid"]] if c.get("broker") else []
-pids += [k["pid"] for k in c["clouds"].values()] + [m.get("pid", 0) for m in c["managers"].values()]
-for p in pids:
-    if p:
-        print(p)
-PY
-}
 cleanup() {
   "$CFMC" local down --dir "$D" >/dev/null 2>&1
-  for p in $(recorded); do kill -KILL "$p" 2>/dev/null; done
+  for p in $(local_federation_pids "$D"); do kill -KILL "$p" 2>/dev/null; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT

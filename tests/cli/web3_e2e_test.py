@@ -9,33 +9,17 @@
 # times. Everything is stopped by `cfmc local down` (PIDs) whatever happens, and the test checks
 # that no process of any VM is left.
 #   web3_e2e_test.py CFMC SOURCE_DIR
-import http.client
 import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from federation_lib import Federation  # noqa: E402
+from federation_lib import Federation, http_request as request  # noqa: E402
 
 CFMC, SRC = sys.argv[1], sys.argv[2]
 SAMPLE = os.path.join(SRC, "samples", "web3")
 CFP = os.path.join(SAMPLE, "web3.cfp")
-
-
-def request(url, method, path, body=None, timeout=5):
-    """(status, headers, body) or (None, None, error text)."""
-    host = url.split("//", 1)[1].rstrip("/")
-    h, _, port = host.partition(":")
-    try:
-        c = http.client.HTTPConnection(h, int(port or 80), timeout=timeout)
-        c.request(method, path, body=body, headers={"Content-Type": "text/plain"} if body is not None else {})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data.decode()
-    except (OSError, http.client.HTTPException) as e:
-        return None, None, str(e)
 
 
 fed = Federation(CFMC, clouds=2, instances="7")
