@@ -3,6 +3,7 @@
 #include "base/text.h"
 #include "cfmc/context.h"
 #include "cfmc/daemon_client.h"
+#include "cfmc/demo_cmd.h"
 #include "cfmc/events_cmd.h"
 #include "cfmc/fmt_cmd.h"
 #include "cfmc/local_cmd.h"
@@ -61,6 +62,8 @@ commands:
   owner     show who owns a business system (owner, epoch) as a manager records it
   takeover  make a manager the owner of a business system (disaster recovery; fencing)
   fmt       lay procedure files out in the canonical layout, or check that they are (--check)
+  demo      the main job end to end: web3 started, scaled out into a peer cloud, recovered
+            there after a disaster, with RTO and RPO measured (docs/demo.md)
 
 options:
   -h, --help     show this help (or `cfmc <command> --help` for a command)
@@ -620,7 +623,8 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"events", cfm::driver::cmdEvents},
                              {"owner", cfm::driver::cmdOwner},
                              {"takeover", cfm::driver::cmdTakeover},
-                             {"fmt", cfm::driver::cmdFmt}};
+                             {"fmt", cfm::driver::cmdFmt},
+                             {"demo", cfm::driver::cmdDemo}};
 
 } // namespace
 

@@ -5,9 +5,9 @@
 # uses is `db.primary` of the app.properties CFM renders (`jdbc:postgresql://HOST:PORT/DB`).
 #   app.py --listen ADDR --port PORT --properties FILE
 # POST /rows (body: text) -> 201 {"id": N} once committed; GET /rows/N -> 200 {"id", "value"} or
-# 404; GET /health -> 200 "ok" when the database answers. One connection per server thread,
-# made again after a failure (the database may be promoted elsewhere and the file re-rendered:
-# SIGHUP or a changed file makes it read the file again).
+# 404; GET /health -> 200 "ok" when the database answers. Connections are pooled across the
+# server's threads and made again after a failure (the database may be promoted elsewhere and the
+# file re-rendered: SIGHUP or a changed file makes it read the file again and drop the old pool).
 import argparse
 import json
 import os
@@ -56,49 +56,78 @@ class Settings:
 
 
 SETTINGS = None
-LOCAL = threading.local()
+POOL = []  # idle connections (generation, connection): server threads come and go per client
+POOL_LOCK = threading.Lock()
+POOL_MAX = 16
 
 
-def connection():
-    dsn, gen = SETTINGS.current()
-    if dsn is None:
-        raise RuntimeError("no db.primary in " + SETTINGS.path)
-    conn = getattr(LOCAL, "conn", None)
-    if conn is not None and (conn.closed or LOCAL.gen != gen):
-        try:
-            conn.close()
-        except Exception:
-            pass
-        conn = None
-    if conn is None:
-        conn = psycopg2.connect(dsn)
-        conn.autocommit = True
-        with conn.cursor() as c:
-            c.execute("CREATE TABLE IF NOT EXISTS rows (id bigserial PRIMARY KEY, value text NOT NULL)")
-        LOCAL.conn, LOCAL.gen = conn, gen
+def fresh_connection(dsn):
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
     return conn
 
 
+def close_quietly(conn):
+    try:
+        conn.close()
+    except Exception:
+        pass
+
+
 def with_db(fn):
-    """Runs fn(cursor); on a broken connection drops it and tries once more."""
+    """Runs fn(cursor) on a pooled connection to the current database; a broken connection is
+    dropped and the call tried once more on a new one."""
+    dsn, gen = SETTINGS.current()
+    if dsn is None:
+        raise RuntimeError("no db.primary in " + SETTINGS.path)
     for attempt in (0, 1):
+        conn = None
+        with POOL_LOCK:
+            while POOL and conn is None:
+                g, c = POOL.pop()
+                if g == gen and not c.closed:
+                    conn = c
+                else:
+                    close_quietly(c)
         try:
-            with connection().cursor() as c:
-                return fn(c)
-        except psycopg2.OperationalError:
-            conn = getattr(LOCAL, "conn", None)
-            LOCAL.conn = None
+            if conn is None:
+                conn = fresh_connection(dsn)
+            with conn.cursor() as c:
+                result = fn(c)
+            with POOL_LOCK:
+                if len(POOL) < POOL_MAX:
+                    POOL.append((gen, conn))
+                    conn = None
             if conn is not None:
-                try:
-                    conn.close()
-                except Exception:
-                    pass
+                close_quietly(conn)
+            return result
+        except psycopg2.OperationalError:
+            if conn is not None:
+                close_quietly(conn)
             if attempt == 1:
                 raise
 
 
+def ensure_table():
+    with_db(lambda c: c.execute("CREATE TABLE IF NOT EXISTS rows (id bigserial PRIMARY KEY, value text NOT NULL)"))
+
+
+TABLE_READY = [None]
+
+
+def ensure_table_once():
+    """CREATE TABLE IF NOT EXISTS for each database generation (a promoted standby has it)."""
+    _, gen = SETTINGS.current()
+    if TABLE_READY[0] != gen:
+        ensure_table()
+        TABLE_READY[0] = gen
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes: with Nagle's algorithm the second waits for the
+    # peer's delayed ACK (40 ms a request)
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # no access log on stderr
         pass
@@ -128,6 +157,7 @@ class Handler(BaseHTTPRequestHandler):
                 c.execute("SELECT value FROM rows WHERE id = %s", (row_id,))
                 return c.fetchone()
 
+            ensure_table_once()
             row = with_db(read)
             if row is None:
                 return self.fail(404, "no row %d" % row_id)
@@ -148,6 +178,7 @@ class Handler(BaseHTTPRequestHandler):
                 c.execute("INSERT INTO rows (value) VALUES (%s) RETURNING id", (value,))
                 return c.fetchone()[0]
 
+            ensure_table_once()
             row_id = with_db(write)
             self.answer(201, json.dumps({"id": row_id}) + "\n")
         except Exception as e:
