@@ -29,6 +29,51 @@ def http_request(url, method, path, body=None, timeout=5):
         return None, None, str(e)
 
 
+def session_members(sids):
+    """The live processes whose session or process group is one of `sids` (the VMs')."""
+    left = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rfind(")") + 2:].split()
+        if rest[0] != "Z" and (int(rest[3]) in sids or int(rest[2]) in sids):
+            left.append(int(name))
+    return left
+
+
+def federation_processes(d):
+    """What a local federation in folder `d` recorded: (pids of its broker, clouds and managers,
+    session ids of its VMs)."""
+    pids, sids = [], set()
+    try:
+        with open(os.path.join(d, "context.json")) as f:
+            c = json.load(f)
+        pids = [c["broker"]["pid"]] if c.get("broker") else []
+        pids += [k["pid"] for k in c["clouds"].values()] + [m.get("pid", 0) for m in c["managers"].values()]
+        for k in c["clouds"]:
+            try:
+                with open(os.path.join(d, k, "state", "pgids")) as f:
+                    sids.update(int(x) for x in f.read().split() if x.strip())
+            except OSError:
+                pass
+    except (OSError, ValueError, KeyError):
+        pass
+    return [p for p in pids if p], sids
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 class Federation:
     def __init__(self, cfmc, clouds=2, instances="7", verbose=True):
         self.cfmc_path = cfmc
@@ -98,19 +143,7 @@ class Federation:
                     self.log("--- %s (last lines)\n%s" % (path, "".join(f.readlines()[-30:])), always=True)
 
     def session_members(self):
-        left = []
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % name) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            rest = st[st.rfind(")") + 2:].split()
-            if rest[0] != "Z" and (int(rest[3]) in self.sids or int(rest[2]) in self.sids):
-                left.append(int(name))
-        return left
+        return session_members(self.sids)
 
     def down(self):
         """Stops everything; checks that no process of any VM is left; exits 1 on failures."""
