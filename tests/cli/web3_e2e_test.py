@@ -67,6 +67,18 @@ try:
                 break
     check(served_b is not None, "a request served by web server %s in cloud b (%.1f s after scale_out began)" % (served_b, time.time() - t0))
 
+    # scale_in ends the peer's web servers first (the last added): one fewer in b, still served.
+    si = fed.run("a", CFP, "scale_in", "sys=web3", "count=1")
+    check(si.returncode == 0 and "scaled in by 1: 1 in the peer, 0 here" in si.stdout, "scale_in by 1: a web server in b ended")
+    served = set()
+    for i in range(40):
+        st, hd, body = request(url, "POST", "/rows", "after scale-in %d" % i)
+        if st == 201:
+            acked[json.loads(body)["id"]] = "after scale-in %d" % i
+            served.add(hd.get("x-served-by"))
+    check(len(served) == 4 and sum(1 for a in served if a and a.startswith("127.2.")) == 1,
+          "after scale_in: 4 web servers answer, 1 of them in b (%s)" % sorted(x for x in served if x))
+
     # The disaster: cloud a, its manager and every VM at once; writes go on meanwhile.
     for i in range(10):
         st, hd, body = request(url, "POST", "/rows", "last %d" % i)
@@ -95,6 +107,11 @@ try:
     check(not missing, "RPO 0: all %d acknowledged writes are there after recovery (missing: %s)" % (len(acked), missing[:10]))
     st, hd, body = request(new_url, "POST", "/rows", "after")
     check(st == 201 and hd.get("x-cloud") == "b", "the recovered system takes writes in cloud b")
+    stop = fed.run("b", CFP, "stop", "sys=web3")
+    check(stop.returncode == 0 and "stopped 5 VMs in cloud b" in stop.stdout,
+          "stop on b ends its 5 VMs (standby, the web server left, 2 app servers, the load balancer)")
+    st, hd, body = request(new_url, "GET", "/health", timeout=2)
+    check(st is None, "after stop nothing answers at %s" % new_url)
 except Exception as e:  # noqa: BLE001 - any failure is reported with the managers' logs
     check(False, "unexpected: %s" % e)
     fed.show_logs()
