@@ -2,8 +2,8 @@
 #include "cfm-cloud/cloud.h"
 
 #include "base/atomic_file.h"
-#include "base/text.h"
 #include "base/process.h"
+#include "base/text.h"
 #include "cfm-cloud/forward.h"
 #include "net/ec2_xml.h"
 #include "net/query.h"

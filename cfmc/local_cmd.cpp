@@ -150,13 +150,18 @@ bool stopCloud(const ContextCloud &k, bool hard) {
       ok = waitFor(10000, [&] { return !processAlive(k.pid, k.config); });
     }
   }
-  for (long g : readPgids(k.stateDir)) {
-    if (!groupAlive(g)) continue;
-    base::signalSession(static_cast<pid_t>(g), SIGTERM);
-    if (!waitFor(5000, [&] { return !groupAlive(g); })) {
-      base::signalSession(static_cast<pid_t>(g), SIGKILL);
-      ok = waitFor(10000, [&] { return !groupAlive(g); }) && ok;
-    }
+  // Every instance at once, then the waits: software on one VM may wait for its clients on
+  // another to leave (PostgreSQL's shutdown waits for its sessions) before it ends.
+  std::vector<long> groups = readPgids(k.stateDir);
+  for (long g : groups)
+    if (groupAlive(g)) base::signalSession(static_cast<pid_t>(g), SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (long g : groups) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (waitFor(int(std::max<long>(0, long(left.count()))), [&] { return !groupAlive(g); })) continue;
+    base::signalSession(static_cast<pid_t>(g), SIGKILL);
+    ok = waitFor(10000, [&] { return base::signalSession(static_cast<pid_t>(g), SIGKILL) == 0; }) && ok;
   }
   return ok;
 }
