@@ -1,6 +1,7 @@
 // lsp_engine_test.cpp — the language server's engine (compiler/lsp/engine.h) without JSON-RPC:
 // diagnostics from open buffers and imports, hover, completion (scopes, members after `.`, also
-// in half-written text), definition across imports, references, symbols and signature help.
+// in half-written text), definition across imports, references, symbols, signature help and
+// formatting (edits of the changed lines, range formatting, a file that does not parse).
 #include "lsp/engine.h"
 
 #include <gtest/gtest.h>
@@ -159,3 +160,45 @@ TEST_F(LspEngine, SignatureHelpCountsArguments) {
 }
 
 } // namespace
+
+TEST_F(LspEngine, FormattingEditsTheChangedLinesOnly) {
+  std::string path = (dir / "fmt.cfp").string();
+  ws.open(path, "// head\nprocedure main() {\n      let x=1+2;\n  print(x);\n    let y=x;\n}");
+  auto edits = ws.format(path);
+  ASSERT_TRUE(edits.ok()) << edits.error().message;
+  ASSERT_EQ(edits->size(), 3u);
+  EXPECT_EQ((*edits)[0].range.start.line, 2u);
+  EXPECT_EQ((*edits)[0].range.start.character, 0u);
+  EXPECT_EQ((*edits)[0].range.end.line, 3u);
+  EXPECT_EQ((*edits)[0].range.end.character, 0u);
+  EXPECT_EQ((*edits)[0].newText, "  let x = 1 + 2;\n");
+  EXPECT_EQ((*edits)[1].range.start.line, 4u);
+  EXPECT_EQ((*edits)[1].newText, "  let y = x;\n");
+  // the last line has no newline: the edit ends at its end, and the formatter adds one
+  EXPECT_EQ((*edits)[2].range.start.line, 5u);
+  EXPECT_EQ((*edits)[2].range.end.line, 5u);
+  EXPECT_EQ((*edits)[2].range.end.character, 1u);
+  EXPECT_EQ((*edits)[2].newText, "}\n");
+
+  auto ranged = ws.format(path, std::make_pair(4u, 4u));
+  ASSERT_TRUE(ranged.ok());
+  ASSERT_EQ(ranged->size(), 1u);
+  EXPECT_EQ((*ranged)[0].newText, "  let y = x;\n");
+
+  ws.change(path, "procedure main() {\n  let x = 1 + 2;\n  print(x);\n}\n");
+  auto none = ws.format(path);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(LspEngine, FormattingRefusesWhatDoesNotParse) {
+  std::string path = (dir / "bad.cfp").string();
+  ws.open(path, "procedure main() { let x = ; }\n");
+  auto edits = ws.format(path);
+  ASSERT_FALSE(edits.ok());
+  EXPECT_EQ(edits.error().kind, cfm::ErrorKind::Syntax);
+  EXPECT_NE(edits.error().message.find("bad.cfp:1:"), std::string::npos) << edits.error().message;
+  auto closed = ws.format((dir / "closed.cfp").string());
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.error().kind, cfm::ErrorKind::Usage);
+}
