@@ -192,7 +192,7 @@ done
 
 # ---- :doc: a built-in's and the session's declarations' signatures and documentation ----
 printf '%s\n' 'record Svc { name: string, port: int }' 'fn twice(n: int) -> int { return n * 2; }' \
-  'const LIMIT: int = 3' ':doc twice' ':doc Svc' ':doc print' ':doc LIMIT' ':doc nothing_here' ':doc' >"$TMP/doc.in"
+  'const LIMIT: int = 3;' ':doc twice' ':doc Svc' ':doc print' ':doc LIMIT' ':doc nothing_here' ':doc' >"$TMP/doc.in"
 "$CFMC" repl <"$TMP/doc.in" >"$TMP/doc.out" 2>"$TMP/doc.err"
 if grep -qxF 'fn twice(n: int) -> int' "$TMP/doc.out" && grep -qxF '  port: int' "$TMP/doc.out" &&
   grep -qF 'print(' "$TMP/doc.out" && grep -qF 'LIMIT: int' "$TMP/doc.out" && ! grep -qF '```' "$TMP/doc.out" &&

@@ -166,24 +166,27 @@ TEST_F(LspEngine, FormattingEditsTheChangedLinesOnly) {
   ws.open(path, "// head\nprocedure main() {\n      let x=1+2;\n  print(x);\n    let y=x;\n}");
   auto edits = ws.format(path);
   ASSERT_TRUE(edits.ok()) << edits.error().message;
-  ASSERT_EQ(edits->size(), 3u);
+  ASSERT_EQ(edits->size(), 2u);
   EXPECT_EQ((*edits)[0].range.start.line, 2u);
   EXPECT_EQ((*edits)[0].range.start.character, 0u);
   EXPECT_EQ((*edits)[0].range.end.line, 3u);
   EXPECT_EQ((*edits)[0].range.end.character, 0u);
   EXPECT_EQ((*edits)[0].newText, "  let x = 1 + 2;\n");
+  // lines 4 and 5 change together; the last line has no newline: the edit ends at its end, and
+  // the formatter adds one
   EXPECT_EQ((*edits)[1].range.start.line, 4u);
-  EXPECT_EQ((*edits)[1].newText, "  let y = x;\n");
-  // the last line has no newline: the edit ends at its end, and the formatter adds one
-  EXPECT_EQ((*edits)[2].range.start.line, 5u);
-  EXPECT_EQ((*edits)[2].range.end.line, 5u);
-  EXPECT_EQ((*edits)[2].range.end.character, 1u);
-  EXPECT_EQ((*edits)[2].newText, "}\n");
+  EXPECT_EQ((*edits)[1].range.end.line, 5u);
+  EXPECT_EQ((*edits)[1].range.end.character, 1u);
+  EXPECT_EQ((*edits)[1].newText, "  let y = x;\n}\n");
 
-  auto ranged = ws.format(path, std::make_pair(4u, 4u));
+  // range formatting: only the runs of changed lines that meet the range
+  auto ranged = ws.format(path, std::make_pair(2u, 3u));
   ASSERT_TRUE(ranged.ok());
   ASSERT_EQ(ranged->size(), 1u);
-  EXPECT_EQ((*ranged)[0].newText, "  let y = x;\n");
+  EXPECT_EQ((*ranged)[0].newText, "  let x = 1 + 2;\n");
+  ranged = ws.format(path, std::make_pair(0u, 1u));
+  ASSERT_TRUE(ranged.ok());
+  EXPECT_TRUE(ranged->empty());
 
   ws.change(path, "procedure main() {\n  let x = 1 + 2;\n  print(x);\n}\n");
   auto none = ws.format(path);
@@ -201,4 +204,35 @@ TEST_F(LspEngine, FormattingRefusesWhatDoesNotParse) {
   auto closed = ws.format((dir / "closed.cfp").string());
   ASSERT_FALSE(closed.ok());
   EXPECT_EQ(closed.error().kind, cfm::ErrorKind::Usage);
+}
+
+TEST_F(LspEngine, DescribeBuiltinsAndDeclarations) {
+  auto print = ws.describe(main, "print");
+  ASSERT_TRUE(print.has_value());
+  EXPECT_NE(print->find("print("), std::string::npos) << *print;
+  auto describe = ws.describe(main, "describe");
+  ASSERT_TRUE(describe.has_value());
+  EXPECT_NE(describe->find("fn describe(s: Service, verbose: int) -> string"), std::string::npos)
+      << *describe;
+  auto service = ws.describe(main, "Service");
+  ASSERT_TRUE(service.has_value());
+  EXPECT_NE(service->find("port: int"), std::string::npos) << *service;
+  EXPECT_NE(service->find("The port a service listens on."), std::string::npos) << *service;
+  EXPECT_FALSE(ws.describe(main, "nothing_here").has_value());
+}
+
+TEST_F(LspEngine, HoverAndScopesInsideAsyncBlocksAndTemplates) {
+  // the one walker goes into async blocks and template bodies
+  std::string path = (dir / "walk.cfp").string();
+  ws.open(path,
+          "template page(items: list<string>) \"\"\"{% for it in items %}{{ it }}{% end %}\"\"\"\n"
+          "procedure main() {\n  let t = async {\n    let inner = 41;\n    print(inner + 1);\n  };\n}\n");
+  auto h = ws.hover(path, {4, 11});
+  ASSERT_TRUE(h.has_value());
+  EXPECT_NE(h->text.find("inner: int"), std::string::npos) << h->text;
+  auto c = ws.complete(path, {4, 4});
+  EXPECT_TRUE(has(c, "inner"));
+  auto tv = ws.hover(path, {0, 63});
+  ASSERT_TRUE(tv.has_value());
+  EXPECT_NE(tv->text.find("it: string"), std::string::npos) << tv->text;
 }
