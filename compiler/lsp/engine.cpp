@@ -660,8 +660,23 @@ private:
     }
     return true;
   }
+  /// Where a template node's text ends: a `{% for %}` or `{% if %}` node's range is its tag's,
+  /// its body runs on to the end of its last node.
+  static Loc tplEnd(const ast::TplNode &n) {
+    const ast::TplBody *last = nullptr;
+    if (n.kind == ast::TplKind::For) last = &n.body;
+    if (n.kind == ast::TplKind::If) {
+      if (!n.elseBody.empty())
+        last = &n.elseBody;
+      else if (!n.branches.empty())
+        last = &n.branches.back().second;
+    }
+    if (!last || last->empty() || !last->back()) return n.range.end;
+    Loc e = tplEnd(*last->back());
+    return before(n.range.end, e) ? e : n.range.end;
+  }
   bool tpl(const ast::TplNode &n) {
-    if (!holds(n.range)) return false;
+    if (!holds({n.range.begin, tplEnd(n)})) return false;
     if (n.kind == ast::TplKind::For) {
       add(n.head.var1, n.head.v1, ItemKind::Variable);
       add(n.head.var2, n.head.v2, ItemKind::Variable);
@@ -735,6 +750,43 @@ std::vector<CompletionEntry> memberEntries(const sema::Type *t) {
 }
 
 bool identChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+/// When `off` is inside a `{{ ... ` of a template body that is not closed yet: `text` up to
+/// `off`, then what closes the expression, the open `{% for %}` and `{% if %}` tags and the body,
+/// then what follows the body's own closing `"""` (if any). The template's parameters and loop
+/// variables are then in scope at `off` in a text that parses.
+std::optional<std::string> closeTemplateAt(const std::string &text, size_t off) {
+  // the body: after the last `"""` before `off`, when an odd number of them come before it
+  size_t count = 0, open = std::string::npos;
+  for (size_t i = text.find("\"\"\""); i != std::string::npos && i < off; i = text.find("\"\"\"", i + 3)) {
+    ++count;
+    open = i;
+  }
+  if (count % 2 == 0 || open == std::string::npos) return std::nullopt;
+  size_t decl = text.rfind("template", open);
+  if (decl == std::string::npos || text.find("\"\"\"", decl) != open) return std::nullopt;
+  std::string_view body(text.data() + open + 3, off - open - 3);
+  size_t expr = body.rfind("{{");
+  if (expr == std::string_view::npos ||
+      (body.rfind("}}") != std::string_view::npos && body.rfind("}}") > expr))
+    return std::nullopt;
+  int depth = 0;
+  for (size_t t = body.find("{%"); t != std::string_view::npos && t < expr; t = body.find("{%", t + 2)) {
+    size_t w = body.find_first_not_of(" \t", t + 2);
+    if (w == std::string_view::npos) break;
+    std::string_view tag = body.substr(w);
+    auto word = [&](std::string_view k) {
+      return tag.substr(0, k.size()) == k && (tag.size() == k.size() || !identChar(tag[k.size()]));
+    };
+    if (word("for") || word("if")) ++depth;
+    if (word("end") && depth > 0) --depth;
+  }
+  std::string out = text.substr(0, off) + " }}";
+  for (int i = 0; i < depth; ++i) out += "{% end %}";
+  size_t close = text.find("\"\"\"", off);
+  out += "\"\"\"" + (close == std::string::npos ? std::string("\n") : text.substr(close + 3));
+  return out;
+}
 
 } // namespace
 
@@ -983,11 +1035,28 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
       pc = compileWith(path, &cut);
       if (pc && !pc->syntaxErrors) t = findType(*pc);
     }
+    if (!t) {
+      // inside a template's unclosed `{{`: the member cut away and the template closed
+      if (std::optional<std::string> closed = closeTemplateAt(patched, dot)) {
+        pc = compileWith(path, &*closed);
+        if (pc && !pc->syntaxErrors) t = findType(*pc);
+      }
+    }
     if (!t) t = fromLastGood();
     return memberEntries(t);
   }
   Analysis &a = analyze(path);
   Compilation *c = a.comp.get();
+  if (c && c->syntaxErrors) {
+    // inside a template's unclosed `{{`: its parameters and loop variables, from the text with
+    // the template closed after the cursor
+    if (std::optional<std::string> closed = closeTemplateAt(*txt, off)) {
+      std::unique_ptr<Compilation> tc = compileWith(path, &*closed);
+      int f = tc ? fileOf(*tc, path) : -1;
+      if (tc && !tc->syntaxErrors && f >= 0)
+        return scopeEntries(*tc, f, locOf(*tc, static_cast<FileId>(f), pos));
+    }
+  }
   if (c && c->syntaxErrors && lastGood(path)) {
     // names the broken text still declares come from its AST; types from the last good one
     std::vector<CompletionEntry> out;

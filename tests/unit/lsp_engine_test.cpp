@@ -236,3 +236,27 @@ TEST_F(LspEngine, HoverAndScopesInsideAsyncBlocksAndTemplates) {
   ASSERT_TRUE(tv.has_value());
   EXPECT_NE(tv->text.find("it: string"), std::string::npos) << tv->text;
 }
+
+TEST_F(LspEngine, CompletionInsideTemplateBodies) {
+  std::string path = (dir / "tpl.cfp").string();
+  std::string head = "record Svc { name: string, port: int }\n";
+  std::string line = R"(template page(hosts: list<string>, svc: Svc) """{% for h in hosts %}{{ h)";
+  // a template still being written: its parameters and the loop variable around the cursor
+  ws.open(path, head + line);
+  auto c = ws.complete(path, {1, static_cast<uint32_t>(line.size())});
+  EXPECT_TRUE(has(c, "h"));
+  EXPECT_TRUE(has(c, "hosts"));
+  EXPECT_TRUE(has(c, "svc"));
+  // a field of a parameter inside an unclosed `{{`
+  std::string member = R"(template page(hosts: list<string>, svc: Svc) """{{ svc.)";
+  ws.change(path, head + member);
+  c = ws.complete(path, {1, static_cast<uint32_t>(member.size())});
+  EXPECT_TRUE(has(c, "port"));
+  EXPECT_TRUE(has(c, "name"));
+  // a finished template: the loop variable inside the loop's body (not only on its tag)
+  std::string done = R"(template page(hosts: list<string>) """{% for h in hosts %}{{ h }}{% end %}""")";
+  ws.change(path, head + done);
+  c = ws.complete(path, {1, static_cast<uint32_t>(done.find("{{ h") + 4)});
+  EXPECT_TRUE(has(c, "h"));
+  EXPECT_TRUE(has(c, "hosts"));
+}
