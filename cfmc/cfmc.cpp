@@ -554,7 +554,8 @@ options:
   --config FILE   the same with a manager configuration file
   --context FILE  the context file for --manager (default: $CFM_CONTEXT, else ./.cfm/context.json)
 
-commands inside the session: :type EXPR, :load FILE, :help, :quit
+commands inside the session: :type EXPR, :doc NAME, :load FILE, :help, :quit (Tab completes
+names, fields after `.` and commands)
 )";
 
 int cmdRepl(const std::vector<std::string> &args) {

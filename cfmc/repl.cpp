@@ -27,6 +27,7 @@
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jitload/engine.h"
+#include "lsp/engine.h"
 #include "runtime/runtime.h"
 
 #include <editline/readline.h>
@@ -38,6 +39,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unistd.h>
@@ -53,10 +55,16 @@ An expression's value is printed; declarations and variables persist between inp
 Input continues on the next line while a bracket, brace, string or comment is open.
 
   :type EXPR   show the type of an expression without running it
+  :doc NAME    show a built-in's or a declaration's signature and documentation
   :load FILE   load a file's declarations (as `import "FILE";`)
   :help        this text
   :quit        leave (also Ctrl-D)
+
+Tab completes names in scope, built-ins, keywords, fields and methods after `.`, and commands.
 )";
+
+/// The commands, for Tab completion.
+const char *const kCommands[] = {":doc", ":help", ":load", ":quit", ":type"};
 
 struct SessionVar {
   std::string name;
@@ -169,6 +177,85 @@ private:
   bool jit_ = false;         // --engine jit
   jit::JitOptions jitOptions_;
 
+  // ---- completion and :doc, from the language server's engine (compiler/lsp) ----
+  //
+  // The session is one document of an lsp::Workspace: the declarations so far (oldest first),
+  // then the input inside the procedure that carries the session's variables, as it is compiled
+  // for running. The document is never written; its name is in the working directory, so that
+  // imports resolve as they do for inputs.
+
+  lsp::Workspace ws_;
+  std::string docPath_ = (std::filesystem::current_path() / "<cfm-repl>.cfp").string();
+
+  std::string declarationsText() const {
+    std::string s;
+    for (auto it = decls_.rbegin(); it != decls_.rend(); ++it) s += it->text + "\n";
+    return s;
+  }
+  void setDocument(std::string text) {
+    if (ws_.isOpen(docPath_))
+      ws_.change(docPath_, std::move(text));
+    else
+      ws_.open(docPath_, std::move(text));
+  }
+
+public:
+  /// The words that complete `word`, the end of `typed` (the input so far: earlier continuation
+  /// lines and the current line up to the cursor): a command after a leading `:`; else the
+  /// engine's completion at that place (names in scope, built-ins, keywords; fields and methods
+  /// after `.`). Generated names (`__in0`, `__repl`) are left out.
+  std::vector<std::string> complete(std::string typed, const std::string &word) {
+    std::vector<std::string> out;
+    size_t first = typed.find_first_not_of(" \t");
+    if (first != std::string::npos && typed[first] == ':') {
+      size_t space = typed.find(' ', first);
+      if (space == std::string::npos) {
+        for (const char *c : kCommands)
+          if (std::string_view(c).rfind(word, 0) == 0) out.push_back(c);
+        return out;
+      }
+      std::string cmd = typed.substr(first, space - first);
+      if (cmd != ":type" && cmd != ":t" && cmd != ":doc" && cmd != ":d") return out;
+      typed = typed.substr(space + 1); // the expression or name after the command
+    }
+    std::string head = declarationsText() + procedureHeader() + "\n";
+    // a text that checks, with the input's lines emptied, for the engine's last good compilation
+    std::string blank;
+    for (char c : typed)
+      if (c == '\n') blank += c;
+    setDocument(head + blank + "\n}\n}\n");
+    (void)ws_.diagnose(docPath_);
+    setDocument(head + typed + ";\n}\n}\n");
+    lsp::Position pos;
+    std::string before = head + typed;
+    size_t lineStart = before.rfind('\n') + 1;
+    for (char c : before) pos.line += c == '\n';
+    for (size_t i = lineStart; i < before.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(before[i]);
+      if ((c & 0xC0) != 0x80) pos.character += c >= 0xF0 ? 2 : 1; // UTF-16 code units
+    }
+    for (const lsp::CompletionEntry &e : ws_.complete(docPath_, pos))
+      if (e.label.rfind(word, 0) == 0 && e.label.rfind("__", 0) != 0 &&
+          std::find(out.begin(), out.end(), e.label) == out.end())
+        out.push_back(e.label);
+    return out;
+  }
+
+  /// `:doc NAME`: the engine's hover text of a built-in or of the session's declaration, as plain
+  /// text (the Markdown code fences dropped).
+  std::optional<std::string> doc(const std::string &name) {
+    setDocument(declarationsText());
+    std::optional<std::string> md = ws_.describe(docPath_, name);
+    if (!md) return std::nullopt;
+    std::string out;
+    std::istringstream lines(*md);
+    for (std::string l; std::getline(lines, l);)
+      if (l.rfind("```", 0) != 0) out += l + "\n";
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+private:
   bool command(const std::string &in) {
     std::string cmd = in.substr(0, in.find(' '));
     std::string arg = trim(in.substr(cmd.size()));
@@ -180,6 +267,14 @@ private:
         std::cerr << "error: `:type` needs an expression\n";
       else
         statements(arg, "let __value = (", ");", true, true);
+    } else if (cmd == ":doc" || cmd == ":d") {
+      if (arg.empty()) {
+        std::cerr << "error: `:doc` needs a name\n";
+      } else if (std::optional<std::string> d = doc(arg)) {
+        std::cout << *d << "\n";
+      } else {
+        std::cerr << "error: no built-in or declaration named `" << arg << "`\n";
+      }
     } else if (cmd == ":load" || cmd == ":l") {
       if (arg.empty()) {
         std::cerr << "error: `:load` needs a file\n";
@@ -250,13 +345,9 @@ private:
     decls_.insert(decls_.begin(), frontend::SourceText{name_, in});
   }
 
-  /// Compiles and runs `input` (between `prefix` and `suffix`, generated code such as
-  /// `let __value = (` and `);`) as statements in the session. `valueVar`: the input declares
-  /// `__value`, to be printed; `typeOnly`: print its type and do not run.
-  bool statements(const std::string &input, const std::string &prefix, const std::string &suffix,
-                  bool valueVar, bool typeOnly, bool quietOnSyntaxError = false) {
-    voidValue_ = false;
-    syntaxError_ = false;
+  /// `procedure __repl(__in0: T0, ...) { let x = __in0; ... if true { `: what comes before an
+  /// input on its first line.
+  std::string procedureHeader() const {
     std::string header = "procedure __repl(";
     for (size_t i = 0; i < vars_.size(); ++i)
       header += (i ? ", " : "") + std::string("__in") + std::to_string(i) + ": " + vars_[i].type;
@@ -264,7 +355,17 @@ private:
     for (size_t i = 0; i < vars_.size(); ++i)
       header += std::string(vars_[i].isVar ? "var " : "let ") + vars_[i].name + " = __in" +
                 std::to_string(i) + "; ";
-    header += "if true { " + prefix;
+    return header + "if true { ";
+  }
+
+  /// Compiles and runs `input` (between `prefix` and `suffix`, generated code such as
+  /// `let __value = (` and `);`) as statements in the session. `valueVar`: the input declares
+  /// `__value`, to be printed; `typeOnly`: print its type and do not run.
+  bool statements(const std::string &input, const std::string &prefix, const std::string &suffix,
+                  bool valueVar, bool typeOnly, bool quietOnSyntaxError = false) {
+    voidValue_ = false;
+    syntaxError_ = false;
+    std::string header = procedureHeader() + prefix;
     auto c = compile(header + input + suffix + "\n}\n}\n", header.size() + input.size());
     if (!c->ok()) {
       for (const support::Diagnostic &d : c->diags.sorted())
@@ -356,6 +457,29 @@ private:
   }
 };
 
+// libedit calls plain functions: the session and the input so far, while readline runs.
+Session *gSession = nullptr;
+const std::string *gBuffer = nullptr;
+std::vector<std::string> gMatches;
+size_t gNextMatch = 0;
+
+char *nextMatch(const char *, int state) {
+  if (state == 0) gNextMatch = 0;
+  if (gNextMatch >= gMatches.size()) return nullptr;
+  return strdup(gMatches[gNextMatch++].c_str());
+}
+
+/// Tab: the session's completions of the word before the cursor.
+char **completeWord(const char *text, int, int end) {
+  rl_attempted_completion_over = 1; // no file names
+  if (!gSession) return nullptr;
+  std::string typed = gBuffer && !gBuffer->empty() ? *gBuffer + "\n" : "";
+  typed.append(rl_line_buffer, static_cast<size_t>(std::max(end, 0)));
+  gMatches = gSession->complete(typed, text);
+  if (gMatches.empty()) return nullptr;
+  return rl_completion_matches(text, nextMatch);
+}
+
 std::string historyPath() {
   const char *home = std::getenv("HOME");
   return std::string(home ? home : ".") + "/.cfm_history";
@@ -366,12 +490,17 @@ std::string historyPath() {
 int runRepl(bool useLineEditing, bool jit, int optLevel) {
   Session session(jit, optLevel);
   std::string hist = historyPath();
+  std::string buffer;
   if (useLineEditing) {
+    gSession = &session;
+    gBuffer = &buffer;
+    rl_attempted_completion_function = completeWord;
+    // a word ends at these: `.` starts a member, `:` stays in a command's name
+    rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(),[]}+-*/%!.";
     using_history();
     read_history(hist.c_str());
     std::cout << "cfm repl — :help for help, :quit to leave\n";
   }
-  std::string buffer;
   while (true) {
     std::string line;
     if (useLineEditing) {
@@ -394,6 +523,8 @@ int runRepl(bool useLineEditing, bool jit, int optLevel) {
   }
   if (!trim(buffer).empty()) session.handle(buffer); // end of input inside an open construct
   if (useLineEditing) std::cout << "\n";
+  gSession = nullptr;
+  gBuffer = nullptr;
   return 0;
 }
 

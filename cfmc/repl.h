@@ -1,6 +1,7 @@
 // repl.h — `cfmc repl`: the interactive session (line editing, history, continuation lines,
-// declarations and variables that persist between inputs, values printed, :type, :help,
-// :load, :quit). Without a terminal on standard input it reads the same input without prompts.
+// declarations and variables that persist between inputs, values printed, :type, :doc, :help,
+// :load, :quit; Tab completion from the language server's engine). Without a terminal on
+// standard input it reads the same input without prompts.
 #pragma once
 
 namespace cfm::driver {

@@ -5,6 +5,7 @@
 #include "lsp/engine.h"
 
 #include "base/files.h"
+#include "format/formatter.h"
 #include "sema/symbols.h"
 
 #include <algorithm>
@@ -273,15 +274,171 @@ std::string docAbove(const Compilation &c, Loc l) {
   return out;
 }
 
+// ---- walking the AST ----
+
+/// What a walk over the AST calls on each node before the node's children: a callback that
+/// returns false skips the children, one left empty lets the walk go on.
+struct AstVisitor {
+  std::function<bool(const ast::Expr &)> expr;
+  std::function<bool(const ast::Stmt &)> stmt;
+  std::function<bool(const ast::TplNode &)> tpl;
+};
+
+/// The one place that knows which nodes hold which: every walk of the engine (the index of names,
+/// hover on an expression, the receiver's type in completion) goes through it.
+class AstWalker {
+public:
+  explicit AstWalker(const AstVisitor &v) : v_(v) {}
+
+  /// A declaration's expressions and statements: a constant's value, a function's parameter
+  /// defaults, body and template body.
+  void decl(const ast::Decl &d) {
+    if (d.kind == ast::DeclKind::Const) expr(static_cast<const ast::ConstDecl &>(d).init);
+    if (d.kind != ast::DeclKind::Fn) return;
+    auto &f = static_cast<const ast::FnDecl &>(d);
+    for (const ast::Param &p : f.params) expr(p.defaultValue);
+    block(f.body);
+    tpl(f.tplBody);
+  }
+  void block(const ast::Block &b) {
+    for (const ast::Stmt *s : b) stmt(s);
+  }
+  void tpl(const ast::TplBody &b) {
+    for (const ast::TplNode *n : b) tplNode(n);
+  }
+  void expr(const ast::Expr *e) {
+    if (!e || (v_.expr && !v_.expr(*e))) return;
+    switch (e->kind) {
+    case ast::ExprKind::Int:
+    case ast::ExprKind::Float:
+    case ast::ExprKind::Duration:
+    case ast::ExprKind::Bool:
+    case ast::ExprKind::Null:
+    case ast::ExprKind::Name: return;
+    case ast::ExprKind::String:
+      for (const ast::StrPart &p : static_cast<const ast::StringLit *>(e)->parts) expr(p.expr);
+      return;
+    case ast::ExprKind::List:
+      for (const ast::Expr *x : static_cast<const ast::ListLit *>(e)->elems) expr(x);
+      return;
+    case ast::ExprKind::Map:
+      for (const ast::MapEntry &m : static_cast<const ast::MapLit *>(e)->entries) {
+        expr(m.key);
+        expr(m.value);
+      }
+      return;
+    case ast::ExprKind::Record:
+      for (const ast::FieldInit &f : static_cast<const ast::RecordLit *>(e)->fields) expr(f.value);
+      return;
+    case ast::ExprKind::Unary: expr(static_cast<const ast::UnaryExpr *>(e)->operand); return;
+    case ast::ExprKind::Binary:
+      expr(static_cast<const ast::BinaryExpr *>(e)->lhs);
+      expr(static_cast<const ast::BinaryExpr *>(e)->rhs);
+      return;
+    case ast::ExprKind::Index:
+      expr(static_cast<const ast::IndexExpr *>(e)->base);
+      expr(static_cast<const ast::IndexExpr *>(e)->index);
+      return;
+    case ast::ExprKind::Member: expr(static_cast<const ast::MemberExpr *>(e)->base); return;
+    case ast::ExprKind::Call: {
+      auto *c = static_cast<const ast::CallExpr *>(e);
+      for (const ast::Arg &a : c->args) expr(a.value);
+      expr(c->timeout);
+      return;
+    }
+    case ast::ExprKind::MethodCall: {
+      auto *m = static_cast<const ast::MethodCallExpr *>(e);
+      expr(m->receiver);
+      for (const ast::Arg &a : m->args) expr(a.value);
+      return;
+    }
+    case ast::ExprKind::AsyncCall: expr(static_cast<const ast::AsyncCallExpr *>(e)->call); return;
+    case ast::ExprKind::AsyncBlock: block(static_cast<const ast::AsyncBlockExpr *>(e)->body); return;
+    }
+  }
+  void stmt(const ast::Stmt *s) {
+    if (!s || (v_.stmt && !v_.stmt(*s))) return;
+    switch (s->kind) {
+    case ast::StmtKind::Let: expr(static_cast<const ast::LetStmt *>(s)->init); return;
+    case ast::StmtKind::Assign:
+      expr(static_cast<const ast::AssignStmt *>(s)->target);
+      expr(static_cast<const ast::AssignStmt *>(s)->value);
+      return;
+    case ast::StmtKind::Expr: expr(static_cast<const ast::ExprStmt *>(s)->expr); return;
+    case ast::StmtKind::If: {
+      auto *i = static_cast<const ast::IfStmt *>(s);
+      for (const ast::IfBranch &b : i->branches) {
+        expr(b.cond);
+        block(b.body);
+      }
+      block(i->elseBody);
+      return;
+    }
+    case ast::StmtKind::While:
+      expr(static_cast<const ast::WhileStmt *>(s)->cond);
+      block(static_cast<const ast::WhileStmt *>(s)->body);
+      return;
+    case ast::StmtKind::For:
+      forHead(static_cast<const ast::ForStmt *>(s)->head);
+      block(static_cast<const ast::ForStmt *>(s)->body);
+      return;
+    case ast::StmtKind::Break:
+    case ast::StmtKind::Continue: return;
+    case ast::StmtKind::Return: expr(static_cast<const ast::ReturnStmt *>(s)->value); return;
+    case ast::StmtKind::Throw: expr(static_cast<const ast::ThrowStmt *>(s)->value); return;
+    case ast::StmtKind::Try:
+      block(static_cast<const ast::TryStmt *>(s)->body);
+      block(static_cast<const ast::TryStmt *>(s)->handler);
+      return;
+    }
+  }
+
+private:
+  void forHead(const ast::ForHead &h) {
+    expr(h.iter);
+    expr(h.end);
+  }
+  void tplNode(const ast::TplNode *n) {
+    if (!n || (v_.tpl && !v_.tpl(*n))) return;
+    switch (n->kind) {
+    case ast::TplKind::Text: return;
+    case ast::TplKind::Expr: expr(n->expr); return;
+    case ast::TplKind::For:
+      forHead(n->head);
+      tpl(n->body);
+      return;
+    case ast::TplKind::If:
+      for (auto &br : n->branches) {
+        expr(br.first);
+        tpl(br.second);
+      }
+      tpl(n->elseBody);
+      return;
+    }
+  }
+  const AstVisitor &v_;
+};
+
+/// Every occurrence of a name in the AST, in the order of the source.
 class Indexer {
 public:
   Indexer(const Compilation &c, std::vector<Occurrence> &out) : c_(c), out_(out) {
     for (auto &m : c.modules)
       for (ast::Decl *d : m->decls)
         if (d->kind == ast::DeclKind::Record) records_[d->name] = static_cast<ast::RecordDecl *>(d);
+    visitor_.expr = [this](const ast::Expr &e) { return expr(e); };
+    visitor_.stmt = [this](const ast::Stmt &s) { return stmt(s); };
+    visitor_.tpl = [this](const ast::TplNode &n) { return tpl(n); };
   }
   void module(const ast::Module &m) {
-    for (ast::Decl *d : m.decls) decl(d);
+    size_t first = out_.size();
+    for (ast::Decl *d : m.decls) decl(*d);
+    std::stable_sort(out_.begin() + static_cast<std::ptrdiff_t>(first), out_.end(),
+                     [](const Occurrence &a, const Occurrence &b) {
+                       return a.range.begin.file < b.range.begin.file ||
+                              (a.range.begin.file == b.range.begin.file &&
+                               before(a.range.begin, b.range.begin));
+                     });
   }
 
 private:
@@ -314,19 +471,18 @@ private:
         add(nameRange(l, name), {r, name}, decl,
             code("(field) " + r->name + "." + name + ": " + refText(f.type)));
   }
-  void decl(ast::Decl *d) {
-    switch (d->kind) {
+  void decl(const ast::Decl &d) {
+    switch (d.kind) {
     case ast::DeclKind::Import: return;
     case ast::DeclKind::Const: {
-      auto *k = static_cast<ast::ConstDecl *>(d);
-      var(d->nameLoc, d->name, k->var, true);
-      typeRef(k->annot);
-      expr(k->init);
-      return;
+      auto &k = static_cast<const ast::ConstDecl &>(d);
+      var(d.nameLoc, d.name, k.var, true);
+      typeRef(k.annot);
+      break;
     }
     case ast::DeclKind::Record: {
-      auto *r = static_cast<ast::RecordDecl *>(d);
-      add(nameRange(d->nameLoc, d->name), {r, {}}, true, recordHover(r));
+      auto *r = static_cast<const ast::RecordDecl *>(&d);
+      add(nameRange(d.nameLoc, d.name), {r, {}}, true, recordHover(r));
       for (const ast::FieldDecl &f : r->fields) {
         field(r, f.name, f.loc, true);
         typeRef(f.type);
@@ -334,186 +490,94 @@ private:
       return;
     }
     case ast::DeclKind::Fn: {
-      auto *f = static_cast<ast::FnDecl *>(d);
-      std::string doc = docAbove(c_, d->range.begin);
-      add(nameRange(d->nameLoc, d->name), {f, {}}, true,
-          code(fnSignature(*f)) + (doc.empty() ? "" : "\n\n" + doc));
-      for (ast::Param &p : f->params) {
+      auto &f = static_cast<const ast::FnDecl &>(d);
+      std::string doc = docAbove(c_, d.range.begin);
+      add(nameRange(d.nameLoc, d.name), {&f, {}}, true,
+          code(fnSignature(f)) + (doc.empty() ? "" : "\n\n" + doc));
+      for (const ast::Param &p : f.params) {
         var(p.loc, p.name, p.var, true);
         typeRef(p.type);
-        expr(p.defaultValue);
       }
-      typeRef(f->ret);
-      block(f->body);
-      tpl(f->tplBody);
-      return;
+      typeRef(f.ret);
+      break;
     }
     }
-  }
-  void block(const ast::Block &b) {
-    for (ast::Stmt *s : b) stmt(s);
+    AstWalker(visitor_).decl(d);
   }
   void forHead(const ast::ForHead &h) {
-    expr(h.iter);
-    expr(h.end);
     var(h.var1Loc, h.var1, h.v1, true);
     if (!h.var2.empty()) var(h.var2Loc, h.var2, h.v2, true);
   }
-  void stmt(ast::Stmt *s) {
-    if (!s) return;
-    switch (s->kind) {
+  bool stmt(const ast::Stmt &s) {
+    switch (s.kind) {
     case ast::StmtKind::Let: {
-      auto *l = static_cast<ast::LetStmt *>(s);
-      var(l->nameLoc, l->name, l->var, true);
-      typeRef(l->annot);
-      expr(l->init);
-      return;
+      auto &l = static_cast<const ast::LetStmt &>(s);
+      var(l.nameLoc, l.name, l.var, true);
+      typeRef(l.annot);
+      break;
     }
-    case ast::StmtKind::Assign: {
-      auto *a = static_cast<ast::AssignStmt *>(s);
-      expr(a->target);
-      expr(a->value);
-      return;
-    }
-    case ast::StmtKind::Expr: expr(static_cast<ast::ExprStmt *>(s)->expr); return;
-    case ast::StmtKind::If: {
-      auto *i = static_cast<ast::IfStmt *>(s);
-      for (auto &b : i->branches) {
-        expr(b.cond);
-        block(b.body);
-      }
-      block(i->elseBody);
-      return;
-    }
-    case ast::StmtKind::While: {
-      auto *w = static_cast<ast::WhileStmt *>(s);
-      expr(w->cond);
-      block(w->body);
-      return;
-    }
-    case ast::StmtKind::For: {
-      auto *f = static_cast<ast::ForStmt *>(s);
-      forHead(f->head);
-      block(f->body);
-      return;
-    }
-    case ast::StmtKind::Break:
-    case ast::StmtKind::Continue: return;
-    case ast::StmtKind::Return: expr(static_cast<ast::ReturnStmt *>(s)->value); return;
-    case ast::StmtKind::Throw: expr(static_cast<ast::ThrowStmt *>(s)->value); return;
+    case ast::StmtKind::For: forHead(static_cast<const ast::ForStmt &>(s).head); break;
     case ast::StmtKind::Try: {
-      auto *t = static_cast<ast::TryStmt *>(s);
-      block(t->body);
-      var(t->errLoc, t->errName, t->errVar, true);
-      block(t->handler);
-      return;
+      auto &t = static_cast<const ast::TryStmt &>(s);
+      var(t.errLoc, t.errName, t.errVar, true);
+      break;
     }
+    default: break;
     }
+    return true;
   }
-  void tpl(const ast::TplBody &b) {
-    for (const ast::TplNode *n : b) {
-      switch (n->kind) {
-      case ast::TplKind::Text: break;
-      case ast::TplKind::Expr: expr(n->expr); break;
-      case ast::TplKind::For:
-        forHead(n->head);
-        tpl(n->body);
-        break;
-      case ast::TplKind::If:
-        for (auto &br : n->branches) {
-          expr(br.first);
-          tpl(br.second);
-        }
-        tpl(n->elseBody);
-        break;
-      }
-    }
+  bool tpl(const ast::TplNode &n) {
+    if (n.kind == ast::TplKind::For) forHead(n.head);
+    return true;
   }
-  void call(ast::CallExpr *c) {
-    Range r = nameRange(c->range.begin, c->callee);
-    if (c->fn && c->fn->decl) {
-      std::string doc = docAbove(c_, c->fn->decl->range.begin);
-      add(r, {c->fn->decl, {}}, false, code(fnSignature(*c->fn->decl)) + (doc.empty() ? "" : "\n\n" + doc));
-    } else if (const BuiltinInfo *b = builtinNamed(c->callee)) {
-      add(r, {b, {}}, false, code(builtinSignature(*b)) + "\n\n" + b->doc);
-    }
-    for (ast::Arg &a : c->args) expr(a.value);
-    expr(c->timeout);
-  }
-  void expr(ast::Expr *e) {
-    if (!e) return;
-    switch (e->kind) {
-    case ast::ExprKind::Int:
-    case ast::ExprKind::Float:
-    case ast::ExprKind::Duration:
-    case ast::ExprKind::Bool:
-    case ast::ExprKind::Null: return;
-    case ast::ExprKind::String:
-      for (ast::StrPart &p : static_cast<ast::StringLit *>(e)->parts) expr(p.expr);
-      return;
+  bool expr(const ast::Expr &e) {
+    switch (e.kind) {
     case ast::ExprKind::Name: {
-      auto *n = static_cast<ast::NameExpr *>(e);
-      var(n->range.begin, n->name, n->var, false);
-      return;
+      auto &n = static_cast<const ast::NameExpr &>(e);
+      var(n.range.begin, n.name, n.var, false);
+      break;
     }
-    case ast::ExprKind::List:
-      for (ast::Expr *x : static_cast<ast::ListLit *>(e)->elems) expr(x);
-      return;
-    case ast::ExprKind::Map:
-      for (ast::MapEntry &m : static_cast<ast::MapLit *>(e)->entries) {
-        expr(m.key);
-        expr(m.value);
-      }
-      return;
     case ast::ExprKind::Record: {
-      auto *r = static_cast<ast::RecordLit *>(e);
-      auto it = records_.find(r->name);
+      auto &r = static_cast<const ast::RecordLit &>(e);
+      auto it = records_.find(r.name);
       const ast::RecordDecl *rd = it == records_.end() ? nullptr : it->second;
-      if (rd) add(nameRange(r->range.begin, r->name), {rd, {}}, false, recordHover(rd));
-      for (ast::FieldInit &f : r->fields) {
-        field(rd, f.name, f.loc, false);
-        expr(f.value);
-      }
-      return;
-    }
-    case ast::ExprKind::Unary: expr(static_cast<ast::UnaryExpr *>(e)->operand); return;
-    case ast::ExprKind::Binary: {
-      auto *b = static_cast<ast::BinaryExpr *>(e);
-      expr(b->lhs);
-      expr(b->rhs);
-      return;
-    }
-    case ast::ExprKind::Index: {
-      auto *i = static_cast<ast::IndexExpr *>(e);
-      expr(i->base);
-      expr(i->index);
-      return;
+      if (rd) add(nameRange(r.range.begin, r.name), {rd, {}}, false, recordHover(rd));
+      for (const ast::FieldInit &f : r.fields) field(rd, f.name, f.loc, false);
+      break;
     }
     case ast::ExprKind::Member: {
-      auto *m = static_cast<ast::MemberExpr *>(e);
-      expr(m->base);
-      const sema::Type *t = m->base->type;
-      if (t && t->is(sema::TypeKind::Record) && t->record) field(t->record->decl, m->name, m->nameLoc, false);
-      return;
+      auto &m = static_cast<const ast::MemberExpr &>(e);
+      const sema::Type *t = m.base ? m.base->type : nullptr;
+      if (t && t->is(sema::TypeKind::Record) && t->record) field(t->record->decl, m.name, m.nameLoc, false);
+      break;
     }
-    case ast::ExprKind::Call: call(static_cast<ast::CallExpr *>(e)); return;
+    case ast::ExprKind::Call: {
+      auto &c = static_cast<const ast::CallExpr &>(e);
+      Range r = nameRange(c.range.begin, c.callee);
+      if (c.fn && c.fn->decl) {
+        std::string doc = docAbove(c_, c.fn->decl->range.begin);
+        add(r, {c.fn->decl, {}}, false, code(fnSignature(*c.fn->decl)) + (doc.empty() ? "" : "\n\n" + doc));
+      } else if (const BuiltinInfo *b = builtinNamed(c.callee)) {
+        add(r, {b, {}}, false, code(builtinSignature(*b)) + "\n\n" + b->doc);
+      }
+      break;
+    }
     case ast::ExprKind::MethodCall: {
-      auto *m = static_cast<ast::MethodCallExpr *>(e);
-      expr(m->receiver);
-      if (m->nameLoc.line)
-        add(nameRange(m->nameLoc, m->name), {}, false,
-            code("(method) " + typeText(m->receiver->type) + "." + m->name + " -> " + typeText(m->type)));
-      for (ast::Arg &a : m->args) expr(a.value);
-      return;
+      auto &m = static_cast<const ast::MethodCallExpr &>(e);
+      if (m.nameLoc.line)
+        add(nameRange(m.nameLoc, m.name), {}, false,
+            code("(method) " + typeText(m.receiver->type) + "." + m.name + " -> " + typeText(m.type)));
+      break;
     }
-    case ast::ExprKind::AsyncCall: call(static_cast<ast::AsyncCallExpr *>(e)->call); return;
-    case ast::ExprKind::AsyncBlock: block(static_cast<ast::AsyncBlockExpr *>(e)->body); return;
+    default: break;
     }
+    return true;
   }
 
   const Compilation &c_;
   std::vector<Occurrence> &out_;
   std::map<std::string, const ast::RecordDecl *> records_;
+  AstVisitor visitor_;
 };
 
 std::vector<Occurrence> indexFile(const Compilation &c, FileId f) {
@@ -553,12 +617,16 @@ struct ScopeName {
 };
 class ScopeCollector {
 public:
-  explicit ScopeCollector(Loc l) : l_(l) {}
+  explicit ScopeCollector(Loc l) : l_(l) {
+    visitor_.stmt = [this](const ast::Stmt &s) { return stmt(s); };
+    // expressions that hold the cursor: an async block in one holds statements of its own
+    visitor_.expr = [this](const ast::Expr &e) { return holds(e.range); };
+    visitor_.tpl = [this](const ast::TplNode &n) { return tpl(n); };
+  }
   std::vector<ScopeName> names;
   void fn(const ast::FnDecl &f) {
     for (const ast::Param &p : f.params) add(p.name, p.var, ItemKind::Variable, refText(p.type));
-    block(f.body);
-    tpl(f.tplBody);
+    AstWalker(visitor_).decl(f);
   }
 
 private:
@@ -569,65 +637,54 @@ private:
   bool holds(Range r) const {
     return r.begin.line && notAfter(r.begin, l_) && (r.end.line == 0 || notAfter(l_, r.end));
   }
-  void block(const ast::Block &b) {
-    for (const ast::Stmt *s : b) {
-      if (!s || !before(s->range.begin, l_)) break;
-      if (s->kind == ast::StmtKind::Let) {
-        auto *l = static_cast<const ast::LetStmt *>(s);
-        if (before(l->range.end, l_) || l->range.end.line == 0)
-          add(l->name, l->var, ItemKind::Variable, refText(l->annot));
-        else
-          expr(l->init);
-        continue;
-      }
-      if (!holds(s->range)) continue;
-      switch (s->kind) {
-      case ast::StmtKind::If:
-        for (auto &br : static_cast<const ast::IfStmt *>(s)->branches) block(br.body);
-        block(static_cast<const ast::IfStmt *>(s)->elseBody);
-        break;
-      case ast::StmtKind::While: block(static_cast<const ast::WhileStmt *>(s)->body); break;
-      case ast::StmtKind::For: {
-        auto *f = static_cast<const ast::ForStmt *>(s);
-        add(f->head.var1, f->head.v1, ItemKind::Variable);
-        add(f->head.var2, f->head.v2, ItemKind::Variable);
-        block(f->body);
-        break;
-      }
-      case ast::StmtKind::Try: {
-        auto *t = static_cast<const ast::TryStmt *>(s);
-        block(t->body);
-        if (!t->handler.empty() && notAfter(t->handler.front()->range.begin, l_))
-          add(t->errName, t->errVar, ItemKind::Variable);
-        else if (t->errLoc.line && before(t->errLoc, l_))
-          add(t->errName, t->errVar, ItemKind::Variable);
-        block(t->handler);
-        break;
-      }
-      case ast::StmtKind::Expr: expr(static_cast<const ast::ExprStmt *>(s)->expr); break;
-      default: break;
-      }
+  /// The statements before the cursor: a finished `let` declares its name; one that holds the
+  /// cursor is entered, with the loop and `catch` variables it declares.
+  bool stmt(const ast::Stmt &s) {
+    if (!before(s.range.begin, l_)) return false;
+    if (s.kind == ast::StmtKind::Let) {
+      auto &l = static_cast<const ast::LetStmt &>(s);
+      if (!before(l.range.end, l_) && l.range.end.line != 0) return true; // in its initializer
+      add(l.name, l.var, ItemKind::Variable, refText(l.annot));
+      return false;
     }
-  }
-  void expr(const ast::Expr *e) {
-    // async blocks hold statements of their own
-    if (e && e->kind == ast::ExprKind::AsyncBlock && holds(e->range))
-      block(static_cast<const ast::AsyncBlockExpr *>(e)->body);
-  }
-  void tpl(const ast::TplBody &b) {
-    for (const ast::TplNode *n : b) {
-      if (!holds(n->range)) continue;
-      if (n->kind == ast::TplKind::For) {
-        add(n->head.var1, n->head.v1, ItemKind::Variable);
-        add(n->head.var2, n->head.v2, ItemKind::Variable);
-        tpl(n->body);
-      } else if (n->kind == ast::TplKind::If) {
-        for (auto &br : n->branches) tpl(br.second);
-        tpl(n->elseBody);
-      }
+    if (!holds(s.range)) return false;
+    if (s.kind == ast::StmtKind::For) {
+      auto &f = static_cast<const ast::ForStmt &>(s);
+      add(f.head.var1, f.head.v1, ItemKind::Variable);
+      add(f.head.var2, f.head.v2, ItemKind::Variable);
+    } else if (s.kind == ast::StmtKind::Try) {
+      auto &t = static_cast<const ast::TryStmt &>(s);
+      if ((!t.handler.empty() && notAfter(t.handler.front()->range.begin, l_)) ||
+          (t.errLoc.line && before(t.errLoc, l_)))
+        add(t.errName, t.errVar, ItemKind::Variable);
     }
+    return true;
+  }
+  /// Where a template node's text ends: a `{% for %}` or `{% if %}` node's range is its tag's,
+  /// its body runs on to the end of its last node.
+  static Loc tplEnd(const ast::TplNode &n) {
+    const ast::TplBody *last = nullptr;
+    if (n.kind == ast::TplKind::For) last = &n.body;
+    if (n.kind == ast::TplKind::If) {
+      if (!n.elseBody.empty())
+        last = &n.elseBody;
+      else if (!n.branches.empty())
+        last = &n.branches.back().second;
+    }
+    if (!last || last->empty() || !last->back()) return n.range.end;
+    Loc e = tplEnd(*last->back());
+    return before(n.range.end, e) ? e : n.range.end;
+  }
+  bool tpl(const ast::TplNode &n) {
+    if (!holds({n.range.begin, tplEnd(n)})) return false;
+    if (n.kind == ast::TplKind::For) {
+      add(n.head.var1, n.head.v1, ItemKind::Variable);
+      add(n.head.var2, n.head.v2, ItemKind::Variable);
+    }
+    return true;
   }
   Loc l_;
+  AstVisitor visitor_;
 };
 
 ItemKind fnItemKind(ast::FnKind k) {
@@ -693,6 +750,43 @@ std::vector<CompletionEntry> memberEntries(const sema::Type *t) {
 }
 
 bool identChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+/// When `off` is inside a `{{ ... ` of a template body that is not closed yet: `text` up to
+/// `off`, then what closes the expression, the open `{% for %}` and `{% if %}` tags and the body,
+/// then what follows the body's own closing `"""` (if any). The template's parameters and loop
+/// variables are then in scope at `off` in a text that parses.
+std::optional<std::string> closeTemplateAt(const std::string &text, size_t off) {
+  // the body: after the last `"""` before `off`, when an odd number of them come before it
+  size_t count = 0, open = std::string::npos;
+  for (size_t i = text.find("\"\"\""); i != std::string::npos && i < off; i = text.find("\"\"\"", i + 3)) {
+    ++count;
+    open = i;
+  }
+  if (count % 2 == 0 || open == std::string::npos) return std::nullopt;
+  size_t decl = text.rfind("template", open);
+  if (decl == std::string::npos || text.find("\"\"\"", decl) != open) return std::nullopt;
+  std::string_view body(text.data() + open + 3, off - open - 3);
+  size_t expr = body.rfind("{{");
+  if (expr == std::string_view::npos ||
+      (body.rfind("}}") != std::string_view::npos && body.rfind("}}") > expr))
+    return std::nullopt;
+  int depth = 0;
+  for (size_t t = body.find("{%"); t != std::string_view::npos && t < expr; t = body.find("{%", t + 2)) {
+    size_t w = body.find_first_not_of(" \t", t + 2);
+    if (w == std::string_view::npos) break;
+    std::string_view tag = body.substr(w);
+    auto word = [&](std::string_view k) {
+      return tag.substr(0, k.size()) == k && (tag.size() == k.size() || !identChar(tag[k.size()]));
+    };
+    if (word("for") || word("if")) ++depth;
+    if (word("end") && depth > 0) --depth;
+  }
+  std::string out = text.substr(0, off) + " }}";
+  for (int i = 0; i < depth; ++i) out += "{% end %}";
+  size_t close = text.find("\"\"\"", off);
+  out += "\"\"\"" + (close == std::string::npos ? std::string("\n") : text.substr(close + 3));
+  return out;
+}
 
 } // namespace
 
@@ -807,86 +901,17 @@ std::optional<HoverInfo> Workspace::hover(const std::string &path, Position pos)
   ExprFinder ef{l};
   // down the statements and expressions that hold the position: the innermost typed one
   if (const ast::Module *m = moduleOf(*c, static_cast<FileId>(f))) {
-    std::function<void(const ast::Expr *)> ex = [&](const ast::Expr *e) {
-      if (!e || !within(e->range, l)) return;
-      ef.consider(e);
-      switch (e->kind) {
-      case ast::ExprKind::Unary: ex(static_cast<const ast::UnaryExpr *>(e)->operand); break;
-      case ast::ExprKind::Binary:
-        ex(static_cast<const ast::BinaryExpr *>(e)->lhs);
-        ex(static_cast<const ast::BinaryExpr *>(e)->rhs);
-        break;
-      case ast::ExprKind::Index:
-        ex(static_cast<const ast::IndexExpr *>(e)->base);
-        ex(static_cast<const ast::IndexExpr *>(e)->index);
-        break;
-      case ast::ExprKind::Member: ex(static_cast<const ast::MemberExpr *>(e)->base); break;
-      case ast::ExprKind::MethodCall:
-        ex(static_cast<const ast::MethodCallExpr *>(e)->receiver);
-        for (auto &arg : static_cast<const ast::MethodCallExpr *>(e)->args) ex(arg.value);
-        break;
-      case ast::ExprKind::Call:
-        for (auto &arg : static_cast<const ast::CallExpr *>(e)->args) ex(arg.value);
-        break;
-      case ast::ExprKind::List:
-        for (auto *x : static_cast<const ast::ListLit *>(e)->elems) ex(x);
-        break;
-      case ast::ExprKind::Map:
-        for (auto &me : static_cast<const ast::MapLit *>(e)->entries) {
-          ex(me.key);
-          ex(me.value);
-        }
-        break;
-      case ast::ExprKind::String:
-        for (auto &p : static_cast<const ast::StringLit *>(e)->parts) ex(p.expr);
-        break;
-      case ast::ExprKind::Record:
-        for (auto &fi : static_cast<const ast::RecordLit *>(e)->fields) ex(fi.value);
-        break;
-      default: break;
-      }
+    AstVisitor v;
+    v.expr = [&](const ast::Expr &e) {
+      if (!within(e.range, l)) return false;
+      ef.consider(&e);
+      return true;
     };
-    std::function<void(const ast::Block &)> blk = [&](const ast::Block &b) {
-      for (const ast::Stmt *s : b) {
-        if (!s || !within(s->range, l)) continue;
-        switch (s->kind) {
-        case ast::StmtKind::Let: ex(static_cast<const ast::LetStmt *>(s)->init); break;
-        case ast::StmtKind::Assign:
-          ex(static_cast<const ast::AssignStmt *>(s)->target);
-          ex(static_cast<const ast::AssignStmt *>(s)->value);
-          break;
-        case ast::StmtKind::Expr: ex(static_cast<const ast::ExprStmt *>(s)->expr); break;
-        case ast::StmtKind::If:
-          for (auto &br : static_cast<const ast::IfStmt *>(s)->branches) {
-            ex(br.cond);
-            blk(br.body);
-          }
-          blk(static_cast<const ast::IfStmt *>(s)->elseBody);
-          break;
-        case ast::StmtKind::While:
-          ex(static_cast<const ast::WhileStmt *>(s)->cond);
-          blk(static_cast<const ast::WhileStmt *>(s)->body);
-          break;
-        case ast::StmtKind::For:
-          ex(static_cast<const ast::ForStmt *>(s)->head.iter);
-          ex(static_cast<const ast::ForStmt *>(s)->head.end);
-          blk(static_cast<const ast::ForStmt *>(s)->body);
-          break;
-        case ast::StmtKind::Return: ex(static_cast<const ast::ReturnStmt *>(s)->value); break;
-        case ast::StmtKind::Throw: ex(static_cast<const ast::ThrowStmt *>(s)->value); break;
-        case ast::StmtKind::Try:
-          blk(static_cast<const ast::TryStmt *>(s)->body);
-          blk(static_cast<const ast::TryStmt *>(s)->handler);
-          break;
-        default: break;
-        }
-      }
-    };
-    for (const ast::Decl *d : m->decls) {
-      if (!within(d->range, l)) continue;
-      if (d->kind == ast::DeclKind::Fn) blk(static_cast<const ast::FnDecl *>(d)->body);
-      if (d->kind == ast::DeclKind::Const) ex(static_cast<const ast::ConstDecl *>(d)->init);
-    }
+    v.stmt = [&](const ast::Stmt &s) { return within(s.range, l); };
+    v.tpl = [&](const ast::TplNode &n) { return within(n.range, l); };
+    AstWalker w(v);
+    for (const ast::Decl *d : m->decls)
+      if (within(d->range, l)) w.decl(*d);
   }
   if (ef.best) return HoverInfo{code(typeText(ef.best->type)), spanOf(*c, ef.best->range)};
   return std::nullopt;
@@ -938,116 +963,19 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
       Loc end = locOf(c, static_cast<FileId>(f), dotPos);
       const sema::Type *best = nullptr;
       Loc bestBegin{};
-      // every typed expression of the file, through the index's hover walk
-      struct Walker {
-        Loc end;
-        const sema::Type *&best;
-        Loc &bestBegin;
-        void e(const ast::Expr *x) {
-          if (!x) return;
-          if (x->type && x->range.end.file == end.file && x->range.end.line == end.line &&
-              x->range.end.col == end.col && (!best || before(x->range.begin, bestBegin))) {
-            best = x->type;
-            bestBegin = x->range.begin;
-          }
-          switch (x->kind) {
-          case ast::ExprKind::Unary: e(static_cast<const ast::UnaryExpr *>(x)->operand); break;
-          case ast::ExprKind::Binary:
-            e(static_cast<const ast::BinaryExpr *>(x)->lhs);
-            e(static_cast<const ast::BinaryExpr *>(x)->rhs);
-            break;
-          case ast::ExprKind::Index:
-            e(static_cast<const ast::IndexExpr *>(x)->base);
-            e(static_cast<const ast::IndexExpr *>(x)->index);
-            break;
-          case ast::ExprKind::Member: e(static_cast<const ast::MemberExpr *>(x)->base); break;
-          case ast::ExprKind::MethodCall:
-            e(static_cast<const ast::MethodCallExpr *>(x)->receiver);
-            for (auto &a : static_cast<const ast::MethodCallExpr *>(x)->args) e(a.value);
-            break;
-          case ast::ExprKind::Call:
-            for (auto &a : static_cast<const ast::CallExpr *>(x)->args) e(a.value);
-            break;
-          case ast::ExprKind::AsyncCall:
-            for (auto &a : static_cast<const ast::AsyncCallExpr *>(x)->call->args) e(a.value);
-            break;
-          case ast::ExprKind::List:
-            for (auto *y : static_cast<const ast::ListLit *>(x)->elems) e(y);
-            break;
-          case ast::ExprKind::Map:
-            for (auto &m : static_cast<const ast::MapLit *>(x)->entries) {
-              e(m.key);
-              e(m.value);
-            }
-            break;
-          case ast::ExprKind::String:
-            for (auto &p : static_cast<const ast::StringLit *>(x)->parts) e(p.expr);
-            break;
-          case ast::ExprKind::Record:
-            for (auto &fi : static_cast<const ast::RecordLit *>(x)->fields) e(fi.value);
-            break;
-          case ast::ExprKind::AsyncBlock: b(static_cast<const ast::AsyncBlockExpr *>(x)->body); break;
-          default: break;
-          }
+      // every typed expression of the file: the longest one ending at the dot
+      AstVisitor v;
+      v.expr = [&](const ast::Expr &x) {
+        if (x.type && x.range.end.file == end.file && x.range.end.line == end.line &&
+            x.range.end.col == end.col && (!best || before(x.range.begin, bestBegin))) {
+          best = x.type;
+          bestBegin = x.range.begin;
         }
-        void b(const ast::Block &bl) {
-          for (const ast::Stmt *s : bl) st(s);
-        }
-        void st(const ast::Stmt *s) {
-          if (!s) return;
-          switch (s->kind) {
-          case ast::StmtKind::Let: e(static_cast<const ast::LetStmt *>(s)->init); break;
-          case ast::StmtKind::Assign:
-            e(static_cast<const ast::AssignStmt *>(s)->target);
-            e(static_cast<const ast::AssignStmt *>(s)->value);
-            break;
-          case ast::StmtKind::Expr: e(static_cast<const ast::ExprStmt *>(s)->expr); break;
-          case ast::StmtKind::If:
-            for (auto &br : static_cast<const ast::IfStmt *>(s)->branches) {
-              e(br.cond);
-              b(br.body);
-            }
-            b(static_cast<const ast::IfStmt *>(s)->elseBody);
-            break;
-          case ast::StmtKind::While:
-            e(static_cast<const ast::WhileStmt *>(s)->cond);
-            b(static_cast<const ast::WhileStmt *>(s)->body);
-            break;
-          case ast::StmtKind::For:
-            e(static_cast<const ast::ForStmt *>(s)->head.iter);
-            e(static_cast<const ast::ForStmt *>(s)->head.end);
-            b(static_cast<const ast::ForStmt *>(s)->body);
-            break;
-          case ast::StmtKind::Return: e(static_cast<const ast::ReturnStmt *>(s)->value); break;
-          case ast::StmtKind::Throw: e(static_cast<const ast::ThrowStmt *>(s)->value); break;
-          case ast::StmtKind::Try:
-            b(static_cast<const ast::TryStmt *>(s)->body);
-            b(static_cast<const ast::TryStmt *>(s)->handler);
-            break;
-          default: break;
-          }
-        }
-        void tp(const ast::TplBody &body) {
-          for (const ast::TplNode *n : body) {
-            e(n->expr);
-            e(n->head.iter);
-            tp(n->body);
-            for (auto &br : n->branches) {
-              e(br.first);
-              tp(br.second);
-            }
-            tp(n->elseBody);
-          }
-        }
-      } w{end, best, bestBegin};
+        return true;
+      };
+      AstWalker w(v);
       if (const ast::Module *m = moduleOf(c, static_cast<FileId>(f)))
-        for (const ast::Decl *d : m->decls) {
-          if (d->kind == ast::DeclKind::Fn) {
-            w.b(static_cast<const ast::FnDecl *>(d)->body);
-            w.tp(static_cast<const ast::FnDecl *>(d)->tplBody);
-          }
-          if (d->kind == ast::DeclKind::Const) w.e(static_cast<const ast::ConstDecl *>(d)->init);
-        }
+        for (const ast::Decl *d : m->decls) w.decl(*d);
       return best;
     };
     // 1. the document as it is, when it checks: the expression ending at the dot (no recompile)
@@ -1107,11 +1035,28 @@ std::vector<CompletionEntry> Workspace::complete(const std::string &path, Positi
       pc = compileWith(path, &cut);
       if (pc && !pc->syntaxErrors) t = findType(*pc);
     }
+    if (!t) {
+      // inside a template's unclosed `{{`: the member cut away and the template closed
+      if (std::optional<std::string> closed = closeTemplateAt(patched, dot)) {
+        pc = compileWith(path, &*closed);
+        if (pc && !pc->syntaxErrors) t = findType(*pc);
+      }
+    }
     if (!t) t = fromLastGood();
     return memberEntries(t);
   }
   Analysis &a = analyze(path);
   Compilation *c = a.comp.get();
+  if (c && c->syntaxErrors) {
+    // inside a template's unclosed `{{`: its parameters and loop variables, from the text with
+    // the template closed after the cursor
+    if (std::optional<std::string> closed = closeTemplateAt(*txt, off)) {
+      std::unique_ptr<Compilation> tc = compileWith(path, &*closed);
+      int f = tc ? fileOf(*tc, path) : -1;
+      if (tc && !tc->syntaxErrors && f >= 0)
+        return scopeEntries(*tc, f, locOf(*tc, static_cast<FileId>(f), pos));
+    }
+  }
   if (c && c->syntaxErrors && lastGood(path)) {
     // names the broken text still declares come from its AST; types from the last good one
     std::vector<CompletionEntry> out;
@@ -1311,6 +1256,106 @@ std::optional<SignatureInfo> Workspace::signature(const std::string &path, Posit
         }
   }
   return std::nullopt;
+}
+
+std::optional<std::string> Workspace::describe(const std::string &path, const std::string &name) {
+  if (const BuiltinInfo *b = builtinNamed(name)) return code(builtinSignature(*b)) + "\n\n" + b->doc;
+  Analysis &a = analyze(path);
+  for (Compilation *c : {a.comp.get(), lastGood(path)}) {
+    if (!c) continue;
+    for (auto &m : c->modules)
+      for (const ast::Decl *d : m->decls) {
+        if (d->kind == ast::DeclKind::Import || d->name != name) continue;
+        // the declaration's own occurrence in the index carries its hover
+        for (const Occurrence &o : indexFile(*c, d->nameLoc.file))
+          if (o.decl && o.range.begin.line == d->nameLoc.line && o.range.begin.col == d->nameLoc.col)
+            return o.hover;
+      }
+  }
+  return std::nullopt;
+}
+
+// ---- formatting ----
+
+namespace {
+
+/// `text` cut after each '\n' (the last piece may lack one).
+std::vector<std::string_view> linePieces(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
+    out.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+/// The runs of changed lines between `a` and `b`, as [aBegin, aEnd) replaced by [bBegin, bEnd):
+/// a longest common subsequence of lines between the common head and tail (one run for the
+/// whole middle when it is too large for that).
+struct Hunk {
+  size_t aBegin, aEnd, bBegin, bEnd;
+};
+std::vector<Hunk> lineHunks(const std::vector<std::string_view> &a, const std::vector<std::string_view> &b) {
+  size_t head = 0;
+  while (head < a.size() && head < b.size() && a[head] == b[head]) ++head;
+  size_t tail = 0;
+  while (tail < a.size() - head && tail < b.size() - head && a[a.size() - 1 - tail] == b[b.size() - 1 - tail])
+    ++tail;
+  size_t n = a.size() - head - tail, m = b.size() - head - tail;
+  if (n == 0 && m == 0) return {};
+  if (n * m > 4'000'000) return {{head, head + n, head, head + m}};
+  std::vector<std::vector<uint32_t>> lcs(n + 1, std::vector<uint32_t>(m + 1, 0));
+  for (size_t i = n; i-- > 0;)
+    for (size_t j = m; j-- > 0;)
+      lcs[i][j] = a[head + i] == b[head + j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+  std::vector<Hunk> out;
+  size_t i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[head + i] == b[head + j]) {
+      ++i, ++j;
+      continue;
+    }
+    Hunk h{head + i, head + i, head + j, head + j};
+    while ((i < n || j < m) && !(i < n && j < m && a[head + i] == b[head + j])) {
+      if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]))
+        ++j;
+      else
+        ++i;
+    }
+    h.aEnd = head + i;
+    h.bEnd = head + j;
+    out.push_back(h);
+  }
+  return out;
+}
+
+} // namespace
+
+Result<std::vector<TextEdit>> Workspace::format(const std::string &path,
+                                                std::optional<std::pair<uint32_t, uint32_t>> lines) {
+  auto it = docs_.find(path);
+  if (it == docs_.end()) return Error(ErrorKind::Usage, path + " is not open");
+  const std::string &text = it->second.text;
+  Result<std::string> formatted = format::formatSource(path, text);
+  if (!formatted) return formatted.takeError();
+  std::vector<std::string_view> a = linePieces(text), b = linePieces(*formatted);
+  std::vector<TextEdit> out;
+  for (const Hunk &h : lineHunks(a, b)) {
+    // the changed lines [aBegin, aEnd) meet the range (an insertion at a line counts for it)
+    if (lines && (h.aBegin > lines->second || std::max(h.aEnd, h.aBegin + 1) <= lines->first)) continue;
+    TextEdit e;
+    e.range.start = {static_cast<uint32_t>(h.aBegin), 0};
+    if (h.aEnd == a.size() && !a.empty() && a.back().back() != '\n') // the last line has no '\n'
+      e.range.end = {static_cast<uint32_t>(a.size() - 1), utf16Units(a.back(), UINT32_MAX)};
+    else
+      e.range.end = {static_cast<uint32_t>(h.aEnd), 0};
+    for (size_t k = h.bBegin; k < h.bEnd; ++k) e.newText += b[k];
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 } // namespace cfm::lsp

@@ -1,6 +1,7 @@
 // engine.h — the language server's engine, independent of JSON-RPC: a workspace of open
 // documents compiled by the front end (no second parser), and the queries an editor or the REPL
-// asks of it (diagnostics, hover, completion, definition, references, symbols, signature help).
+// asks of it (diagnostics, hover, completion, definition, references, symbols, signature help,
+// formatting).
 //
 // Positions are an editor's: lines from 0 and characters in UTF-16 code units (LSP's default);
 // the engine converts them to and from the front end's Locs (lines and columns from 1, columns in
@@ -8,6 +9,7 @@
 // disk for every compilation, imports included. Nothing here prints.
 #pragma once
 
+#include "base/result.h"
 #include "frontend/frontend.h"
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cfm::lsp {
@@ -65,6 +68,10 @@ struct HoverInfo {
   std::string text; // Markdown
   Span range;
 };
+struct TextEdit {
+  Span range;
+  std::string newText;
+};
 struct SignatureInfo {
   std::string label;               // `name(a: int, b: string) -> int`
   std::vector<std::string> params; // each parameter's text as it appears in the label
@@ -94,6 +101,18 @@ public:
   std::vector<Location> references(const std::string &path, Position pos);
   std::vector<Symbol> symbols(const std::string &path);
   std::optional<SignatureInfo> signature(const std::string &path, Position pos);
+  /// What hover shows for the name `name` as the program of `path` sees it (Markdown): a
+  /// built-in's or API function's signature and documentation, or a top-level declaration's
+  /// (a function's signature and the comment above it, a record's fields, a constant's type).
+  /// The REPL's `:doc`.
+  std::optional<std::string> describe(const std::string &path, const std::string &name);
+  /// The edits that lay out the open document `path` as `cfmc fmt` does (format::formatSource):
+  /// one edit per run of changed lines, none when it is formatted already. With `lines`, only
+  /// the edits whose changed lines meet lines [first, last] (range formatting). A document that
+  /// does not parse is not formatted: the formatter's error (ErrorKind::Syntax, its diagnostics);
+  /// a document that is not open: ErrorKind::Usage.
+  Result<std::vector<TextEdit>> format(const std::string &path,
+                                       std::optional<std::pair<uint32_t, uint32_t>> lines = std::nullopt);
 
 private:
   struct Doc {

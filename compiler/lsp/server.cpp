@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <set>
 #include <unistd.h>
+#include <utility>
 
 namespace cfm::lsp {
 namespace {
@@ -32,6 +33,7 @@ constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
 constexpr int kInternalError = -32603;
 constexpr int kServerNotInitialized = -32002;
+constexpr int kRequestFailed = -32803;
 
 int completionKind(ItemKind k) {
   switch (k) {
@@ -247,7 +249,9 @@ private:
             {"signatureHelpProvider", {{"triggerCharacters", json::array({"(", ","})}}},
             {"definitionProvider", true},
             {"referencesProvider", true},
-            {"documentSymbolProvider", true}};
+            {"documentSymbolProvider", true},
+            {"documentFormattingProvider", true},
+            {"documentRangeFormattingProvider", true}};
   }
 
   void request_(const json &id, const std::string &method, const json &params) {
@@ -310,6 +314,34 @@ private:
     if (method == "textDocument/documentSymbol") {
       json out = json::array();
       for (const Symbol &s : ws_.symbols(docPath(params))) out.push_back(toJson(s));
+      return reply(id, out);
+    }
+    if (method == "textDocument/formatting" || method == "textDocument/rangeFormatting") {
+      std::optional<std::pair<uint32_t, uint32_t>> lines;
+      if (method == "textDocument/rangeFormatting") {
+        const json &r = params.at("range");
+        uint32_t first = r.at("start").at("line").get<uint32_t>(),
+                 last = r.at("end").at("line").get<uint32_t>();
+        // a range ending at the start of a line does not take that line
+        if (last > first && r.at("end").at("character").get<uint32_t>() == 0) --last;
+        lines = std::make_pair(first, last);
+      }
+      std::string path = docPath(params);
+      Result<std::vector<TextEdit>> edits = ws_.format(path, lines);
+      if (!edits) {
+        // the formatter refuses a file that does not parse: no edits, and the reason in the log
+        const Error &e = edits.error();
+        std::string why = e.kind == ErrorKind::Syntax
+                              ? "not formatted: the file has syntax errors\n" + e.message
+                              : "not formatted: " + e.message;
+        send({{"jsonrpc", "2.0"},
+              {"method", "window/logMessage"},
+              {"params", {{"type", e.kind == ErrorKind::Syntax ? 3 : 1}, {"message", why}}}});
+        if (e.kind != ErrorKind::Syntax) return sendError(id, kRequestFailed, why);
+        return reply(id, json::array());
+      }
+      json out = json::array();
+      for (const TextEdit &e : *edits) out.push_back({{"range", toJson(e.range)}, {"newText", e.newText}});
       return reply(id, out);
     }
     sendError(id, kMethodNotFound, "unknown method `" + method + "`");

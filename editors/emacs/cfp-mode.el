@@ -266,8 +266,8 @@ Lines that begin inside a string, a template body or a comment are left alone."
 ;;;###autoload
 (add-to-list 'auto-mode-alist '("\\.cfp\\'" . cfp-mode))
 
-;; `cfmc lsp' serves the language over stdio (with a later CFM release): M-x eglot
-;; in a .cfp buffer.
+;; `cfmc lsp' serves the language over stdio: M-x eglot in a .cfp buffer; then
+;; `eglot-format-buffer' lays the buffer out as `cfmc fmt' does.
 (defvar eglot-server-programs)
 ;;;###autoload
 (with-eval-after-load 'eglot

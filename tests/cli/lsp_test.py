@@ -3,7 +3,7 @@
 framing (garbage, bad JSON, unknown methods, requests before initialize, shutdown and exit),
 initialize's capabilities, didOpen/didChange (incremental) with published diagnostics, hover,
 completion (also after `.` in half-written text), signature help, definition across an import,
-references, document symbols; then the figures of a 5,000-line file (didChange to diagnostics,
+references, document symbols, formatting (whole and range, a file that does not parse); then the figures of a 5,000-line file (didChange to diagnostics,
 completion latency, the server's memory).
 
   lsp_test.py CFMC [--figures]   (--figures prints the measurements)"""
@@ -137,7 +137,8 @@ check(caps.get('textDocumentSync', {}).get('change') == 2, f'incremental sync: {
 for c in ['hoverProvider', 'completionProvider', 'definitionProvider', 'referencesProvider',
           'documentSymbolProvider', 'signatureHelpProvider']:
     check(c in caps, f'capability {c}')
-check('documentFormattingProvider' not in caps, 'no formatting promised')
+check(caps.get('documentFormattingProvider') is True and caps.get('documentRangeFormattingProvider') is True,
+      f'formatting offered: {caps}')
 r = s.request('initialize', {'capabilities': {}})
 check(r.get('error', {}).get('code') == -32600, f'a second initialize: -32600, got {r}')
 s.notify('initialized', {})
@@ -218,6 +219,55 @@ for _ in range(2):
         got[m['params']['uri']] = m['params']['diagnostics']
 check(got.get(LIB_URI) == [] and len(got.get(URI, [])) >= 1, f'main sees the open lib: {got}')
 s.notify('textDocument/didClose', {'textDocument': {'uri': LIB_URI}})
+
+# ---- formatting: the edits turn the buffer into `cfmc fmt`'s output ----
+def apply_edits(text, edits):
+    lines = text.split('\n')
+    def off(p):
+        return sum(len(l) + 1 for l in lines[:p['line']]) + p['character']  # ASCII text
+    for e in sorted(edits, key=lambda e: off(e['range']['start']), reverse=True):
+        a, b = off(e['range']['start']), off(e['range']['end'])
+        text = text[:a] + e['newText'] + text[b:]
+    return text
+
+
+FMT = os.path.join(tmp, 'fmtme.cfp')
+FMT_URI = 'file://' + FMT
+FMT_TEXT = ('// kept as it is\n'
+            'procedure main() {\n'
+            '      let x=1+2;\n'
+            '  print(x);\n'
+            '  let y   =   [1,2];\n'
+            '  print(y);\n'
+            '      }')  # no newline at the end
+want = subprocess.run([CFMC, 'fmt', '-'], input=FMT_TEXT.encode(), capture_output=True).stdout.decode()
+check(want and want != FMT_TEXT, f'cfmc fmt changes the test text: {want!r}')
+s.notify('textDocument/didOpen', {'textDocument': {'uri': FMT_URI, 'languageId': 'cfp', 'version': 1, 'text': FMT_TEXT}})
+r = s.request('textDocument/formatting', {'textDocument': {'uri': FMT_URI}, 'options': {'tabSize': 2, 'insertSpaces': True}})
+edits = r.get('result') or []
+check(len(edits) >= 2 and all(e['range']['start']['line'] >= 2 for e in edits),
+      f'formatting: one edit per run of changed lines, the unchanged head untouched: {r}')
+check(apply_edits(FMT_TEXT, edits) == want, f'formatting gives cfmc fmt\'s text: {apply_edits(FMT_TEXT, edits)!r} vs {want!r}')
+r = s.request('textDocument/rangeFormatting', {'textDocument': {'uri': FMT_URI}, 'range': {'start': pos(2, 0), 'end': pos(3, 0)},
+                                               'options': {'tabSize': 2, 'insertSpaces': True}})
+edits = r.get('result') or []
+got_text = apply_edits(FMT_TEXT, edits)
+check(len(edits) == 1 and got_text.split('\n')[2] == want.split('\n')[2] and got_text.split('\n')[4] == FMT_TEXT.split('\n')[4],
+      f'range formatting changes line 2 only: {r}')
+s.notify('textDocument/didChange', {'textDocument': {'uri': FMT_URI, 'version': 2}, 'contentChanges': [{'text': want}]})
+r = s.request('textDocument/formatting', {'textDocument': {'uri': FMT_URI}, 'options': {'tabSize': 2, 'insertSpaces': True}})
+check(r.get('result') == [], f'a formatted buffer: no edits, {r}')
+s.notify('textDocument/didChange', {'textDocument': {'uri': FMT_URI, 'version': 3},
+                                    'contentChanges': [{'text': 'procedure main() { let x = ; }\n'}]})
+s.notes = []
+r = s.request('textDocument/formatting', {'textDocument': {'uri': FMT_URI}, 'options': {'tabSize': 2, 'insertSpaces': True}})
+check(r.get('result') == [], f'a file that does not parse: no edits, {r}')
+logs = [m for m in s.notes if m.get('method') == 'window/logMessage']
+check(len(logs) == 1 and 'syntax errors' in logs[0]['params']['message'] and 'fmtme.cfp:1:' in logs[0]['params']['message'],
+      f'the reason in window/logMessage: {logs}')
+r = s.request('textDocument/formatting', {'textDocument': {'uri': 'file:///nonexistent/closed.cfp'}, 'options': {}})
+check(r.get('error', {}).get('code') == -32803, f'formatting a document that is not open: an error, {r}')
+s.notify('textDocument/didClose', {'textDocument': {'uri': FMT_URI}})
 s.finish()
 
 # exit without shutdown: status 1; the end of input without exit: 1

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """repl_pty_test.py — drives `cfmc repl` through a pseudo-terminal, as a person would: the
 prompt, line editing mode, a continuation line, values printed, an error that does not end the
-session, :type, and the persistent history file.
+session, :type, Tab completion (a session variable, a field after `.`, a command), :doc, and the
+persistent history file.
 
   repl_pty_test.py CFMC [REPL_OPTION...]   (e.g. --engine jit)"""
 import os, pty, select, sys, tempfile, time
@@ -54,6 +55,29 @@ expect('undefined name `nope`')
 expect('cfm> ')            # the session goes on
 send(':type x')
 expect('int')
+# Tab completion: a session variable, a record field after `.`, a command, and :doc
+send('let counter = 41')
+expect('cfm> ')
+send('record Srv { name: string, port: int }')
+expect('cfm> ')
+send('let srv = Srv { name: "web", port: 8080 }')
+expect('cfm> ')
+os.write(fd, b'coun\t')
+time.sleep(0.3)
+send('* 3')
+expect('123')
+os.write(fd, b'srv.po\t')
+time.sleep(0.3)
+send('+ 1')
+expect('8081')
+os.write(fd, b':ty\t')
+time.sleep(0.3)
+send('srv')
+expect('Srv')
+expect('cfm> ')
+send(':doc Srv')
+expect('port: int')
+expect('cfm> ')
 send(':quit')
 os.waitpid(pid, 0)
 hist = open(os.path.join(home, '.cfm_history'), errors='replace').read()

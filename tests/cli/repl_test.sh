@@ -10,7 +10,7 @@ CFMC=$1
 TESTS=$2
 . "$(dirname "$0")/lib.sh"
 export CFM_CACHE_DIR="$TMP/cache"
-help_lines=(-e '^Type declarations' -e '^An expression' -e '^Input continues' -e '^  :' -e '^$')
+help_lines=(-e '^Type declarations' -e '^An expression' -e '^Input continues' -e '^  :' -e '^Tab completes' -e '^$')
 
 # ---- the session of cfmc_cli_test.sh ----
 printf '%s\n' 'let x = 20' 'x + 22' ':type x' 'fn twice(n: int) -> int { return n * 2; }' 'twice(x)' \
@@ -189,6 +189,20 @@ for engine in interp jit default; do
     fi
   done
 done
+
+# ---- :doc: a built-in's and the session's declarations' signatures and documentation ----
+printf '%s\n' 'record Svc { name: string, port: int }' 'fn twice(n: int) -> int { return n * 2; }' \
+  'const LIMIT: int = 3;' ':doc twice' ':doc Svc' ':doc print' ':doc LIMIT' ':doc nothing_here' ':doc' >"$TMP/doc.in"
+"$CFMC" repl <"$TMP/doc.in" >"$TMP/doc.out" 2>"$TMP/doc.err"
+if grep -qxF 'fn twice(n: int) -> int' "$TMP/doc.out" && grep -qxF '  port: int' "$TMP/doc.out" &&
+  grep -qF 'print(' "$TMP/doc.out" && grep -qF 'LIMIT: int' "$TMP/doc.out" && ! grep -qF '```' "$TMP/doc.out" &&
+  grep -qF 'no built-in or declaration named `nothing_here`' "$TMP/doc.err" &&
+  grep -qF '`:doc` needs a name' "$TMP/doc.err"; then
+  pass "repl :doc: a function, a record, a built-in, a constant, an unknown name"
+else
+  fail "repl :doc"
+  cat "$TMP/doc.out" "$TMP/doc.err"
+fi
 
 run bad-engine 2 -- repl --engine llvm && has err "unknown engine" && pass "repl --engine: an unknown engine"
 run repl-help 0 -- repl --help && has out "--engine" && pass "repl --help names --engine"

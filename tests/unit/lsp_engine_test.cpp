@@ -1,6 +1,7 @@
 // lsp_engine_test.cpp — the language server's engine (compiler/lsp/engine.h) without JSON-RPC:
 // diagnostics from open buffers and imports, hover, completion (scopes, members after `.`, also
-// in half-written text), definition across imports, references, symbols and signature help.
+// in half-written text), definition across imports, references, symbols, signature help and
+// formatting (edits of the changed lines, range formatting, a file that does not parse).
 #include "lsp/engine.h"
 
 #include <gtest/gtest.h>
@@ -175,3 +176,103 @@ TEST_F(LspEngine, SignatureHelpCountsArguments) {
 }
 
 } // namespace
+
+TEST_F(LspEngine, FormattingEditsTheChangedLinesOnly) {
+  std::string path = (dir / "fmt.cfp").string();
+  ws.open(path, "// head\nprocedure main() {\n      let x=1+2;\n  print(x);\n    let y=x;\n}");
+  auto edits = ws.format(path);
+  ASSERT_TRUE(edits.ok()) << edits.error().message;
+  ASSERT_EQ(edits->size(), 2u);
+  EXPECT_EQ((*edits)[0].range.start.line, 2u);
+  EXPECT_EQ((*edits)[0].range.start.character, 0u);
+  EXPECT_EQ((*edits)[0].range.end.line, 3u);
+  EXPECT_EQ((*edits)[0].range.end.character, 0u);
+  EXPECT_EQ((*edits)[0].newText, "  let x = 1 + 2;\n");
+  // lines 4 and 5 change together; the last line has no newline: the edit ends at its end, and
+  // the formatter adds one
+  EXPECT_EQ((*edits)[1].range.start.line, 4u);
+  EXPECT_EQ((*edits)[1].range.end.line, 5u);
+  EXPECT_EQ((*edits)[1].range.end.character, 1u);
+  EXPECT_EQ((*edits)[1].newText, "  let y = x;\n}\n");
+
+  // range formatting: only the runs of changed lines that meet the range
+  auto ranged = ws.format(path, std::make_pair(2u, 3u));
+  ASSERT_TRUE(ranged.ok());
+  ASSERT_EQ(ranged->size(), 1u);
+  EXPECT_EQ((*ranged)[0].newText, "  let x = 1 + 2;\n");
+  ranged = ws.format(path, std::make_pair(0u, 1u));
+  ASSERT_TRUE(ranged.ok());
+  EXPECT_TRUE(ranged->empty());
+
+  ws.change(path, "procedure main() {\n  let x = 1 + 2;\n  print(x);\n}\n");
+  auto none = ws.format(path);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(LspEngine, FormattingRefusesWhatDoesNotParse) {
+  std::string path = (dir / "bad.cfp").string();
+  ws.open(path, "procedure main() { let x = ; }\n");
+  auto edits = ws.format(path);
+  ASSERT_FALSE(edits.ok());
+  EXPECT_EQ(edits.error().kind, cfm::ErrorKind::Syntax);
+  EXPECT_NE(edits.error().message.find("bad.cfp:1:"), std::string::npos) << edits.error().message;
+  auto closed = ws.format((dir / "closed.cfp").string());
+  ASSERT_FALSE(closed.ok());
+  EXPECT_EQ(closed.error().kind, cfm::ErrorKind::Usage);
+}
+
+TEST_F(LspEngine, DescribeBuiltinsAndDeclarations) {
+  auto print = ws.describe(main, "print");
+  ASSERT_TRUE(print.has_value());
+  EXPECT_NE(print->find("print("), std::string::npos) << *print;
+  auto describe = ws.describe(main, "describe");
+  ASSERT_TRUE(describe.has_value());
+  EXPECT_NE(describe->find("fn describe(s: Service, verbose: int) -> string"), std::string::npos)
+      << *describe;
+  auto service = ws.describe(main, "Service");
+  ASSERT_TRUE(service.has_value());
+  EXPECT_NE(service->find("port: int"), std::string::npos) << *service;
+  EXPECT_NE(service->find("The port a service listens on."), std::string::npos) << *service;
+  EXPECT_FALSE(ws.describe(main, "nothing_here").has_value());
+}
+
+TEST_F(LspEngine, HoverAndScopesInsideAsyncBlocksAndTemplates) {
+  // the one walker goes into async blocks and template bodies
+  std::string path = (dir / "walk.cfp").string();
+  ws.open(path,
+          "template page(items: list<string>) \"\"\"{% for it in items %}{{ it }}{% end %}\"\"\"\n"
+          "procedure main() {\n  let t = async {\n    let inner = 41;\n    print(inner + 1);\n  };\n}\n");
+  auto h = ws.hover(path, {4, 11});
+  ASSERT_TRUE(h.has_value());
+  EXPECT_NE(h->text.find("inner: int"), std::string::npos) << h->text;
+  auto c = ws.complete(path, {4, 4});
+  EXPECT_TRUE(has(c, "inner"));
+  auto tv = ws.hover(path, {0, 63});
+  ASSERT_TRUE(tv.has_value());
+  EXPECT_NE(tv->text.find("it: string"), std::string::npos) << tv->text;
+}
+
+TEST_F(LspEngine, CompletionInsideTemplateBodies) {
+  std::string path = (dir / "tpl.cfp").string();
+  std::string head = "record Svc { name: string, port: int }\n";
+  std::string line = R"(template page(hosts: list<string>, svc: Svc) """{% for h in hosts %}{{ h)";
+  // a template still being written: its parameters and the loop variable around the cursor
+  ws.open(path, head + line);
+  auto c = ws.complete(path, {1, static_cast<uint32_t>(line.size())});
+  EXPECT_TRUE(has(c, "h"));
+  EXPECT_TRUE(has(c, "hosts"));
+  EXPECT_TRUE(has(c, "svc"));
+  // a field of a parameter inside an unclosed `{{`
+  std::string member = R"(template page(hosts: list<string>, svc: Svc) """{{ svc.)";
+  ws.change(path, head + member);
+  c = ws.complete(path, {1, static_cast<uint32_t>(member.size())});
+  EXPECT_TRUE(has(c, "port"));
+  EXPECT_TRUE(has(c, "name"));
+  // a finished template: the loop variable inside the loop's body (not only on its tag)
+  std::string done = R"(template page(hosts: list<string>) """{% for h in hosts %}{{ h }}{% end %}""")";
+  ws.change(path, head + done);
+  c = ws.complete(path, {1, static_cast<uint32_t>(done.find("{{ h") + 4)});
+  EXPECT_TRUE(has(c, "h"));
+  EXPECT_TRUE(has(c, "hosts"));
+}
