@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -49,22 +50,24 @@ The local federation: clouds (`cfm-cloud`, a local EC2-compatible cloud each), t
 what runs (`--context FILE` or CFM_CONTEXT names it for the other commands).
 
 commands:
-  up [--clouds N] [--dir DIR] [--instances N] [--vcpus N] [--rate N] [--boot-delay DURATION]
+  up [--clouds N] [--dir DIR] [--instances Q] [--vcpus Q] [--rate N] [--boot-delay DURATION]
      [--no-broker] [--cloud-config FILE]
         start N clouds (default 2: a, b, ...; at most 26), the broker and a manager per cloud
         (cfmd, socket DIR/<cloud>/cfmd.sock, log DIR/<cloud>/cfmd.log), and return once each
         answers; writes DIR/broker/ (mosquitto.conf, dynsec.json, passwords),
         DIR/<cloud>/cloud.toml, DIR/<cloud>/manager.toml, DIR/aws/{config,credentials}
         (profiles cfm-<cloud>) and DIR/context.json. --instances and --vcpus are each cloud's
-        quotas (default 20 and 64), --rate its EC2 request rate per access key before
-        RequestLimitExceeded (default 50/s, bursts of 2x), --boot-delay its pending->running
-        time (default 200ms). --no-broker starts no broker: the managers' configurations have
-        no [broker], so VMs get no agent credentials, run_vm waits for `running` only, and
-        agents and cloud events between managers are unavailable (what a cloud-only benchmark
-        compares with an EC2 client). --cloud-config FILE gives every cloud settings in
-        cfm-cloud's format: [cloud] boot_delay_ms, stop_delay_ms, forward_ports; [quotas]
-        instances, vcpus, addresses; [throttle] rate, burst; [[images]]; [[instance_types]]
-        (docs/local-federation.md); the flags above override it.
+        quotas (default 20 and 64): Q is a number for every cloud or CLOUD=N,... for some
+        (`--instances 20 --instances a=7` or `--instances a=7,b=20`); --rate its EC2 request
+        rate per access key before RequestLimitExceeded (default 50/s, bursts of 2x),
+        --boot-delay its pending->running time (default 200ms). --no-broker starts no broker:
+        the managers' configurations have no [broker], so VMs get no agent credentials, run_vm
+        waits for `running` only, and agents and cloud events between managers are unavailable
+        (what a cloud-only benchmark compares with an EC2 client). --cloud-config FILE gives
+        every cloud settings in cfm-cloud's format: [cloud] boot_delay_ms, stop_delay_ms,
+        forward_ports; [quotas] instances, vcpus, addresses; [throttle] rate, burst; [[images]];
+        [[instance_types]] (docs/local-federation.md); the flags above override it (a per-cloud
+        quota for that cloud only).
         When DIR's context already has a live part, `up` changes nothing.
   status [--json] [--dir DIR | --context FILE]
         each cloud, manager and the broker: alive or not, pid, endpoint or socket (--json:
@@ -245,10 +248,22 @@ std::string logTail(const std::string &log) {
 
 // ---- up ----
 
+/// A quota of `up`: one number for every cloud, and per-cloud numbers (`--instances a=7,b=20`).
+struct CloudQuota {
+  long all = 0;
+  bool allGiven = false; // a plain number on the command line (it overrides --cloud-config)
+  std::map<std::string, long> perCloud;
+  long of(const std::string &cloud) const {
+    auto it = perCloud.find(cloud);
+    return it == perCloud.end() ? all : it->second;
+  }
+};
+
 struct UpOptions {
   int clouds = 2;
   std::string dir = ".cfm";
-  long instances = 20, vcpus = 64, bootDelayMs = 200;
+  CloudQuota instances{20, {}}, vcpus{64, {}};
+  long bootDelayMs = 200;
   double rate = 50;          // requests per second per access key (cfm-cloud's token bucket; burst 2x)
   bool broker = true;        // --no-broker: clouds and managers only (no agents, no cloud events)
   LocalCloudSettings shared; // --cloud-config: what the flags leave to the file
@@ -296,7 +311,7 @@ std::string cloudToml(const std::string &name, int index, const std::string &reg
   if (o.shared.stopDelayMs) t << "stop_delay_ms = " << *o.shared.stopDelayMs << "\n";
   t << o.shared.forwardPorts << "\n"
     << "[[access_keys]]\nid = " << quoted(k.id) << "\nsecret = " << quoted(k.secret) << "\n\n"
-    << "[quotas]\ninstances = " << o.instances << "\nvcpus = " << o.vcpus << "\n";
+    << "[quotas]\ninstances = " << o.instances.of(name) << "\nvcpus = " << o.vcpus.of(name) << "\n";
   if (o.shared.addresses) t << "addresses = " << *o.shared.addresses << "\n";
   t << "\n[throttle]\nrate = " << o.rate << "\nburst = ";
   if (o.shared.burst)
@@ -722,6 +737,27 @@ bool parseCount(const std::string &s, long lo, long hi, long &out) {
   return out >= lo && out <= hi;
 }
 
+/// A quota flag's value: `N` (every cloud) or `CLOUD=N` items separated by commas, the flag
+/// repeatable (`--instances 20 --instances a=7` or `--instances a=7,b=20`).
+bool parseQuota(const std::string &s, CloudQuota &q) {
+  if (s.empty()) return false;
+  std::istringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) {
+    long n = 0;
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      if (!parseCount(item, 0, 1000000, n)) return false;
+      q.all = n;
+      q.allGiven = true;
+    } else {
+      std::string name = item.substr(0, eq);
+      if (name.empty() || !parseCount(item.substr(eq + 1), 0, 1000000, n)) return false;
+      q.perCloud[name] = n;
+    }
+  }
+  return s.back() != ',';
+}
+
 } // namespace
 
 int cmdLocal(const std::vector<std::string> &args) {
@@ -756,11 +792,11 @@ int cmdLocal(const std::vector<std::string> &args) {
       if (r < 0 || !parseCount(v, 1, 26, n)) return usage("`--clouds` needs a number from 1 to 26");
       up.clouds = static_cast<int>(n);
     } else if (cmd == "up" && (r = takeValue(args, i, "instances", v))) {
-      given.insert("instances");
-      if (r < 0 || !parseCount(v, 0, 1000000, up.instances)) return usage("`--instances` needs a number");
+      if (r < 0 || !parseQuota(v, up.instances))
+        return usage("`--instances` needs a number or CLOUD=N,... (e.g. 20 or a=7,b=20)");
     } else if (cmd == "up" && (r = takeValue(args, i, "vcpus", v))) {
-      given.insert("vcpus");
-      if (r < 0 || !parseCount(v, 0, 1000000, up.vcpus)) return usage("`--vcpus` needs a number");
+      if (r < 0 || !parseQuota(v, up.vcpus))
+        return usage("`--vcpus` needs a number or CLOUD=N,... (e.g. 64 or a=8,b=64)");
     } else if (cmd == "up" && (r = takeValue(args, i, "rate", v))) {
       given.insert("rate");
       long rate = 0;
@@ -787,12 +823,18 @@ int cmdLocal(const std::vector<std::string> &args) {
   }
   if (cmd == "up") {
     if (!dir.empty()) up.dir = dir;
+    for (const CloudQuota *q : {&up.instances, &up.vcpus})
+      for (const auto &entry : q->perCloud)
+        if (const std::string &name = entry.first;
+            name.size() != 1 || name[0] < 'a' || name[0] >= 'a' + up.clouds)
+          return usage("no cloud `" + name + "` among the " + std::to_string(up.clouds) +
+                       " clouds (a, b, ...) for a per-cloud quota");
     if (!cloudConfig.empty()) {
       auto shared = readLocalCloudSettings(cloudConfig);
       if (!shared) return fail(shared.error().message);
       up.shared = std::move(*shared);
-      if (!given.count("instances") && up.shared.instances) up.instances = *up.shared.instances;
-      if (!given.count("vcpus") && up.shared.vcpus) up.vcpus = *up.shared.vcpus;
+      if (!up.instances.allGiven && up.shared.instances) up.instances.all = *up.shared.instances;
+      if (!up.vcpus.allGiven && up.shared.vcpus) up.vcpus.all = *up.shared.vcpus;
       if (!given.count("boot-delay") && up.shared.bootDelayMs) up.bootDelayMs = *up.shared.bootDelayMs;
       if (!given.count("rate") && up.shared.rate) up.rate = *up.shared.rate;
     }

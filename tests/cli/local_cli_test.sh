@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # local_cli_test.sh — `cfmc local up|status|down|kill` with real `cfm-cloud` processes (found
-# beside cfmc) in a temp folder: two clouds up, status and status --json, the AWS profiles with
-# awscli, `cfmc ovf import --manager` and `cfmc run --manager/--config/--context` on a manager's
+# beside cfmc) in a temp folder: two clouds up with per-cloud quotas (--instances a=1: a
+# second instance refused in a, not in b), status and status --json, the AWS profiles with awscli, `cfmc ovf import --manager` and `cfmc run --manager/--config/--context` on a manager's
 # store, the broker (mosquitto: alive, answering, its secrets mode 0600 and on no command line,
 # each manager's [broker]), one cloud killed (its pid and instance groups gone, the other and the
 # broker alive), down (every recorded pid gone), and bad input. Whatever is left running at exit is killed by recorded PID.
@@ -62,6 +62,10 @@ run dir-is-file 1 -- local up --dir "$TMP/afile" && has err "is not a directory"
 run no-context 1 -- local status --dir "$TMP/nothing" && has err "local up" && pass "status without context" ||
   fail "status without context"
 run no-command 2 -- local && pass "local without command: exit 2" || fail "local without command: exit 2"
+run quota-unknown-cloud 2 -- local up --dir "$D" --instances c=3 && has err "no cloud \`c\`" && [ ! -e "$D/context.json" ] &&
+  pass "up --instances c=3 with 2 clouds: exit 2" || fail "up --instances c=3 with 2 clouds: exit 2"
+run quota-bad 2 -- local up --dir "$D" --vcpus a=,b=3 && has err "--vcpus" && pass "up --vcpus a=,b=3: exit 2" ||
+  fail "up --vcpus a=,b=3: exit 2"
 
 # up fails clearly without a working cfm-cloud (cfmc copied to a folder of its own)
 mkdir -p "$TMP/bin" && cp "$CFMC" "$TMP/bin/cfmc"
@@ -80,8 +84,9 @@ chmod +x "$TMP/bin/cfmd"
   [ ! -e "$TMP/badcloud/context.json" ] && pass "up with a failing cfm-cloud: exit 1, log shown" ||
   fail "up with a failing cfm-cloud: exit 1, log shown"
 
-# up
-if run up 0 -- local up --clouds 2 --dir "$D" --boot-delay 50ms && has out "cloud a: cfm-cloud pid" &&
+# up (per-cloud quotas: a may run one instance, b 20; vcpus 8 in a, 32 in b)
+if run up 0 -- local up --clouds 2 --dir "$D" --boot-delay 50ms --instances 20 --instances a=1 --vcpus a=8,b=32 &&
+  has out "cloud a: cfm-cloud pid" &&
   has out "cloud b: cfm-cloud pid" && [ -f "$D/context.json" ] && [ -f "$D/a/manager.toml" ] &&
   [ -f "$D/b/cloud.toml" ] && [ -f "$D/aws/config" ] && [ -f "$D/aws/credentials" ]; then
   pass "up 2 clouds"
@@ -154,6 +159,18 @@ for c in a b; do
 done
 [ -s "$D/a/state/pgids" ] && [ -s "$D/b/state/pgids" ] && pass "instance groups recorded" ||
   fail "instance groups recorded"
+# the per-cloud quotas: in the files, and a's second instance refused while b takes one more
+grep -qx 'instances = 1' "$D/a/cloud.toml" && grep -qx 'vcpus = 8' "$D/a/cloud.toml" &&
+  grep -qx 'instances = 20' "$D/b/cloud.toml" && grep -qx 'vcpus = 32' "$D/b/cloud.toml" &&
+  pass "per-cloud quotas in cloud.toml" || fail "per-cloud quotas in cloud.toml"
+if aws_local a ec2 run-instances --image-id ami-cfm-default --instance-type c1.micro >"$TMP/out" 2>"$TMP/aws.err"; then
+  fail "a's quota of 1 instance: a second one was accepted"
+else
+  grep -q InstanceLimitExceeded "$TMP/aws.err" && pass "a's quota of 1 instance: InstanceLimitExceeded" ||
+    fail "a's quota of 1 instance: $(cat "$TMP/aws.err")"
+fi
+aws_local b ec2 run-instances --image-id ami-cfm-default --instance-type c1.micro >"$TMP/out" 2>"$TMP/aws.err" &&
+  pass "b's quota of 20: a second instance" || fail "b's quota of 20: $(cat "$TMP/aws.err")"
 
 # managers: the store and run
 run ovf-import 0 -- ovf import "$SRC/samples/web3/web3.ovf" --manager a --context "$D/context.json" &&
