@@ -262,7 +262,7 @@ struct CloudQuota {
 struct UpOptions {
   int clouds = 2;
   std::string dir = ".cfm";
-  CloudQuota instances{20, {}}, vcpus{64, {}};
+  CloudQuota instances{20, false, {}}, vcpus{64, false, {}};
   long bootDelayMs = 200;
   double rate = 50;          // requests per second per access key (cfm-cloud's token bucket; burst 2x)
   bool broker = true;        // --no-broker: clouds and managers only (no agents, no cloud events)
