@@ -114,7 +114,9 @@ void LoadGenerator::stop() {
 
 LoadCounts LoadGenerator::counts() const {
   std::lock_guard<std::mutex> l(mu_);
-  return counts_;
+  LoadCounts c = counts_;
+  c.acked = int64_t(acked_.size());
+  return c;
 }
 
 int64_t LoadGenerator::firstAnswerFrom(const std::string &cloud, int64_t sinceMs,
@@ -157,7 +159,6 @@ void LoadGenerator::loop(int index) {
         ++counts_.ok;
         ++counts_.byCloud[r.cloud.empty() ? "?" : r.cloud];
         acked_[id] = value;
-        counts_.acked = int64_t(acked_.size());
         good_.push_back({sent, at, r.cloud, url});
       } else {
         ++counts_.errors;

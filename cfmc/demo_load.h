@@ -20,7 +20,7 @@ namespace cfm::driver {
 struct LoadCounts {
   int64_t ok = 0, errors = 0;
   std::map<std::string, int64_t> byCloud; // X-Cloud of the answers
-  int64_t acked = 0;                      // acknowledged writes
+  int64_t acked = 0;                      // acknowledged writes (counts() fills it in)
 };
 
 class LoadGenerator {

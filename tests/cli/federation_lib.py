@@ -128,12 +128,7 @@ class Federation:
         return [json.loads(l) for l in p.stdout.splitlines() if l.strip().startswith("{")]
 
     def read_sessions(self):
-        for c in self.clouds:
-            try:
-                with open(os.path.join(self.dir, c, "state", "pgids")) as f:
-                    self.sids.update(int(x) for x in f.read().split() if x.strip())
-            except OSError:
-                pass
+        self.sids.update(federation_processes(self.dir)[1])
 
     def show_logs(self):
         for c in self.clouds:
