@@ -1107,6 +1107,65 @@ std::vector<Location> Workspace::definition(const std::string &path, Position po
   return out;
 }
 
+namespace {
+/// The text of a one-line range (columns count Unicode characters), or "" when it spans lines.
+std::string textOf(const Compilation &c, Range r) {
+  if (r.begin.line == 0 || r.begin.line != r.end.line || r.end.col <= r.begin.col) return "";
+  std::string_view line = c.sources.file(r.begin.file).lineText(r.begin.line);
+  size_t i = 0, from = std::string::npos;
+  for (uint32_t col = 1;; ++col) {
+    if (col == r.begin.col) from = i;
+    if (col == r.end.col) return from == std::string::npos ? "" : std::string(line.substr(from, i - from));
+    if (i >= line.size()) return "";
+    ++i;
+    while (i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) ++i;
+  }
+}
+} // namespace
+
+void Workspace::setRoots(std::vector<std::string> roots) {
+  roots_.clear();
+  for (std::string &r : roots)
+    if (!r.empty() && std::find(roots_.begin(), roots_.end(), canonical(r)) == roots_.end())
+      roots_.push_back(canonical(r));
+  disk_.clear();
+}
+
+std::vector<std::string> Workspace::workspaceFiles() const {
+  std::vector<std::string> out;
+  for (const std::string &root : roots_) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+    for (; !ec && it != end && out.size() < kMaxWorkspaceFiles; it.increment(ec)) {
+      std::error_code tec;
+      std::string name = it->path().filename().string();
+      if (it->is_directory(tec)) {
+        if (!name.empty() && (name[0] == '.' || name == "node_modules")) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->path().extension() == ".cfp" && it->is_regular_file(tec)) out.push_back(it->path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::shared_ptr<Compilation> Workspace::diskCompilation(const std::string &path) {
+  std::error_code ec;
+  uintmax_t size = fs::file_size(path, ec);
+  if (ec) return nullptr;
+  auto mtime = fs::last_write_time(path, ec);
+  if (ec) return nullptr;
+  int64_t m = static_cast<int64_t>(mtime.time_since_epoch().count());
+  DiskEntry &e = disk_[path];
+  if (e.comp && e.size == size && e.mtime == m && e.generation == generation_) return e.comp;
+  e = DiskEntry{size, m, generation_, nullptr};
+  std::shared_ptr<Compilation> c = compileWith(path, nullptr);
+  if (c && !c->syntaxErrors) e.comp = c;
+  return e.comp;
+}
+
 std::vector<Location> Workspace::references(const std::string &path, Position pos) {
   Analysis &a = analyze(path);
   Compilation *c = a.comp.get();
@@ -1118,14 +1177,15 @@ std::vector<Location> Workspace::references(const std::string &path, Position po
   std::vector<Occurrence> occ = indexAll(*c);
   const Occurrence *at = occurrenceAt(occ, l);
   if (!at || !at->target.p) return {};
-  // the declaration's place identifies the target across compilations of other open documents
-  std::string declPath;
+  // the declaration's place identifies the target across compilations of other files
+  std::string declPath, declName;
   Span declSpan;
   bool top = false; // a top-level name, which other programs may import
   for (const Occurrence &o : occ)
     if (o.decl && o.target == at->target) {
       declPath = canonical(c->sources.file(o.range.begin.file).path());
       declSpan = spanOf(*c, o.range);
+      declName = textOf(*c, o.range);
       top = !o.var || o.var->kind == sema::VarKind::Const;
     }
   std::set<std::tuple<std::string, uint32_t, uint32_t>> seen;
@@ -1139,22 +1199,33 @@ std::vector<Location> Workspace::references(const std::string &path, Position po
         if (seen.insert({canonical(p), s.start.line, s.start.character}).second) out.push_back({p, s});
       }
   };
-  collect(*c, path, at->target);
-  if (top && !declPath.empty())
-    for (const std::string &other : openPaths()) {
-      if (other == path) continue;
-      Analysis &oa = analyze(other);
-      if (!oa.comp || oa.comp->syntaxErrors) continue;
-      std::vector<Occurrence> oocc = indexAll(*oa.comp);
-      for (const Occurrence &o : oocc)
-        if (o.decl && canonical(oa.comp->sources.file(o.range.begin.file).path()) == declPath) {
-          Span s = spanOf(*oa.comp, o.range);
-          if (s.start.line == declSpan.start.line && s.start.character == declSpan.start.character) {
-            collect(*oa.comp, other, o.target);
-            break;
-          }
+  // another program's uses of the same declaration (found by its file and place)
+  auto collectOther = [&](const Compilation &oc, const std::string &rootPath) {
+    for (const Occurrence &o : indexAll(oc))
+      if (o.decl && canonical(oc.sources.file(o.range.begin.file).path()) == declPath) {
+        Span s = spanOf(oc, o.range);
+        if (s.start.line == declSpan.start.line && s.start.character == declSpan.start.character) {
+          collect(oc, rootPath, o.target);
+          return;
         }
+      }
+  };
+  collect(*c, path, at->target);
+  if (!top || declPath.empty()) return out;
+  std::set<std::string> done{canonical(path)};
+  for (const std::string &other : openPaths()) {
+    if (!done.insert(canonical(other)).second) continue;
+    Analysis &oa = analyze(other);
+    if (oa.comp && !oa.comp->syntaxErrors) collectOther(*oa.comp, other);
+  }
+  for (const std::string &file : workspaceFiles()) {
+    if (!done.insert(canonical(file)).second) continue;
+    if (!declName.empty()) { // only a file that mentions the name can use it
+      auto text = base::readRegularFile(file, base::kMaxSourceBytes);
+      if (!text || text->find(declName) == std::string::npos) continue;
     }
+    if (std::shared_ptr<Compilation> dc = diskCompilation(file)) collectOther(*dc, file);
+  }
   return out;
 }
 

@@ -96,9 +96,17 @@ public:
   std::optional<HoverInfo> hover(const std::string &path, Position pos);
   std::vector<CompletionEntry> complete(const std::string &path, Position pos);
   std::vector<Location> definition(const std::string &path, Position pos);
-  /// Every use of what `pos` names, its declaration included, in the program of `path` and of
-  /// every other open document.
+  /// Every use of what `pos` names, its declaration included, in the program of `path`, of every
+  /// other open document and, for a top-level name, of every `.cfp` file under the workspace's
+  /// folders (setRoots) that mentions the name: such a file is compiled from disk (its imports
+  /// from the open documents' text where they are open), and a file with syntax errors is skipped.
   std::vector<Location> references(const std::string &path, Position pos);
+  /// The workspace's folders (the client's workspaceFolders, or its rootUri): where references
+  /// look for files that are not open. At most kMaxWorkspaceFiles `.cfp` files are looked at;
+  /// folders whose names start with `.` and `node_modules` are skipped.
+  void setRoots(std::vector<std::string> roots);
+  const std::vector<std::string> &roots() const { return roots_; }
+  static constexpr size_t kMaxWorkspaceFiles = 5000;
   std::vector<Symbol> symbols(const std::string &path);
   std::optional<SignatureInfo> signature(const std::string &path, Position pos);
   /// What hover shows for the name `name` as the program of `path` sees it (Markdown): a
@@ -126,11 +134,24 @@ private:
   Analysis &analyze(const std::string &path);
   frontend::Compilation *lastGood(const std::string &path);
   std::unique_ptr<frontend::Compilation> compileWith(const std::string &path, const std::string *replacement);
+  /// The `.cfp` files under the roots, sorted, at most kMaxWorkspaceFiles.
+  std::vector<std::string> workspaceFiles() const;
+  /// A file that is not open, compiled from disk; kept while its size, modification time and the
+  /// workspace's generation stay the same. Null when it cannot be read or does not parse.
+  std::shared_ptr<frontend::Compilation> diskCompilation(const std::string &path);
 
   std::map<std::string, Doc> docs_;
   std::map<std::string, Analysis> current_;
   std::map<std::string, std::shared_ptr<frontend::Compilation>> good_; // without syntax errors
   uint64_t generation_ = 1;
+  std::vector<std::string> roots_;
+  struct DiskEntry {
+    uintmax_t size = 0;
+    int64_t mtime = 0;
+    uint64_t generation = 0;
+    std::shared_ptr<frontend::Compilation> comp;
+  };
+  std::map<std::string, DiskEntry> disk_; // by path
 };
 
 /// Byte offset in `text` of an editor's position (clamped to the text).

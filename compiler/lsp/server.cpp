@@ -7,9 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <poll.h>
@@ -87,6 +89,13 @@ Position positionOf(const json &params) {
 }
 std::string docPath(const json &params) {
   return uriToPath(params.at("textDocument").at("uri").get<std::string>());
+}
+
+/// A folder as the workspace keeps its roots (Workspace::setRoots).
+std::string canonicalPath(const std::string &path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : p.string();
 }
 
 int hexValue(char c) {
@@ -251,13 +260,30 @@ private:
             {"referencesProvider", true},
             {"documentSymbolProvider", true},
             {"documentFormattingProvider", true},
-            {"documentRangeFormattingProvider", true}};
+            {"documentRangeFormattingProvider", true},
+            {"workspace", {{"workspaceFolders", {{"supported", true}, {"changeNotifications", true}}}}}};
+  }
+
+  /// The workspace's folders from initialize's parameters: workspaceFolders, else rootUri, else
+  /// rootPath (each may be null).
+  static std::vector<std::string> rootsOf(const json &params) {
+    std::vector<std::string> roots;
+    if (params.contains("workspaceFolders") && params["workspaceFolders"].is_array()) {
+      for (const json &f : params["workspaceFolders"])
+        if (f.is_object() && f.contains("uri") && f["uri"].is_string()) roots.push_back(uriToPath(f["uri"]));
+    } else if (params.contains("rootUri") && params["rootUri"].is_string()) {
+      roots.push_back(uriToPath(params["rootUri"]));
+    } else if (params.contains("rootPath") && params["rootPath"].is_string()) {
+      roots.push_back(params["rootPath"].get<std::string>());
+    }
+    return roots;
   }
 
   void request_(const json &id, const std::string &method, const json &params) {
     if (method == "initialize") {
       if (initialized_) return sendError(id, kInvalidRequest, "initialize was already called");
       initialized_ = true;
+      ws_.setRoots(rootsOf(params));
       return reply(id, {{"capabilities", capabilities()},
                         {"serverInfo", {{"name", "cfmc lsp"}, {"version", opts_.version}}}});
     }
@@ -370,6 +396,18 @@ private:
       }
       ws_.change(path, std::move(text));
       scheduleAll(path);
+    } else if (method == "workspace/didChangeWorkspaceFolders") {
+      const json &ev = params.at("event");
+      std::vector<std::string> roots = ws_.roots(), removed;
+      for (const json &f : ev.value("removed", json::array()))
+        removed.push_back(canonicalPath(uriToPath(f.at("uri"))));
+      roots.erase(std::remove_if(roots.begin(), roots.end(),
+                                 [&](const std::string &r) {
+                                   return std::find(removed.begin(), removed.end(), r) != removed.end();
+                                 }),
+                  roots.end());
+      for (const json &f : ev.value("added", json::array())) roots.push_back(uriToPath(f.at("uri")));
+      ws_.setRoots(std::move(roots));
     } else if (method == "textDocument/didClose") {
       std::string path = docPath(params);
       ws_.close(path);

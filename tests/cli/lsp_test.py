@@ -3,7 +3,7 @@
 framing (garbage, bad JSON, unknown methods, requests before initialize, shutdown and exit),
 initialize's capabilities, didOpen/didChange (incremental) with published diagnostics, hover,
 completion (also after `.` in half-written text), signature help, definition across an import,
-references, document symbols, formatting (whole and range, a file that does not parse); then the figures of a 5,000-line file (didChange to diagnostics,
+references (also in a workspace folder's file that is not open), document symbols, formatting (whole and range, a file that does not parse); then the figures of a 5,000-line file (didChange to diagnostics,
 completion latency, the server's memory).
 
   lsp_test.py CFMC [--figures]   (--figures prints the measurements)"""
@@ -134,6 +134,7 @@ check(r.get('error', {}).get('code') == -32600 and r.get('id') == 99, f'no metho
 r = s.request('initialize', {'processId': None, 'rootUri': None, 'capabilities': {}})
 caps = r.get('result', {}).get('capabilities', {})
 check(caps.get('textDocumentSync', {}).get('change') == 2, f'incremental sync: {caps}')
+check(caps.get('workspace', {}).get('workspaceFolders', {}).get('supported') is True, f'workspace folders: {caps}')
 for c in ['hoverProvider', 'completionProvider', 'definitionProvider', 'referencesProvider',
           'documentSymbolProvider', 'signatureHelpProvider']:
     check(c in caps, f'capability {c}')
@@ -205,6 +206,22 @@ check(r['result'] and r['result'][0]['uri'] == LIB_URI, f'definition of an impor
 r = s.request('textDocument/references', {'textDocument': {'uri': URI}, 'position': pos(3, 7),
                                           'context': {'includeDeclaration': True}})
 check(len(r['result']) == 3, f'references of svc: {r}')
+# a file of the workspace that is not open: found once the folder is a workspace folder
+OTHER = os.path.join(tmp, 'other.cfp')
+with open(OTHER, 'w') as f:
+    f.write('import "lib.cfp";\nprocedure other() {\n  print(describe(Service { name: "x", port: 1 }, 0));\n}\n')
+def refs_of_describe():
+    r = s.request('textDocument/references', {'textDocument': {'uri': URI}, 'position': pos(4, 12),
+                                              'context': {'includeDeclaration': False}})
+    return sorted((x['uri'].rsplit('/', 1)[1], x['range']['start']['line']) for x in r['result'])
+check(refs_of_describe() == [('main.cfp', 4)], f'describe before the folder is added: {refs_of_describe()}')
+s.notify('workspace/didChangeWorkspaceFolders', {'event': {'added': [{'uri': 'file://' + tmp, 'name': 'w'}], 'removed': []}})
+# same.cfp (the `cfmc check` comparison above) is a file of the folder that uses describe too
+check(refs_of_describe() == [('main.cfp', 4), ('other.cfp', 2), ('same.cfp', 4)],
+      f'describe in the workspace: {refs_of_describe()}')
+s.notify('workspace/didChangeWorkspaceFolders', {'event': {'added': [], 'removed': [{'uri': 'file://' + tmp, 'name': 'w'}]}})
+check(refs_of_describe() == [('main.cfp', 4)], f'describe after the folder is removed: {refs_of_describe()}')
+os.unlink(OTHER)
 r = s.request('textDocument/documentSymbol', {'textDocument': {'uri': URI}})
 names = [x['name'] for x in r['result']]
 check(names == ['import "lib.cfp"', 'LIMIT', 'main'], f'symbols: {names}')

@@ -151,6 +151,44 @@ TEST_F(LspEngine, ReferencesOfAVariable) {
   EXPECT_EQ(r.size(), 3u);
 }
 
+TEST_F(LspEngine, ReferencesInWorkspaceFilesThatAreNotOpen) {
+  // other.cfp uses describe twice and is not open; noise.cfp mentions the name without importing
+  // it; broken.cfp imports it but does not parse; hidden/ and node_modules/ are not looked at
+  std::ofstream(dir / "other.cfp") << "import \"lib.cfp\";\nprocedure p() {\n"
+                                      "  let s = Service { name: \"x\", port: 1 };\n"
+                                      "  print(describe(s, 1));\n  print(describe(s, 2));\n}\n";
+  std::ofstream(dir / "noise.cfp") << "// describe is a word here\nprocedure q() {\n  print(1);\n}\n";
+  std::ofstream(dir / "broken.cfp") << "import \"lib.cfp\";\nprocedure r( {\n  describe(\n";
+  for (const char *skipped : {".hidden", "node_modules"}) {
+    fs::create_directories(dir / skipped);
+    std::ofstream(dir / skipped / "x.cfp") << "import \"../lib.cfp\";\nprocedure x() {\n"
+                                              "  print(describe(Service { name: \"\", port: 0 }, 0));\n}\n";
+  }
+  auto inFile = [](const std::vector<Location> &v, const char *name) {
+    return std::count_if(v.begin(), v.end(),
+                         [&](const Location &l) { return fs::path(l.path).filename() == name; });
+  };
+  auto r = ws.references(main, {6, 12}); // describe, used in main.cfp
+  EXPECT_EQ(inFile(r, "other.cfp"), 0) << "no roots yet: only the open documents' programs";
+  ws.setRoots({dir.string()});
+  r = ws.references(main, {6, 12});
+  EXPECT_EQ(inFile(r, "lib.cfp"), 1);   // the declaration
+  EXPECT_EQ(inFile(r, "main.cfp"), 1);  // the open document's use
+  EXPECT_EQ(inFile(r, "other.cfp"), 2); // both uses in the file that is not open
+  EXPECT_EQ(inFile(r, "noise.cfp"), 0);
+  EXPECT_EQ(inFile(r, "broken.cfp"), 0);
+  EXPECT_EQ(inFile(r, "x.cfp"), 0);
+  EXPECT_EQ(r.size(), 4u);
+  // the file changes on disk: the next request sees it
+  std::ofstream(dir / "other.cfp") << "import \"lib.cfp\";\nprocedure p() {\n"
+                                      "  print(describe(Service { name: \"x\", port: 1 }, 1));\n}\n";
+  r = ws.references(main, {6, 12});
+  EXPECT_EQ(inFile(r, "other.cfp"), 1);
+  // a local variable is not looked for elsewhere
+  r = ws.references(main, {3, 7}); // svc
+  EXPECT_EQ(r.size(), 3u);
+}
+
 TEST_F(LspEngine, SymbolsOfTheDocument) {
   auto s = ws.symbols(main);
   ASSERT_EQ(s.size(), 3u);
