@@ -57,7 +57,8 @@ public:
     ReadOnly,  ///< SQLITE_OPEN_READONLY (uses an existing -wal/-shm; SQLite may create them)
     Immutable, ///< read-only, no locks and no -wal/-shm: only for a file nobody can be writing
   };
-  /// Opens PATH with a busy timeout of kBusyTimeoutMs.
+  /// Opens PATH with a busy handler that waits for another connection's lock in steps from
+  /// 10 µs, for up to kBusyTimeoutMs in all.
   static Result<std::unique_ptr<Db>> open(const std::string &path, Mode mode = Mode::Create);
   ~Db();
   Db(const Db &) = delete;
