@@ -8,6 +8,7 @@
 #include "runtime/sched/scheduler.h"
 
 #include <alloca.h>
+#include <atomic>
 #include <chrono>
 
 namespace cfm::interp {
@@ -34,6 +35,7 @@ bool runFrame(Program &p, FnCode *fn, Slot *slots, Slot &result, support::Loc ca
   std::unique_ptr<std::string> text;
   if (fn->isTemplate) {
     text = std::make_unique<std::string>();
+    text->reserve(std::atomic_ref<size_t>(fn->textHint).load(std::memory_order_relaxed));
     f.tplOut = text.get();
   }
   ++sched::tl.depth;
@@ -65,9 +67,10 @@ bool runFrame(Program &p, FnCode *fn, Slot *slots, Slot &result, support::Loc ca
     if (caller) failAt(*caller, callLoc);
     return false;
   }
-  if (fn->isTemplate)
+  if (fn->isTemplate) {
+    std::atomic_ref<size_t>(fn->textHint).store(text->size(), std::memory_order_relaxed);
     result.o = newStr(*text);
-  else
+  } else
     result = f.ret;
   return true;
 }

@@ -252,4 +252,10 @@ bool FieldNode::eval(Frame &f, Slot &out) {
   return true;
 }
 
+const Slot *FieldNode::borrow(Frame &f) {
+  if (errorField) return nullptr;
+  const Slot *r = base->borrow(f);
+  return r ? &static_cast<Record *>(r->o)->fields[static_cast<size_t>(field)] : nullptr;
+}
+
 } // namespace cfm::interp

@@ -17,6 +17,7 @@ struct LocalGet : ENode {
   bool boxed;
   LocalGet(const TypeDesc *t, support::Loc l, int s) : ENode(t, l), slot(s), boxed(t->boxed()) {}
   bool eval(Frame &f, Slot &out) override;
+  const Slot *borrow(Frame &f) override { return &f.slots[slot]; }
 };
 struct GlobalGet : ENode {
   int index;
@@ -128,6 +129,7 @@ struct FieldNode : ENode {
   FieldNode(const TypeDesc *t, support::Loc l, EPtr b, int fi, bool err)
       : ENode(t, l), base(std::move(b)), field(fi), errorField(err) {}
   bool eval(Frame &f, Slot &out) override;
+  const Slot *borrow(Frame &f) override;
 };
 /// A call of a user function, template or procedure.
 struct CallNode : ENode {
@@ -255,6 +257,8 @@ struct TextNode : SNode {
     return Flow::Normal;
   }
 };
+/// `{{ expr }}`: the value's text appended (a string's or an int's directly, a local's or its
+/// field's without taking a reference).
 struct InsertNode : SNode {
   EPtr expr;
   InsertNode(support::Loc l, EPtr e) : SNode(l), expr(std::move(e)) {}

@@ -37,6 +37,10 @@ struct ENode {
   ENode(const TypeDesc *t, support::Loc l) : type(t), loc(l) {}
   virtual ~ENode() = default;
   virtual bool eval(Frame &f, Slot &out) = 0;
+  /// The value in place, without a reference of its own, when the node can give it without
+  /// evaluating anything that may fail or run code (a local variable, a field of one): valid
+  /// while the frame's current statement runs. Null otherwise: then eval.
+  virtual const Slot *borrow(Frame &) { return nullptr; }
 };
 using EPtr = std::unique_ptr<ENode>;
 
@@ -78,6 +82,9 @@ struct FnCode {
   int maxNest = 0;             // deepest nesting of nodes in the body (their eval recursion)
   size_t stackNeed = 0;        // machine stack a call needs before the runtime's margin
   std::vector<int> boxedSlots; // slots whose values hold references (released at return)
+  /// A template's last text size: the next call reserves it (read and written relaxed, with
+  /// std::atomic_ref, by the tasks that render it).
+  size_t textHint = 0;
 };
 
 /// Records the current frame's line in the pending error's trace (once per frame); returns

@@ -4,6 +4,8 @@
 #include "interp/exprs.h"
 #include "runtime/sched/scheduler.h"
 
+#include <charconv>
+
 namespace cfm::interp {
 
 using namespace rt;
@@ -210,10 +212,28 @@ Flow TryNode::exec(Frame &f) {
   return handler.run(f);
 }
 
+namespace {
+void appendText(std::string &out, Slot v, const TypeDesc *t) {
+  if (t->kind == Kind::String) {
+    out += static_cast<const Str *>(v.o)->view();
+  } else if (t->kind == Kind::Int) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v.i);
+    out.append(buf, static_cast<size_t>(r.ptr - buf));
+  } else {
+    format(out, v, t);
+  }
+}
+} // namespace
+
 Flow InsertNode::exec(Frame &f) {
+  if (const Slot *b = expr->borrow(f)) {
+    appendText(*f.tplOut, *b, expr->type);
+    return Flow::Normal;
+  }
   Slot v;
   if (!expr->eval(f, v)) return Flow::Error;
-  format(*f.tplOut, v, expr->type);
+  appendText(*f.tplOut, v, expr->type);
   releaseSlot(v, expr->type);
   return Flow::Normal;
 }
