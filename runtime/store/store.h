@@ -1,8 +1,8 @@
 // store.h — the manager's SQLite store of model objects (runtime/README.md, "Store"): business
 // systems with their elements, VM classes, templates and properties, and the running VM and
-// element instances. WAL, foreign keys on, one transaction per change, a schema_version with
-// ordered migrations (schema.cpp), and a `version` on every row, incremented when the row changes,
-// so that a later change can replicate configuration between managers.
+// element instances. WAL, 1 KiB pages (a new file), foreign keys on, one transaction per change, a
+// schema_version with ordered migrations (schema.cpp), and a `version` on every row, incremented when the row
+// changes, so that a later change can replicate configuration between managers.
 //
 // Concurrency: any number of processes may open one store. Writers take the write lock first
 // (BEGIN IMMEDIATE) and wait for each other up to kBusyTimeoutMs; creating the file, switching it
