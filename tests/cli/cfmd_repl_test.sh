@@ -6,7 +6,7 @@
 # the daemon's manager (its store holds the event: `cfmc events`), an error that leaves the
 # session usable, Ctrl-C (SIGINT) of a long sleep cancelling the input and not the session,
 # `:type` and `:doc`, `:load` refused; `--in-process` refused while the daemon answers; the
-# error without a daemon. Processes are stopped by their PIDs.
+# error without a daemon; over the control API (curl): the limit of 8 sessions, eval, close. Processes are stopped by their PIDs.
 #   cfmd_repl_test.sh CFMC CFMD SOURCE_DIR
 set -u
 CFMC=$1
@@ -117,6 +117,18 @@ grep -qF "fn twice(x: int) -> int" "$W/rout" && pass ":doc of the session's decl
   { fail ":doc"; cat "$W/rout"; }
 grep -qF "error: \`:load\` reads a file of this machine" "$W/rerr" && pass ":load is refused" ||
   { fail ":load"; cat "$W/rerr"; }
+
+# --- the control API: at most 8 sessions open, a closed one is gone, a 9th refused until then ---
+post() { curl -s -o "$TMP/body" -w '%{http_code}' --unix-socket "$SOCK" -X POST "http://cfmd$1" -d "${2:-}"; }
+codes=""
+for _ in $(seq 1 9); do codes="$codes $(post /repl)"; done
+[ "$codes" = " 201 201 201 201 201 201 201 201 503" ] && grep -qF "at most 8 REPL sessions" "$TMP/body" &&
+  pass "at most 8 sessions: the 9th is refused (503)" || { fail "the session limit: $codes"; cat "$TMP/body"; }
+[ "$(post /repl/s-2/eval '{"input": "1 + 2"}')" = 200 ] && grep -qF '"text":"3\n"' "$TMP/body" &&
+  pass "POST /repl/ID/eval answers the output" || { fail "eval over the API"; cat "$TMP/body"; }
+[ "$(post /repl/s-2/close)" = 200 ] && [ "$(post /repl/s-2/eval '{"input": "1"}')" = 404 ] &&
+  pass "a closed session is gone (404)" || { fail "close over the API"; cat "$TMP/body"; }
+[ "$(post /repl)" = 201 ] && pass "after a close, a new session opens" || fail "open after close"
 
 # --- the daemon stops by PID ---
 kill -TERM "$DPID"
