@@ -530,7 +530,7 @@ int cmdBuild(const std::vector<std::string> &args) {
 }
 
 const char *const kReplHelp =
-    R"(usage: cfmc repl [--engine interp|jit] [--opt 0|1|2] [--manager NAME | --config FILE] [--context FILE]
+    R"(usage: cfmc repl [--engine interp|jit] [--opt 0|1|2] [--manager NAME | --config FILE] [--context FILE] [--in-process]
 
 An interactive session: type declarations (fn, record, template, const, import), statements
 or expressions; an expression's value is printed, and declarations and variables persist.
@@ -543,14 +543,17 @@ options:
                input the JIT does not compile runs in the interpreter instead, silently) or
                `interp` (the interpreter); both print the same
   --opt N      the JIT's optimisation level: 0, 1 or 2 (default 2)
-  --manager NAME  interactive cloud operations: the procedure API (run_vm, reload,
-               run_agent_command, publish_cloud_event, ...) acts through manager NAME of the
-               context file, as `cfmc run --manager` does without a daemon: the manager is
-               opened in this process, on its configuration and store (beside its daemon,
-               if one runs: events published here are sent by the daemon, and events it
-               receives reach wait_cloud_event here within a second). A system is reached
-               by name: `let web = reload(BusinessSystem { name: "web3" })`
+  --manager NAME  interactive cloud operations: the session is held by manager NAME's
+               daemon (cfmd), which evaluates every input (in its interpreter), so the
+               procedure API (run_vm, reload, run_agent_command, publish_cloud_event, ...)
+               acts through the daemon's own manager, cloud and store. Completion and :doc
+               are answered here; :load is refused (files are read on the daemon's machine).
+               Ctrl-C cancels the running input (a second one, or one at the prompt,
+               leaves). Without a daemon answering it is an error, unless --in-process.
+               A system is reached by name: `let web = reload(BusinessSystem { name: "web3" })`
                (default: $CFM_MANAGER)
+  --in-process    with no daemon running for the manager: open its configuration and store in
+               this process instead (refused while its daemon answers: one writer)
   --config FILE   the same with a manager configuration file
   --context FILE  the context file for --manager (default: $CFM_CONTEXT, else ./.cfm/context.json)
 
@@ -562,11 +565,16 @@ int cmdRepl(const std::vector<std::string> &args) {
   std::string engine = "jit";
   int optLevel = 2;
   cfm::driver::ManagerChoice choice;
+  bool inProcess = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-h" || a == "--help") {
       std::cout << kReplHelp;
       return 0;
+    }
+    if (a == "--in-process") {
+      inProcess = true;
+      continue;
     }
     if (int r = engineOption(args, i, engine, optLevel, kReplHelp)) {
       if (r == 2) return 2;
@@ -587,6 +595,10 @@ int cmdRepl(const std::vector<std::string> &args) {
   if (!configPath) {
     std::cerr << "cfmc: error: " << configPath.error().describe() << '\n';
     return 1;
+  }
+  if (!configPath->empty()) {
+    // The manager's daemon holds the session when it answers; never a second writer beside it.
+    if (int s = cfm::driver::replManagerChoice(choice, inProcess, isatty(0) && isatty(1)); s >= 0) return s;
   }
   std::unique_ptr<cfm::rt::cloud::OpenedManager> manager;
   if (!configPath->empty()) {

@@ -111,6 +111,7 @@ std::string runJson(const RunInfo &r) {
 
 void ControlApi::handle(const net::UnixHttpRequest &req, net::HttpResponder &out) {
   const std::string &p = req.path;
+  if (repl_ && (p == "/repl" || p.rfind("/repl/", 0) == 0)) return handleRepl(*repl_, req, out);
   if (p == "/runs") {
     if (req.method == "GET") {
       std::string body = "{\"runs\":[";

@@ -12,11 +12,13 @@
 //                                  "state": S, "exit": N}
 //   POST /runs/ID/cancel        -> 202 {"id": ID}; 409 when the run has ended, 501 when it
 //                                  cannot be cancelled
+// The REPL sessions' routes (/repl...) are in repl_api.h.
 // RUN is {"id", "file", "proc", "state", "exit", "started_ms", "ended_ms"}. Errors are
 // {"error": MESSAGE} with 400, 404, 405, 409, 500 or 501.
 #pragma once
 
 #include "base/result.h"
+#include "cfmd/repl_api.h"
 #include "cfmd/run_table.h"
 #include "net/unix_http.h"
 
@@ -62,11 +64,14 @@ public:
   using Starter = std::function<Result<std::string>(RunRequest)>;
   ControlApi(RunTable &runs, Starter start) : runs_(runs), start_(std::move(start)) {}
   void handle(const net::UnixHttpRequest &req, net::HttpResponder &out);
+  /// The REPL sessions (`/repl`, `/repl/...`; repl_api.h); without them those paths are 404.
+  void setRepl(ReplBackend *repl) { repl_ = repl; }
 
 private:
   void output(const std::string &id, const net::UnixHttpRequest &req, net::HttpResponder &out);
   RunTable &runs_;
   Starter start_;
+  ReplBackend *repl_ = nullptr;
 };
 
 } // namespace cfm::cfmd

@@ -25,10 +25,15 @@
 
 namespace cfm::cfmd {
 
+std::mutex &compileMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 namespace {
 
 /// Front end and JIT code generation, one run at a time (runner.h).
-std::mutex gCompileMu;
+std::mutex &gCompileMu = compileMutex();
 
 /// Writes `text` (lines) to `f`, a line sink.
 void writeLines(FILE *f, const std::string &text) {

@@ -22,6 +22,10 @@
 
 namespace cfm::cfmd {
 
+/// The mutex that serializes compiling (front end, JIT code generation) across the daemon's runs
+/// and REPL sessions.
+std::mutex &compileMutex();
+
 class Runner {
 public:
   /// `host` gives each run its own manager (manager_host.h).

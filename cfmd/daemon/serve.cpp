@@ -2,6 +2,7 @@
 #include "cfmd/daemon/serve.h"
 
 #include "cfmd/control_api.h"
+#include "cfmd/daemon/repl_host.h"
 #include "cfmd/daemon/run_journal.h"
 #include "cfmd/daemon/runner.h"
 #include "cfmd/run_table.h"
@@ -38,6 +39,8 @@ int serve(const std::string &socket, ManagerHost &host) {
   runs.setJournal(journal->get());
   Runner runner(runs, host);
   ControlApi api(runs, [&runner](RunRequest r) { return runner.start(std::move(r)); });
+  ReplHost repl(host); // `cfmc repl --manager` (repl_host.h)
+  api.setRepl(&repl);
   auto server = net::UnixHttpServer::listen(
       socket, [&api](const net::UnixHttpRequest &req, net::HttpResponder &out) { api.handle(req, out); });
   if (!server) {
@@ -66,6 +69,7 @@ int serve(const std::string &socket, ManagerHost &host) {
   }
   std::cerr << "cfmd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopping" << std::endl;
   bool ended = runner.stop(kStopWaitMs);
+  ended = repl.stop(kStopWaitMs) && ended;
   runs.close(); // followers wake and see the end
   (*server)->stop();
   if (!ended) {

@@ -126,8 +126,8 @@ n=$(AWS_CONFIG_FILE="$D/aws/config" AWS_SHARED_CREDENTIALS_FILE="$D/aws/credenti
   /usr/bin/aws --profile cfm-a --endpoint-url "$EP_A" ec2 describe-instances --query 'length(Reservations)' --output text 2>&1)
 [ "$n" = 0 ] && pass "cloud a got no RunInstances" || fail "cloud a has instances: $n"
 
-# the REPL on manager b (in-process, beside b's daemon): reload a system, wait for an event a
-# procedure on a publishes (it reaches b's daemon, and the REPL reads b's store)
+# the REPL on manager b (a session held by b's daemon): reload a system, wait for an event a
+# procedure on a publishes (it reaches b's daemon, which wakes the session's wait)
 cat >"$TMP/repl.in" <<'IN'
 let h = reload(BusinessSystem { name: "hadoop", id: "", description: "", elements: [], vm_classes: [], templates: [], properties: {}, element_instances: [], vm_instances: [] })
 print(h.name + " on " + this_manager())
