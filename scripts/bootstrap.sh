@@ -16,7 +16,7 @@ PACKAGES=(
   libpugixml-dev libsqlite3-dev libcurl4-openssl-dev libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto
   libssl-dev libcpp-httplib-dev libtomlplusplus-dev nlohmann-json3-dev
   # tests and benchmarks
-  googletest libgtest-dev libgmock-dev libbenchmark-dev python3 lua5.4 luajit python3-jinja2
+  googletest libgtest-dev libgmock-dev libbenchmark-dev python3 lua5.4 luajit python3-jinja2 curl
   awscli python3-botocore
   # the samples' software on the local clouds' VMs (samples/web3, samples/hadoop; tests e2e.*)
   nginx-light python3-psycopg2 postgresql libxml2-utils
