@@ -27,9 +27,6 @@ namespace cfm::cfmd {
 
 namespace {
 
-/// Front end and JIT code generation, one run at a time (runner.h).
-std::mutex gCompileMu;
-
 /// Writes `text` (lines) to `f`, a line sink.
 void writeLines(FILE *f, const std::string &text) {
   fputs(text.c_str(), f);
@@ -85,7 +82,7 @@ int execute(const RunRequest &r, FILE *out, FILE *err, run::SystemLoader load) {
   opts.out = out;
   opts.err = err;
   opts.loadSystem = std::move(load);
-  std::unique_lock<std::mutex> compiling(gCompileMu);
+  std::unique_lock<std::mutex> compiling(compileMutex());
   auto compiled = frontend::compileFile(r.main, read, stdDir);
   if (!compiled) {
     writeLines(err, "cfmc: error: " + compiled.error().message);
@@ -120,6 +117,11 @@ int execute(const RunRequest &r, FILE *out, FILE *err, run::SystemLoader load) {
 }
 
 } // namespace
+
+std::mutex &compileMutex() {
+  static std::mutex mu;
+  return mu;
+}
 
 Result<std::string> Runner::start(RunRequest r) {
   std::lock_guard<std::mutex> g(mu_);

@@ -22,6 +22,9 @@
 
 namespace cfm::cfmd {
 
+/// Front end and JIT code generation, one at a time (above); `put` checks files under it too.
+std::mutex &compileMutex();
+
 class Runner {
 public:
   /// `host` gives each run its own manager (manager_host.h).
