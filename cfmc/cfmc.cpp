@@ -9,6 +9,7 @@
 #include "cfmc/local_cmd.h"
 #include "cfmc/lsp_cmd.h"
 #include "cfmc/ovf_cmd.h"
+#include "cfmc/procs_cmd.h"
 #include "cfmc/repl.h"
 #include "cfmc/takeover_cmd.h"
 #include "frontend/frontend.h"
@@ -58,6 +59,8 @@ commands:
   runs      list the runs of a manager's daemon (cfmd)
   logs      print or follow the output of a run of a manager's daemon
   cancel    cancel a run of a manager's daemon
+  procs     put, list, show or remove a business system's procedure files in a manager
+            (shared with the other managers; run one with `cfmc run --stored SYSTEM`)
   events    print a business system's cloud events as a manager holds them (--follow)
   owner     show who owns a business system (owner, epoch) as a manager records it
   takeover  make a manager the owner of a business system (disaster recovery; fencing)
@@ -119,6 +122,9 @@ options:
                     beside its store), the file and its imports are sent to it and run there:
                     output and exit status come back as for a local run, Ctrl-C cancels the
                     run. Otherwise the manager is opened in this process.
+  --stored SYSTEM   with a daemon: FILE is the name of SYSTEM's procedure file in the
+                    manager's store (`cfmc procs`), run with its imports among the system's
+                    stored files; nothing is read here
   --detach          with a daemon: leave the run in the manager, print its id and exit 0
                     (`cfmc logs RUN`, `cfmc cancel RUN`)
   --config FILE     the same with a manager configuration file (docs/manager-config.md)
@@ -308,7 +314,7 @@ int runStatus(cfm::Result<int> r) {
 int cmdRun(const std::vector<std::string> &args) {
   cfm::run::RunOptions opts;
   cfm::jit::JitOptions jopts;
-  std::string file, engine = "jit", statePath;
+  std::string file, engine = "jit", statePath, storedSystem;
   cfm::driver::ManagerChoice choice;
   bool time = false, detach = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -354,6 +360,11 @@ int cmdRun(const std::vector<std::string> &args) {
         return usageError("`--context` needs a file", kRunHelp);
       continue;
     }
+    if (a == "--stored" || a.rfind("--stored=", 0) == 0) {
+      if (!value("stored", storedSystem) || storedSystem.empty())
+        return usageError("`--stored` needs a system", kRunHelp);
+      continue;
+    }
     if (a == "--proc" || a.rfind("--proc=", 0) == 0) {
       if (!value("proc", opts.proc) || opts.proc.empty())
         return usageError("`--proc` needs a name", kRunHelp);
@@ -385,17 +396,20 @@ int cmdRun(const std::vector<std::string> &args) {
     // A manager whose daemon answers runs the procedure (API.md "Where procedures run").
     auto target = cfm::driver::daemonTarget(choice);
     if (target && cfm::driver::daemonAnswers(*target))
-      return cfm::driver::runOnDaemon(*target, {file, opts.proc, opts.args, engine, detach});
-    if (detach) {
+      return cfm::driver::runOnDaemon(*target, {file, opts.proc, opts.args, engine, detach, storedSystem});
+    if (detach || !storedSystem.empty()) {
       std::cerr << "cfmc: error: "
-                << (target ? "cannot reach manager " + target->name + " at " + target->socket +
-                                 ": no daemon answers (`--detach` needs cfmd)"
-                           : target.error().describe())
+                << (target
+                        ? "cannot reach manager " + target->name + " at " + target->socket +
+                              ": no daemon answers (`" + (detach ? "--detach" : "--stored") + "` needs cfmd)"
+                        : target.error().describe())
                 << '\n';
       return 1;
     }
   } else if (detach) {
     return usageError("`--detach` needs `--manager NAME` (a manager's daemon)", kRunHelp);
+  } else if (!storedSystem.empty()) {
+    return usageError("`--stored` needs `--manager NAME` (a manager's daemon)", kRunHelp);
   }
   std::unique_ptr<cfm::rt::cloud::OpenedManager> manager;
   if (!configPath->empty()) {
@@ -633,6 +647,7 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"runs", cfm::driver::cmdRuns},
                              {"logs", cfm::driver::cmdLogs},
                              {"cancel", cfm::driver::cmdCancel},
+                             {"procs", cfm::driver::cmdProcs},
                              {"events", cfm::driver::cmdEvents},
                              {"owner", cfm::driver::cmdOwner},
                              {"takeover", cfm::driver::cmdTakeover},

@@ -239,9 +239,14 @@ bool daemonAnswers(const DaemonTarget &t) { return net::unixSocketAnswers(t.sock
 
 int runOnDaemon(const DaemonTarget &t, const DaemonRun &r) {
   cfmd::RunRequest req;
-  auto files = programFiles(r.file, req);
-  if (!files) return fail(files.error().describe());
-  req.files = std::move(*files);
+  if (r.storedSystem.empty()) {
+    auto files = programFiles(r.file, req);
+    if (!files) return fail(files.error().describe());
+    req.files = std::move(*files);
+  } else {
+    req.main = r.file;
+    req.storedSystem = r.storedSystem;
+  }
   req.proc = r.proc;
   req.args = r.args;
   req.engine = r.engine;

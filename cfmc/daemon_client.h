@@ -19,6 +19,9 @@ struct DaemonRun {
   std::map<std::string, std::string> args;
   std::string engine = "jit";
   bool detach = false;
+  /// `--stored SYSTEM`: `file` names SYSTEM's procedure file in the manager's store
+  /// (`cfmc procs`), which the daemon reads with its imports; nothing is sent.
+  std::string storedSystem;
 };
 
 /// True when `t`'s daemon answers on its socket (then `cfmc run` goes through it).

@@ -49,12 +49,19 @@ Result<RunRequest> parseRunRequest(std::string_view body) {
     into = it->get<std::string>();
     return {};
   };
-  for (auto [name, into, required] : {std::tuple{"main", &r.main, true}, std::tuple{"proc", &r.proc, false},
-                                      std::tuple{"engine", &r.engine, false}})
+  for (auto [name, into, required] :
+       {std::tuple{"main", &r.main, true}, std::tuple{"proc", &r.proc, false},
+        std::tuple{"engine", &r.engine, false}, std::tuple{"stored", &r.storedSystem, false}})
     if (auto ok = str(name, *into, required); !ok) return ok.takeError();
   if (r.engine != "jit" && r.engine != "interp")
     return Error{ErrorKind::Usage, "unknown engine `" + r.engine + "` (use `interp` or `jit`)"};
   auto files = j.find("files");
+  if (!r.storedSystem.empty() && files == j.end()) {
+    // A stored run: the daemon reads the files from its store.
+    if (!safeRelativePath(r.main))
+      return Error{ErrorKind::Usage, "`main` (" + r.main + ") is not a relative path"};
+    files = j.emplace("files", Json::object()).first;
+  }
   if (files == j.end() || !files->is_object()) return Error{ErrorKind::Usage, "`files` must be an object"};
   if (files->size() > kMaxRunFiles)
     return Error{ErrorKind::Limit, "more than " + std::to_string(kMaxRunFiles) + " files in one run"};
@@ -64,7 +71,8 @@ Result<RunRequest> parseRunRequest(std::string_view body) {
     if (!text.is_string()) return Error{ErrorKind::Usage, "the text of `" + path + "` must be a string"};
     r.files[path] = text.get<std::string>();
   }
-  if (!r.files.count(r.main)) return Error{ErrorKind::Usage, "`main` (" + r.main + ") is not one of `files`"};
+  if (r.storedSystem.empty() && !r.files.count(r.main))
+    return Error{ErrorKind::Usage, "`main` (" + r.main + ") is not one of `files`"};
   if (auto stdObj = j.find("std"); stdObj != j.end()) {
     if (!stdObj->is_object()) return Error{ErrorKind::Usage, "`std` must be an object"};
     auto dir = stdObj->find("dir");
@@ -98,6 +106,7 @@ Result<RunRequest> parseRunRequest(std::string_view body) {
 std::string runRequestJson(const RunRequest &r) {
   Json j = {{"main", r.main}, {"proc", r.proc}, {"engine", r.engine}, {"files", r.files}, {"args", r.args}};
   if (!r.stdDir.empty()) j["std"] = {{"dir", r.stdDir}, {"files", r.stdFiles}};
+  if (!r.storedSystem.empty()) j["stored"] = r.storedSystem;
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -110,6 +119,7 @@ std::string runJson(const RunInfo &r) {
 }
 
 void ControlApi::handle(const net::UnixHttpRequest &req, net::HttpResponder &out) {
+  if (extra_ && extra_(req, out)) return;
   const std::string &p = req.path;
   if (repl_ && (p == "/repl" || p.rfind("/repl/", 0) == 0)) return handleRepl(*repl_, req, out);
   if (p == "/runs") {

@@ -12,6 +12,11 @@
 //                                  "state": S, "exit": N}
 //   POST /runs/ID/cancel        -> 202 {"id": ID}; 409 when the run has ended, 501 when it
 //                                  cannot be cancelled
+//   POST /runs                  {"main": NAME, "stored": SYSTEM, ...}: runs system SYSTEM's stored
+//                               procedure file NAME (its imports among the system's stored files;
+//                               `files` empty or absent)
+//   /procs?system=S[&name=N]    a system's procedure files (cfmd/daemon/procs_api.h; routes a
+//                               daemon adds with setExtraRoutes)
 // The REPL sessions' routes (/repl...) are in repl_api.h.
 // RUN is {"id", "file", "proc", "state", "exit", "started_ms", "ended_ms"}. Errors are
 // {"error": MESSAGE} with 400, 404, 405, 409, 500 or 501.
@@ -44,6 +49,9 @@ struct RunRequest {
   /// that sends no `std`): the daemon resolves `std/` against its own stdlib folder.
   std::string stdDir;
   std::map<std::string, std::string> stdFiles;
+  /// A stored run: `main` is procedure file `main` of system `storedSystem` in the manager's
+  /// store, and the daemon fills `files` with the system's stored files (cfmd/daemon/procs_api.h).
+  std::string storedSystem;
   /// Read the program's files from this machine's disk instead of `files` (a standing run of the
   /// configuration; never set from a client's request).
   bool fromDisk = false;
@@ -64,6 +72,9 @@ public:
   using Starter = std::function<Result<std::string>(RunRequest)>;
   ControlApi(RunTable &runs, Starter start) : runs_(runs), start_(std::move(start)) {}
   void handle(const net::UnixHttpRequest &req, net::HttpResponder &out);
+  /// Routes of the daemon's own (they need its store): asked first; true when one answered.
+  using ExtraRoutes = std::function<bool(const net::UnixHttpRequest &, net::HttpResponder &)>;
+  void setExtraRoutes(ExtraRoutes extra) { extra_ = std::move(extra); }
   /// The REPL sessions (`/repl`, `/repl/...`; repl_api.h); without them those paths are 404.
   void setRepl(ReplBackend *repl) { repl_ = repl; }
 
@@ -71,6 +82,7 @@ private:
   void output(const std::string &id, const net::UnixHttpRequest &req, net::HttpResponder &out);
   RunTable &runs_;
   Starter start_;
+  ExtraRoutes extra_;
   ReplBackend *repl_ = nullptr;
 };
 

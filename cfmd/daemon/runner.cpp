@@ -32,9 +32,6 @@ std::mutex &compileMutex() {
 
 namespace {
 
-/// Front end and JIT code generation, one run at a time (runner.h).
-std::mutex &gCompileMu = compileMutex();
-
 /// Writes `text` (lines) to `f`, a line sink.
 void writeLines(FILE *f, const std::string &text) {
   fputs(text.c_str(), f);
@@ -90,7 +87,7 @@ int execute(const RunRequest &r, FILE *out, FILE *err, run::SystemLoader load) {
   opts.out = out;
   opts.err = err;
   opts.loadSystem = std::move(load);
-  std::unique_lock<std::mutex> compiling(gCompileMu);
+  std::unique_lock<std::mutex> compiling(compileMutex());
   auto compiled = frontend::compileFile(r.main, read, stdDir);
   if (!compiled) {
     writeLines(err, "cfmc: error: " + compiled.error().message);

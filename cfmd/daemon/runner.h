@@ -23,7 +23,7 @@
 namespace cfm::cfmd {
 
 /// The mutex that serializes compiling (front end, JIT code generation) across the daemon's runs
-/// and REPL sessions.
+/// and REPL sessions; `procs put` checks files under it too.
 std::mutex &compileMutex();
 
 class Runner {

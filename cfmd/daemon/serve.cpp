@@ -2,6 +2,7 @@
 #include "cfmd/daemon/serve.h"
 
 #include "cfmd/control_api.h"
+#include "cfmd/daemon/procs_api.h"
 #include "cfmd/daemon/repl_host.h"
 #include "cfmd/daemon/run_journal.h"
 #include "cfmd/daemon/runner.h"
@@ -38,7 +39,21 @@ int serve(const std::string &socket, ManagerHost &host) {
     std::cerr << "cfmd: cannot read the earlier runs: " << r.error().describe() << std::endl;
   runs.setJournal(journal->get());
   Runner runner(runs, host);
-  ControlApi api(runs, [&runner](RunRequest r) { return runner.start(std::move(r)); });
+  // A system's procedure files (procs_api.h) and the runs of stored ones.
+  auto procs = ProcsApi::open(host.config().storePath);
+  if (!procs) {
+    std::cerr << "cfmd: error: cannot open the store for the procedure files: " << procs.error().describe()
+              << '\n';
+    return 1;
+  }
+  auto start = [&runner, &procs](RunRequest r) -> Result<std::string> {
+    if (!r.storedSystem.empty()) CFM_CHECK((*procs)->fillStored(r));
+    return runner.start(std::move(r));
+  };
+  ControlApi api(runs, start);
+  api.setExtraRoutes([&procs](const net::UnixHttpRequest &req, net::HttpResponder &out) {
+    return (*procs)->handle(req, out);
+  });
   ReplHost repl(host); // `cfmc repl --manager` (repl_host.h)
   api.setRepl(&repl);
   auto server = net::UnixHttpServer::listen(
@@ -52,13 +67,15 @@ int serve(const std::string &socket, ManagerHost &host) {
   for (const rt::cloud::StandingRun &s : host.config().standing) {
     RunRequest r;
     r.main = s.file;
-    r.fromDisk = true;
+    r.fromDisk = s.system.empty();
+    r.storedSystem = s.system; // a stored procedure file of that system, as the store has it now
     r.proc = s.proc;
     r.engine = s.engine;
     r.args = s.args;
-    auto id = runner.start(std::move(r));
+    auto id = start(std::move(r));
     if (id)
-      std::cerr << "cfmd: standing run " << *id << ": " << s.proc << " of " << s.file << std::endl;
+      std::cerr << "cfmd: standing run " << *id << ": " << s.proc << " of " << s.file
+                << (s.system.empty() ? "" : " (stored, system " + s.system + ")") << std::endl;
     else
       std::cerr << "cfmd: error: cannot start the standing run " << s.file << ": " << id.error().message
                 << std::endl;

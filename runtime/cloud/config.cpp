@@ -164,9 +164,12 @@ Result<ManagerConfig> parseManagerConfig(std::string_view text, const std::strin
       return r.at(st, "`standing` must be [[standing]] tables { file, proc, engine, args }");
     for (const toml::node &e : *a) {
       const toml::table &t = *e.as_table();
-      CFM_CHECK(r.onlyKeys(t, "[[standing]]", {"file", "proc", "engine", "args"}));
+      CFM_CHECK(r.onlyKeys(t, "[[standing]]", {"file", "proc", "engine", "args", "system"}));
       StandingRun run;
-      run.file = r.resolve(CFM_TRY(r.str(t, "file", "standing.file", true)));
+      // With `system`, `file` names one of that system's procedure files in the store.
+      run.system = CFM_TRY(r.str(t, "system", "standing.system", false));
+      std::string file = CFM_TRY(r.str(t, "file", "standing.file", true));
+      run.file = run.system.empty() ? r.resolve(file) : file;
       if (std::string p = CFM_TRY(r.str(t, "proc", "standing.proc", false)); !p.empty()) run.proc = p;
       if (std::string en = CFM_TRY(r.str(t, "engine", "standing.engine", false)); !en.empty())
         run.engine = en;

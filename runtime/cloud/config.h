@@ -32,7 +32,8 @@
 //   [federation]                         # optional, with [broker]: which systems to share
 //   follow = ["web3", "hadoop"]          # names or ids; default: every system
 //
-//   [[standing]]                         # optional: runs cfmd starts at start-up
+//   [[standing]]                         # optional: runs cfmd starts at start-up (file, or
+//                                        # system + file: a stored procedure file)
 //   file = "procs/serve_scale_out.cfp"   # relative to this file; its imports beside it
 //   proc = "main"                        # default "main"
 //   engine = "jit"                       # or "interp"; default "jit"
@@ -74,7 +75,8 @@ struct BrokerConfig {
 /// A procedure cfmd starts when it starts (a peer that serves scale-out requests, a watcher of
 /// cloud events): [[standing]].
 struct StandingRun {
-  std::string file; ///< absolute
+  std::string file;   ///< absolute; with `system`, the name of one of its stored procedure files
+  std::string system; ///< "" (a file on this machine's disk) or a system of the store
   std::string proc = "main";
   std::string engine = "jit";
   std::map<std::string, std::string> args; ///< as `--arg NAME=VALUE` gives them

@@ -4,7 +4,9 @@
 #include "runtime/fed/config_share.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "base/sha256.h"
 #include "runtime/runtime.h"
 #include "runtime/store/store.h"
 
@@ -66,18 +68,21 @@ Result<net::MqttMessage> ConfigShare::messageOf(const store::Store::SharedConfig
   std::string text = CFM_TRY(codec_.encode(*sys));
   if (text.size() > kMaxConfig)
     return Error{ErrorKind::Usage, "the configuration of " + sys->name + " is over 4 MiB; not shared"};
-  Json j{{"v", 1},
-         {"system", c.system},
-         {"name", sys->name},
-         {"version", c.configVersion},
-         {"manager", c.manager},
-         {"owner", c.owner},
-         {"epoch", c.epoch},
-         {"at", rt::nowMs()},
-         {"config", std::move(text)}};
+  // Procedure files (store.h): a payload of version 2 carries them; a system without any is sent
+  // as version 1, which managers from before procedure files read too.
+  auto procs = CFM_TRY(store_.procedureFiles(c.system));
+  Json j{{"v", procs.empty() ? 1 : 2}, {"system", c.system},   {"name", sys->name},
+         {"version", c.configVersion}, {"manager", c.manager}, {"owner", c.owner},
+         {"epoch", c.epoch},           {"at", rt::nowMs()},    {"config", std::move(text)}};
+  if (!procs.empty()) {
+    Json list = Json::array();
+    for (const store::ProcedureFile &f : procs)
+      list.push_back({{"name", f.name}, {"hash", f.hash}, {"text", f.text}});
+    j["procs"] = std::move(list);
+  }
   net::MqttMessage m;
   m.topic = configTopic(c.system);
-  m.payload = j.dump();
+  m.payload = j.dump(-1, ' ', false, Json::error_handler_t::replace);
   m.qos = 1;
   m.retain = true;
   return m;
@@ -129,9 +134,13 @@ ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
       if (auto msg = messageOf(**sc)) out.publish.push_back(std::move(*msg));
     return out;
   };
-  if (m.payload.size() > kMaxConfig + 64 * 1024) return refuse("over 4 MiB");
+  // The configuration, the procedure files (JSON escaping may double them) and the rest.
+  if (m.payload.size() > kMaxConfig + 2 * store::Store::kMaxProcedureBytes + 64 * 1024)
+    return refuse("over 12 MiB");
   Json j = Json::parse(m.payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1) return refuse("not a version 1 payload");
+  if (j.is_discarded() || !j.is_object()) return refuse("not a JSON object");
+  const int payloadVersion = j.value("v", 0);
+  if (payloadVersion != 1 && payloadVersion != 2) return refuse("not a version 1 or 2 payload");
   auto str = [&](const char *k) {
     auto it = j.find(k);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -148,6 +157,33 @@ ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
   if (!plainName(owner)) return refuse("no valid `owner`");
   if (!version || !epoch) return refuse("no positive `version` and `epoch`");
   if (text.empty()) return refuse("no `config`");
+  // Version 2: the system's procedure files, the whole set (version 1, from a manager that
+  // predates them: the store's own are left as they are).
+  std::optional<std::vector<store::ProcedureFile>> procs;
+  if (payloadVersion == 2) {
+    auto list = j.find("procs");
+    if (list == j.end() || !list->is_array()) return refuse("a version 2 payload without a `procs` list");
+    if (list->size() > store::Store::kMaxProcedureFiles) return refuse("too many procedure files");
+    procs.emplace();
+    size_t total = 0;
+    for (const Json &f : *list) {
+      if (!f.is_object()) return refuse("a procedure file that is not an object");
+      for (const char *k : {"name", "text", "hash"})
+        if (!f.contains(k) || !f[k].is_string())
+          return refuse(std::string("a procedure file without a string `") + k + "`");
+      store::ProcedureFile pf{f["name"].get<std::string>(), f["text"].get<std::string>(),
+                              f["hash"].get<std::string>(), 0, 0};
+      if (std::string why = store::Store::procedureNameProblem(pf.name); !why.empty()) return refuse(why);
+      if (pf.text.size() > store::Store::kMaxProcedureFileBytes)
+        return refuse("procedure file " + pf.name + " is too large");
+      if (pf.hash != base::sha256Hex(pf.text))
+        return refuse("procedure file " + pf.name + ": its hash is not its text's");
+      total += pf.text.size();
+      procs->push_back(std::move(pf));
+    }
+    if (total > store::Store::kMaxProcedureBytes)
+      return refuse("the procedure files are over 4 MiB together");
+  }
 
   // A local change not shared yet gets its version first, so that the rule, not the order of
   // arrival, decides between it and what arrived.
@@ -162,7 +198,7 @@ ConfigShare::Outcome ConfigShare::receive(const net::MqttMessage &m) {
     auto sys = codec_.decode(text);
     if (!sys) return drop("cannot read it: " + sys.error().describe());
     if (sys->id != system) return drop("it describes system `" + sys->id + "`, not " + system);
-    auto saved = store_.saveSystem(*sys);
+    auto saved = store_.saveSystem(*sys, procs ? &*procs : nullptr);
     if (!saved) return drop("cannot store it: " + saved.error().message);
     // This manager held the system while it is the owner the federation names; a takeover by
     // another leaves its held epoch behind the current one (fenceReason).

@@ -159,6 +159,15 @@ CREATE TABLE run_output (
   version INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (run, n));
 )sql"},
+    {7, "procedure files: each system's .cfp files, part of its shared configuration (store/procs.cpp)",
+     R"sql(
+CREATE TABLE procedure_file (
+  id INTEGER PRIMARY KEY,
+  system_id INTEGER NOT NULL REFERENCES business_system(id) ON DELETE CASCADE,
+  name TEXT NOT NULL, hash TEXT NOT NULL, text TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (system_id, name));
+)sql"},
 };
 
 } // namespace

@@ -4,6 +4,8 @@
 // goes up when anything of the system changed. All of it runs in one transaction.
 #include "runtime/store/store.h"
 
+#include "base/sha256.h"
+
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -153,6 +155,7 @@ const Table kDependency{"element_dependency", "element_id", {"pos"}, {"depends_o
 const Table kVolume{"element_volume", "element_id", {"name"}, {"pos", "size_mb", "device", "mount_path"}};
 const Table kAddress{"element_address", "element_id", {"name"}, {"pos", "kind", "network"}};
 const Table kTemplate{"config_template", "system_id", {"name"}, {"pos", "element", "path", "mode", "text"}};
+const Table kProcedureFile{"procedure_file", "system_id", {"name"}, {"hash", "text"}};
 
 std::vector<Row> propertyRows(const std::vector<model::Property> &props) {
   std::vector<Row> rows;
@@ -277,7 +280,8 @@ Result<int64_t> Store::requireSystem(std::string_view key) {
   return *id;
 }
 
-Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
+Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys,
+                                     const std::vector<ProcedureFile> *procs) {
   if (sys.name.empty()) return Error{ErrorKind::Store, "a business system needs a name"};
   for (const model::BusinessSystemElement &e : sys.elements)
     if (!sys.vmClass(e.vmClass))
@@ -379,6 +383,15 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys) {
   for (const model::ConfigTemplate &t : sys.templates)
     templateRows.push_back({{t.name}, {pos++, t.element, t.path, t.mode, t.text}});
   CFM_TRY(syncRows(*db_, kTemplate, sysId, templateRows, changed));
+
+  if (procs) {
+    std::vector<Row> procRows;
+    for (const ProcedureFile &f : *procs) {
+      if (std::string why = procedureNameProblem(f.name); !why.empty()) return Error{ErrorKind::Store, why};
+      procRows.push_back({{f.name}, {base::sha256Hex(f.text), f.text}});
+    }
+    CFM_TRY(syncRows(*db_, kProcedureFile, sysId, procRows, changed));
+  }
 
   if (changed && !res.created) {
     Stmt u = CFM_TRY(db_->prepare("UPDATE business_system SET version = version + 1 WHERE id = ?"));

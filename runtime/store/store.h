@@ -35,6 +35,14 @@ struct SystemSummary {
   size_t elements = 0, vmClasses = 0, templates = 0;
 };
 
+/// One procedure file of a system (Store, "Procedure files").
+struct ProcedureFile {
+  std::string name, text;
+  std::string hash;    ///< SHA-256 of the text, 64 hex digits
+  int64_t size = 0;    ///< the text's length in bytes
+  int64_t version = 0; ///< the row's version
+};
+
 struct SaveResult {
   std::string id;
   bool created = false; ///< a new system (else an update of the stored one)
@@ -64,7 +72,10 @@ public:
   /// Stores SYS in one transaction: a new system, or an update of the one with its id (or, when
   /// SYS has no id, its name). Rows that did not change keep their version; a failure changes
   /// nothing. Removing an element that still has instances is an error.
-  Result<SaveResult> saveSystem(const model::BusinessSystem &sys);
+  /// PROCS, when given, replaces the system's procedure files (below) in the same transaction
+  /// (a configuration taken from another manager); without it they are left as they are.
+  Result<SaveResult> saveSystem(const model::BusinessSystem &sys,
+                                const std::vector<ProcedureFile> *procs = nullptr);
 
   /// The system whose name or id is KEY; nullopt when there is none.
   Result<std::optional<model::BusinessSystem>> loadSystem(std::string_view key);
@@ -188,6 +199,36 @@ public:
   /// the system row's version goes up, so that the federation shares the change as a new
   /// configuration version. In one transaction; the record after it.
   Result<SharedConfig> takeOver(std::string_view key, std::string_view manager);
+
+  // --- Procedure files (issue 15; store/procs.cpp): a system's .cfp files, part of its
+  // configuration: changing, adding or removing one moves the system row's version as a model
+  // change does, so the federation shares them as a new configuration version. A name is a
+  // relative path (procedureNameProblem), unique in its system; `hash` is the text's SHA-256.
+  static constexpr size_t kMaxProcedureFileBytes = 512 * 1024;  ///< one file's text
+  static constexpr size_t kMaxProcedureBytes = 4 * 1024 * 1024; ///< all of a system's files
+  static constexpr size_t kMaxProcedureFiles = 256;             ///< files in one system
+  static constexpr size_t kMaxProcedureNameBytes = 200;
+  /// Why NAME is not a procedure file's name, "" when it is one: 1 to 200 bytes, a relative
+  /// path of `/`-separated parts, each of letters, digits, `.`, `_`, `-` (no empty part, no `.`
+  /// or `..`), ending in `.cfp`.
+  static std::string procedureNameProblem(std::string_view name);
+  /// Stores FILES (name, text) as procedure files of system KEY in one transaction, replacing
+  /// files of the same names; the system's version goes up when one of them changed. The
+  /// system's version after it, and whether something changed. Limits above (Limit errors).
+  struct ProcsPut {
+    bool changed = false;
+    int64_t version = 0;
+  };
+  Result<ProcsPut> putProcedureFiles(std::string_view key,
+                                     const std::vector<std::pair<std::string, std::string>> &files);
+  /// Removes procedure file NAME of system KEY (the system's version goes up); false when the
+  /// system has no such file.
+  Result<bool> removeProcedureFile(std::string_view key, std::string_view name);
+  /// System KEY's procedure files by name (with their texts when WITHTEXT). A Store error when
+  /// there is no such system.
+  Result<std::vector<ProcedureFile>> procedureFiles(std::string_view key, bool withText = true);
+  /// System KEY's procedure file NAME, nullopt when it has none of that name.
+  Result<std::optional<ProcedureFile>> procedureFile(std::string_view key, std::string_view name);
 
   // --- Runs (issue 15; store/runs.cpp): the manager daemon's runs, kept across its restarts.
   // A run's output is its lines in order (`n` from 0), at most kMaxRunLines of the last ones.

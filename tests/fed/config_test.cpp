@@ -1,7 +1,9 @@
 // config_test.cpp — configuration sharing between managers (runtime/fed/config_share.h): a
 // system imported on one manager reaches every other and a late joiner, equal to the original;
 // two concurrent changes end, on every manager, as the rule says (version, then manager name);
-// an older configuration published by hand is answered until the broker retains the newest.
+// an older configuration published by hand is answered until the broker retains the newest;
+// procedure files travel with the configuration (put, concurrent edits, removal, a late joiner,
+// a version 1 payload that leaves them, a bad hash refused).
 #include "runtime/fed/node.h"
 #include "runtime/store/store.h"
 
@@ -250,6 +252,94 @@ TEST(FedConfig, ATakeoverFencesTheOldOwnerAndOutranksItsChanges) {
   for (Manager *m : {&b, &c}) EXPECT_TRUE(eventually([&] { return record(*m, id).owner == "a"; })) << m->name;
   EXPECT_EQ(fed::fenceReason(record(b, id), "b", true).find("taken over by manager a") != std::string::npos,
             true);
+}
+
+} // namespace
+
+namespace {
+
+/// Manager M's procedure files of system ID as (name, text) pairs.
+std::vector<std::pair<std::string, std::string>> procs(Manager &m, const std::string &id) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto fs = m.store->procedureFiles(id);
+  if (fs.ok())
+    for (const store::ProcedureFile &f : *fs) out.emplace_back(f.name, f.text);
+  return out;
+}
+
+TEST(FedConfig, ProcedureFilesTravelWithTheConfigurationAndReachALateJoiner) {
+  agenttest::TempDir dir;
+  int port = agenttest::freePort();
+  agenttest::Broker broker(dir.path, port);
+  Manager a("a"), b("b"), c("c"), d("d");
+  for (Manager *m : {&a, &b, &c, &d}) ASSERT_NO_FATAL_FAILURE(open(*m, dir));
+  auto saved = a.store->saveSystem(sample("samples/web3/web3.ovf"));
+  ASSERT_TRUE(saved.ok());
+  const std::string id = saved->id;
+  for (Manager *m : {&a, &b, &c}) ASSERT_NO_FATAL_FAILURE(start(*m, port));
+  for (Manager *m : {&b, &c}) ASSERT_TRUE(eventually([&] { return load(*m, id).has_value(); })) << m->name;
+  // Files put on a: one version (2, a), the files everywhere.
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"lib/util.cfp", "fn two() -> int { return 2; }\n"},
+      {"web3.cfp", "import \"lib/util.cfp\";\nprocedure main() { print(two()); }\n"}};
+  ASSERT_TRUE(a.store->putProcedureFiles(id, files).ok());
+  for (Manager *m : {&a, &b, &c}) {
+    EXPECT_TRUE(eventually([&] { return procs(*m, id) == files && record(*m, id).configVersion == 2; }))
+        << m->name;
+    EXPECT_EQ(record(*m, id).manager, "a") << m->name;
+  }
+  // b and c change web3.cfp at once: (3, "c") wins everywhere, files and all.
+  ASSERT_TRUE(b.store->putProcedureFiles(id, {{"web3.cfp", "procedure main() { print(\"b\"); }\n"}}).ok());
+  ASSERT_TRUE(c.store->putProcedureFiles(id, {{"web3.cfp", "procedure main() { print(\"c\"); }\n"}}).ok());
+  for (Manager *m : {&a, &b, &c}) {
+    EXPECT_TRUE(eventually([&] {
+      auto f = m->store->procedureFile(id, "web3.cfp");
+      auto r = record(*m, id);
+      return f.ok() && *f && (*f)->text == "procedure main() { print(\"c\"); }\n" && r.configVersion == 3 &&
+             r.manager == "c";
+    })) << m->name;
+  }
+  // A removal on b is a change like the others; d, joining late, gets the set as it is then.
+  ASSERT_TRUE(b.store->removeProcedureFile(id, "lib/util.cfp").ok());
+  const std::vector<std::pair<std::string, std::string>> after = {
+      {"web3.cfp", "procedure main() { print(\"c\"); }\n"}};
+  for (Manager *m : {&a, &b, &c})
+    EXPECT_TRUE(eventually([&] { return procs(*m, id) == after && record(*m, id).configVersion == 4; }))
+        << m->name;
+  ASSERT_NO_FATAL_FAILURE(start(d, port));
+  EXPECT_TRUE(eventually([&] { return procs(d, id) == after && record(d, id).configVersion == 4; }));
+
+  // A version 1 payload (a manager from before procedure files) that wins leaves the files as
+  // they are; a version 2 one whose hash is not its text's is refused.
+  net::MqttOptions mo;
+  mo.uri = "tcp://127.0.0.1:" + std::to_string(port);
+  mo.clientId = "config-test-procs-probe";
+  auto probe = net::MqttClient::create(mo);
+  ASSERT_TRUE(probe.ok());
+  ASSERT_TRUE((*probe)->connect(std::chrono::seconds(10)).ok());
+  auto text = ovf::write(*load(a, id));
+  ASSERT_TRUE(text.ok());
+  net::MqttMessage m;
+  m.topic = fed::configTopic(id);
+  m.qos = 1;
+  m.retain = true;
+  nlohmann::json bad{{"v", 2},       {"system", id}, {"name", "web3"}, {"version", 9},   {"manager", "zzz"},
+                     {"owner", "a"}, {"epoch", 1},   {"at", 1},        {"config", *text}};
+  bad["procs"] =
+      nlohmann::json::array({{{"name", "web3.cfp"}, {"hash", std::string(64, '0')}, {"text", "x"}}});
+  m.payload = bad.dump();
+  ASSERT_TRUE((*probe)->publish(m, std::chrono::seconds(10)).ok());
+  nlohmann::json v1{{"v", 1},       {"system", id}, {"name", "web3"}, {"version", 5},   {"manager", "zzz"},
+                    {"owner", "a"}, {"epoch", 1},   {"at", 1},        {"config", *text}};
+  m.payload = v1.dump();
+  ASSERT_TRUE((*probe)->publish(m, std::chrono::seconds(10)).ok());
+  for (Manager *mg : {&a, &b, &c, &d}) {
+    EXPECT_TRUE(eventually([&] {
+      auto r = record(*mg, id);
+      return r.configVersion == 5 && r.manager == "zzz";
+    })) << mg->name;
+    EXPECT_EQ(procs(*mg, id), after) << mg->name;
+  }
 }
 
 } // namespace

@@ -134,6 +134,13 @@ TEST(ManagerConfig, ErrorsNameTheFileLineAndKey) {
   EXPECT_EQ(st->standing[1].file, "/abs/w.cfp");
   EXPECT_EQ(st->standing[1].proc, "watch");
   EXPECT_EQ(st->standing[1].engine, "interp");
+  // With `system`, `file` names a stored procedure file: not resolved against the folder.
+  auto stored = parseManagerConfig(base + "[[standing]]\nsystem = \"web3\"\nfile = \"lib/peer.cfp\"\n",
+                                   "/etc/cfm/m.toml");
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(stored->standing[0].system, "web3");
+  EXPECT_EQ(stored->standing[0].file, "lib/peer.cfp");
+  EXPECT_EQ(st->standing[0].system, "");
   EXPECT_EQ(errorOf(base + "[[standing]]\nproc = \"x\"\n"),
             "m.toml:9:1: error: missing `standing.file` (a string)");
   EXPECT_EQ(errorOf(base + "[[standing]]\nfile = \"f\"\nargs = { x = 1.5 }\n"),

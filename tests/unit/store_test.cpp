@@ -1,8 +1,10 @@
 // store_test.cpp — the SQLite store (runtime/store): save and load, updates that bump versions
 // only where something changed, a failed import that changes nothing, migrations from an older
 // schema, running state (VM and element instances), the store's settings (WAL, foreign keys),
-// read-only opening (no store created, none written, an unwritable store read as another user) and
+// read-only opening (no store created, none written, an unwritable store read as another user),
+// procedure files (put, list, remove, the version they move, limits, migration 7) and
 // concurrent writers on a new store.
+#include "base/sha256.h"
 #include "ovf/to_model.h"
 #include "runtime/store/store.h"
 
@@ -653,6 +655,129 @@ TEST_F(StoreTest, RunsAndTheirOutputAreKeptAndARunningOneIsInterruptedLater) {
   ASSERT_TRUE(st->appendRunOutput("r-2", 0, many).ok());
   ASSERT_TRUE(st->appendRunOutput("r-2", store::Store::kMaxRunLines, {{false, "last"}}).ok());
   EXPECT_EQ(*st->runOutputRange("r-2"), (std::pair<int64_t, int64_t>(1, store::Store::kMaxRunLines + 1)));
+}
+
+} // namespace
+
+namespace {
+
+TEST_F(StoreTest, ProcedureFilesArePutListedRemovedAndMoveTheSystemsVersion) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  auto saved = st->saveSystem(web3());
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(saved->version, 1);
+  auto put = st->putProcedureFiles("web3", {{"web3.cfp", "proc main() { print(1); }\n"},
+                                            {"lib/helpers.cfp", "proc help() -> Int { return 2; }\n"}});
+  ASSERT_TRUE(put) << put.error().message;
+  EXPECT_TRUE(put->changed);
+  EXPECT_EQ(put->version, 2); // one transaction, one version
+  auto list = st->procedureFiles("web3", false);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "lib/helpers.cfp"); // by name
+  EXPECT_EQ((*list)[1].name, "web3.cfp");
+  EXPECT_EQ((*list)[1].text, ""); // without texts
+  EXPECT_EQ((*list)[1].size, 26);
+  EXPECT_EQ((*list)[1].hash, base::sha256Hex("proc main() { print(1); }\n"));
+  // The same text again changes nothing; another text moves the versions once more.
+  auto again = st->putProcedureFiles(saved->id, {{"web3.cfp", "proc main() { print(1); }\n"}});
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->version, 2);
+  ASSERT_TRUE(st->putProcedureFiles("web3", {{"web3.cfp", "proc main() { print(3); }\n"}}));
+  auto one = st->procedureFile("web3", "web3.cfp");
+  ASSERT_TRUE(one && *one);
+  EXPECT_EQ((*one)->text, "proc main() { print(3); }\n");
+  EXPECT_EQ((*one)->version, 2);
+  EXPECT_EQ(*st->systemVersion("web3"), 3);
+  // A model save without procedure files leaves them; removing one moves the version.
+  ASSERT_TRUE(st->saveSystem(web3()));
+  EXPECT_EQ(st->procedureFiles("web3")->size(), 2u);
+  EXPECT_EQ(*st->removeProcedureFile("web3", "lib/helpers.cfp"), true);
+  EXPECT_EQ(*st->removeProcedureFile("web3", "lib/helpers.cfp"), false);
+  EXPECT_EQ(*st->systemVersion("web3"), 4);
+  EXPECT_FALSE(*st->procedureFile("web3", "lib/helpers.cfp"));
+  // A save with procedure files replaces the whole set (a configuration from another manager).
+  std::vector<store::ProcedureFile> set = {{"a.cfp", "proc main() {}\n", "", 0, 0}};
+  auto replaced = st->saveSystem(web3(), &set);
+  ASSERT_TRUE(replaced);
+  EXPECT_TRUE(replaced->changed);
+  EXPECT_EQ(replaced->version, 5);
+  list = st->procedureFiles("web3");
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].name, "a.cfp");
+  EXPECT_EQ((*list)[0].hash, base::sha256Hex("proc main() {}\n"));
+  EXPECT_FALSE(st->saveSystem(web3(), &set)->changed);
+  // Removing the system removes its files (cascade).
+  ASSERT_TRUE(st->removeSystem("web3"));
+  EXPECT_EQ(count(*st, "SELECT count(*) FROM procedure_file"), 0);
+}
+
+TEST_F(StoreTest, ProcedureFileNamesSizesAndUnknownSystemsAreRefused) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  ASSERT_TRUE(st->saveSystem(web3()));
+  for (const char *bad : {"", "/abs.cfp", "../up.cfp", "a/../b.cfp", "./a.cfp", "a//b.cfp", "a b.cfp",
+                          "a.txt", "lib/", ".cfp"}) {
+    auto r = st->putProcedureFiles("web3", {{bad, "proc main() {}"}});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().kind, ErrorKind::Usage) << bad;
+    EXPECT_NE(store::Store::procedureNameProblem(bad), "") << bad;
+  }
+  EXPECT_EQ(store::Store::procedureNameProblem("lib/x-1_2.cfp"), "");
+  EXPECT_EQ(store::Store::procedureNameProblem(std::string(196, 'a') + ".cfp"), ""); // at the limit
+  EXPECT_NE(store::Store::procedureNameProblem(std::string(197, 'a') + ".cfp"), ""); // past it
+  std::string atLimit(store::Store::kMaxProcedureFileBytes, ' ');
+  EXPECT_TRUE(st->putProcedureFiles("web3", {{"big.cfp", atLimit}}));
+  auto tooBig = st->putProcedureFiles("web3", {{"big2.cfp", atLimit + " "}});
+  ASSERT_FALSE(tooBig);
+  EXPECT_EQ(tooBig.error().kind, ErrorKind::Limit);
+  EXPECT_NE(tooBig.error().message.find("over the limit of 524288"), std::string::npos)
+      << tooBig.error().message;
+  // The system's total: 8 files at the per-file limit is 4 MiB; a ninth byte more is refused.
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 7; ++i) many.push_back({"f" + std::to_string(i) + ".cfp", atLimit});
+  EXPECT_TRUE(st->putProcedureFiles("web3", many));
+  auto total = st->putProcedureFiles("web3", {{"one-more.cfp", "x"}});
+  ASSERT_FALSE(total);
+  EXPECT_EQ(total.error().kind, ErrorKind::Limit);
+  auto unknown = st->putProcedureFiles("nope", {{"a.cfp", ""}});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("no business system `nope`"), std::string::npos);
+  EXPECT_FALSE(st->procedureFiles("nope"));
+  EXPECT_FALSE(st->removeProcedureFile("nope", "a.cfp"));
+  auto twice = st->putProcedureFiles("web3", {{"a.cfp", "1"}, {"a.cfp", "2"}});
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("given twice"), std::string::npos);
+}
+
+TEST_F(StoreTest, MigrationFromSchemaVersion6AddsProcedureFiles) {
+  {
+    auto st = open(6);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(count(*st, "SELECT count(*) FROM sqlite_master WHERE name = 'procedure_file'"), 0);
+    ASSERT_TRUE(st->saveSystem(web3()));
+    EXPECT_FALSE(st->procedureFiles("web3")); // no table yet
+  }
+  auto st = open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->schemaVersion(), 7);
+  EXPECT_EQ(*st->systemVersion("web3"), 1); // the migration changes no system
+  EXPECT_TRUE(st->procedureFiles("web3")->empty());
+  auto put = st->putProcedureFiles("web3", {{"web3.cfp", "proc main() {}\n"}});
+  ASSERT_TRUE(put) << put.error().message;
+  EXPECT_EQ(put->version, 2);
+}
+
+TEST(Sha256, KnownDigests) {
+  EXPECT_EQ(base::sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(base::sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // 56 bytes: the padding takes a second block.
+  EXPECT_EQ(base::sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(base::sha256Hex(std::string(1000000, 'a')),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 } // namespace

@@ -226,4 +226,20 @@ TEST(RunRequest, StdModulesRoundTripAndChecks) {
   }
 }
 
+// A stored run names a system and one of its procedure files; the daemon fills the files in.
+TEST(RunRequest, StoredRunRoundTripAndChecks) {
+  RunRequest r;
+  r.main = "lib/peer.cfp";
+  r.storedSystem = "web3";
+  auto back = parseRunRequest(runRequestJson(r));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->storedSystem, "web3");
+  EXPECT_EQ(back->main, "lib/peer.cfp");
+  EXPECT_TRUE(back->files.empty());
+  EXPECT_TRUE(parseRunRequest(R"({"main":"a.cfp","stored":"web3"})").ok()); // no `files` at all
+  EXPECT_FALSE(parseRunRequest(R"({"main":"../a.cfp","stored":"web3"})").ok());
+  EXPECT_FALSE(parseRunRequest(R"({"main":"a.cfp","stored":7})").ok());
+  EXPECT_FALSE(parseRunRequest(R"({"main":"a.cfp","files":{}})").ok()); // not stored: main must be sent
+}
+
 } // namespace
