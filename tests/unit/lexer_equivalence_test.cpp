@@ -125,9 +125,10 @@ TEST(LexerEquivalence, RandomStrings) {
   // Characters and fragments that steer the lexer: quotes, braces, `$`, `%`, backslashes, digits,
   // unit and radix letters, comment openers, `template`, parentheses, new lines.
   const std::vector<std::string> pieces = {
-      "\"", "\"\"\"", "{", "}", "{{", "}}", "{%", "%}", "$", "${", "\\", "\\u{", "u", "\n", " ", "/", "*",
-      "/*", "*/", "//", "0", "1", "9", "_", ".", "e", "E", "+", "-", "x", "b", "o", "m", "s", "h", "a",
-      "f", "F", "g", "template", "t", "(", ")", ";", "&", "|", "=", "!", "<", ">", "\xc3\xa9", "#"};
+      "\"",       "\"\"\"", "{", "}", "{{", "}}", "{%", "%}", "$", "${", "\\", "\\u{",     "u",
+      "\n",       " ",      "/", "*", "/*", "*/", "//", "0",  "1", "9",  "_",  ".",        "e",
+      "E",        "+",      "-", "x", "b",  "o",  "m",  "s",  "h", "a",  "f",  "F",        "g",
+      "template", "t",      "(", ")", ";",  "&",  "|",  "=",  "!", "<",  ">",  "\xc3\xa9", "#"};
   std::mt19937 rng(12345);
   for (int i = 0; i < 20000; ++i) {
     std::string s;
