@@ -1,8 +1,9 @@
-// parser.cpp — runs the ANTLR lexer and parser over one file and reports lexical and syntax
-// errors in CFM's words; build_ast.cpp turns the parse tree into the AST.
+// parser.cpp — runs the lexer (lexer.h) and the ANTLR parser over one file and reports lexical
+// and syntax errors in CFM's words; build_ast.cpp turns the parse tree into the AST.
 #include "parse/parser.h"
 
 #include "base/utf8.h"
+#include "parse/lexer.h"
 #include "parse/parse_internal.h"
 
 #include <CfpLexer.h>
@@ -209,43 +210,6 @@ private:
       diags_.report(DiagKind::SyntaxUnexpected, Range{at, at}, {found});
     else
       diags_.report(DiagKind::SyntaxExpected, Range{at, at}, {want, found});
-  }
-};
-
-/// The character stream the lexer reads: ANTLR's own converts UTF-8 with std::wstring_convert,
-/// which dominated lexing; the text is known to be valid UTF-8 here, so a direct decoder does.
-class SourceStream : public antlr4::ANTLRInputStream {
-public:
-  explicit SourceStream(std::string_view utf8) {
-    _data.reserve(utf8.size());
-    size_t i = 0, n = utf8.size();
-    while (i < n) {
-      unsigned char c = static_cast<unsigned char>(utf8[i]);
-      char32_t cp;
-      size_t len;
-      if (c < 0x80)
-        cp = c, len = 1;
-      else if ((c & 0xE0) == 0xC0)
-        cp = c & 0x1F, len = 2;
-      else if ((c & 0xF0) == 0xE0)
-        cp = c & 0x0F, len = 3;
-      else
-        cp = c & 0x07, len = 4;
-      for (size_t k = 1; k < len && i + k < n; ++k)
-        cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
-      _data.push_back(cp);
-      i += len;
-    }
-    p = 0;
-  }
-  std::string getText(const antlr4::misc::Interval &iv) override {
-    if (iv.a < 0 || iv.b < 0) return {};
-    size_t a = static_cast<size_t>(iv.a), b = std::min(static_cast<size_t>(iv.b), _data.size() - 1);
-    std::string out;
-    if (_data.empty() || a > b) return out;
-    out.reserve(b - a + 1);
-    for (size_t i = a; i <= b; ++i) base::appendUtf8(out, static_cast<uint32_t>(_data[i]));
-    return out;
   }
 };
 
@@ -511,9 +475,8 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
   size_t before = diags.errorCount();
   auto clock = std::chrono::steady_clock::now();
   SourceStream input(body);
-  cfm_grammar::CfpLexer lexer(&input);
+  Lexer lexer(input); // the hand-written lexer; grammar/CfpLexer.g4 is its specification
   std::set<uint32_t> lexLines;
-  lexer.removeErrorListeners();
   lexer.onError = [&](int code, size_t line, size_t col, const std::string &t) {
     Loc l{file, static_cast<uint32_t>(line), static_cast<uint32_t>(col)};
     reportLexError(diags, code, l, t);

@@ -1,9 +1,9 @@
 // parser.h — the parse adapter: source text → ast::Module.
 //
-// Steps: check UTF-8 → ANTLR lexer (grammar/CfpLexer.g4, lexical errors become diagnostics) →
-// nesting pre-scan (kMaxNesting, so that hostile input cannot exhaust the stack) → ANTLR parser
-// (SLL first, full LL with our error strategy only when SLL fails) → AST builder (literal
-// decoding, template-body structure, place checks). ANTLR types stay inside this folder.
+// Steps: check UTF-8 → lexer (lexer.h, hand-written to grammar/CfpLexer.g4; lexical errors become
+// diagnostics) → nesting pre-scan (kMaxNesting, so that hostile input cannot exhaust the stack) →
+// ANTLR parser (SLL first, full LL with our error strategy only when SLL fails) → AST builder
+// (literal decoding, template-body structure, place checks). ANTLR types stay inside this folder.
 #pragma once
 
 #include "ast/ast.h"
@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace cfm::parse {
@@ -97,5 +99,11 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
 
 /// Checks that `text` is valid UTF-8; returns the byte offset of the first bad byte, or npos.
 size_t findInvalidUtf8(std::string_view text);
+
+/// Lexes valid UTF-8 `text` with both the hand-written lexer (lexer.h) and the one ANTLR generates
+/// from grammar/CfpLexer.g4, and describes the first difference in tokens (type, channel, text,
+/// line, column, start and stop), lexical errors or `unterminatedAtEof`; empty when there is
+/// none. For the tests and the fuzz target that hold the two to each other.
+std::string compareLexers(std::string_view text);
 
 } // namespace cfm::parse
