@@ -3,11 +3,11 @@
 #include "base/text.h"
 #include "cfmc/context.h"
 #include "cfmc/daemon_client.h"
-#include "cfmc/demo_cmd.h"
 #include "cfmc/events_cmd.h"
 #include "cfmc/fmt_cmd.h"
 #include "cfmc/local_cmd.h"
 #include "cfmc/lsp_cmd.h"
+#include "cfmc/manager_module.h"
 #include "cfmc/ovf_cmd.h"
 #include "cfmc/procs_cmd.h"
 #include "cfmc/repl.h"
@@ -419,7 +419,7 @@ int cmdRun(const std::vector<std::string> &args) {
       return usageError("`--state " + statePath + "` and the manager's store" + store + " conflict: give one",
                         kRunHelp);
     }
-    auto m = cfm::rt::cloud::openManager(*configPath);
+    auto m = cfm::driver::openManagerInModule(*configPath);
     if (!m) {
       std::cerr << "cfmc: error: " << m.error().describe() << '\n';
       return 1;
@@ -616,7 +616,7 @@ int cmdRepl(const std::vector<std::string> &args) {
   }
   std::unique_ptr<cfm::rt::cloud::OpenedManager> manager;
   if (!configPath->empty()) {
-    auto m = cfm::rt::cloud::openManager(*configPath);
+    auto m = cfm::driver::openManagerInModule(*configPath);
     if (!m) {
       std::cerr << "cfmc: error: " << m.error().describe() << '\n';
       return 1;
@@ -652,7 +652,7 @@ const Command kCommands[] = {{"check", cmdCheck},
                              {"owner", cfm::driver::cmdOwner},
                              {"takeover", cfm::driver::cmdTakeover},
                              {"fmt", cfm::driver::cmdFmt},
-                             {"demo", cfm::driver::cmdDemo}};
+                             {"demo", cfm::driver::cmdDemoInModule}};
 
 } // namespace
 

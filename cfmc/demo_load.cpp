@@ -1,7 +1,7 @@
 // demo_load.cpp — LoadGenerator (demo_load.h): each thread alternates a write (POST /rows) and a
 // read of a row it wrote (GET /rows/N) against the current endpoint, with a short pause after an
-// error so a dead endpoint is not hammered. HTTP through libcurl's easy interface (cfmc links
-// libcurl already: no library is added to every cfmc command's start-up for the demo).
+// error so a dead endpoint is not hammered. HTTP through libcurl's easy interface; this file
+// is built into libcfm_manager_module.so (cfmc/manager_module.h), which links libcurl.
 #include "cfmc/demo_load.h"
 
 #include <curl/curl.h>

@@ -1,4 +1,7 @@
-// local_broker.cpp — the local broker's files (local_broker.h).
+// local_broker.cpp — the local broker's files (local_broker.h) that need libcrypto and Paho: the
+// dynamic-security JSON with its password hashes, the passwords, and the MQTT probe. Built into
+// libcfm_manager_module.so only (manager_module.h), so that cfmc does not map those libraries
+// until `cfmc local up` writes a broker; the rest is local_broker_paths.cpp.
 #include "cfmc/local_broker.h"
 
 #include "base/atomic_file.h"
@@ -98,10 +101,6 @@ std::string userName() {
 
 } // namespace
 
-std::string managerPasswordFile(const std::string &dir, const std::string &name) {
-  return (fs::path(dir) / name / "broker-password").string();
-}
-
 Result<BrokerFiles> writeBrokerFiles(const std::string &dir, const std::vector<std::string> &managers) {
   BrokerFiles b;
   b.dir = (fs::path(dir) / "broker").string();
@@ -183,30 +182,6 @@ Result<void> brokerAnswers(const BrokerFiles &b, std::chrono::milliseconds timeo
   if (auto c = (*client)->connect(timeout); !c) return c.takeError();
   (void)(*client)->disconnect();
   return {};
-}
-
-std::string brokerSection(const std::string &url, const std::string &name, const std::string &passwordFile) {
-  nlohmann::json u(url), n("manager-" + name), p(passwordFile);
-  return "\n[broker]\nurl = " + u.dump() + "\nusername = " + n.dump() + "\npassword_file = " + p.dump() +
-         "\n";
-}
-
-std::string findOnPath(const std::string &program) {
-  if (const char *path = std::getenv("PATH")) {
-    std::istringstream dirs(path);
-    std::string d;
-    while (std::getline(dirs, d, ':')) {
-      fs::path p = fs::path(d.empty() ? "." : d) / program;
-      if (access(p.c_str(), X_OK) == 0) return p;
-    }
-  }
-  return "";
-}
-
-std::string findMosquitto() {
-  std::string p = findOnPath("mosquitto");
-  if (p.empty() && access("/usr/sbin/mosquitto", X_OK) == 0) p = "/usr/sbin/mosquitto";
-  return p;
 }
 
 } // namespace cfm::driver

@@ -12,6 +12,7 @@
 #include "cfmc/context.h"
 #include "cfmc/local_broker.h"
 #include "cfmc/local_cloud_config.h"
+#include "cfmc/manager_module.h"
 #include "net/unix_http.h"
 
 #include <arpa/inet.h>
@@ -435,7 +436,10 @@ Result<void> startBroker(const std::string &dir, const std::vector<std::string> 
   std::string program = findMosquitto();
   if (program.empty())
     return Error{ErrorKind::Io, "cannot find `mosquitto` (on PATH or /usr/sbin): install Debian's mosquitto"};
-  auto files = writeBrokerFiles(dir, managers);
+  // The broker's secrets and its probe (libcrypto, Paho) are in the manager module (issue 18).
+  auto module = managerModule();
+  if (!module) return module.takeError();
+  auto files = (*module)->writeBrokerFiles(dir, managers);
   if (!files) return files.takeError();
   b.url = files->url;
   b.dir = files->dir;
@@ -451,7 +455,7 @@ Result<void> startBroker(const std::string &dir, const std::vector<std::string> 
                               : "was killed by signal " + std::to_string(WTERMSIG(status));
       return true;
     }
-    return static_cast<bool>(brokerAnswers(*files, std::chrono::milliseconds(1000)));
+    return static_cast<bool>((*module)->brokerAnswers(*files, std::chrono::milliseconds(1000)));
   });
   if (!why.empty()) {
     b.pid = 0;

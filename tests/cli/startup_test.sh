@@ -3,7 +3,10 @@
 # libLLVM (nor the JIT engine) among its NEEDED libraries; the dynamic loader's own trace
 # (LD_DEBUG=libs) shows neither loaded by `--version`, `--help`, `check` and `run --engine
 # interp`, and the engine (which holds LLVM's components) loaded by a JIT run; a missing
-# engine is a clear error for the JIT only.
+# engine is a clear error for the JIT only. Likewise for the network libraries (libcurl, Paho
+# MQTT, libssl, libcrypto): not NEEDED by cfmc, not loaded by those commands; the manager module
+# (libcfm_manager_module.so, cfmc/manager_module.h) that holds them is loaded by `run --config`
+# opening a manager in-process, and its absence is a clear error for that command only.
 #   startup_test.sh CFMC
 set -u
 CFMC=$1
@@ -26,6 +29,10 @@ check "readelf: cfmc has NEEDED libraries" [ -n "$needed" ]
 check "readelf: no libLLVM among cfmc's NEEDED libraries" bash -c "! grep -qi llvm <<<'$needed'"
 check "readelf: the JIT engine is not NEEDED either" bash -c "! grep -q cfm_jit_engine <<<'$needed'"
 check "the JIT engine is built beside cfmc" [ -f "$(dirname "$CFMC")/libcfm_jit_engine.so" ]
+NETLIBS='libcurl|libpaho|libssl|libcrypto|libcfm_manager_module'
+check "readelf: no libcurl, Paho, libssl, libcrypto among cfmc's NEEDED libraries" \
+  bash -c "! grep -qE '$NETLIBS' <<<'$needed'"
+check "the manager module is built beside cfmc" [ -f "$(dirname "$CFMC")/libcfm_manager_module.so" ]
 
 # traced NAME ARGS...: runs cfmc with the loader's trace of libraries in $TMP/err (exit 0 wanted)
 traced() {
@@ -42,6 +49,8 @@ for cmd in "--version" "--help" "check $TMP/hello.cfp" "run --engine interp $TMP
   if traced "$cmd" $cmd; then
     check "cfmc $cmd: libLLVM not loaded" bash -c "! grep -q 'libLLVM' '$TMP/err'"
     check "cfmc $cmd: the JIT engine not loaded" bash -c "! grep -q 'libcfm_jit_engine' '$TMP/err'"
+    check "cfmc $cmd: no libcurl, Paho, libssl, libcrypto, manager module loaded" \
+      bash -c "! grep -qE '$NETLIBS' '$TMP/err'"
   fi
 done
 check "run --engine interp: the program's output" has out hello
@@ -64,5 +73,33 @@ if run missing-build 1 -- build --emit-llvm "$TMP/hello.cfp"; then
 fi
 run missing-interp 0 -- run --engine interp "$TMP/hello.cfp" && check "no engine: the interpreter runs" has out hello
 unset CFM_JIT_ENGINE
+
+# A manager opened in-process (`run --config FILE`, no daemon): the manager module and the
+# network libraries are loaded, the program runs; without the module, a clear error.
+mkdir -p "$TMP/m/a"
+cat >"$TMP/m/m.toml" <<'TOML'
+[manager]
+name = "a"
+store = "a/store.db"
+
+[cloud]
+name = "c"
+endpoint = "http://127.0.0.1:9/"
+region = "r"
+credentials = "creds"
+TOML
+printf '[default]\naws_access_key_id = x\naws_secret_access_key = y\n' >"$TMP/m/creds"
+if traced "run --config" run --engine interp --config "$TMP/m/m.toml" "$TMP/hello.cfp"; then
+  check "run --config: the manager module loaded" has err "libcfm_manager_module.so"
+  check "run --config: libcurl loaded with it" has err "libcurl"
+  check "run --config: the program's output" has out hello
+fi
+export CFM_MANAGER_MODULE="$TMP/no-such-module.so"
+if run missing-module 1 -- run --engine interp --config "$TMP/m/m.toml" "$TMP/hello.cfp"; then
+  check "no manager module: the error names it" has err "cfmc: error: cannot load the manager module $TMP/no-such-module.so"
+  check "no manager module: nothing printed by the program" [ ! -s "$TMP/out" ]
+fi
+run missing-module-interp 0 -- run --engine interp "$TMP/hello.cfp" && check "no manager module: a plain run runs" has out hello
+unset CFM_MANAGER_MODULE
 
 finish
