@@ -661,10 +661,14 @@ const Command kCommands[] = {{"check", cmdCheck},
 // allocates its tokens and parse tree (about 150 MB for 50,000 lines) in one burst, and on
 // 4 KiB pages the page faults took a third of `cfmc check` (issue 18; bench/README.md,
 // "Front-end throughput"). The price is about 9 MB more resident memory for a small program.
+// Freed pages are not given back to the kernel (no decay): `cfmc lsp` compiles a whole program on
+// every edit and frees it, and purging those pages only to fault them in again at the next edit
+// was a tenth of the server's time (madvise and its TLB flushes); a one-shot command exits
+// anyway. So a long session keeps its peak (cfmc lsp after a 5,000-line file: about 35 MB).
 // MALLOC_CONF in the environment still overrides it.
 extern "C" {
 extern const char *malloc_conf;
-const char *malloc_conf = "thp:always,metadata_thp:always";
+const char *malloc_conf = "thp:always,metadata_thp:always,dirty_decay_ms:-1,muzzy_decay_ms:-1";
 }
 
 int main(int argc, char **argv) {
