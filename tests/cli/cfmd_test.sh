@@ -23,23 +23,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM # the EXIT trap then stops the daemon
 
-cat >"$W/m.toml" <<'TOML'
-[manager]
-name = "a"
-store = "a/store.db"
-
-[cloud]
-name = "c"
-endpoint = "http://127.0.0.1:9/"
-region = "r"
-credentials = "creds"
-TOML
-printf '[default]\naws_access_key_id = x\naws_secret_access_key = y\n' >"$W/creds"
-SOCK=$W/a/cfmd.sock
-cat >"$W/context.json" <<JSON
-{"v": 1, "dir": "$W", "clouds": {}, "managers": {"a": {"config": "$W/m.toml", "cloud": "c", "socket": "$SOCK"}}}
-JSON
-export CFM_CONTEXT=$W/context.json
+lone_manager "$W" context
 unset CFM_MANAGER
 
 cat >"$W/prog/hello.cfp" <<'CFP'

@@ -1,5 +1,6 @@
 # lib.sh — what the CLI test scripts share (sourced, not run): a temp folder removed at exit,
-# pass/fail counting, `run` (cfmc with an expected exit status, output kept), `has` and `finish`.
+# pass/fail counting, `run` (cfmc with an expected exit status, output kept), `has`, `finish`,
+# `lone_manager` (a manager whose cloud no test reaches) and `local_federation_pids`.
 #   CFMC must be set before sourcing.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -27,6 +28,33 @@ finish() {
     exit 1
   fi
   echo "all passed"
+}
+
+# lone_manager DIR: the files of one manager `a` whose cloud no test reaches (endpoint
+# 127.0.0.1:9): DIR/m.toml (store DIR/a/store.db), DIR/creds; with `context`, also
+# DIR/context.json naming it (socket DIR/a/cfmd.sock), CFM_CONTEXT set to it and SOCK to the socket.
+lone_manager() {
+  local dir=$1
+  mkdir -p "$dir/a"
+  cat >"$dir/m.toml" <<'TOML'
+[manager]
+name = "a"
+store = "a/store.db"
+
+[cloud]
+name = "c"
+endpoint = "http://127.0.0.1:9/"
+region = "r"
+credentials = "creds"
+TOML
+  printf '[default]\naws_access_key_id = x\naws_secret_access_key = y\n' >"$dir/creds"
+  if [ "${2:-}" = context ]; then
+    SOCK=$dir/a/cfmd.sock
+    cat >"$dir/context.json" <<JSON
+{"v": 1, "dir": "$dir", "clouds": {}, "managers": {"a": {"config": "$dir/m.toml", "cloud": "c", "socket": "$SOCK"}}}
+JSON
+    export CFM_CONTEXT=$dir/context.json
+  fi
 }
 
 # The pids a local federation's context (DIR/context.json) records — broker, clouds, managers —

@@ -76,19 +76,7 @@ unset CFM_JIT_ENGINE
 
 # A manager opened in-process (`run --config FILE`, no daemon): the manager module and the
 # network libraries are loaded, the program runs; without the module, a clear error.
-mkdir -p "$TMP/m/a"
-cat >"$TMP/m/m.toml" <<'TOML'
-[manager]
-name = "a"
-store = "a/store.db"
-
-[cloud]
-name = "c"
-endpoint = "http://127.0.0.1:9/"
-region = "r"
-credentials = "creds"
-TOML
-printf '[default]\naws_access_key_id = x\naws_secret_access_key = y\n' >"$TMP/m/creds"
+lone_manager "$TMP/m"
 if traced "run --config" run --engine interp --config "$TMP/m/m.toml" "$TMP/hello.cfp"; then
   check "run --config: the manager module loaded" has err "libcfm_manager_module.so"
   check "run --config: libcurl loaded with it" has err "libcurl"

@@ -82,23 +82,7 @@ run "default missing" 1 -- check missing.cfp && has err "($(cd "$(dirname "$CFMC
   pass "without CFM_STDLIB: share/cfm/stdlib beside bin/" || { fail "default missing"; cat "$TMP/err"; }
 
 # --- through cfmd: the client sends the std modules it read ---
-cat >"$W/m.toml" <<'TOML'
-[manager]
-name = "a"
-store = "a/store.db"
-
-[cloud]
-name = "c"
-endpoint = "http://127.0.0.1:9/"
-region = "r"
-credentials = "creds"
-TOML
-printf '[default]\naws_access_key_id = x\naws_secret_access_key = y\n' >"$W/creds"
-SOCK=$W/a/cfmd.sock
-cat >"$W/context.json" <<JSON
-{"v": 1, "dir": "$W", "clouds": {}, "managers": {"a": {"config": "$W/m.toml", "cloud": "c", "socket": "$SOCK"}}}
-JSON
-export CFM_CONTEXT=$W/context.json
+lone_manager "$W" context
 env -u CFM_STDLIB "$CFMD" --config "$W/m.toml" </dev/null >"$W/cfmd.out" 2>"$W/cfmd.err" &
 DPID=$!
 for _ in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
