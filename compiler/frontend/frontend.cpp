@@ -8,10 +8,13 @@
 #include "parse/parser.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <pthread.h>
 #include <set>
+#include <signal.h>
 #include <unistd.h>
 
 namespace cfm::frontend {
@@ -224,10 +227,68 @@ std::unique_ptr<Compilation> compileTexts(std::vector<SourceText> texts) {
 }
 
 namespace {
+
 void *trampoline(void *arg) {
   (*static_cast<const std::function<void()> *>(arg))();
   return nullptr;
 }
+
+/// The stack of the thread that runs runOnFrontendThread's functions.
+constexpr size_t kWorkerStackBytes = size_t(512) << 20;
+
+/// That thread: made on the first call and kept for the process's life, so that a compilation
+/// does not make a thread with a fresh 512 MiB stack as runWithLargeStack does (mapped, faulted
+/// in page by page and unmapped again, glibc caching no stack that large, with a TLB flush on
+/// every CPU each time: a tenth of `cfmc lsp`'s time per edit). Never freed: the thread waits on
+/// it until the process ends. Callers take turns.
+struct StackWorker {
+  std::mutex turn; // one caller at a time
+  std::mutex mu;
+  std::condition_variable cv;
+  const std::function<void()> *job = nullptr;
+  bool done = false;
+};
+thread_local bool tOnWorker = false;
+
+void *workerLoop(void *arg) {
+  auto *w = static_cast<StackWorker *>(arg);
+  tOnWorker = true;
+  for (;;) {
+    std::unique_lock lock(w->mu);
+    w->cv.wait(lock, [&] { return w->job != nullptr; });
+    const std::function<void()> *job = w->job;
+    lock.unlock();
+    (*job)();
+    lock.lock();
+    w->job = nullptr;
+    w->done = true;
+    w->cv.notify_all();
+  }
+  return nullptr;
+}
+
+/// The worker, or null when no thread could be made.
+StackWorker *stackWorker() {
+  static StackWorker *const worker = [] {
+    auto *w = new StackWorker();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, kWorkerStackBytes);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    // The worker takes no signals: they stay with the threads that expect them.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_t th;
+    bool made = pthread_create(&th, &attr, workerLoop, w) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&attr);
+    if (made) pthread_setname_np(th, "cfm-frontend");
+    return made ? w : (delete w, nullptr);
+  }();
+  return worker;
+}
+
 } // namespace
 
 void runWithLargeStack(const std::function<void()> &fn, size_t stackBytes) {
@@ -242,6 +303,21 @@ void runWithLargeStack(const std::function<void()> &fn, size_t stackBytes) {
   }
   pthread_attr_destroy(&attr);
   pthread_join(th, nullptr);
+}
+
+void runOnFrontendThread(const std::function<void()> &fn) {
+  if (tOnWorker) { // called from a function already running there
+    fn();
+    return;
+  }
+  StackWorker *w = stackWorker();
+  if (!w) return runWithLargeStack(fn, kWorkerStackBytes);
+  std::lock_guard turn(w->turn);
+  std::unique_lock lock(w->mu);
+  w->done = false;
+  w->job = &fn;
+  w->cv.notify_all();
+  w->cv.wait(lock, [&] { return w->done; });
 }
 
 } // namespace cfm::frontend

@@ -90,4 +90,11 @@ std::unique_ptr<Compilation> compileTemplate(const std::string &name, std::strin
 /// trees whose depth kMaxNesting/kMaxExprDepth bound, which needs more than a default stack.
 void runWithLargeStack(const std::function<void()> &fn, size_t stackBytes = size_t(512) << 20);
 
+/// Runs `fn` on the process's one front-end thread (a 512 MiB stack, made on first use and kept)
+/// and waits for it; callers take turns. For a process that compiles again and again (`cfmc
+/// lsp`): a fresh thread per compilation maps, faults in and unmaps its whole stack each time.
+/// Only for front-end work that ends on its own — never to run a program, which may wait on
+/// another caller (use runWithLargeStack). Thread-local state persists between calls.
+void runOnFrontendThread(const std::function<void()> &fn);
+
 } // namespace cfm::frontend

@@ -849,7 +849,7 @@ std::unique_ptr<Compilation> Workspace::compileWith(const std::string &path, con
     return base::readRegularFile(p, base::kMaxSourceBytes);
   };
   std::unique_ptr<Compilation> out;
-  frontend::runWithLargeStack([&] {
+  frontend::runOnFrontendThread([&] {
     Result<std::unique_ptr<Compilation>> c = frontend::compileFile(path, read);
     if (c) out = std::move(*c);
   });
