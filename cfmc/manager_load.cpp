@@ -1,47 +1,26 @@
-// manager_load.cpp — the loader of libcfm_manager_module.so (manager_module.h): dlopen beside the
-// running executable on first use, once per process, every failure an error value.
+// manager_load.cpp — the loader of libcfm_manager_module.so (manager_module.h): beside the running
+// executable (base/shared_object.h) on first use, once per process, every failure an error value.
 #include "cfmc/manager_module.h"
 
-#include <cstdlib>
-#include <dlfcn.h>
+#include "base/shared_object.h"
+
 #include <iostream>
 #include <mutex>
-#include <unistd.h>
 
 namespace cfm::driver {
 
 namespace {
 
-/// Where the module is: $CFM_MANAGER_MODULE, else beside the executable.
-Result<std::string> modulePath() {
-  if (const char *env = std::getenv(kManagerModuleEnv); env && *env) return std::string(env);
-  std::string exe(4096, '\0');
-  ssize_t n = readlink("/proc/self/exe", exe.data(), exe.size());
-  if (n <= 0 || static_cast<size_t>(n) >= exe.size())
-    return Error{ErrorKind::Io, "cannot find the manager module: /proc/self/exe is unreadable"};
-  exe.resize(static_cast<size_t>(n));
-  return exe.substr(0, exe.rfind('/') + 1) + kManagerModuleFile;
-}
-
 Result<const ManagerModule *> load() {
-  auto path = modulePath();
-  if (!path) return path.takeError();
-  const std::string hint =
-      " (it is built beside cfmc; commands that reach a cloud or a broker in this process need it)";
   // RTLD_NOW: a symbol the module needs from cfmc and does not find is reported here.
-  void *handle = dlopen(path->c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char *why = dlerror();
-    return Error{ErrorKind::Io,
-                 "cannot load the manager module " + *path + ": " + (why ? why : "unknown reason") + hint};
-  }
-  auto entry = reinterpret_cast<const ManagerModule *(*)()>(dlsym(handle, kManagerModuleEntry));
-  if (!entry)
-    return Error{ErrorKind::Io,
-                 "the manager module " + *path + " has no entry `" + kManagerModuleEntry + "`" + hint};
-  const ManagerModule *m = entry();
+  auto o = base::loadBesideExecutable(
+      kManagerModuleEnv, kManagerModuleFile, kManagerModuleEntry, "the manager module",
+      " (it is built beside cfmc; commands that reach a cloud or a broker in this process need it)");
+  if (!o) return o.takeError();
+  const ManagerModule *m = static_cast<const ManagerModule *>(o->table);
   if (!m || m->version != kManagerModuleVersion)
-    return Error{ErrorKind::Usage, "the manager module " + *path + " is of another version than this cfmc (" +
+    return Error{ErrorKind::Usage, "the manager module " + o->path +
+                                       " is of another version than this cfmc (" +
                                        std::to_string(m ? m->version : 0) + ", expected " +
                                        std::to_string(kManagerModuleVersion) + ")"};
   return m; // the handle stays open for the life of the process
