@@ -1,6 +1,7 @@
 # lib.sh — what the CLI test scripts share (sourced, not run): a temp folder removed at exit,
 # pass/fail counting, `run` (cfmc with an expected exit status, output kept), `has`, `finish`,
-# `lone_manager` (a manager whose cloud no test reaches) and `local_federation_pids`.
+# `lone_manager` (a manager whose cloud no test reaches), `local_federation_pids` and
+# `stop_local_federation`.
 #   CFMC must be set before sourcing.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -70,4 +71,13 @@ for p in pids:
     if p:
         print(p)
 PY
+}
+
+# stop_local_federation DIR [PID...]: `cfmc local down` on DIR, then SIGKILL to every pid its
+# context records and to the PIDs given (what a test started itself), for a test's EXIT trap.
+stop_local_federation() {
+  local dir=$1
+  shift
+  "$CFMC" local down --dir "$dir" >/dev/null 2>&1
+  for p in $(local_federation_pids "$dir") "$@"; do kill -KILL "$p" 2>/dev/null; done
 }

@@ -18,8 +18,7 @@ export CFM_CONTEXT=$D/context.json
 unset CFM_STDLIB CFM_MANAGER
 
 cleanup() {
-  "$CFMC" local down --dir "$D" >/dev/null 2>&1
-  for p in $(local_federation_pids "$D"); do kill -KILL "$p" 2>/dev/null; done
+  stop_local_federation "$D"
   rm -rf "$TMP"
 }
 trap cleanup EXIT
