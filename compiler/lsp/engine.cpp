@@ -1190,8 +1190,10 @@ std::vector<Location> Workspace::references(const std::string &path, Position po
     }
   std::set<std::tuple<std::string, uint32_t, uint32_t>> seen;
   std::vector<Location> out;
-  auto collect = [&](const Compilation &cc, const std::string &rootPath, const Target &t) {
-    for (const Occurrence &o : indexAll(cc))
+  // the uses of `t` among `occs`, the occurrences of compilation `cc` (indexed once per program)
+  auto collect = [&](const Compilation &cc, const std::vector<Occurrence> &occs, const std::string &rootPath,
+                     const Target &t) {
+    for (const Occurrence &o : occs)
       if (o.target == t && !isPrelude(cc, o.range.begin.file)) {
         FileId of = o.range.begin.file;
         std::string p = of == 0 ? rootPath : cc.sources.file(of).path();
@@ -1201,16 +1203,17 @@ std::vector<Location> Workspace::references(const std::string &path, Position po
   };
   // another program's uses of the same declaration (found by its file and place)
   auto collectOther = [&](const Compilation &oc, const std::string &rootPath) {
-    for (const Occurrence &o : indexAll(oc))
+    const std::vector<Occurrence> occs = indexAll(oc);
+    for (const Occurrence &o : occs)
       if (o.decl && canonical(oc.sources.file(o.range.begin.file).path()) == declPath) {
         Span s = spanOf(oc, o.range);
         if (s.start.line == declSpan.start.line && s.start.character == declSpan.start.character) {
-          collect(oc, rootPath, o.target);
+          collect(oc, occs, rootPath, o.target);
           return;
         }
       }
   };
-  collect(*c, path, at->target);
+  collect(*c, occ, path, at->target);
   if (!top || declPath.empty()) return out;
   std::set<std::string> done{canonical(path)};
   for (const std::string &other : openPaths()) {
