@@ -1,4 +1,5 @@
-// process.cpp — signalSession and sessionAlive (process.h): one pass over /proc/*/stat each.
+// process.cpp — signalSession, sessionAlive and ProcessTable (process.h): one pass over
+// /proc/*/stat each.
 #include "base/process.h"
 
 #include <cerrno>
@@ -73,6 +74,28 @@ bool sessionAlive(pid_t sid) {
     return !alive;
   });
   return alive;
+}
+
+ProcessTable ProcessTable::scan() {
+  ProcessTable t;
+  eachProcess([&](pid_t pid, const ProcStat &st) {
+    if (st.state == 'Z' || st.state == 'X') return true;
+    t.members_[pid_t(st.session)].push_back(pid);
+    if (st.pgrp != st.session) t.members_[pid_t(st.pgrp)].push_back(pid);
+    return true;
+  });
+  return t;
+}
+
+bool ProcessTable::alive(pid_t sid) const { return sid > 1 && members_.count(sid) > 0; }
+
+int ProcessTable::signal(pid_t sid, int sig) const {
+  if (sid <= 1) return 0;
+  ::kill(-sid, sig);
+  auto it = members_.find(sid);
+  if (it == members_.end()) return 0;
+  for (pid_t pid : it->second) ::kill(pid, sig);
+  return int(it->second.size());
 }
 
 } // namespace cfm::base

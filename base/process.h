@@ -10,6 +10,9 @@
 
 #include <sys/types.h>
 
+#include <unordered_map>
+#include <vector>
+
 namespace cfm::base {
 
 /// Sends `sig` to process group `sid` and to every process whose session id is `sid`. Returns
@@ -18,5 +21,20 @@ int signalSession(pid_t sid, int sig);
 
 /// Whether a process that is not a zombie has session id `sid` or process group `sid`.
 bool sessionAlive(pid_t sid);
+
+/// The live (not zombie) processes by session and by process group, from one pass over /proc:
+/// what sessionAlive and signalSession ask, for many sessions at the price of one scan (a cloud
+/// with a thousand instances asks about each of them; one scan each would be quadratic).
+class ProcessTable {
+public:
+  static ProcessTable scan();
+  /// sessionAlive(SID) as of the scan.
+  bool alive(pid_t sid) const;
+  /// signalSession(SID, SIG) with the processes of the scan (the group is signalled first).
+  int signal(pid_t sid, int sig) const;
+
+private:
+  std::unordered_map<pid_t, std::vector<pid_t>> members_; // session or group id -> its pids
+};
 
 } // namespace cfm::base

@@ -164,6 +164,7 @@ struct Cloud::Impl {
   std::set<int> children; // the process groups this cfm-cloud started (the others were adopted)
   static constexpr int64_t kSteadyCheckMs = 250;
   int64_t lastFullScanMs = 0;
+  std::vector<std::pair<int, int>> sweeps; // (session, signal) for the next tick's sweep
 
   std::string ownerId() const {
     char b[16];
@@ -312,12 +313,15 @@ struct Cloud::Impl {
   }
   // An instance is its session (the launcher's setsid: session id = pgid); software started on
   // it through its agent runs in groups of its own within that session (base/process.h).
-  static bool groupAlive(int pgid, bool ownChild = false) {
+  // The session's other processes are looked up in TABLE, one scan of /proc shared by every
+  // instance a tick looks at (a scan per instance made terminating a thousand quadratic).
+  static bool groupAlive(int pgid, bool ownChild, std::optional<base::ProcessTable> &table) {
     if (pgid <= 0) return false;
     if (ownChild && kill(-pgid, 0) == 0) return true; // our children are reaped first: no zombie leader
     char leader = procState(pgid, nullptr);
     if (leader != 0 && leader != 'Z' && leader != 'X') return true;
-    return base::sessionAlive(pgid);
+    if (!table) table = base::ProcessTable::scan();
+    return table->alive(pgid);
   }
 
   // ---- starting instances' processes, off the lock ------------------------------------------
@@ -472,8 +476,18 @@ struct Cloud::Impl {
 
   ~Impl() { stopLaunchers(); }
 
+  // The instance's session, all it started: its group at once, the session's other groups at the
+  // next tick (one scan of /proc for every instance signalled meanwhile).
   void signalGroup(Inst &i, int sig) {
-    if (i.pgid > 0) base::signalSession(i.pgid, sig); // the instance's session: all it started
+    if (i.pgid <= 0) return;
+    ::kill(-i.pgid, sig);
+    sweeps.emplace_back(i.pgid, sig);
+  }
+  void sweepSessions(std::optional<base::ProcessTable> &table) {
+    if (sweeps.empty()) return;
+    if (!table) table = base::ProcessTable::scan();
+    for (auto [sid, sig] : sweeps) table->signal(sid, sig);
+    sweeps.clear();
   }
 
   void writePgids() {
@@ -545,16 +559,21 @@ struct Cloud::Impl {
     // liveness probe of each on every 20 ms tick would cost more than serving requests.
     bool full = now >= lastFullScanMs + kSteadyCheckMs;
     if (full) lastFullScanMs = now;
+    std::optional<base::ProcessTable> table; // /proc, read at most once a tick
+    sweepSessions(table);
     for (Inst *each : byOrder) {
       Inst &i = *each;
       if (i.launching) continue; // the launcher records it when its process is there
       bool steady = (i.state == State::Running && !i.reboot) || i.state == State::Stopped ||
                     i.state == State::Terminated;
       if (steady && !full) continue;
-      bool alive = groupAlive(i.pgid, children.count(i.pgid) > 0);
+      // Looked at only when its answer is needed (a dead leader costs a scan of /proc, shared
+      // by the tick).
+      auto groupLives = [&] { return groupAlive(i.pgid, children.count(i.pgid) > 0, table); };
       switch (i.state) {
       case State::Pending:
-      case State::Running:
+      case State::Running: {
+        bool alive = groupLives();
         if (i.reboot && !alive) {
           i.reboot = false;
           launch(i);
@@ -569,13 +588,17 @@ struct Cloud::Impl {
           toState(i, State::Running, now);
         }
         break;
+      }
       case State::Stopping:
-      case State::ShuttingDown:
-        if (alive && i.killAtMs && now >= i.killAtMs) {
+      case State::ShuttingDown: {
+        bool killDue = i.killAtMs && now >= i.killAtMs, endDue = now >= i.sinceMs + c.stopDelayMs;
+        if (!killDue && !endDue) break;
+        bool alive = groupLives();
+        if (alive && killDue) {
           signalGroup(i, SIGKILL);
           i.killAtMs = 0;
         }
-        if (!alive && now >= i.sinceMs + c.stopDelayMs) {
+        if (!alive && endDue) {
           i.pgid = 0;
           if (i.state == State::Stopping) {
             toState(i, State::Stopped, now);
@@ -585,6 +608,7 @@ struct Cloud::Impl {
           }
         }
         break;
+      }
       default: break;
       }
     }
@@ -1424,10 +1448,11 @@ Result<std::unique_ptr<Cloud>> Cloud::open(CloudConfig config, std::function<voi
   CFM_CHECK(impl->load());
   // Adoption: an instance whose process group still lives keeps running; the others end.
   int64_t now = nowMs();
+  std::optional<base::ProcessTable> table;
   for (const std::string &id : impl->order) {
     Inst &i = impl->insts[id];
     if (i.state == State::Terminated || i.state == State::Stopped) continue;
-    if (Impl::groupAlive(i.pgid)) {
+    if (Impl::groupAlive(i.pgid, false, table)) {
       impl->log("instance " + id + " adopted (process group " + std::to_string(i.pgid) + ")");
       if (i.state == State::Stopping || i.state == State::ShuttingDown) i.killAtMs = now + kStopGraceMs;
       impl->forwardFor(id, i.state == State::Pending || i.state == State::Running);

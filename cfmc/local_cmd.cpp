@@ -108,9 +108,19 @@ bool processAlive(long pid, const std::string &mark) {
   return mark.empty() || args.find(mark) != std::string::npos;
 }
 
-/// Whether any process that is not a zombie is in instance `pgid`'s session (base/process.h:
-/// what a procedure started on the VM through its agent included).
-bool groupAlive(long pgid) { return base::sessionAlive(static_cast<pid_t>(pgid)); }
+/// Whether any process that is not a zombie is in the session of one of the instance groups
+/// GROUPS (base/process.h: what a procedure started on the VM through its agent included); with
+/// SIG, those that are get it. One scan of /proc for all of them.
+bool anySessionAlive(const std::vector<long> &groups, int sig = 0) {
+  base::ProcessTable table = base::ProcessTable::scan();
+  bool any = false;
+  for (long g : groups)
+    if (table.alive(static_cast<pid_t>(g))) {
+      any = true;
+      if (sig) table.signal(static_cast<pid_t>(g), sig);
+    }
+  return any;
+}
 
 /// Polls `gone` every 20 ms for at most `ms` milliseconds; true once it holds.
 template <class F> bool waitFor(int ms, F gone) {
@@ -140,12 +150,11 @@ bool stopCloud(const ContextCloud &k, bool hard) {
     // The disaster: everything at once, the groups read before cfm-cloud can rewrite the list.
     std::vector<long> groups = readPgids(k.stateDir);
     if (processAlive(k.pid, k.config)) kill(static_cast<pid_t>(k.pid), SIGKILL);
-    for (long g : groups) base::signalSession(static_cast<pid_t>(g), SIGKILL);
+    for (long g : groups) kill(static_cast<pid_t>(-g), SIGKILL);
+    anySessionAlive(groups, SIGKILL);
     ok = waitFor(10000, [&] { return !processAlive(k.pid, k.config); });
     // again while anything lives: a process of the VM may have forked between scans
-    for (long g : groups)
-      ok = waitFor(10000, [&] { return base::signalSession(static_cast<pid_t>(g), SIGKILL) == 0; }) && ok;
-    return ok;
+    return waitFor(10000, [&] { return !anySessionAlive(groups, SIGKILL); }) && ok;
   }
   if (processAlive(k.pid, k.config)) {
     kill(static_cast<pid_t>(k.pid), SIGTERM);
@@ -157,17 +166,9 @@ bool stopCloud(const ContextCloud &k, bool hard) {
   // Every instance at once, then the waits: software on one VM may wait for its clients on
   // another to leave (PostgreSQL's shutdown waits for its sessions) before it ends.
   std::vector<long> groups = readPgids(k.stateDir);
-  for (long g : groups)
-    if (groupAlive(g)) base::signalSession(static_cast<pid_t>(g), SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  for (long g : groups) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (waitFor(int(std::max<long>(0, long(left.count()))), [&] { return !groupAlive(g); })) continue;
-    base::signalSession(static_cast<pid_t>(g), SIGKILL);
-    ok = waitFor(10000, [&] { return base::signalSession(static_cast<pid_t>(g), SIGKILL) == 0; }) && ok;
-  }
-  return ok;
+  anySessionAlive(groups, SIGTERM);
+  if (waitFor(5000, [&] { return !anySessionAlive(groups); })) return ok;
+  return waitFor(10000, [&] { return !anySessionAlive(groups, SIGKILL); }) && ok;
 }
 
 /// The program NAME (`cfm-cloud`, `cfmd`): beside this executable, else on PATH; "" when neither.

@@ -1,7 +1,7 @@
 // process_test.cpp — base/process.h on real processes: a session started with setsid whose
 // shell puts a sleeper into a process group of its own (as an agent command does) is alive
-// while either lives, and one signalSession ends both, where killing the group alone would
-// leave the sleeper running.
+// while either lives, and one signalSession (or a ProcessTable's signal) ends both, where
+// killing the group alone would leave the sleeper running.
 #include "base/process.h"
 
 #include <gtest/gtest.h>
@@ -25,10 +25,11 @@ bool eventually(bool want, pid_t sid) {
   return false;
 }
 
-TEST(ProcessTest, SignalSessionReachesOtherGroups) {
-  // sh (session leader) starts a sleeper that moves into a group of its own (setpgid, as an
-  // agent command's process group), writes its pid, then waits; we kill the leader's group only
-  // and see the sleeper survive, then the session.
+// sh (session leader) starts a sleeper that moves into a group of its own (setpgid, as an
+// agent command's process group), writes its pid, then waits; we kill the leader's group only
+// and see the sleeper survive, then end the session with signalSession, or with a ProcessTable
+// (TABLE) scanned once.
+void sessionWithAStray(bool table) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   posix_spawn_file_actions_t fa;
@@ -64,15 +65,32 @@ TEST(ProcessTest, SignalSessionReachesOtherGroups) {
   EXPECT_EQ(::kill(sleeper, 0), 0) << "the sleeper outlives its session leader's group";
   EXPECT_TRUE(base::sessionAlive(leader));
 
-  EXPECT_GE(base::signalSession(leader, SIGKILL), 1);
+  if (table) {
+    base::ProcessTable t = base::ProcessTable::scan();
+    EXPECT_TRUE(t.alive(leader));
+    EXPECT_TRUE(t.alive(::getpgid(sleeper))); // by its group too
+    EXPECT_FALSE(t.alive(leader + 1000000));  // no such session
+    EXPECT_EQ(t.signal(leader, SIGKILL), 1);  // the sleeper, the one process left
+  } else {
+    EXPECT_GE(base::signalSession(leader, SIGKILL), 1);
+  }
   EXPECT_TRUE(eventually(false, leader)) << "the sleeper (pid " << sleeper << ") survived";
   EXPECT_EQ(base::signalSession(leader, SIGKILL), 0);
+  EXPECT_FALSE(base::ProcessTable::scan().alive(leader));
 }
+
+TEST(ProcessTest, SignalSessionReachesOtherGroups) { sessionWithAStray(false); }
+
+TEST(ProcessTest, ProcessTableReachesOtherGroups) { sessionWithAStray(true); }
 
 TEST(ProcessTest, NoSuchSession) {
   EXPECT_FALSE(base::sessionAlive(0));
   EXPECT_FALSE(base::sessionAlive(1)); // init's session is never "a VM"
   EXPECT_EQ(base::signalSession(1, 0), 0);
+  base::ProcessTable t = base::ProcessTable::scan();
+  EXPECT_FALSE(t.alive(0));
+  EXPECT_FALSE(t.alive(1));
+  EXPECT_EQ(t.signal(1, 0), 0);
 }
 
 } // namespace
