@@ -132,7 +132,8 @@ options:
                     ./.cfm/context.json)
   -h, --help        show this help
 
-environment: CFM_TASK_STACK=SIZE (a task's stack, 256k by default), CFM_SCHED_STRESS=1 (yield at
+environment: CFM_TASK_STACK=SIZE (a task's stack, 256k by default), CFM_TASK_STACKS=own (a stack
+per task instead of the shared, copied one), CFM_SCHED_STRESS=1 (yield at
 every suspension point, run ready tasks in random order; CFM_SCHED_SEED=N repeats a run),
 CFM_CACHE_DIR=DIR (the JIT's object cache; default $XDG_CACHE_HOME/cfm/jit, else
 ~/.cache/cfm/jit; the newest 256 objects, 256 MiB at most), CFM_MANAGER=NAME, CFM_CONTEXT=FILE

@@ -5,7 +5,9 @@
 // are a few thousand mappings, far below the kernel's map limit (guard pages on each would split
 // every stack into two mappings and hit it). Overflow is caught in software instead: engines
 // compare the stack pointer with `tl.stackLimit` before every call (scheduler.h). The first
-// task's stack is one mapping of its own with a guard page.
+// task's stack is one mapping of its own with a guard page. (By default the scheduler uses the
+// pool only under the sanitizers or with CFM_TASK_STACKS=own: otherwise spawned tasks share one
+// guarded stack and are copied off it when they suspend, scheduler.h.)
 //
 // The switch is Boost.Context's fcontext (a few instructions); under AddressSanitizer and
 // ThreadSanitizer each switch is announced to them so that they keep track of the stack in use.

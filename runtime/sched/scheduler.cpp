@@ -18,6 +18,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -53,6 +54,9 @@ struct TaskObj : Obj {
   // execution
   Context ctx = nullptr;
   Stack stack;
+  bool onShared = false; // runs on the scheduler's shared stack (copied stacks)
+  char *saved = nullptr; // its frames, [ctx, stack.top()), while another task uses that stack
+  size_t savedBytes = 0;
   void *asanFake = nullptr;
   void *tsanFiber = nullptr; // under TSan: the task's fiber, made when it first runs
   ErrorVal *savedPending = nullptr;
@@ -108,9 +112,24 @@ class Scheduler {
 public:
   explicit Scheduler(const Options &o) : opt(o), pool(o.taskStackBytes) {
     rng.seed(o.seed ? o.seed : static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
+    if (opt.copyStacks && !kSanitizedStacks) {
+      shared = mapGuardedStack(o.taskStackBytes);
+      if (!shared.base) opt.copyStacks = false; // no address space: stacks of their own
+    } else {
+      opt.copyStacks = false;
+    }
   }
+  ~Scheduler() { unmapGuardedStack(shared); }
+  Scheduler(const Scheduler &) = delete;
+  Scheduler &operator=(const Scheduler &) = delete;
   Options opt;
   StackPool pool;
+  // Copied stacks: every spawned task runs on `shared` (mapped once, with a guard page, and kept
+  // faulted in). `sharedOwner` is the task whose frames are on it now: the running one, or the
+  // last one that ran and suspended, saved only when another task needs the stack (so a task
+  // that suspends and is resumed next costs no copy).
+  Stack shared;
+  TaskObj *sharedOwner = nullptr;
   Context schedCtx = nullptr; // the scheduler loop, while a task runs
   Stack schedStack;           // its stack, for ASan
   void *schedFiber = nullptr; // its TSan fiber (the thread's own)
@@ -172,6 +191,38 @@ public:
       if (c->waiter && c->waiter->waitSeq == c->seq) makeReady(c->waiter, Wake::Completion);
   }
 
+  /// Copies the frames of the task on the shared stack to the heap. Runs on the scheduler's own
+  /// stack. The frames are [ctx, top): fcontext saves a suspended task's registers at its stack
+  /// pointer, and nothing of the task lives below that.
+  void saveShared() {
+    TaskObj *u = sharedOwner;
+    if (!u) return;
+    sharedOwner = nullptr;
+    const char *from = static_cast<const char *>(u->ctx);
+    size_t n = static_cast<size_t>(shared.top() - from);
+    u->saved = static_cast<char *>(std::malloc(n));
+    if (!u->saved) outOfMemory();
+    std::memcpy(u->saved, from, n);
+    u->savedBytes = n;
+    ++st.stackSaves;
+    st.stackBytesSaved += n;
+    if (n > st.maxStackSave) st.maxStackSave = n;
+  }
+
+  /// Makes the shared stack t's: saves its present owner's frames and puts t's back at the
+  /// addresses they were saved from.
+  void takeShared(TaskObj *t) {
+    if (sharedOwner == t) return;
+    saveShared();
+    if (t->saved) {
+      std::memcpy(static_cast<char *>(t->ctx), t->saved, t->savedBytes);
+      std::free(t->saved);
+      t->saved = nullptr;
+      t->savedBytes = 0;
+    }
+    sharedOwner = t;
+  }
+
   void resume(TaskObj *t);
   bool loop(TaskObj *root);
 };
@@ -183,7 +234,17 @@ thread_local Scheduler *tS = nullptr;
 void Scheduler::resume(TaskObj *t) {
   cur = t;
   if (!t->ctx) {
-    if (!t->root) t->stack = pool.take();
+    if (!t->root && opt.copyStacks) {
+      // The frames of the task that used the shared stack last move to the heap first:
+      // makeContext writes at its top.
+      saveShared();
+      sharedOwner = t;
+      t->stack = shared;
+      t->onShared = true;
+    } else if (!t->root) {
+      t->stack = pool.take();
+      if (t->stack.base) ++st.stacksMapped;
+    }
     if (!t->stack.base) {
       // No address space for one more stack: the task fails without running.
       cur = nullptr;
@@ -201,11 +262,12 @@ void Scheduler::resume(TaskObj *t) {
       release(t);
       return;
     }
-    ++st.stacksMapped;
     t->ctx = makeContext(t->stack, fiberMain);
     t->tsanFiber = tsanCreateFiber();
     t->savedLocal.depth = 0;
     t->savedLocal.stackLimit = t->stack.base + kStackMargin;
+  } else if (t->onShared) {
+    takeShared(t);
   }
   tl = t->savedLocal;
   clearError();
@@ -226,7 +288,11 @@ void Scheduler::resume(TaskObj *t) {
     t->ctx = nullptr;
     tsanDestroyFiber(t->tsanFiber);
     t->tsanFiber = nullptr;
-    if (!t->root) pool.give(t->stack);
+    if (t->onShared) {
+      sharedOwner = nullptr; // nothing of it is left to keep
+    } else if (!t->root) {
+      pool.give(t->stack);
+    }
     t->stack = {};
     --live;
     release(t); // the scheduler's reference
@@ -428,6 +494,12 @@ Result<Options> readOptionsFromEnv() {
                                          base::formatBytes(kMinTaskStack) + " to " +
                                          base::formatBytes(kMaxTaskStack) + ")"};
     o.taskStackBytes = static_cast<size_t>(*n);
+  }
+  if (const char *v = std::getenv("CFM_TASK_STACKS"); v && *v) {
+    std::string_view s(v);
+    if (s != "copy" && s != "own")
+      return Error{ErrorKind::Usage, "CFM_TASK_STACKS=`" + std::string(v) + "` is neither `copy` nor `own`"};
+    o.copyStacks = s == "copy" && !kSanitizedStacks;
   }
   if (const char *v = std::getenv("CFM_SCHED_STRESS"); v && *v) {
     std::string_view s(v);
@@ -706,6 +778,7 @@ void destroyTask(Obj *task) {
   if (t->done && !t->failed && t->resultType) releaseSlot(t->result, t->resultType);
   release(t->error);
   if (t->drop && t->env) t->drop(t->env);
+  std::free(t->saved); // a task that never ended (a deadlocked run)
   delete t;
 }
 

@@ -3,9 +3,14 @@
 // share; and the completion API through which other threads (HTTP, MQTT, agents) resume the
 // one task that waits for them.
 //
-// Every task, the procedure that runs first included, is a fiber: its own machine stack from a
-// pool (fiber.h), switched by Boost.Context's fcontext in a few nanoseconds. A task that waits
-// is parked on what it waits for (a timer, a task, a completion) and holds no thread. The
+// Every task, the procedure that runs first included, is a fiber, switched by Boost.Context's
+// fcontext in a few nanoseconds. The first task has a stack of its own; spawned tasks all run on
+// one shared stack, and a task that suspends has its frames copied to the heap when another task
+// needs that stack, and back to the same addresses before it resumes (copied stacks; under the
+// sanitizers, or with CFM_TASK_STACKS=own, each has a pooled stack of its own, fiber.h). Nothing
+// may therefore point into a spawned task's stack from another task: what a task is started
+// with is copied to the heap by `async`, and every record of waiting is on the heap. A task that
+// waits is parked on what it waits for (a timer, a task, a completion) and holds no thread. The
 // running task's pending error, call depth and stack limit live in thread-locals that the
 // scheduler saves and restores at each switch, so engine code uses them as if there were one
 // task. docs/tasks.md argues the design against stackless coroutines.
@@ -48,9 +53,28 @@ inline bool stackLow(size_t need) {
   return tl.stackLimit && sp < tl.stackLimit + need;
 }
 
+/// True in builds under AddressSanitizer or ThreadSanitizer: they keep shadow state for each stack
+/// (ASan's poisoned red zones, TSan's fibers), which copying stacks would contradict, so spawned
+/// tasks there always get stacks of their own.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizedStacks = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizedStacks = true;
+#else
+constexpr bool kSanitizedStacks = false;
+#endif
+#else
+constexpr bool kSanitizedStacks = false;
+#endif
+
 struct Options {
   size_t taskStackBytes = 0; // 0: CFM_TASK_STACK or the default (256 KiB; 1 MiB under ASan)
   size_t mainStackBytes = size_t(256) << 20;
+  /// Spawned tasks run on one shared stack and a suspended task's frames are copied to the heap
+  /// (docs/tasks.md "Copied stacks"); false: each task has a pooled stack of its own. Default
+  /// true, false under the sanitizers (always) or with CFM_TASK_STACKS=own.
+  bool copyStacks = !kSanitizedStacks;
   bool stress = false; // CFM_SCHED_STRESS=1: yield at every suspension point, shuffle ready tasks
   uint64_t seed = 0;   // CFM_SCHED_SEED, for stress runs (0: from the clock)
 };
@@ -58,7 +82,8 @@ struct Options {
 constexpr size_t kMinTaskStack = size_t(128) << 10;
 constexpr size_t kMaxTaskStack = size_t(1) << 30;
 /// The options from the environment: CFM_TASK_STACK (bytes, or 256k, 1m, 1g; within the bounds
-/// above), CFM_SCHED_STRESS (`0` or `1`), CFM_SCHED_SEED (a whole number). A value that is not
+/// above), CFM_TASK_STACKS (`copy` or `own`; ignored under the sanitizers, which always use `own`),
+/// CFM_SCHED_STRESS (`0` or `1`), CFM_SCHED_SEED (a whole number). A value that is not
 /// understood is an error for the program to report (cfmc checks before it runs anything),
 /// never silently replaced.
 Result<Options> readOptionsFromEnv();
@@ -152,6 +177,8 @@ void destroyTask(Obj *task);
 /// Counters for tests and benchmarks.
 struct Stats {
   uint64_t spawned = 0, switches = 0, maxLive = 0, stacksMapped = 0;
+  // copied stacks: how many suspended tasks' frames were saved, their total and largest size
+  uint64_t stackSaves = 0, stackBytesSaved = 0, maxStackSave = 0;
 };
 Stats stats();
 

@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <alloca.h>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -402,6 +404,218 @@ TEST(Sched, RunCancellerBeforeTheRunStarts) {
   EXPECT_FALSE(ok);
   EXPECT_FALSE(ran);
   EXPECT_EQ(takeMessage(), "task cancelled");
+}
+
+// ---- copied stacks (docs/tasks.md "Copied stacks") ----
+//
+// Spawned tasks share one stack; a suspended task's frames are copied to the heap when another
+// task needs it and back to the same addresses before it resumes. Under the sanitizers tasks
+// keep stacks of their own (nothing is copied): the tests then check the results only.
+
+Options copying(bool stress = false, uint64_t seed = 1) {
+  Options o = optionsFromEnv();
+  o.copyStacks = true;
+  o.stress = stress;
+  o.seed = seed;
+  return o;
+}
+
+uint64_t pattern(int tag, int level, int i) {
+  return static_cast<uint64_t>(tag) * 1000003u + static_cast<uint64_t>(level) * 31u +
+         static_cast<uint64_t>(i);
+}
+
+/// Recurses `level` calls deep, each with a local array of its own, sleeps `ms` at the bottom, and
+/// counts on the way back the levels whose array is intact (level + 1 when all are); -1 on error.
+int deepCheck(int level, int tag, int64_t ms) {
+  volatile uint64_t local[16];
+  for (int i = 0; i < 16; ++i) local[i] = pattern(tag, level, i);
+  int below = 0;
+  if (level == 0) {
+    if (!sleep(ms)) return -1;
+  } else {
+    below = deepCheck(level - 1, tag, ms);
+    if (below < 0) return -1;
+  }
+  bool intact = true;
+  for (int i = 0; i < 16; ++i) intact = intact && local[i] == pattern(tag, level, i);
+  return below + (intact ? 1 : 0);
+}
+
+TEST(Sched, TaskSuspendedDeepInRecursionResumesWithItsLocals) {
+  constexpr int kTasks = 40, kDepth = 150;
+  std::vector<int64_t> got;
+  Stats st;
+  ASSERT_TRUE(runMainBody(
+      [&](Slot *) {
+        std::vector<Obj *> ts;
+        // Half sleep, half only yield: they take turns on the shared stack in every order.
+        for (int i = 0; i < kTasks; ++i)
+          ts.push_back(start([i](Slot *r) {
+            r->i = deepCheck(kDepth, i, i % 2 ? 2 : 0);
+            return r->i >= 0;
+          }));
+        for (Obj *t : ts) {
+          Slot r{0};
+          if (!wait(t, -1, r)) return false;
+          got.push_back(r.i);
+          release(t);
+        }
+        st = stats();
+        return true;
+      },
+      copying()));
+  EXPECT_EQ(got, std::vector<int64_t>(kTasks, kDepth + 1)) << "every level of every task intact";
+  if (!kSanitizedStacks) {
+    EXPECT_GE(st.stackSaves, static_cast<uint64_t>(kTasks)) << "each task was saved at least once";
+    EXPECT_GT(st.maxStackSave, static_cast<uint64_t>(kDepth) * 16 * 8) << "a deep task's whole stack";
+    EXPECT_EQ(st.stacksMapped, 0u) << "no task needed a stack of its own";
+  }
+}
+
+TEST(Sched, ManyTasksInterleaveOnTheSharedStack) {
+  constexpr int kTasks = 100, kRounds = 30;
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    int64_t sum = 0;
+    ASSERT_TRUE(runMainBody(
+        [&](Slot *) {
+          std::vector<Obj *> ts;
+          for (int i = 0; i < kTasks; ++i)
+            ts.push_back(start([i](Slot *r) {
+              // Locals that live across every suspension, at a depth that differs per task.
+              volatile int64_t acc = 0;
+              size_t n = 64 * static_cast<size_t>(1 + i % 5);
+              auto *pad = static_cast<volatile char *>(alloca(n));
+              for (size_t k = 0; k < n; ++k) pad[k] = static_cast<char>(i + k);
+              for (int round = 0; round < kRounds; ++round) {
+                if (!sleep(round % 3 == 0 ? 1 : 0)) return false;
+                acc = acc + i;
+              }
+              for (size_t k = 0; k < n; ++k)
+                if (pad[k] != static_cast<char>(i + k)) return false;
+              r->i = acc;
+              return true;
+            }));
+          for (Obj *t : ts) {
+            Slot r{0};
+            if (!wait(t, -1, r)) return false;
+            sum += r.i;
+            release(t);
+          }
+          return true;
+        },
+        copying(true, seed)))
+        << "seed " << seed << ": " << takeMessage();
+    EXPECT_EQ(sum, int64_t(kRounds) * kTasks * (kTasks - 1) / 2) << "seed " << seed;
+  }
+}
+
+TEST(Sched, ChildStartedWithArgumentsFromItsParentsFrame) {
+  // A spawned task starts a child with a copy of locals of its frame (as the engines do: the
+  // arguments go to the heap when `async` runs), changes them and suspends before the child runs.
+  int64_t got = 0;
+  ASSERT_TRUE(runMainBody(
+      [&](Slot *) {
+        Obj *parent = start([](Slot *r) {
+          std::vector<int64_t> mine{1, 2, 3, 4};
+          int64_t k = 10;
+          Obj *child = start([mine, k](Slot *cr) {
+            if (!sleep(1)) return false;
+            int64_t s = 0;
+            for (int64_t x : mine) s += x * k;
+            cr->i = s;
+            return true;
+          });
+          mine.assign(4, -1000); // the child has its own copy
+          k = 0;
+          if (!sleep(2)) return false; // the child runs on the addresses of this frame meanwhile
+          Slot c{0};
+          bool ok = wait(child, -1, c);
+          release(child);
+          if (!ok) return false;
+          r->i = c.i + (mine[3] == -1000 ? 1 : 0) + k;
+          return true;
+        });
+        Slot r{0};
+        bool ok = wait(parent, -1, r);
+        release(parent);
+        got = r.i;
+        return ok;
+      },
+      copying()));
+  EXPECT_EQ(got, 101);
+}
+
+TEST(Sched, TasksWaitForEachOthersResults) {
+  // A chain of spawned tasks, each waiting (deep in a recursion of its own) for the next: every
+  // result is written into the frame of a task that is suspended while the others run.
+  int64_t got = 0;
+  ASSERT_TRUE(runMainBody(
+      [&](Slot *) {
+        constexpr int kLinks = 20;
+        std::vector<Obj *> ts(kLinks, nullptr);
+        for (int i = kLinks - 1; i >= 0; --i) {
+          Obj *next = i + 1 < kLinks ? ts[i + 1] : nullptr;
+          if (next) retain(next);
+          ts[i] = start([next, i](Slot *r) {
+            volatile int64_t mark = 7 * i;
+            Slot nr{0};
+            bool ok = true;
+            if (next) {
+              ok = deepCheck(10, i, 0) == 11 && wait(next, -1, nr);
+              release(next);
+            } else {
+              ok = sleep(3);
+            }
+            r->i = nr.i + i + (mark == 7 * i ? 0 : 1000000);
+            return ok;
+          });
+        }
+        Slot r{0};
+        bool ok = wait(ts[0], -1, r);
+        for (Obj *t : ts) release(t);
+        got = r.i;
+        return ok;
+      },
+      copying()));
+  EXPECT_EQ(got, 19 * 20 / 2);
+}
+
+TEST(Sched, TaskStacksSwitch) {
+  // CFM_TASK_STACKS=own gives every task a stack of its own (nothing copied); a bad value is an
+  // error to report.
+  ::setenv("CFM_TASK_STACKS", "own", 1);
+  Result<Options> own = readOptionsFromEnv();
+  ::setenv("CFM_TASK_STACKS", "shared", 1);
+  Result<Options> bad = readOptionsFromEnv();
+  ::unsetenv("CFM_TASK_STACKS");
+  ASSERT_TRUE(own);
+  EXPECT_FALSE(own->copyStacks);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("CFM_TASK_STACKS"), std::string::npos);
+  Stats st;
+  int64_t sum = 0;
+  ASSERT_TRUE(runMainBody(
+      [&](Slot *) {
+        std::vector<Obj *> ts;
+        for (int i = 0; i < 10; ++i)
+          ts.push_back(start([i](Slot *r) {
+            r->i = deepCheck(20, i, 1);
+            return r->i >= 0;
+          }));
+        for (Obj *t : ts) {
+          Slot r{0};
+          if (!wait(t, -1, r)) return false;
+          sum += r.i;
+          release(t);
+        }
+        st = stats();
+        return true;
+      },
+      *own));
+  EXPECT_EQ(sum, 10 * 21);
+  EXPECT_EQ(st.stackSaves, 0u);
+  EXPECT_GE(st.stacksMapped, 1u);
 }
 
 } // namespace
