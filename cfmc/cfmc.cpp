@@ -666,10 +666,14 @@ const Command kCommands[] = {{"check", cmdCheck},
 // every edit and frees it, and purging those pages only to fault them in again at the next edit
 // was a tenth of the server's time (madvise and its TLB flushes); a one-shot command exits
 // anyway. So a long session keeps its peak (cfmc lsp after a 5,000-line file: about 35 MB).
+// One arena: the main thread (static initialisers, options) and the thread that runs the
+// command (runWithLargeStack) would otherwise each start an arena, each with its own huge pages
+// to fault in and zero; a hello-world took about 1.4 ms longer (issue 18, bench/README.md
+// "Start-up"). cfmc's work is on that one thread; the few others (HTTP, MQTT) allocate little.
 // MALLOC_CONF in the environment still overrides it.
 extern "C" {
 extern const char *malloc_conf;
-const char *malloc_conf = "thp:always,metadata_thp:always,dirty_decay_ms:-1,muzzy_decay_ms:-1";
+const char *malloc_conf = "thp:always,metadata_thp:always,dirty_decay_ms:-1,muzzy_decay_ms:-1,narenas:1";
 }
 
 int main(int argc, char **argv) {

@@ -1,19 +1,23 @@
 // repl.cpp — `cfmc repl` (see repl.h): the terminal side of a session — line editing, history,
 // continuation lines, Tab completion and `:doc` from the language server's engine — over an
 // evaluator: the REPL's core in this process (compiler/repl/repl_session.h), or a session held
-// by a manager's daemon (cfmc/repl_remote.h), which evaluates every input there.
+// by a manager's daemon (cfmc/repl_remote.h), which evaluates every input there. libedit is not
+// linked: it is loaded (dlopen) when a session on a terminal starts, so that the commands that
+// never edit a line do not pay for mapping it and the libraries it needs (issue 18,
+// bench/README.md "Start-up"); without it the session runs without line editing, with a warning.
 #include "cfmc/repl.h"
 
 #include "cfmc/repl_remote.h"
 #include "lsp/engine.h"
 #include "repl/repl_session.h"
 
-#include <editline/readline.h>
+#include <editline/readline.h> // the declarations only: the functions come from dlopen
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -21,6 +25,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
 #include <vector>
 
@@ -118,7 +123,58 @@ public:
   }
 };
 
+/// libedit's functions and variables, from dlopen: the library named by CFM_LIBEDIT when it is
+/// set (tests name a missing one), else libedit.so.2.
+struct LineEditor {
+  decltype(&::readline) readline = nullptr;
+  decltype(&::add_history) addHistory = nullptr;
+  decltype(&::read_history) readHistory = nullptr;
+  decltype(&::write_history) writeHistory = nullptr;
+  decltype(&::using_history) usingHistory = nullptr;
+  decltype(&::rl_completion_matches) completionMatches = nullptr;
+  decltype(&::rl_attempted_completion_over) attemptedCompletionOver = nullptr;
+  decltype(&::rl_line_buffer) lineBuffer = nullptr;
+  decltype(&::rl_attempted_completion_function) attemptedCompletionFunction = nullptr;
+  decltype(&::rl_basic_word_break_characters) basicWordBreakCharacters = nullptr;
+};
+
+/// Loads libedit once; nullptr and `why` when it cannot be loaded or lacks a symbol.
+const LineEditor *loadLineEditor(std::string &why) {
+  static LineEditor editor;
+  static std::string failure;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    const char *env = std::getenv("CFM_LIBEDIT");
+    std::string lib = env && *env ? env : "libedit.so.2";
+    void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char *e = dlerror();
+      failure = "cannot load " + lib + ": " + (e ? e : "unknown reason");
+    } else {
+      auto bind = [&](auto &slot, const char *name) {
+        void *p = dlsym(h, name);
+        if (!p && failure.empty()) failure = lib + " has no `" + name + "`";
+        slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(p);
+      };
+      bind(editor.readline, "readline");
+      bind(editor.addHistory, "add_history");
+      bind(editor.readHistory, "read_history");
+      bind(editor.writeHistory, "write_history");
+      bind(editor.usingHistory, "using_history");
+      bind(editor.completionMatches, "rl_completion_matches");
+      bind(editor.attemptedCompletionOver, "rl_attempted_completion_over");
+      bind(editor.lineBuffer, "rl_line_buffer");
+      bind(editor.attemptedCompletionFunction, "rl_attempted_completion_function");
+      bind(editor.basicWordBreakCharacters, "rl_basic_word_break_characters");
+    }
+  }
+  why = failure;
+  return failure.empty() ? &editor : nullptr;
+}
+
 // libedit calls plain functions: the session and the input so far, while readline runs.
+const LineEditor *gEditor = nullptr;
 Assist *gAssist = nullptr;
 const std::string *gBuffer = nullptr;
 std::vector<std::string> gMatches;
@@ -132,13 +188,13 @@ char *nextMatch(const char *, int state) {
 
 /// Tab: the session's completions of the word before the cursor.
 char **completeWord(const char *text, int, int end) {
-  rl_attempted_completion_over = 1; // no file names
+  *gEditor->attemptedCompletionOver = 1; // no file names
   if (!gAssist) return nullptr;
   std::string typed = gBuffer && !gBuffer->empty() ? *gBuffer + "\n" : "";
-  typed.append(rl_line_buffer, static_cast<size_t>(std::max(end, 0)));
+  typed.append(*gEditor->lineBuffer, static_cast<size_t>(std::max(end, 0)));
   gMatches = gAssist->complete(typed, text);
   if (gMatches.empty()) return nullptr;
-  return rl_completion_matches(text, nextMatch);
+  return gEditor->completionMatches(text, nextMatch);
 }
 
 std::string historyPath() {
@@ -150,14 +206,23 @@ std::string historyPath() {
 int loop(bool useLineEditing, Assist &assist, const std::function<bool(const std::string &)> &handle) {
   std::string hist = historyPath();
   std::string buffer;
+  const LineEditor *ed = nullptr;
   if (useLineEditing) {
+    std::string why;
+    if (!(ed = loadLineEditor(why))) {
+      std::cerr << "cfmc: warning: no line editing (" << why << ")\n";
+      useLineEditing = false;
+    }
+  }
+  if (useLineEditing) {
+    gEditor = ed;
     gAssist = &assist;
     gBuffer = &buffer;
-    rl_attempted_completion_function = completeWord;
+    *ed->attemptedCompletionFunction = completeWord;
     // a word ends at these: `.` starts a member, `:` stays in a command's name
-    rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(),[]}+-*/%!.";
-    using_history();
-    read_history(hist.c_str());
+    *ed->basicWordBreakCharacters = " \t\n\"\\'`@$><=;|&{(),[]}+-*/%!.";
+    ed->usingHistory();
+    ed->readHistory(hist.c_str());
     std::cout << "cfm repl — :help for help, :quit to leave\n";
   }
   bool more = true;
@@ -165,7 +230,7 @@ int loop(bool useLineEditing, Assist &assist, const std::function<bool(const std
     std::string line;
     if (useLineEditing) {
       std::cout.flush();
-      char *l = readline(buffer.empty() ? "cfm> " : "...> ");
+      char *l = ed->readline(buffer.empty() ? "cfm> " : "...> ");
       if (!l) break;
       line = l;
       free(l);
@@ -175,8 +240,8 @@ int loop(bool useLineEditing, Assist &assist, const std::function<bool(const std
     buffer += buffer.empty() ? line : "\n" + line;
     if (repl::needsMore(buffer)) continue;
     if (useLineEditing && !repl::trim(buffer).empty()) {
-      add_history(buffer.c_str());
-      write_history(hist.c_str());
+      ed->addHistory(buffer.c_str());
+      ed->writeHistory(hist.c_str());
     }
     std::string input;
     input.swap(buffer);

@@ -6,7 +6,9 @@
 # engine is a clear error for the JIT only. Likewise for the network libraries (libcurl, Paho
 # MQTT, libssl, libcrypto): not NEEDED by cfmc, not loaded by those commands; the manager module
 # (libcfm_manager_module.so, cfmc/manager_module.h) that holds them is loaded by `run --config`
-# opening a manager in-process, and its absence is a clear error for that command only.
+# opening a manager in-process, and its absence is a clear error for that command only. libedit
+# likewise: not NEEDED, not loaded by those commands; `cfmc repl` on a terminal loads it, and
+# without it runs without line editing after a warning naming it.
 #   startup_test.sh CFMC
 set -u
 CFMC=$1
@@ -33,6 +35,7 @@ NETLIBS='libcurl|libpaho|libssl|libcrypto|libcfm_manager_module'
 check "readelf: no libcurl, Paho, libssl, libcrypto among cfmc's NEEDED libraries" \
   bash -c "! grep -qE '$NETLIBS' <<<'$needed'"
 check "the manager module is built beside cfmc" [ -f "$(dirname "$CFMC")/libcfm_manager_module.so" ]
+check "readelf: no libedit among cfmc's NEEDED libraries" bash -c "! grep -q libedit <<<'$needed'"
 
 # traced NAME ARGS...: runs cfmc with the loader's trace of libraries in $TMP/err (exit 0 wanted)
 traced() {
@@ -51,6 +54,7 @@ for cmd in "--version" "--help" "check $TMP/hello.cfp" "run --engine interp $TMP
     check "cfmc $cmd: the JIT engine not loaded" bash -c "! grep -q 'libcfm_jit_engine' '$TMP/err'"
     check "cfmc $cmd: no libcurl, Paho, libssl, libcrypto, manager module loaded" \
       bash -c "! grep -qE '$NETLIBS' '$TMP/err'"
+    check "cfmc $cmd: libedit not loaded" bash -c "! grep -q 'libedit' '$TMP/err'"
   fi
 done
 check "run --engine interp: the program's output" has out hello
@@ -73,6 +77,20 @@ if run missing-build 1 -- build --emit-llvm "$TMP/hello.cfp"; then
 fi
 run missing-interp 0 -- run --engine interp "$TMP/hello.cfp" && check "no engine: the interpreter runs" has out hello
 unset CFM_JIT_ENGINE
+
+# `cfmc repl` on a terminal (script(1) gives it one): libedit loaded on first use; a missing one
+# is a warning that names it, and the session runs without line editing.
+if command -v script >/dev/null; then
+  repl_tty() { printf 'print("hi");\n:quit\n' | timeout 60 script -qec "$1" /dev/null >"$TMP/tty" 2>&1; }
+  repl_tty "LD_DEBUG=libs '$CFMC' repl --engine interp"
+  check "repl on a terminal: libedit loaded" grep -q 'libedit\.so' "$TMP/tty"
+  check "repl on a terminal: the prompt" grep -qF 'cfm> ' "$TMP/tty"
+  check "repl on a terminal: the output" grep -q '^hi' "$TMP/tty"
+  repl_tty "CFM_LIBEDIT='$TMP/no-libedit.so' '$CFMC' repl --engine interp"
+  check "no libedit: a warning naming it" \
+    grep -qF "cfmc: warning: no line editing (cannot load $TMP/no-libedit.so" "$TMP/tty"
+  check "no libedit: the session runs" grep -q '^hi' "$TMP/tty"
+fi
 
 # A manager opened in-process (`run --config FILE`, no daemon): the manager module and the
 # network libraries are loaded, the program runs; without the module, a clear error.
