@@ -133,7 +133,7 @@ public:
       : f_(f), d_(d), m_(m), a_(m.arena) {}
 
   void file(CfpParser::FileContext *ctx) {
-    for (auto *dc : ctx->decl()) {
+    for (auto *dc : ctx->decls) {
       if (ast::Decl *dd = decl(dc)) m_.decls.push_back(dd);
     }
   }
