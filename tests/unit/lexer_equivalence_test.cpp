@@ -3,7 +3,8 @@
 // conformance suite, the samples and the standard library, each of them cut short at many
 // places (unterminated constructs everywhere), purpose-made edge cases, and random strings over
 // the characters that matter to the lexer. Same tokens, same lexical errors, same
-// `unterminatedAtEof`.
+// `unterminatedAtEof`; and, through parse::compareTokenStreams, the parser's token array against
+// ANTLR's CommonTokenStream.
 #include "parse/parser.h"
 
 #include <gtest/gtest.h>
