@@ -61,10 +61,13 @@ params       : LPAREN (items+=param (COMMA items+=param)* COMMA?)? RPAREN ;
 param        : name=ID COLON ptype=type (ASSIGN dflt=expr)? ;
 type         : name=ID (LT targs+=type (COMMA targs+=type)* GT)? ;
 
+// tplPart and strPart have no alternative labels: with labels the parser makes two contexts for
+// every part (the rule's, then the alternative's), and strings and template bodies are mostly
+// parts. build_ast tells the alternatives apart by which label is set and by the chunk's type.
 tplPart
-  : chunk=TPL_TEXT                              # tplText
-  | TPL_EXPR_OPEN value=expr TPL_EXPR_CLOSE     # tplExpr
-  | TPL_TAG_OPEN tag=tplTag TAG_CLOSE           # tplTagPart
+  : chunk=TPL_TEXT
+  | TPL_EXPR_OPEN value=expr TPL_EXPR_CLOSE
+  | TPL_TAG_OPEN tag=tplTag TAG_CLOSE
   ;
 
 tplTag
@@ -136,10 +139,10 @@ string
   ;
 
 strPart
-  : chunk=STR_TEXT                        # strText
-  | chunk=TSTR_TEXT                       # strText
-  | chunk=STR_ESC                         # strEscape
-  | chunk=TSTR_ESC                        # strEscape
-  | chunk=STR_UESC                        # strUnicode
-  | INTERP_OPEN value=expr INTERP_CLOSE   # strInterp
+  : chunk=STR_TEXT
+  | chunk=TSTR_TEXT
+  | chunk=STR_ESC
+  | chunk=TSTR_ESC
+  | chunk=STR_UESC
+  | INTERP_OPEN value=expr INTERP_CLOSE
   ;

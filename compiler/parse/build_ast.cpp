@@ -57,7 +57,7 @@ unsigned __int128 intValue(const std::string &text) {
 struct Piece {
   enum Kind { Text, Expr, Tag } kind;
   std::string text;
-  CfpParser::TplExprContext *expr = nullptr;
+  CfpParser::TplPartContext *expr = nullptr; // a `{{ }}` part
   CfpParser::TplTagContext *tag = nullptr;
   Range range;
 };
@@ -133,7 +133,7 @@ public:
       : f_(f), d_(d), m_(m), a_(m.arena) {}
 
   void file(CfpParser::FileContext *ctx) {
-    for (auto *dc : ctx->decl()) {
+    for (auto *dc : ctx->decls) {
       if (ast::Decl *dd = decl(dc)) m_.decls.push_back(dd);
     }
   }
@@ -546,13 +546,15 @@ private:
       s->parts.back().text += t;
     };
     for (CfpParser::StrPartContext *p : c->parts) {
-      if (is<CfpParser::StrTextContext>(p)) {
-        text(as<CfpParser::StrTextContext>(p)->chunk->getText());
-      } else if (is<CfpParser::StrEscapeContext>(p)) {
-        char e = as<CfpParser::StrEscapeContext>(p)->chunk->getText()[1];
+      // An interpolation sets `value`, every other part `chunk` (CfpParser.g4, strPart).
+      size_t kind = p->value ? size_t{CfpParser::INTERP_OPEN} : p->chunk->getType();
+      if (kind == CfpParser::STR_TEXT || kind == CfpParser::TSTR_TEXT) {
+        text(p->chunk->getText());
+      } else if (kind == CfpParser::STR_ESC || kind == CfpParser::TSTR_ESC) {
+        char e = p->chunk->getText()[1];
         text(std::string(1, e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e));
-      } else if (is<CfpParser::StrUnicodeContext>(p)) {
-        std::string t = as<CfpParser::StrUnicodeContext>(p)->chunk->getText();
+      } else if (kind == CfpParser::STR_UESC) {
+        std::string t = p->chunk->getText();
         std::string cp;
         // The lexer has reported malformed escapes (the AST is built after lexical errors too):
         // decode defensively and put U+FFFD for anything that is not a scalar value.
@@ -567,7 +569,7 @@ private:
         base::appendUtf8(cp, v);
         text(cp);
       } else {
-        s->parts.push_back({std::string(), expr(as<CfpParser::StrInterpContext>(p)->value)});
+        s->parts.push_back({std::string(), expr(p->value)});
       }
     }
     // LANGUAGE.md: a newline right after the opening `"""` is dropped.
@@ -586,16 +588,17 @@ private:
   ast::TplBody templateBody(CfpParser::TemplateDeclContext *t) {
     std::vector<Piece> ps;
     for (CfpParser::TplPartContext *p : t->parts) {
-      if (is<CfpParser::TplTextContext>(p)) {
-        std::string s = as<CfpParser::TplTextContext>(p)->chunk->getText();
+      // Text sets `chunk`, `{{ }}` sets `value`, `{% %}` sets `tag` (CfpParser.g4, tplPart).
+      if (p->chunk) {
+        std::string s = p->chunk->getText();
         if (!ps.empty() && ps.back().kind == Piece::Text)
           ps.back().text += s;
         else
           ps.push_back({Piece::Text, s, nullptr, nullptr, range(p)});
-      } else if (is<CfpParser::TplExprContext>(p)) {
-        ps.push_back({Piece::Expr, {}, as<CfpParser::TplExprContext>(p), nullptr, range(p)});
+      } else if (p->value) {
+        ps.push_back({Piece::Expr, {}, p, nullptr, range(p)});
       } else {
-        ps.push_back({Piece::Tag, {}, nullptr, as<CfpParser::TplTagPartContext>(p)->tag, range(p)});
+        ps.push_back({Piece::Tag, {}, nullptr, p->tag, range(p)});
       }
     }
     bool lineStart = false;

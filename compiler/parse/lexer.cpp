@@ -152,16 +152,15 @@ void Lexer::punct(size_t type) {
     pendingTemplate_ = false;
 }
 
-std::unique_ptr<antlr4::Token> Lexer::nextToken() {
+std::unique_ptr<antlr4::Token> Lexer::nextToken() { return std::make_unique<SourceToken>(next()); }
+
+SourceToken Lexer::next() {
   for (;;) {
     startPos_ = pos_;
     startLine_ = line_;
     startCol_ = col_;
     if (pos_ >= n_) {
-      auto eof = std::make_unique<antlr4::CommonToken>(std::make_pair(this, &input_), antlr4::Token::EOF,
-                                                       antlr4::Token::DEFAULT_CHANNEL, n_, n_ - 1);
-      eof->setLine(line_);
-      eof->setCharPositionInLine(col_);
+      SourceToken eof(this, antlr4::Token::EOF, n_, n_ - 1, line_, col_);
       if (!ctx_.empty()) endOfInputInside();
       return eof;
     }
@@ -175,14 +174,100 @@ std::unique_ptr<antlr4::Token> Lexer::nextToken() {
     default: type = lexCode(skip);
     }
     if (skip) continue;
-    auto t = std::make_unique<antlr4::CommonToken>(std::make_pair(this, &input_), type,
-                                                   antlr4::Token::DEFAULT_CHANNEL, startPos_, pos_ - 1);
-    t->setLine(startLine_);
-    t->setCharPositionInLine(startCol_);
     if (pendingTemplate_) punct(type);
-    return t;
+    return SourceToken(this, type, startPos_, pos_ - 1, startLine_, startCol_);
   }
 }
+
+// ---- SourceToken and TokenArray ----
+
+std::string SourceToken::getText() const {
+  // As CommonToken::getText without text of its own.
+  size_t n = source_->getInputStream()->size();
+  if (start_ < n && stop_ < n)
+    return source_->getInputStream()->getText(antlr4::misc::Interval(start_, stop_));
+  return "<EOF>";
+}
+
+antlr4::TokenSource *SourceToken::getTokenSource() const { return source_; }
+
+antlr4::CharStream *SourceToken::getInputStream() const { return source_->getInputStream(); }
+
+std::string SourceToken::toString() const {
+  // CommonToken's format: [@index,start:stop='text',<type>,line:column]
+  std::string t = getText();
+  std::string shown;
+  for (char c : t) {
+    if (c == '\n')
+      shown += "\\n";
+    else if (c == '\r')
+      shown += "\\r";
+    else if (c == '\t')
+      shown += "\\t";
+    else
+      shown += c;
+  }
+  return "[@" + std::to_string(static_cast<ssize_t>(getTokenIndex())) + "," + std::to_string(start_) + ":" +
+         std::to_string(static_cast<ssize_t>(stop_)) + "='" + shown + "',<" +
+         std::to_string(static_cast<ssize_t>(getType())) + ">," + std::to_string(line_) + ":" +
+         std::to_string(col_) + "]";
+}
+
+TokenArray::TokenArray(Lexer &lexer) : lexer_(lexer) {
+  // Tokens average more than two code points in any real file (a larger count just grows the
+  // array); pages of the reserve that no token reaches are never touched.
+  tokens_.reserve(lexer.getInputStream()->size() / 2 + 16);
+  for (;;) {
+    tokens_.push_back(lexer.next());
+    tokens_.back().setTokenIndex(tokens_.size() - 1);
+    if (tokens_.back().getType() == antlr4::Token::EOF) break;
+  }
+}
+
+antlr4::Token *TokenArray::LT(ssize_t k) {
+  // As CommonTokenStream's on a filled stream whose tokens are all on the default channel.
+  if (k == 0) return nullptr;
+  if (k < 0) return static_cast<size_t>(-k) > p_ ? nullptr : &tokens_[p_ + k];
+  return &tokens_[std::min(p_ + static_cast<size_t>(k) - 1, tokens_.size() - 1)];
+}
+
+antlr4::Token *TokenArray::get(size_t index) const {
+  if (index >= tokens_.size())
+    throw antlr4::IndexOutOfBoundsException("token index " + std::to_string(index) + " out of range 0.." +
+                                            std::to_string(tokens_.size() - 1));
+  return const_cast<SourceToken *>(&tokens_[index]);
+}
+
+antlr4::TokenSource *TokenArray::getTokenSource() const { return &lexer_; }
+
+std::string TokenArray::getText(const antlr4::misc::Interval &interval) {
+  if (interval.a < 0 || interval.b < 0) return "";
+  size_t stop = std::min(static_cast<size_t>(interval.b), tokens_.size() - 1);
+  std::string out;
+  for (size_t i = static_cast<size_t>(interval.a); i <= stop; ++i) {
+    if (tokens_[i].getType() == antlr4::Token::EOF) break;
+    out += tokens_[i].getText();
+  }
+  return out;
+}
+
+std::string TokenArray::getText() {
+  return getText(antlr4::misc::Interval(0, static_cast<ssize_t>(size()) - 1));
+}
+
+std::string TokenArray::getText(antlr4::RuleContext *ctx) { return getText(ctx->getSourceInterval()); }
+
+std::string TokenArray::getText(antlr4::Token *start, antlr4::Token *stop) {
+  if (!start || !stop) return "";
+  return getText(antlr4::misc::Interval(start->getTokenIndex(), stop->getTokenIndex()));
+}
+
+void TokenArray::consume() {
+  if (p_ + 1 >= tokens_.size()) throw antlr4::IllegalStateException("cannot consume EOF");
+  ++p_;
+}
+
+std::string TokenArray::getSourceName() const { return lexer_.getSourceName(); }
 
 size_t Lexer::lexCode(bool &skip) {
   char32_t c = d_[pos_], c1 = at(pos_ + 1);
@@ -586,6 +671,63 @@ std::string compareLexers(std::string_view text) {
   }
   if (want.unterminatedAtEof != got.unterminatedAtEof)
     return std::string("unterminatedAtEof: generated ") + (want.unterminatedAtEof ? "true" : "false");
+  return {};
+}
+
+namespace {
+
+std::string showOrNull(const antlr4::Token *t) { return t ? show(t) : "(null)"; }
+
+} // namespace
+
+std::string compareTokenStreams(std::string_view text) {
+  SourceStream a(text), b(text);
+  cfm_grammar::CfpLexer generated(&a);
+  generated.removeErrorListeners();
+  antlr4::CommonTokenStream want(&generated);
+  want.fill();
+  Lexer hand(b);
+  TokenArray got(hand);
+  if (want.size() != got.size())
+    return "size: CommonTokenStream " + std::to_string(want.size()) + ", TokenArray " +
+           std::to_string(got.size());
+  auto here = [&](size_t at) -> std::string {
+    if (want.index() != got.index())
+      return "index after position " + std::to_string(at) + ": CommonTokenStream " +
+             std::to_string(want.index()) + ", TokenArray " + std::to_string(got.index());
+    for (ssize_t k = -3; k <= 3; ++k) {
+      std::string w = showOrNull(want.LT(k)), g = showOrNull(got.LT(k));
+      if (w != g) return "LT(" + std::to_string(k) + ") at " + std::to_string(at) + ": " + w + " vs " + g;
+      if (k != 0 && (want.LT(k) != nullptr) && want.LA(k) != got.LA(k))
+        return "LA(" + std::to_string(k) + ") at " + std::to_string(at);
+    }
+    return {};
+  };
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (show(want.get(i)) != show(got.get(i))) return "get(" + std::to_string(i) + ")";
+    if (want.get(i)->getTokenIndex() != got.get(i)->getTokenIndex())
+      return "token index " + std::to_string(i);
+  }
+  // Forward through the stream, then seeks as prediction and error recovery make them.
+  for (size_t i = 0;; ++i) {
+    std::string d = here(i);
+    if (!d.empty()) return d;
+    if (want.LA(1) == antlr4::Token::EOF) break;
+    want.consume();
+    got.consume();
+  }
+  for (size_t i : {size_t{0}, want.size() / 2, want.size() - 1, want.size(), want.size() + 5}) {
+    want.seek(i);
+    got.seek(i);
+    std::string d = here(i);
+    if (!d.empty()) return "after seek: " + d;
+  }
+  if (want.getText() != got.getText()) return "getText()";
+  size_t n = want.size();
+  for (size_t x = 0; x < n; x += n / 7 + 1)
+    for (size_t y = x; y < n + 2; y += n / 5 + 1)
+      if (want.getText(antlr4::misc::Interval(x, y)) != got.getText(antlr4::misc::Interval(x, y)))
+        return "getText(" + std::to_string(x) + ", " + std::to_string(y) + ")";
   return {};
 }
 

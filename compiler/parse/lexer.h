@@ -8,6 +8,8 @@
 
 #include <antlr4-runtime.h>
 
+#include <algorithm>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +29,71 @@ public:
   size_t codePointCount() const { return _data.size(); }
 };
 
+class Lexer;
+
+/// A token of the hand-written lexer: what CommonToken says about a token (its text is read from
+/// the source when asked, as CommonToken's is when it holds none), in 48 bytes instead of 112
+/// and without a heap allocation of its own when it lives in a TokenArray. Every token is on the
+/// default channel (the lexer skips whitespace and comments).
+class SourceToken final : public antlr4::Token {
+public:
+  SourceToken() = default;
+  SourceToken(Lexer *source, size_t type, size_t start, size_t stop, size_t line, size_t col)
+      : source_(source), start_(start), stop_(stop), type_(static_cast<uint32_t>(type)),
+        line_(static_cast<uint32_t>(line)), col_(static_cast<uint32_t>(col)) {}
+
+  std::string getText() const override;
+  size_t getType() const override { return type_ == kEofType ? antlr4::Token::EOF : type_; }
+  size_t getLine() const override { return line_; }
+  size_t getCharPositionInLine() const override { return col_; }
+  size_t getChannel() const override { return antlr4::Token::DEFAULT_CHANNEL; }
+  size_t getTokenIndex() const override { return index_ == kNoIndex ? INVALID_INDEX : index_; }
+  size_t getStartIndex() const override { return start_; }
+  size_t getStopIndex() const override { return stop_; }
+  antlr4::TokenSource *getTokenSource() const override;
+  antlr4::CharStream *getInputStream() const override;
+  std::string toString() const override;
+
+  void setTokenIndex(size_t i) { index_ = static_cast<uint32_t>(i); }
+
+private:
+  static constexpr uint32_t kEofType = 0xFFFFFFFF; // antlr4::Token::EOF as size_t does not fit
+  static constexpr uint32_t kNoIndex = 0xFFFFFFFF;
+  Lexer *source_ = nullptr;
+  size_t start_ = 0, stop_ = 0; // code point indexes; an EOF token's stop is start - 1
+  uint32_t type_ = 0, line_ = 0, col_ = 0, index_ = kNoIndex;
+};
+
+/// The parser's token stream: all tokens of a file, lexed up front into one array (what
+/// CommonTokenStream after fill() gives the parser, without a heap object per token).
+class TokenArray final : public antlr4::TokenStream {
+public:
+  /// Lexes all of `lexer`'s input.
+  explicit TokenArray(Lexer &lexer);
+  const std::vector<SourceToken> &tokens() const { return tokens_; }
+
+  antlr4::Token *LT(ssize_t k) override;
+  antlr4::Token *get(size_t index) const override;
+  antlr4::TokenSource *getTokenSource() const override;
+  std::string getText(const antlr4::misc::Interval &interval) override;
+  std::string getText() override;
+  std::string getText(antlr4::RuleContext *ctx) override;
+  std::string getText(antlr4::Token *start, antlr4::Token *stop) override;
+  void consume() override;
+  size_t LA(ssize_t i) override { return LT(i)->getType(); }
+  ssize_t mark() override { return 0; }
+  void release(ssize_t) override {}
+  size_t index() override { return p_; }
+  void seek(size_t index) override { p_ = std::min(index, tokens_.size() - 1); }
+  size_t size() override { return tokens_.size(); }
+  std::string getSourceName() const override;
+
+private:
+  Lexer &lexer_;
+  std::vector<SourceToken> tokens_; // never empty: the last is EOF
+  size_t p_ = 0;
+};
+
 /// Lexes a SourceStream as grammar/CfpLexer.g4 does (modes, the context stack of `${`, `{{`,
 /// `{%` and `{`, the pending-template logic after `template`).
 class Lexer final : public antlr4::TokenSource {
@@ -39,6 +106,8 @@ public:
   bool unterminatedAtEof = false;
 
   std::unique_ptr<antlr4::Token> nextToken() override;
+  /// The next token, as nextToken() gives it, without a heap allocation.
+  SourceToken next();
   size_t getLine() const override { return line_; }
   size_t getCharPositionInLine() override { return col_; }
   antlr4::CharStream *getInputStream() override { return &input_; }

@@ -13,10 +13,12 @@
 
 namespace cfm::parse {
 
+class TokenArray; // lexer.h
+
 /// Positions and human descriptions of the tokens of one file.
 struct TokenFacts {
   support::FileId file;
-  const std::vector<antlr4::Token *> *tokens;
+  const TokenArray *tokens;
   std::set<uint32_t> lexErrorLines; // lines where the lexer reported an error
   support::Loc typedEnd;            // tokens from here on were generated (line 0: none were)
   support::Loc begin(const antlr4::Token *t) const;

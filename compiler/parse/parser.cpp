@@ -383,7 +383,7 @@ Loc TokenFacts::end(const antlr4::Token *t) const {
 
 antlr4::Token *TokenFacts::previous(const antlr4::Token *t) const {
   size_t i = t->getTokenIndex();
-  return i > 0 && i - 1 < tokens->size() ? (*tokens)[i - 1] : nullptr;
+  return i > 0 && i - 1 < tokens->tokens().size() ? tokens->get(i - 1) : nullptr;
 }
 
 std::string TokenFacts::describe(const antlr4::Token *t) const {
@@ -484,19 +484,17 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
   };
   // (Lexing on a thread of its own, ahead of the parser, was tried: ANTLR 4.9's ATN simulators
   // share static locks, and the contention made both slower than one after the other.)
-  antlr4::CommonTokenStream tokens(&lexer);
-  tokens.fill();
+  TokenArray tokens(lexer);
   result.times.lex = secondsSince(clock);
-  const std::vector<antlr4::Token *> allTokens = tokens.getTokens();
-  TokenFacts facts{file, &allTokens, std::move(lexLines), {}};
+  TokenFacts facts{file, &tokens, std::move(lexLines), {}};
   if (sm.file(file).typedEnd() != std::string::npos)
     facts.typedEnd = locOfByte(file, text, sm.file(file).typedEnd());
   NestingMeter meter;
   ExprChainMeter chain;
-  for (antlr4::Token *t : allTokens) {
-    bool nestingOk = meter.step(t->getType());
-    if (nestingOk && chain.step(t->getType())) continue;
-    Loc l = facts.begin(t);
+  for (const SourceToken &t : tokens.tokens()) {
+    bool nestingOk = meter.step(t.getType());
+    if (nestingOk && chain.step(t.getType())) continue;
+    Loc l = facts.begin(&t);
     diags.report(DiagKind::NestingTooDeep, Range{l, l},
                  {std::to_string(nestingOk ? kMaxExprDepth : kMaxNesting)});
     result.hadErrors = true;
@@ -505,6 +503,10 @@ ParseResult parseFile(support::FileId file, const support::SourceManager &sm,
 
   cfm_grammar::CfpParser parser(&tokens);
   parser.removeErrorListeners();
+  // build_ast reads only the grammar's labels, start and stop tokens and parents, which the
+  // parser sets either way; the children lists (a terminal node per token and a vector per
+  // context) are for collectSyntaxTokens' walk alone.
+  parser.setBuildParseTree(syntaxTokens != nullptr);
   cfm_grammar::CfpParser::FileContext *tree = nullptr;
   // Stage 1: SLL prediction, bail out at the first error (fast path for correct files).
   parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(

@@ -106,4 +106,10 @@ size_t findInvalidUtf8(std::string_view text);
 /// none. For the tests and the fuzz target that hold the two to each other.
 std::string compareLexers(std::string_view text);
 
+/// Walks the parser's token stream over `text` (lexer.h, TokenArray) and ANTLR's
+/// CommonTokenStream over the generated lexer side by side, as a parser moves through them
+/// (consume, seek back and forth, LT and LA from -3 to 3, get, index, size, getText), and
+/// describes the first difference; empty when there is none.
+std::string compareTokenStreams(std::string_view text);
+
 } // namespace cfm::parse

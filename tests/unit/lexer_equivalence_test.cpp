@@ -3,7 +3,8 @@
 // conformance suite, the samples and the standard library, each of them cut short at many
 // places (unterminated constructs everywhere), purpose-made edge cases, and random strings over
 // the characters that matter to the lexer. Same tokens, same lexical errors, same
-// `unterminatedAtEof`.
+// `unterminatedAtEof`; and, through parse::compareTokenStreams, the parser's token array against
+// ANTLR's CommonTokenStream.
 #include "parse/parser.h"
 
 #include <gtest/gtest.h>
@@ -46,6 +47,21 @@ TEST(LexerEquivalence, EveryProgramOfTheTree) {
     if (parse::findInvalidUtf8(text) != std::string_view::npos) continue; // never lexed
     EXPECT_EQ(parse::compareLexers(text), "") << p;
   }
+}
+
+// The parser reads the hand-written lexer's tokens through TokenArray (lexer.h), not ANTLR's
+// CommonTokenStream: the same answers to every question a parser asks, on whole and cut files.
+TEST(LexerEquivalence, TokenArrayActsAsCommonTokenStream) {
+  for (const fs::path &p : cfpFiles()) {
+    std::string text = readFile(p);
+    if (parse::findInvalidUtf8(text) != std::string_view::npos) continue;
+    EXPECT_EQ(parse::compareTokenStreams(text), "") << p;
+    size_t cut = text.size() / 3;
+    while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) ++cut;
+    EXPECT_EQ(parse::compareTokenStreams(text.substr(0, cut)), "") << p << " cut short";
+  }
+  for (const char *c : {"", "fn", "\"${", "template t() \"\"\"{{ x", "/* open"})
+    EXPECT_EQ(parse::compareTokenStreams(c), "") << "input: " << c;
 }
 
 TEST(LexerEquivalence, EveryProgramCutShort) {
