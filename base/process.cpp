@@ -1,5 +1,5 @@
 // process.cpp — signalSession, sessionAlive and ProcessTable (process.h): one pass over
-// /proc/*/stat each.
+// /proc/*/stat each; processLive: one process's.
 #include "base/process.h"
 
 #include <cerrno>
@@ -51,6 +51,14 @@ template <class F> void eachProcess(F f) {
 }
 
 } // namespace
+
+bool processLive(pid_t pid) {
+  if (pid <= 0) return false;
+  char name[24];
+  std::snprintf(name, sizeof name, "%d", static_cast<int>(pid));
+  ProcStat st;
+  return readStat(name, st) && st.state != 'Z' && st.state != 'X';
+}
 
 int signalSession(pid_t sid, int sig) {
   if (sid <= 1) return 0;

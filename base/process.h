@@ -22,6 +22,9 @@ int signalSession(pid_t sid, int sig);
 /// Whether a process that is not a zombie has session id `sid` or process group `sid`.
 bool sessionAlive(pid_t sid);
 
+/// Whether process `pid` exists and is not a zombie (its /proc/PID/stat state).
+bool processLive(pid_t pid);
+
 /// The live (not zombie) processes by session and by process group, from one pass over /proc:
 /// what sessionAlive and signalSession ask, for many sessions at the price of one scan (a cloud
 /// with a thousand instances asks about each of them; one scan each would be quadratic).

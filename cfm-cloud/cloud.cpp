@@ -291,26 +291,6 @@ struct Cloud::Impl {
   // reparented to a PID 1 that does not reap stays visible to kill(2) as zombies; those count as
   // dead. The leader is looked at first; only when it is gone or a zombie are the other processes
   // searched (rare: an instance whose first process ended but left children).
-  static char procState(int pid, int *pgrp) {
-    std::string path = "/proc/" + std::to_string(pid) + "/stat";
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    char buf[512];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    std::string_view st(buf, size_t(n));
-    size_t paren = st.rfind(')');
-    if (paren == std::string_view::npos || paren + 2 >= st.size()) return 0;
-    char state = st[paren + 2];
-    if (pgrp) {
-      // fields after the state: ppid pgrp
-      int ppid = 0;
-      *pgrp = 0;
-      sscanf(buf + paren + 3, "%d %d", &ppid, pgrp);
-    }
-    return state;
-  }
   // An instance is its session (the launcher's setsid: session id = pgid); software started on
   // it through its agent runs in groups of its own within that session (base/process.h).
   // The session's other processes are looked up in TABLE, one scan of /proc shared by every
@@ -318,8 +298,7 @@ struct Cloud::Impl {
   static bool groupAlive(int pgid, bool ownChild, std::optional<base::ProcessTable> &table) {
     if (pgid <= 0) return false;
     if (ownChild && kill(-pgid, 0) == 0) return true; // our children are reaped first: no zombie leader
-    char leader = procState(pgid, nullptr);
-    if (leader != 0 && leader != 'Z' && leader != 'X') return true;
+    if (base::processLive(pgid)) return true;         // the leader
     if (!table) table = base::ProcessTable::scan();
     return table->alive(pgid);
   }

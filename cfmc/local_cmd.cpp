@@ -97,12 +97,8 @@ int fail(const std::string &msg) {
 /// Whether `pid` is a live process (not a zombie) whose command line holds `mark` (the cloud's
 /// config path), so that a recycled PID is never taken for the cloud.
 bool processAlive(long pid, const std::string &mark) {
-  if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  size_t close = line.rfind(')');
-  if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'Z') return false;
+  if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0 || !base::processLive(static_cast<pid_t>(pid)))
+    return false;
   std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
   std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
   return mark.empty() || args.find(mark) != std::string::npos;
