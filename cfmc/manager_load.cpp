@@ -13,17 +13,11 @@ namespace {
 
 Result<const ManagerModule *> load() {
   // RTLD_NOW: a symbol the module needs from cfmc and does not find is reported here.
-  auto o = base::loadBesideExecutable(
+  // The handle stays open for the life of the process.
+  return base::loadVersionedTable<ManagerModule>(
       kManagerModuleEnv, kManagerModuleFile, kManagerModuleEntry, "the manager module",
-      " (it is built beside cfmc; commands that reach a cloud or a broker in this process need it)");
-  if (!o) return o.takeError();
-  const ManagerModule *m = static_cast<const ManagerModule *>(o->table);
-  if (!m || m->version != kManagerModuleVersion)
-    return Error{ErrorKind::Usage, "the manager module " + o->path +
-                                       " is of another version than this cfmc (" +
-                                       std::to_string(m ? m->version : 0) + ", expected " +
-                                       std::to_string(kManagerModuleVersion) + ")"};
-  return m; // the handle stays open for the life of the process
+      " (it is built beside cfmc; commands that reach a cloud or a broker in this process need it)",
+      kManagerModuleVersion);
 }
 
 } // namespace

@@ -13,16 +13,10 @@ namespace {
 Result<const Engine *> load() {
   // RTLD_NOW: a symbol the engine needs from the executable and does not find is reported here,
   // not as a crash in the middle of a run.
-  auto o =
-      base::loadBesideExecutable(kEngineEnv, kEngineFile, kEntrySymbol, "the JIT engine",
-                                 " (the JIT engine is built beside cfmc; `--engine interp` runs without it)");
-  if (!o) return o.takeError();
-  const Engine *e = static_cast<const Engine *>(o->table);
-  if (!e || e->version != kEngineVersion)
-    return Error{ErrorKind::Usage, "the JIT engine " + o->path + " is of another version than this cfmc (" +
-                                       std::to_string(e ? e->version : 0) + ", expected " +
-                                       std::to_string(kEngineVersion) + ")"};
-  return e; // the handle stays open for the life of the process
+  // The handle stays open for the life of the process.
+  return base::loadVersionedTable<Engine>(
+      kEngineEnv, kEngineFile, kEntrySymbol, "the JIT engine",
+      " (the JIT engine is built beside cfmc; `--engine interp` runs without it)", kEngineVersion);
 }
 
 } // namespace
