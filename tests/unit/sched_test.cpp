@@ -35,6 +35,18 @@ bool runMainBody(Body b, Options o = optionsFromEnv()) {
   return runMain(callBody, &b, &r, o);
 }
 
+/// Waits for each task of TS in order and releases it, giving EACH (when set) its int result;
+/// false at the first wait that fails.
+bool waitEach(const std::vector<Obj *> &ts, const std::function<void(int64_t)> &each = {}) {
+  for (Obj *t : ts) {
+    Slot r{0};
+    if (!wait(t, -1, r)) return false;
+    if (each) each(r.i);
+    release(t);
+  }
+  return true;
+}
+
 std::string takeMessage() {
   ErrorVal *e = takeError();
   if (!e) return "";
@@ -88,11 +100,7 @@ TEST(Sched, SleepersWakeInDeadlineOrder) {
         order.push_back(d);
         return true;
       }));
-    for (Obj *t : ts) {
-      Slot r{0};
-      if (!wait(t, -1, r)) return false;
-      release(t);
-    }
+    if (!waitEach(ts)) return false;
     return true;
   }));
   EXPECT_EQ(order, (std::vector<int>{100, 200, 300}));
@@ -199,12 +207,7 @@ TEST(Sched, StressModeKeepsResults) {
               r->i = i;
               return true;
             }));
-          for (Obj *t : ts) {
-            Slot r{0};
-            if (!wait(t, -1, r)) return false;
-            sum += r.i;
-            release(t);
-          }
+          if (!waitEach(ts, [&](int64_t v) { sum += v; })) return false;
           return true;
         },
         o));
@@ -224,11 +227,7 @@ TEST(Sched, TenThousandTasksShareFewMappings) {
         r->i = 1;
         return sleep(10);
       }));
-    for (Obj *t : ts) {
-      Slot r{0};
-      if (!wait(t, -1, r)) return false;
-      release(t);
-    }
+    if (!waitEach(ts)) return false;
     st = stats();
     return true;
   }));
@@ -274,11 +273,7 @@ TEST(Sched, CompletionFromAnotherThreadResumesExactlyItsTask) {
       cs[1]->complete(true, "reply for 1");
       cs[1]->complete(false, "a second completion is ignored");
     });
-    for (Obj *t : ts) {
-      Slot r{0};
-      if (!wait(t, -1, r)) return false;
-      release(t);
-    }
+    if (!waitEach(ts)) return false;
     stop = true;
     Slot r{0};
     bool ok = wait(ticker, -1, r);
@@ -345,12 +340,7 @@ TEST(Sched, ManyThreadsCompleteManyTasks) {
         for (size_t i = static_cast<size_t>(k); i < cs.size(); i += 4)
           cs[i]->complete(true, std::to_string(i));
       });
-    for (Obj *t : ts) {
-      Slot r{0};
-      if (!wait(t, -1, r)) return false;
-      sum += r.i;
-      release(t);
-    }
+    if (!waitEach(ts, [&](int64_t v) { sum += v; })) return false;
     return true;
   }));
   for (auto &t : threads) t.join();
@@ -455,12 +445,7 @@ TEST(Sched, TaskSuspendedDeepInRecursionResumesWithItsLocals) {
             r->i = deepCheck(kDepth, i, i % 2 ? 2 : 0);
             return r->i >= 0;
           }));
-        for (Obj *t : ts) {
-          Slot r{0};
-          if (!wait(t, -1, r)) return false;
-          got.push_back(r.i);
-          release(t);
-        }
+        if (!waitEach(ts, [&](int64_t v) { got.push_back(v); })) return false;
         st = stats();
         return true;
       },
@@ -496,12 +481,7 @@ TEST(Sched, ManyTasksInterleaveOnTheSharedStack) {
               r->i = acc;
               return true;
             }));
-          for (Obj *t : ts) {
-            Slot r{0};
-            if (!wait(t, -1, r)) return false;
-            sum += r.i;
-            release(t);
-          }
+          if (!waitEach(ts, [&](int64_t v) { sum += v; })) return false;
           return true;
         },
         copying(true, seed)))
@@ -603,12 +583,7 @@ TEST(Sched, TaskStacksSwitch) {
             r->i = deepCheck(20, i, 1);
             return r->i >= 0;
           }));
-        for (Obj *t : ts) {
-          Slot r{0};
-          if (!wait(t, -1, r)) return false;
-          sum += r.i;
-          release(t);
-        }
+        if (!waitEach(ts, [&](int64_t v) { sum += v; })) return false;
         st = stats();
         return true;
       },
