@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 using namespace cfm::rt;
 
@@ -60,6 +61,34 @@ cfm_str *cfm_format(cfm_slot v, const cfm_type *t) { return newStr(format(v, t))
 int64_t cfm_equal(cfm_slot a, cfm_slot b, const cfm_type *t) { return equal(a, b, t); }
 void cfm_print(void *file, cfm_slot v, const cfm_type *t) { printValue(static_cast<FILE *>(file), v, t); }
 cfm_str *cfm_str_build(const cfm_piece *pieces, int64_t n) {
+  // Most interpolations are short text, strings and ints ("k${i}", "${host}:${port}"): built in
+  // a buffer on the stack and copied once into the new string, without format()'s dispatch.
+  char small[256];
+  size_t used = 0;
+  bool fits = true;
+  for (int64_t i = 0; i < n && fits; ++i) {
+    const cfm_piece &p = pieces[i];
+    std::string_view text;
+    if (!p.type)
+      text = {p.text, static_cast<size_t>(p.len)};
+    else if (p.type->kind == Kind::String)
+      text = static_cast<const Str *>(Slot{.i = p.value}.o)->view();
+    else if (p.type->kind == Kind::Int && sizeof small - used >= 20) {
+      auto r = std::to_chars(small + used, small + sizeof small, p.value);
+      used = static_cast<size_t>(r.ptr - small);
+      continue;
+    } else {
+      fits = false;
+      break;
+    }
+    if (text.size() > sizeof small - used) {
+      fits = false;
+      break;
+    }
+    std::memcpy(small + used, text.data(), text.size());
+    used += text.size();
+  }
+  if (fits) return newStr({small, used});
   std::string s;
   for (int64_t i = 0; i < n; ++i) {
     const cfm_piece &p = pieces[i];

@@ -10,24 +10,31 @@ namespace cfm::rt {
 
 namespace {
 
-uint64_t hashKey(Slot key, const TypeDesc *kt) {
+uint32_t hashKey(Slot key, const TypeDesc *kt) {
+  uint64_t x;
   if (kt->kind == Kind::String) {
     // FNV-1a
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : static_cast<const Str *>(key.o)->view()) h = (h ^ c) * 1099511628211ull;
-    return h;
+    x = 1469598103934665603ull;
+    for (unsigned char c : static_cast<const Str *>(key.o)->view()) x = (x ^ c) * 1099511628211ull;
+  } else {
+    x = static_cast<uint64_t>(key.i);
   }
-  uint64_t x = static_cast<uint64_t>(key.i);
+  // A finaliser, so that the low bits the index uses depend on every bit of the key.
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
-  return x;
+  return static_cast<uint32_t>(x);
 }
 
-bool sameKey(Slot a, Slot b, const TypeDesc *kt) {
-  if (kt->kind == Kind::String)
-    return static_cast<const Str *>(a.o)->view() == static_cast<const Str *>(b.o)->view();
-  return a.i == b.i;
+/// KEY equals the entry's key (whose hash is H). Keys are compared only when the hashes agree,
+/// and a string by identity first: a key read back from the map, or used twice in a row, is
+/// the same object.
+bool sameKey(const Map::Entry &e, Slot key, uint32_t h, const TypeDesc *kt) {
+  if (e.hash != h) return false;
+  if (kt->kind != Kind::String) return e.key.i == key.i;
+  if (e.key.o == key.o) return true;
+  const auto *a = static_cast<const Str *>(e.key.o), *b = static_cast<const Str *>(key.o);
+  return a->len == b->len && std::memcmp(a->data(), b->data(), static_cast<size_t>(a->len)) == 0;
 }
 
 void rebuildIndex(Map *m) {
@@ -43,19 +50,21 @@ void rebuildIndex(Map *m) {
   while (cap < m->entries.size() * 2 + 2) cap <<= 1;
   m->index.assign(cap, -1);
   for (size_t i = 0; i < m->entries.size(); ++i) {
-    size_t h = hashKey(m->entries[i].key, m->type->elem) & (cap - 1);
+    size_t h = m->entries[i].hash & (cap - 1);
     while (m->index[h] >= 0) h = (h + 1) & (cap - 1);
     m->index[h] = static_cast<int32_t>(i);
   }
 }
 
-/// Position in the index where `key` is, or the empty position where it would go.
-size_t probe(const Map *m, Slot key) {
+/// Position in the index where `key` (whose hash is `h`) is, or the empty position where it
+/// would go.
+size_t probe(const Map *m, Slot key, uint32_t hash) {
   size_t cap = m->index.size();
-  size_t h = hashKey(key, m->type->elem) & (cap - 1);
+  const TypeDesc *kt = m->type->elem;
+  size_t h = hash & (cap - 1);
   while (m->index[h] >= 0) {
     const Map::Entry &e = m->entries[static_cast<size_t>(m->index[h])];
-    if (e.live && sameKey(e.key, key, m->type->elem)) return h;
+    if (e.live && sameKey(e, key, hash, kt)) return h;
     h = (h + 1) & (cap - 1);
   }
   return h;
@@ -180,7 +189,7 @@ Map *newMap(const TypeDesc *t) {
 
 const Map::Entry *mapFind(const Map *m, Slot key) {
   if (m->index.empty()) return nullptr;
-  size_t h = probe(m, key);
+  size_t h = probe(m, key, hashKey(key, m->type->elem));
   return m->index[h] >= 0 ? &m->entries[static_cast<size_t>(m->index[h])] : nullptr;
 }
 
@@ -192,7 +201,8 @@ bool mapGet(const Map *m, Slot key, Slot &out) {
 }
 
 void mapSet(Map *m, Slot key, Slot value) {
-  size_t h = probe(m, key);
+  uint32_t hash = hashKey(key, m->type->elem);
+  size_t h = probe(m, key, hash);
   if (m->index[h] >= 0) {
     Map::Entry &e = m->entries[static_cast<size_t>(m->index[h])];
     releaseSlot(e.value, m->type->value);
@@ -200,7 +210,7 @@ void mapSet(Map *m, Slot key, Slot value) {
     e.value = value;
     return;
   }
-  m->entries.push_back({key, value, true});
+  m->entries.push_back({key, value, true, hash});
   ++m->count;
   if (m->entries.size() * 2 >= m->index.size())
     rebuildIndex(m);

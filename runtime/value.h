@@ -148,6 +148,7 @@ struct Map : Obj {
     Slot key;
     Slot value;
     bool live;
+    uint32_t hash; // of the key (collections.cpp): compared before the keys, kept for rebuilds
   };
   std::vector<Entry> entries;
   std::vector<int32_t> index; // open addressing over entries; -1 empty
