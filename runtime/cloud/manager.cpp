@@ -193,8 +193,7 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
   if (vm.state.empty()) vm.state = "pending";
   inst.vmInstance = vm.id;
   inst.state = "starting";
-  if (auto r = store_.saveVmInstance(key, vm); !r) return failStore(r.error());
-  if (auto r = store_.saveElementInstance(key, inst); !r) return failStore(r.error());
+  if (auto r = store_.saveVmAndElementInstance(key, vm, inst); !r) return failStore(r.error());
   if (config_.broker) {
     if (auto r = store_.saveAgentCredentials(vm.id, {agentKeyHex, agentPassword}); !r)
       return failStore(r.error());
@@ -209,8 +208,7 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
       auto ended = client_->terminateInstances({vm.id}, deadlineIn(kCleanupTimeoutMs));
       if (ended) vm.state = "terminated";
       inst.state = "failed";
-      (void)store_.saveVmInstance(key, vm);
-      (void)store_.saveElementInstance(key, inst);
+      (void)store_.saveVmAndElementInstance(key, vm, inst);
     }
     return fail(*running.error);
   }
@@ -219,8 +217,7 @@ bool CloudManager::runVm(std::string_view systemId, std::string_view element, in
   if (!running.value.ipAddress.empty()) vm.publicAddress = running.value.ipAddress;
   if (config_.broker && !waitForAgent(*agents(), vm.id, agentKeyHex, deadline)) return false;
   inst.state = "running";
-  if (auto r = store_.saveVmInstance(key, vm); !r) return failStore(r.error());
-  if (auto r = store_.saveElementInstance(key, inst); !r) return failStore(r.error());
+  if (auto r = store_.saveVmAndElementInstance(key, vm, inst); !r) return failStore(r.error());
   return true;
 }
 

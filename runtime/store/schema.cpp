@@ -168,6 +168,9 @@ CREATE TABLE procedure_file (
   version INTEGER NOT NULL DEFAULT 1,
   UNIQUE (system_id, name));
 )sql"},
+    {8, "element instances found by their VM (terminate_vm marks them in one indexed update)", R"sql(
+CREATE INDEX element_instance_by_vm ON element_instance (vm_instance);
+)sql"},
 };
 
 } // namespace

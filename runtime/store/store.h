@@ -95,6 +95,10 @@ public:
   findVmInstance(std::string_view instanceId);
   /// Inserts or updates (by element and index) an element instance of system KEY.
   Result<void> saveElementInstance(std::string_view key, const model::BusinessSystemElementInstance &inst);
+  /// saveVmInstance(KEY, VM) and saveElementInstance(KEY, INST) in one transaction (run_vm
+  /// records both at each step of a VM's start).
+  Result<void> saveVmAndElementInstance(std::string_view key, const model::VMInstance &vm,
+                                        const model::BusinessSystemElementInstance &inst);
   Result<std::vector<model::BusinessSystemElementInstance>> elementInstances(std::string_view key);
   /// Sets STATE on every element instance of system KEY that runs on VM VM_ID (and is not in
   /// that state already; their versions go up), in one statement.
@@ -269,6 +273,10 @@ private:
   Store() = default;
   Result<std::optional<int64_t>> findSystem(std::string_view key);
   Result<int64_t> requireSystem(std::string_view key);
+  // The two saves' work inside the caller's transaction.
+  Result<void> writeVmInstance(int64_t sysId, const model::VMInstance &vm);
+  Result<void> writeElementInstance(int64_t sysId, std::string_view key,
+                                    const model::BusinessSystemElementInstance &inst);
   std::unique_ptr<Db> db_;
   int schemaVersion_ = 0;
 };

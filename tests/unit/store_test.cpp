@@ -752,6 +752,59 @@ TEST_F(StoreTest, ProcedureFileNamesSizesAndUnknownSystemsAreRefused) {
   EXPECT_NE(twice.error().message.find("given twice"), std::string::npos);
 }
 
+TEST_F(StoreTest, MigrationFromSchemaVersion7IndexesElementInstancesByVm) {
+  {
+    auto st = open(7);
+    ASSERT_TRUE(st);
+    ASSERT_TRUE(st->saveSystem(web3()));
+    ASSERT_TRUE(st->saveElementInstance("web3", {"lb", 0, "i-0001", "running"}));
+    EXPECT_EQ(count(*st, "SELECT count(*) FROM sqlite_master WHERE name = 'element_instance_by_vm'"), 0);
+  }
+  auto st = open();
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->schemaVersion(), 8);
+  EXPECT_EQ(count(*st, "SELECT count(*) FROM sqlite_master WHERE name = 'element_instance_by_vm'"), 1);
+  // terminate_vm's update finds the instance through it, and the rows are as they were
+  std::string plan;
+  {
+    auto q =
+        st->db().prepare("EXPLAIN QUERY PLAN UPDATE element_instance SET state = 'x' WHERE vm_instance = ?");
+    ASSERT_TRUE(q);
+    while (*q->step()) plan += q->text(3) + "\n";
+  }
+  EXPECT_NE(plan.find("element_instance_by_vm"), std::string::npos) << plan;
+  ASSERT_TRUE(st->setElementInstanceStateOfVm("web3", "i-0001", "terminated"));
+  EXPECT_EQ((*st->elementInstances("web3"))[0].state, "terminated");
+}
+
+TEST_F(StoreTest, ClaimsTakeTheLowestFreeIndexAndSavesOfBothInstancesAreOneTransaction) {
+  auto st = open();
+  ASSERT_TRUE(st);
+  ASSERT_TRUE(st->saveSystem(web3()));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(*st->claimElementInstance("web3", "web"), i);
+  // a gap (an instance row removed by hand) is filled first, then the count goes on
+  ASSERT_TRUE(st->db().exec("DELETE FROM element_instance WHERE idx = 1"));
+  EXPECT_EQ(*st->claimElementInstance("web3", "web"), 1);
+  EXPECT_EQ(*st->claimElementInstance("web3", "web"), 3);
+  ASSERT_TRUE(st->db().exec("DELETE FROM element_instance WHERE idx = 0"));
+  EXPECT_EQ(*st->claimElementInstance("web3", "web"), 0);
+  EXPECT_EQ(*st->claimElementInstance("web3", "web"), 4);
+
+  model::VMInstance vm{"i-0002", "web", "cloud-a", "pending", "10.0.1.11", "", {}};
+  ASSERT_TRUE(st->saveVmAndElementInstance("web3", vm, {"web", 4, "i-0002", "starting"}));
+  EXPECT_EQ((*st->vmInstances("web3"))[0], vm);
+  EXPECT_EQ(count(*st, "SELECT count(*) FROM element_instance WHERE idx = 4 AND vm_instance = 'i-0002' AND "
+                       "state = 'starting'"),
+            1);
+  // an element that does not exist fails the whole save: the VM's new state is not kept either
+  vm.state = "running";
+  auto bad = st->saveVmAndElementInstance("web3", vm, {"nope", 0, "i-0002", "running"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("has no element `nope`"), std::string::npos);
+  EXPECT_EQ((*st->vmInstances("web3"))[0].state, "pending");
+  EXPECT_FALSE(st->saveVmAndElementInstance("web3", {}, {"web", 4, "", "running"})); // no VM id
+}
+
 TEST_F(StoreTest, MigrationFromSchemaVersion6AddsProcedureFiles) {
   {
     auto st = open(6);
@@ -762,7 +815,7 @@ TEST_F(StoreTest, MigrationFromSchemaVersion6AddsProcedureFiles) {
   }
   auto st = open();
   ASSERT_TRUE(st);
-  EXPECT_EQ(st->schemaVersion(), 7);
+  EXPECT_EQ(st->schemaVersion(), store::latestSchemaVersion());
   EXPECT_EQ(*st->systemVersion("web3"), 1); // the migration changes no system
   EXPECT_TRUE(st->procedureFiles("web3")->empty());
   auto put = st->putProcedureFiles("web3", {{"web3.cfp", "proc main() {}\n"}});
