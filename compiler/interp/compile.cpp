@@ -242,6 +242,7 @@ private:
     return n;
   }
   void template_(const ast::TplBody &body, std::vector<SPtr> &out);
+  TplRunNode::Piece tplPiece(ast::TplNode *n);
   SPtr forNode(const ast::ForHead &h, support::Loc loc, BlockNode body);
   EPtr call(ast::CallExpr *c);
   EPtr method(ast::MethodCallExpr *m);
@@ -651,13 +652,48 @@ SPtr Compiler::stmtRaw(ast::Stmt *s) {
   return nullptr;
 }
 
+TplRunNode::Piece Compiler::tplPiece(ast::TplNode *n) {
+  using Op = TplRunNode::Op;
+  TplRunNode::Piece p;
+  if (n->kind == ast::TplKind::Text) {
+    p.text = n->text;
+    return p;
+  }
+  EPtr e = expr(n->expr);
+  const Kind k = e->type->kind;
+  if (k == Kind::String || k == Kind::Int) {
+    if (auto *local = dynamic_cast<LocalGet *>(e.get())) {
+      p.op = k == Kind::String ? Op::LocalStr : Op::LocalInt;
+      p.slot = local->slot;
+      return p;
+    }
+    if (auto *field = dynamic_cast<FieldNode *>(e.get()); field && !field->errorField)
+      if (auto *local = dynamic_cast<LocalGet *>(field->base.get())) {
+        p.op = k == Kind::String ? Op::FieldStr : Op::FieldInt;
+        p.slot = local->slot;
+        p.field = field->field;
+        return p;
+      }
+  }
+  p.op = Op::Expr;
+  p.expr = std::move(e);
+  return p;
+}
+
 void Compiler::template_(const ast::TplBody &body, std::vector<SPtr> &out) {
   for (ast::TplNode *n : body) {
     switch (n->kind) {
-    case ast::TplKind::Text: out.push_back(std::make_unique<TextNode>(n->range.begin, n->text)); break;
-    case ast::TplKind::Expr:
-      out.push_back(std::make_unique<InsertNode>(n->range.begin, expr(n->expr)));
+    case ast::TplKind::Text:
+    case ast::TplKind::Expr: {
+      // Consecutive text and `{{ }}` pieces share one TplRunNode.
+      auto *run = out.empty() ? nullptr : dynamic_cast<TplRunNode *>(out.back().get());
+      if (!run) {
+        out.push_back(std::make_unique<TplRunNode>(n->range.begin));
+        run = static_cast<TplRunNode *>(out.back().get());
+      }
+      run->pieces.push_back(tplPiece(n));
       break;
+    }
     case ast::TplKind::For: {
       BlockNode b;
       template_(n->body, b.stmts);

@@ -248,20 +248,21 @@ struct TryNode : SNode {
   TryNode(support::Loc l, int s) : SNode(l), errSlot(s) {}
   Flow exec(Frame &f) override;
 };
-/// Template text: appends its pieces to the frame's output.
-struct TextNode : SNode {
-  std::string text;
-  TextNode(support::Loc l, std::string t) : SNode(l), text(std::move(t)) {}
-  Flow exec(Frame &f) override {
-    *f.tplOut += text;
-    return Flow::Normal;
-  }
-};
-/// `{{ expr }}`: the value's text appended (a string's or an int's directly, a local's or its
-/// field's without taking a reference).
-struct InsertNode : SNode {
-  EPtr expr;
-  InsertNode(support::Loc l, EPtr e) : SNode(l), expr(std::move(e)) {}
+/// A run of template text and `{{ expr }}` pieces in one node: a loop over the pieces instead of
+/// a virtual call each, and a local string or int, or a string or int field of a local record
+/// (`{{ s.address }}` in a loop over servers), read in place with no call at all. Other
+/// expressions are evaluated (or borrowed) and their text appended.
+struct TplRunNode : SNode {
+  enum class Op : uint8_t { Text, LocalStr, LocalInt, FieldStr, FieldInt, Expr };
+  struct Piece {
+    Op op = Op::Text;
+    int slot = 0;
+    int field = 0;
+    std::string text; // Op::Text
+    EPtr expr;        // Op::Expr
+  };
+  std::vector<Piece> pieces;
+  explicit TplRunNode(support::Loc l) : SNode(l) {}
   Flow exec(Frame &f) override;
 };
 

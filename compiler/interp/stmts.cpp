@@ -224,17 +224,48 @@ void appendText(std::string &out, Slot v, const TypeDesc *t) {
     format(out, v, t);
   }
 }
-} // namespace
 
-Flow InsertNode::exec(Frame &f) {
-  if (const Slot *b = expr->borrow(f)) {
-    appendText(*f.tplOut, *b, expr->type);
+/// `{{ expr }}`: EXPR's text appended to the template's output.
+Flow insert(Frame &f, ENode &expr) {
+  if (const Slot *b = expr.borrow(f)) {
+    appendText(*f.tplOut, *b, expr.type);
     return Flow::Normal;
   }
   Slot v;
-  if (!expr->eval(f, v)) return Flow::Error;
-  appendText(*f.tplOut, v, expr->type);
-  releaseSlot(v, expr->type);
+  if (!expr.eval(f, v)) return Flow::Error;
+  appendText(*f.tplOut, v, expr.type);
+  releaseSlot(v, expr.type);
+  return Flow::Normal;
+}
+
+void appendInt(std::string &out, int64_t i) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, i);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+} // namespace
+
+Flow TplRunNode::exec(Frame &f) {
+  std::string &out = *f.tplOut;
+  for (Piece &p : pieces) {
+    switch (p.op) {
+    case Op::Text: out += p.text; break;
+    case Op::LocalStr: out += static_cast<const Str *>(f.slots[p.slot].o)->view(); break;
+    case Op::LocalInt: appendInt(out, f.slots[p.slot].i); break;
+    case Op::FieldStr:
+      out += static_cast<const Str *>(
+                 static_cast<const Record *>(f.slots[p.slot].o)->fields[static_cast<size_t>(p.field)].o)
+                 ->view();
+      break;
+    case Op::FieldInt:
+      appendInt(out, static_cast<const Record *>(f.slots[p.slot].o)->fields[static_cast<size_t>(p.field)].i);
+      break;
+    case Op::Expr:
+      if (insert(f, *p.expr) == Flow::Error) return Flow::Error;
+      break;
+    }
+  }
   return Flow::Normal;
 }
 

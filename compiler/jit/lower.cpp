@@ -717,7 +717,7 @@ void Lowerer::forLoop(const ast::ForHead &h, const std::function<void()> &lowerB
 }
 
 /// A template's body: text and values appended to its output, `{% for %}` and `{% if %}` as
-/// the statements (interp's TextNode, InsertNode, ForNode, IfNode).
+/// the statements (interp's TplRunNode, ForNode, IfNode).
 void Lowerer::templateBody(const ast::TplBody &body) {
   for (const ast::TplNode *n : body) {
     if (b_.GetInsertBlock()->getTerminator()) continueDead();
