@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <memory>
 #include <unordered_map>
 
 namespace cfm::jitload {
@@ -29,6 +30,30 @@ constexpr const char *kNeedsEngine[] = {"cfm_model_render"};
 constexpr std::string_view kTypePrefix = "cfm.type.";
 
 } // namespace
+
+SymbolResolver cachedObjectResolver(const frontend::Compilation &c, run::TypeTable &types) {
+  // The module's runtime type descriptors, by the names the lowering gives them. A name two
+  // types share (records of the same name from different files) is not bound here.
+  auto byName = std::make_shared<std::unordered_map<std::string, const sema::Type *>>();
+  c.program.types.forEach([&byName](const sema::Type *t) {
+    auto [it, fresh] = byName->emplace(t->str(), t);
+    if (!fresh && it->second != t) it->second = nullptr;
+  });
+  return [byName, &types](const std::string &name) -> Result<void *> {
+    for (const char *n : kNeedsEngine)
+      if (name == n) return Error{ErrorKind::Internal, "`" + name + "` needs the JIT engine"};
+    if (name.compare(0, kTypePrefix.size(), kTypePrefix) == 0) {
+      auto it = byName->find(name.substr(kTypePrefix.size()));
+      if (it == byName->end() || !it->second)
+        return Error{ErrorKind::Internal, "no single type for `" + name + "`"};
+      return const_cast<void *>(static_cast<const void *>(types.get(it->second)));
+    }
+    void *a =
+        name.compare(0, 4, "cfm_") == 0 ? cfm_abi_lookup(name.c_str()) : dlsym(RTLD_DEFAULT, name.c_str());
+    if (!a) return Error{ErrorKind::Internal, "unresolved symbol `" + name + "`"};
+    return a;
+  };
+}
 
 std::optional<Result<int>> runFromCache(const frontend::Compilation &c, const run::RunOptions &opts,
                                         const jit::JitOptions &jo, LightStats *stats,
@@ -55,30 +80,9 @@ std::optional<Result<int>> runFromCache(const frontend::Compilation &c, const ru
   if (!object) return no("not in the cache");
   st.objectBytes = object->size();
 
-  // The module's runtime type descriptors, by the names the lowering gives them. A name two
-  // types share (records of the same name from different files) is not bound here.
   t0 = Clock::now();
   run::TypeTable types;
-  std::unordered_map<std::string, const sema::Type *> byName;
-  c.program.types.forEach([&byName](const sema::Type *t) {
-    auto [it, fresh] = byName.emplace(t->str(), t);
-    if (!fresh && it->second != t) it->second = nullptr;
-  });
-  SymbolResolver resolve = [&](const std::string &name) -> Result<void *> {
-    for (const char *n : kNeedsEngine)
-      if (name == n) return Error{ErrorKind::Internal, "`" + name + "` needs the JIT engine"};
-    if (name.compare(0, kTypePrefix.size(), kTypePrefix) == 0) {
-      auto it = byName.find(name.substr(kTypePrefix.size()));
-      if (it == byName.end() || !it->second)
-        return Error{ErrorKind::Internal, "no single type for `" + name + "`"};
-      return const_cast<void *>(static_cast<const void *>(types.get(it->second)));
-    }
-    void *a =
-        name.compare(0, 4, "cfm_") == 0 ? cfm_abi_lookup(name.c_str()) : dlsym(RTLD_DEFAULT, name.c_str());
-    if (!a) return Error{ErrorKind::Internal, "unresolved symbol `" + name + "`"};
-    return a;
-  };
-  Result<std::unique_ptr<ObjectImage>> image = loadObject(*object, resolve);
+  Result<std::unique_ptr<ObjectImage>> image = loadObject(*object, cachedObjectResolver(c, types));
   if (!image) return no(image.error().message);
   EntryPoints points;
   points.init = reinterpret_cast<int (*)(FILE *)>((*image)->symbol(kModuleInit));

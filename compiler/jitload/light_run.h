@@ -14,7 +14,9 @@
 #include "base/result.h"
 #include "frontend/frontend.h"
 #include "jitload/engine.h"
+#include "jitload/objload.h"
 #include "run/run.h"
+#include "run/types.h"
 
 #include <optional>
 #include <string>
@@ -32,6 +34,13 @@ struct LightStats {
   size_t objectBytes = 0; // the object's size
   std::string why;        // when not taken: why (for tests and debugging)
 };
+
+/// How the light path binds the undefined symbols of a cached object of compilation `c`:
+/// `cfm.type.<T>` to the descriptor in `types` of the one type of `c` whose str() is `T`, `cfm_*`
+/// to the runtime's ABI (cfm_abi_lookup), anything else (memcpy, fmod, ...) by dlsym; refused:
+/// `cfm_model_render` (it needs the engine), a name two types share, a name not found. `c` and
+/// `types` must outlive the resolver.
+SymbolResolver cachedObjectResolver(const frontend::Compilation &c, run::TypeTable &types);
 
 /// Runs procedure `opts.proc` of `c` from the object cache, as the engine would run it at level
 /// `jo.optLevel` (same output, traces, statuses). Nothing (and `stats->why`) when there is no
