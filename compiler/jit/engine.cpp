@@ -15,8 +15,6 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include <chrono>
-#include <functional>
-#include <optional>
 
 namespace cfm::jit {
 

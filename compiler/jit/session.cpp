@@ -196,8 +196,9 @@ llvm::Expected<ModulePtr> Session::add(Lowered l, int opt, const std::string &ca
   llvm::orc::SimpleCompiler compile(*tm);
   auto object = compile(*l.module);
   if (!object) return object.takeError();
-  if (!dir.empty())
-    (void)jitload::objcache::store(dir, key, (*object)->getBuffer().str()); // not fatal: next run compiles
+  if (!dir.empty()) // not fatal: the next run compiles
+    (void)jitload::objcache::store(dir, key,
+                                   std::string_view((*object)->getBufferStart(), (*object)->getBufferSize()));
   size_t bytes = (*object)->getBufferSize();
   if (llvm::Error e = jit_->addObjectFile(*jd, std::move(*object))) return e;
   if (times) {
