@@ -47,7 +47,7 @@ void block(uint32_t h[8], const unsigned char *p) {
 
 } // namespace
 
-std::string sha256Hex(std::string_view data) {
+std::array<uint8_t, 32> sha256(std::string_view data) {
   uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   const auto *p = reinterpret_cast<const unsigned char *>(data.data());
@@ -63,11 +63,19 @@ std::string sha256Hex(std::string_view data) {
   for (int i = 0; i < 8; ++i) last[lastLen - 1 - i] = static_cast<unsigned char>(bits >> (8 * i));
   block(h, last);
   if (lastLen == 128) block(h, last + 64);
+  std::array<uint8_t, 32> out;
+  for (int i = 0; i < 32; ++i) out[i] = static_cast<uint8_t>(h[i / 4] >> (24 - 8 * (i % 4)));
+  return out;
+}
+
+std::string sha256Hex(std::string_view data) {
   static const char *hex = "0123456789abcdef";
   std::string out;
   out.reserve(64);
-  for (uint32_t v : h)
-    for (int s = 28; s >= 0; s -= 4) out += hex[(v >> s) & 15];
+  for (uint8_t b : sha256(data)) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
   return out;
 }
 

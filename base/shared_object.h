@@ -18,6 +18,11 @@ struct LoadedObject {
   const void *table = nullptr;
 };
 
+/// The path of `file` in the folder of /proc/self/exe, or the path in environment variable
+/// `env` when it is set and not empty (what loadBesideExecutable opens); `what` names the object
+/// in the message when /proc/self/exe is unreadable.
+Result<std::string> pathBesideExecutable(const char *env, const char *file, const std::string &what);
+
 /// Loads `file` from the folder of /proc/self/exe, or the path in environment variable `env`
 /// when it is set and not empty, and calls its entry `symbol` (extern "C", no arguments,
 /// returning a table pointer). `what` names the object in messages ("the JIT engine"); `hint`

@@ -39,14 +39,17 @@ def timed(cmd, env=None):
 
 def cache_rows(tmp):
     """Whole-process time of `cfmc run --engine jit` with a cold object cache (emptied before each
-    run: lower, optimise, codegen, store) and a warm one (lower, then link the cached object)."""
+    run: lower, optimise, codegen, store), a warm one (cfmc runs the cached object itself, the
+    engine and LLVM not loaded) and a warm one through the engine (CFM_JIT_LIGHT=0: load the
+    engine, lower, then link the cached object)."""
     big = os.path.join(tmp, 'big.cfp')  # written by main's latency section
     cache = os.path.join(tmp, 'cache')
     env = dict(os.environ, CFM_CACHE_DIR=cache)
     print('\nobject cache (s, medians, whole processes at --opt 2): cold = cache emptied before each run, '
-          'warm = the object cached; --no-cache for reference')
+          'warm = the object cached (run without loading the engine), warm-engine = the same through the '
+          'engine (CFM_JIT_LIGHT=0); --no-cache for reference')
     for title, path in (('fib.cfp', os.path.join(P, 'fib.cfp')), ('1,000 lines', big)):
-        times = {'cold': [], 'warm': [], 'no-cache': []}
+        times = {'cold': [], 'warm': [], 'warm-engine': [], 'no-cache': []}
         outs = set()
         for _ in range(RUNS):
             for kind in times:
@@ -55,20 +58,23 @@ def cache_rows(tmp):
                 extra = ['--no-cache'] if kind == 'no-cache' else []
                 t = time.perf_counter()
                 r = subprocess.run([CFMC, 'run', '--engine', 'jit', '--time', *extra, path], capture_output=True,
-                                   text=True, env=env)
+                                   text=True, env=dict(env, CFM_JIT_LIGHT='0') if kind == 'warm-engine' else env)
                 dt = time.perf_counter() - t
                 if r.returncode != 0:
                     sys.exit(f'{path} failed: {r.stderr[:500]}')
-                hit = '(object cache hit)' in r.stderr
-                if hit != (kind == 'warm'):
-                    sys.exit(f'{title} {kind}: cache hit {hit}')
+                hit = 'object cache hit' in r.stderr
+                light = 'LLVM not loaded' in r.stderr
+                if hit != kind.startswith('warm') or light != (kind == 'warm'):
+                    sys.exit(f'{title} {kind}: cache hit {hit}, engine not loaded {light}')
                 times[kind].append(dt)
                 outs.add(r.stdout)
         if len(outs) != 1:
             sys.exit(f'{title}: outputs differ between cold and warm runs')
         m = {k: statistics.median(v) for k, v in times.items()}
-        print(f'  {title:12} cold {m["cold"]:.3f}  warm {m["warm"]:.3f}  no-cache {m["no-cache"]:.3f}   '
-              f'warm/cold {m["warm"] / m["cold"]:.2f}  saved {1000 * (m["cold"] - m["warm"]):.1f} ms')
+        print(f'  {title:12} cold {m["cold"]:.3f}  warm {m["warm"]:.3f}  warm-engine {m["warm-engine"]:.3f}  '
+              f'no-cache {m["no-cache"]:.3f}   warm/cold {m["warm"] / m["cold"]:.2f}  '
+              f'saved {1000 * (m["cold"] - m["warm"]):.1f} ms (through the engine '
+              f'{1000 * (m["cold"] - m["warm-engine"]):.1f} ms)')
 
 
 def variant(tmp, name, ext, old, new):

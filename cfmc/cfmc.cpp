@@ -15,6 +15,7 @@
 #include "frontend/frontend.h"
 #include "interp/interp.h"
 #include "jitload/engine.h"
+#include "jitload/light_run.h"
 #include "runtime/cloud/open.h"
 #include "runtime/model/values.h"
 #include "runtime/runtime.h"
@@ -136,7 +137,8 @@ environment: CFM_TASK_STACK=SIZE (a task's stack, 256k by default), CFM_TASK_STA
 per task instead of the shared, copied one), CFM_SCHED_STRESS=1 (yield at
 every suspension point, run ready tasks in random order; CFM_SCHED_SEED=N repeats a run),
 CFM_CACHE_DIR=DIR (the JIT's object cache; default $XDG_CACHE_HOME/cfm/jit, else
-~/.cache/cfm/jit; the newest 256 objects, 256 MiB at most), CFM_MANAGER=NAME, CFM_CONTEXT=FILE
+~/.cache/cfm/jit; the newest 256 objects, 256 MiB at most; an object found there runs without
+loading the JIT engine and LLVM, unless CFM_JIT_LIGHT=0), CFM_MANAGER=NAME, CFM_CONTEXT=FILE
 )";
 
 int usageError(const std::string &msg, const char *help) {
@@ -305,6 +307,16 @@ void printTimes(const cfm::frontend::Compilation &c, const cfm::jit::JitStats &s
           st.cacheHit ? " (object cache hit)" : "");
 }
 
+/// `--time` for a run from the object cache without the engine (jitload/light_run.h).
+void printLightTimes(const cfm::frontend::Compilation &c, const cfm::jit::JitOptions &jo,
+                     const cfm::jitload::LightStats &st) {
+  const auto &t = c.times;
+  fprintf(stderr, "front end: lex %.3fs, parse %.3fs, build %.3fs, check %.3fs\n", t.lex, t.parse, t.build,
+          t.check);
+  fprintf(stderr, "jit (O%d): object cache hit, LLVM not loaded: key %.2fms, load %.2fms, link %.2fms\n",
+          jo.optLevel, st.keyMs, st.loadMs, st.linkMs);
+}
+
 /// The exit status of an engine's run; a run that could not start is reported here.
 int runStatus(cfm::Result<int> r) {
   if (r) return *r;
@@ -451,7 +463,17 @@ int cmdRun(const std::vector<std::string> &args) {
       return;
     }
     std::cout.flush();
-    if (engine != "jit") {
+    std::optional<cfm::Result<int>> light;
+    if (engine == "jit") {
+      // A valid object in the cache runs without loading the engine (LLVM): jitload/light_run.h.
+      light =
+          cfm::jitload::runFromCache(*comp, opts, jopts, nullptr, [&](const cfm::jitload::LightStats &st) {
+            if (time) printLightTimes(*comp, jopts, st);
+          });
+    }
+    if (light) {
+      status = runStatus(std::move(*light));
+    } else if (engine != "jit") {
       status = runStatus(cfm::interp::run(*comp, opts));
     } else if (auto jit = cfm::jitload::engine(); !jit) {
       status = runStatus(jit.takeError());

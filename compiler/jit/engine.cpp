@@ -3,21 +3,18 @@
 // task of a scheduler, on the run set-up the interpreter shares (compiler/run): constants,
 // --arg values, the procedure, uncaught errors with their traces. Nothing here prints but the
 // program's own output and uncaught errors; the rest comes back as errors and statistics.
-#include "jit/cache.h"
 #include "jit/jit.h"
 #include "jit/lower.h"
 #include "jit/session.h"
 
+#include "jitload/entry_run.h"
+#include "jitload/objcache.h"
 #include "runtime/abi.h"
 #include "runtime/runtime.h"
 
-#include <llvm/ADT/StringExtras.h>
-#include <llvm/Support/BLAKE3.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include <chrono>
-#include <functional>
-#include <optional>
 
 namespace cfm::jit {
 
@@ -39,17 +36,12 @@ double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-/// The identity of the program for the persistent object cache: the path and text of every
-/// source file in order (the paths are in the traces), the entry procedure and the level (the session adds
-/// the compiler, LLVM and CPU).
+/// The program's key in the persistent object cache (jitload/objcache.h): its sources, the entry
+/// procedure, the level, and the compiler — the executable and the object holding this code (the
+/// engine under cfmc) — with LLVM and the CPU. cfmc's light path computes the same key.
 std::string cacheKey(const frontend::Compilation &c, const std::string &entry, const JitOptions &jo) {
-  llvm::BLAKE3 h;
-  for (size_t i = 0; i < c.sources.size(); ++i) {
-    const support::SourceFile &f = c.sources.file(static_cast<support::FileId>(i));
-    h.update(std::to_string(f.path().size()) + ":" + f.path() + std::to_string(f.text().size()) + ":");
-    h.update(f.text());
-  }
-  return cache::hashParts({llvm::toHex(h.final(), true), entry, std::to_string(jo.optLevel)});
+  return jitload::objcache::key(
+      c, entry, jo.optLevel, jitload::objcache::compilerIdLoaded(reinterpret_cast<const void *>(&cacheKey)));
 }
 
 /// The procedure `name` of the program, or nullptr.
@@ -110,66 +102,12 @@ Result<std::shared_ptr<Compiled>> compile(const frontend::Compilation &c, const 
 }
 
 Result<int> run(Compiled &program, const run::RunOptions &opts) {
-  const sema::FnInfo *proc = program.proc;
-  CFM_CHECK(run::checkArgNames(*proc, opts));
-  // Plain copies, not a structured binding: clang 14 (the fuzz build) cannot capture those.
-  auto init = program.points.init;
-  auto entry = program.points.entry;
-  auto fini = program.points.fini;
-  run::TypeTable &types = program.module->types();
   // The ConfigTemplates this run renders: compiled for it, freed when it ends.
   TemplateCache templates(program.optLevel, opts.out);
   model::TemplateCompiler compiler = templates.compiler();
   model::AbiTemplateScope scope(compiler);
-
-  // Everything runs as the first task of a scheduler: constants, defaults, the procedure.
-  int status = 0;
-  std::optional<Error> problem; // a bad or missing --arg
-  std::function<bool()> body = [&]() -> bool {
-    if (init(opts.out) != 0) {
-      fflush(opts.out);
-      printUncaught(opts.err);
-      status = 1;
-      return true;
-    }
-    std::vector<Slot> args(proc->params.size(), Slot{0});
-    std::vector<uint8_t> given(proc->params.size(), 0);
-    for (size_t i = 0; i < proc->params.size() && !problem; ++i) {
-      const sema::ParamInfo &pi = proc->params[i];
-      auto it = opts.args.find(pi.name);
-      if (it != opts.args.end()) {
-        Result<Slot> v = run::commandLineArg(pi, it->second, types.get(pi.type), opts);
-        if (!v) {
-          problem = v.takeError();
-          break;
-        }
-        args[i] = *v;
-        given[i] = 1;
-      } else if (!pi.decl->defaultValue) {
-        problem = run::missingArg(*proc, pi);
-      }
-    }
-    if (problem) {
-      for (size_t i = 0; i < args.size(); ++i)
-        if (given[i]) releaseSlot(args[i], types.get(proc->params[i].type));
-      return true;
-    }
-    if (entry(args.data(), given.data(), nullptr) != 0) {
-      fflush(opts.out);
-      printUncaught(opts.err);
-      status = 1;
-    }
-    return true;
-  };
-  if (!run::onMainTask(body)) {
-    fflush(opts.out);
-    printUncaught(opts.err);
-    status = 1;
-  }
-  fini();
-  fflush(opts.out);
-  if (problem) return std::move(*problem);
-  return status;
+  // The run itself is cfmc's light path's too (a cached object run without the engine).
+  return jitload::runEntryPoints(program.points, *program.proc, program.module->types(), opts);
 }
 
 Result<int> run(const frontend::Compilation &c, const run::RunOptions &opts, const JitOptions &jo,

@@ -15,6 +15,7 @@
 //   frame done, so that the caller's call line comes next in the trace).
 #pragma once
 
+#include "jitload/entry_run.h"
 #include "sema/checker.h"
 #include "support/source.h"
 
@@ -37,12 +38,10 @@ struct ModuleInfo {
 };
 
 /// The symbols the generated module defines for its host.
-inline constexpr const char *kInitSymbol = "cfm.init"; // i32 (ptr out): constants; 1 = error
-// i32 (ptr args, ptr given, ptr result): calls the entry function with the cfm_slot `args` (the
-// ones whose `given` byte is 0 take their defaults); its result, if any, goes to the cfm_slot
-// `result` when that is not null (else it is released); 1 = it failed (error pending)
-inline constexpr const char *kEntrySymbol = "cfm.entry";
-inline constexpr const char *kFiniSymbol = "cfm.fini"; // void (): releases constants, literals
+/// (Their names and signatures are in jitload/entry_run.h: cfmc's light path finds them too.)
+inline constexpr const char *kInitSymbol = jitload::kModuleInit;
+inline constexpr const char *kEntrySymbol = jitload::kModuleEntry;
+inline constexpr const char *kFiniSymbol = jitload::kModuleFini;
 /// The parameters every lowered CFM function takes before its own: the call depth (i32) and the
 /// running task's stack limit (ptr).
 inline constexpr unsigned kHiddenParams = 2;

@@ -1,17 +1,17 @@
 // session.cpp — the process's one ORC LLJIT (see session.h): a target machine per optimisation
 // level, the pass pipeline, a JITDylib per module with the runtime's symbols bound by address
 // (removed with the module's last handle), compilation to objects (through the persistent
-// object cache of cache.h when the module has a cache key).
+// object cache of jitload/objcache.h when the module has a cache key).
 #include "jit/session.h"
-#include "jit/cache.h"
 
+#include "jitload/objcache.h"
 #include "runtime/abi.h"
 
-#include <llvm/Config/llvm-config.h>
 #include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Object/ObjectFile.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
@@ -169,24 +169,26 @@ llvm::Expected<ModulePtr> Session::add(Lowered l, int opt, const std::string &ca
     define(name, m->types().get(t), llvm::JITSymbolFlags::Exported);
   if (llvm::Error e = jd->define(llvm::orc::absoluteSymbols(std::move(syms)))) return e;
 
-  // The persistent object cache: the key also names the compiler, LLVM, the host CPU and the level.
-  std::string key, dir;
-  if (!cacheKey.empty()) {
-    dir = cache::directory();
-    key = cache::hashParts({cacheKey, cache::compilerId(), LLVM_VERSION_STRING, tm->getTargetTriple().str(),
-                            tm->getTargetCPU(), tm->getTargetFeatureString(), std::to_string(opt)});
-  }
+  // The persistent object cache (jitload/objcache.h): the key names the sources, the entry, the
+  // level, the compiler, LLVM and the host CPU; cfmc's light path computes the same one.
+  std::string dir = cacheKey.empty() ? "" : jitload::objcache::directory();
+  const std::string &key = cacheKey;
   auto t0 = Clock::now();
   if (!dir.empty())
-    if (auto cached = cache::load(dir, key)) {
-      size_t bytes = cached->getBufferSize();
-      if (llvm::Error e = jit_->addObjectFile(*jd, std::move(cached))) return e;
-      if (times) {
-        times->codegenMs = msSince(t0);
-        times->cacheHit = true;
-        times->objectBytes = bytes;
+    if (std::optional<std::string> cached = jitload::objcache::load(dir, key)) {
+      auto object = llvm::MemoryBuffer::getMemBufferCopy(*cached, dir + "/" + key + ".o");
+      auto parsed = llvm::object::ObjectFile::createObjectFile(object->getMemBufferRef());
+      if (parsed) {
+        size_t bytes = object->getBufferSize();
+        if (llvm::Error e = jit_->addObjectFile(*jd, std::move(object))) return e;
+        if (times) {
+          times->codegenMs = msSince(t0);
+          times->cacheHit = true;
+          times->objectBytes = bytes;
+        }
+        return m;
       }
-      return m;
+      llvm::consumeError(parsed.takeError()); // not an object LLVM accepts: compiled and replaced
     }
   optimize(*l.module, tm, opt);
   if (times) times->optMs = msSince(t0);
@@ -194,7 +196,9 @@ llvm::Expected<ModulePtr> Session::add(Lowered l, int opt, const std::string &ca
   llvm::orc::SimpleCompiler compile(*tm);
   auto object = compile(*l.module);
   if (!object) return object.takeError();
-  if (!dir.empty()) (void)cache::store(dir, key, (*object)->getBuffer()); // not fatal: next run compiles
+  if (!dir.empty()) // not fatal: the next run compiles
+    (void)jitload::objcache::store(dir, key,
+                                   std::string_view((*object)->getBufferStart(), (*object)->getBufferSize()));
   size_t bytes = (*object)->getBufferSize();
   if (llvm::Error e = jit_->addObjectFile(*jd, std::move(*object))) return e;
   if (times) {

@@ -32,11 +32,7 @@ struct Lowered {
 };
 
 /// The functions every lowered module defines for its host (lower.h kInitSymbol, ...).
-struct ModuleEntry {
-  int (*init)(FILE *out) = nullptr;                                               // 1: an error is pending
-  int (*entry)(rt::Slot *args, const uint8_t *given, rt::Slot *result) = nullptr; // 1: failed
-  void (*fini)() = nullptr;
-};
+using ModuleEntry = jitload::EntryPoints;
 
 /// What adding a module cost (for `--time`) and what was made.
 struct AddTimes {
@@ -91,9 +87,9 @@ public:
              const std::string &name, Lowered &out, std::string &why, const ReplCapture *capture = nullptr);
 
   /// Optimises `l` at level `opt` and compiles it into a new JITDylib, held by the returned
-  /// handle. `cacheKey`: the identity of the module's source for the persistent object cache
-  /// (empty: not cached); with one, a valid cached object is linked instead of optimising and
-  /// compiling (cache.h), and a new object is stored.
+  /// handle. `cacheKey`: the module's key in the persistent object cache (jitload/objcache.h
+  /// `key`; empty: not cached); with one, a valid cached object is linked instead of optimising and
+  /// compiling (jitload/objcache.h), and a new object is stored.
   llvm::Expected<ModulePtr> add(Lowered l, int opt, const std::string &cacheKey, AddTimes *times = nullptr);
 
   /// The address of `name` in `m` (compiling it if it is not yet).

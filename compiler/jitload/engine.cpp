@@ -3,10 +3,25 @@
 #include "jitload/engine.h"
 
 #include "base/shared_object.h"
+#include "jitload/entry_run.h"
+#include "jitload/objcache.h"
 
 #include <mutex>
 
 namespace cfm::jitload {
+
+/// What the engine calls of jitload: it is built without jitload's objects and binds to those of
+/// the program that loads it. Every such program calls engine() below, so these references link
+/// them into each (cfmc, cfmd), whether or not the program calls them itself (cfmd does not).
+extern const void *const kForTheEngine[];
+const void *const kForTheEngine[] = {
+    reinterpret_cast<const void *>(&runEntryPoints),
+    reinterpret_cast<const void *>(&objcache::key),
+    reinterpret_cast<const void *>(&objcache::load),
+    reinterpret_cast<const void *>(&objcache::store),
+    reinterpret_cast<const void *>(&objcache::directory),
+    reinterpret_cast<const void *>(&objcache::compilerIdLoaded),
+};
 
 namespace {
 

@@ -53,6 +53,11 @@ public:
   const Type *map(const Type *key, const Type *value) const;
   const Type *task(const Type *result) const;
   const Type *record(RecordInfo *r) const;
+  /// Calls `f(const Type *)` for every type interned so far, the primitives included (the JIT's
+  /// object loader binds a cached object's `cfm.type.<T>` symbols by `Type::str()`).
+  template <class F> void forEach(F f) const {
+    for (const auto &entry : interned_) f(entry.second.get());
+  }
 
 private:
   const Type *make(TypeKind k, const Type *a, const Type *b, RecordInfo *r) const;

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# jit_cache_test.sh — the JIT's persistent object cache (compiler/jit/cache.h) through `cfmc run
-# --engine jit`: a miss then a hit with the same output, misses when the source or --opt change,
-# --no-cache writes nothing, and truncated, corrupt or foreign cache files fall back to
-# compiling (and are replaced) without changing the output.
+# jit_cache_test.sh — the JIT's persistent object cache (compiler/jitload/objcache.h) through `cfmc
+# run --engine jit`: a miss then a hit with the same output (run without loading the engine,
+# compiler/jitload/light_run.h; by the engine with CFM_JIT_LIGHT=0), misses when the source or
+# --opt change, --no-cache writes nothing, and truncated, corrupt or foreign cache files fall back
+# to compiling (and are replaced) without changing the output, as does a well-framed file whose
+# object the light path's loader and LLVM both refuse.
 #   jit_cache_test.sh CFMC
 set -u
 CFMC=$1
 . "$(dirname "$0")/lib.sh"
 export CFM_CACHE_DIR="$TMP/cache"
-HIT="(object cache hit)"
+HIT="object cache hit" # the engine's `(object cache hit)` and the light path's
+LIGHT="object cache hit, LLVM not loaded"
 
 cat >"$TMP/p.cfp" <<'CFP'
 fn fib(n: int) -> int { if n < 2 { return n; } return fib(n - 1) + fib(n - 2); }
@@ -22,8 +25,11 @@ only() { find "$CFM_CACHE_DIR" -name '*.o' | head -1; }
 run first 0 -- run --engine jit --time "$TMP/p.cfp" && ! has err "$HIT" && [ "$(cat "$TMP/out")" = "$want" ] &&
   [ "$(entries)" = 1 ] && [ "$(stat -c %a "$CFM_CACHE_DIR")" = 700 ] &&
   pass "first run: a miss, the object stored (directory mode 0700)"
-run second 0 -- run --engine jit --time "$TMP/p.cfp" && has err "$HIT" && [ "$(cat "$TMP/out")" = "$want" ] &&
-  pass "second run: a hit, the same output"
+run second 0 -- run --engine jit --time "$TMP/p.cfp" && has err "$LIGHT" && [ "$(cat "$TMP/out")" = "$want" ] &&
+  pass "second run: a hit, run without the engine, the same output"
+CFM_JIT_LIGHT=0 run second-engine 0 -- run --engine jit --time "$TMP/p.cfp" && has err "(object cache hit)" &&
+  ! has err "$LIGHT" && [ "$(cat "$TMP/out")" = "$want" ] &&
+  pass "CFM_JIT_LIGHT=0: a hit linked by the engine, the same output"
 [ -z "$(find "$CFM_CACHE_DIR" -name '*.tmp.*')" ] && pass "no temporary files left"
 
 sed -i 's/fib(20)/fib(21)/' "$TMP/p.cfp"
@@ -81,6 +87,16 @@ cp "$good" "$f" && printf 'XXXX' | dd of="$f" bs=1 seek=$((size / 2)) conv=notru
   damage "a corrupt object"
 cp "$good" "$f" && printf 'X' | dd of="$f" bs=1 seek=10 conv=notrunc status=none && damage "a wrong key"
 head -c "$size" /dev/urandom >"$f" && damage "random bytes"
+# Framed right (magic, key, size, checksum) around bytes that are no object: the light path's
+# loader refuses them, then the engine's LLVM does, and the program is compiled again.
+/usr/bin/python3 - "$f" <<'PY'
+import hashlib, os, sys
+path = sys.argv[1]
+payload = b"\x7fELF" + os.urandom(200)
+key = bytes.fromhex(os.path.basename(path)[:64])
+open(path, "wb").write(b"CFMJITO2" + key + len(payload).to_bytes(8, "little") + payload + hashlib.sha256(payload).digest())
+PY
+damage "a well-framed file that holds no object"
 
 # An unwritable directory is not an error.
 rm -rf "$CFM_CACHE_DIR"

@@ -3,7 +3,8 @@
 # libLLVM (nor the JIT engine) among its NEEDED libraries; the dynamic loader's own trace
 # (LD_DEBUG=libs) shows neither loaded by `--version`, `--help`, `check` and `run --engine
 # interp`, and the engine (which holds LLVM's components) loaded by a JIT run; a missing
-# engine is a clear error for the JIT only. Likewise for the network libraries (libcurl, Paho
+# engine is a clear error for the JIT only. With the object cache warm, a JIT run does not load
+# the engine either (unless CFM_JIT_LIGHT=0, or the program renders a ConfigTemplate). Likewise for the network libraries (libcurl, Paho
 # MQTT, libssl, libcrypto): not NEEDED by cfmc, not loaded by those commands; the manager module
 # (libcfm_manager_module.so, cfmc/manager_module.h) that holds them is loaded by `run --config`
 # opening a manager in-process, and its absence is a clear error for that command only. libedit
@@ -64,6 +65,32 @@ if traced "run (jit)" run --engine jit "$TMP/hello.cfp"; then
   check "the engine does not need the shared libLLVM (its components are inside)" \
     bash -c "! readelf -d '$(dirname "$CFMC")/libcfm_jit_engine.so' | grep NEEDED | grep -qi llvm"
   check "cfmc run --engine jit: the program's output" has out hello
+fi
+
+# The object cache warm (the run above stored the object): cfmc runs the cached object itself and
+# never maps the engine (compiler/jitload/light_run.h); CFM_JIT_LIGHT=0 goes through the engine.
+if traced "run (jit, cached)" run --engine jit "$TMP/hello.cfp"; then
+  check "cfmc run --engine jit, cache warm: the JIT engine not loaded" \
+    bash -c "! grep -q 'libcfm_jit_engine' '$TMP/err'"
+  check "cfmc run --engine jit, cache warm: the program's output" has out hello
+fi
+if CFM_JIT_LIGHT=0 traced "run (jit, cached, CFM_JIT_LIGHT=0)" run --engine jit "$TMP/hello.cfp"; then
+  check "CFM_JIT_LIGHT=0: the JIT engine loaded" has err "libcfm_jit_engine.so"
+  check "CFM_JIT_LIGHT=0: the program's output" has out hello
+fi
+# A ConfigTemplate rendered at run time needs the engine's compiler: from the cache too, the
+# engine is loaded and the output is right.
+cat >"$TMP/render.cfp" <<'CFP'
+procedure main() {
+  let t = ConfigTemplate { name: "motd", element: "", path: "/etc/motd", mode: "0644", text: "{{ n + 1 }} up" };
+  print(t.render({"n": 41}));
+}
+CFP
+run render-fill 0 -- run --engine jit "$TMP/render.cfp"
+if traced "run (jit, cached, render)" run --engine jit --time "$TMP/render.cfp"; then
+  check "a cached program that renders a template: a hit, linked by the engine" has err "(object cache hit)"
+  check "a cached program that renders a template: the JIT engine loaded" has err "libcfm_jit_engine.so"
+  check "a cached program that renders a template: the output" has out "42 up"
 fi
 
 # A missing engine: the JIT reports it (exit 1, naming the file); the interpreter does not care.

@@ -16,7 +16,11 @@
 // `CFMC run --engine E FILE`; its standard output must be exactly the `// expect:` lines, and a
 // `// expect runtime error: TEXT` file must exit 1 with `error: ` and TEXT on stderr. A file the
 // engine reports as using what it does not run yet (exit status 3, e.g. tasks before the
-// scheduler exists) is listed as SKIP with the engine's reason — never silently.
+// scheduler exists) is listed as SKIP with the engine's reason — never silently. With `--twice`
+// (the JIT's object cache: ctest conformance.jit-cached) every such file is run a second time with
+// `--time`, in a fresh cache folder the first run filled: its stdout, stderr (less the --time
+// lines) and exit status must be the first run's, and at least one second run must have run
+// without loading the JIT engine (cfmc's light path: the count is printed).
 // Names mode (`--check-names`): fails when two `.cfp` files anywhere under the folders (helpers
 // in `lib/` included) share a file name, so that a name says which test is meant.
 #include "frontend/frontend.h"
@@ -145,12 +149,14 @@ bool isLibDir(const fs::path &p) {
 
 struct Totals {
   int files = 0, passed = 0, failed = 0, errorTests = 0, runTests = 0, skipped = 0;
+  int secondRuns = 0, lightRuns = 0; // --twice: second runs, and those run without the JIT engine
 };
 
 struct RunConfig {
   std::string cfmc, engine;
   std::vector<std::string> extraArgs; // --cfmc-arg: given to `cfmc run` before the file
   std::string tmp;
+  bool twice = false; // --twice: each file run again from the object cache (CFM_CACHE_DIR in tmp)
 };
 
 std::string slurp(const std::string &path) {
@@ -160,9 +166,10 @@ std::string slurp(const std::string &path) {
   return ss.str();
 }
 
-/// Runs `cfmc run --engine E [extra args] file`, capturing stdout and stderr; returns the exit status
-/// (128 + signal when killed).
-int runProgram(const RunConfig &rc, const std::string &file, std::string &out, std::string &err) {
+/// Runs `cfmc run --engine E [extra args] [more] file`, capturing stdout and stderr; returns the exit
+/// status (128 + signal when killed).
+int runProgram(const RunConfig &rc, const std::string &file, std::string &out, std::string &err,
+               const std::vector<std::string> &more = {}) {
   std::string outPath = rc.tmp + "/out", errPath = rc.tmp + "/err";
   pid_t pid = fork();
   if (pid == 0) {
@@ -172,6 +179,7 @@ int runProgram(const RunConfig &rc, const std::string &file, std::string &out, s
     dup2(e, 2);
     std::vector<const char *> args{rc.cfmc.c_str(), "run", "--engine", rc.engine.c_str()};
     for (const std::string &a : rc.extraArgs) args.push_back(a.c_str());
+    for (const std::string &a : more) args.push_back(a.c_str());
     args.push_back(file.c_str());
     args.push_back(nullptr);
     execv(rc.cfmc.c_str(), const_cast<char *const *>(args.data()));
@@ -195,13 +203,33 @@ std::vector<std::string> lines(const std::string &s) {
 
 /// Run mode: output and runtime errors as the file expects. Returns false with problems listed.
 void checkRun(const RunConfig &rc, const fs::path &path, const Expectations &ex,
-              std::vector<std::string> &problems, bool &skipped, std::string &skipReason) {
+              std::vector<std::string> &problems, bool &skipped, std::string &skipReason, Totals &totals) {
   std::string out, err;
   int status = runProgram(rc, path.string(), out, err);
   if (status == 3) {
     skipped = true;
     skipReason = err.substr(0, err.find('\n'));
     return;
+  }
+  if (rc.twice) {
+    // Again, from the object cache the first run filled, with --time saying how it ran: the same
+    // stdout, stderr (less the --time lines) and exit status, byte for byte.
+    std::string out2, err2, kept;
+    int status2 = runProgram(rc, path.string(), out2, err2, {"--time"});
+    ++totals.secondRuns;
+    for (const std::string &l : lines(err2)) {
+      if (l.rfind("front end: ", 0) == 0 || l.rfind("jit (O", 0) == 0) {
+        if (l.find("LLVM not loaded") != std::string::npos) ++totals.lightRuns;
+        continue;
+      }
+      kept += l + "\n";
+    }
+    if (out2 != out) problems.push_back("second run (from the cache): stdout differs from the first run's");
+    if (kept != err)
+      problems.push_back("second run (from the cache): stderr differs: " + kept.substr(0, 300));
+    if (status2 != status)
+      problems.push_back("second run (from the cache): exit status " + std::to_string(status2) + ", first " +
+                         std::to_string(status));
   }
   std::vector<std::string> got = lines(out);
   if (got != ex.output) {
@@ -290,7 +318,7 @@ bool checkFile(const fs::path &path, bool verbose, Totals &totals, const RunConf
   if (rc && problems.empty() && ex.errors.empty() && (!ex.output.empty() || ex.hasRuntimeError)) {
     bool skipped = false;
     std::string reason;
-    checkRun(*rc, path, ex, problems, skipped, reason);
+    checkRun(*rc, path, ex, problems, skipped, reason, totals);
     if (skipped) {
       ++totals.skipped;
       std::cout << "SKIP " << path.string() << " (" << reason << ")\n";
@@ -346,7 +374,7 @@ int main(int argc, char **argv) {
     }
     if (a == "-h" || a == "--help") {
       std::cout << "usage: cfp-conformance [--verbose] [--require-columns] [--run CFMC --engine ENGINE "
-                   "[--cfmc-arg ARG]...] DIR|FILE...\n"
+                   "[--cfmc-arg ARG]... [--twice]] DIR|FILE...\n"
                    "       cfp-conformance --check-names DIR...\n";
       return 0;
     }
@@ -356,6 +384,10 @@ int main(int argc, char **argv) {
     }
     if (a == "--check-names") {
       namesOnly = true;
+      continue;
+    }
+    if (a == "--twice") {
+      rc.twice = true;
       continue;
     }
     if (a == "--cfmc-arg" && i + 1 < argc) {
@@ -401,6 +433,8 @@ int main(int argc, char **argv) {
       return 2;
     }
     rc.tmp = tmpl;
+    // A fresh object cache for the run (the second run of --twice reads what the first stored).
+    if (rc.twice) setenv("CFM_CACHE_DIR", (rc.tmp + "/cache").c_str(), 1);
   }
   Totals t;
   for (const auto &f : files) checkFile(f, verbose, t, running ? &rc : nullptr);
@@ -409,6 +443,14 @@ int main(int argc, char **argv) {
     std::cout << t.passed << " of " << t.files << " conformance files pass with the " << rc.engine
               << " engine (" << t.runTests << " carry run expectations; " << t.skipped
               << " skipped, listed above)\n";
+    if (rc.twice) {
+      std::cout << t.lightRuns << " of " << t.secondRuns
+                << " second runs ran from the object cache without loading the JIT engine\n";
+      if (t.lightRuns == 0) {
+        std::cout << "FAIL no second run ran without the JIT engine\n";
+        return 1;
+      }
+    }
   } else {
     std::cout << t.passed << " of " << t.files << " conformance files pass the front end (" << t.errorTests
               << " expect compile errors, " << t.files - t.errorTests << " check clean; " << t.runTests
