@@ -47,6 +47,13 @@ typedef struct cfm_piece {
   const cfm_type *type;
 } cfm_piece;
 
+/// Where JIT'd code reads a record's field and a list's item without a call (cfm_record_get,
+/// the loop of `for x in list`): at these byte offsets in the object is the pointer to its
+/// array of cfm_slot (the data pointer of Record::fields and List::items, runtime/value.h).
+/// tests/unit/runtime_abi_test.cpp checks them against the runtime's types.
+#define CFM_RECORD_FIELDS_OFFSET 16
+#define CFM_LIST_ITEMS_OFFSET 16
+
 // cfm_slot is an 8-byte union of C types; clang warns that C++ gives it C linkage as a return type.
 #ifdef __clang__
 #pragma clang diagnostic push

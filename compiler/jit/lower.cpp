@@ -144,6 +144,12 @@ llvm::Value *Lowerer::toSlot(Value *v, const sema::Type *t) {
   return b_.CreatePtrToInt(v, i64_);
 }
 
+llvm::Value *Lowerer::slotAt(Value *obj, int64_t offset, Value *index) {
+  Value *data =
+      b_.CreateLoad(ptr_, b_.CreateInBoundsGEP(i8_, obj, b_.getInt64(static_cast<uint64_t>(offset))));
+  return b_.CreateLoad(i64_, b_.CreateInBoundsGEP(i64_, data, index));
+}
+
 llvm::Value *Lowerer::fromSlot(Value *slot, const sema::Type *t) {
   llvm::Type *lt = ty(t);
   if (lt == i64_) return slot;
@@ -682,8 +688,7 @@ void Lowerer::forLoop(const ast::ForHead &h, const std::function<void()> &lowerB
     b_.CreateStore(i, local(h.v1));
   } else if (h.form == ast::ForForm::List) {
     Value *coll = b_.CreateLoad(ptr_, held);
-    b_.CreateCall(abi("cfm_list_get"), {coll, i, scratch()}); // in range: cannot fail
-    Value *x = fromSlot(b_.CreateLoad(i64_, scratch()), h.v1->type);
+    Value *x = fromSlot(slotAt(coll, CFM_LIST_ITEMS_OFFSET, i), h.v1->type); // 0 <= i < len
     if (boxed(h.v1->type)) retain(x);
     store(local(h.v1), x, h.v1->type);
   } else {
@@ -770,7 +775,7 @@ void Lowerer::templateValue(const ast::Expr *e) {
     if (m->base->kind == ast::ExprKind::Name && !m->base->toJson && m->base->type->is(TypeKind::Record)) {
       Value *rec = load(static_cast<const ast::NameExpr *>(m->base));
       int field = m->base->type->record->fieldIndex(m->name);
-      v = fromSlot(b_.CreateCall(abi("cfm_record_get"), {rec, b_.getInt64(static_cast<uint64_t>(field))}), t);
+      v = fromSlot(slotAt(rec, CFM_RECORD_FIELDS_OFFSET, b_.getInt64(static_cast<uint64_t>(field))), t);
       owned = false;
     }
   }

@@ -121,6 +121,9 @@ private:
   Value *typeDesc(const sema::Type *t);
   Value *toSlot(Value *v, const sema::Type *t);
   Value *fromSlot(Value *slot, const sema::Type *t);
+  /// The slot (i64) at INDEX of the cfm_slot array whose pointer is at OFFSET in object OBJ: a
+  /// record's field, a list's item (runtime/abi.h, CFM_RECORD_FIELDS_OFFSET), read without a call.
+  Value *slotAt(Value *obj, int64_t offset, Value *index);
   Value *fileName(support::FileId f);
   llvm::AllocaInst *entryAlloca(llvm::Type *t, const std::string &name, bool zero);
   llvm::AllocaInst *local(const sema::Var *v);

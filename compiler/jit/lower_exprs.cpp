@@ -5,6 +5,7 @@
 // right as written, then the defaults, at each call) and the built-ins of the JIT's scope.
 #include "jit/lower.h"
 
+#include "runtime/abi.h"
 #include "runtime/runtime.h"
 
 #include <llvm/IR/Intrinsics.h>
@@ -607,8 +608,8 @@ llvm::Value *Lowerer::member(const ast::MemberExpr *m) {
   Value *e = expr(m->base);
   if (m->base->type->is(TypeKind::Record)) {
     int field = m->base->type->record->fieldIndex(m->name);
-    Value *v = fromSlot(b_.CreateCall(abi("cfm_record_get"), {e, b_.getInt64(static_cast<uint64_t>(field))}),
-                        m->type);
+    Value *v =
+        fromSlot(slotAt(e, CFM_RECORD_FIELDS_OFFSET, b_.getInt64(static_cast<uint64_t>(field))), m->type);
     if (boxed(m->type)) retain(v);
     release(e);
     return v;

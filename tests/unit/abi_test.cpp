@@ -33,6 +33,26 @@ TEST(RuntimeAbi, CheckedArithmeticThroughFunctionPointers) {
   cfm_release(reinterpret_cast<cfm_obj *>(e));
 }
 
+// JIT'd code reads record fields and list items at these offsets (runtime/abi.h).
+TEST(RuntimeAbi, RecordFieldsAndListItemsAreWhereTheJitReadsThem) {
+  using namespace cfm::rt;
+  TypeDesc i(Kind::Int), list(Kind::List, &i);
+  TypeDesc rec(Kind::Record);
+  rec.fieldTypes = {&i, &i, &i};
+  Record r(&rec);
+  r.fields[2].i = 42;
+  const char *base = reinterpret_cast<const char *>(&r);
+  Slot *const *fields = reinterpret_cast<Slot *const *>(base + CFM_RECORD_FIELDS_OFFSET);
+  EXPECT_EQ(*fields, r.fields.data());
+  EXPECT_EQ((*fields)[2].i, 42);
+  List l(&list);
+  for (int64_t k = 0; k < 5; ++k) l.items.push_back(Slot{.i = k * 10});
+  Slot *const *items =
+      reinterpret_cast<Slot *const *>(reinterpret_cast<const char *>(&l) + CFM_LIST_ITEMS_OFFSET);
+  EXPECT_EQ(*items, l.items.data());
+  EXPECT_EQ((*items)[3].i, 30);
+}
+
 TEST(RuntimeAbi, StringsListsAndErrors) {
   cfm::rt::TypeDesc str(cfm::rt::Kind::String), list(cfm::rt::Kind::List, &str);
   cfm_str *a = cfm_str_new("ab", 2), *b = cfm_str_new("c", 1);
