@@ -1,5 +1,6 @@
 // sha256.cpp — SHA-256 (sha256.h), straight from FIPS 180-4 §6.2; one block at a time.
 #include "base/sha256.h"
+#include "base/hex.h"
 
 #include <cstdint>
 
@@ -69,14 +70,8 @@ std::array<uint8_t, 32> sha256(std::string_view data) {
 }
 
 std::string sha256Hex(std::string_view data) {
-  static const char *hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (uint8_t b : sha256(data)) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  std::array<uint8_t, 32> digest = sha256(data);
+  return hexLower(digest.data(), digest.size());
 }
 
 } // namespace cfm::base

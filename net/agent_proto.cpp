@@ -3,6 +3,8 @@
 // before it is read), HMAC-SHA256 and SHA-256 from OpenSSL's libcrypto.
 #include "net/agent_proto.h"
 
+#include "base/hex.h"
+
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -15,28 +17,10 @@ using nlohmann::json;
 
 namespace {
 
-std::string hexOf(const unsigned char *p, size_t n) {
-  static const char *digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool isHex(std::string_view s, size_t len) {
   if (s.size() != len) return false;
   for (char c : s)
-    if (hexDigit(c) < 0) return false;
+    if (base::hexDigit(c) < 0) return false;
   return true;
 }
 
@@ -109,7 +93,8 @@ std::string agentPresenceTopic(std::string_view instance) {
 Result<std::string> parseAgentKey(std::string_view hex) {
   if (!isHex(hex, 64)) return Error{ErrorKind::Usage, "the agent key must be 64 hex digits"};
   std::string key(32, '\0');
-  for (size_t i = 0; i < 32; ++i) key[i] = char(hexDigit(hex[2 * i]) * 16 + hexDigit(hex[2 * i + 1]));
+  for (size_t i = 0; i < 32; ++i)
+    key[i] = char(base::hexDigit(hex[2 * i]) * 16 + base::hexDigit(hex[2 * i + 1]));
   return key;
 }
 
@@ -132,7 +117,7 @@ std::string signAgentMessage(std::string_view key, std::string_view topic, std::
   EVP_MAC_CTX_free(ctx);
   EVP_MAC_free(hmac);
   if (!ok) return ""; // never equal to a signature: verification fails closed
-  return hexOf(mac, len);
+  return base::hexLower(mac, len);
 }
 
 bool constantTimeEqual(std::string_view a, std::string_view b) {
@@ -150,7 +135,7 @@ Result<std::string> randomHex(size_t bytes) {
   std::string buf(bytes, '\0');
   if (bytes > 0 && RAND_bytes(reinterpret_cast<unsigned char *>(buf.data()), int(bytes)) != 1)
     return Error{ErrorKind::Internal, "the random generator failed"};
-  return hexOf(reinterpret_cast<const unsigned char *>(buf.data()), bytes);
+  return base::hexLower(reinterpret_cast<const unsigned char *>(buf.data()), bytes);
 }
 
 std::string_view agentOpName(AgentOp op) {

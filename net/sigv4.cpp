@@ -2,6 +2,8 @@
 // errors). SHA-256 and HMAC come from OpenSSL's libcrypto.
 #include "net/sigv4.h"
 
+#include "base/hex.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,18 +18,6 @@ namespace cfm::net {
 namespace {
 
 constexpr std::string_view kTerminator = "aws4_request";
-constexpr char kLowerHex[] = "0123456789abcdef";
-
-std::string toHex(const unsigned char *data, size_t n) {
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out += kLowerHex[data[i] >> 4];
-    out += kLowerHex[data[i] & 0xF];
-  }
-  return out;
-}
-
 std::array<unsigned char, 32> hmacSha256(const unsigned char *key, size_t keyLen, std::string_view data) {
   std::array<unsigned char, 32> out{};
   unsigned int len = 0;
@@ -103,7 +93,7 @@ SignatureParts computeSignature(const HttpRequest &request, const std::string &c
                        parts.credentialScope + "\n" + sha256Hex(parts.canonicalRequest);
   auto key = deriveSigningKey(secret, date8, region, service);
   auto sig = hmacSha256(key.data(), key.size(), parts.stringToSign);
-  parts.signature = toHex(sig.data(), sig.size());
+  parts.signature = base::hexLower(sig.data(), sig.size());
   return parts;
 }
 
@@ -236,7 +226,7 @@ std::vector<std::string_view> HttpRequest::headerValues(std::string_view name) c
 std::string sha256Hex(std::string_view data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char *>(data.data()), data.size(), digest);
-  return toHex(digest, sizeof digest);
+  return base::hexLower(digest, sizeof digest);
 }
 
 std::array<unsigned char, 32> deriveSigningKey(std::string_view secretAccessKey, std::string_view date8,

@@ -2,6 +2,7 @@
 // limits, the responder (Content-Length or chunked), the threaded server and the blocking client.
 #include "net/unix_http.h"
 
+#include "base/hex.h"
 #include "base/text.h"
 
 #include <cctype>
@@ -31,13 +32,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool percentDecode(std::string_view in, std::string &out) {
   out.clear();
   for (size_t i = 0; i < in.size(); ++i) {
@@ -45,7 +39,7 @@ bool percentDecode(std::string_view in, std::string &out) {
       out += ' ';
     } else if (in[i] == '%') {
       if (i + 2 >= in.size()) return false;
-      int hi = hexDigit(in[i + 1]), lo = hexDigit(in[i + 2]);
+      int hi = base::hexDigit(in[i + 1]), lo = base::hexDigit(in[i + 2]);
       if (hi < 0 || lo < 0) return false;
       out += static_cast<char>(hi * 16 + lo);
       i += 2;
@@ -416,9 +410,9 @@ public:
           if (buf_.size() > 64 || !more()) return Error{ErrorKind::Syntax, "malformed chunk size"};
         size_t size = 0;
         size_t i = 0;
-        for (; i < eol && hexDigit(buf_[i]) >= 0; ++i) {
+        for (; i < eol && base::hexDigit(buf_[i]) >= 0; ++i) {
           if (size > (kMaxHttpBodyBytes >> 4)) return Error{ErrorKind::Limit, "chunk too large"};
-          size = size * 16 + static_cast<size_t>(hexDigit(buf_[i]));
+          size = size * 16 + static_cast<size_t>(base::hexDigit(buf_[i]));
         }
         if (i == 0) return Error{ErrorKind::Syntax, "malformed chunk size"};
         buf_.erase(0, eol + 2);

@@ -2,6 +2,7 @@
 // build-ids from memory and from files, the directory, validated loads, atomic stores, pruning.
 #include "jitload/objcache.h"
 
+#include "base/hex.h"
 #include "base/sha256.h"
 #include "base/shared_object.h"
 #include "jitload/engine.h"
@@ -41,29 +42,11 @@ constexpr size_t kTrailer = kKeyBytes;                    // SHA-256 of the payl
 /// on the hosts cfmc runs on; the CPU key says which x86-64).
 constexpr const char *kTarget = "x86_64-linux-gnu/small-pic";
 
-std::string hex(const uint8_t *p, size_t n) {
-  static const char *digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out += digits[p[i] >> 4];
-    out += digits[p[i] & 15];
-  }
-  return out;
-}
-
-int hexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /// The key's raw bytes from its hex form; false if it is not 64 hex digits.
 bool keyBytes(const std::string &key, std::array<uint8_t, kKeyBytes> &out) {
   if (key.size() != 2 * kKeyBytes) return false;
   for (size_t i = 0; i < kKeyBytes; ++i) {
-    int hi = hexDigit(key[2 * i]), lo = hexDigit(key[2 * i + 1]);
+    int hi = base::hexDigit(key[2 * i]), lo = base::hexDigit(key[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
@@ -73,7 +56,7 @@ bool keyBytes(const std::string &key, std::array<uint8_t, kKeyBytes> &out) {
 bool isEntryName(const char *name) {
   size_t n = std::strlen(name);
   if (n != 2 * kKeyBytes + 2 || std::strcmp(name + 2 * kKeyBytes, ".o") != 0) return false;
-  return std::all_of(name, name + 2 * kKeyBytes, [](char c) { return hexDigit(c) >= 0; });
+  return std::all_of(name, name + 2 * kKeyBytes, [](char c) { return base::hexDigit(c) >= 0; });
 }
 
 /// `mkdir -p` with mode 0700 for what it creates.
@@ -163,7 +146,7 @@ std::string buildIdInNotes(const char *p, const char *end) {
     const char *desc = name + align4(nh->n_namesz);
     if (desc > end || nh->n_descsz > static_cast<size_t>(end - desc)) break;
     if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && std::memcmp(name, "GNU", 4) == 0)
-      return hex(reinterpret_cast<const uint8_t *>(desc), nh->n_descsz);
+      return base::hexLower(reinterpret_cast<const uint8_t *>(desc), nh->n_descsz);
     p = desc + align4(nh->n_descsz);
   }
   return "";
