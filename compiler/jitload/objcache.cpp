@@ -2,6 +2,7 @@
 // build-ids from memory and from files, the directory, validated loads, atomic stores, pruning.
 #include "jitload/objcache.h"
 
+#include "base/files.h"
 #include "base/hex.h"
 #include "base/sha256.h"
 #include "base/shared_object.h"
@@ -79,27 +80,6 @@ bool writeAll(int fd, const char *p, size_t n) {
     n -= static_cast<size_t>(w);
   }
   return true;
-}
-
-/// The whole regular file at `path` (at most `limit` bytes), or nothing.
-std::optional<std::string> readFile(const std::string &path, uint64_t limit) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct stat st;
-  std::optional<std::string> out;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= limit) {
-    std::string data(static_cast<size_t>(st.st_size), '\0');
-    size_t got = 0;
-    while (got < data.size()) {
-      ssize_t r = ::read(fd, data.data() + got, data.size() - got);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      got += static_cast<size_t>(r);
-    }
-    if (got == data.size()) out = std::move(data);
-  }
-  close(fd);
-  return out;
 }
 
 /// Keeps the newest kMaxEntries entries within kMaxBytes; drops temporary files older than an
@@ -298,7 +278,7 @@ const std::string &compilerIdLoaded(const void *self) {
       id = "build-id:" + ids.program + (ids.object == ids.program ? "" : "+" + ids.object);
       return;
     }
-    auto exe = readFile("/proc/self/exe", 1ull << 32);
+    auto exe = base::readRegularFile("/proc/self/exe", 1ull << 32);
     id = exe ? "exe:" + base::sha256Hex(*exe) : "unknown";
   });
   return id;
@@ -347,7 +327,7 @@ std::optional<std::string> load(const std::string &dir, const std::string &key) 
   std::array<uint8_t, kKeyBytes> want;
   if (dir.empty() || !keyBytes(key, want)) return std::nullopt;
   std::string path = dir + "/" + key + ".o";
-  std::optional<std::string> all = readFile(path, kMaxBytes);
+  Result<std::string> all = base::readRegularFile(path, kMaxBytes);
   if (!all || all->size() < kHeader + kTrailer || std::memcmp(all->data(), kMagic, sizeof kMagic) != 0 ||
       std::memcmp(all->data() + sizeof kMagic, want.data(), kKeyBytes) != 0)
     return std::nullopt;
@@ -360,7 +340,7 @@ std::optional<std::string> load(const std::string &dir, const std::string &key) 
   utimensat(AT_FDCWD, path.c_str(), nullptr, 0); // recently used: pruned last
   all->erase(all->size() - kTrailer);
   all->erase(0, kHeader);
-  return all;
+  return std::move(*all);
 }
 
 bool store(const std::string &dir, const std::string &key, std::string_view object) {
