@@ -213,13 +213,17 @@ Flow TryNode::exec(Frame &f) {
 }
 
 namespace {
+void appendInt(std::string &out, int64_t i) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, i);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
 void appendText(std::string &out, Slot v, const TypeDesc *t) {
   if (t->kind == Kind::String) {
     out += static_cast<const Str *>(v.o)->view();
   } else if (t->kind == Kind::Int) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v.i);
-    out.append(buf, static_cast<size_t>(r.ptr - buf));
+    appendInt(out, v.i);
   } else {
     format(out, v, t);
   }
@@ -236,12 +240,6 @@ Flow insert(Frame &f, ENode &expr) {
   appendText(*f.tplOut, v, expr.type);
   releaseSlot(v, expr.type);
   return Flow::Normal;
-}
-
-void appendInt(std::string &out, int64_t i) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, i);
-  out.append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
 } // namespace
