@@ -17,7 +17,7 @@
 // `// expect runtime error: TEXT` file must exit 1 with `error: ` and TEXT on stderr. A file the
 // engine reports as using what it does not run yet (exit status 3, e.g. tasks before the
 // scheduler exists) is listed as SKIP with the engine's reason — never silently. With `--twice`
-// (the JIT's object cache: ctest conformance.jit-cached) every such file is run a second time with
+// (the JIT's object cache: ctest conformance.jit) every such file is run a second time with
 // `--time`, in a fresh cache folder the first run filled: its stdout, stderr (less the --time
 // lines) and exit status must be the first run's, and at least one second run must have run
 // without loading the JIT engine (cfmc's light path: the count is printed).
