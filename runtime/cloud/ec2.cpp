@@ -489,13 +489,35 @@ void judge(Waiter &w, net::ec2::Instance *instance) {
 
 Ec2Client::PollEnd Ec2Client::pollInstances(Deadline deadline) {
   InstanceWaiters &ws = *waiters_;
-  std::vector<std::string> ids;
-  for (auto &w : ws.list)
-    if (!w->decided && std::find(ids.begin(), ids.end(), w->id) == ids.end()) ids.push_back(w->id);
+  // Instances waited for to be running are asked for only in the states that decide them: an
+  // instance still pending is left out of the reply (absent, it is polled again, as one the cloud
+  // does not list yet). A thousand VMs starting made every poll a reply describing all those
+  // still pending, a few megabytes a second for the cloud to write and the client to parse.
+  // Waits for other states ask for every state: there an absent instance means forgotten.
+  std::vector<std::string> toRun, other;
+  for (auto &w : ws.list) {
+    if (w->decided) continue;
+    std::vector<std::string> &ids = w->want == "running" ? toRun : other;
+    if (std::find(ids.begin(), ids.end(), w->id) == ids.end()) ids.push_back(w->id);
+  }
+  struct Chunk {
+    std::vector<std::string> ids;
+    bool decidingStatesOnly;
+  };
+  std::vector<Chunk> chunks;
   constexpr size_t kPerRequest = 200; // AWS takes up to 200 values in one filter
-  for (size_t at = 0; at < ids.size(); at += kPerRequest) {
-    std::vector<std::string> chunk(ids.begin() + at, ids.begin() + std::min(ids.size(), at + kPerRequest));
-    auto got = describeInstances({}, {net::Ec2Filter{"instance-id", chunk}}, deadline);
+  for (bool running : {true, false}) {
+    const std::vector<std::string> &ids = running ? toRun : other;
+    for (size_t at = 0; at < ids.size(); at += kPerRequest)
+      chunks.push_back({{ids.begin() + at, ids.begin() + std::min(ids.size(), at + kPerRequest)}, running});
+  }
+  for (Chunk &c : chunks) {
+    const std::vector<std::string> &chunk = c.ids;
+    std::vector<net::Ec2Filter> filters{net::Ec2Filter{"instance-id", chunk}};
+    if (c.decidingStatesOnly)
+      filters.push_back(
+          {"instance-state-name", {"running", "shutting-down", "terminated", "stopping", "stopped"}});
+    auto got = describeInstances({}, filters, deadline);
     if (!got) {
       const CallError &e = *got.error;
       if (e.pending) return PollEnd::Cancelled;

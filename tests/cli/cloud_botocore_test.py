@@ -90,6 +90,20 @@ def basics(cloud):
     d = ec2.describe_instances(Filters=[{"Name": "tag:k", "Values": ["v"]}])
     check("describe by tag", sorted(i["InstanceId"] for res in d["Reservations"] for i in res["Instances"]) ==
           sorted(ids))
+    # An instance-id filter without wildcards names its candidates (cfm-cloud looks them up
+    # instead of matching every instance); the other filters still apply to them, unknown ids
+    # match nothing, and a value with a wildcard still matches against every instance.
+    def by_filters(*filters):
+        d = ec2.describe_instances(Filters=[{"Name": n, "Values": v} for n, v in filters])
+        return sorted(i["InstanceId"] for res in d["Reservations"] for i in res["Instances"])
+    check("filter instance-id, exact", by_filters(("instance-id", [ids[1], "i-0123456789abcdef0", ids[0]])) ==
+          sorted(ids))
+    check("filter instance-id and a state they are in", by_filters(
+        ("instance-id", ids), ("instance-state-name", ["running", "stopped"])) == sorted(ids))
+    check("filter instance-id and a state they are not in", by_filters(
+        ("instance-id", ids), ("instance-state-name", ["stopped", "terminated"])) == [])
+    check("filter instance-id, wildcard", by_filters(("instance-id", [ids[0][:-3] + "*"])) ==
+          sorted(i for i in ids if i.startswith(ids[0][:-3])))
     pages = list(ec2.get_paginator("describe_instances").paginate(PaginationConfig={"PageSize": 5}))
     check("paginator", sum(len(res["Instances"]) for p in pages for res in p["Reservations"]) == 2)
 

@@ -439,6 +439,43 @@ TEST(Ec2Driver, ConcurrentInstanceWaitersShareOnePollLoop) {
   EXPECT_EQ(c->stats().calls, server.requests());
 }
 
+TEST(Ec2Driver, RunningWaitsAskOnlyForTheDecidingStates) {
+  // A wait for `running` asks for its instances only in the states that decide it (a pending one
+  // is left out of the reply); a wait for `terminated` asks for every state, since there an
+  // instance the reply leaves out is one the cloud has forgotten (terminated).
+  ScriptedEc2 server;
+  std::mutex mu;
+  std::vector<std::string> stateFilters; // per request: `instance-state-name` values, or "-"
+  server.script = [&](const net::Ec2Params &p, size_t) {
+    std::lock_guard<std::mutex> g(mu);
+    std::string states = "-";
+    if (p.find("Filter.2.Name") && *p.find("Filter.2.Name") == "instance-state-name") {
+      states.clear();
+      for (int i = 1; p.find("Filter.2.Value." + std::to_string(i)); ++i)
+        states += (i > 1 ? "," : "") + *p.find("Filter.2.Value." + std::to_string(i));
+    }
+    stateFilters.push_back(states);
+    std::vector<net::ec2::Instance> out;
+    for (const std::string &id : filteredIds(p)) {
+      // i-up answers `running` from its third poll; the filter hides it while it is pending
+      if (id == "i-up" && stateFilters.size() >= 3) out.push_back(instance(id, 16, "running"));
+      if (id == "i-up" && stateFilters.size() < 3 && states == "-") out.push_back(instance(id, 0, "pending"));
+    }
+    return Answer{200, net::ec2::writeDescribeInstances("r", "000", out)};
+  };
+  auto c = client(server.endpoint(), quick(2));
+  inTask([&] {
+    auto up = c->waitInstanceRunning("i-up", deadlineIn(60000));
+    ASSERT_TRUE(up.ok()) << up.error->message;
+    EXPECT_EQ(up.value.state.name, "running");
+    auto gone = c->waitInstanceTerminated("i-gone", deadlineIn(60000));
+    ASSERT_TRUE(gone.ok()) << gone.error->message;
+  });
+  ASSERT_EQ(stateFilters.size(), 4u); // three polls for i-up, one for i-gone
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(stateFilters[i], "running,shutting-down,terminated,stopping,stopped");
+  EXPECT_EQ(stateFilters[3], "-");
+}
+
 TEST(Ec2Driver, AWaiterThatEndsPassesThePollLoopOn) {
   // i-slow runs from its 6th poll; the first waiter (on i-never) times out, then the second
   // waiter (i-cancel) is cancelled while it polls: the third still gets its instance.
