@@ -1,7 +1,8 @@
 // lower.cpp — the module (ABI declarations, runtime types, literals, constants, the entry), the
 // functions (frames, the call-depth and stack guard, error exits, task scopes of procedures) and
-// the statements. Expressions are in lower_exprs.cpp. Every choice mirrors what the interpreter's
-// nodes do (compiler/interp/*.cpp), so that output, errors and traces are identical.
+// the statements. Expressions are in lower_exprs.cpp, template bodies in lower_template.cpp.
+// Every choice mirrors what the interpreter's nodes do (compiler/interp/*.cpp), so that output,
+// errors and traces are identical.
 #include "jit/lower.h"
 
 #include "run/run.h"
