@@ -5,16 +5,34 @@
 #include "runtime/collections.h"
 #include "runtime/sched/scheduler.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <string>
 
 using namespace cfm::rt;
 
 namespace {
 cfm_status status(bool ok) { return ok ? 0 : 1; }
+
+// A template's text (cfm_text) is written into the character array of a string that is not yet
+// finished: `cap` bytes and one for the NUL after the Str header (newStr's layout), so that
+// cfm_text_finish only sets the length.
+constexpr int64_t kTextMinCap = 64;
+constexpr int64_t kTextSlack = 64; // unused room a finished string keeps, and an eighth of its length
+char *newTextBuffer(int64_t cap) {
+  void *mem = ::operator new(sizeof(Str) + static_cast<size_t>(cap) + 1);
+  return (new (mem) Str())->data();
+}
+void freeTextBuffer(char *data) {
+  Str *s = reinterpret_cast<Str *>(data) - 1;
+  s->~Str();
+  ::operator delete(s);
+}
 } // namespace
 
 // See abi.h: cfm_slot, an 8-byte union, is returned with C linkage on purpose.
@@ -99,23 +117,61 @@ cfm_str *cfm_str_build(const cfm_piece *pieces, int64_t n) {
   }
   return newStr(s);
 }
-cfm_text *cfm_text_new(void) { return new std::string(); }
-void cfm_text_append(cfm_text *t, const char *data, int64_t len) {
-  t->append(data, static_cast<size_t>(len));
+void cfm_text_init(cfm_text *t, int64_t hint) {
+  t->cap = std::max<int64_t>(hint, kTextMinCap);
+  t->data = newTextBuffer(t->cap);
+  t->len = 0;
 }
-void cfm_text_value(cfm_text *t, cfm_slot v, const cfm_type *type) { format(*t, v, type); }
-void cfm_text_append_str(cfm_text *t, const cfm_str *s) { t->append(s->view()); }
-void cfm_text_append_int(cfm_text *t, int64_t i) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, i);
-  t->append(buf, static_cast<size_t>(r.ptr - buf));
+void cfm_text_reserve(cfm_text *t, int64_t more) {
+  if (t->cap - t->len >= more) return;
+  int64_t cap = std::max(t->cap * 2, t->len + more);
+  char *data = newTextBuffer(cap);
+  if (t->len) std::memcpy(data, t->data, static_cast<size_t>(t->len));
+  freeTextBuffer(t->data);
+  t->data = data;
+  t->cap = cap;
+}
+void cfm_text_append(cfm_text *t, const char *data, int64_t len) {
+  cfm_text_reserve(t, len);
+  if (len) std::memcpy(t->data + t->len, data, static_cast<size_t>(len));
+  t->len += len;
+}
+void cfm_text_value(cfm_text *t, cfm_slot v, const cfm_type *type) {
+  if (type->kind == Kind::String) {
+    std::string_view s = static_cast<const Str *>(v.o)->view();
+    return cfm_text_append(t, s.data(), static_cast<int64_t>(s.size()));
+  }
+  if (type->kind == Kind::Int) {
+    cfm_text_reserve(t, 20);
+    auto r = std::to_chars(t->data + t->len, t->data + t->cap, v.i);
+    t->len = r.ptr - t->data;
+    return;
+  }
+  std::string s;
+  format(s, v, type);
+  cfm_text_append(t, s.data(), static_cast<int64_t>(s.size()));
 }
 cfm_str *cfm_text_finish(cfm_text *t) {
-  Str *s = newStr(*t);
-  delete t;
+  Str *s;
+  if (t->cap - t->len > kTextSlack + t->len / 8) {
+    // More room than text (the hint was for a longer one, or growth doubled, or the text is
+    // short): a string of the right size instead of the buffer.
+    s = newStr({t->data, static_cast<size_t>(t->len)});
+    freeTextBuffer(t->data);
+  } else {
+    s = reinterpret_cast<Str *>(t->data) - 1;
+    s->len = t->len;
+    t->data[t->len] = '\0';
+  }
+  t->data = nullptr;
+  t->len = t->cap = 0;
   return s;
 }
-void cfm_text_drop(cfm_text *t) { delete t; }
+void cfm_text_drop(cfm_text *t) {
+  if (t->data) freeTextBuffer(t->data);
+  t->data = nullptr;
+  t->len = t->cap = 0;
+}
 cfm_str *cfm_str_trim(const cfm_str *s) { return strTrim(s); }
 cfm_str *cfm_str_upper(const cfm_str *s) { return strUpper(s); }
 cfm_str *cfm_str_lower(const cfm_str *s) { return strLower(s); }

@@ -2,10 +2,10 @@
 // `cfm_abi_lookup` for the JIT to resolve a name to the function's address.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
-#include <string>
 namespace cfm::rt {
 struct Obj;
 struct Str;
@@ -26,13 +26,11 @@ typedef cfm::rt::Record cfm_record;
 typedef cfm::rt::ErrorVal cfm_error;
 typedef cfm::rt::TypeDesc cfm_type;
 typedef cfm::rt::Slot cfm_slot;
-typedef std::string cfm_text;
 extern "C" {
 #endif
 
 #ifndef __cplusplus
 #include <stdbool.h>
-typedef struct cfm_text cfm_text;
 #endif
 typedef int cfm_status;
 /// A task's body and the function that frees its environment (sched::TaskEntry, EnvDrop).
@@ -53,6 +51,35 @@ typedef struct cfm_piece {
 /// tests/unit/runtime_abi_test.cpp checks them against the runtime's types.
 #define CFM_RECORD_FIELDS_OFFSET 16
 #define CFM_LIST_ITEMS_OFFSET 16
+/// Where JIT'd code reads a string's length (an int64_t) and its bytes (runtime/value.h Str: the
+/// bytes follow the object), as a template appends it in place.
+#define CFM_STR_LEN_OFFSET 8
+#define CFM_STR_CHARS_OFFSET 16
+
+/// A template's output as it is written (cfm_text_*): `len` bytes at `data`, room for `cap`
+/// bytes there (and for the NUL the finished string ends with). JIT'd code appends in place while
+/// `len + n <= cap` and calls cfm_text_reserve first when not; `data` is the character array of
+/// a runtime string under construction, which cfm_text_finish hands over without a copy.
+typedef struct cfm_text {
+  char *data;
+  int64_t len;
+  int64_t cap;
+} cfm_text;
+#define CFM_TEXT_DATA_OFFSET 0
+#define CFM_TEXT_LEN_OFFSET 8
+#define CFM_TEXT_CAP_OFFSET 16
+#define CFM_TEXT_SIZE 24
+#ifdef __cplusplus
+static_assert(offsetof(cfm_text, data) == CFM_TEXT_DATA_OFFSET &&
+                  offsetof(cfm_text, len) == CFM_TEXT_LEN_OFFSET &&
+                  offsetof(cfm_text, cap) == CFM_TEXT_CAP_OFFSET && sizeof(cfm_text) == CFM_TEXT_SIZE,
+              "cfm_text changed: update the CFM_TEXT_* offsets (the JIT reads them)");
+#else
+_Static_assert(offsetof(cfm_text, data) == CFM_TEXT_DATA_OFFSET &&
+                   offsetof(cfm_text, len) == CFM_TEXT_LEN_OFFSET &&
+                   offsetof(cfm_text, cap) == CFM_TEXT_CAP_OFFSET && sizeof(cfm_text) == CFM_TEXT_SIZE,
+               "cfm_text changed: update the CFM_TEXT_* offsets (the JIT reads them)");
+#endif
 
 // cfm_slot is an 8-byte union of C types; clang warns that C++ gives it C linkage as a return type.
 #ifdef __clang__

@@ -1,7 +1,8 @@
 // lower.cpp — the module (ABI declarations, runtime types, literals, constants, the entry), the
 // functions (frames, the call-depth and stack guard, error exits, task scopes of procedures) and
-// the statements. Expressions are in lower_exprs.cpp. Every choice mirrors what the interpreter's
-// nodes do (compiler/interp/*.cpp), so that output, errors and traces are identical.
+// the statements. Expressions are in lower_exprs.cpp, template bodies in lower_template.cpp.
+// Every choice mirrors what the interpreter's nodes do (compiler/interp/*.cpp), so that output,
+// errors and traces are identical.
 #include "jit/lower.h"
 
 #include "run/run.h"
@@ -287,9 +288,9 @@ void Lowerer::defineFunction(const sema::FnInfo &fi) {
 
   bool isTemplate = fi.decl->fnKind == ast::FnKind::Template;
   if (isTemplate) {
-    fn_.text = b_.CreateCall(abi("cfm_text_new"), {}, "text");
+    templateBegin(fi);
     templateBody(fi.decl->tplBody);
-    b_.CreateStore(b_.CreateCall(abi("cfm_text_finish"), {fn_.text}), fn_.retSlot);
+    b_.CreateStore(templateEnd(), fn_.retSlot);
   } else {
     stmts(fi.decl->body);
   }
@@ -719,73 +720,6 @@ void Lowerer::forLoop(const ast::ForHead &h, const std::function<void()> &lowerB
     b_.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx_, 0)), held);
     release(coll);
   }
-}
-
-/// A template's body: text and values appended to its output, `{% for %}` and `{% if %}` as
-/// the statements (interp's TplRunNode, ForNode, IfNode).
-void Lowerer::templateBody(const ast::TplBody &body) {
-  for (const ast::TplNode *n : body) {
-    if (b_.GetInsertBlock()->getTerminator()) continueDead();
-    switch (n->kind) {
-    case ast::TplKind::Text:
-      b_.CreateCall(abi("cfm_text_append"),
-                    {fn_.text, b_.CreateGlobalString(n->text, "tpl", 0, &m_), b_.getInt64(n->text.size())});
-      break;
-    case ast::TplKind::Expr: templateValue(n->expr); break;
-    case ast::TplKind::For: forLoop(n->head, [&] { templateBody(n->body); }); break;
-    case ast::TplKind::If: {
-      BB *end = block("tif.end");
-      for (const auto &[cond, branch] : n->branches) {
-        Value *c = expr(cond);
-        BB *then = block("tif.then"), *next = block("tif.next");
-        b_.CreateCondBr(c, then, next);
-        b_.SetInsertPoint(then);
-        templateBody(branch);
-        if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
-        b_.SetInsertPoint(next);
-      }
-      if (n->hasElse) templateBody(n->elseBody);
-      if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(end);
-      b_.SetInsertPoint(end);
-      break;
-    }
-    }
-  }
-}
-
-/// `{{ e }}` in a template. Strings and ints are appended directly (the interpreter formats them
-/// the same way); a variable, or a field of a record variable, is appended while borrowed —
-/// nothing runs in between that could drop it — so the loop of a config template takes no
-/// reference per value.
-void Lowerer::templateValue(const ast::Expr *e) {
-  const sema::Type *t = vt(e);
-  bool direct = !e->toJson && (t->is(TypeKind::String) || t->is(TypeKind::Int));
-  auto load = [&](const ast::NameExpr *n) {
-    const sema::Type *nt = n->var->type;
-    return n->var->kind == sema::VarKind::Const ? b_.CreateLoad(ty(nt), consts_.at(n->var), n->name)
-                                                : b_.CreateLoad(ty(nt), local(n->var), n->name);
-  };
-  Value *v = nullptr;
-  bool owned = true;
-  if (direct && e->kind == ast::ExprKind::Name) {
-    v = load(static_cast<const ast::NameExpr *>(e));
-    owned = false;
-  } else if (direct && e->kind == ast::ExprKind::Member) {
-    auto *m = static_cast<const ast::MemberExpr *>(e);
-    if (m->base->kind == ast::ExprKind::Name && !m->base->toJson && m->base->type->is(TypeKind::Record)) {
-      Value *rec = load(static_cast<const ast::NameExpr *>(m->base));
-      int field = m->base->type->record->fieldIndex(m->name);
-      v = fromSlot(slotAt(rec, CFM_RECORD_FIELDS_OFFSET, b_.getInt64(static_cast<uint64_t>(field))), t);
-      owned = false;
-    }
-  }
-  if (!v) v = expr(e);
-  if (direct)
-    b_.CreateCall(abi(t->is(TypeKind::String) ? "cfm_text_append_str" : "cfm_text_append_int"),
-                  {fn_.text, v});
-  else
-    b_.CreateCall(abi("cfm_text_value"), {fn_.text, toSlot(v, t), typeDesc(t)});
-  if (owned) releaseIf(v, t);
 }
 
 /// `try { } catch e { }`: errors in the body branch to the catch block, which takes the pending

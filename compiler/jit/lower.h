@@ -102,8 +102,9 @@ private:
     Value *limit = nullptr;      // ptr: the running task's stack limit (sched::tl.stackLimit), passed
                                  // down with the depth so that no thread's address is built in
     Value *cannotCall = nullptr; // i1: too deep, or too little stack left for one more frame
-    Value *text = nullptr;       // a template's output (cfm_text *)
-    llvm::AllocaInst *scratch = nullptr; // the `out` of an ABI call on a failure path
+    Value *text = nullptr;       // a template's output (a cfm_text in the frame)
+    llvm::GlobalVariable *textHint = nullptr; // i64: the length of the template's last output
+    llvm::AllocaInst *scratch = nullptr;      // the `out` of an ABI call on a failure path
     std::unordered_map<const sema::Var *, llvm::AllocaInst *> locals;
     std::vector<llvm::AllocaInst *> boxedLocals;
     std::vector<Loop> loops;
@@ -173,8 +174,6 @@ private:
   void whileStmt(const ast::WhileStmt *s);
   void forStmt(const ast::ForStmt *s);
   void forLoop(const ast::ForHead &h, const std::function<void()> &body);
-  void templateBody(const ast::TplBody &body);
-  void templateValue(const ast::Expr *e);
   void tryStmt(const ast::TryStmt *s);
   /// A place below a variable: its index and field steps, outermost first.
   struct PlaceStep {
@@ -188,6 +187,23 @@ private:
   /// the failing step's location. `create`: a last map step inserts a missing key.
   Value *placeSlot(const ast::NameExpr *root, std::vector<PlaceStep> &steps, bool create);
   void releaseKeys(std::vector<PlaceStep> &steps);
+
+  // templates (lower_template.cpp)
+  /// A piece of a run of template output: constant text, or a string or int value (borrowed,
+  /// or owned and released once the run is written).
+  struct TplPiece {
+    enum Kind { Text, Str, Int } kind;
+    std::string text;
+    Value *v = nullptr;
+    bool owned = false;
+  };
+  llvm::Function *intChars_ = nullptr; // cfm.tpl.int
+  llvm::Function *intChars();
+  void templateBegin(const sema::FnInfo &fi);
+  Value *templateEnd();
+  Value *templateBorrow(const ast::Expr *e);
+  void templateBody(const ast::TplBody &body);
+  void templateRun(std::vector<TplPiece> &run);
 
   // expressions (lower_exprs.cpp)
   Value *expr(const ast::Expr *e); // with the json conversion the checker marked

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <cstring>
 #include <string>
 
 namespace {
@@ -51,6 +53,54 @@ TEST(RuntimeAbi, RecordFieldsAndListItemsAreWhereTheJitReadsThem) {
       reinterpret_cast<Slot *const *>(reinterpret_cast<const char *>(&l) + CFM_LIST_ITEMS_OFFSET);
   EXPECT_EQ(*items, l.items.data());
   EXPECT_EQ((*items)[3].i, 30);
+}
+
+// JIT'd template code reads a string's length and bytes at these offsets, and writes a
+// cfm_text's buffer in place between cfm_text_reserve calls (runtime/abi.h).
+TEST(RuntimeAbi, StringBytesAndTextBufferAreWhereTheJitWritesThem) {
+  cfm_str *s = cfm_str_new("héllo", 6);
+  const char *base = reinterpret_cast<const char *>(s);
+  EXPECT_EQ(*reinterpret_cast<const int64_t *>(base + CFM_STR_LEN_OFFSET), 6);
+  EXPECT_EQ(base + CFM_STR_CHARS_OFFSET, cfm_str_data(s));
+  EXPECT_EQ(std::string(base + CFM_STR_CHARS_OFFSET, 6), "héllo");
+
+  cfm_text t{};
+  cfm_text_init(&t, 0);
+  ASSERT_NE(t.data, nullptr);
+  EXPECT_EQ(t.len, 0);
+  EXPECT_GT(t.cap, 0);
+  // In place, as the JIT's runs do: reserve, copy, store the length.
+  cfm_text_reserve(&t, 3);
+  ASSERT_GE(t.cap - t.len, 3);
+  std::memcpy(t.data + t.len, "ab:", 3);
+  t.len += 3;
+  cfm_text_append(&t, base + CFM_STR_CHARS_OFFSET, 6);
+  cfm_slot i;
+  i.i = INT64_MIN;
+  cfm::rt::TypeDesc intT(cfm::rt::Kind::Int);
+  cfm_text_value(&t, i, &intT);
+  // Growth keeps what was written.
+  std::string big(10000, 'x');
+  cfm_text_append(&t, big.data(), static_cast<int64_t>(big.size()));
+  EXPECT_GE(t.cap, t.len);
+  cfm_str *out = cfm_text_finish(&t);
+  EXPECT_EQ(t.data, nullptr);
+  EXPECT_EQ(std::string(cfm_str_data(out), static_cast<size_t>(cfm_str_len(out))),
+            "ab:héllo-9223372036854775808" + big);
+  EXPECT_EQ(cfm_str_data(out)[cfm_str_len(out)], '\0');
+
+  // A hint much longer than the text: the string is still exactly the text.
+  cfm_text_init(&t, 1 << 20);
+  cfm_text_append(&t, "x", 1);
+  cfm_str *small = cfm_text_finish(&t);
+  EXPECT_EQ(std::string(cfm_str_data(small)), "x");
+  // Dropped unfinished, and dropped again (the error exit after nothing was begun).
+  cfm_text_init(&t, 16);
+  cfm_text_append(&t, "partial", 7);
+  cfm_text_drop(&t);
+  EXPECT_EQ(t.data, nullptr);
+  cfm_text_drop(&t);
+  for (cfm_str *x : {s, out, small}) cfm_release(reinterpret_cast<cfm_obj *>(x));
 }
 
 TEST(RuntimeAbi, StringsListsAndErrors) {
