@@ -7,14 +7,11 @@
 
 #include <charconv>
 #include <chrono>
-#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 using namespace cfm::rt;
-
-static_assert(offsetof(Obj, rc) == CFM_OBJ_RC_OFFSET && sizeof(Obj::rc) == 4, "runtime/abi.h");
 
 namespace {
 cfm_status status(bool ok) { return ok ? 0 : 1; }

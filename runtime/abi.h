@@ -53,10 +53,6 @@ typedef struct cfm_piece {
 /// tests/unit/runtime_abi_test.cpp checks them against the runtime's types.
 #define CFM_RECORD_FIELDS_OFFSET 16
 #define CFM_LIST_ITEMS_OFFSET 16
-/// Where JIT'd code changes a reference count without a call (retain, and a release that does
-/// not free): every object starts with its count, a uint32_t (Obj::rc, runtime/value.h), not
-/// atomic. A release that takes the count to zero calls cfm_release.
-#define CFM_OBJ_RC_OFFSET 0
 
 // cfm_slot is an 8-byte union of C types; clang warns that C++ gives it C linkage as a return type.
 #ifdef __clang__

@@ -184,47 +184,8 @@ llvm::AllocaInst *Lowerer::local(const sema::Var *v) {
   return a;
 }
 
-// Reference counts are changed inline (the count is a uint32 at CFM_OBJ_RC_OFFSET, runtime/abi.h;
-// counts are not atomic, value.h): only a release that frees calls the runtime. Where the builder
-// inserts before an instruction instead of at a block's end, the runtime's functions are called.
-void Lowerer::retain(Value *v) {
-  BB *at = b_.GetInsertBlock();
-  if (b_.GetInsertPoint() != at->end()) {
-    b_.CreateCall(abi("cfm_retain"), {v});
-    return;
-  }
-  BB *inc = BB::Create(ctx_, "retain", at->getParent()),
-     *done = BB::Create(ctx_, "retained", at->getParent());
-  b_.CreateCondBr(b_.CreateIsNull(v), done, inc);
-  b_.SetInsertPoint(inc);
-  Value *rc = b_.CreateInBoundsGEP(i8_, v, b_.getInt64(CFM_OBJ_RC_OFFSET));
-  b_.CreateStore(b_.CreateAdd(b_.CreateLoad(b_.getInt32Ty(), rc), b_.getInt32(1)), rc);
-  b_.CreateBr(done);
-  b_.SetInsertPoint(done);
-}
-
-void Lowerer::release(Value *v) {
-  BB *at = b_.GetInsertBlock();
-  if (b_.GetInsertPoint() != at->end()) {
-    b_.CreateCall(abi("cfm_release"), {v});
-    return;
-  }
-  llvm::Function *f = at->getParent();
-  BB *dec = BB::Create(ctx_, "release", f), *last = BB::Create(ctx_, "release.last", f),
-     *keep = BB::Create(ctx_, "release.keep", f), *done = BB::Create(ctx_, "released", f);
-  b_.CreateCondBr(b_.CreateIsNull(v), done, dec);
-  b_.SetInsertPoint(dec);
-  Value *rcp = b_.CreateInBoundsGEP(i8_, v, b_.getInt64(CFM_OBJ_RC_OFFSET));
-  Value *rc = b_.CreateLoad(b_.getInt32Ty(), rcp);
-  b_.CreateCondBr(b_.CreateICmpEQ(rc, b_.getInt32(1)), last, keep);
-  b_.SetInsertPoint(last); // the last reference: the runtime frees the object
-  b_.CreateCall(abi("cfm_release"), {v});
-  b_.CreateBr(done);
-  b_.SetInsertPoint(keep);
-  b_.CreateStore(b_.CreateSub(rc, b_.getInt32(1)), rcp);
-  b_.CreateBr(done);
-  b_.SetInsertPoint(done);
-}
+void Lowerer::retain(Value *v) { b_.CreateCall(abi("cfm_retain"), {v}); }
+void Lowerer::release(Value *v) { b_.CreateCall(abi("cfm_release"), {v}); }
 
 Lowerer::BB *Lowerer::block(const std::string &name) { return BB::Create(ctx_, name, fn_.f); }
 
