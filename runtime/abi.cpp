@@ -103,7 +103,7 @@ cfm_str *cfm_str_build(const cfm_piece *pieces, int64_t n) {
       fits = false;
       break;
     }
-    std::memcpy(small + used, text.data(), text.size());
+    copyBytes(small + used, text.data(), text.size());
     used += text.size();
   }
   if (fits) return newStr({small, used});
@@ -225,20 +225,7 @@ cfm_slot *cfm_place_index(cfm_slot *place, int64_t i) {
   return &l->items[static_cast<size_t>(i)];
 }
 cfm_slot *cfm_place_key(cfm_slot *place, cfm_slot key, int64_t create) {
-  Map *m = static_cast<Map *>(unique(*place));
-  const Map::Entry *e = mapFind(m, key);
-  if (!e) {
-    if (!create) {
-      Slot unused;
-      (void)mapGet(m, key, unused); // raises the key error
-      return nullptr;
-    }
-    // A placeholder the caller overwrites; the map keeps its own reference to the key.
-    retainSlot(key, m->type->elem);
-    mapSet(m, key, Slot{0});
-    e = mapFind(m, key);
-  }
-  return const_cast<Slot *>(&e->value);
+  return mapPlace(static_cast<Map *>(unique(*place)), key, create != 0); // null: the key error
 }
 cfm_slot *cfm_place_field(cfm_slot *place, int64_t field) {
   return &static_cast<Record *>(unique(*place))->fields[static_cast<size_t>(field)];

@@ -10,15 +10,7 @@ namespace cfm::rt {
 
 namespace {
 
-uint32_t hashKey(Slot key, const TypeDesc *kt) {
-  uint64_t x;
-  if (kt->kind == Kind::String) {
-    // FNV-1a
-    x = 1469598103934665603ull;
-    for (unsigned char c : static_cast<const Str *>(key.o)->view()) x = (x ^ c) * 1099511628211ull;
-  } else {
-    x = static_cast<uint64_t>(key.i);
-  }
+uint32_t finish(uint64_t x) {
   // A finaliser, so that the low bits the index uses depend on every bit of the key.
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
@@ -26,20 +18,110 @@ uint32_t hashKey(Slot key, const TypeDesc *kt) {
   return static_cast<uint32_t>(x);
 }
 
+inline uint64_t load64(const char *p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+inline uint64_t load32(const char *p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);
+  return w;
+}
+
+/// A string's hash, computed once and kept in the string (Str::hash): a key looked up by `has`
+/// and then indexed, or read back from the map, is not hashed again. Eight bytes at a time, each
+/// word multiplied in; the last (partial) word is read with overlapping loads, and the length
+/// is mixed in, so strings that differ only past a shared prefix or in length hash apart.
+uint32_t strHash(const Str *s) {
+  if (s->hash) return s->hash;
+  const char *p = s->data();
+  size_t n = static_cast<size_t>(s->len);
+  uint64_t x = 0x9e3779b97f4a7c15ull ^ n;
+  auto mix = [&x](uint64_t w) {
+    x = (x ^ w) * 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 31;
+  };
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) mix(load64(p + i));
+  size_t rest = n - i;
+  if (rest >= 4)
+    mix(load32(p + i) | load32(p + n - 4) << 32);
+  else if (rest > 0)
+    mix(static_cast<unsigned char>(p[i]) |
+        static_cast<uint64_t>(static_cast<unsigned char>(p[i + rest / 2])) << 8 |
+        static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
+  uint32_t h = finish(x);
+  s->hash = h ? h : 1; // 0 means "not computed yet"
+  return s->hash;
+}
+
+inline uint32_t hashKey(const Map *m, Slot key) {
+  return m->stringKeys ? strHash(static_cast<const Str *>(key.o)) : finish(static_cast<uint64_t>(key.i));
+}
+
+/// The N bytes at A and B are equal. Keys are mostly short: compared with a few loads instead of
+/// a call to memcmp (overlapping loads cover every length from 1 to 16).
+inline bool sameBytes(const char *a, const char *b, size_t n) {
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(a, b, n) == 0;
+    uint64_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4) {
+    uint32_t a0, b0, a1, b1;
+    std::memcpy(&a0, a, 4);
+    std::memcpy(&b0, b, 4);
+    std::memcpy(&a1, a + n - 4, 4);
+    std::memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n == 0) return true;
+  return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
+}
+
 /// KEY equals the entry's key (whose hash is H). Keys are compared only when the hashes agree,
-/// and a string by identity first: a key read back from the map, or used twice in a row, is
-/// the same object.
-bool sameKey(const Map::Entry &e, Slot key, uint32_t h, const TypeDesc *kt) {
+/// a string by identity first (a key read back from the map, or used twice in a row, is the
+/// same object), then by length, then by bytes.
+inline bool sameKey(const Map *m, const Map::Entry &e, Slot key, uint32_t h) {
   if (e.hash != h) return false;
-  if (kt->kind != Kind::String) return e.key.i == key.i;
+  if (!m->stringKeys) return e.key.i == key.i;
   if (e.key.o == key.o) return true;
   const auto *a = static_cast<const Str *>(e.key.o), *b = static_cast<const Str *>(key.o);
-  return a->len == b->len && std::memcmp(a->data(), b->data(), static_cast<size_t>(a->len)) == 0;
+  return a->len == b->len && sameBytes(a->data(), b->data(), static_cast<size_t>(a->len));
+}
+
+/// Remembers KEY as found at entry I (Map::lastKey): a string by a reference of its own.
+void remember(const Map *m, Slot key, size_t i) {
+  if (m->stringKeys) {
+    retain(key.o);
+    release(m->lastKey.o);
+  }
+  m->lastKey = key;
+  m->lastEntry = static_cast<int64_t>(i);
+}
+
+void forget(const Map *m) {
+  if (m->stringKeys) release(m->lastKey.o);
+  m->lastKey.o = nullptr;
+  m->lastEntry = -1;
+}
+
+/// The entry of KEY if it is the one remembered: the same string object (held, so the same
+/// text) or the same int.
+inline const Map::Entry *remembered(const Map *m, Slot key) {
+  if (m->lastEntry >= 0 && m->lastKey.i == key.i) return &m->entries[static_cast<size_t>(m->lastEntry)];
+  return nullptr;
 }
 
 void rebuildIndex(Map *m) {
   // Drop tombstones, then index the live entries at a load factor of at most one half.
   if (static_cast<int64_t>(m->entries.size()) != m->count) {
+    forget(m); // the entries move
     std::vector<Map::Entry> live;
     live.reserve(static_cast<size_t>(m->count));
     for (auto &e : m->entries)
@@ -57,16 +139,14 @@ void rebuildIndex(Map *m) {
 }
 
 /// Position in the index where `key` (whose hash is `h`) is, or the empty position where it
-/// would go.
-size_t probe(const Map *m, Slot key, uint32_t hash) {
-  size_t cap = m->index.size();
-  const TypeDesc *kt = m->type->elem;
-  size_t h = hash & (cap - 1);
-  while (m->index[h] >= 0) {
-    const Map::Entry &e = m->entries[static_cast<size_t>(m->index[h])];
-    if (e.live && sameKey(e, key, hash, kt)) return h;
-    h = (h + 1) & (cap - 1);
-  }
+/// would go. The index refers only to live entries: a removal rebuilds it without the tombstone.
+[[gnu::always_inline]] inline size_t probe(const Map *m, Slot key, uint32_t hash) {
+  size_t mask = m->index.size() - 1;
+  const int32_t *index = m->index.data();
+  const Map::Entry *entries = m->entries.data();
+  size_t h = hash & mask;
+  for (int32_t i; (i = index[h]) >= 0; h = (h + 1) & mask)
+    if (sameKey(m, entries[i], key, hash)) return h;
   return h;
 }
 
@@ -111,15 +191,11 @@ Obj *copyValue(const Obj *o) {
   }
 }
 
-Obj *unique(Slot &place) {
-  Obj *o = place.o;
-  if (o->rc > 1) {
-    Obj *c = copyValue(o);
-    release(o);
-    place.o = c;
-    return c;
-  }
-  return o;
+Obj *uniqueCopy(Slot &place) {
+  Obj *c = copyValue(place.o);
+  release(place.o);
+  place.o = c;
+  return c;
 }
 
 // ---- lists ----
@@ -188,9 +264,13 @@ Map *newMap(const TypeDesc *t) {
 }
 
 const Map::Entry *mapFind(const Map *m, Slot key) {
+  if (const Map::Entry *e = remembered(m, key)) return e;
   if (m->index.empty()) return nullptr;
-  size_t h = probe(m, key, hashKey(key, m->type->elem));
-  return m->index[h] >= 0 ? &m->entries[static_cast<size_t>(m->index[h])] : nullptr;
+  size_t h = probe(m, key, hashKey(m, key));
+  if (m->index[h] < 0) return nullptr;
+  size_t i = static_cast<size_t>(m->index[h]);
+  remember(m, key, i);
+  return &m->entries[i];
 }
 
 bool mapGet(const Map *m, Slot key, Slot &out) {
@@ -201,7 +281,7 @@ bool mapGet(const Map *m, Slot key, Slot &out) {
 }
 
 void mapSet(Map *m, Slot key, Slot value) {
-  uint32_t hash = hashKey(key, m->type->elem);
+  uint32_t hash = hashKey(m, key);
   size_t h = probe(m, key, hash);
   if (m->index[h] >= 0) {
     Map::Entry &e = m->entries[static_cast<size_t>(m->index[h])];
@@ -218,6 +298,31 @@ void mapSet(Map *m, Slot key, Slot value) {
     m->index[h] = static_cast<int32_t>(m->entries.size() - 1);
 }
 
+Slot *mapPlace(Map *m, Slot key, bool create) {
+  if (const Map::Entry *e = remembered(m, key)) return const_cast<Slot *>(&e->value);
+  uint32_t hash = hashKey(m, key);
+  size_t h = probe(m, key, hash);
+  if (m->index[h] >= 0) {
+    size_t i = static_cast<size_t>(m->index[h]);
+    remember(m, key, i);
+    return &m->entries[i].value;
+  }
+  if (!create) {
+    (void)raise(ErrKind::Key, "key " + keyText(key, m->type->elem) + " not found");
+    return nullptr;
+  }
+  // A placeholder the caller overwrites; the map keeps its own reference to the key.
+  retainSlot(key, m->type->elem);
+  m->entries.push_back({key, Slot{0}, true, hash});
+  ++m->count;
+  if (m->entries.size() * 2 >= m->index.size())
+    rebuildIndex(m); // may drop tombstones: the new entry stays the last
+  else
+    m->index[h] = static_cast<int32_t>(m->entries.size() - 1);
+  remember(m, key, m->entries.size() - 1);
+  return &m->entries.back().value;
+}
+
 void mapRemove(Map *m, Slot key) {
   const Map::Entry *found = mapFind(m, key);
   if (!found) return; // LANGUAGE.md: remove of a missing key does nothing
@@ -226,7 +331,7 @@ void mapRemove(Map *m, Slot key) {
   releaseSlot(e.value, m->type->value);
   e.live = false;
   --m->count;
-  rebuildIndex(m);
+  rebuildIndex(m); // forgets the remembered key
 }
 
 List *mapKeys(const Map *m, const TypeDesc *listOfKeys) {

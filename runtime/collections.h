@@ -11,8 +11,9 @@
 namespace cfm::rt {
 
 Obj *copyValue(const Obj *o);
+Obj *uniqueCopy(Slot &place);
 /// Makes the object in `place` unique (copies it if it is shared) and returns it.
-Obj *unique(Slot &place);
+inline Obj *unique(Slot &place) { return place.o->rc > 1 ? uniqueCopy(place) : place.o; }
 
 List *newList(const TypeDesc *listType);
 [[nodiscard]] bool listGet(const List *l, int64_t i, Slot &out);
@@ -27,6 +28,10 @@ Map *newMap(const TypeDesc *mapType);
 const Map::Entry *mapFind(const Map *m, Slot key);
 [[nodiscard]] bool mapGet(const Map *m, Slot key, Slot &out);
 void mapSet(Map *m, Slot key, Slot value);
+/// The value slot of KEY in M (unique) with one lookup: `m[k] op= v`, `m[k] = v` and `m[k].f = v`.
+/// A missing key is inserted with a placeholder value (0) the caller overwrites if CREATE (the map
+/// takes its own reference to the key), else raises the key error and gives null.
+Slot *mapPlace(Map *m, Slot key, bool create);
 void mapRemove(Map *m, Slot key);
 List *mapKeys(const Map *m, const TypeDesc *listOfKeys);
 List *mapValues(const Map *m, const TypeDesc *listOfValues);

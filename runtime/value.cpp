@@ -17,7 +17,7 @@ Str *newStr(std::string_view s) {
   void *mem = ::operator new(sizeof(Str) + s.size() + 1);
   Str *str = new (mem) Str();
   str->len = static_cast<int64_t>(s.size());
-  if (!s.empty()) std::memcpy(str->data(), s.data(), s.size());
+  copyBytes(str->data(), s.data(), s.size());
   str->data()[s.size()] = '\0';
   return str;
 }
@@ -45,17 +45,18 @@ void installOutOfMemoryHandler() {
 }
 
 void destroy(Obj *o) {
+  if (o->kind == Kind::String) { // the most common, and it holds nothing: no deep-stack check
+    Str *s = static_cast<Str *>(o);
+    size_t bytes = sizeof(Str) + static_cast<size_t>(s->len) + 1; // as newStr allocated it
+    s->~Str();
+    ::operator delete(s, bytes);
+    return;
+  }
   // Values nest without bound (a json built level by level, a recursive record): the walk goes
   // on on a new stack segment when this one is nearly full (sched/stack.h).
   if (sched::deepStackLow()) [[unlikely]]
     return sched::deep([o] { destroy(o); });
   switch (o->kind) {
-  case Kind::String: {
-    Str *s = static_cast<Str *>(o);
-    s->~Str();
-    ::operator delete(s);
-    return;
-  }
   case Kind::List: {
     List *l = static_cast<List *>(o);
     for (Slot s : l->items) releaseSlot(s, l->type->elem);
@@ -69,6 +70,7 @@ void destroy(Obj *o) {
       releaseSlot(e.key, m->type->elem);
       releaseSlot(e.value, m->type->value);
     }
+    if (m->stringKeys) release(m->lastKey.o);
     delete m;
     return;
   }

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -124,9 +125,29 @@ private:
   const TypeDesc *t_;
 };
 
-/// Immutable UTF-8 text.
+/// Copies N bytes from S to D (no overlap). Short runs (most keys and interpolations) are moved
+/// with fixed-size, overlapping loads and stores instead of a call to memcpy.
+inline void copyBytes(char *d, const char *s, size_t n) {
+  if (n > 16) {
+    std::memcpy(d, s, n);
+  } else if (n >= 8) {
+    std::memcpy(d, s, 8);
+    std::memcpy(d + n - 8, s + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(d, s, 4);
+    std::memcpy(d + n - 4, s + n - 4, 4);
+  } else if (n > 0) {
+    d[0] = s[0];
+    d[n / 2] = s[n / 2];
+    d[n - 1] = s[n - 1];
+  }
+}
+
+/// Immutable UTF-8 text. `hash` memoises the bytes' hash for map keys (collections.cpp's
+/// hashKey): 0 until a map first hashes the string, never 0 after (the text cannot change).
 struct Str : Obj {
   int64_t len;
+  mutable uint32_t hash = 0;
   char *data() { return reinterpret_cast<char *>(this + 1); }
   const char *data() const { return reinterpret_cast<const char *>(this + 1); }
   std::string_view view() const { return {data(), static_cast<size_t>(len)}; }
@@ -144,6 +165,7 @@ struct List : Obj {
 /// leaves a tombstone that compaction clears.
 struct Map : Obj {
   const TypeDesc *type; // map<K, V>
+  bool stringKeys;      // K is string (else an int-like key compared by value)
   struct Entry {
     Slot key;
     Slot value;
@@ -153,7 +175,12 @@ struct Map : Obj {
   std::vector<Entry> entries;
   std::vector<int32_t> index; // open addressing over entries; -1 empty
   int64_t count = 0;
-  explicit Map(const TypeDesc *t) : Obj(Kind::Map), type(t) {}
+  // The last key found or inserted and its entry (collections.cpp, mapFind and mapPlace): `if
+  // m.has(k) { m[k] += 1 }` looks k up once. A string key is held by a reference of its own
+  // (so that the same address is the same text); -1: none. Cleared when entries move.
+  mutable Slot lastKey{0};
+  mutable int64_t lastEntry = -1;
+  explicit Map(const TypeDesc *t) : Obj(Kind::Map), type(t), stringKeys(t->elem->kind == Kind::String) {}
 };
 
 struct Record : Obj {

@@ -35,23 +35,10 @@ bool resolvePlace(Frame &f, Place &p, std::vector<Slot> &keys, Slot *&slot, bool
       cur = &l->items[static_cast<size_t>(idx)];
       break;
     }
-    case Place::Step::MapKey: {
-      Map *m = static_cast<Map *>(o);
-      const Map::Entry *e = mapFind(m, keys[i]);
-      if (!e) {
-        if (!(last && create)) {
-          Slot dummy;
-          (void)mapGet(m, keys[i], dummy); // raises the key error
-          return failAt(f, part.loc);
-        }
-        // Insert a placeholder the caller overwrites; the key's reference moves to the map.
-        retainSlot(keys[i], m->type->elem);
-        mapSet(m, keys[i], Slot{0});
-        e = mapFind(m, keys[i]);
-      }
-      cur = const_cast<Slot *>(&e->value);
+    case Place::Step::MapKey:
+      cur = mapPlace(static_cast<Map *>(o), keys[i], last && create); // null: the key error
+      if (!cur) return failAt(f, part.loc);
       break;
-    }
     case Place::Step::Field: cur = &static_cast<Record *>(o)->fields[static_cast<size_t>(part.field)]; break;
     }
   }

@@ -480,13 +480,30 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
     return mutatingMethod(m);
   if (m->receiver->type->is(TypeKind::Json)) return jsonMethod(m);
   std::vector<Value *> v;
+  std::vector<bool> owned; // v[i] is a reference of its own (else borrowed from a variable)
   size_t mark = tempMark();
-  v.push_back(expr(m->receiver));
-  pushTemp(v.back(), vt(m->receiver));
-  for (const ast::Arg &a : m->args) {
-    v.push_back(expr(a.value));
-    pushTemp(v.back(), vt(a.value));
-  }
+  // `m.has(k)`, `l.contains(x)`, `s.contains(t)`, `s.starts_with(t)`, `s.ends_with(t)`: the ABI
+  // function only reads its operands, and nothing evaluated before the call can change a local
+  // variable (no expression assigns, a callee cannot reach its caller's variables), so a
+  // variable's value is borrowed instead of retained before the call and released after it.
+  bool borrows = m->method == Builtin::MapHas || m->method == Builtin::ListContains ||
+                 m->method == Builtin::StrContains || m->method == Builtin::StrStartsWith ||
+                 m->method == Builtin::StrEndsWith;
+  auto operand = [&](const ast::Expr *e) {
+    if (borrows && e->kind == ast::ExprKind::Name) {
+      auto *n = static_cast<const ast::NameExpr *>(e);
+      if (n->var->kind != sema::VarKind::Const) {
+        v.push_back(b_.CreateLoad(ty(n->var->type), local(n->var), n->name));
+        owned.push_back(false);
+        return;
+      }
+    }
+    v.push_back(expr(e));
+    pushTemp(v.back(), vt(e));
+    owned.push_back(true);
+  };
+  operand(m->receiver);
+  for (const ast::Arg &a : m->args) operand(a.value);
   if (Value *r = modelMethod(m, v)) {
     dropTemps(mark);
     return r;
@@ -545,8 +562,9 @@ llvm::Value *Lowerer::method(const ast::MethodCallExpr *m) {
     break;
   }
   }
-  releaseIf(v[0], vt(m->receiver));
-  for (size_t i = 0; i < m->args.size(); ++i) releaseIf(v[i + 1], vt(m->args[i].value));
+  if (owned[0]) releaseIf(v[0], vt(m->receiver));
+  for (size_t i = 0; i < m->args.size(); ++i)
+    if (owned[i + 1]) releaseIf(v[i + 1], vt(m->args[i].value));
   return r;
 }
 
