@@ -16,6 +16,10 @@
 
 using namespace cfm::rt;
 
+// A string's bytes follow the object (Str::data); JIT'd template code copies them from there
+// (CFM_STR_CHARS_OFFSET): a field added to Str must move the offset too.
+static_assert(sizeof(Str) == CFM_STR_CHARS_OFFSET, "CFM_STR_CHARS_OFFSET is not where Str's bytes start");
+
 namespace {
 cfm_status status(bool ok) { return ok ? 0 : 1; }
 

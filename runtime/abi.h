@@ -52,9 +52,9 @@ typedef struct cfm_piece {
 #define CFM_RECORD_FIELDS_OFFSET 16
 #define CFM_LIST_ITEMS_OFFSET 16
 /// Where JIT'd code reads a string's length (an int64_t) and its bytes (runtime/value.h Str: the
-/// bytes follow the object), as a template appends it in place.
+/// bytes follow the object, after its cached hash), as a template appends it in place.
 #define CFM_STR_LEN_OFFSET 8
-#define CFM_STR_CHARS_OFFSET 16
+#define CFM_STR_CHARS_OFFSET 24
 
 /// A template's output as it is written (cfm_text_*): `len` bytes at `data`, room for `cap`
 /// bytes there (and for the NUL the finished string ends with). JIT'd code appends in place while

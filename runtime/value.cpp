@@ -47,9 +47,11 @@ void installOutOfMemoryHandler() {
 void destroy(Obj *o) {
   if (o->kind == Kind::String) { // the most common, and it holds nothing: no deep-stack check
     Str *s = static_cast<Str *>(o);
-    size_t bytes = sizeof(Str) + static_cast<size_t>(s->len) + 1; // as newStr allocated it
     s->~Str();
-    ::operator delete(s, bytes);
+    // Not a sized delete: a template's output is a string made in place in its text buffer
+    // (abi.cpp cfm_text_value), whose allocation may be larger than its length says; jemalloc
+    // given the wrong size corrupts its heap (cfmd crashed in later runs).
+    ::operator delete(s);
     return;
   }
   // Values nest without bound (a json built level by level, a recursive record): the walk goes
