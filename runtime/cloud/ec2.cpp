@@ -500,47 +500,39 @@ Ec2Client::PollEnd Ec2Client::pollInstances(Deadline deadline) {
     std::vector<std::string> &ids = w->want == "running" ? toRun : other;
     if (std::find(ids.begin(), ids.end(), w->id) == ids.end()) ids.push_back(w->id);
   }
-  struct Chunk {
-    std::vector<std::string> ids;
-    bool decidingStatesOnly;
-  };
-  std::vector<Chunk> chunks;
   constexpr size_t kPerRequest = 200; // AWS takes up to 200 values in one filter
-  for (bool running : {true, false}) {
-    const std::vector<std::string> &ids = running ? toRun : other;
-    for (size_t at = 0; at < ids.size(); at += kPerRequest)
-      chunks.push_back({{ids.begin() + at, ids.begin() + std::min(ids.size(), at + kPerRequest)}, running});
-  }
-  for (Chunk &c : chunks) {
-    const std::vector<std::string> &chunk = c.ids;
-    std::vector<net::Ec2Filter> filters{net::Ec2Filter{"instance-id", chunk}};
-    if (c.decidingStatesOnly)
-      filters.push_back(
-          {"instance-state-name", {"running", "shutting-down", "terminated", "stopping", "stopped"}});
-    auto got = describeInstances({}, filters, deadline);
-    if (!got) {
-      const CallError &e = *got.error;
-      if (e.pending) return PollEnd::Cancelled;
-      if (e.kind == ErrKind::Timeout) return PollEnd::Deadline;
-      // A poll that stayed throttled or unanswered through its retries is tried again (each
-      // waiter's deadline bounds it); any other error is every waiter's of this chunk.
-      if (retryableCode(e.code) || e.code == kUnavailableCode) continue;
-      for (auto &w : ws.list)
-        if (!w->decided && std::find(chunk.begin(), chunk.end(), w->id) != chunk.end()) {
-          decide(*w, CallResult<net::ec2::Instance>::fail(e));
-          ws.changed = true;
-        }
-      continue;
+  for (bool running : {true, false})
+    for (size_t at = 0, n = (running ? toRun : other).size(); at < n; at += kPerRequest) {
+      const std::vector<std::string> &ids = running ? toRun : other;
+      std::vector<std::string> chunk(ids.begin() + at, ids.begin() + std::min(n, at + kPerRequest));
+      std::vector<net::Ec2Filter> filters{net::Ec2Filter{"instance-id", chunk}};
+      if (running)
+        filters.push_back(
+            {"instance-state-name", {"running", "shutting-down", "terminated", "stopping", "stopped"}});
+      auto got = describeInstances({}, filters, deadline);
+      if (!got) {
+        const CallError &e = *got.error;
+        if (e.pending) return PollEnd::Cancelled;
+        if (e.kind == ErrKind::Timeout) return PollEnd::Deadline;
+        // A poll that stayed throttled or unanswered through its retries is tried again (each
+        // waiter's deadline bounds it); any other error is every waiter's of this chunk.
+        if (retryableCode(e.code) || e.code == kUnavailableCode) continue;
+        for (auto &w : ws.list)
+          if (!w->decided && std::find(chunk.begin(), chunk.end(), w->id) != chunk.end()) {
+            decide(*w, CallResult<net::ec2::Instance>::fail(e));
+            ws.changed = true;
+          }
+        continue;
+      }
+      for (auto &w : ws.list) {
+        if (w->decided || std::find(chunk.begin(), chunk.end(), w->id) == chunk.end()) continue;
+        net::ec2::Instance *found = nullptr;
+        for (net::ec2::Instance &i : got.value)
+          if (i.instanceId == w->id) found = &i;
+        judge(*w, found);
+        if (w->decided) ws.changed = true;
+      }
     }
-    for (auto &w : ws.list) {
-      if (w->decided || std::find(chunk.begin(), chunk.end(), w->id) == chunk.end()) continue;
-      net::ec2::Instance *found = nullptr;
-      for (net::ec2::Instance &i : got.value)
-        if (i.instanceId == w->id) found = &i;
-      judge(*w, found);
-      if (w->decided) ws.changed = true;
-    }
-  }
   return PollEnd::Polled;
 }
 
