@@ -20,12 +20,14 @@
 #include "runtime/model/values.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
+#include "runtime/sched/stack.h"
 #include "runtime/store/store.h"
 #include "support/diagnostics.h"
 
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -146,6 +148,22 @@ int usageError(const std::string &msg, const char *help) {
   return 2;
 }
 
+/// Runs `fn` on this thread, on a fresh guarded 512 MiB stack segment that stands in for the
+/// thread's own (sched::callAsThreadStack: every stack check measures against it). The front end
+/// recurses over trees whose depth kMaxNesting/kMaxExprDepth bound, which needs more than the
+/// main thread's 8 MiB. A thread started and joined for it (frontend::runWithLargeStack) cost a
+/// hello-world about 0.4 ms of its 8-12 ms (bench/README.md "Start-up", sixth step).
+/// Only for work that never loads the JIT engine (`check`, `run --engine interp`): the engine's
+/// thread-local storage, made on the thread that first runs it, must die with a thread of its
+/// own. Given to the main thread, LeakSanitizer's tracer crashed at exit in 8 of 471 ASan runs
+/// that loaded the engine (bench/README.md); so `run` under the JIT, `build` and the REPL keep a
+/// thread started for them.
+void onCommandStack(const std::function<void()> &fn) {
+  cfm::rt::sched::callAsThreadStack(
+      size_t(512) << 20, [](void *f) { (*static_cast<const std::function<void()> *>(f))(); },
+      const_cast<std::function<void()> *>(&fn));
+}
+
 int cmdCheck(const std::vector<std::string> &args) {
   std::string format = "text";
   bool timing = false;
@@ -188,7 +206,7 @@ int cmdCheck(const std::vector<std::string> &args) {
   for (const std::string &f : files) {
     std::unique_ptr<cfm::frontend::Compilation> comp;
     std::optional<cfm::Error> readError;
-    cfm::frontend::runWithLargeStack([&] {
+    onCommandStack([&] {
       auto r = cfm::frontend::compileFile(f);
       if (r)
         comp = std::move(*r);
@@ -444,7 +462,7 @@ int cmdRun(const std::vector<std::string> &args) {
     opts.loadSystem = storeLoader(statePath);
   }
   int status = 0;
-  cfm::frontend::runWithLargeStack([&] {
+  auto work = [&] {
     auto r = cfm::frontend::compileFile(file);
     if (!r) {
       std::cerr << "cfmc: error: " << r.error().message << '\n';
@@ -487,7 +505,11 @@ int cmdRun(const std::vector<std::string> &args) {
       status = program ? runStatus((*jit)->run(**program, opts)) : runStatus(program.takeError());
     }
     if (!kFreeAtExit) (void)comp.release();
-  });
+  };
+  if (engine == "interp")
+    onCommandStack(work);
+  else
+    cfm::frontend::runWithLargeStack(work);
   cfm::model::setCurrentManager(nullptr);
   return status;
 }
@@ -688,10 +710,10 @@ const Command kCommands[] = {{"check", cmdCheck},
 // every edit and frees it, and purging those pages only to fault them in again at the next edit
 // was a tenth of the server's time (madvise and its TLB flushes); a one-shot command exits
 // anyway. So a long session keeps its peak (cfmc lsp after a 5,000-line file: about 35 MB).
-// One arena: the main thread (static initialisers, options) and the thread that runs the
-// command (runWithLargeStack) would otherwise each start an arena, each with its own huge pages
+// One arena: the main thread (static initialisers, options) and the threads that run commands
+// (the REPL's, cfmd's runs) would otherwise each start an arena, each with its own huge pages
 // to fault in and zero; a hello-world took about 1.4 ms longer (issue 18, bench/README.md
-// "Start-up"). cfmc's work is on that one thread; the few others (HTTP, MQTT) allocate little.
+// "Start-up"). cfmc's work is on one thread; the few others (HTTP, MQTT) allocate little.
 // MALLOC_CONF in the environment still overrides it.
 extern "C" {
 extern const char *malloc_conf;

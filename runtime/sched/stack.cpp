@@ -23,7 +23,11 @@ struct SegmentCache {
 };
 thread_local SegmentCache tSegments;
 
+/// Set while callAsThreadStack runs: the segment that stands in for this thread's stack.
+thread_local const char *tStandInLimit = nullptr;
+
 const char *threadStackLimit() {
+  if (tStandInLimit) return tStandInLimit;
   thread_local const char *lim = [] {
     pthread_attr_t a;
     void *addr = nullptr;
@@ -39,6 +43,23 @@ const char *threadStackLimit() {
 } // namespace
 
 const char *currentStackLimit() { return tl.stackLimit ? tl.stackLimit : threadStackLimit(); }
+
+void callAsThreadStack(size_t bytes, void (*fn)(void *), void *arg) {
+  Stack seg = mapGuardedStack(bytes);
+  if (!seg.base) outOfMemory();
+  struct Restore {
+    const char *savedLimit, *savedStandIn;
+    Stack seg;
+    ~Restore() {
+      tl.stackLimit = savedLimit;
+      tStandInLimit = savedStandIn;
+      unmapGuardedStack(seg);
+    }
+  } restore{tl.stackLimit, tStandInLimit, seg};
+  tStandInLimit = seg.base + kStackMargin;
+  tl.stackLimit = tStandInLimit;
+  callOnStack(seg, fn, arg);
+}
 
 void callOnNewSegment(size_t bytes, void (*fn)(void *), void *arg) {
   Stack seg;

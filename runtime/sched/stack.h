@@ -38,6 +38,13 @@ constexpr size_t kCompilerStackBytes = size_t(8) << 20;
 /// tl.stackLimit set to it; ends the process with `out of memory` when none can be mapped.
 void callOnNewSegment(size_t bytes, void (*fn)(void *), void *arg);
 
+/// Runs fn(arg) on a fresh segment of `bytes` that stands in for this thread's own stack until it
+/// returns: the limit every check falls back to when no task's applies (tl reset, as the
+/// scheduler does between tasks) is the segment's, not the thread's. For a program's whole run
+/// on a stack larger than the thread's without starting a thread (cfmc); exceptions pass through;
+/// ends the process with `out of memory` when no segment can be mapped.
+void callAsThreadStack(size_t bytes, void (*fn)(void *), void *arg);
+
 /// True when less than `need` bytes are left above the running stack's limit.
 inline bool stackShort(size_t need) {
   const char *sp = static_cast<const char *>(__builtin_frame_address(0));
