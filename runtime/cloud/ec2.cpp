@@ -9,6 +9,7 @@
 #include <ctime>
 #include <mutex>
 #include <random>
+#include <unordered_map>
 
 namespace cfm::rt::cloud {
 
@@ -494,16 +495,25 @@ Ec2Client::PollEnd Ec2Client::pollInstances(Deadline deadline) {
   // does not list yet). A thousand VMs starting made every poll a reply describing all those
   // still pending, a few megabytes a second for the cloud to write and the client to parse.
   // Waits for other states ask for every state: there an absent instance means forgotten.
+  // Each id once per list (two tasks may wait for one instance), with its waiters; held by
+  // shared_ptr, as a waiter may leave the list while a poll is in flight. A chunk judges only
+  // the waiters of the list it came from: a reply filtered to the deciding states says nothing
+  // of an instance a waiter for `terminated` waits for.
+  using Waiters = std::unordered_map<std::string_view, std::vector<std::shared_ptr<Waiter>>>;
+  Waiters runWaiters, otherWaiters;
   std::vector<std::string> toRun, other;
   for (auto &w : ws.list) {
     if (w->decided) continue;
-    std::vector<std::string> &ids = w->want == "running" ? toRun : other;
-    if (std::find(ids.begin(), ids.end(), w->id) == ids.end()) ids.push_back(w->id);
+    bool running = w->want == "running";
+    auto [at, fresh] = (running ? runWaiters : otherWaiters).try_emplace(w->id);
+    if (fresh) (running ? toRun : other).push_back(w->id);
+    at->second.push_back(w);
   }
   constexpr size_t kPerRequest = 200; // AWS takes up to 200 values in one filter
-  for (bool running : {true, false})
-    for (size_t at = 0, n = (running ? toRun : other).size(); at < n; at += kPerRequest) {
-      const std::vector<std::string> &ids = running ? toRun : other;
+  for (bool running : {true, false}) {
+    const std::vector<std::string> &ids = running ? toRun : other;
+    Waiters &waitersOf = running ? runWaiters : otherWaiters;
+    for (size_t at = 0, n = ids.size(); at < n; at += kPerRequest) {
       std::vector<std::string> chunk(ids.begin() + at, ids.begin() + std::min(n, at + kPerRequest));
       std::vector<net::Ec2Filter> filters{net::Ec2Filter{"instance-id", chunk}};
       if (running)
@@ -517,22 +527,26 @@ Ec2Client::PollEnd Ec2Client::pollInstances(Deadline deadline) {
         // A poll that stayed throttled or unanswered through its retries is tried again (each
         // waiter's deadline bounds it); any other error is every waiter's of this chunk.
         if (retryableCode(e.code) || e.code == kUnavailableCode) continue;
-        for (auto &w : ws.list)
-          if (!w->decided && std::find(chunk.begin(), chunk.end(), w->id) != chunk.end()) {
-            decide(*w, CallResult<net::ec2::Instance>::fail(e));
-            ws.changed = true;
-          }
+        for (const std::string &id : chunk)
+          for (auto &w : waitersOf[id])
+            if (!w->decided) {
+              decide(*w, CallResult<net::ec2::Instance>::fail(e));
+              ws.changed = true;
+            }
         continue;
       }
-      for (auto &w : ws.list) {
-        if (w->decided || std::find(chunk.begin(), chunk.end(), w->id) == chunk.end()) continue;
-        net::ec2::Instance *found = nullptr;
-        for (net::ec2::Instance &i : got.value)
-          if (i.instanceId == w->id) found = &i;
-        judge(*w, found);
-        if (w->decided) ws.changed = true;
+      std::unordered_map<std::string_view, net::ec2::Instance *> listed;
+      for (net::ec2::Instance &i : got.value) listed[i.instanceId] = &i;
+      for (const std::string &id : chunk) {
+        auto found = listed.find(id);
+        for (auto &w : waitersOf[id]) {
+          if (w->decided) continue;
+          judge(*w, found == listed.end() ? nullptr : found->second);
+          if (w->decided) ws.changed = true;
+        }
       }
     }
+  }
   return PollEnd::Polled;
 }
 

@@ -476,6 +476,37 @@ TEST(Ec2Driver, RunningWaitsAskOnlyForTheDecidingStates) {
   EXPECT_EQ(stateFilters[3], "-");
 }
 
+TEST(Ec2Driver, WaitsForRunningAndTerminatedOnOneInstanceAreJudgedApart) {
+  // One task waits for i-x to run while another waits for it to end; i-x stays pending. The
+  // reply to the `running` poll leaves it out (filtered to the deciding states): that must not
+  // make the other task's instance look forgotten, that is terminated. Both time out.
+  ScriptedEc2 server;
+  server.script = [](const net::Ec2Params &p, size_t) {
+    bool filtered = p.find("Filter.2.Name") && *p.find("Filter.2.Name") == "instance-state-name";
+    std::vector<net::ec2::Instance> out;
+    for (const std::string &id : filteredIds(p))
+      if (!filtered) out.push_back(instance(id, 0, "pending"));
+    return Answer{200, net::ec2::writeDescribeInstances("r", "000", out)};
+  };
+  auto c = client(server.endpoint(), quick(2));
+  bool runTimedOut = false, endTimedOut = false;
+  std::string endSaw;
+  inTask([&] {
+    release(testing::spawnBody([&] {
+      auto r = c->waitInstanceRunning("i-x", deadlineIn(400));
+      runTimedOut = !r.ok() && r.error->kind == ErrKind::Timeout;
+    }));
+    release(testing::spawnBody([&] {
+      auto r = c->waitInstanceTerminated("i-x", deadlineIn(400));
+      endTimedOut = !r.ok() && r.error->kind == ErrKind::Timeout;
+      if (r.ok()) endSaw = r.value.state.name;
+    }));
+  });
+  EXPECT_TRUE(runTimedOut);
+  EXPECT_TRUE(endTimedOut) << "the wait for `terminated` ended with " << endSaw;
+  EXPECT_GE(server.requests(), 2u);
+}
+
 TEST(Ec2Driver, AWaiterThatEndsPassesThePollLoopOn) {
   // i-slow runs from its 6th poll; the first waiter (on i-never) times out, then the second
   // waiter (i-cancel) is cancelled while it polls: the third still gets its instance.
