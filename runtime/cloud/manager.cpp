@@ -138,22 +138,22 @@ bool CloudManager::markElementInstances(const std::string &systemKey, std::strin
 bool CloudManager::runVm(std::string_view systemId, std::string_view element, int64_t timeoutMs,
                          model::VMInstance &vm) {
   const Deadline deadline = deadlineIn(timeoutMs);
-  auto loaded = store_.loadSystem(systemId);
-  if (!loaded) return failStore(loaded.error());
-  if (!*loaded)
+  auto found = store_.elementClass(systemId, element);
+  if (!found) return failStore(found.error());
+  if (!*found)
     return failCode(kNotFoundCode, "no business system `" + std::string(systemId) + "` in the store");
-  const model::BusinessSystem &sys = **loaded;
-  const model::BusinessSystemElement *el = sys.element(element);
-  if (!el)
+  const store::ElementClass &sys = **found;
+  if (!sys.elementFound)
     return failCode(kNotFoundCode,
-                    "business system `" + sys.name + "` has no element `" + std::string(element) + "`");
-  const model::VMClass *cls = sys.vmClass(el->vmClass);
-  if (!cls)
-    return failCode(kNotFoundCode, "business system `" + sys.name + "` has no VMClass `" + el->vmClass + "`");
+                    "business system `" + sys.systemName + "` has no element `" + std::string(element) + "`");
+  if (!sys.vmClass)
+    return failCode(kNotFoundCode, "business system `" + sys.systemName + "` has no VM class for element `" +
+                                       std::string(element) + "`");
+  const model::VMClass *cls = &*sys.vmClass;
   auto placed = placeVMClass(config_, cls->name, cls->image, cls->cpus, cls->memoryMb);
   if (!placed) return failCode(kNoMappingCode, placed.error().message);
 
-  const std::string key = sys.id.empty() ? sys.name : sys.id;
+  const std::string key = sys.systemId.empty() ? sys.systemName : sys.systemId;
   if (fenced(key)) return false;
   auto index = store_.claimElementInstance(key, element);
   if (!index) return failStore(index.error());

@@ -410,6 +410,33 @@ Result<SaveResult> Store::saveSystem(const model::BusinessSystem &sys,
   return res;
 }
 
+Result<std::optional<ElementClass>> Store::elementClass(std::string_view key, std::string_view element) {
+  auto found = CFM_TRY(findSystem(key));
+  if (!found) return std::optional<ElementClass>();
+  Stmt s =
+      CFM_TRY(db_->prepare("SELECT s.uid, s.name, e.id, c.id, c.name, c.cpus, c.memory_mb, c.image, "
+                           "c.os_type FROM business_system s LEFT JOIN element e ON e.system_id = s.id "
+                           "AND e.name = ?2 LEFT JOIN vm_class c ON c.id = e.vm_class_id WHERE s.id = ?1"));
+  s.bind(1, *found);
+  s.bind(2, std::string(element));
+  if (!CFM_TRY(s.step())) return std::optional<ElementClass>();
+  ElementClass out;
+  out.systemId = s.text(0);
+  out.systemName = s.text(1);
+  auto isNull = [&](int col) { return std::holds_alternative<std::monostate>(s.value(col)); };
+  out.elementFound = !isNull(2);
+  if (out.elementFound && !isNull(3)) {
+    model::VMClass c;
+    c.name = s.text(4);
+    c.cpus = static_cast<int>(s.i64(5));
+    c.memoryMb = s.i64(6);
+    c.image = s.text(7);
+    c.osType = s.text(8);
+    out.vmClass = std::move(c);
+  }
+  return std::optional<ElementClass>(std::move(out));
+}
+
 Result<std::optional<model::BusinessSystem>> Store::loadSystem(std::string_view key) {
   auto found = CFM_TRY(findSystem(key));
   if (!found) return std::optional<model::BusinessSystem>();

@@ -29,6 +29,14 @@ using sql::Value;
 /// The schema this program writes (schema.cpp lists every migration up to it).
 int latestSchemaVersion();
 
+/// What starting a VM of one element needs of its system (Store::elementClass).
+struct ElementClass {
+  std::string systemId, systemName;      ///< the system's id (may be empty) and name
+  bool elementFound = false;             ///< false: the system has no such element
+  std::optional<model::VMClass> vmClass; ///< the element's VM class (without its properties,
+                                         ///< disks and networks); nullopt: the class is missing
+};
+
 struct SystemSummary {
   std::string id, name;
   int64_t version = 0;
@@ -79,6 +87,10 @@ public:
 
   /// The system whose name or id is KEY; nullopt when there is none.
   Result<std::optional<model::BusinessSystem>> loadSystem(std::string_view key);
+  /// Of system KEY (name or id), element ELEMENT and its VM class, in one query (run_vm's
+  /// question; loading the whole system for it was most of a thousand run_vm's reads).
+  /// nullopt when there is no such system.
+  Result<std::optional<ElementClass>> elementClass(std::string_view key, std::string_view element);
   /// The system row's version, 0 when there is no such system.
   Result<int64_t> systemVersion(std::string_view key);
   Result<std::vector<SystemSummary>> listSystems();

@@ -117,6 +117,42 @@ TEST_F(StoreTest, SaveAndLoadByNameOrId) {
   EXPECT_EQ(**again, expected);
 }
 
+TEST_F(StoreTest, ElementClassAnswersWhatTheWholeSystemWould) {
+  // run_vm's one query: by name or id, each element's VM class as loadSystem gives it.
+  auto st = open();
+  ASSERT_TRUE(st);
+  model::BusinessSystem m = web3();
+  auto saved = st->saveSystem(m);
+  ASSERT_TRUE(saved) << saved.error().message;
+  auto whole = st->loadSystem("web3");
+  ASSERT_TRUE(whole && *whole);
+  ASSERT_FALSE((*whole)->elements.empty());
+  for (const std::string &key : {std::string("web3"), saved->id})
+    for (const model::BusinessSystemElement &e : (*whole)->elements) {
+      auto got = st->elementClass(key, e.name);
+      ASSERT_TRUE(got && *got) << key << " " << e.name;
+      EXPECT_EQ((*got)->systemId, saved->id);
+      EXPECT_EQ((*got)->systemName, "web3");
+      EXPECT_TRUE((*got)->elementFound);
+      ASSERT_TRUE((*got)->vmClass);
+      const model::VMClass *cls = (*whole)->vmClass(e.vmClass);
+      ASSERT_TRUE(cls);
+      EXPECT_EQ((*got)->vmClass->name, cls->name);
+      EXPECT_EQ((*got)->vmClass->image, cls->image);
+      EXPECT_EQ((*got)->vmClass->cpus, cls->cpus);
+      EXPECT_EQ((*got)->vmClass->memoryMb, cls->memoryMb);
+      EXPECT_EQ((*got)->vmClass->osType, cls->osType);
+    }
+  auto noElement = st->elementClass("web3", "nope");
+  ASSERT_TRUE(noElement && *noElement);
+  EXPECT_FALSE((*noElement)->elementFound);
+  EXPECT_FALSE((*noElement)->vmClass);
+  EXPECT_EQ((*noElement)->systemName, "web3");
+  auto noSystem = st->elementClass("nope", (*whole)->elements[0].name);
+  ASSERT_TRUE(noSystem);
+  EXPECT_FALSE(*noSystem);
+}
+
 TEST_F(StoreTest, SamplesAndCorpusSurviveTheStore) {
   auto st = open();
   ASSERT_TRUE(st);
