@@ -9,11 +9,14 @@
 
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -26,6 +29,8 @@ constexpr const char *kVersionText = "cfm-cloud 0.1 (EC2 Query API 2016-11-15)";
 /// HTTP workers: as many as the EC2 driver keeps connections to one host
 /// (HttpClient::kMaxConnectionsPerHost).
 constexpr size_t kServerThreads = 64;
+/// Connections the kernel queues for accept (httplib's own is 5; see main).
+constexpr int kListenBacklog = 1024;
 
 void usage(FILE *to) {
   std::fprintf(to, "usage: cfm-cloud --config FILE\n"
@@ -158,6 +163,17 @@ int main(int argc, char **argv) {
     res.set_content(reply.body, "text/xml;charset=UTF-8");
   });
 
+  // httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+  // library). A client opening dozens of connections at once (the EC2 driver keeps up to 64)
+  // overflowed it: the kernel dropped SYNs, and their retransmissions (after 1, 2, 4, 8, 16 s)
+  // held a few requests for seconds — a thousand terminate_vm once took 19 s instead of 1.
+  // So the listening socket is taken from the socket-options hook and given a backlog of
+  // kListenBacklog after binding (listen(2) again on a listening socket sets its backlog).
+  int listenFd = -1;
+  server.set_socket_options([&listenFd](socket_t s) {
+    httplib::default_socket_options(s);
+    listenFd = s;
+  });
   int port = cfg.listenPort;
   if (port == 0)
     port = server.bind_to_any_port(cfg.listenHost, 0);
@@ -166,6 +182,11 @@ int main(int argc, char **argv) {
   if (port <= 0) {
     std::fprintf(stderr, "cfm-cloud: error: cannot listen on %s:%d\n", cfg.listenHost.c_str(),
                  cfg.listenPort);
+    return 1;
+  }
+  if (listenFd < 0 || ::listen(listenFd, kListenBacklog) != 0) {
+    std::fprintf(stderr, "cfm-cloud: error: cannot set the listen backlog on %s:%d: %s\n",
+                 cfg.listenHost.c_str(), port, std::strerror(errno));
     return 1;
   }
   std::string endpoint = "http://" + cfg.listenHost + ":" + std::to_string(port) + "/";

@@ -7,7 +7,9 @@
 # with SIGKILL and restarted on the same state directory: the instance still running is adopted,
 # the one killed meanwhile is terminated. Usage: cloud_botocore_test.py CFM_CLOUD_BINARY
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -129,6 +131,17 @@ def basics(cloud):
     check("waiter instance_terminated", True)
 
 
+def listen_backlog(cloud):
+    # httplib's own backlog is 5: dozens of connections opened at once had SYNs dropped and
+    # retried seconds later. ss shows a listening socket's backlog as its Send-Q.
+    port = cloud.endpoint.rstrip("/").rsplit(":", 1)[1]
+    if not shutil.which("ss"):
+        print("skip: listen backlog (no `ss` on this machine)")
+        return
+    out = subprocess.run(["ss", "-ltnH", "sport = :" + port], capture_output=True, text=True).stdout.split()
+    check("listen backlog", len(out) >= 3 and out[0] == "LISTEN" and int(out[2]) >= 1024, out)
+
+
 def hostile(cloud):
     ok = b"Action=DescribeInstances&Version=2016-11-15"
     check("signed raw request", raw(cloud, ok) == (200, None))
@@ -213,6 +226,7 @@ with tempfile.TemporaryDirectory() as tmp:
     cloud = Cloud(BINARY, tmp, name="bc", index=10, extra="[quotas]\nvcpus = 6\n").start()
     try:
         basics(cloud)
+        listen_backlog(cloud)
         hostile(cloud)
     finally:
         cloud.close()
