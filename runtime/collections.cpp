@@ -29,12 +29,37 @@ inline uint64_t load32(const char *p) {
   return w;
 }
 
+/// What a lookup compares before a string key's bytes (Map::Entry::head and headLen): the
+/// first 8 bytes, zero after the end (read with overlapping loads: nothing past the string), and
+/// the length if at most 8, else 9. Equal heads and tags up to 8 mean equal strings.
+struct KeyHead {
+  uint64_t head = 0;
+  uint8_t tag = 0;
+};
+inline KeyHead keyHead(const Str *s) {
+  const char *p = s->data();
+  size_t n = static_cast<size_t>(s->len);
+  KeyHead k;
+  k.tag = static_cast<uint8_t>(n > 8 ? 9 : n);
+  if (n >= 8)
+    k.head = load64(p);
+  else if (n >= 4)
+    k.head = load32(p) | load32(p + n - 4) << (8 * (n - 4));
+  else if (n > 0)
+    k.head = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) |
+             static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << (8 * (n / 2)) |
+             static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << (8 * (n - 1));
+  return k;
+}
+
 /// A string's hash, computed once and kept in the string (Str::hash): a key looked up by `has`
-/// and then indexed, or read back from the map, is not hashed again. Eight bytes at a time, each
-/// word multiplied in; the last (partial) word is read with overlapping loads, and the length
-/// is mixed in, so strings that differ only past a shared prefix or in length hash apart.
-uint32_t strHash(const Str *s) {
-  if (s->hash) return s->hash;
+/// and then indexed, or read back from the map, is not hashed again. A string of at most 8
+/// bytes (most keys) is hashed from its head (keyHead, the word a lookup compares anyway) with
+/// one 128-bit multiply whose halves are folded together, so that every byte reaches the low
+/// bits the index uses. A longer one eight bytes at a time, each word multiplied in; the last
+/// (partial) word is read with overlapping loads, and the length is mixed in, so strings that
+/// differ only past a shared prefix or in length hash apart.
+[[gnu::noinline]] uint32_t longStrHash(const Str *s) {
   const char *p = s->data();
   size_t n = static_cast<size_t>(s->len);
   uint64_t x = 0x9e3779b97f4a7c15ull ^ n;
@@ -51,7 +76,20 @@ uint32_t strHash(const Str *s) {
     mix(static_cast<unsigned char>(p[i]) |
         static_cast<uint64_t>(static_cast<unsigned char>(p[i + rest / 2])) << 8 |
         static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
-  uint32_t h = finish(x);
+  return finish(x);
+}
+
+[[gnu::always_inline]] inline uint32_t strHash(const Str *s) {
+  if (s->hash) return s->hash;
+  uint32_t h;
+  if (s->len <= 8) {
+    KeyHead k = keyHead(s);
+    unsigned __int128 prod = static_cast<unsigned __int128>(k.head ^ 0x9e3779b97f4a7c15ull) *
+                             (0xbf58476d1ce4e5b9ull ^ static_cast<uint64_t>(k.tag) << 56);
+    h = static_cast<uint32_t>(static_cast<uint64_t>(prod) ^ static_cast<uint64_t>(prod >> 64));
+  } else {
+    h = longStrHash(s);
+  }
   s->hash = h ? h : 1; // 0 means "not computed yet"
   return s->hash;
 }
@@ -82,29 +120,6 @@ inline bool sameBytes(const char *a, const char *b, size_t n) {
   }
   if (n == 0) return true;
   return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
-}
-
-/// What a lookup compares before a string key's bytes (Map::Entry::head and headLen): the
-/// first 8 bytes, zero after the end (read with overlapping loads: nothing past the string), and
-/// the length if at most 8, else 9. Equal heads and tags up to 8 mean equal strings.
-struct KeyHead {
-  uint64_t head = 0;
-  uint8_t tag = 0;
-};
-inline KeyHead keyHead(const Str *s) {
-  const char *p = s->data();
-  size_t n = static_cast<size_t>(s->len);
-  KeyHead k;
-  k.tag = static_cast<uint8_t>(n > 8 ? 9 : n);
-  if (n >= 8)
-    k.head = load64(p);
-  else if (n >= 4)
-    k.head = load32(p) | load32(p + n - 4) << (8 * (n - 4));
-  else if (n > 0)
-    k.head = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) |
-             static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << (8 * (n / 2)) |
-             static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << (8 * (n - 1));
-  return k;
 }
 
 /// A new live entry, with the key's head when the keys are strings.
