@@ -29,12 +29,37 @@ inline uint64_t load32(const char *p) {
   return w;
 }
 
+/// What a lookup compares before a string key's bytes (Map::Entry::head and headLen): the
+/// first 8 bytes, zero after the end (read with overlapping loads: nothing past the string), and
+/// the length if at most 8, else 9. Equal heads and tags up to 8 mean equal strings.
+struct KeyHead {
+  uint64_t head = 0;
+  uint8_t tag = 0;
+};
+inline KeyHead keyHead(const Str *s) {
+  const char *p = s->data();
+  size_t n = static_cast<size_t>(s->len);
+  KeyHead k;
+  k.tag = static_cast<uint8_t>(n > 8 ? 9 : n);
+  if (n >= 8)
+    k.head = load64(p);
+  else if (n >= 4)
+    k.head = load32(p) | load32(p + n - 4) << (8 * (n - 4));
+  else if (n > 0)
+    k.head = static_cast<uint64_t>(static_cast<unsigned char>(p[0])) |
+             static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << (8 * (n / 2)) |
+             static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << (8 * (n - 1));
+  return k;
+}
+
 /// A string's hash, computed once and kept in the string (Str::hash): a key looked up by `has`
-/// and then indexed, or read back from the map, is not hashed again. Eight bytes at a time, each
-/// word multiplied in; the last (partial) word is read with overlapping loads, and the length
-/// is mixed in, so strings that differ only past a shared prefix or in length hash apart.
-uint32_t strHash(const Str *s) {
-  if (s->hash) return s->hash;
+/// and then indexed, or read back from the map, is not hashed again. A string of at most 8
+/// bytes (most keys) is hashed from its head (keyHead, the word a lookup compares anyway) with
+/// one 128-bit multiply whose halves are folded together, so that every byte reaches the low
+/// bits the index uses. A longer one eight bytes at a time, each word multiplied in; the last
+/// (partial) word is read with overlapping loads, and the length is mixed in, so strings that
+/// differ only past a shared prefix or in length hash apart.
+[[gnu::noinline]] uint32_t longStrHash(const Str *s) {
   const char *p = s->data();
   size_t n = static_cast<size_t>(s->len);
   uint64_t x = 0x9e3779b97f4a7c15ull ^ n;
@@ -51,7 +76,20 @@ uint32_t strHash(const Str *s) {
     mix(static_cast<unsigned char>(p[i]) |
         static_cast<uint64_t>(static_cast<unsigned char>(p[i + rest / 2])) << 8 |
         static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
-  uint32_t h = finish(x);
+  return finish(x);
+}
+
+[[gnu::always_inline]] inline uint32_t strHash(const Str *s) {
+  if (s->hash) return s->hash;
+  uint32_t h;
+  if (s->len <= 8) {
+    KeyHead k = keyHead(s);
+    unsigned __int128 prod = static_cast<unsigned __int128>(k.head ^ 0x9e3779b97f4a7c15ull) *
+                             (0xbf58476d1ce4e5b9ull ^ static_cast<uint64_t>(k.tag) << 56);
+    h = static_cast<uint32_t>(static_cast<uint64_t>(prod) ^ static_cast<uint64_t>(prod >> 64));
+  } else {
+    h = longStrHash(s);
+  }
   s->hash = h ? h : 1; // 0 means "not computed yet"
   return s->hash;
 }
@@ -84,13 +122,26 @@ inline bool sameBytes(const char *a, const char *b, size_t n) {
   return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
 }
 
-/// KEY equals the entry's key (whose hash is H). Keys are compared only when the hashes agree,
-/// a string by identity first (a key read back from the map, or used twice in a row, is the
-/// same object), then by length, then by bytes.
-inline bool sameKey(const Map *m, const Map::Entry &e, Slot key, uint32_t h) {
-  if (e.hash != h) return false;
+/// A new live entry, with the key's head when the keys are strings.
+inline Map::Entry makeEntry(const Map *m, Slot key, Slot value, uint32_t hash) {
+  Map::Entry e{key, value, hash, true, 0, 0};
+  if (m->stringKeys) {
+    KeyHead k = keyHead(static_cast<const Str *>(key.o));
+    e.headLen = k.tag;
+    e.head = k.head;
+  }
+  return e;
+}
+
+/// KEY equals the entry's key (KH: a string key's head). Called only when the index slot
+/// holds KEY's hash; a string is compared by identity first (a key read back from the
+/// map, or used twice in a row, is the same object), then by its head (which decides for a key
+/// of up to 8 bytes), then by length and bytes.
+inline bool sameKey(const Map *m, const Map::Entry &e, Slot key, KeyHead kh) {
   if (!m->stringKeys) return e.key.i == key.i;
   if (e.key.o == key.o) return true;
+  if (e.head != kh.head || e.headLen != kh.tag) return false;
+  if (kh.tag <= 8) return true;
   const auto *a = static_cast<const Str *>(e.key.o), *b = static_cast<const Str *>(key.o);
   return a->len == b->len && sameBytes(a->data(), b->data(), static_cast<size_t>(a->len));
 }
@@ -130,11 +181,11 @@ void rebuildIndex(Map *m) {
   }
   size_t cap = 8;
   while (cap < m->entries.size() * 2 + 2) cap <<= 1;
-  m->index.assign(cap, -1);
+  m->index.assign(cap, Map::Slot8{-1, 0});
   for (size_t i = 0; i < m->entries.size(); ++i) {
     size_t h = m->entries[i].hash & (cap - 1);
-    while (m->index[h] >= 0) h = (h + 1) & (cap - 1);
-    m->index[h] = static_cast<int32_t>(i);
+    while (m->index[h].entry >= 0) h = (h + 1) & (cap - 1);
+    m->index[h] = {static_cast<int32_t>(i), m->entries[i].hash};
   }
 }
 
@@ -142,11 +193,12 @@ void rebuildIndex(Map *m) {
 /// would go. The index refers only to live entries: a removal rebuilds it without the tombstone.
 [[gnu::always_inline]] inline size_t probe(const Map *m, Slot key, uint32_t hash) {
   size_t mask = m->index.size() - 1;
-  const int32_t *index = m->index.data();
+  const Map::Slot8 *index = m->index.data();
   const Map::Entry *entries = m->entries.data();
+  KeyHead kh = m->stringKeys ? keyHead(static_cast<const Str *>(key.o)) : KeyHead{};
   size_t h = hash & mask;
-  for (int32_t i; (i = index[h]) >= 0; h = (h + 1) & mask)
-    if (sameKey(m, entries[i], key, hash)) return h;
+  for (int32_t i; (i = index[h].entry) >= 0; h = (h + 1) & mask)
+    if (index[h].hash == hash && sameKey(m, entries[i], key, kh)) return h;
   return h;
 }
 
@@ -259,7 +311,7 @@ Str *listJoin(const List *l, const Str *sep) {
 
 Map *newMap(const TypeDesc *t) {
   Map *m = new Map(t);
-  m->index.assign(8, -1);
+  m->index.assign(8, Map::Slot8{-1, 0});
   return m;
 }
 
@@ -267,8 +319,8 @@ const Map::Entry *mapFind(const Map *m, Slot key) {
   if (const Map::Entry *e = remembered(m, key)) return e;
   if (m->index.empty()) return nullptr;
   size_t h = probe(m, key, hashKey(m, key));
-  if (m->index[h] < 0) return nullptr;
-  size_t i = static_cast<size_t>(m->index[h]);
+  if (m->index[h].entry < 0) return nullptr;
+  size_t i = static_cast<size_t>(m->index[h].entry);
   remember(m, key, i);
   return &m->entries[i];
 }
@@ -283,27 +335,27 @@ bool mapGet(const Map *m, Slot key, Slot &out) {
 void mapSet(Map *m, Slot key, Slot value) {
   uint32_t hash = hashKey(m, key);
   size_t h = probe(m, key, hash);
-  if (m->index[h] >= 0) {
-    Map::Entry &e = m->entries[static_cast<size_t>(m->index[h])];
+  if (m->index[h].entry >= 0) {
+    Map::Entry &e = m->entries[static_cast<size_t>(m->index[h].entry)];
     releaseSlot(e.value, m->type->value);
     releaseSlot(key, m->type->elem); // the entry keeps its own key
     e.value = value;
     return;
   }
-  m->entries.push_back({key, value, true, hash});
+  m->entries.push_back(makeEntry(m, key, value, hash));
   ++m->count;
   if (m->entries.size() * 2 >= m->index.size())
     rebuildIndex(m);
   else
-    m->index[h] = static_cast<int32_t>(m->entries.size() - 1);
+    m->index[h] = {static_cast<int32_t>(m->entries.size() - 1), hash};
 }
 
 Slot *mapPlace(Map *m, Slot key, bool create) {
   if (const Map::Entry *e = remembered(m, key)) return const_cast<Slot *>(&e->value);
   uint32_t hash = hashKey(m, key);
   size_t h = probe(m, key, hash);
-  if (m->index[h] >= 0) {
-    size_t i = static_cast<size_t>(m->index[h]);
+  if (m->index[h].entry >= 0) {
+    size_t i = static_cast<size_t>(m->index[h].entry);
     remember(m, key, i);
     return &m->entries[i].value;
   }
@@ -313,12 +365,12 @@ Slot *mapPlace(Map *m, Slot key, bool create) {
   }
   // A placeholder the caller overwrites; the map keeps its own reference to the key.
   retainSlot(key, m->type->elem);
-  m->entries.push_back({key, Slot{0}, true, hash});
+  m->entries.push_back(makeEntry(m, key, Slot{0}, hash));
   ++m->count;
   if (m->entries.size() * 2 >= m->index.size())
     rebuildIndex(m); // may drop tombstones: the new entry stays the last
   else
-    m->index[h] = static_cast<int32_t>(m->entries.size() - 1);
+    m->index[h] = {static_cast<int32_t>(m->entries.size() - 1), hash};
   remember(m, key, m->entries.size() - 1);
   return &m->entries.back().value;
 }

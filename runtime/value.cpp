@@ -8,15 +8,88 @@
 #include <iostream>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
 namespace cfm::rt {
 
-Str *newStr(std::string_view s) {
-  void *mem = ::operator new(sizeof(Str) + s.size() + 1);
+namespace {
+/// Freed short strings, kept per thread for the next newStr of the same size class: a string
+/// built, used as a key and dropped each iteration (`m["k${i}"] += 1`) does not go through the
+/// allocator twice. Two classes, 32 and 48 bytes (jemalloc's): a string of at most 7 bytes and
+/// one of at most 23. newStr allocates at least the class size for a short string, and every
+/// other string is larger (a template's text buffer holds 64 bytes or more), so a freed string
+/// fits the class of its length. Bounded (kStrCacheMax a class); the blocks are freed when the
+/// thread ends. Off under AddressSanitizer, which must see every free.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kStrCache = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kStrCache = false;
+#else
+constexpr bool kStrCache = true;
+#endif
+#else
+constexpr bool kStrCache = true;
+#endif
+constexpr int64_t kStrClassLen[2] = {32 - static_cast<int64_t>(sizeof(Str)) - 1,
+                                     48 - static_cast<int64_t>(sizeof(Str)) - 1};
+constexpr uint32_t kStrCacheMax = 64;
+
+struct FreeStr {
+  FreeStr *next;
+};
+/// Trivially destructible, so that reaching it costs no guard; `owner` frees the blocks.
+struct StrCache {
+  FreeStr *head[2];
+  uint32_t count[2];
+  bool registered;
+};
+thread_local StrCache tStrCache{};
+
+void drainStrCache() {
+  for (int c = 0; c < 2; ++c) {
+    while (FreeStr *f = tStrCache.head[c]) {
+      tStrCache.head[c] = f->next;
+      ::operator delete(f);
+    }
+    tStrCache.count[c] = kStrCacheMax; // full: a string freed later in the thread's exit is deleted
+  }
+}
+struct StrCacheOwner {
+  ~StrCacheOwner() { drainStrCache(); }
+};
+[[gnu::noinline]] void registerStrCache() {
+  thread_local StrCacheOwner owner;
+  (void)&owner;
+  tStrCache.registered = true;
+}
+
+inline int strClass(int64_t len) { return len <= kStrClassLen[0] ? 0 : len <= kStrClassLen[1] ? 1 : -1; }
+} // namespace
+
+Str *allocStr(int64_t len) {
+  int c = kStrCache ? strClass(len) : -1;
+  void *mem;
+  if (c >= 0 && tStrCache.head[c]) {
+    FreeStr *f = tStrCache.head[c];
+    tStrCache.head[c] = f->next;
+    --tStrCache.count[c];
+    mem = f;
+  } else {
+    // A short string takes its whole class, so that it can be reused for any string of it;
+    // never less than kStrMinRoom bytes after the header.
+    size_t room = c >= 0 ? static_cast<size_t>(kStrClassLen[c]) + 1 : static_cast<size_t>(len) + 1;
+    mem = ::operator new(sizeof(Str) + std::max(room, kStrMinRoom));
+  }
   Str *str = new (mem) Str();
-  str->len = static_cast<int64_t>(s.size());
+  str->len = len;
+  return str;
+}
+
+Str *newStr(std::string_view s) {
+  Str *str = allocStr(static_cast<int64_t>(s.size()));
   copyBytes(str->data(), s.data(), s.size());
   str->data()[s.size()] = '\0';
   return str;
@@ -47,7 +120,17 @@ void installOutOfMemoryHandler() {
 void destroy(Obj *o) {
   if (o->kind == Kind::String) { // the most common, and it holds nothing: no deep-stack check
     Str *s = static_cast<Str *>(o);
+    int c = kStrCache ? strClass(s->len) : -1;
     s->~Str();
+    if (c >= 0 && tStrCache.count[c] < kStrCacheMax) {
+      if (!tStrCache.registered) [[unlikely]]
+        registerStrCache();
+      auto *f = reinterpret_cast<FreeStr *>(s);
+      f->next = tStrCache.head[c];
+      tStrCache.head[c] = f;
+      ++tStrCache.count[c];
+      return;
+    }
     // Not a sized delete: a template's output is a string made in place in its text buffer
     // (abi.cpp cfm_text_value), whose allocation may be larger than its length says; jemalloc
     // given the wrong size corrupts its heap (cfmd crashed in later runs).

@@ -154,6 +154,11 @@ struct Str : Obj {
   Str() : Obj(Kind::String), len(0) {}
 };
 Str *newStr(std::string_view s);
+/// Bytes every string has room for after its header, whatever its length (a short string may
+/// be read or written 8 bytes at a time).
+constexpr size_t kStrMinRoom = 8;
+/// A string of LEN bytes whose bytes and the NUL after them the caller writes (value.cpp).
+Str *allocStr(int64_t len);
 
 struct List : Obj {
   const TypeDesc *type; // list<T>
@@ -169,11 +174,22 @@ struct Map : Obj {
   struct Entry {
     Slot key;
     Slot value;
+    uint32_t hash; // of the key (collections.cpp), for rebuilding the index
     bool live;
-    uint32_t hash; // of the key (collections.cpp): compared before the keys, kept for rebuilds
+    // A string key's first bytes, so that a lookup compares a short key without reading the
+    // key string (one dependent load less; collections.cpp keyHead): `head` holds the first 8
+    // bytes (zero after the end), `headLen` the length if at most 8, else 9. Unused for ints.
+    uint8_t headLen;
+    uint64_t head;
   };
   std::vector<Entry> entries;
-  std::vector<int32_t> index; // open addressing over entries; -1 empty
+  /// A position of the index: the entry and its key's hash, so that probing past a key of
+  /// another hash reads no entry.
+  struct Slot8 {
+    int32_t entry; // -1: empty
+    uint32_t hash;
+  };
+  std::vector<Slot8> index; // open addressing over entries, linear probing
   int64_t count = 0;
   // The last key found or inserted and its entry (collections.cpp, mapFind and mapPlace): `if
   // m.has(k) { m[k] += 1 }` looks k up once. A string key is held by a reference of its own

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <string>
+#include <vector>
+
 namespace cfm::rt {
 namespace {
 
@@ -257,6 +261,106 @@ TEST(RuntimeCollections, MapsKeepInsertionOrderAndFindByKey) {
   release(k);
   release(keys);
   release(m);
+}
+
+TEST(RuntimeCollections, KeysAlikeInTheirFirstEightBytesStayApart) {
+  // A lookup compares the first 8 bytes and the length kept in the entry (Map::Entry::head):
+  // keys that agree there, or whose zero padding looks like their bytes, must still differ.
+  using namespace std::string_literals;
+  const std::string keys[] = {""s,
+                              "a"s,
+                              "a\0"s,
+                              "a\0\0"s,
+                              "\0"s,
+                              "abcdefg"s,
+                              "abcdefgh"s,
+                              "abcdefgh\0"s,
+                              "abcdefghi"s,
+                              "abcdefghij"s,
+                              "abcdefghiX"s,
+                              "abcdefgh12345678x"s,
+                              "abcdefgh12345678y"s};
+  Map *m = newMap(&kMapStrInt);
+  for (size_t i = 0; i < std::size(keys); ++i) mapSet(m, S(keys[i]), I(static_cast<int64_t>(i)));
+  EXPECT_EQ(m->count, static_cast<int64_t>(std::size(keys)));
+  for (size_t i = 0; i < std::size(keys); ++i) {
+    Str *k = newStr(keys[i]); // a new object: compared by bytes, not by identity
+    Slot v;
+    ASSERT_TRUE(mapGet(m, Slot{.o = k}, v)) << i;
+    EXPECT_EQ(v.i, static_cast<int64_t>(i));
+    Slot *p = mapPlace(m, Slot{.o = k}, false);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->i, static_cast<int64_t>(i));
+    release(k);
+  }
+  for (const std::string &absent :
+       {"b"s, "abcdefgi"s, "abcdefghX"s, "abcdefgh12345678z"s, "abcdefgh\0\0"s, "a\0\0\0"s}) {
+    Str *k = newStr(absent);
+    EXPECT_EQ(mapFind(m, Slot{.o = k}), nullptr) << absent;
+    release(k);
+  }
+  release(m);
+}
+
+TEST(RuntimeCollections, IndexKeepsHashesThroughGrowthRemovalAndCopy) {
+  // Index slots carry the key's hash (Map::Slot8): after growth, removals (which rebuild the
+  // index) and a copy, every key is still found and a removed one is not.
+  Map *m = newMap(&kMapStrInt);
+  Map *mi = newMap(&kMapIntStr);
+  for (int i = 0; i < 5000; ++i) {
+    mapSet(m, S("key" + std::to_string(i)), I(i));
+    mapSet(mi, I(i * 7919), S(std::to_string(i)));
+  }
+  for (int i = 0; i < 5000; i += 3) {
+    Str *k = newStr("key" + std::to_string(i));
+    mapRemove(m, Slot{.o = k});
+    release(k);
+    mapRemove(mi, I(i * 7919));
+  }
+  Map *c = static_cast<Map *>(copyValue(m));
+  for (int i = 0; i < 5000; ++i) {
+    Str *k = newStr("key" + std::to_string(i));
+    bool removed = i % 3 == 0;
+    for (Map *x : {m, c}) {
+      const Map::Entry *e = mapFind(x, Slot{.o = k});
+      EXPECT_EQ(e == nullptr, removed) << i;
+      if (e) {
+        EXPECT_EQ(e->value.i, i);
+      }
+    }
+    const Map::Entry *e = mapFind(mi, I(i * 7919));
+    EXPECT_EQ(e == nullptr, removed) << i;
+    if (e) {
+      EXPECT_EQ(static_cast<Str *>(e->value.o)->view(), std::to_string(i));
+    }
+    release(k);
+  }
+  EXPECT_EQ(c->count, 3333);
+  release(m);
+  release(mi);
+  release(c);
+}
+
+TEST(RuntimeValues, FreedShortStringsAreReusedWhole) {
+  // Short strings freed go to a per-thread cache that newStr takes from (value.cpp): whatever
+  // length was freed before, a new string has its own bytes and its NUL, and room for 8 bytes.
+  std::vector<Str *> made;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t n = 0; n <= 40; ++n) made.push_back(newStr(std::string(n, static_cast<char>('a' + n % 26))));
+    for (size_t i = made.size(); i-- > 0;) {
+      const Str *s = made[i];
+      size_t n = i % 41;
+      ASSERT_EQ(s->view(), std::string(n, static_cast<char>('a' + n % 26)));
+      ASSERT_EQ(s->data()[n], '\0');
+      EXPECT_EQ(s->hash, 0u);
+      EXPECT_EQ(s->rc, 1u);
+    }
+    if (round < 2) {
+      for (Str *s : made) release(s);
+      made.clear();
+    }
+  }
+  for (Str *s : made) release(s);
 }
 
 TEST(RuntimeCollections, MapEqualityIgnoresOrder) {
