@@ -1,5 +1,6 @@
 // cfmc.cpp — the `cfmc` command: checks (and, as later parts land, runs and compiles)
 // procedure files. Subcommands are listed once in kCommands.
+#include "base/sanitizers.h"
 #include "base/text.h"
 #include "cfmc/context.h"
 #include "cfmc/daemon_client.h"
@@ -39,11 +40,7 @@ namespace {
 
 // Like clang's -disable-free: at exit the (large) trees are not torn down node by node. Builds
 // with AddressSanitizer free everything, so that its leak checker sees only real leaks.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kFreeAtExit = true;
-#else
-constexpr bool kFreeAtExit = false;
-#endif
+constexpr bool kFreeAtExit = cfm::base::kAsan;
 
 constexpr const char *kVersion = "0.1.0";
 

@@ -1,4 +1,5 @@
 // value.cpp — allocation and destruction of heap objects, and runtime errors.
+#include "base/sanitizers.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/scheduler.h"
 #include "runtime/sched/stack.h"
@@ -22,17 +23,7 @@ namespace {
 /// other string is larger (a template's text buffer holds 64 bytes or more), so a freed string
 /// fits the class of its length. Bounded (kStrCacheMax a class); the blocks are freed when the
 /// thread ends. Off under AddressSanitizer, which must see every free.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kStrCache = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kStrCache = false;
-#else
-constexpr bool kStrCache = true;
-#endif
-#else
-constexpr bool kStrCache = true;
-#endif
+constexpr bool kStrCache = !base::kAsan;
 constexpr int64_t kStrClassLen[2] = {32 - static_cast<int64_t>(sizeof(Str)) - 1,
                                      48 - static_cast<int64_t>(sizeof(Str)) - 1};
 constexpr uint32_t kStrCacheMax = 64;

@@ -2,6 +2,8 @@
 // made here, once: which operator node, which slot, which runtime type descriptor.
 #include "interp/exprs.h"
 
+#include "base/sanitizers.h"
+
 namespace cfm::interp {
 
 using namespace rt;
@@ -719,7 +721,7 @@ void Compiler::template_(const ast::TplBody &body, std::vector<SPtr> &out) {
 
 // Machine stack per call (runFrame, CallNode) and per level of node nesting, measured with
 // deep recursion and long operator chains (tests/conformance/tasks/*stack*), with room to spare.
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef CFM_ASAN
 constexpr size_t kCallBytes = 4096, kNodeBytes = 1024;
 #else
 constexpr size_t kCallBytes = 1024, kNodeBytes = 256;

@@ -1,30 +1,18 @@
 // fiber.cpp — stack pool, guarded stacks, fcontext switch and ASan fiber annotations (fiber.h).
 #include "runtime/sched/fiber.h"
 
+#include "base/sanitizers.h"
+
 #include <boost/context/detail/fcontext.hpp>
 #include <exception>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CFM_ASAN_FIBERS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CFM_ASAN_FIBERS 1
-#endif
-#endif
-#ifdef CFM_ASAN_FIBERS
+#ifdef CFM_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
-#if defined(__SANITIZE_THREAD__)
-#define CFM_TSAN_FIBERS 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CFM_TSAN_FIBERS 1
-#endif
-#endif
-#ifdef CFM_TSAN_FIBERS
+#ifdef CFM_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -121,7 +109,7 @@ void onStackEntry(bc::transfer_t t) {
 } // namespace
 
 void callOnStack(Stack s, void (*fn)(void *), void *arg) {
-#ifdef CFM_ASAN_FIBERS
+#ifdef CFM_ASAN
   // The segment may have run a call before: the frame that switched back from it never returned,
   // so its red zones are still poisoned in ASan's shadow. Start clean.
   __asan_unpoison_memory_region(s.base, s.size);
@@ -141,7 +129,7 @@ void callOnStack(Stack s, void (*fn)(void *), void *arg) {
   if (c.thrown) std::rethrow_exception(c.thrown);
 }
 
-#ifdef CFM_ASAN_FIBERS
+#ifdef CFM_ASAN
 void asanStartSwitch(void **fakeStackSave, const Stack &to) {
   __sanitizer_start_switch_fiber(fakeStackSave, to.base, to.size);
 }
@@ -156,7 +144,7 @@ void asanStartSwitch(void **, const Stack &) {}
 void asanFinishSwitch(void *, Stack *) {}
 #endif
 
-#ifdef CFM_TSAN_FIBERS
+#ifdef CFM_TSAN
 void *tsanCurrentFiber() { return __tsan_get_current_fiber(); }
 void *tsanCreateFiber() { return __tsan_create_fiber(0); }
 void tsanSwitchToFiber(void *fiber) { __tsan_switch_to_fiber(fiber, 0); }

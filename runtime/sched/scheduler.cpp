@@ -10,6 +10,7 @@
 #include "runtime/sched/scheduler.h"
 
 #include "base/files.h"
+#include "base/sanitizers.h"
 #include "runtime/runtime.h"
 #include "runtime/sched/fiber.h"
 
@@ -472,7 +473,7 @@ std::optional<uint64_t> parseSize(std::string_view s) {
 
 Options defaultOptions() {
   Options o;
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef CFM_ASAN
   o.taskStackBytes = size_t(1) << 20; // instrumented frames are several times larger
 #else
   o.taskStackBytes = size_t(256) << 10;

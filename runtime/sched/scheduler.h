@@ -17,6 +17,7 @@
 #pragma once
 
 #include "base/result.h"
+#include "base/sanitizers.h"
 #include "runtime/value.h"
 
 #include <cstdint>
@@ -56,17 +57,7 @@ inline bool stackLow(size_t need) {
 /// True in builds under AddressSanitizer or ThreadSanitizer: they keep shadow state for each stack
 /// (ASan's poisoned red zones, TSan's fibers), which copying stacks would contradict, so spawned
 /// tasks there always get stacks of their own.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitizedStacks = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitizedStacks = true;
-#else
-constexpr bool kSanitizedStacks = false;
-#endif
-#else
-constexpr bool kSanitizedStacks = false;
-#endif
+constexpr bool kSanitizedStacks = base::kAsan || base::kTsan;
 
 struct Options {
   size_t taskStackBytes = 0; // 0: CFM_TASK_STACK or the default (256 KiB; 1 MiB under ASan)
