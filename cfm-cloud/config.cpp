@@ -180,10 +180,18 @@ Result<CloudConfig> parseConfig(std::string_view text, const std::string &source
     c.images.push_back(im);
   }
   if (c.images.empty()) {
-    std::string agent = (std::filesystem::path(selfDir) / "cfm-agent").string();
-    std::error_code ec;
-    if (!selfDir.empty() && std::filesystem::is_regular_file(agent, ec))
+    // the agent beside this program; without it, an instance that only waits: cfm-vm-idle
+    // beside this program, or else /bin/sleep
+    auto beside = [&](const char *name) -> std::string {
+      if (selfDir.empty()) return {};
+      std::string path = (std::filesystem::path(selfDir) / name).string();
+      std::error_code ec;
+      return std::filesystem::is_regular_file(path, ec) ? path : std::string();
+    };
+    if (std::string agent = beside("cfm-agent"); !agent.empty())
       c.images.push_back(Image{"ami-cfm-default", "cfm-default", {agent}});
+    else if (std::string idle = beside("cfm-vm-idle"); !idle.empty())
+      c.images.push_back(Image{"ami-cfm-default", "cfm-default", {idle}});
     else
       c.images.push_back(Image{"ami-cfm-default", "cfm-default", {"/bin/sleep", "infinity"}});
   }

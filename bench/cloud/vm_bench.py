@@ -41,17 +41,21 @@ RATE = 5000
 def local_up(cfmc, d, n, image):
     # quotas raised so that N VMs of 2 vCPUs fit; a small boot delay as in the tests; no broker,
     # so that run_vm waits for `running` only, as botocore's waiter does (with a broker it also
-    # waits for each VM's agent to answer: bench/agent measures agents). With image `sleep` the
-    # cloud's default image is `/bin/sleep infinity`, so that what an instance's process costs
-    # to start (cfm-agent's, some 15 ms of CPU each) does not bound both clients alike.
+    # waits for each VM's agent to answer: bench/agent measures agents). With image `idle` (the
+    # default) the cloud's default image is cfm-vm-idle, an instance that only waits (0.8 ms of
+    # CPU to start), with `sleep` `/bin/sleep infinity` (4.3 ms), so that what an instance's
+    # process costs to start (cfm-agent's, some 15 ms of CPU each) does not bound both clients
+    # alike: on 2 cores the thousand processes' start competes with the client for the CPU.
     cmd = [cfmc, "local", "up", "--clouds", "1", "--dir", d, "--instances", str(n + 10),
            "--vcpus", str(4 * n + 40), "--rate", str(RATE), "--no-broker"]
-    if image == "sleep":
+    if image in ("idle", "sleep"):
+        command = ([os.path.join(os.path.dirname(cfmc), "cfm-vm-idle")] if image == "idle"
+                   else ["/bin/sleep", "infinity"])
         os.makedirs(d, exist_ok=True)
         conf = os.path.join(d, "bench-cloud.toml")
         with open(conf, "w") as f:
             f.write('# vm_bench.py: a light default image\n[[images]]\nid = "ami-cfm-default"\n'
-                    'name = "sleeper"\ncommand = ["/bin/sleep", "infinity"]\n')
+                    f'name = "{image}"\ncommand = {json.dumps(command)}\n')
         cmd += ["--cloud-config", conf]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(d, "context.json")) as f:
@@ -180,8 +184,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--engine", default="jit")
-    ap.add_argument("--image", choices=["sleep", "agent"], default="sleep",
-                    help="the instances' command: /bin/sleep (default) or cfm-agent (the local cloud's default image)")
+    ap.add_argument("--image", choices=["idle", "sleep", "agent"], default="idle",
+                    help="the instances' command: cfm-vm-idle (default), /bin/sleep or cfm-agent "
+                         "(the local cloud's default image)")
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     a = ap.parse_args()
     cfmc = os.path.join(a.build, "bin", "cfmc")

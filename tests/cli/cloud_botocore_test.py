@@ -5,7 +5,8 @@
 # ten thousand parameters, no signature, an expired one) that must each get an EC2 error
 # document, throttling (RequestLimitExceeded, HTTP 503), the vCPU quota, and a cfm-cloud killed
 # with SIGKILL and restarted on the same state directory: the instance still running is adopted,
-# the one killed meanwhile is terminated. Usage: cloud_botocore_test.py CFM_CLOUD_BINARY
+# the one killed meanwhile is terminated; an image running cfm-vm-idle (the process that only
+# waits) through stop, start and terminate. Usage: cloud_botocore_test.py CFM_CLOUD_BINARY
 import os
 import shutil
 import signal
@@ -222,6 +223,40 @@ def restart(tmp):
         cloud.close()
 
 
+def idle_image(tmp):
+    """An instance of cfm-vm-idle (built beside cfm-cloud): its process runs in the instance's
+    root, and stop, start and terminate end and restart it as they do any image's."""
+    idle = os.path.join(os.path.dirname(os.path.abspath(BINARY)), "cfm-vm-idle")
+    cloud = Cloud(BINARY, tmp, name="idle", index=13,
+                  extra='[[images]]\nid = "ami-idle"\ncommand = ["%s"]\n' % idle).start()
+    try:
+        ec2 = client(cloud)
+        iid = ec2.run_instances(ImageId="ami-idle", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        [pgid] = wait_for("the idle instance's group", cloud.read_pgids)
+        check("idle instance runs cfm-vm-idle in its root",
+              os.readlink("/proc/%d/exe" % pgid) == idle and os.readlink("/proc/%d/cwd" % pgid).endswith(iid),
+              (os.readlink("/proc/%d/exe" % pgid), os.readlink("/proc/%d/cwd" % pgid)))
+
+        def gone(g):
+            try:
+                return open("/proc/%d/stat" % g).read().split()[2] == "Z"
+            except OSError:
+                return True
+        ec2.stop_instances(InstanceIds=[iid])
+        ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        check("stopping ends the idle process", wait_for("the idle process to end", lambda: gone(pgid)))
+        ec2.start_instances(InstanceIds=[iid])
+        ec2.get_waiter("instance_running").wait(InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        again = wait_for("a new process group", lambda: cloud.read_pgids() - {pgid})
+        check("started again: a new idle process", len(again) == 1, again)
+        ec2.terminate_instances(InstanceIds=[iid])
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        check("terminating ends it", wait_for("the idle process to end", lambda: gone(min(again))))
+    finally:
+        cloud.close()
+
+
 with tempfile.TemporaryDirectory() as tmp:
     cloud = Cloud(BINARY, tmp, name="bc", index=10, extra="[quotas]\nvcpus = 6\n").start()
     try:
@@ -232,4 +267,5 @@ with tempfile.TemporaryDirectory() as tmp:
         cloud.close()
     throttle(tmp)
     restart(tmp)
+    idle_image(tmp)
 finish()

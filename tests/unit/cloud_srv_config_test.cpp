@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
 namespace {
 
 using cfm::cloud::parseConfig;
@@ -30,6 +34,26 @@ TEST(CloudConfigFile, Defaults) {
   ASSERT_EQ(c->instanceTypes.size(), 5u);
   EXPECT_EQ(c->instanceTypes[0].name, "c1.micro");
   EXPECT_EQ(c->instanceTypes[4].vcpus, 8);
+}
+
+// The default image runs what is beside cfm-cloud: cfm-agent first, else cfm-vm-idle, else
+// /bin/sleep (as in Defaults, with no folder given).
+TEST(CloudConfigFile, DefaultImagePrefersTheAgentThenTheIdleProgram) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("cfm-cloud-selfdir-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto defaultCommand = [&]() {
+    auto c = parseConfig(std::string("[cloud]\nname = \"a\"\n") + kKey, "t.toml", "/base", dir.string());
+    EXPECT_TRUE(c) << c.error().message;
+    return c ? c->images.at(0).command : std::vector<std::string>{};
+  };
+  EXPECT_EQ(defaultCommand(), (std::vector<std::string>{"/bin/sleep", "infinity"}));
+  std::ofstream(dir / "cfm-vm-idle") << "x";
+  EXPECT_EQ(defaultCommand(), std::vector<std::string>{(dir / "cfm-vm-idle").string()});
+  std::ofstream(dir / "cfm-agent") << "x";
+  EXPECT_EQ(defaultCommand(), std::vector<std::string>{(dir / "cfm-agent").string()});
+  fs::remove_all(dir);
 }
 
 TEST(CloudConfigFile, EveryKey) {
