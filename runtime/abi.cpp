@@ -37,6 +37,79 @@ void freeTextBuffer(char *data) {
   s->~Str();
   ::operator delete(s);
 }
+/// The N bytes at P (N at most 8) in the low bytes of a word, zero above (overlapping loads:
+/// nothing past P + N is read).
+inline uint64_t loadShort(const char *p, size_t n) {
+  uint32_t a, b;
+  if (n >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  }
+  if (n >= 4) {
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    return a | static_cast<uint64_t>(b) << (8 * (n - 4));
+  }
+  if (n == 0) return 0;
+  return static_cast<uint64_t>(static_cast<unsigned char>(p[0])) |
+         static_cast<uint64_t>(static_cast<unsigned char>(p[n / 2])) << (8 * (n / 2)) |
+         static_cast<uint64_t>(static_cast<unsigned char>(p[n - 1])) << (8 * (n - 1));
+}
+
+/// cfm_str_build's result if it is at most 8 bytes of text, string and int pieces, else null
+/// (nothing allocated). The bytes are gathered little-endian in one word and stored at once; every string has
+/// room for 8 bytes after its header (value.h kStrMinRoom), and the zero bytes above the text are its NUL.
+Str *buildShort(const cfm_piece *pieces, int64_t count) {
+  uint64_t word = 0;
+  size_t len = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const cfm_piece &p = pieces[i];
+    uint64_t bytes;
+    size_t n;
+    if (!p.type || p.type->kind == Kind::String) {
+      const char *text = p.text;
+      n = static_cast<size_t>(p.len);
+      if (p.type) {
+        const Str *str = static_cast<const Str *>(Slot{.i = p.value}.o);
+        text = str->data();
+        n = static_cast<size_t>(str->len);
+      }
+      if (n > 8 - len) return nullptr;
+      bytes = loadShort(text, n);
+    } else if (p.type->kind == Kind::Int) {
+      bool neg = p.value < 0;
+      uint64_t u = neg ? 0 - static_cast<uint64_t>(p.value) : static_cast<uint64_t>(p.value);
+      // Digits by division, least significant first, each shifted in below the ones before:
+      // the last one shifted in is the first. (A branchless split into byte lanes with a few
+      // multiplies measured slower for the short numbers keys hold: a longer chain of latency.)
+      // A number with more digits than there is room for gives up before dividing.
+      static constexpr uint64_t kFits[9] = {0, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+      size_t room = 8 - len - (neg ? 1 : 0); // len <= 8; wraps around (huge) when negative
+      if (room > 8 || u >= kFits[room]) return nullptr;
+      bytes = 0;
+      n = 0;
+      do {
+        bytes = bytes << 8 | ('0' + u % 10);
+        u /= 10;
+        ++n;
+      } while (u != 0);
+      if (neg) {
+        bytes = bytes << 8 | '-';
+        ++n;
+      }
+    } else {
+      return nullptr;
+    }
+    if (n == 0) continue;
+    word |= bytes << (8 * len); // len < 8: n >= 1 bytes fit after it
+    len += n;
+  }
+  Str *s = allocStr(static_cast<int64_t>(len));
+  std::memcpy(s->data(), &word, 8);
+  if (len == 8) s->data()[8] = '\0';
+  return s;
+}
 } // namespace
 
 // See abi.h: cfm_slot, an 8-byte union, is returned with C linkage on purpose.
@@ -83,8 +156,14 @@ cfm_str *cfm_format(cfm_slot v, const cfm_type *t) { return newStr(format(v, t))
 int64_t cfm_equal(cfm_slot a, cfm_slot b, const cfm_type *t) { return equal(a, b, t); }
 void cfm_print(void *file, cfm_slot v, const cfm_type *t) { printValue(static_cast<FILE *>(file), v, t); }
 cfm_str *cfm_str_build(const cfm_piece *pieces, int64_t n) {
-  // Most interpolations are short text, strings and ints ("k${i}", "${host}:${port}"): built in
-  // a buffer on the stack and copied once into the new string, without format()'s dispatch.
+  // A result of at most 8 bytes (most keys: "k${i}", "${a}-${b}") is put together in a register
+  // and written with one store: no stack buffer to copy from, and the lookup that reads the new
+  // key's bytes next (collections.cpp keyHead) gets them forwarded from that one store (a wide
+  // load from several narrow stores, as a copy of to_chars' digits makes, waits for them to
+  // reach the cache).
+  if (Str *s = buildShort(pieces, n)) return s;
+  // Other interpolations of short text, strings and ints ("${host}:${port}"): built in a buffer
+  // on the stack and copied once into the new string, without format()'s dispatch.
   char small[256];
   size_t used = 0;
   bool fits = true;
@@ -229,7 +308,7 @@ cfm_slot *cfm_place_index(cfm_slot *place, int64_t i) {
   return &l->items[static_cast<size_t>(i)];
 }
 cfm_slot *cfm_place_key(cfm_slot *place, cfm_slot key, int64_t create) {
-  return mapPlace(static_cast<Map *>(unique(*place)), key, create != 0); // null: the key error
+  return mapPlaceAgain(static_cast<Map *>(unique(*place)), key, create != 0); // null: the key error
 }
 cfm_slot *cfm_place_field(cfm_slot *place, int64_t field) {
   return &static_cast<Record *>(unique(*place))->fields[static_cast<size_t>(field)];

@@ -169,8 +169,18 @@ inline const Map::Entry *remembered(const Map *m, Slot key) {
   return nullptr;
 }
 
+/// The index's greatest load factor, 3/8 (kMaxLoadNum / kMaxLoadDen): after a growth the load is
+/// 3/16 to 3/8, about 1.1 to 1.3 positions read a hit with linear probing. At one half (before)
+/// 1,000 keys were at 0.49 in 2,048 positions; a hit read about 1.5, and each position past the
+/// first was a branch the CPU mispredicted. An index position is 8 bytes: 21 to 43 bytes of index
+/// an entry (16 to 32 at one half).
+constexpr size_t kMaxLoadNum = 3, kMaxLoadDen = 8;
+inline bool overLoaded(const Map *m) {
+  return m->entries.size() * kMaxLoadDen >= m->index.size() * kMaxLoadNum;
+}
+
 void rebuildIndex(Map *m) {
-  // Drop tombstones, then index the live entries at a load factor of at most one half.
+  // Drop tombstones, then index the live entries at a load factor of at most 3/8 (kMaxLoadNum).
   if (static_cast<int64_t>(m->entries.size()) != m->count) {
     forget(m); // the entries move
     std::vector<Map::Entry> live;
@@ -180,7 +190,7 @@ void rebuildIndex(Map *m) {
     m->entries.swap(live);
   }
   size_t cap = 8;
-  while (cap < m->entries.size() * 2 + 2) cap <<= 1;
+  while (cap * kMaxLoadNum < (m->entries.size() + 1) * kMaxLoadDen) cap <<= 1;
   m->index.assign(cap, Map::Slot8{-1, 0});
   for (size_t i = 0; i < m->entries.size(); ++i) {
     size_t h = m->entries[i].hash & (cap - 1);
@@ -344,7 +354,7 @@ void mapSet(Map *m, Slot key, Slot value) {
   }
   m->entries.push_back(makeEntry(m, key, value, hash));
   ++m->count;
-  if (m->entries.size() * 2 >= m->index.size())
+  if (overLoaded(m))
     rebuildIndex(m);
   else
     m->index[h] = {static_cast<int32_t>(m->entries.size() - 1), hash};
@@ -367,7 +377,7 @@ Slot *mapPlace(Map *m, Slot key, bool create) {
   retainSlot(key, m->type->elem);
   m->entries.push_back(makeEntry(m, key, Slot{0}, hash));
   ++m->count;
-  if (m->entries.size() * 2 >= m->index.size())
+  if (overLoaded(m))
     rebuildIndex(m); // may drop tombstones: the new entry stays the last
   else
     m->index[h] = {static_cast<int32_t>(m->entries.size() - 1), hash};

@@ -32,6 +32,13 @@ void mapSet(Map *m, Slot key, Slot value);
 /// A missing key is inserted with a placeholder value (0) the caller overwrites if CREATE (the map
 /// takes its own reference to the key), else raises the key error and gives null.
 Slot *mapPlace(Map *m, Slot key, bool create);
+/// mapPlace with its first step, the key found or inserted last (Map::lastKey: the same string
+/// object or int), inline in its callers: `if m.has(k) { m[k] += 1 }` reaches the value without
+/// a call into the map's lookup.
+inline Slot *mapPlaceAgain(Map *m, Slot key, bool create) {
+  if (m->lastEntry >= 0 && m->lastKey.i == key.i) return &m->entries[static_cast<size_t>(m->lastEntry)].value;
+  return mapPlace(m, key, create);
+}
 void mapRemove(Map *m, Slot key);
 List *mapKeys(const Map *m, const TypeDesc *listOfKeys);
 List *mapValues(const Map *m, const TypeDesc *listOfValues);

@@ -36,7 +36,7 @@ bool resolvePlace(Frame &f, Place &p, std::vector<Slot> &keys, Slot *&slot, bool
       break;
     }
     case Place::Step::MapKey:
-      cur = mapPlace(static_cast<Map *>(o), keys[i], last && create); // null: the key error
+      cur = mapPlaceAgain(static_cast<Map *>(o), keys[i], last && create); // null: the key error
       if (!cur) return failAt(f, part.loc);
       break;
     case Place::Step::Field: cur = &static_cast<Record *>(o)->fields[static_cast<size_t>(part.field)]; break;

@@ -589,6 +589,19 @@ void Lowerer::placeKeys(std::vector<PlaceStep> &steps) {
   for (PlaceStep &st : steps) {
     if (st.x->kind != ast::ExprKind::Index) continue;
     const ast::Expr *ix = static_cast<const ast::IndexExpr *>(st.x)->index;
+    // `m[k] += 1`, `m[k] = v`, `m[k].push(x)`: a variable key is borrowed, as `m.has(k)`'s operands
+    // are (lower_exprs.cpp method): nothing evaluated before the place is used can change a local
+    // variable (no expression assigns, a callee cannot reach its caller's variables), the key's
+    // variable cannot be the place's root (a map or list is not its own key type), and a map that
+    // inserts the key takes a reference of its own (mapPlace).
+    if (ix->kind == ast::ExprKind::Name) {
+      auto *n = static_cast<const ast::NameExpr *>(ix);
+      if (n->var->kind != sema::VarKind::Const) {
+        st.key = b_.CreateLoad(ty(n->var->type), local(n->var), n->name);
+        st.borrowed = true;
+        continue;
+      }
+    }
     st.key = expr(ix);
     pushTemp(st.key, vt(ix));
   }
@@ -596,7 +609,7 @@ void Lowerer::placeKeys(std::vector<PlaceStep> &steps) {
 
 void Lowerer::releaseKeys(std::vector<PlaceStep> &steps) {
   for (PlaceStep &st : steps)
-    if (st.key) releaseIf(st.key, vt(static_cast<const ast::IndexExpr *>(st.x)->index));
+    if (st.key && !st.borrowed) releaseIf(st.key, vt(static_cast<const ast::IndexExpr *>(st.x)->index));
 }
 
 llvm::Value *Lowerer::placeSlot(const ast::NameExpr *root, std::vector<PlaceStep> &steps, bool create) {

@@ -179,9 +179,11 @@ private:
   struct PlaceStep {
     const ast::Expr *x; // the IndexExpr or MemberExpr
     Value *key = nullptr;
+    bool borrowed = false; // key is a variable's value, not a reference of its own
   };
   std::vector<PlaceStep> placeSteps(const ast::Expr *e, const ast::NameExpr *&root);
-  /// Evaluates the steps' keys left to right (pushed as temporaries).
+  /// Evaluates the steps' keys left to right (pushed as temporaries); a key that is a variable
+  /// is borrowed (read without a reference of its own).
   void placeKeys(std::vector<PlaceStep> &steps);
   /// Walks to the slot the place names (ptr to a cfm_slot), making containers unique; fails at
   /// the failing step's location. `create`: a last map step inserts a missing key.
