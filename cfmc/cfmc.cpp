@@ -150,11 +150,13 @@ int usageError(const std::string &msg, const char *help) {
 /// recurses over trees whose depth kMaxNesting/kMaxExprDepth bound, which needs more than the
 /// main thread's 8 MiB. A thread started and joined for it (frontend::runWithLargeStack) cost a
 /// hello-world about 0.4 ms of its 8-12 ms (bench/README.md "Start-up", sixth step).
-/// Only for work that never loads the JIT engine (`check`, `run --engine interp`): the engine's
-/// thread-local storage, made on the thread that first runs it, must die with a thread of its
-/// own. Given to the main thread, LeakSanitizer's tracer crashed at exit in 8 of 471 ASan runs
-/// that loaded the engine (bench/README.md); so `run` under the JIT, `build` and the REPL keep a
-/// thread started for them.
+/// `check`, `run --engine interp` and, except under ASan, `run` under the JIT. A JIT run on a
+/// thread of its own spent 2-25 ms off the CPU on this kind of guest, waking a second vCPU and
+/// joining it (maps.cfp with the object cache warm: 74.8 against 48.9 ms, medians of 25
+/// interleaved runs; bench/README.md "Map updates against LuaJIT"). Under ASan a JIT run keeps
+/// its thread: with the engine's thread-local storage on the main thread, LeakSanitizer's tracer
+/// crashed at exit in 8 of 471 ASan runs that loaded the engine (bench/README.md "No thread for
+/// the command"), which was not explained. `build` and the REPL keep a thread started for them.
 void onCommandStack(const std::function<void()> &fn) {
   cfm::rt::sched::callAsThreadStack(
       size_t(512) << 20, [](void *f) { (*static_cast<const std::function<void()> *>(f))(); },
@@ -503,7 +505,7 @@ int cmdRun(const std::vector<std::string> &args) {
     }
     if (!kFreeAtExit) (void)comp.release();
   };
-  if (engine == "interp")
+  if (engine == "interp" || !cfm::base::kAsan) // see onCommandStack
     onCommandStack(work);
   else
     cfm::frontend::runWithLargeStack(work);
